@@ -1,0 +1,52 @@
+# Daidaitong — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+WORKERS ?= 2
+export FLASK_APP := app
+
+.PHONY: run dev test test-sqlite test-mariadb install install-dev translations db demo clean
+
+## make run: install, migrate the embedded SQLite database, load demo data if empty, serve with gunicorn
+run: install translations db demo
+	@echo "Daidaitong on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --access-logfile - "app:create_app()"
+
+## make dev: the same with Flask's debug server (auto-reload)
+dev: install translations db demo
+	$(BIN)/flask run --debug --port $(PORT)
+
+## make test: install what the tests need and run the whole suite on SQLite, then on MariaDB
+test: install-dev translations test-sqlite test-mariadb
+
+test-sqlite:
+	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
+
+test-mariadb:
+	scripts/mariadb-test-server.sh $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+install: $(VENV)/.installed-run
+$(VENV)/.installed-run: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+install-dev: $(VENV)/.installed-dev
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/activate
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-run
+
+translations:
+	$(BIN)/pybabel compile -d app/translations --statistics 2>&1 | grep -v '^compiling' || true
+
+db:
+	$(BIN)/flask db upgrade
+
+demo:
+	$(BIN)/flask demo load --if-empty
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .hypothesis

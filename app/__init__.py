@@ -1,0 +1,37 @@
+"""Daidaitong (贷贷通): rural microcredit, from the officer's phone to the loan account."""
+from __future__ import annotations
+
+from flask import Flask
+
+from app.config import INSTANCE_DIR, PROJECT_ROOT, Config
+
+__version__ = "0.1.0"
+
+
+def create_app(config: object | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(INSTANCE_DIR),
+    )
+    app.config.from_object(config if config is not None else Config())
+
+    from app.extensions import babel, csrf, db, login_manager, migrate
+    from app.web import i18n
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: "Asia/Shanghai")
+
+    from app import models  # noqa: F401  (register every table on the metadata)
+    from app.web import register_web
+
+    register_web(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,60 @@
+"""Command-line tools: ``flask demo load``, ``flask users create``, ``flask translate …``."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.config import PROJECT_ROOT
+
+TRANSLATIONS = PROJECT_ROOT / "app" / "translations"
+
+
+def register_cli(app: Flask) -> None:
+    demo = AppGroup("demo", help="Demo data for the embedded default.")
+
+    @demo.command("load")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+    def demo_load(if_empty: bool) -> None:
+        from app.services import demo as demo_service
+
+        if not demo_service.is_empty():
+            if if_empty:
+                click.echo("Database already has data; demo data not loaded.")
+                return
+            raise click.ClickException("The database is not empty; demo data is only loaded into an empty one.")
+        users = demo_service.load(current_app.config["PASSWORD_HASH_METHOD"])
+        click.echo(f"Demo data loaded. Accounts (password {demo_service.DEMO_PASSWORD}):")
+        for user in users.values():
+            click.echo(f"  {user.username:<10} {user.full_name:<6} {', '.join(sorted(user.roles))}")
+
+    @demo.command("accounts")
+    def demo_accounts() -> None:
+        from app.services import demo as demo_service
+
+        click.echo(f"Demo accounts (password {demo_service.DEMO_PASSWORD}):")
+        for username, full_name, roles, _office in demo_service.DEMO_USERS:
+            click.echo(f"  {username:<10} {full_name:<6} {', '.join(roles)}")
+
+    translate = AppGroup("translate", help="Extract, update and compile the UI translations.")
+
+    def babel(*args: str) -> None:
+        pybabel = Path(sys.executable).with_name("pybabel")
+        subprocess.run([str(pybabel), *args], check=True, cwd=PROJECT_ROOT)
+
+    @translate.command("update")
+    def translate_update() -> None:
+        babel("extract", "-F", "babel.cfg", "-k", "_l", "-k", "N_", "-o", "messages.pot", ".")
+        babel("update", "-i", "messages.pot", "-d", str(TRANSLATIONS))
+        (PROJECT_ROOT / "messages.pot").unlink()
+
+    @translate.command("compile")
+    def translate_compile() -> None:
+        babel("compile", "-d", str(TRANSLATIONS))
+
+    app.cli.add_command(demo)
+    app.cli.add_command(translate)

@@ -1,0 +1,82 @@
+"""Settings read from environment variables, with embedded defaults.
+
+The embedded default is a SQLite file and a photo folder under ``instance/``,
+so a newcomer runs everything with no server. Production sets DATABASE_URL
+(``mysql+pymysql://…``), SECRET_KEY and PHOTO_DIR.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+
+def _secret_key(instance_dir: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once into instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = instance_dir / "secret_key"
+    if not path.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        # O_EXCL so two gunicorn workers starting together agree on one key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+class Config:
+    def __init__(self) -> None:
+        self.INSTANCE_DIR = INSTANCE_DIR
+        self.SECRET_KEY = _secret_key(INSTANCE_DIR)
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get(
+            "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'daidaitong.sqlite3'}"
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
+        self.PHOTO_DIR = Path(os.environ.get("PHOTO_DIR", INSTANCE_DIR / "photos"))
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=_int("SESSION_HOURS", 12))
+        # Idle timeout: a phone left on a table logs itself out.
+        self.SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 60)
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+        self.WTF_CSRF_TIME_LIMIT = None  # tied to the session instead
+        self.WTF_CSRF_HEADERS = ["X-CSRFToken"]
+        self.BABEL_DEFAULT_LOCALE = "zh"
+        self.BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+        self.LANGUAGES = {"zh": "简体中文", "en": "English"}
+        self.LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
+        self.LOGIN_LOCK_SECONDS = _int("LOGIN_LOCK_SECONDS", 60)
+        self.PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
+        self.MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)
+
+
+def engine_options(url: str) -> dict:
+    if url.startswith("mysql"):
+        # Recycle before MariaDB's wait_timeout drops idle connections.
+        return {"pool_pre_ping": True, "pool_recycle": 1800}
+    return {}
+
+
+class TestConfig(Config):
+    def __init__(self, database_url: str, photo_dir: Path) -> None:
+        super().__init__()
+        self.TESTING = True
+        self.SECRET_KEY = "test-secret"
+        self.SQLALCHEMY_DATABASE_URI = database_url
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(database_url)
+        self.PHOTO_DIR = photo_dir
+        # Hashing is deliberately slow in production; tests log in hundreds of times.
+        self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

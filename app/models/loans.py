@@ -1,0 +1,95 @@
+"""Loan accounts after disbursement, their schedules and repayments."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.applications import Application
+from app.models.org import Office, User
+from app.models.people import Borrower
+from app.models.products import Product
+from app.models.types import Money, Rate, UTCDateTime, utcnow
+
+
+class Loan(db.Model):
+    __tablename__ = "loans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    principal: Mapped[Decimal] = mapped_column(Money)
+    annual_rate: Mapped[Decimal] = mapped_column(Rate)
+    repayment_method: Mapped[str] = mapped_column(String(20))
+    term_months: Mapped[int]
+    disbursed_on: Mapped[date] = mapped_column(Date)
+    maturity_date: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(20))
+    reference: Mapped[str] = mapped_column(String(50), default="")
+    disbursed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # active → closed (fully repaid) or written_off; arrears are derived, never stored as a state.
+    status: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    # Refreshed by the daily job, for fast portfolio queries.
+    days_past_due: Mapped[int] = mapped_column(default=0)
+    classification: Mapped[str] = mapped_column(String(10), default="normal")
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    application: Mapped[Application] = relationship()
+    borrower: Mapped[Borrower] = relationship()
+    product: Mapped[Product] = relationship()
+    officer: Mapped[User] = relationship(foreign_keys=[officer_id])
+    office: Mapped[Office] = relationship()
+    installments: Mapped[list[Installment]] = relationship(
+        back_populates="loan", order_by="Installment.seq", cascade="all, delete-orphan"
+    )
+    repayments: Mapped[list[Repayment]] = relationship(
+        back_populates="loan", order_by="Repayment.id"
+    )
+
+
+class Installment(db.Model):
+    __tablename__ = "installments"
+    __table_args__ = (UniqueConstraint("loan_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    principal_due: Mapped[Decimal] = mapped_column(Money)
+    interest_due: Mapped[Decimal] = mapped_column(Money)
+    principal_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    interest_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    penalty_accrued: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    penalty_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    paid_off_on: Mapped[date | None] = mapped_column(Date)
+
+    loan: Mapped[Loan] = relationship(back_populates="installments")
+
+
+class Repayment(db.Model):
+    __tablename__ = "repayments"
+    __table_args__ = (UniqueConstraint("loan_id", "reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    paid_on: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(20))
+    reference: Mapped[str] = mapped_column(String(50))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Mistakes are reversed by a second person, never deleted.
+    reversed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reversal_reason: Mapped[str] = mapped_column(String(200), default="")
+
+    loan: Mapped[Loan] = relationship(back_populates="repayments")

@@ -1,0 +1,109 @@
+"""Offices, staff users and their roles, and officers' devices."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Double, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import UTCDateTime, UUIDStr, new_uuid, utcnow
+
+ROLES = (
+    "officer",
+    "director",
+    "clerk",
+    "reviewer1",
+    "reviewer2",
+    "special_reviewer",
+    "cashier",
+    "admin",
+)
+# Roles that see every office's applications (headquarters).
+HQ_ROLES = frozenset({"clerk", "reviewer1", "reviewer2", "special_reviewer", "cashier", "admin"})
+
+
+class Office(db.Model):
+    __tablename__ = "offices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
+    is_hq: Mapped[bool] = mapped_column(Boolean, default=False)
+    address: Mapped[str] = mapped_column(String(200), default="")
+    lat: Mapped[float | None] = mapped_column(Double)
+    lon: Mapped[float | None] = mapped_column(Double)
+
+    parent: Mapped[Office | None] = relationship(remote_side=[id])
+    users: Mapped[list[User]] = relationship(back_populates="office")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    full_name: Mapped[str] = mapped_column(String(50))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    office: Mapped[Office] = relationship(back_populates="users")
+    role_rows: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(r.role for r in self.role_rows)
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses disabled users
+        return self.is_enabled
+
+    @property
+    def is_hq(self) -> bool:
+        return bool(self.roles & HQ_ROLES)
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_roles"
+    __table_args__ = (UniqueConstraint("user_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(30))
+
+    user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class Device(db.Model):
+    """An officer's phone. Every /api/v1 call names its device; a revoked one is refused."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(UUIDStr, unique=True, default=new_uuid)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    phone_number: Mapped[str] = mapped_column(String(20), default="")
+    imsi: Mapped[str] = mapped_column(String(20), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # active: may capture and sync; retired: may only upload what it holds; revoked: refused, wipes itself.
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    client_version: Mapped[str] = mapped_column(String(20), default="")
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -1,0 +1,157 @@
+"""Moving an application through the workflow: one transaction, one timeline row, one audit row."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.domain import routing, workflow
+from app.domain.workflow import Event, State
+from app.extensions import db
+from app.models import Application, Borrower, Loan, Transition, User
+from app.services import audit
+
+IN_FLIGHT = tuple(s.value for s in State if s not in workflow.TERMINAL)
+
+
+class Conflict(Exception):
+    """Someone else changed the application first; the user must reload."""
+
+    def __init__(self, changed_by: str, changed_at: datetime | None) -> None:
+        super().__init__(changed_by, changed_at)
+        self.changed_by = changed_by
+        self.changed_at = changed_at
+
+
+def actor_for(user: User) -> workflow.Actor:
+    return workflow.Actor(user_id=user.id, roles=user.roles, office_id=user.office_id)
+
+
+def routing_facts(app: Application, today: date) -> routing.RoutingFacts:
+    borrower: Borrower = app.borrower
+    others_in_flight = db.session.scalar(
+        select(func.count())
+        .select_from(Application)
+        .join(Borrower, Application.borrower_id == Borrower.id)
+        .where(Borrower.id_number == borrower.id_number)
+        .where(Application.id != app.id)
+        .where(Application.state.in_(IN_FLIGHT))
+    )
+    active_loans = db.session.scalars(
+        select(Loan).where(Loan.borrower_id == borrower.id, Loan.status == "active")
+    ).all()
+    exposure = sum((loan.principal for loan in active_loans), Decimal("0"))
+    worst_dpd = db.session.scalar(
+        select(func.max(Loan.days_past_due)).where(Loan.borrower_id == borrower.id)
+    )
+    household = 0
+    if borrower.household_key:
+        household = db.session.scalar(
+            select(func.count())
+            .select_from(Loan)
+            .join(Borrower, Loan.borrower_id == Borrower.id)
+            .where(Borrower.household_key == borrower.household_key, Loan.status == "active")
+        ) or 0
+    return routing.RoutingFacts(
+        amount=app.amount,
+        term_months=app.term_months,
+        borrower_age=_age(borrower.birth_date, today),
+        related_party=borrower.related_party,
+        duplicate_id_in_flight=bool(others_in_flight),
+        home_gps_present=app.home_lat is not None and app.home_lon is not None,
+        officer_on_site=None,
+        outstanding_exposure=exposure,
+        worst_past_dpd=worst_dpd,
+        household_active_loans=household,
+    )
+
+
+def _age(birth: date, today: date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def act(
+    application_id: int,
+    event: Event,
+    user: User,
+    *,
+    now: datetime,
+    comment: str = "",
+    expected_version: int | None = None,
+    ip: str = "",
+) -> Transition:
+    """Apply one workflow event. Raises TransitionRefused, Conflict or LookupError; commits on success."""
+    return _act(application_id, event, actor_for(user), user.id, now, comment, expected_version, ip)
+
+
+def system_act(application_id: int, event: Event, *, now: datetime, comment: str = "") -> Transition:
+    """An event the server itself fires, e.g. every required photo has arrived."""
+    return _act(application_id, event, workflow.SYSTEM_ACTOR, None, now, comment, None, "")
+
+
+def _act(
+    application_id: int,
+    event: Event,
+    actor: workflow.Actor,
+    user_id: int | None,
+    now: datetime,
+    comment: str,
+    expected_version: int | None,
+    ip: str,
+) -> Transition:
+    app = db.session.get(Application, application_id)
+    if app is None:
+        raise LookupError(application_id)
+    if expected_version is not None and app.version != expected_version:
+        raise _conflict(app)
+
+    decision = None
+    if event == Event.L1_PASS:
+        decision = routing.evaluate(app.product.rules, routing_facts(app, now.date()))
+    step = workflow.transition(app.facts(), event, actor, now, comment, decision)
+    after = workflow.apply(app.facts(), step)
+
+    app.state = after.state.value
+    app.needs_l2 = after.needs_l2
+    app.needs_special = after.needs_special
+    app.entered_by_id = after.entered_by
+    app.director_id = after.reviewed_by.get("director")
+    app.l1_reviewer_id = after.reviewed_by.get("l1")
+    app.l2_reviewer_id = after.reviewed_by.get("l2")
+    app.special_reviewer_id = after.reviewed_by.get("special")
+    if decision is not None:
+        app.routing_reasons = [
+            {"level": r.level, "code": r.code, "message": r.message, "params": dict(r.params)}
+            for r in decision.reasons
+        ]
+    row = Transition(
+        application=app,
+        event=step.event.value,
+        from_state=step.from_state.value,
+        to_state=step.to_state.value,
+        actor_id=user_id,
+        at=now,
+        comment=comment.strip(),
+    )
+    db.session.add(row)
+    audit.record(
+        "application_" + step.event.value,
+        actor_id=user_id, object_type="application", object_id=app.id, ip=ip,
+        from_state=step.from_state.value, to_state=step.to_state.value, comment=comment.strip(),
+    )
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise _conflict(db.session.get(Application, application_id)) from None
+    return row
+
+
+def _conflict(app: Application) -> Conflict:
+    last = db.session.scalar(
+        select(Transition).where(Transition.application_id == app.id).order_by(Transition.id.desc())
+    )
+    who = last.actor.full_name if last is not None and last.actor is not None else "?"
+    return Conflict(changed_by=who, changed_at=last.at if last is not None else app.updated_at)

@@ -1,0 +1,212 @@
+"""Demo data for the embedded default: two offices under HQ, staff, products, borrowers, applications.
+
+Applications are walked through the real workflow service, so their timelines are genuine.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from app.domain import idcard
+from app.domain.routing import RoutingRules
+from app.domain.workflow import Event, State
+from app.extensions import db
+from app.models import Application, Borrower, CollectionItem, Office, Product, User, UserRole
+from app.services import applications as app_service
+from app.services.auth import hash_password
+
+DEMO_PASSWORD = "demo1234"
+
+# username, full name, roles, office key
+DEMO_USERS = (
+    ("officer1", "李明", ("officer",), "o1"),
+    ("officer2", "王芳", ("officer",), "o1"),
+    ("officer3", "赵强", ("officer",), "o2"),
+    ("director1", "陈建国", ("director",), "o1"),
+    ("director2", "刘秀英", ("director",), "o2"),
+    ("clerk1", "孙丽", ("clerk",), "hq"),
+    ("reviewer1", "周涛", ("reviewer1",), "hq"),
+    ("reviewer2", "吴敏", ("reviewer2",), "hq"),
+    ("special1", "郑华", ("special_reviewer",), "hq"),
+    ("cashier1", "冯静", ("cashier",), "hq"),
+    ("admin", "系统管理员", ("admin",), "hq"),
+)
+
+STANDARD_ITEMS = (
+    ("survey", "借款调查表", 1, 3),
+    ("iou", "借款借据", 1, 2),
+    ("id_front", "身份证正面", 1, 1),
+    ("id_back", "身份证反面", 1, 1),
+    ("house", "房屋照片", 1, 5),
+)
+
+
+def demo_id_number(region: str, birth: date, serial: int) -> str:
+    first17 = f"{region}{birth:%Y%m%d}{serial:03d}"
+    return first17 + idcard.check_digit(first17)
+
+
+def is_empty() -> bool:
+    return not db.session.scalar(select(func.count()).select_from(User))
+
+
+def load(password_method: str, now: datetime | None = None) -> dict[str, User]:
+    """Create the demo data in an empty database. Returns the users by username."""
+    now = now or datetime.now(timezone.utc)
+    hq = Office(code="HQ", name="总部", is_hq=True, address="县城人民路1号", lat=30.6586, lon=104.0648)
+    o1 = Office(code="CG", name="城关办事处", parent=hq, address="城关镇东街12号", lat=30.6712, lon=104.0821)
+    o2 = Office(code="HK", name="河口办事处", parent=hq, address="河口乡场镇", lat=30.5104, lon=104.2335)
+    offices = {"hq": hq, "o1": o1, "o2": o2}
+    db.session.add_all(offices.values())
+
+    password_hash = hash_password(DEMO_PASSWORD, password_method)
+    users: dict[str, User] = {}
+    for username, full_name, roles, office in DEMO_USERS:
+        user = User(username=username, full_name=full_name, password_hash=password_hash, office=offices[office])
+        user.role_rows = [UserRole(role=r) for r in roles]
+        users[username] = user
+    db.session.add_all(users.values())
+
+    credit = Product(
+        code="XYD",
+        name="农户小额信用贷款",
+        repayment_method="annuity",
+        frequency="monthly",
+        annual_rate=Decimal("0.0960"),
+        min_rate=Decimal("0.0600"),
+        max_rate=Decimal("0.1500"),
+        penalty_rate=Decimal("0.1440"),
+        min_amount=Decimal("1000"),
+        max_amount=Decimal("50000"),
+        min_term_months=3,
+        max_term_months=36,
+        routing_rules=RoutingRules(
+            l2_amount_over=Decimal("20000"),
+            special_age_min=18,
+            special_age_max=65,
+            special_exposure_over=Decimal("80000"),
+            special_past_arrears_days=30,
+            max_active_loans_per_household=1,
+        ).to_dict(),
+    )
+    credit.items = [
+        CollectionItem(code=c, name=n, required_count=r, max_count=m, sort_order=i)
+        for i, (c, n, r, m) in enumerate(STANDARD_ITEMS)
+    ]
+    joint = Product(
+        code="LBD",
+        name="农户联保贷款",
+        repayment_method="bullet",
+        frequency="custom",
+        annual_rate=Decimal("0.0720"),
+        min_rate=Decimal("0.0500"),
+        max_rate=Decimal("0.1200"),
+        penalty_rate=Decimal("0.1080"),
+        min_amount=Decimal("5000"),
+        max_amount=Decimal("100000"),
+        min_term_months=3,
+        max_term_months=12,
+        routing_rules=RoutingRules(
+            l2_amount_over=Decimal("50000"),
+            special_age_min=18,
+            special_age_max=60,
+            special_exposure_over=Decimal("150000"),
+        ).to_dict(),
+    )
+    joint.items = [
+        CollectionItem(code=c, name=n, required_count=r, max_count=m, sort_order=i)
+        for i, (c, n, r, m) in enumerate(STANDARD_ITEMS + (("group", "联保协议", 1, 3),))
+    ]
+    db.session.add_all([credit, joint])
+
+    # name, birth, serial, village, officer, product, amount, term, purpose, target state
+    plan = (
+        ("张三", date(1978, 3, 12), 131, "城关镇红星村", "officer1", credit, "8000", 12, "购买化肥种子", State.AWAITING_DIRECTOR),
+        ("李四", date(1985, 7, 2), 252, "城关镇红星村", "officer1", credit, "30000", 24, "扩建猪圈", State.AWAITING_L1),
+        ("王五", date(1990, 11, 23), 373, "城关镇新华村", "officer2", joint, "20000", 10, "购买农机", State.AWAITING_ENTRY),
+        ("赵六", date(1957, 1, 30), 414, "城关镇新华村", "officer2", credit, "25000", 12, "果园管护", State.AWAITING_SPECIAL),
+        ("钱七", date(1982, 5, 5), 535, "河口乡石桥村", "officer3", credit, "15000", 12, "养殖肉牛", State.AWAITING_DISBURSEMENT),
+        ("孙八", date(1975, 9, 9), 656, "河口乡石桥村", "officer3", joint, "12000", 6, "油菜种植", State.RETURNED),
+        ("周九", date(1988, 12, 1), 777, "河口乡柳湾村", "officer3", credit, "6000", 6, "小卖部进货", State.UPLOADING),
+        ("吴十", date(1969, 4, 18), 898, "城关镇红星村", "officer1", credit, "50000", 36, "大棚蔬菜", State.AWAITING_L2),
+        ("郑十一", date(1993, 8, 8), 919, "城关镇新华村", "officer2", credit, "5000", 6, "购买仔猪", State.REJECTED),
+    )
+    db.session.flush()
+    applications = []
+    for i, (name, birth, serial, village, officer_name, product, amount, term, purpose, target) in enumerate(plan):
+        officer = users[officer_name]
+        info = idcard.parse(demo_id_number("513401", birth, serial), now.date())
+        borrower = Borrower(
+            name=name,
+            id_number=info.number,
+            sex=info.sex,
+            birth_date=info.birth_date,
+            phone=f"1390812{i:04d}",
+            village=village,
+            address=f"{village}{i + 3}组",
+            household_key=f"{village}-{i}",
+            office_id=officer.office_id,
+            officer_id=officer.id,
+        )
+        has_gps = name != "赵六"  # one application without home GPS, to show the special-review rule
+        app = Application(
+            borrower=borrower,
+            product=product,
+            officer_id=officer.id,
+            office_id=officer.office_id,
+            amount=Decimal(amount),
+            term_months=term,
+            purpose=purpose,
+            state=State.UPLOADING.value,
+            home_lat=30.66 + i * 0.003 if has_gps else None,
+            home_lon=104.09 + i * 0.002 if has_gps else None,
+            home_gps_accuracy_m=12 if has_gps else None,
+            captured_at=now - timedelta(days=10 - i),
+            created_at=now - timedelta(days=10 - i),
+        )
+        db.session.add(app)
+        applications.append((app, target))
+    db.session.commit()
+
+    for app, target in applications:
+        _walk(app, target, users, now)
+    return users
+
+
+def _walk(app: Application, target: State, users: dict[str, User], now: datetime) -> None:
+    """Drive one application through the real workflow until it reaches ``target``."""
+    director = users["director1"] if app.office_id == users["director1"].office_id else users["director2"]
+    # (state it must be in, event, who, comment); levels the routing rules skip are passed over.
+    steps: list[tuple[State, Event, User | None, str]] = [(State.UPLOADING, Event.PHOTOS_COMPLETE, None, "")]
+    if target == State.RETURNED:
+        steps.append((State.AWAITING_DIRECTOR, Event.DIRECTOR_RETURN, director, "房屋照片不清楚，请补拍正面照片"))
+    elif target == State.REJECTED:
+        steps += [
+            (State.AWAITING_DIRECTOR, Event.DIRECTOR_APPROVE, director, "同意上报"),
+            (State.AWAITING_ENTRY, Event.ENTRY_COMPLETE, users["clerk1"], ""),
+            (State.AWAITING_L1, Event.L1_REJECT, users["reviewer1"], "借款用途与实际经营不符"),
+        ]
+    else:
+        steps += [
+            (State.AWAITING_DIRECTOR, Event.DIRECTOR_APPROVE, director, "情况属实，同意上报"),
+            (State.AWAITING_ENTRY, Event.ENTRY_COMPLETE, users["clerk1"], ""),
+            (State.AWAITING_L1, Event.L1_PASS, users["reviewer1"], "资料齐全"),
+            (State.AWAITING_L2, Event.L2_PASS, users["reviewer2"], "同意"),
+            (State.AWAITING_SPECIAL, Event.SPECIAL_PASS, users["special1"], "已电话核实"),
+        ]
+    clock = now - timedelta(days=5)
+    for required, event, user, comment in steps:
+        if State(app.state) == target:
+            return
+        if State(app.state) != required:
+            continue
+        clock += timedelta(hours=3)
+        if user is None:
+            app_service.system_act(app.id, event, now=clock)
+        else:
+            app_service.act(app.id, event, user, now=clock, comment=comment)
+        db.session.refresh(app)
+    if State(app.state) != target:
+        raise RuntimeError(f"demo application {app.id} reached {app.state}, not {target}")

@@ -1,0 +1,14 @@
+"""Web blueprints: thin views that parse input, call a service and render."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_web(app: Flask) -> None:
+    from app.web import admin, applications, auth, borrowers, errors, main, pwa, security, template_helpers
+
+    security.init_app(app)
+    template_helpers.init_app(app)
+    errors.init_app(app)
+    for module in (auth, main, applications, borrowers, admin, pwa):
+        app.register_blueprint(module.bp)

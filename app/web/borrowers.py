@@ -1,0 +1,58 @@
+"""Borrowers: search, detail, and registration by the officer or director."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_
+
+from app.extensions import db
+from app.models import Application, Borrower
+from app.services import borrowers as borrower_service
+from app.services.scope import get_scoped, scoped
+from app.web.htmx import render_page_or_partial
+from app.web.i18n import translate_message
+from app.web.security import any_staff, client_ip, roles_required
+
+bp = Blueprint("borrowers", __name__, url_prefix="/borrowers")
+
+
+@bp.route("/")
+@any_staff
+def index():
+    q = request.args.get("q", "").strip()
+    query = scoped(current_user, Borrower)
+    if q:
+        like = f"%{q}%"
+        query = query.where(or_(Borrower.name.like(like), Borrower.id_number.like(like), Borrower.village.like(like)))
+    rows = db.session.scalars(query.order_by(Borrower.name, Borrower.id).limit(50)).all()
+    return render_page_or_partial("borrowers/index.html", "partials/borrower_rows.html", borrowers=rows, q=q)
+
+
+@bp.route("/<int:borrower_id>")
+@any_staff
+def detail(borrower_id: int):
+    borrower = get_scoped(current_user, Borrower, borrower_id)
+    applications = db.session.scalars(
+        scoped(current_user, Application)
+        .where(Application.borrower_id == borrower.id)
+        .order_by(Application.created_at.desc())
+    ).all()
+    return render_template("borrowers/detail.html", borrower=borrower, applications=applications)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required("officer", "director")
+def new():
+    form = {k: request.form.get(k, "").strip() for k in borrower_service.FIELDS}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        result = borrower_service.register(form, officer=current_user, today=date.today(), ip=client_ip())
+        if result.borrower is not None:
+            flash(_("Borrower %(name)s registered.", name=result.borrower.name), "success")
+            return redirect(url_for(".detail", borrower_id=result.borrower.id), code=303)
+        errors = {field: translate_message(msg, params) for field, (msg, params) in result.errors.items()}
+        return render_template("borrowers/new.html", form=form, errors=errors), 422
+    return render_template("borrowers/new.html", form=form, errors=errors)

@@ -1,0 +1,57 @@
+"""Errors a user understands, in their language; htmx requests get a fragment, pages a page."""
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from app.services.scope import OutOfScope
+from app.web.htmx import wants_partial as is_htmx
+
+
+def render_error(status: int, title: str, message: str):
+    template = "partials/error.html" if is_htmx() else "error.html"
+    headers = {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"} if is_htmx() else {}
+    return render_template(template, status=status, title=title, message=message), status, headers
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(e: CSRFError):
+        return render_error(
+            400,
+            _("The page has expired"),
+            _("The form's security token is missing or out of date. Reload the page and try again; nothing was changed."),
+        )
+
+    @app.errorhandler(403)
+    def forbidden(e):
+        return render_error(
+            403, _("Not allowed"), _("Your role does not allow this. Nothing was changed.")
+        )
+
+    @app.errorhandler(OutOfScope)
+    @app.errorhandler(404)
+    def not_found(e):
+        return render_error(
+            404,
+            _("Not found"),
+            _("This record does not exist or is outside what you may see."),
+        )
+
+    @app.errorhandler(413)
+    def too_large(e):
+        return render_error(
+            413, _("Too large"), _("The upload is larger than the server accepts. Nothing was saved.")
+        )
+
+    @app.errorhandler(500)
+    def server_error(e):
+        from app.extensions import db
+
+        db.session.rollback()
+        return render_error(
+            500,
+            _("Something went wrong"),
+            _("The server could not finish this. Nothing was changed; please try again, and tell the administrator if it keeps happening."),
+        )

@@ -1,0 +1,19 @@
+"""One template helper for htmx: a full page normally, only the partial for an htmx request."""
+from __future__ import annotations
+
+from flask import render_template, request
+
+
+def wants_partial() -> bool:
+    # Boosted links and history restores replace the whole body: they need the full page.
+    h = request.headers
+    return (
+        h.get("HX-Request") == "true"
+        and h.get("HX-Boosted") != "true"
+        and h.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render_page_or_partial(page: str, partial: str, **context):
+    # The page includes the partial; htmx requests (search-as-you-type) get the partial alone.
+    return render_template(partial if wants_partial() else page, **context)

@@ -1,0 +1,49 @@
+"""The service worker and the web app manifest, served from the site root for full scope."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, send_from_directory
+from flask_babel import gettext as _
+
+from app import __version__
+from app.config import PROJECT_ROOT
+from app.web.security import public
+
+bp = Blueprint("pwa", __name__)
+
+
+@bp.route("/sw.js")
+@public
+def service_worker():
+    response = send_from_directory(PROJECT_ROOT, "sw.js", mimetype="application/javascript", max_age=0)
+    # Browsers must always re-check the worker, or an update never reaches the phones.
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.route("/manifest.webmanifest")
+@public
+def manifest():
+    data = {
+        "name": _("Daidaitong rural microcredit"),
+        "short_name": _("Daidaitong"),
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#b22222",
+        "icons": [
+            {"src": "/static/icons/icon-192.png", "sizes": "192x192", "type": "image/png"},
+            {"src": "/static/icons/icon-512.png", "sizes": "512x512", "type": "image/png"},
+        ],
+    }
+    response = current_app.response_class(
+        current_app.json.dumps(data), mimetype="application/manifest+json"
+    )
+    return response
+
+
+@bp.route("/offline")
+@public
+def offline():
+    return render_template("offline.html", version=__version__)

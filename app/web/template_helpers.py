@@ -1,0 +1,52 @@
+"""Filters and globals the templates use: money, local time, translated labels."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from flask import Flask
+from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
+
+from app.domain import workflow
+from app.domain.i18n import N_
+from app.domain.money import format_money, to_capitals
+from app.web.i18n import translate_message
+
+ROLE_LABELS = {
+    "officer": N_("Loan officer"),
+    "director": N_("Office director"),
+    "clerk": N_("HQ data entry"),
+    "reviewer1": N_("First-level reviewer"),
+    "reviewer2": N_("Second-level reviewer"),
+    "special_reviewer": N_("Special reviewer"),
+    "cashier": N_("Cashier"),
+    "admin": N_("Administrator"),
+}
+
+
+def init_app(app: Flask) -> None:
+    @app.template_filter("money")
+    def money(value: Decimal | None) -> str:
+        return "" if value is None else "¥" + format_money(value)
+
+    @app.template_filter("capitals")
+    def capitals(value: Decimal | None) -> str:
+        return "" if value is None else to_capitals(value)
+
+    @app.template_filter("localtime")
+    def localtime(value: datetime | None) -> str:
+        # Stored in UTC, shown in Asia/Shanghai (Babel's configured timezone).
+        return "" if value is None else format_datetime(value, "yyyy-MM-dd HH:mm")
+
+    @app.context_processor
+    def helpers() -> dict:
+        return {
+            "current_locale": lambda: get_locale().language if get_locale() else "zh",
+            "t": lambda message, params=None: translate_message(message, params),
+            "state_label": lambda s: translate_message(workflow.STATE_LABELS[workflow.State(s)]),
+            "event_label": lambda e: translate_message(workflow.EVENT_LABELS[workflow.Event(e)]),
+            "role_label": lambda r: translate_message(ROLE_LABELS.get(r, r)),
+            "sex_label": lambda s: _("male") if s == "M" else _("female"),
+            "now": lambda: datetime.now(timezone.utc),
+        }

@@ -1,0 +1,17 @@
+// Registers the service worker; everything else is server-rendered HTML swapped by htmx.
+"use strict";
+if ("serviceWorker" in navigator) {
+  window.addEventListener("load", function () {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function (err) {
+      console.warn("service worker registration failed", err);
+    });
+  });
+}
+// A 4xx/5xx answer to an htmx request still shows the server's message (htmx ignores them by default).
+document.addEventListener("htmx:beforeSwap", function (evt) {
+  var status = evt.detail.xhr.status;
+  if (status === 422 || status === 400 || status === 403 || status === 404 || status === 409) {
+    evt.detail.shouldSwap = true;
+    evt.detail.isError = false;
+  }
+});

@@ -1,0 +1,105 @@
+"""Every route, for every role and for an anonymous visitor: the right answer, never a leak."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app import create_app
+from app.config import Config
+from app.extensions import db
+from app.models import Application, User
+from app.services.demo import DEMO_USERS
+
+ROLE_OF = {username: roles for username, _name, roles, _office in DEMO_USERS}
+USERNAMES = sorted(ROLE_OF)
+
+
+def _routes():
+    app = create_app(Config())
+    rules = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        view = app.view_functions[rule.endpoint]
+        rules.append((rule.rule, rule.endpoint, sorted(rule.methods - {"HEAD", "OPTIONS"}), view))
+    return rules
+
+
+ROUTES = _routes()
+PUBLIC = {endpoint for _r, endpoint, _m, view in ROUTES if getattr(view, "public", False)}
+GET_ROUTES = [(r, e) for r, e, m, _v in ROUTES if "GET" in m]
+POST_ROUTES = [(r, e) for r, e, m, _v in ROUTES if "POST" in m]
+
+
+def test_every_route_is_public_or_declares_its_roles():
+    for rule, endpoint, _methods, view in ROUTES:
+        assert endpoint in PUBLIC or getattr(view, "allowed_roles", None), f"{rule} declares no roles"
+
+
+def test_only_the_expected_routes_are_public():
+    assert PUBLIC == {
+        "auth.login", "main.set_language", "main.healthz",
+        "pwa.service_worker", "pwa.manifest", "pwa.offline",
+    }
+
+
+def _url(app, rule: str, username: str) -> str:
+    """Fill URL parameters with an object inside this user's scope."""
+    if "<" not in rule:
+        return rule
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == username))
+        query = select(Application).order_by(Application.id)
+        if user.has_role("officer"):
+            query = query.where(Application.officer_id == user.id)
+        elif user.has_role("director"):
+            query = query.where(Application.office_id == user.office_id)
+        application = db.session.scalars(query).first()
+        ids = {"application_id": application.id, "borrower_id": application.borrower_id, "user_id": user.id}
+    for name, value in ids.items():
+        rule = rule.replace(f"<int:{name}>", str(value))
+    assert "<" not in rule, rule
+    return rule
+
+
+@pytest.mark.parametrize("rule,endpoint", GET_ROUTES)
+def test_anonymous_get(client, demo, rule, endpoint, app):
+    response = client.get(_url(app, rule, "admin"))
+    if endpoint in PUBLIC:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("username", USERNAMES)
+def test_every_get_route_for_every_role(app, client, auth, demo, username):
+    assert auth.login(username).status_code == 302
+    for rule, endpoint in GET_ROUTES:
+        if endpoint == "auth.login":
+            continue  # a logged-in user is sent home from the login page
+        view = app.view_functions[endpoint]
+        allowed = endpoint in PUBLIC or set(ROLE_OF[username]) & set(view.allowed_roles)
+        response = client.get(_url(app, rule, username))
+        expected = 200 if allowed else 403
+        assert response.status_code == expected, f"{username} GET {rule}: {response.status_code}"
+
+
+@pytest.mark.parametrize("rule,endpoint", POST_ROUTES)
+def test_every_post_route_refuses_a_missing_csrf_token(app, client, auth, demo, rule, endpoint):
+    auth.login("admin")
+    with app.app_context():
+        before = _state_snapshot()
+    response = client.post(_url(app, rule, "admin"), data={"event": "withdraw", "version": "1", "lang": "en", "enabled": "0"})
+    assert response.status_code == 400
+    assert "安全令牌" in response.get_data(as_text=True)
+    with app.app_context():
+        assert _state_snapshot() == before
+
+
+def _state_snapshot():
+    from app.models import AuditLog, Borrower, Transition
+
+    return tuple(
+        db.session.scalar(select(db.func.count()).select_from(m)) for m in (Application, Transition, AuditLog, Borrower)
+    ) + tuple(db.session.scalars(select(User.is_enabled).order_by(User.id)).all())
