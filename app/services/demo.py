@@ -89,6 +89,8 @@ def load(password_method: str, now: datetime | None = None) -> dict[str, User]:
             special_exposure_over=Decimal("80000"),
             special_past_arrears_days=30,
             max_active_loans_per_household=1,
+            # Whether the officer stood at the home is judged from photo GPS once photos carry it.
+            special_officer_not_on_site=False,
         ).to_dict(),
     )
     credit.items = [
@@ -113,6 +115,7 @@ def load(password_method: str, now: datetime | None = None) -> dict[str, User]:
             special_age_min=18,
             special_age_max=60,
             special_exposure_over=Decimal("150000"),
+            special_officer_not_on_site=False,
         ).to_dict(),
     )
     joint.items = [

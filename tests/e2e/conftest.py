@@ -1,0 +1,60 @@
+"""Real Chromium (Debian's package) driven by Playwright against a live server in this process."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/lib/chromium/chromium"  # skips the /usr/bin wrapper's shell warning
+CHROMIUM_ARGS = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def live_server(app, demo):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture()
+def phone(browser):
+    """A phone-sized browser context (360 px wide, touch, service workers allowed)."""
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, service_workers="allow")
+    yield context
+    context.close()
+
+
+@pytest.fixture()
+def desktop(browser):
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, service_workers="allow")
+    yield context
+    context.close()
+
+
+def login(page, base: str, username: str, password: str = "demo1234") -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(f"{base}/")
