@@ -6,7 +6,7 @@ PORT ?= 5000
 WORKERS ?= 2
 export FLASK_APP := app
 
-.PHONY: run dev test test-sqlite test-mariadb install install-dev translations db demo clean
+.PHONY: run dev test test-sqlite test-mariadb install install-dev system-packages translations db demo clean
 
 ## make run: install, migrate the embedded SQLite database, load demo data if empty, serve with gunicorn
 run: install translations db demo
@@ -34,7 +34,9 @@ $(VENV)/.installed-run: requirements.txt | $(BIN)/activate
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
-install-dev: $(VENV)/.installed-dev
+install-dev: system-packages $(VENV)/.installed-dev
+system-packages:
+	scripts/ensure-test-system-packages.sh
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/activate
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run

@@ -122,6 +122,9 @@ class ApplicationFacts:
     reviewed_by: Mapping[str, int] = field(default_factory=dict)
     needs_l2: bool = False  # set at L1 pass from routing
     needs_special: bool = False
+    # Every (level, user) decision in any round, never cleared: a reviewer at one level
+    # stays barred from the other levels after a return and resubmission.
+    past_decisions: frozenset[tuple[str, int]] = frozenset()
 
     def __post_init__(self) -> None:
         # Accept the plain string stored in the database.
@@ -303,9 +306,11 @@ def _check_authority(facts: ApplicationFacts, event: Event, actor: Actor) -> Ref
             office_id=facts.office_id,
         )
 
-    # Segregation of duties: nobody decides on what they captured, entered, or
-    # already decided at another level in this round.
-    if rule.level == "director" or event in (Event.ENTRY_COMPLETE, Event.ENTRY_RETURN):
+    # Segregation of duties: nobody decides on what they captured, entered, or already
+    # decided at another level (in any round); nobody pays out a loan they captured.
+    if rule.level == "director" or event in (
+        Event.ENTRY_COMPLETE, Event.ENTRY_RETURN, Event.DISBURSE,
+    ):
         if actor.user_id == facts.officer_id:
             return _refusal(
                 "segregation",
@@ -323,7 +328,8 @@ def _check_authority(facts: ApplicationFacts, event: Event, actor: Actor) -> Ref
                 "segregation",
                 N_("You entered this application's data, so someone else must review it"),
             )
-        for level, uid in facts.reviewed_by.items():
+        decisions = set(facts.reviewed_by.items()) | set(facts.past_decisions)
+        for level, uid in sorted(decisions):
             if level != rule.level and uid == actor.user_id:
                 return _refusal(
                     "segregation",
@@ -400,6 +406,11 @@ def _after_l1(needs_l2: bool, needs_special: bool) -> State:
     return State.AWAITING_DISBURSEMENT
 
 
+def level_of_event() -> dict[Event, str]:
+    """The review level ("director", "l1", "l2", "special") of each decision event."""
+    return {e: r.level for e, r in _RULES.items() if r.level is not None}
+
+
 def allowed_events(facts: ApplicationFacts, actor: Actor) -> list[Event]:
     """Events ``actor`` may fire now (given a comment and routing where needed), in Event order."""
     return [e for e in Event if _check_authority(facts, e, actor) is None]
@@ -416,8 +427,8 @@ def apply(facts: ApplicationFacts, t: Transition) -> ApplicationFacts:
       the director's approval still stands;
     - any move to RETURNED clears ``reviewed_by`` entirely, because a resubmitted
       application goes through the whole chain again.
-    Segregation therefore only compares reviewers within the current round; separating
-    them across rounds would need more history than one user per level.
+    ``past_decisions`` keeps every (level, user) of every round, so segregation between
+    levels holds across rounds too.
     """
     if t.from_state != facts.state:
         raise ValueError(f"transition from {t.from_state} applied to facts in {facts.state}")
@@ -425,8 +436,10 @@ def apply(facts: ApplicationFacts, t: Transition) -> ApplicationFacts:
     entered_by = facts.entered_by
     event = Event(t.event)
     level = _RULES[event].level
+    past = facts.past_decisions
     if level is not None and t.actor_id is not None:
         reviewed[level] = t.actor_id
+        past = past | {(level, t.actor_id)}
     if event == Event.ENTRY_COMPLETE:
         entered_by = t.actor_id
     if t.to_state == State.RETURNED:
@@ -440,4 +453,5 @@ def apply(facts: ApplicationFacts, t: Transition) -> ApplicationFacts:
         reviewed_by=reviewed,
         needs_l2=t.needs_l2,
         needs_special=t.needs_special,
+        past_decisions=past,
     )

@@ -7,12 +7,16 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, Double, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.domain.workflow import ApplicationFacts, State
+from app.domain.workflow import ApplicationFacts, State, level_of_event
 from app.extensions import db
 from app.models.org import Device, Office, User
 from app.models.people import Borrower
 from app.models.products import CollectionItem, Product
 from app.models.types import Money, UTCDateTime, UUIDStr, new_uuid, utcnow
+
+
+# Which review level each decision event belongs to, for segregation across rounds.
+LEVEL_OF_EVENT = {e.value: lvl for e, lvl in level_of_event().items()}
 
 
 class Application(db.Model):
@@ -82,6 +86,11 @@ class Application(db.Model):
             reviewed_by=reviewed,
             needs_l2=self.needs_l2,
             needs_special=self.needs_special,
+            past_decisions=frozenset(
+                (LEVEL_OF_EVENT[t.event], t.actor_id)
+                for t in self.transitions
+                if t.event in LEVEL_OF_EVENT and t.actor_id is not None
+            ),
         )
 
 

@@ -102,3 +102,26 @@ def test_two_reviewers_at_once_one_wins(app, demo):
             select(Transition.event).where(Transition.application_id == app_id, Transition.from_state == "awaiting_l1")
         ).all()
         assert len(events) == 1
+
+
+def test_segregation_holds_across_rounds_from_the_stored_timeline(app, demo):
+    from app.models import UserRole
+
+    with app.app_context():
+        dual = User(username="dual", full_name="双岗", password_hash="x", office_id=_user("reviewer1").office_id)
+        dual.role_rows = [UserRole(role="reviewer1"), UserRole(role="reviewer2")]
+        db.session.add(dual)
+        db.session.commit()
+        app_id = _application_id("李四")  # 30,000: needs second-level review
+        service.act(app_id, Event.L1_PASS, dual, now=NOW)
+        service.act(app_id, Event.L2_RETURN_TO_OFFICER, _user("reviewer2"), now=NOW, comment="补充收入证明")
+        service.act(app_id, Event.RESUBMIT, _user("officer1"), now=NOW)
+        service.act(app_id, Event.DIRECTOR_APPROVE, _user("director1"), now=NOW)
+        service.act(app_id, Event.ENTRY_COMPLETE, _user("clerk1"), now=NOW)
+        service.act(app_id, Event.L1_PASS, _user("reviewer1"), now=NOW)
+        db.session.expire_all()  # facts are rebuilt from the database, not from memory
+        with pytest.raises(TransitionRefused) as refused:
+            service.act(app_id, Event.L2_PASS, dual, now=NOW)
+        assert refused.value.refusal.code == "segregation"
+        service.act(app_id, Event.L2_PASS, _user("reviewer2"), now=NOW)
+        assert db.session.get(Application, app_id).state == "awaiting_disbursement"

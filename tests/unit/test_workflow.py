@@ -338,6 +338,7 @@ class WorkflowMachine(RuleBasedStateMachine):
         self.stages: set[str] = set()  # stages completed in the current round
         self.round_needs = (False, False)
         self.acted: dict[str, int] = {}  # level -> who decided, current round
+        self.ever_acted: set[tuple[str, int]] = set()  # (level, who) over all rounds
         self.entered_by: int | None = None
         self.expected_state = State.UPLOADING
 
@@ -386,11 +387,11 @@ class WorkflowMachine(RuleBasedStateMachine):
     def _check_segregation(self, event: Event, a: Actor) -> None:
         uid = a.user_id
         level = level_of(event)
-        if level is not None or event in (Event.ENTRY_COMPLETE, Event.ENTRY_RETURN):
+        if level is not None or event in (Event.ENTRY_COMPLETE, Event.ENTRY_RETURN, Event.DISBURSE):
             assert uid != self.facts.officer_id
         if level in ("l1", "l2", "special"):
             assert uid != self.entered_by
-            assert uid not in {u for lv, u in self.acted.items() if lv != level}
+            assert uid not in {u for lv, u in self.ever_acted if lv != level}
         if level is not None:
             assert ROLE_FOR[level] in a.roles
         if event is Event.WITHDRAW:
@@ -407,6 +408,7 @@ class WorkflowMachine(RuleBasedStateMachine):
         if level is not None:
             assert a.user_id is not None
             self.acted[level] = a.user_id
+            self.ever_acted.add((level, a.user_id))
         v = event.value
         if v.endswith("_reject"):
             self.expected_state = State.REJECTED
@@ -488,3 +490,25 @@ class WorkflowMachine(RuleBasedStateMachine):
 WorkflowMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40,
                                              deadline=None)
 TestWorkflowMachine = WorkflowMachine.TestCase
+
+
+def test_a_reviewer_stays_barred_from_other_levels_after_a_return() -> None:
+    # dual holds both reviewer roles: L1 in round one, then L2 in round two is refused.
+    f = fire(to_l1(), Event.L1_PASS, "dual", routing=BOTH)
+    f = fire(f, Event.L2_RETURN_TO_OFFICER, "rev2", comment="补充材料")
+    assert f.reviewed_by == {} and ("l1", CAST["dual"].user_id) in f.past_decisions
+    f = fire(f, Event.RESUBMIT, "officer1")
+    f = fire(f, Event.DIRECTOR_APPROVE, "director1")
+    f = fire(f, Event.ENTRY_COMPLETE, "clerk")
+    f = fire(f, Event.L1_PASS, "rev1a", routing=BOTH)
+    assert refusal(f, Event.L2_PASS, "dual") == "segregation"
+
+
+def test_nobody_disburses_a_loan_they_captured() -> None:
+    f = fire(new_app(15), Event.PHOTOS_COMPLETE, "system")
+    f = fire(f, Event.DIRECTOR_APPROVE, "director1")
+    f = fire(f, Event.ENTRY_COMPLETE, "clerk")
+    f = fire(f, Event.L1_PASS, "rev1a")
+    assert f.state == State.AWAITING_DISBURSEMENT
+    assert refusal(f, Event.DISBURSE, "allrounder") == "segregation"
+    assert fire(f, Event.DISBURSE, "cashier").state == State.DISBURSED
