@@ -1,6 +1,7 @@
 """Logging in and out, and every way it can go wrong: a clear message, nothing changed."""
 from __future__ import annotations
 
+import re
 import time
 
 from sqlalchemy import select
@@ -135,3 +136,16 @@ def test_language_switch_to_english_and_back(client, auth, demo):
     assert "My queue" in client.get("/").get_data(as_text=True)  # kept across login
     auth.post("/lang", data={"lang": "zh", "next": "/"})
     assert "我的待办" in client.get("/").get_data(as_text=True)
+
+
+def test_htmx_requests_carry_the_csrf_token_as_a_header(client, auth, demo):
+    auth.login("officer1")
+    html = client.get("/").get_data(as_text=True)
+    token = re.search(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'', html).group(1)
+    headers = {"HX-Request": "true"}
+    r = client.post("/lang", data={"lang": "en", "next": "/"}, headers={**headers, "X-CSRFToken": token})
+    assert r.status_code == 302
+    r = client.post("/lang", data={"lang": "zh", "next": "/"}, headers=headers)
+    assert r.status_code == 400
+    assert 'id="messages"' not in r.get_data(as_text=True)  # a fragment, not a page
+    assert r.headers["HX-Retarget"] == "#messages"
