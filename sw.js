@@ -1,28 +1,59 @@
-// Daidaitong service worker. Scope "/". Precaches the app shell; pages are network-first with an
-// offline fallback. It never caches pages with people's data: those are fetched fresh each time,
-// so nothing of one user is left for the next after logout.
+// Daidaitong service worker, scope "/". Version __CLIENT_VERSION__ (written in by the server).
+//
+// - The officer's capture app (/m/) and its scripts are precached, so it opens with no signal.
+//   A new version precaches everything into a new cache BEFORE it may take over; until then the
+//   old worker and cache keep serving, so an update never leaves the capture screens offline.
+// - Office pages are network-first with an offline fallback page, and are never cached: no
+//   person's data stays in the cache for the next user after logout.
+// - Nothing here stores captured data; that lives in IndexedDB (static/js/store.js).
 "use strict";
-const VERSION = "0.1.0";
-const SHELL_CACHE = "ddt-shell-" + VERSION;
+const VERSION = "__CLIENT_VERSION__";
+const CACHE = "ddt-shell-" + VERSION;
 const SHELL = [
+  "/m/",
   "/offline",
-  "/static/css/app.css",
-  "/static/js/app.js",
-  "/static/vendor/htmx-2.0.11/htmx.min.js",
-  "/static/icons/icon-192.png",
   "/manifest.webmanifest",
+  "/static/css/app.css",
+  "/static/css/mobile.css",
+  "/static/js/app.js",
+  "/static/js/bridge.js",
+  "/static/js/store.js",
+  "/static/js/idcard.js",
+  "/static/js/photos.js",
+  "/static/js/sync.js",
+  "/static/js/officer.js",
+  "/static/vendor/htmx-2.0.11/htmx.min.js",
+  "/static/vendor/tus-js-client-4.3.1/tus.min.js",
+  "/static/icons/icon-192.png",
+  "/static/icons/icon-512.png",
 ];
 
 self.addEventListener("install", (event) => {
-  // Everything is precached before this worker can take over, or it does not install at all.
-  event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL)));
+  // cache: "reload" bypasses the HTTP cache, so the new version really gets new files.
+  event.waitUntil(
+    caches.open(CACHE).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" }))))
+  );
 });
 
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches.keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("ddt-shell-") && k !== SHELL_CACHE).map((k) => caches.delete(k))))
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("ddt-shell-") && k !== CACHE).map((k) => caches.delete(k))))
       .then(() => self.clients.claim())
+  );
+});
+
+// The page decides when a waiting update takes over: at app start, or at once when the server
+// says this version is no longer supported.
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "SKIP_WAITING") self.skipWaiting();
+});
+
+// Background Sync is a bonus where the browser has it: it wakes an open page to run its queue.
+self.addEventListener("sync", (event) => {
+  if (event.tag !== "ddt-sync") return;
+  event.waitUntil(
+    self.clients.matchAll({ type: "window" }).then((clients) => clients.forEach((c) => c.postMessage({ type: "sync" })))
   );
 });
 
@@ -30,12 +61,17 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET") return;
   const url = new URL(request.url);
-  if (url.origin !== self.location.origin) return;
+  if (url.origin !== self.location.origin || url.pathname.startsWith("/api/")) return;
+  if (url.pathname === "/m/" || url.pathname === "/m") {
+    // The capture app: from the cache of this version (offline first).
+    event.respondWith(caches.open(CACHE).then((cache) => cache.match("/m/")).then((hit) => hit || fetch(request)));
+    return;
+  }
   if (request.mode === "navigate") {
-    event.respondWith(fetch(request).catch(() => caches.match("/offline")));
+    event.respondWith(fetch(request).catch(() => caches.open(CACHE).then((cache) => cache.match("/offline"))));
     return;
   }
   if (SHELL.includes(url.pathname)) {
-    event.respondWith(caches.match(request).then((hit) => hit || fetch(request)));
+    event.respondWith(caches.open(CACHE).then((cache) => cache.match(url.pathname)).then((hit) => hit || fetch(request)));
   }
 });

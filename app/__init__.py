@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.config import INSTANCE_DIR, PROJECT_ROOT, Config
+from app.config import APP_VERSION, INSTANCE_DIR, PROJECT_ROOT, Config
 
-__version__ = "0.1.0"
+__version__ = APP_VERSION
 
 
 def create_app(config: object | None = None) -> Flask:
@@ -30,6 +30,10 @@ def create_app(config: object | None = None) -> Flask:
     from app.web import register_web
 
     register_web(app)
+
+    from app.api import register_api
+
+    register_api(app)
 
     from app.cli import register_cli
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+APP_VERSION = "0.2.0"
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", PROJECT_ROOT / "instance"))
 
 
@@ -61,6 +62,18 @@ class Config:
         self.LOGIN_LOCK_SECONDS = _int("LOGIN_LOCK_SECONDS", 60)
         self.PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
         self.MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)
+        self.PHOTO_STORE = os.environ.get("PHOTO_STORE", "local")
+        # Photos: the phone downscales before upload; these limits catch anything else.
+        self.MAX_PHOTO_BYTES = _int("MAX_PHOTO_BYTES", 15 * 1024 * 1024)
+        self.MAX_PHOTO_PIXELS = _int("MAX_PHOTO_PIXELS", 40_000_000)
+        self.PHOTO_LONG_EDGE = _int("PHOTO_LONG_EDGE", 1600)
+        self.PHOTO_JPEG_QUALITY = float(os.environ.get("PHOTO_JPEG_QUALITY", "0.8"))
+        self.UPLOAD_CHUNK_BYTES = _int("UPLOAD_CHUNK_BYTES", 256 * 1024)
+        # A home GPS fix worse than this needs the officer's note.
+        self.GPS_MAX_ACCURACY_M = _int("GPS_MAX_ACCURACY_M", 50)
+        # The phone app: older than MIN_CLIENT_VERSION must update before it may sync.
+        self.CLIENT_VERSION = os.environ.get("CLIENT_VERSION", APP_VERSION)
+        self.MIN_CLIENT_VERSION = os.environ.get("MIN_CLIENT_VERSION", APP_VERSION)
 
 
 def engine_options(url: str) -> dict:

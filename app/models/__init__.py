@@ -3,13 +3,22 @@ from app.models.applications import Application, Photo, Transition
 from app.models.audit import AuditLog
 from app.models.loans import Installment, Loan, Repayment
 from app.models.messaging import Notification, SmsMessage
-from app.models.org import HQ_ROLES, ROLES, Device, Office, User, UserRole
+from app.models.org import (
+    HQ_ROLES,
+    ROLES,
+    BlockedPhoneNumber,
+    Device,
+    EnrolmentCode,
+    Office,
+    User,
+    UserRole,
+)
 from app.models.people import Borrower
 from app.models.products import REPAYMENT_METHODS, CollectionItem, Product
 from app.models.tasks import FollowUpTask, TrackPoint
 
 __all__ = [
-    "Application", "AuditLog", "Borrower", "CollectionItem", "Device", "FollowUpTask",
+    "Application", "AuditLog", "BlockedPhoneNumber", "Borrower", "EnrolmentCode", "CollectionItem", "Device", "FollowUpTask",
     "HQ_ROLES", "Installment", "Loan", "Notification", "Office", "Photo", "Product",
     "REPAYMENT_METHODS", "ROLES", "Repayment", "SmsMessage", "TrackPoint", "Transition",
     "User", "UserRole",

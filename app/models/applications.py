@@ -49,6 +49,8 @@ class Application(db.Model):
     l2_reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     special_reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     entry_data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # SHA-256 of the phone's manifest: a resend must be identical, or it is refused.
+    manifest_sha256: Mapped[str] = mapped_column(String(64), default="")
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -51,6 +51,8 @@ class User(UserMixin, db.Model):
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
+    # Bumped to end every open session of this user at once (disabled, phone revoked).
+    session_epoch: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -58,6 +60,10 @@ class User(UserMixin, db.Model):
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
+
+    def get_id(self) -> str:
+        # The epoch rides in the session: bumping it logs the user out everywhere.
+        return f"{self.id}:{self.session_epoch}"
 
     @property
     def roles(self) -> frozenset[str]:
@@ -107,3 +113,33 @@ class Device(db.Model):
     status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class EnrolmentCode(db.Model):
+    """A one-time code an admin gives an officer to bind a phone's browser to him."""
+
+    __tablename__ = "enrolment_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Only the hash is stored: a leaked database does not leak usable codes.
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class BlockedPhoneNumber(db.Model):
+    """A lost or stolen phone's number: its devices are revoked and it cannot enrol again."""
+
+    __tablename__ = "blocked_phone_numbers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_number: Mapped[str] = mapped_column(String(20), unique=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    blocked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    blocked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -85,6 +85,8 @@ def record_logout(user_id: int, ip: str = "", why: str = "user") -> None:
 
 def set_enabled(target: User, enabled: bool, *, actor_id: int, ip: str = "") -> None:
     target.is_enabled = enabled
+    if not enabled:
+        target.session_epoch += 1
     if enabled:
         target.failed_logins = 0
         target.locked_until = None

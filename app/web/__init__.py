@@ -5,10 +5,21 @@ from flask import Flask
 
 
 def register_web(app: Flask) -> None:
-    from app.web import admin, applications, auth, borrowers, errors, main, pwa, security, template_helpers
+    from app.web import (
+        admin,
+        applications,
+        auth,
+        borrowers,
+        errors,
+        main,
+        mobile,
+        pwa,
+        security,
+        template_helpers,
+    )
 
     security.init_app(app)
     template_helpers.init_app(app)
     errors.init_app(app)
-    for module in (auth, main, applications, borrowers, admin, pwa):
+    for module in (auth, main, applications, borrowers, admin, pwa, mobile):
         app.register_blueprint(module.bp)

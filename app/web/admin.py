@@ -1,15 +1,21 @@
 """Administration: staff accounts and enrolled devices."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from datetime import datetime, timezone
+
+import segno
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.domain.phone import PhoneError, normalise_mobile
 from app.extensions import db
-from app.models import Device, User
+from app.models import BlockedPhoneNumber, Device, User
 from app.services import auth as auth_service
+from app.services import devices as device_service
+from app.web.i18n import translate_message
 from app.web.security import client_ip, roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -46,4 +52,60 @@ def devices():
     rows = db.session.scalars(
         select(Device).options(selectinload(Device.user)).order_by(Device.enrolled_at.desc())
     ).all()
-    return render_template("admin/devices.html", devices=rows)
+    blocked = db.session.scalars(select(BlockedPhoneNumber).order_by(BlockedPhoneNumber.blocked_at.desc())).all()
+    return render_template("admin/devices.html", devices=rows, blocked=blocked, status_label=device_status_label)
+
+
+@bp.route("/users/<int:user_id>/enrolment-code", methods=["POST"])
+@roles_required("admin")
+def enrolment_code(user_id: int):
+    officer = db.get_or_404(User, user_id)
+    try:
+        code = device_service.create_enrolment_code(officer, admin=current_user, now=_now(), ip=client_ip())
+    except device_service.DeviceError as e:
+        flash(translate_message(e.message, e.params), "error")
+        return redirect(url_for(".users"), code=303)
+    link = url_for("mobile.enrol", code=code, _external=True)
+    qr_svg = segno.make(link, error="m").svg_inline(scale=5)
+    # Shown once: only the code's hash is stored.
+    return render_template("admin/enrolment_code.html", officer=officer, code=code, link=link, qr_svg=qr_svg,
+                           hours=int(device_service.CODE_LIFETIME.total_seconds() // 3600))
+
+
+@bp.route("/devices/<int:device_id>/status", methods=["POST"])
+@roles_required("admin")
+def device_status(device_id: int):
+    device = db.get_or_404(Device, device_id)
+    status = request.form.get("status", "")
+    if status not in ("retired", "revoked", "active"):
+        abort(400)
+    try:
+        device_service.set_status(device, status, admin=current_user, now=_now(), ip=client_ip())
+    except device_service.DeviceError as e:
+        flash(translate_message(e.message, e.params), "error")
+    else:
+        flash(_("Device %(label)s is now %(status)s.", label=device.label or device.uuid[:8], status=device_status_label(status)), "success")
+    return redirect(url_for(".devices"), code=303)
+
+
+@bp.route("/blocked-numbers", methods=["POST"])
+@roles_required("admin")
+def block_number():
+    try:
+        number = normalise_mobile(request.form.get("phone_number", ""))
+    except PhoneError as e:
+        flash(translate_message(e.message), "error")
+        return redirect(url_for(".devices"), code=303)
+    revoked = device_service.block_phone_number(
+        number, reason=request.form.get("reason", ""), admin=current_user, now=_now(), ip=client_ip()
+    )
+    flash(_("Number %(number)s blocked; %(n)s device(s) revoked.", number=number, n=revoked), "success")
+    return redirect(url_for(".devices"), code=303)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def device_status_label(status: str) -> str:
+    return {"active": _("active"), "retired": _("retired"), "revoked": _("revoked")}.get(status, status)

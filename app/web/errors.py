@@ -1,7 +1,7 @@
 """Errors a user understands, in their language; htmx requests get a fragment, pages a page."""
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -10,6 +10,11 @@ from app.web.htmx import wants_partial as is_htmx
 
 
 def render_error(status: int, title: str, message: str):
+    if request.path.startswith("/api/"):
+        codes = {400: "bad_request", 403: "forbidden", 404: "not_found", 413: "too_large", 500: "server_error"}
+        response = jsonify(error=codes.get(status, "error"), message=message)
+        response.status_code = status
+        return response
     template = "partials/error.html" if is_htmx() else "error.html"
     headers = {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"} if is_htmx() else {}
     return render_template(template, status=status, title=title, message=message), status, headers

@@ -1,7 +1,7 @@
 """The service worker and the web app manifest, served from the site root for full scope."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, send_from_directory
+from flask import Blueprint, current_app, render_template
 from flask_babel import gettext as _
 
 from app import __version__
@@ -14,7 +14,11 @@ bp = Blueprint("pwa", __name__)
 @bp.route("/sw.js")
 @public
 def service_worker():
-    response = send_from_directory(PROJECT_ROOT, "sw.js", mimetype="application/javascript", max_age=0)
+    # The client version is written into the worker: a new version changes its bytes, which is
+    # what makes browsers install the update.
+    source = (PROJECT_ROOT / "sw.js").read_text(encoding="utf-8")
+    body = source.replace("__CLIENT_VERSION__", current_app.config["CLIENT_VERSION"])
+    response = current_app.response_class(body, mimetype="application/javascript")
     # Browsers must always re-check the worker, or an update never reaches the phones.
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"

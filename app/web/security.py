@@ -73,14 +73,19 @@ def init_app(app: Flask) -> None:
         return redirect(target)
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
+    def load_user(session_id: str) -> User | None:
+        user_id, _, epoch = session_id.partition(":")
+        if not user_id.isdigit() or not epoch.isdigit():
+            return None
         user = db.session.get(User, int(user_id))
-        return user if user is not None and user.is_enabled else None
+        if user is None or not user.is_enabled or user.session_epoch != int(epoch):
+            return None
+        return user
 
     @app.before_request
     def require_login_and_check_idle():
         view = app.view_functions.get(request.endpoint or "")
-        if request.endpoint == "static" or getattr(view, "public", False):
+        if request.endpoint == "static" or getattr(view, "public", False) or getattr(view, "device_auth", False):
             return None
         if not current_user.is_authenticated:
             if session.pop("_was_logged_in", None):

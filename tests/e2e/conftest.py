@@ -58,3 +58,15 @@ def login(page, base: str, username: str, password: str = "demo1234") -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit].primary")
     page.wait_for_url(f"{base}/")
+
+
+def ensure_controlled(page) -> None:
+    """Wait until the service worker controls this page.
+
+    A page whose navigation started while the worker was still activating stays uncontrolled
+    (clients.claim() only claims pages that already existed); one reload settles it.
+    """
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    if not page.evaluate("navigator.serviceWorker.controller !== null"):
+        page.reload()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")

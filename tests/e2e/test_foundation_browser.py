@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import ensure_controlled, login
 
 pytestmark = pytest.mark.e2e
 
@@ -86,9 +86,7 @@ def test_htmx_search_swaps_only_the_rows(live_server, desktop):
 def test_service_worker_serves_the_offline_page(live_server, phone):
     page = phone.new_page()
     login(page, live_server, "officer1")
-    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    # clients.claim() in the worker's activate step makes it control this page without a reload.
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    ensure_controlled(page)
     phone.set_offline(True)
     page.goto(f"{live_server}/applications/")
     assert "没有网络" in page.content()

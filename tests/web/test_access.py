@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app import create_app
 from app.config import Config
 from app.extensions import db
-from app.models import Application, User
+from app.models import Application, Device, User
 from app.services.demo import DEMO_USERS
 
 ROLE_OF = {username: roles for username, _name, roles, _office in DEMO_USERS}
@@ -27,20 +27,38 @@ def _routes():
 
 ROUTES = _routes()
 PUBLIC = {endpoint for _r, endpoint, _m, view in ROUTES if getattr(view, "public", False)}
-GET_ROUTES = [(r, e) for r, e, m, _v in ROUTES if "GET" in m]
-POST_ROUTES = [(r, e) for r, e, m, _v in ROUTES if "POST" in m]
+# /api/v1 calls authenticate by the phone's device token instead of the session.
+DEVICE = {endpoint for _r, endpoint, _m, view in ROUTES if getattr(view, "device_auth", False)}
+GET_ROUTES = [(r, e) for r, e, m, _v in ROUTES if "GET" in m and e not in DEVICE]
+POST_ROUTES = [(r, e) for r, e, m, _v in ROUTES if "POST" in m and e not in DEVICE]
+DEVICE_ROUTES = [(r, e, sorted(m)[0] if m else "HEAD") for r, e, m, _v in ROUTES if e in DEVICE]
 
 
-def test_every_route_is_public_or_declares_its_roles():
+def test_every_route_is_public_or_declares_who_may_use_it():
     for rule, endpoint, _methods, view in ROUTES:
-        assert endpoint in PUBLIC or getattr(view, "allowed_roles", None), f"{rule} declares no roles"
+        assert endpoint in PUBLIC or endpoint in DEVICE or getattr(view, "allowed_roles", None), f"{rule} declares no roles"
 
 
 def test_only_the_expected_routes_are_public():
     assert PUBLIC == {
         "auth.login", "main.set_language", "main.healthz",
         "pwa.service_worker", "pwa.manifest", "pwa.offline",
+        "mobile.shell", "api_v1.version",
     }
+    assert {e for _r, e, _m in DEVICE_ROUTES} == {
+        "api_v1.device", "api_v1.bootstrap", "api_v1.post_manifest", "api_v1.application_status",
+        "api_v1.upload_head", "api_v1.upload_patch",
+    }
+
+
+@pytest.mark.parametrize("rule,endpoint,method", DEVICE_ROUTES)
+def test_device_routes_refuse_calls_without_a_device_token(app, client, auth, demo, rule, endpoint, method):
+    auth.login("officer1")  # a browser session is not enough
+    url = rule.replace("<photo_uuid>", "6f1c0e5e-1111-4222-8333-444455556666")
+    response = client.open(url, method=method)
+    assert response.status_code == 401
+    if method != "HEAD":
+        assert response.get_json()["error"] == "unknown_device"
 
 
 def _url(app, rule: str, username: str) -> str:
@@ -55,7 +73,11 @@ def _url(app, rule: str, username: str) -> str:
         elif user.has_role("director"):
             query = query.where(Application.office_id == user.office_id)
         application = db.session.scalars(query).first()
-        ids = {"application_id": application.id, "borrower_id": application.borrower_id, "user_id": user.id}
+        device = db.session.scalar(select(Device).order_by(Device.id))
+        ids = {
+            "application_id": application.id, "borrower_id": application.borrower_id, "user_id": user.id,
+            "device_id": device.id if device else 0,
+        }
     for name, value in ids.items():
         rule = rule.replace(f"<int:{name}>", str(value))
     assert "<" not in rule, rule

@@ -1,0 +1,202 @@
+"""/api/v1: version, device check, bootstrap data, manifests and resumable photo uploads (tus 1.0.0)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from functools import wraps
+from typing import Callable
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.domain.i18n import N_
+from app.domain.manifest import ManifestError
+from app.extensions import db
+from app.models import Application, Borrower, Product
+from app.services import devices as device_service
+from app.services import sync
+from app.storage import make_store
+from app.web.i18n import translate_message
+from app.web.security import client_ip, public
+
+bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+
+TUS_VERSION = "1.0.0"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split("."))
+    except ValueError:
+        return (0,)
+
+
+def error(code: str, message: str, status: int, params: dict | None = None, fields: dict | None = None, **extra):
+    body = {"error": code, "message": translate_message(message, params or {})}
+    if fields:
+        body["fields"] = {k: translate_message(m, p) for k, (m, p) in fields.items()}
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def device_api(view: Callable) -> Callable:
+    """Authenticate by the device's bearer token (not the session) and refuse outdated clients."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else ""
+        try:
+            g.device = device_service.authenticate(request.headers.get("X-Device-Id", ""), token, now=_now())
+        except device_service.DeviceError as e:
+            return error(e.code, e.message, e.status, e.params, wipe=e.code == "device_revoked")
+        # Checked after the device, so a revoked phone is wiped whatever its version.
+        version = request.headers.get("X-Client-Version", "")
+        if _version_tuple(version) < _version_tuple(current_app.config["MIN_CLIENT_VERSION"]):
+            return error(
+                "client_outdated",
+                N_("This app version is too old. It will update itself now; then sending resumes."),
+                426,
+                min_supported=current_app.config["MIN_CLIENT_VERSION"],
+            )
+        if version and g.device.client_version != version:
+            g.device.client_version = version[:20]
+            db.session.commit()
+        try:
+            return view(*args, **kwargs)
+        except sync.SyncError as e:
+            db.session.rollback()
+            return error(e.code, e.message, e.status, e.params, e.fields, **({"offset": e.params["offset"]} if "offset" in e.params else {}))
+        except ManifestError as e:
+            db.session.rollback()
+            return error("invalid_manifest", N_("Some details need correcting before this application can be sent."), 422, fields=e.errors)
+
+    wrapper.device_auth = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+@bp.route("/version")
+@public
+def version():
+    return jsonify(current=current_app.config["CLIENT_VERSION"], min_supported=current_app.config["MIN_CLIENT_VERSION"])
+
+
+@bp.route("/device")
+@device_api
+def device():
+    d = g.device
+    return jsonify(
+        uuid=d.uuid, status=d.status,
+        user={"id": d.user.id, "name": d.user.full_name, "username": d.user.username, "office": d.user.office.name},
+        server_time=_now().isoformat(),
+    )
+
+
+@bp.route("/bootstrap")
+@device_api
+def bootstrap():
+    """What the phone needs to capture offline: loan types, photo lists, the officer's own borrowers."""
+    officer = g.device.user
+    products = db.session.scalars(
+        select(Product).where(Product.is_active.is_(True)).options(selectinload(Product.items)).order_by(Product.id)
+    ).all()
+    borrowers = db.session.scalars(
+        select(Borrower).where(Borrower.officer_id == officer.id).order_by(Borrower.name)
+    ).all()
+    cfg = current_app.config
+    return jsonify(
+        products=[
+            {
+                "id": p.id, "code": p.code, "name": p.name,
+                "min_amount": str(p.min_amount), "max_amount": str(p.max_amount),
+                "min_term": p.min_term_months, "max_term": p.max_term_months,
+                "items": [
+                    {"id": i.id, "code": i.code, "name": i.name, "required": i.required_count, "max": i.max_count}
+                    for i in p.items
+                ],
+            }
+            for p in products
+        ],
+        borrowers=[
+            {"uuid": b.uuid, "name": b.name, "id_number": b.id_number, "phone": b.phone,
+             "village": b.village, "address": b.address}
+            for b in borrowers
+        ],
+        settings={
+            "gps_max_accuracy_m": cfg["GPS_MAX_ACCURACY_M"],
+            "photo_long_edge": cfg["PHOTO_LONG_EDGE"],
+            "photo_jpeg_quality": cfg["PHOTO_JPEG_QUALITY"],
+            "upload_chunk_bytes": cfg["UPLOAD_CHUNK_BYTES"],
+            "max_photo_bytes": cfg["MAX_PHOTO_BYTES"],
+        },
+    )
+
+
+@bp.route("/applications", methods=["POST"])
+@device_api
+def post_manifest():
+    data = request.get_json(silent=True)
+    receipt = sync.receive_manifest(
+        data, g.device, now=_now(), today=date.today(),
+        settings=sync.SyncSettings.from_config(current_app.config),
+        store=make_store(current_app.config), ip=client_ip(),
+    )
+    body = sync.status_of(receipt.application)
+    body["upload_urls"] = {p.uuid: f"{bp.url_prefix}/uploads/{p.uuid}" for p in receipt.needed}
+    return jsonify(body), 201 if receipt.created else 200
+
+
+@bp.route("/applications/status")
+@device_api
+def application_status():
+    uuids = request.args.getlist("uuid")[:200]
+    rows = db.session.scalars(
+        select(Application).where(Application.uuid.in_(uuids), Application.officer_id == g.device.user_id)
+    ).all()
+    return jsonify(applications=[sync.status_of(a) for a in rows])
+
+
+def _tus_headers(response, photo=None, offset: int | None = None):
+    response.headers["Tus-Resumable"] = TUS_VERSION
+    response.headers["Cache-Control"] = "no-store"
+    if photo is not None:
+        response.headers["Upload-Length"] = str(photo.size_bytes)
+        if offset is not None:
+            response.headers["Upload-Offset"] = str(offset)
+        if photo.received_at is not None:
+            # The phone deletes its copy only when it sees this: the server holds these exact bytes.
+            response.headers["X-Photo-Verified"] = photo.sha256
+    return response
+
+
+@bp.route("/uploads/<photo_uuid>", methods=["HEAD"])
+@device_api
+def upload_head(photo_uuid: str):
+    store = make_store(current_app.config)
+    photo = sync.photo_for_device(photo_uuid, g.device)
+    return _tus_headers(current_app.response_class(status=200), photo, sync.current_offset(store, photo))
+
+
+@bp.route("/uploads/<photo_uuid>", methods=["PATCH"])
+@device_api
+def upload_patch(photo_uuid: str):
+    if request.headers.get("Content-Type") != "application/offset+octet-stream":
+        return error("bad_content_type", N_("The upload was sent in the wrong format."), 415)
+    try:
+        offset = int(request.headers.get("Upload-Offset", ""))
+    except ValueError:
+        return error("bad_offset", N_("The upload is out of step; it will resume from the right place."), 400)
+    store = make_store(current_app.config)
+    photo = sync.photo_for_device(photo_uuid, g.device)
+    new_offset = sync.append_chunk(
+        photo, offset, request.stream, request.content_length,
+        store=store, settings=sync.SyncSettings.from_config(current_app.config), now=_now(), ip=client_ip(),
+    )
+    db.session.refresh(photo)
+    return _tus_headers(current_app.response_class(status=204), photo, new_offset)

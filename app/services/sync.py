@@ -1,0 +1,273 @@
+"""What the phone's queue sends: manifests first, then photos by resumable upload (tus).
+
+A manifest creates the application once, however often it is resent; photos are verified by
+SHA-256 and by Pillow before they count; when every photo is in, the application moves on to
+the director. The phone deletes its copy only after this module has confirmed the hash.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from app.domain.i18n import N_
+from app.domain.manifest import ItemSpec, Manifest, ProductSpec, canonical_sha256, parse_manifest
+from app.domain.workflow import Event, State
+from app.extensions import db
+from app.models import Application, Borrower, Device, Photo, Product
+from app.services import applications as app_service
+from app.services import audit
+from app.storage import PhotoStore, sha256_of_file
+from app.storage.validation import PhotoRejected, validate_image
+
+COPY_BUFFER = 64 * 1024
+
+
+class SyncError(Exception):
+    """A refusal the phone shows to the officer and keeps the item for correction."""
+
+    def __init__(self, code: str, message: str, status: int, *, fields: dict | None = None, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.fields = fields or {}
+        self.params = params
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    max_photo_bytes: int
+    max_photo_pixels: int
+    gps_max_accuracy_m: int
+
+    @classmethod
+    def from_config(cls, config) -> SyncSettings:
+        return cls(config["MAX_PHOTO_BYTES"], config["MAX_PHOTO_PIXELS"], config["GPS_MAX_ACCURACY_M"])
+
+
+def product_specs() -> dict[int, ProductSpec]:
+    products = db.session.scalars(
+        select(Product).where(Product.is_active.is_(True)).options(selectinload(Product.items))
+    ).all()
+    return {
+        p.id: ProductSpec(
+            p.id, p.name, p.min_amount, p.max_amount, p.min_term_months, p.max_term_months,
+            tuple(ItemSpec(i.id, i.name, i.required_count, i.max_count) for i in p.items),
+        )
+        for p in products
+    }
+
+
+@dataclass(frozen=True)
+class ManifestReceipt:
+    application: Application
+    created: bool
+    needed: list[Photo]  # photos the server still needs, in upload order
+
+
+def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, settings: SyncSettings, store: PhotoStore, ip: str = "") -> ManifestReceipt:
+    digest = canonical_sha256(data) if isinstance(data, dict) else ""
+    existing = _existing(data, device)
+    if existing is not None:
+        if existing.manifest_sha256 != digest:
+            raise SyncError(
+                "manifest_changed",
+                N_("This application was already received with different content. It cannot be changed after sending; contact your director."),
+                409,
+            )
+        return ManifestReceipt(existing, False, _needed(existing))
+
+    manifest = parse_manifest(
+        data, product_specs(), today=today, now=now,
+        max_photo_bytes=settings.max_photo_bytes, gps_max_accuracy_m=settings.gps_max_accuracy_m,
+    )
+    _check_device_may_start(device, manifest)
+    try:
+        application = _create(manifest, digest, device, now, store)
+        audit.record(
+            "application_received", actor_id=device.user_id, object_type="application",
+            object_id=application.id, ip=ip, device=device.uuid, photos=len(manifest.photos),
+        )
+        db.session.commit()
+    except IntegrityError:
+        # The same manifest arrived twice at once: the other request created it.
+        db.session.rollback()
+        existing = _existing(data, device)
+        if existing is None or existing.manifest_sha256 != digest:
+            raise
+        return ManifestReceipt(existing, False, _needed(existing))
+    _advance_if_complete(application, now)
+    return ManifestReceipt(application, True, _needed(application))
+
+
+def _existing(data: object, device: Device) -> Application | None:
+    uuid = data.get("uuid") if isinstance(data, dict) else None
+    if not isinstance(uuid, str):
+        return None
+    application = db.session.scalar(select(Application).where(Application.uuid == uuid))
+    if application is not None and application.officer_id != device.user_id:
+        raise SyncError("not_yours", N_("This application belongs to another loan officer."), 403)
+    return application
+
+
+def _check_device_may_start(device: Device, manifest: Manifest) -> None:
+    # A retired phone may still hand in what it captured before retirement, nothing newer.
+    if device.status == "retired" and (
+        device.status_changed_at is None or manifest.captured_at > device.status_changed_at
+    ):
+        raise SyncError(
+            "device_retired",
+            N_("This phone has been retired: it can send what it already holds but cannot start new applications."),
+            403,
+        )
+
+
+def _create(manifest: Manifest, digest: str, device: Device, now: datetime, store: PhotoStore) -> Application:
+    officer = device.user
+    b = manifest.borrower
+    borrower = db.session.scalar(select(Borrower).where(Borrower.id_number == b.id_number))
+    if borrower is None:
+        if db.session.scalar(select(Borrower.id).where(Borrower.uuid == b.uuid)):
+            raise SyncError("borrower_changed", N_("This borrower was registered with a different ID number."), 409)
+        borrower = Borrower(
+            uuid=b.uuid, name=b.name, id_number=b.id_number, sex=b.sex, birth_date=b.birth_date,
+            phone=b.phone, village=b.village, address=b.address,
+            office_id=officer.office_id, officer_id=officer.id, created_at=now,
+        )
+        db.session.add(borrower)
+    gps = manifest.gps
+    if gps is not None and borrower.home_lat is None:
+        borrower.home_lat, borrower.home_lon, borrower.home_gps_accuracy_m = gps.lat, gps.lon, gps.accuracy_m
+    application = Application(
+        uuid=manifest.uuid, borrower=borrower, product_id=manifest.product_id,
+        officer_id=officer.id, office_id=officer.office_id, device_id=device.id,
+        amount=manifest.amount, term_months=manifest.term_months, purpose=manifest.purpose,
+        state=State.UPLOADING.value, manifest_sha256=digest,
+        home_lat=gps.lat if gps else None, home_lon=gps.lon if gps else None,
+        home_gps_accuracy_m=gps.accuracy_m if gps else None, gps_note=gps.note if gps else "",
+        captured_at=manifest.captured_at, created_at=now, updated_at=now,
+    )
+    db.session.add(application)
+    for p in manifest.photos:
+        # Content already in the store (the same picture sent before) needs no second upload.
+        already = store.exists(p.sha256)
+        db.session.add(Photo(
+            uuid=p.uuid, application=application, collection_item_id=p.item_id, sequence=p.sequence,
+            sha256=p.sha256, size_bytes=p.size, taken_at=p.taken_at, received_at=now if already else None,
+        ))
+    db.session.flush()
+    return application
+
+
+def _needed(application: Application) -> list[Photo]:
+    return [p for p in application.photos if p.received_at is None]
+
+
+def _advance_if_complete(application: Application, now: datetime) -> None:
+    db.session.refresh(application)
+    if application.state == State.UPLOADING.value and not _needed(application):
+        app_service.system_act(application.id, Event.PHOTOS_COMPLETE, now=now, comment="")
+
+
+# --- resumable photo upload (tus 1.0.0 core) ------------------------------------------
+
+
+def photo_for_device(photo_uuid: str, device: Device) -> Photo:
+    photo = db.session.scalar(select(Photo).where(Photo.uuid == photo_uuid))
+    # Someone else's photo looks the same as a missing one.
+    if photo is None or photo.application.officer_id != device.user_id:
+        raise SyncError("photo_not_found", N_("This photo is not part of any of your applications."), 404)
+    return photo
+
+
+def _part_path(store: PhotoStore, photo: Photo) -> Path:
+    return store.uploads_dir / f"{photo.uuid}.part"
+
+
+def current_offset(store: PhotoStore, photo: Photo) -> int:
+    if photo.received_at is not None:
+        return photo.size_bytes
+    part = _part_path(store, photo)
+    return part.stat().st_size if part.exists() else 0
+
+
+@contextmanager
+def _upload_lock(store: PhotoStore, photo: Photo) -> Iterator[None]:
+    # gunicorn workers are processes: a file lock keeps two PATCHes from interleaving bytes.
+    with open(store.uploads_dir / f"{photo.uuid}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def append_chunk(
+    photo: Photo, offset: int, body: BinaryIO, length: int | None, *,
+    store: PhotoStore, settings: SyncSettings, now: datetime, ip: str = "",
+) -> int:
+    """Append one PATCH body at ``offset``; verify and store the photo when it is complete."""
+    with _upload_lock(store, photo):
+        db.session.refresh(photo)
+        current = current_offset(store, photo)
+        if offset != current:
+            raise SyncError("offset_mismatch", N_("The upload is out of step; it will resume from the right place."), 409, offset=current)
+        if photo.received_at is not None:
+            return current
+        room = photo.size_bytes - current
+        if length is not None and length > room:
+            raise SyncError("too_long", N_("The photo is longer than announced; take it again."), 413)
+        part = _part_path(store, photo)
+        written = 0
+        with open(part, "ab") as out:
+            while True:
+                block = body.read(min(COPY_BUFFER, room - written + 1))
+                if not block:
+                    break
+                written += len(block)
+                if written > room:
+                    out.truncate(current)
+                    raise SyncError("too_long", N_("The photo is longer than announced; take it again."), 413)
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        new_offset = current + written
+        if new_offset == photo.size_bytes:
+            _finish(photo, part, store=store, settings=settings, now=now, ip=ip)
+        return new_offset
+
+
+def _finish(photo: Photo, part: Path, *, store: PhotoStore, settings: SyncSettings, now: datetime, ip: str) -> None:
+    digest = sha256_of_file(part)
+    if digest != photo.sha256:
+        part.unlink(missing_ok=True)
+        raise SyncError("hash_mismatch", N_("The photo arrived damaged (checksum differs); it will be sent again."), 460)
+    try:
+        info = validate_image(part, max_bytes=settings.max_photo_bytes, max_pixels=settings.max_photo_pixels)
+    except PhotoRejected as rejected:
+        part.unlink(missing_ok=True)
+        raise SyncError("photo_" + rejected.code, rejected.message, 422, **rejected.params) from None
+    store.put_file(digest, part)
+    photo.received_at = now
+    photo.width, photo.height, photo.content_type = info.width, info.height, info.content_type
+    audit.record("photo_received", actor_id=photo.application.officer_id, object_type="photo", object_id=photo.id, ip=ip, sha256=digest)
+    db.session.commit()
+    _advance_if_complete(photo.application, now)
+
+
+def status_of(application: Application) -> dict:
+    return {
+        "uuid": application.uuid,
+        "application_id": application.id,
+        "state": application.state,
+        "needed": [p.uuid for p in _needed(application)],
+    }

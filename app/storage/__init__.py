@@ -1,0 +1,149 @@
+"""Content-addressed photo storage: a photo is stored once, under the SHA-256 of its bytes.
+
+Callers receive an upload into ``store.uploads_dir``, hash and validate it, then hand it over with
+``put_file``; from then on the photo is addressed by its hash only. Plain Python, no Flask, so the
+store is usable from the CLI, background jobs and tests alike.
+
+``make_store`` picks the backend from configuration. Only the local file system exists today; an
+S3-compatible backend (MinIO, OSS, COS) implements the same ``PhotoStore`` protocol — objects under
+``objects/<hash>``, derivatives cached under ``derived/<kind>/<hash>.jpg`` — while still staging
+partial uploads in a local ``uploads_dir``.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from PIL import Image, ImageOps
+
+__all__ = [
+    "DERIVATIVES",
+    "DerivativeSpec",
+    "LocalPhotoStore",
+    "PhotoStore",
+    "check_sha256",
+    "make_store",
+    "render_derivative",
+    "sha256_of_file",
+]
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+class PhotoStore(Protocol):
+    @property
+    def uploads_dir(self) -> Path:
+        """Local directory for partial uploads; on the same file system as the store when local."""
+        ...
+
+    def put_file(self, sha256: str, src: Path) -> None:
+        """Move ``src`` into the store under ``sha256``; idempotent and atomic; ``src`` is consumed."""
+        ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def open(self, sha256: str) -> BinaryIO:
+        """The original bytes; raises FileNotFoundError when absent."""
+        ...
+
+    def size(self, sha256: str) -> int:
+        """Size of the original in bytes; raises FileNotFoundError when absent."""
+        ...
+
+    def derivative(self, sha256: str, kind: str) -> bytes:
+        """A JPEG rendition ("thumb" or "view"), made on first use and cached."""
+        ...
+
+    def delete(self, sha256: str) -> None:
+        """Remove the original and its derivatives; no error when already gone."""
+        ...
+
+
+@dataclass(frozen=True)
+class DerivativeSpec:
+    long_edge: int
+    quality: int
+
+
+DERIVATIVES: Mapping[str, DerivativeSpec] = {
+    "thumb": DerivativeSpec(long_edge=320, quality=70),  # lists and queues on a phone
+    "view": DerivativeSpec(long_edge=1600, quality=82),  # reviewers reading a document on screen
+}
+
+
+def check_sha256(sha256: str) -> str:
+    """Return ``sha256`` if it is 64 lowercase hex digits, else raise ValueError.
+
+    The hash becomes part of a file path: this is the path-traversal guard.
+    """
+    if not isinstance(sha256, str) or not _SHA256_HEX.fullmatch(sha256):
+        raise ValueError(f"not a lowercase hex SHA-256: {sha256!r}")
+    return sha256
+
+
+def sha256_of_file(path: Path, chunk_size: int = 1024 * 1024) -> str:
+    """Lowercase hex SHA-256 of a file, read in chunks (photos can be tens of MB)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def render_derivative(original: BinaryIO, kind: str) -> bytes:
+    """JPEG bytes of ``original`` upright (EXIF orientation applied) and shrunk to ``kind``'s size.
+
+    The output carries no EXIF: the orientation is baked in, and GPS and device data stay in the
+    original only. Images are never enlarged.
+    """
+    spec = DERIVATIVES.get(kind)
+    if spec is None:
+        raise ValueError(f"unknown derivative kind {kind!r}; expected one of {sorted(DERIVATIVES)}")
+    box = (spec.long_edge, spec.long_edge)
+    with Image.open(original) as img:
+        # Let the JPEG decoder scale down by 1/2..1/8 while decoding: much faster and lighter on
+        # memory for a 12-megapixel phone photo. The box is square, so orientation does not matter.
+        img.draft("RGB", box)
+        try:
+            upright = ImageOps.exif_transpose(img)
+        except Exception:  # noqa: BLE001 — damaged EXIF must not make the photo unviewable
+            upright = img
+        # Flatten before shrinking: a palette image would otherwise be resized with NEAREST.
+        rgb = _flatten_to_rgb(upright)
+        rgb.thumbnail(box, Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    rgb.save(out, "JPEG", quality=spec.quality, optimize=True)
+    return out.getvalue()
+
+
+def _flatten_to_rgb(img: Image.Image) -> Image.Image:
+    if img.mode.startswith("I"):
+        # 16-bit greyscale (some scanner apps): scale to 8 bits instead of clipping to white.
+        img = img.convert("I").point(lambda value: value / 257, "L")
+    # A transparent PNG (a screenshot, a scanned form) goes on white, as on paper, not black.
+    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return img.convert("RGB")
+
+
+def make_store(config: Mapping) -> PhotoStore:
+    """The photo store configured by ``PHOTO_STORE`` ("local", the default) and ``PHOTO_DIR``."""
+    backend = str(config.get("PHOTO_STORE") or "local").strip().lower()
+    if backend == "local":
+        photo_dir = config.get("PHOTO_DIR")
+        if not photo_dir:
+            raise ValueError("PHOTO_STORE is 'local' but PHOTO_DIR is not set")
+        return LocalPhotoStore(Path(photo_dir))
+    raise ValueError(f"unknown PHOTO_STORE backend {backend!r}; supported: 'local'")
+
+
+# Imported last: local.py uses the helpers defined above.
+from app.storage.local import LocalPhotoStore  # noqa: E402

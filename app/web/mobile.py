@@ -1,0 +1,100 @@
+"""The officer's phone app: an offline shell (cached by the service worker) and device enrolment."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.domain.workflow import STATE_LABELS
+from app.services import devices as device_service
+from app.web.i18n import translate_message
+from app.web.security import client_ip, public, roles_required
+
+bp = Blueprint("mobile", __name__, url_prefix="/m")
+
+
+def js_messages() -> dict[str, str]:
+    """Strings the offline app shows from JavaScript, translated when the shell is rendered."""
+    states = {f"state_{s.value}": translate_message(label) for s, label in STATE_LABELS.items()}
+    return states | {
+        "offline": _("Offline"),
+        "online": _("Online"),
+        "wifi_wait": _("Waiting for Wi-Fi"),
+        "sending": _("Sending…"),
+        "sent": _("Sent"),
+        "failed": _("Needs attention"),
+        "retrying": _("Will retry"),
+        "photos_arriving": _("photos uploading"),
+        "no_drafts": _("No drafts."),
+        "nothing_waiting": _("Nothing waiting."),
+        "nothing_sent": _("Nothing sent yet."),
+        "logged_in_as": _("Officer: %(name)s · %(office)s"),
+        "last_sync": _("Last contact with the server: %(time)s"),
+        "storage": _("Storage used %(used)s MB of %(quota)s MB"),
+        "storage_low": _("This phone is running out of space for captures (%(free)s MB left). Send what is waiting before capturing more."),
+        "storage_not_persistent": _("The browser may clear stored captures when space runs low. Install the app to protect them."),
+        "missing_name": _("Borrower's name"),
+        "missing_id": _("A valid ID number"),
+        "missing_phone": _("A valid mobile number (or leave it empty)"),
+        "missing_product": _("Loan type"),
+        "missing_photos": _("%(item)s: %(count)s of %(required)s photos"),
+        "missing_gps": _("Home GPS position"),
+        "missing_gps_note": _("A note on why the GPS fix is not accurate"),
+        "missing_amount": _("Amount between %(min)s and %(max)s yuan"),
+        "missing_term": _("Term between %(min)s and %(max)s months"),
+        "missing_purpose": _("Loan purpose"),
+        "all_complete": _("Everything is there. Tap Finish to send."),
+        "id_ok": _("Born %(birth)s · %(sex)s · age %(age)s"),
+        "id_bad_length": _("The ID number must be 18 characters (%(n)s entered)"),
+        "id_bad_chars": _("Only digits, with X allowed as the last character"),
+        "id_bad_region": _("Not a valid province code"),
+        "id_bad_date": _("The birth date in the number is not valid"),
+        "id_bad_check": _("The check digit does not match; re-read the number"),
+        "male": _("male"),
+        "female": _("female"),
+        "gps_fix": _("%(lat)s, %(lon)s · accurate to %(acc)s m"),
+        "gps_poor": _("Accuracy %(acc)s m is worse than %(limit)s m. Try again outdoors, or note why."),
+        "gps_error": _("No GPS position: %(reason)s"),
+        "gps_waiting": _("Finding the position…"),
+        "photo_processing": _("Preparing photo…"),
+        "photo_failed": _("This photo could not be read; take it again."),
+        "delete": _("Delete"),
+        "confirm_delete_draft": _("Delete this draft and its photos from the phone?"),
+        "new_application": _("New application"),
+        "edit": _("Edit"),
+        "revoked": _("This phone has been revoked. Everything stored on it for the app has been removed."),
+        "updating": _("Updating the app…"),
+        "enrolled_ok": _("This phone is enrolled. You can now capture applications, also without signal."),
+        "server_said": _("The server refused this: %(message)s"),
+        "draft_saved": _("Saved on this phone."),
+        "returned_note": _("Returned: %(comment)s"),
+    }
+
+
+@bp.route("/")
+@public
+def shell():
+    return render_template("mobile/app.html", js_messages=js_messages())
+
+
+@bp.route("/enrol", methods=["GET"])
+@roles_required("officer")
+def enrol():
+    return render_template("mobile/enrol.html", code=request.args.get("code", ""))
+
+
+@bp.route("/enrol", methods=["POST"])
+@roles_required("officer")
+def enrol_submit():
+    data = request.get_json(silent=True) or {}
+    try:
+        enrolled = device_service.redeem(
+            str(data.get("code", "")), current_user,
+            label=str(data.get("label", ""))[:100], phone_number=str(data.get("phone_number", ""))[:20],
+            now=datetime.now(timezone.utc), ip=client_ip(),
+        )
+    except device_service.DeviceError as e:
+        return jsonify(error=e.code, message=translate_message(e.message, e.params)), e.status
+    return jsonify(device_uuid=enrolled.device.uuid, token=enrolled.token, user={"name": current_user.full_name})

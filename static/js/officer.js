@@ -1,0 +1,509 @@
+// The officer's capture app: home (drafts, outbox, sent) and the application form.
+// Works offline: everything is read from and written to IndexedDB; Sync sends it when it can.
+(function () {
+  "use strict";
+  var T = JSON.parse(document.getElementById("i18n").textContent);
+  var $ = function (sel, root) { return (root || document).querySelector(sel); };
+  var $$ = function (sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); };
+  var boot = null;      // {products, borrowers, settings} cached from /api/v1/bootstrap
+  var current = null;   // the draft being edited
+  var saveTimer = null;
+  var objectUrls = [];
+
+  function t(key, params) {
+    var text = T[key] || key;
+    return text.replace(/%\((\w+)\)s/g, function (_, name) { return params && params[name] !== undefined ? params[name] : ""; });
+  }
+
+  function show(id) {
+    ["view-unsupported", "view-unenrolled", "view-home", "view-draft"].forEach(function (v) { $("#" + v).hidden = v !== id; });
+    window.scrollTo(0, 0);
+  }
+
+  function banner(text, kind) {
+    var b = $("#banner");
+    b.innerHTML = "";
+    if (!text) return;
+    var p = document.createElement("p");
+    p.className = "flash flash-" + (kind || "info");
+    p.setAttribute("role", kind === "error" || kind === "warning" ? "alert" : "status");
+    p.textContent = text;
+    b.appendChild(p);
+  }
+
+  function product(id) {
+    return ((boot && boot.products) || []).filter(function (p) { return p.id === Number(id); })[0] || null;
+  }
+
+  // --- what is still missing ------------------------------------------------------------
+
+  function missing(d) {
+    var out = [];
+    var b = d.borrower;
+    if (!b.name || !b.name.trim()) out.push(t("missing_name"));
+    if (!IdCard.parse(b.id_number).ok) out.push(t("missing_id"));
+    if (b.phone && !/^1[3-9]\d{9}$/.test(b.phone.replace(/[\s-]/g, ""))) out.push(t("missing_phone"));
+    var p = product(d.product_id);
+    if (!p) {
+      out.push(t("missing_product"));
+    } else {
+      p.items.forEach(function (item) {
+        var count = d.photos.filter(function (ph) { return ph.item_id === item.id; }).length;
+        if (count < item.required) out.push(t("missing_photos", { item: item.name, count: count, required: item.required }));
+      });
+      var amount = Number(String(d.amount).replace(/,/g, ""));
+      if (!(amount > 0) || amount < Number(p.min_amount) || amount > Number(p.max_amount) || !/^\d+(\.\d{1,2})?$/.test(String(d.amount).replace(/,/g, "")))
+        out.push(t("missing_amount", { min: p.min_amount, max: p.max_amount }));
+      var term = Number(d.term_months);
+      if (!Number.isInteger(term) || term < p.min_term || term > p.max_term) out.push(t("missing_term", { min: p.min_term, max: p.max_term }));
+    }
+    if (!d.gps) out.push(t("missing_gps"));
+    else if (d.gps.accuracy_m > boot.settings.gps_max_accuracy_m && !(d.gps_note || "").trim()) out.push(t("missing_gps_note"));
+    if (!(d.purpose || "").trim()) out.push(t("missing_purpose"));
+    return out;
+  }
+
+  // --- home -------------------------------------------------------------------------------
+
+  function progressOf(d) {
+    var total = 0, done = 0;
+    d.photos.forEach(function (p) { total += p.size; done += p.confirmed ? p.size : Math.min(p.progress || 0, p.size); });
+    return total ? done / total : 1;
+  }
+
+  function li(d, sub, actions) {
+    var item = document.createElement("li");
+    item.className = "row";
+    item.dataset.uuid = d.uuid;
+    var main = document.createElement("span");
+    main.className = "row-main";
+    var p = product(d.product_id);
+    main.textContent = (d.borrower.name || "—") + (p ? " · " + p.name : "") + (d.amount ? " · ¥" + d.amount : "");
+    item.appendChild(main);
+    var subEl = document.createElement("span");
+    subEl.className = "row-sub";
+    subEl.textContent = sub;
+    item.appendChild(subEl);
+    (actions || []).forEach(function (a) { item.appendChild(a); });
+    return item;
+  }
+
+  function button(label, onClick, cls) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label;
+    if (cls) b.className = cls;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function renderHome() {
+    return Store.allDrafts().then(function (drafts) {
+      drafts.sort(function (a, b) { return String(b.updated_at).localeCompare(String(a.updated_at)); });
+      var lists = { drafts: $("#list-drafts"), outbox: $("#list-outbox"), sent: $("#list-sent") };
+      Object.keys(lists).forEach(function (k) { lists[k].innerHTML = ""; });
+      var unsent = 0;
+      drafts.forEach(function (d) {
+        if (d.status === "draft" || (d.status === "error" && !d.server)) {
+          var sub = d.error ? t("server_said", { message: d.error.message }) : new Date(d.updated_at).toLocaleString();
+          var row = li(d, sub, [button(t("edit"), function () { openDraft(d.uuid); })]);
+          if (d.error) row.classList.add("row-error");
+          lists.drafts.appendChild(row);
+        } else if (d.status === "sent") {
+          lists.sent.appendChild(li(d, T["state_" + d.server.state] || d.server.state));
+        } else {
+          unsent += 1;
+          var status = d.status === "error" ? t("server_said", { message: d.error && d.error.message })
+            : d.waiting_wifi ? t("wifi_wait")
+            : d.next_attempt_at ? t("retrying")
+            : d.server ? t("photos_arriving") : t("sending");
+          var bar = document.createElement("progress");
+          bar.max = 100;
+          bar.value = Math.round(progressOf(d) * 100);
+          var row2 = li(d, status, [bar]);
+          if (d.status === "error") row2.classList.add("row-error");
+          lists.outbox.appendChild(row2);
+        }
+      });
+      [["drafts", "no_drafts"], ["outbox", "nothing_waiting"], ["sent", "nothing_sent"]].forEach(function (pair) {
+        if (!lists[pair[0]].children.length) {
+          var empty = document.createElement("li");
+          empty.className = "muted";
+          empty.textContent = t(pair[1]);
+          lists[pair[0]].appendChild(empty);
+        }
+      });
+      var badge = $("#sync-badge");
+      badge.textContent = unsent;
+      badge.dataset.count = unsent;
+      return Store.getMeta("last_sync").then(function (last) {
+        $("#last-sync").textContent = last ? t("last_sync", { time: new Date(last).toLocaleString() }) : "";
+      });
+    });
+  }
+
+  function renderStorage() {
+    if (!navigator.storage || !navigator.storage.estimate) return;
+    navigator.storage.estimate().then(function (e) {
+      var mb = function (x) { return Math.round(x / 1048576); };
+      var free = (e.quota || 0) - (e.usage || 0);
+      $("#storage-info").textContent = t("storage", { used: mb(e.usage || 0), quota: mb(e.quota || 0) });
+      if (e.quota && free < 50 * 1048576) banner(t("storage_low", { free: mb(free) }), "warning");
+    });
+  }
+
+  // --- the application form ---------------------------------------------------------------
+
+  function newDraft() {
+    var first = boot.products[0];
+    var d = {
+      uuid: crypto.randomUUID(), status: "draft", created_at: new Date().toISOString(),
+      borrower: { mode: "new", uuid: crypto.randomUUID(), name: "", id_number: "", phone: "", village: "", address: "" },
+      product_id: first ? first.id : null, photos: [], gps: null, gps_note: "", amount: "", term_months: "", purpose: "",
+    };
+    return Store.putDraft(d).then(function () { return openDraft(d.uuid); });
+  }
+
+  function openDraft(uuid) {
+    return Store.getDraft(uuid).then(function (d) {
+      if (!d) return;
+      if (d.status === "error" && !d.server) d.status = "draft";  // refused manifest: correct and send again
+      current = d;
+      fillForm(d);
+      show("view-draft");
+      if (d.error && d.error.fields) banner(t("server_said", { message: d.error.message + " " + Object.keys(d.error.fields).map(function (k) { return d.error.fields[k]; }).join(" ") }), "error");
+      else banner("");
+    });
+  }
+
+  function fillForm(d) {
+    var form = $("#view-draft");
+    $("#draft-title").textContent = d.borrower.name || t("new_application");
+    form.elements.borrower_mode.value = d.borrower.mode;
+    ["name", "id_number", "phone", "village", "address"].forEach(function (k) {
+      form.elements[k].value = d.borrower[k] || "";
+      form.elements[k].readOnly = d.borrower.mode === "existing";
+    });
+    $("#existing-borrower").hidden = d.borrower.mode !== "existing";
+    var select = $("#product-select");
+    select.innerHTML = "";
+    boot.products.forEach(function (p) {
+      var o = document.createElement("option");
+      o.value = p.id;
+      o.textContent = p.name;
+      select.appendChild(o);
+    });
+    select.value = d.product_id;
+    form.elements.amount.value = d.amount;
+    form.elements.term_months.value = d.term_months;
+    form.elements.purpose.value = d.purpose;
+    form.elements.gps_note.value = d.gps_note || "";
+    renderIdInfo();
+    renderPhotos();
+    renderGps();
+    renderMissing();
+  }
+
+  function save() {
+    clearTimeout(saveTimer);
+    var d = current;
+    saveTimer = setTimeout(function () { Store.putDraft(d); }, 250);
+  }
+
+  function saveNow() {
+    clearTimeout(saveTimer);
+    return current ? Store.putDraft(current) : Promise.resolve();
+  }
+
+  function renderIdInfo() {
+    var raw = current.borrower.id_number;
+    var info = $("#id-info");
+    if (!raw) { info.textContent = ""; return; }
+    var r = IdCard.parse(raw);
+    info.className = "field-hint" + (r.ok ? "" : " field-error");
+    info.textContent = r.ok ? t("id_ok", { birth: r.birth, sex: t(r.sex === "M" ? "male" : "female"), age: r.age }) : t(r.error, { n: r.n });
+  }
+
+  function renderMissing() {
+    var list = $("#missing");
+    list.innerHTML = "";
+    var m = missing(current);
+    m.forEach(function (text) {
+      var item = document.createElement("li");
+      item.textContent = text;
+      list.appendChild(item);
+    });
+    if (!m.length) {
+      var ok = document.createElement("li");
+      ok.className = "ok";
+      ok.textContent = t("all_complete");
+      list.appendChild(ok);
+    }
+    $("#finish").disabled = m.length > 0;
+  }
+
+  function renderPhotos() {
+    objectUrls.forEach(URL.revokeObjectURL);
+    objectUrls = [];
+    var box = $("#photo-items");
+    box.innerHTML = "";
+    var p = product(current.product_id);
+    if (!p) return;
+    p.items.forEach(function (item) {
+      var node = document.importNode($("#tpl-photo-item").content, true);
+      var root = node.querySelector(".photo-item");
+      root.dataset.itemId = item.id;
+      root.querySelector(".item-name").textContent = item.name;
+      var mine = current.photos.filter(function (ph) { return ph.item_id === item.id; }).sort(function (a, b) { return a.sequence - b.sequence; });
+      root.querySelector(".item-count").textContent = mine.length + " / " + item.required + (item.max > item.required ? "–" + item.max : "");
+      var thumbs = root.querySelector(".thumbs");
+      mine.forEach(function (ph) {
+        var fig = document.createElement("figure");
+        fig.className = "thumb";
+        fig.dataset.photo = ph.uuid;
+        var img = document.createElement("img");
+        img.alt = item.name + " (" + ph.sequence + ")";
+        Store.getBlob(ph.uuid).then(function (blob) {
+          if (!blob) return;
+          var url = URL.createObjectURL(blob);
+          objectUrls.push(url);
+          img.src = url;
+        });
+        var cap = document.createElement("figcaption");
+        cap.textContent = "(" + ph.sequence + ")";
+        fig.appendChild(img);
+        fig.appendChild(cap);
+        fig.appendChild(button(t("delete"), function () { deletePhoto(ph); }, "link"));
+        thumbs.appendChild(fig);
+      });
+      var input = root.querySelector("input[type=file]");
+      input.dataset.itemId = item.id;
+      if (mine.length >= item.max) root.querySelector(".camera").hidden = true;
+      input.addEventListener("change", function () { addPhotos(item, Array.prototype.slice.call(input.files)); input.value = ""; });
+      box.appendChild(node);
+    });
+  }
+
+  function addPhotos(item, files) {
+    banner(t("photo_processing"));
+    var chain = Promise.resolve();
+    files.forEach(function (file) {
+      chain = chain.then(function () {
+        var count = current.photos.filter(function (ph) { return ph.item_id === item.id; }).length;
+        if (count >= item.max) return;
+        return Photos.prepare(file, boot.settings).then(function (r) {
+          var uuid = crypto.randomUUID();
+          return Store.putBlob(uuid, r.blob).then(function () {
+            current.photos.push({ uuid: uuid, item_id: item.id, sequence: count + 1, sha256: r.sha256, size: r.size, width: r.width, height: r.height, taken_at: new Date().toISOString() });
+            return saveNow();
+          });
+        }, function () { banner(t("photo_failed"), "error"); throw new Error("photo"); });
+      });
+    });
+    return chain.then(function () { banner(""); }, function () {}).then(function () {
+      renderPhotos();
+      renderMissing();
+      askPersistence();
+    });
+  }
+
+  function deletePhoto(ph) {
+    current.photos = current.photos.filter(function (x) { return x.uuid !== ph.uuid; });
+    // Numbers stay 1, 2, 3 … within the document, as the archive names them.
+    current.photos.filter(function (x) { return x.item_id === ph.item_id; })
+      .sort(function (a, b) { return a.sequence - b.sequence; })
+      .forEach(function (x, i) { x.sequence = i + 1; });
+    return saveNow().then(function () { return Store.deleteBlob(ph.uuid); }).then(function () { renderPhotos(); renderMissing(); });
+  }
+
+  function renderGps() {
+    var g = current.gps, info = $("#gps-info");
+    var limit = boot.settings.gps_max_accuracy_m;
+    $("#gps-note-label").hidden = !(g && g.accuracy_m > limit);
+    if (!g) { info.textContent = ""; return; }
+    info.textContent = t("gps_fix", { lat: g.lat.toFixed(6), lon: g.lon.toFixed(6), acc: g.accuracy_m }) + (g.accuracy_m > limit ? " — " + t("gps_poor", { acc: g.accuracy_m, limit: limit }) : "");
+    info.className = "field-hint" + (g.accuracy_m > limit ? " field-error" : "");
+  }
+
+  function takeGps() {
+    $("#gps-info").textContent = t("gps_waiting");
+    return Bridge.getPosition().then(function (pos) {
+      current.gps = pos;
+      renderGps();
+      renderMissing();
+      return saveNow();
+    }, function (err) {
+      $("#gps-info").textContent = t("gps_error", { reason: err.message });
+    });
+  }
+
+  function finish() {
+    if (missing(current).length) return renderMissing();
+    current.status = "queued";
+    current.finished_at = new Date().toISOString();
+    current.error = null;
+    return saveNow().then(function () {
+      current = null;
+      askPersistence();
+      registerBackgroundSync();
+      return goHome();
+    }).then(function () { return Sync.run(); });
+  }
+
+  function goHome() {
+    return saveNow().then(function () {
+      current = null;
+      show("view-home");
+      renderStorage();
+      return renderHome();
+    });
+  }
+
+  function askPersistence() {
+    if (navigator.storage && navigator.storage.persist) {
+      navigator.storage.persisted().then(function (yes) {
+        if (yes) return;
+        return navigator.storage.persist().then(function (granted) {
+          if (!granted) $("#storage-info").textContent += " " + t("storage_not_persistent");
+        });
+      });
+    }
+  }
+
+  function registerBackgroundSync() {
+    // A bonus where the browser has it; Android WebView does not, so the timer and "online" do the work.
+    if (navigator.serviceWorker && "SyncManager" in window) {
+      navigator.serviceWorker.ready.then(function (reg) { return reg.sync.register("ddt-sync"); }).catch(function () {});
+    }
+  }
+
+  function wireForm() {
+    var form = $("#view-draft");
+    form.addEventListener("submit", function (e) { e.preventDefault(); });
+    form.addEventListener("input", function (e) {
+      if (!current) return;
+      var el = e.target, name = el.name;
+      if (["name", "id_number", "phone", "village", "address"].indexOf(name) >= 0) {
+        current.borrower[name] = name === "id_number" ? IdCard.normalise(el.value) : el.value;
+        if (name === "id_number") renderIdInfo();
+        if (name === "name") $("#draft-title").textContent = el.value || t("new_application");
+      } else if (["amount", "term_months", "purpose", "gps_note"].indexOf(name) >= 0) {
+        current[name] = el.value.trim();
+      }
+      renderMissing();
+      save();
+    });
+    form.addEventListener("change", function (e) {
+      if (!current) return;
+      var el = e.target;
+      if (el.name === "borrower_mode") {
+        current.borrower = { mode: el.value, uuid: crypto.randomUUID(), name: "", id_number: "", phone: "", village: "", address: "" };
+        fillForm(current);
+        save();
+      } else if (el.name === "product_id") {
+        var next = Number(el.value);
+        // Photos of documents the new loan type does not ask for are dropped with it.
+        var keep = product(next).items.map(function (i) { return i.id; });
+        var dropped = current.photos.filter(function (p) { return keep.indexOf(p.item_id) < 0; });
+        current.photos = current.photos.filter(function (p) { return keep.indexOf(p.item_id) >= 0; });
+        current.product_id = next;
+        Promise.all(dropped.map(function (p) { return Store.deleteBlob(p.uuid); }));
+        renderPhotos();
+        renderMissing();
+        save();
+      }
+    });
+    $("#borrower-search").addEventListener("input", function (e) {
+      var q = e.target.value.trim(), results = $("#borrower-results");
+      results.innerHTML = "";
+      if (!q) return;
+      (boot.borrowers || []).filter(function (b) {
+        return b.name.indexOf(q) >= 0 || b.id_number.indexOf(q.toUpperCase()) >= 0 || (b.village || "").indexOf(q) >= 0;
+      }).slice(0, 20).forEach(function (b) {
+        var item = document.createElement("li");
+        item.className = "row";
+        item.appendChild(button(b.name + " · " + b.id_number.slice(0, 6) + "…" + b.id_number.slice(-4) + " · " + (b.village || ""), function () {
+          current.borrower = { mode: "existing", uuid: b.uuid, name: b.name, id_number: b.id_number, phone: b.phone || "", village: b.village || "", address: b.address || "" };
+          results.innerHTML = "";
+          fillForm(current);
+          save();
+        }, "link"));
+        results.appendChild(item);
+      });
+    });
+    $("#take-gps").addEventListener("click", takeGps);
+    $("#finish").addEventListener("click", finish);
+    $("#back-home").addEventListener("click", goHome);
+    $("#delete-draft").addEventListener("click", function () {
+      if (!confirm(t("confirm_delete_draft"))) return;
+      var d = current;
+      current = null;
+      clearTimeout(saveTimer);
+      Store.deleteDraft(d).then(goHome);
+    });
+  }
+
+  function renderNet() {
+    var el = $("#net-status");
+    el.textContent = navigator.onLine ? t("online") : t("offline");
+    el.className = "net " + (navigator.onLine ? "net-on" : "net-off");
+  }
+
+  // --- start ------------------------------------------------------------------------------
+
+  function refreshFromServer() {
+    if (!navigator.onLine) return Promise.resolve();
+    return Sync.versionGate()
+      .then(function () { return Sync.api("GET", "/api/v1/device"); })
+      .then(function (dev) {
+        $("#who").textContent = t("logged_in_as", { name: dev.user.name, office: dev.user.office });
+        return Store.setMeta("user", dev.user);
+      })
+      .then(function () { return Sync.api("GET", "/api/v1/bootstrap"); })
+      .then(function (data) { boot = data; return Store.setMeta("bootstrap", data); })
+      .catch(function (err) {
+        if (err && err.status && err.status !== 0 && err.body && err.body.message) banner(err.body.message, "error");
+      });
+  }
+
+  function start() {
+    renderNet();
+    Sync.onBanner(function (key) { banner(t(key), "info"); });
+    if (navigator.serviceWorker) {
+      navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function (reg) {
+        // An update that arrived last time takes over now, at start, before any work begins.
+        if (reg.waiting && navigator.serviceWorker.controller) Sync.activateWaiting(reg);
+      }).catch(function () {});
+      navigator.serviceWorker.addEventListener("message", function (e) { if (e.data && e.data.type === "sync") Sync.run(); });
+    }
+    Store.available().then(function (ok) {
+      if (!ok) { show("view-unsupported"); return; }
+      return Store.getMeta("device").then(function (device) {
+        if (!device) { show("view-unenrolled"); return; }
+        return Promise.all([Store.getMeta("bootstrap"), Store.getMeta("user"), Store.getMeta("wifi_only")]).then(function (r) {
+          boot = r[0];
+          if (r[1]) $("#who").textContent = t("logged_in_as", { name: r[1].name, office: r[1].office });
+          $("#wifi-only").checked = !!r[2];
+          var ready = boot ? Promise.resolve() : refreshFromServer();
+          return ready.then(function () {
+            show("view-home");
+            renderStorage();
+            renderHome();
+            if (boot) refreshFromServer().then(function () { return Sync.run(); });
+          });
+        });
+      });
+    });
+    wireForm();
+    $("#new-application").addEventListener("click", function () { if (boot) newDraft(); });
+    $("#send-now").addEventListener("click", function () { Sync.run({ sendNow: true }); });
+    $("#wifi-only").addEventListener("change", function (e) { Store.setMeta("wifi_only", e.target.checked); });
+    Sync.onChange(function () { if (!current) renderHome(); });
+    window.addEventListener("online", function () { renderNet(); Sync.run(); });
+    window.addEventListener("offline", renderNet);
+    setInterval(function () { Sync.run(); }, 60000);
+    if (new URLSearchParams(location.search).get("enrolled")) banner(t("enrolled_ok"), "success");
+  }
+
+  start();
+})();

@@ -1,0 +1,108 @@
+// The phone's store of record: drafts, queued applications and their photo blobs live in
+// IndexedDB until the server has confirmed them. Nothing here is deleted before that.
+(function (global) {
+  "use strict";
+  var DB_NAME = "ddt";
+  var DB_VERSION = 1;
+  var dbPromise = null;
+
+  function open() {
+    if (dbPromise) return dbPromise;
+    dbPromise = new Promise(function (resolve, reject) {
+      var req;
+      try {
+        req = indexedDB.open(DB_NAME, DB_VERSION);
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      req.onupgradeneeded = function () {
+        var db = req.result;
+        if (!db.objectStoreNames.contains("drafts")) db.createObjectStore("drafts", { keyPath: "uuid" });
+        if (!db.objectStoreNames.contains("blobs")) db.createObjectStore("blobs");
+        if (!db.objectStoreNames.contains("meta")) db.createObjectStore("meta");
+      };
+      req.onsuccess = function () {
+        var db = req.result;
+        // Another tab (or a wipe) wants a new version or deletion: let it.
+        db.onversionchange = function () { db.close(); dbPromise = null; };
+        resolve(db);
+      };
+      req.onerror = function () { reject(req.error); };
+      req.onblocked = function () { reject(new Error("IndexedDB blocked")); };
+    });
+    dbPromise.catch(function () { dbPromise = null; });
+    return dbPromise;
+  }
+
+  function tx(storeNames, mode, work) {
+    return open().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var t = db.transaction(storeNames, mode);
+        var result;
+        t.oncomplete = function () { resolve(result); };
+        t.onerror = function () { reject(t.error); };
+        t.onabort = function () { reject(t.error || new Error("transaction aborted")); };
+        var stores = storeNames.map(function (n) { return t.objectStore(n); });
+        work.apply(null, stores.concat([function (r) { result = r; }]));
+      });
+    });
+  }
+
+  function request(req, done) {
+    req.onsuccess = function () { done(req.result); };
+  }
+
+  var Store = {
+    available: function () {
+      return open().then(function () { return true; }, function () { return false; });
+    },
+    allDrafts: function () {
+      return tx(["drafts"], "readonly", function (drafts, done) { request(drafts.getAll(), done); });
+    },
+    getDraft: function (uuid) {
+      return tx(["drafts"], "readonly", function (drafts, done) { request(drafts.get(uuid), done); });
+    },
+    putDraft: function (draft) {
+      draft.updated_at = new Date().toISOString();
+      return tx(["drafts"], "readwrite", function (drafts) { drafts.put(draft); });
+    },
+    // Deletes the draft and every photo blob it holds, in one transaction.
+    deleteDraft: function (draft) {
+      return tx(["drafts", "blobs"], "readwrite", function (drafts, blobs) {
+        drafts.delete(draft.uuid);
+        (draft.photos || []).forEach(function (p) { blobs.delete(p.uuid); });
+      });
+    },
+    putBlob: function (key, blob) {
+      return tx(["blobs"], "readwrite", function (blobs) { blobs.put(blob, key); });
+    },
+    getBlob: function (key) {
+      return tx(["blobs"], "readonly", function (blobs, done) { request(blobs.get(key), done); });
+    },
+    deleteBlob: function (key) {
+      return tx(["blobs"], "readwrite", function (blobs) { blobs.delete(key); });
+    },
+    getMeta: function (key) {
+      return tx(["meta"], "readonly", function (meta, done) { request(meta.get(key), done); });
+    },
+    setMeta: function (key, value) {
+      return tx(["meta"], "readwrite", function (meta) { meta.put(value, key); });
+    },
+    deleteMeta: function (key) {
+      return tx(["meta"], "readwrite", function (meta) { meta.delete(key); });
+    },
+    // Remove everything (revoked phone). Resolves when the database is gone.
+    wipe: function () {
+      var closing = dbPromise ? dbPromise.then(function (db) { db.close(); }, function () {}) : Promise.resolve();
+      dbPromise = null;
+      return closing.then(function () {
+        return new Promise(function (resolve) {
+          var req = indexedDB.deleteDatabase(DB_NAME);
+          req.onsuccess = req.onerror = req.onblocked = function () { resolve(); };
+        });
+      });
+    },
+  };
+  global.Store = Store;
+})(self);

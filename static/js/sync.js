@@ -1,0 +1,284 @@
+// The phone's sync engine. Our IndexedDB queue is the store of record: an item stays until the
+// server confirms it. Manifest first (small, never waits for Wi-Fi), then photos by resumable
+// tus upload; a photo's blob is deleted only after the server answers with its SHA-256.
+// Network errors and 5xx retry with backoff; a 4xx is shown to the officer and the item is kept.
+(function (global) {
+  "use strict";
+  var CLIENT_VERSION = document.body.dataset.clientVersion;
+  var listeners = [];
+  var running = null;
+  var versionChecked = false;
+
+  function ApiError(status, body) {
+    this.status = status;
+    this.body = body || {};
+    this.message = (body && body.message) || "HTTP " + status;
+    // 0 = no answer; 409 = offset out of step; 460 = damaged in transit: all worth another try.
+    this.retryable = status === 0 || status >= 500 || status === 408 || status === 429 || status === 409 || status === 460;
+  }
+  ApiError.prototype = Object.create(Error.prototype);
+
+  // Thrown when the page is about to wipe itself or reload for an update: stop everything.
+  function Halt() { this.message = "halt"; }
+  Halt.prototype = Object.create(Error.prototype);
+
+  function emit() { listeners.forEach(function (fn) { try { fn(); } catch (e) { console.error(e); } }); }
+
+  function compareVersions(a, b) {
+    var x = String(a).split(".").map(Number), y = String(b).split(".").map(Number);
+    for (var i = 0; i < Math.max(x.length, y.length); i++) {
+      var d = (x[i] || 0) - (y[i] || 0);
+      if (d) return d > 0 ? 1 : -1;
+    }
+    return 0;
+  }
+
+  function authHeaders(device) {
+    return { "Authorization": "Bearer " + device.token, "X-Device-Id": device.uuid, "X-Client-Version": CLIENT_VERSION };
+  }
+
+  function api(method, path, body) {
+    return Store.getMeta("device").then(function (device) {
+      if (!device) throw new ApiError(401, { error: "not_enrolled" });
+      var headers = authHeaders(device);
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store", credentials: "same-origin" })
+        .catch(function () { throw new ApiError(0, { error: "network" }); })
+        .then(function (resp) {
+          return resp.json().catch(function () { return {}; }).then(function (data) {
+            if (resp.ok) return data;
+            return handleGlobal(resp.status, data).then(function () { throw new ApiError(resp.status, data); });
+          });
+        });
+    });
+  }
+
+  // Answers that concern the whole phone, not one item: revoked → wipe; outdated → update.
+  function handleGlobal(status, data) {
+    if (status === 401 && data && data.wipe) return wipe(data.message).then(function () { throw new Halt(); });
+    if (status === 426) return forceUpdate().then(function () { throw new Halt(); });
+    return Promise.resolve();
+  }
+
+  function wipe(message) {
+    var clearCaches = global.caches ? caches.keys().then(function (keys) { return Promise.all(keys.map(function (k) { return caches.delete(k); })); }) : Promise.resolve();
+    var unregister = navigator.serviceWorker ? navigator.serviceWorker.getRegistrations().then(function (regs) { return Promise.all(regs.map(function (r) { return r.unregister(); })); }) : Promise.resolve();
+    return Promise.all([Store.wipe(), clearCaches, unregister]).then(function () {
+      try { sessionStorage.setItem("ddt-wiped", message || "revoked"); } catch (e) { /* private mode */ }
+      // The server ended this officer's sessions when it revoked the phone; the login page says why.
+      location.replace("/login?wiped=1");
+    });
+  }
+
+  function waitForWaiting(reg) {
+    return new Promise(function (resolve, reject) {
+      if (reg.waiting) return resolve(reg.waiting);
+      var worker = reg.installing;
+      if (!worker) return reject(new Error("no new version found"));
+      worker.addEventListener("statechange", function () {
+        if (worker.state === "installed") resolve(reg.waiting || worker);
+        if (worker.state === "redundant") reject(new Error("update failed"));
+      });
+    });
+  }
+
+  // The new worker has precached everything before it may take over; then the page reloads.
+  function activateWaiting(reg) {
+    return waitForWaiting(reg).then(function (worker) {
+      return new Promise(function () {
+        navigator.serviceWorker.addEventListener("controllerchange", function () { location.reload(); }, { once: true });
+        worker.postMessage({ type: "SKIP_WAITING" });
+      });
+    });
+  }
+
+  function forceUpdate() {
+    emitBanner("updating");
+    if (!navigator.serviceWorker) { location.reload(); return new Promise(function () {}); }
+    return navigator.serviceWorker.getRegistration("/").then(function (reg) {
+      if (!reg) { location.reload(); return new Promise(function () {}); }
+      return reg.update().then(function () { return activateWaiting(reg); });
+    });
+  }
+
+  var bannerHandler = null;
+  function emitBanner(key) { if (bannerHandler) bannerHandler(key); }
+
+  // Before anything syncs: an outdated client updates first; a merely older one updates next start.
+  function versionGate() {
+    return fetch("/api/v1/version", { cache: "no-store" })
+      .then(function (r) { return r.json(); })
+      .then(function (v) {
+        versionChecked = true;
+        if (compareVersions(v.min_supported, CLIENT_VERSION) > 0) return forceUpdate().then(function () { throw new Halt(); });
+        if (compareVersions(v.current, CLIENT_VERSION) > 0 && navigator.serviceWorker) {
+          navigator.serviceWorker.getRegistration("/").then(function (reg) { if (reg) reg.update(); });
+        }
+      }, function () { /* offline: check again next time */ });
+  }
+
+  function manifestOf(d) {
+    return {
+      uuid: d.uuid,
+      captured_at: d.finished_at,
+      borrower: { uuid: d.borrower.uuid, name: d.borrower.name, id_number: d.borrower.id_number, phone: d.borrower.phone || "", village: d.borrower.village || "", address: d.borrower.address || "" },
+      product_id: Number(d.product_id),
+      amount: String(d.amount),
+      term_months: Number(d.term_months),
+      purpose: d.purpose,
+      gps: d.gps ? { lat: d.gps.lat, lon: d.gps.lon, accuracy_m: d.gps.accuracy_m, at: d.gps.at, note: d.gps_note || "" } : null,
+      photos: d.photos.map(function (p) {
+        return { uuid: p.uuid, item_id: p.item_id, sequence: p.sequence, sha256: p.sha256, size: p.size, taken_at: p.taken_at };
+      }),
+    };
+  }
+
+  function confirmPhoto(d, p) {
+    // Record the confirmation first, then free the blob: a crash in between leaves a spare blob, never a lost photo.
+    p.confirmed = true;
+    p.progress = p.size;
+    return Store.putDraft(d).then(function () { return Store.deleteBlob(p.uuid); });
+  }
+
+  function uploadPhoto(d, p) {
+    return Promise.all([Store.getMeta("device"), Store.getBlob(p.uuid), Store.getMeta("bootstrap")]).then(function (r) {
+      var device = r[0], blob = r[1], boot = r[2] || { settings: {} };
+      if (!blob) throw new ApiError(410, { error: "photo_missing", message: "photo missing on the phone" });
+      return new Promise(function (resolve, reject) {
+        var upload = new tus.Upload(blob, {
+          uploadUrl: "/api/v1/uploads/" + p.uuid,
+          uploadSize: blob.size,
+          chunkSize: boot.settings.upload_chunk_bytes || 256 * 1024,
+          retryDelays: [0, 1000, 3000],
+          storeFingerprintForResuming: false,
+          headers: authHeaders(device),
+          onProgress: function (sent) { p.progress = sent; emit(); },
+          onSuccess: function (payload) {
+            var verified = payload && payload.lastResponse && payload.lastResponse.getHeader("X-Photo-Verified");
+            if (verified === p.sha256) resolve();
+            else reject(new ApiError(0, { error: "not_verified" }));
+          },
+          onError: function (err) {
+            var res = err && err.originalResponse;
+            if (!res || !res.getStatus()) return reject(new ApiError(0, { error: "network" }));
+            var body = {};
+            try { body = JSON.parse(res.getBody()); } catch (e) { /* not JSON */ }
+            handleGlobal(res.getStatus(), body).then(function () { reject(new ApiError(res.getStatus(), body)); }, reject);
+          },
+        });
+        upload.start();
+      });
+    });
+  }
+
+  function syncDraft(d, opts) {
+    var step = Promise.resolve();
+    if (!d.server) {
+      step = api("POST", "/api/v1/applications", manifestOf(d)).then(function (resp) {
+        d.server = { application_id: resp.application_id, state: resp.state, needed: resp.needed };
+        d.status = "uploading";
+        d.error = null;
+        return Store.putDraft(d).then(emit);
+      });
+    }
+    return step.then(function () {
+      var needed = d.server.needed || [];
+      var already = d.photos.filter(function (p) { return !p.confirmed && needed.indexOf(p.uuid) < 0; });
+      return already.reduce(function (chain, p) { return chain.then(function () { return confirmPhoto(d, p); }); }, Promise.resolve());
+    }).then(function () {
+      var pending = d.photos.filter(function (p) { return !p.confirmed; });
+      return Store.getMeta("wifi_only").then(function (wifiOnly) {
+        // The manifest never waits; big photo uploads wait for Wi-Fi unless the officer says "send now".
+        if (pending.length && wifiOnly && !opts.sendNow && Bridge.onWifi() === false) {
+          d.waiting_wifi = true;
+          return;
+        }
+        d.waiting_wifi = false;
+        return pending.reduce(function (chain, p) {
+          return chain.then(function () { return uploadPhoto(d, p); }).then(function () { return confirmPhoto(d, p); });
+        }, Promise.resolve()).then(function () {
+          if (d.photos.every(function (p) { return p.confirmed; })) d.status = "sent";
+        });
+      });
+    });
+  }
+
+  function backoffMs(attempts) { return Math.min(5000 * Math.pow(2, attempts - 1), 10 * 60 * 1000); }
+
+  function due(d, now, opts) {
+    if (d.status === "queued" || d.status === "uploading") return opts.sendNow || !d.next_attempt_at || Date.parse(d.next_attempt_at) <= now;
+    // A refused photo may be tried again by hand; a refused manifest needs correcting first.
+    return d.status === "error" && opts.sendNow && d.server;
+  }
+
+  function refreshStatuses(drafts) {
+    var known = drafts.filter(function (d) { return d.server && d.status === "sent"; });
+    if (!known.length) return Promise.resolve();
+    var query = known.map(function (d) { return "uuid=" + encodeURIComponent(d.uuid); }).join("&");
+    return api("GET", "/api/v1/applications/status?" + query).then(function (resp) {
+      var byUuid = {};
+      resp.applications.forEach(function (a) { byUuid[a.uuid] = a; });
+      return Promise.all(known.map(function (d) {
+        var a = byUuid[d.uuid];
+        if (!a || a.state === d.server.state) return null;
+        d.server.state = a.state;
+        return Store.putDraft(d);
+      }));
+    });
+  }
+
+  function runOnce(opts) {
+    if (!navigator.onLine) return Promise.resolve();
+    return Store.getMeta("device").then(function (device) {
+      if (!device) return;
+      return (versionChecked ? Promise.resolve() : versionGate())
+        .then(function () { return Store.allDrafts(); })
+        .then(function (drafts) {
+          var now = Date.now();
+          var work = drafts.filter(function (d) { return due(d, now, opts); })
+            .sort(function (a, b) { return String(a.finished_at).localeCompare(String(b.finished_at)); });
+          return work.reduce(function (chain, d) {
+            return chain.then(function () {
+              if (d.status === "error") d.status = "uploading";
+              return syncDraft(d, opts).then(function () {
+                d.attempts = 0;
+                d.next_attempt_at = null;
+                d.error = null;
+              }, function (err) {
+                if (err instanceof Halt) throw err;
+                if (!(err instanceof ApiError)) throw err;
+                if (err.retryable) {
+                  d.attempts = (d.attempts || 0) + 1;
+                  d.next_attempt_at = new Date(Date.now() + backoffMs(d.attempts)).toISOString();
+                } else {
+                  d.status = "error";
+                  d.error = { stage: d.server ? "photo" : "manifest", status: err.status, code: err.body.error, message: err.body.message || err.message, fields: err.body.fields || {} };
+                }
+              }).then(function () { return Store.putDraft(d); }).then(emit);
+            });
+          }, Promise.resolve()).then(function () { return refreshStatuses(drafts); });
+        })
+        .then(function () { return Store.setMeta("last_sync", new Date().toISOString()); });
+    });
+  }
+
+  function run(opts) {
+    if (running) return running;
+    running = runOnce(opts || {}).catch(function (err) {
+      if (!(err instanceof Halt) && !(err instanceof ApiError)) console.error(err);
+    }).then(function () { running = null; emit(); });
+    return running;
+  }
+
+  global.Sync = {
+    run: run,
+    api: api,
+    wipe: wipe,
+    versionGate: versionGate,
+    activateWaiting: activateWaiting,
+    compareVersions: compareVersions,
+    onChange: function (fn) { listeners.push(fn); },
+    onBanner: function (fn) { bannerHandler = fn; },
+    clientVersion: CLIENT_VERSION,
+  };
+})(self);
