@@ -2,15 +2,15 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/photo_downscale_ocr.py [--forms N] [--seed S]
+    .venv/bin/python bench/photo_downscale_ocr.py [--forms N] [--seed S] [--edges 960,1280]
 
 For N synthetic phone photos of the paper forms (tests/support/form_images.py: half
 survey forms 借款调查表 shot in portrait, half IOUs 借款借据 shot in landscape; 12 MP,
 JPEG quality 92 like a phone camera) it OCRs the original and every candidate upload
 setting: long edge 960/1280/1600/2048 px x JPEG quality 0.6/0.7/0.8/0.9. The downscale
 uses Pillow LANCZOS, an approximation of the browser's canvas ``drawImage`` with
-``imageSmoothingQuality = "high"``; the re-encode uses Pillow JPEG at round(q * 100),
-as ``canvas.toBlob("image/jpeg", q)`` would (both 4:2:0 libjpeg).
+``imageSmoothingQuality = "high"``; the re-encode uses Pillow JPEG at round(q * 100) with
+4:2:0 chroma, mirroring how Chromium maps ``canvas.toBlob("image/jpeg", q)`` onto libjpeg.
 
 Per setting it prints mean upload bytes, bytes as % of the original, field accuracy
 (share of name, ID number, amount, amount in capitals and date found verbatim in the
@@ -18,6 +18,8 @@ OCR text), mean recognition confidence and mean OCR seconds per image, then the
 smallest setting that keeps the original's accuracy within the product's 15 % byte
 budget. OCR is RapidOCR with its bundled models and default configuration, i.e. what
 the server runs; it needs no network.
+
+``--edges 640,720,800`` swaps in other long edges to locate where accuracy breaks.
 
 Default N is 6 (3 of each form), not 12: on 2 cores each form costs about a minute of
 rendering and OCR over its 17 variants, so 6 forms take ~7 minutes (``--forms 12``: ~13).
@@ -166,10 +168,19 @@ def choose(baseline: Tally, candidates: list[Tally], original_bytes: float) -> s
     return "Recommendation: no candidate setting matches the original's accuracy; keep originals."
 
 
+def _edge_list(text: str) -> tuple[int, ...]:
+    return tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--forms", type=int, default=6, help="number of forms (default 6)")
     parser.add_argument("--seed", type=int, default=2026, help="RNG seed (default 2026)")
+    parser.add_argument(
+        "--edges", type=_edge_list, default=LONG_EDGES,
+        help="comma-separated long edges to try instead of 960,1280,1600,2048, "
+             "e.g. 640,720,800 to find where accuracy starts to drop",
+    )
     args = parser.parse_args(argv)
 
     engine, load_s = load_engine()
@@ -185,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rng = random.Random(args.seed)
     baseline = Tally(ORIGINAL, None, None)
-    grid = [Tally(f"{edge}/q{q}", edge, q) for edge in LONG_EDGES for q in QUALITIES]
+    grid = [Tally(f"{edge}/q{q}", edge, q) for edge in args.edges for q in QUALITIES]
     render_s = 0.0
     for i in range(args.forms):
         kind = "survey" if i % 2 == 0 else "iou"
@@ -199,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         # Decode once, as the browser does before drawing the photo onto a canvas.
         decoded = Image.open(io.BytesIO(original))
         decoded.load()
-        for edge in LONG_EDGES:
+        for edge in args.edges:
             small = downscale(decoded, edge)
             for tally in (t for t in grid if t.long_edge == edge):
                 record(tally, fields, encode(small, tally.quality or 0.9), engine)

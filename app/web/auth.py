@@ -30,6 +30,8 @@ def _safe_next(target: str | None) -> str:
 def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("main.home"))
+    if request.args.get("wiped"):
+        flash(_("This phone has been revoked. Everything stored on it for the app has been removed."), "warning")
     username = request.form.get("username", "")
     if request.method == "POST":
         throttle = auth_service.Throttle(

@@ -489,7 +489,7 @@
             show("view-home");
             renderStorage();
             renderHome();
-            if (boot) refreshFromServer().then(function () { return Sync.run(); });
+            if (boot) refreshFromServer().then(function () { return Sync.run({ fresh: true }); });
           });
         });
       });
@@ -499,7 +499,7 @@
     $("#send-now").addEventListener("click", function () { Sync.run({ sendNow: true }); });
     $("#wifi-only").addEventListener("change", function (e) { Store.setMeta("wifi_only", e.target.checked); });
     Sync.onChange(function () { if (!current) renderHome(); });
-    window.addEventListener("online", function () { renderNet(); Sync.run(); });
+    window.addEventListener("online", function () { renderNet(); Sync.run({ fresh: true }); });
     window.addEventListener("offline", renderNet);
     setInterval(function () { Sync.run(); }, 60000);
     if (new URLSearchParams(location.search).get("enrolled")) banner(t("enrolled_ok"), "success");

@@ -5,8 +5,11 @@
   var DB_NAME = "ddt";
   var DB_VERSION = 1;
   var dbPromise = null;
+  var wiped = false;
 
   function open() {
+    // After a wipe nothing may recreate the database from this page.
+    if (wiped) return Promise.reject(new Error("wiped"));
     if (dbPromise) return dbPromise;
     dbPromise = new Promise(function (resolve, reject) {
       var req;
@@ -94,12 +97,14 @@
     },
     // Remove everything (revoked phone). Resolves when the database is gone.
     wipe: function () {
+      wiped = true;
       var closing = dbPromise ? dbPromise.then(function (db) { db.close(); }, function () {}) : Promise.resolve();
       dbPromise = null;
       return closing.then(function () {
         return new Promise(function (resolve) {
+          // "blocked" is followed by "success" once other tabs have closed their connections.
           var req = indexedDB.deleteDatabase(DB_NAME);
-          req.onsuccess = req.onerror = req.onblocked = function () { resolve(); };
+          req.onsuccess = req.onerror = function () { resolve(); };
         });
       });
     },

@@ -7,7 +7,6 @@
   var CLIENT_VERSION = document.body.dataset.clientVersion;
   var listeners = [];
   var running = null;
-  var versionChecked = false;
 
   function ApiError(status, body) {
     this.status = status;
@@ -109,7 +108,6 @@
     return fetch("/api/v1/version", { cache: "no-store" })
       .then(function (r) { return r.json(); })
       .then(function (v) {
-        versionChecked = true;
         if (compareVersions(v.min_supported, CLIENT_VERSION) > 0) return forceUpdate().then(function () { throw new Halt(); });
         if (compareVersions(v.current, CLIENT_VERSION) > 0 && navigator.serviceWorker) {
           navigator.serviceWorker.getRegistration("/").then(function (reg) { if (reg) reg.update(); });
@@ -137,6 +135,7 @@
     // Record the confirmation first, then free the blob: a crash in between leaves a spare blob, never a lost photo.
     p.confirmed = true;
     p.progress = p.size;
+    progressMade(d);
     return Store.putDraft(d).then(function () { return Store.deleteBlob(p.uuid); });
   }
 
@@ -178,6 +177,7 @@
         d.server = { application_id: resp.application_id, state: resp.state, needed: resp.needed };
         d.status = "uploading";
         d.error = null;
+        progressMade(d);
         return Store.putDraft(d).then(emit);
       });
     }
@@ -203,10 +203,17 @@
     });
   }
 
+  // Backoff counts failures in a row: any step forward starts it again from the shortest wait.
+  function progressMade(d) {
+    d.attempts = 0;
+    d.next_attempt_at = null;
+  }
+
   function backoffMs(attempts) { return Math.min(5000 * Math.pow(2, attempts - 1), 10 * 60 * 1000); }
 
   function due(d, now, opts) {
-    if (d.status === "queued" || d.status === "uploading") return opts.sendNow || !d.next_attempt_at || Date.parse(d.next_attempt_at) <= now;
+    // Backoff paces the timer; opening the app or regaining signal ("fresh") tries at once.
+    if (d.status === "queued" || d.status === "uploading") return opts.sendNow || opts.fresh || !d.next_attempt_at || Date.parse(d.next_attempt_at) <= now;
     // A refused photo may be tried again by hand; a refused manifest needs correcting first.
     return d.status === "error" && opts.sendNow && d.server;
   }
@@ -231,7 +238,8 @@
     if (!navigator.onLine) return Promise.resolve();
     return Store.getMeta("device").then(function (device) {
       if (!device) return;
-      return (versionChecked ? Promise.resolve() : versionGate())
+      // Every run asks first (one small GET): a phone that was offline for days may be outdated now.
+      return versionGate()
         .then(function () { return Store.allDrafts(); })
         .then(function (drafts) {
           var now = Date.now();

@@ -1,0 +1,89 @@
+"""Driving the officer's capture app in Chromium: enrol, capture, inspect IndexedDB."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import User
+from app.services import devices as device_service
+from tests.e2e.conftest import ensure_controlled, login
+from tests.sync_helpers import jpeg_bytes, valid_id_number
+
+GPS = {"latitude": 30.6612, "longitude": 104.0932, "accuracy": 12}
+
+
+def phone_photos(folder: Path, count: int = 6, size=(2400, 1800)) -> list[Path]:
+    """Real JPEGs as a phone camera would hand them over (bigger than what is uploaded)."""
+    paths = []
+    for i in range(count):
+        path = folder / f"photo-{i}.jpg"
+        if not path.exists():
+            path.write_bytes(jpeg_bytes(*size, seed=500 + i, quality=92))
+        paths.append(path)
+    return paths
+
+
+def enrol_phone(app, page, base: str, username: str = "officer1") -> None:
+    with app.app_context():
+        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        officer = db.session.scalar(select(User).where(User.username == username))
+        code = device_service.create_enrolment_code(officer, admin=admin, now=datetime.now(timezone.utc))
+    login(page, base, username)
+    page.goto(f"{base}/m/enrol")
+    page.fill("input[name=code]", code)
+    page.click("#enrol-form button[type=submit]")
+    page.wait_for_url(f"{base}/m/?enrolled=1")
+    page.wait_for_selector("#view-home:not([hidden])")
+    ensure_controlled(page)
+    page.wait_for_selector("#view-home:not([hidden])")
+
+
+def capture(page, photos: list[Path], *, name: str = "周大福", serial: int = 321, finish: bool = True) -> None:
+    """Fill a whole application through the form, as the officer does."""
+    page.click("#new-application")
+    page.wait_for_selector("#view-draft:not([hidden])")
+    page.fill("#view-draft input[name=name]", name)
+    page.fill("#view-draft input[name=id_number]", valid_id_number(serial))
+    page.fill("#view-draft input[name=phone]", "13800138000")
+    page.fill("#view-draft input[name=village]", "红星村")
+    page.fill("#view-draft input[name=address]", "红星村3组")
+    items = page.locator(".photo-item")
+    for i in range(items.count()):
+        before = page.locator(".thumb").count()
+        items.nth(i).locator("input[type=file]").set_input_files(str(photos[i % len(photos)]))
+        page.wait_for_function(f"document.querySelectorAll('.thumb').length > {before}")
+    page.click("#take-gps")
+    page.wait_for_function("document.querySelector('#gps-info').textContent.includes('104.09')")
+    page.fill("#view-draft input[name=amount]", "8000")
+    page.fill("#view-draft input[name=term_months]", "12")
+    page.fill("#view-draft input[name=purpose]", "购买化肥种子")
+    page.wait_for_selector("#missing li.ok")
+    if finish:
+        page.click("#finish")
+        page.wait_for_selector("#view-home:not([hidden])")
+
+
+def drafts(page) -> list[dict]:
+    return page.evaluate("Store.allDrafts()")
+
+
+def blob_count(page) -> int:
+    return page.evaluate("""new Promise((resolve) => {
+        const req = indexedDB.open('ddt');
+        req.onsuccess = () => { const c = req.result.transaction('blobs').objectStore('blobs').count();
+                                c.onsuccess = () => { resolve(c.result); req.result.close(); }; };
+    })""")
+
+
+def wait_until(page, expression: str, timeout: float = 30.0) -> None:
+    """Poll an async JavaScript expression (e.g. one reading IndexedDB) until it is truthy."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {expression}")
+        page.wait_for_timeout(100)
