@@ -78,7 +78,9 @@ def demo(app):
     from app.services import demo as demo_service
 
     with app.app_context():
-        users = demo_service.load(app.config["PASSWORD_HASH_METHOD"])
+        from app.storage import make_store
+
+        users = demo_service.load(app.config["PASSWORD_HASH_METHOD"], make_store(app.config))
         return {name: user.id for name, user in users.items()}
 
 

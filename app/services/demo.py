@@ -4,8 +4,12 @@ Applications are walked through the real workflow service, so their timelines ar
 """
 from __future__ import annotations
 
+import hashlib
+import io
+import tempfile
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -13,9 +17,10 @@ from app.domain import idcard
 from app.domain.routing import RoutingRules
 from app.domain.workflow import Event, State
 from app.extensions import db
-from app.models import Application, Borrower, CollectionItem, Office, Product, User, UserRole
+from app.models import Application, Borrower, CollectionItem, Office, Photo, Product, User, UserRole
 from app.services import applications as app_service
 from app.services.auth import hash_password
+from app.storage import PhotoStore
 
 DEMO_PASSWORD = "demo1234"
 
@@ -52,8 +57,11 @@ def is_empty() -> bool:
     return not db.session.scalar(select(func.count()).select_from(User))
 
 
-def load(password_method: str, now: datetime | None = None) -> dict[str, User]:
-    """Create the demo data in an empty database. Returns the users by username."""
+def load(password_method: str, store: PhotoStore | None = None, now: datetime | None = None) -> dict[str, User]:
+    """Create the demo data in an empty database. Returns the users by username.
+
+    With a photo store, each application gets drawn stand-in photos for its documents.
+    """
     now = now or datetime.now(timezone.utc)
     hq = Office(code="HQ", name="总部", is_hq=True, address="县城人民路1号", lat=30.6586, lon=104.0648)
     o1 = Office(code="CG", name="城关办事处", parent=hq, address="城关镇东街12号", lat=30.6712, lon=104.0821)
@@ -171,11 +179,62 @@ def load(password_method: str, now: datetime | None = None) -> dict[str, User]:
         )
         db.session.add(app)
         applications.append((app, target))
+    db.session.flush()
+    if store is not None:
+        for app, target in applications:
+            # The application still uploading has only part of its photos, as on a real phone.
+            _add_photos(app, store, now, complete=target != State.UPLOADING)
     db.session.commit()
 
     for app, target in applications:
         _walk(app, target, users, now)
     return users
+
+
+def _add_photos(app: Application, store: PhotoStore, now: datetime, *, complete: bool) -> None:
+    items = sorted(app.product.items, key=lambda i: i.sort_order)
+    for index, item in enumerate(items):
+        data = demo_photo(app.borrower.name, item.name)
+        digest = hashlib.sha256(data).hexdigest()
+        received = complete or index < 2
+        if received and not store.exists(digest):
+            with tempfile.NamedTemporaryFile(dir=store.uploads_dir, delete=False) as f:
+                f.write(data)
+            store.put_file(digest, Path(f.name))
+        db.session.add(Photo(
+            application=app, collection_item_id=item.id, sequence=1, sha256=digest, size_bytes=len(data),
+            width=DEMO_PHOTO_SIZE[0], height=DEMO_PHOTO_SIZE[1], taken_at=app.captured_at,
+            received_at=(app.captured_at if received else None),
+        ))
+
+
+DEMO_PHOTO_SIZE = (1200, 900)
+_CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+def demo_photo(borrower: str, item: str) -> bytes:
+    """A stand-in photo: a sheet of paper with the document's name and the borrower's."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    img = Image.new("RGB", DEMO_PHOTO_SIZE, (92, 84, 70))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([90, 60, 1110, 840], fill=(246, 243, 232))
+    try:
+        title = ImageFont.truetype(str(_CJK_FONT), 64)
+        body = ImageFont.truetype(str(_CJK_FONT), 40)
+        text = (f"{item}", f"借款人：{borrower}", "（演示照片）")
+    except OSError:  # no CJK font on this machine: still a valid photo
+        title = body = ImageFont.load_default()
+        text = ("DEMO PHOTO", item.encode("unicode_escape").decode()[:40], "")
+    draw.text((150, 120), text[0], fill=(20, 20, 20), font=title)
+    for row in range(6):
+        y = 300 + row * 80
+        draw.line([150, y + 50, 1050, y + 50], fill=(150, 150, 150), width=2)
+    draw.text((150, 300), text[1], fill=(30, 30, 120), font=body)
+    draw.text((150, 700), text[2], fill=(160, 40, 40), font=body)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=80)
+    return out.getvalue()
 
 
 def _walk(app: Application, target: State, users: dict[str, User], now: datetime) -> None:

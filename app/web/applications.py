@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_
@@ -14,7 +14,9 @@ from app.domain.workflow import Event, State, TransitionRefused
 from app.extensions import db
 from app.models import Application, Borrower
 from app.services import applications as app_service
+from app.services import photos as photo_service
 from app.services.scope import get_scoped, scoped
+from app.storage import make_store
 from app.web.htmx import render_page_or_partial
 from app.web.i18n import translate_message
 from app.web.security import any_staff, client_ip
@@ -93,6 +95,35 @@ def act(application_id: int):
         return redirect(url_for(".detail", application_id=app.id), code=303)
     flash(_("Done: %(event)s.", event=translate_message(workflow.EVENT_LABELS[event])), "success")
     return redirect(url_for(".detail", application_id=app.id), code=303)
+
+
+@bp.route("/<int:application_id>/photos/<int:photo_id>/<kind>")
+@any_staff
+def photo(application_id: int, photo_id: int, kind: str):
+    app = get_scoped(current_user, Application, application_id)
+    found = photo_service.received_photo(app, photo_id)
+    if found is None or kind not in (*photo_service.KINDS, "original"):
+        abort(404)
+    store = make_store(current_app.config)
+    if kind == "original":
+        response = send_file(store.open(found.sha256), mimetype=found.content_type, download_name=photo_service.archive_name(app, found).split("/")[-1])
+    else:
+        response = current_app.response_class(store.derivative(found.sha256, kind), mimetype="image/jpeg")
+    # A photo id always shows the same bytes: the browser may keep it, but only for this user.
+    response.headers["Cache-Control"] = "private, max-age=604800, immutable"
+    return response
+
+
+@bp.route("/<int:application_id>/photos.zip")
+@any_staff
+def photos_zip(application_id: int):
+    app = get_scoped(current_user, Application, application_id)
+    if not any(p.received_at for p in app.photos):
+        flash(_("No photo of this application has arrived yet."), "warning")
+        return redirect(url_for(".detail", application_id=app.id), code=303)
+    archive = photo_service.build_zip(app, make_store(current_app.config), user=current_user, ip=client_ip())
+    name = f"{app.borrower.name}_{app.product.name}.zip"
+    return send_file(archive, mimetype="application/zip", as_attachment=True, download_name=name)
 
 
 def _format_time(value: datetime | None) -> str:

@@ -74,12 +74,14 @@ def _url(app, rule: str, username: str) -> str:
             query = query.where(Application.office_id == user.office_id)
         application = db.session.scalars(query).first()
         device = db.session.scalar(select(Device).order_by(Device.id))
+        photo = next(p for p in application.photos if p.received_at is not None)
         ids = {
             "application_id": application.id, "borrower_id": application.borrower_id, "user_id": user.id,
-            "device_id": device.id if device else 0,
+            "device_id": device.id if device else 0, "photo_id": photo.id,
         }
     for name, value in ids.items():
         rule = rule.replace(f"<int:{name}>", str(value))
+    rule = rule.replace("<kind>", "thumb")
     assert "<" not in rule, rule
     return rule
 
