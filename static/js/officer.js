@@ -65,6 +65,13 @@
 
   // --- home -------------------------------------------------------------------------------
 
+  // The server's message and, for a refused manifest, what exactly to correct.
+  function errorText(error) {
+    if (!error) return "";
+    var fields = error.fields || {};
+    return [error.message].concat(Object.keys(fields).map(function (k) { return fields[k]; })).join(" ");
+  }
+
   function progressOf(d) {
     var total = 0, done = 0;
     d.photos.forEach(function (p) { total += p.size; done += p.confirmed ? p.size : Math.min(p.progress || 0, p.size); });
@@ -105,7 +112,7 @@
       var unsent = 0;
       drafts.forEach(function (d) {
         if (d.status === "draft" || (d.status === "error" && !d.server)) {
-          var sub = d.error ? t("server_said", { message: d.error.message }) : new Date(d.updated_at).toLocaleString();
+          var sub = d.error ? t("server_said", { message: errorText(d.error) }) : new Date(d.updated_at).toLocaleString();
           var row = li(d, sub, [button(t("edit"), function () { openDraft(d.uuid); })]);
           if (d.error) row.classList.add("row-error");
           lists.drafts.appendChild(row);
@@ -113,7 +120,7 @@
           lists.sent.appendChild(li(d, T["state_" + d.server.state] || d.server.state));
         } else {
           unsent += 1;
-          var status = d.status === "error" ? t("server_said", { message: d.error && d.error.message })
+          var status = d.status === "error" ? t("server_said", { message: errorText(d.error) })
             : d.waiting_wifi ? t("wifi_wait")
             : d.next_attempt_at ? t("retrying")
             : d.server ? t("photos_arriving") : t("sending");
@@ -171,7 +178,7 @@
       current = d;
       fillForm(d);
       show("view-draft");
-      if (d.error && d.error.fields) banner(t("server_said", { message: d.error.message + " " + Object.keys(d.error.fields).map(function (k) { return d.error.fields[k]; }).join(" ") }), "error");
+      if (d.error) banner(t("server_said", { message: errorText(d.error) }), "error");
       else banner("");
     });
   }

@@ -209,3 +209,68 @@ def test_minimum_version_bump_forces_the_update_before_sync(app, live_server, of
     # The draft made under 0.2.0 went through untouched.
     [draft] = drafts(page)
     assert _server_application(app, draft["uuid"])["state"] == "awaiting_director"
+
+
+def test_a_refused_application_is_shown_and_kept_for_correction(app, live_server, officer_phone, photos):
+    from decimal import Decimal
+
+    from app.models import Product
+
+    page = officer_phone.new_page()
+    enrol_phone(app, page, live_server)
+    officer_phone.set_offline(True)
+    capture(page, photos)
+    # Meanwhile HQ lowered the product's limit; the phone's cached copy still had the old one.
+    with app.app_context():
+        product = db.session.scalar(select(Product).where(Product.code == "XYD"))
+        product.max_amount = Decimal("5000")
+        db.session.commit()
+    officer_phone.set_offline(False)
+    page.wait_for_selector("#list-drafts .row-error", timeout=30000)
+    text = page.locator("#list-drafts .row-error").inner_text()
+    assert "服务器未接受" in text and "5,000.00" in text
+    [draft] = drafts(page)
+    assert draft["status"] == "error" and blob_count(page) == 5  # nothing was thrown away
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(Application.uuid == draft["uuid"])) == 0
+    # The officer corrects the amount and sends again.
+    page.click("#list-drafts .row-error button")
+    page.fill("#view-draft input[name=amount]", "5000")
+    page.wait_for_selector("#missing li.ok")
+    page.click("#finish")
+    page.wait_for_selector("#list-sent .row", timeout=30000)
+    assert _server_application(app, draft["uuid"])["amount"] == "5000.00"
+
+
+def test_capture_is_refused_where_the_browser_cannot_store(app, live_server, browser):
+    context = browser.new_context(viewport=PHONE, service_workers="block")
+    # What private browsing with storage blocked looks like to the page.
+    context.add_init_script("Object.defineProperty(window, 'indexedDB', { get() { throw new DOMException('blocked', 'SecurityError'); } });")
+    page = context.new_page()
+    page.goto(f"{live_server}/m/")
+    page.wait_for_selector("#view-unsupported:not([hidden])")
+    assert "无法离线保存" in page.locator("#view-unsupported").inner_text()
+    assert page.locator("#view-home").is_hidden()
+    context.close()
+
+
+def test_on_cellular_with_wifi_only_the_manifest_goes_and_photos_wait(app, live_server, officer_phone, photos):
+    # Chromium on a desktop has no connection type; a phone on mobile data reports "cellular".
+    officer_phone.add_init_script("Object.defineProperty(navigator, 'connection', { value: { type: 'cellular' } });")
+    page = officer_phone.new_page()
+    enrol_phone(app, page, live_server)
+    page.check("#wifi-only")
+    patches = []
+    officer_phone.route("**/api/v1/uploads/*", lambda route: (patches.append(route.request.method), route.continue_()))
+    officer_phone.set_offline(True)
+    capture(page, photos)
+    officer_phone.set_offline(False)
+    wait_until(page, "Store.allDrafts().then(d => !!(d[0].server && d[0].waiting_wifi))")
+    [draft] = drafts(page)
+    # The director already sees the application; no photo byte went over mobile data.
+    assert _server_application(app, draft["uuid"])["state"] == "uploading"
+    assert "PATCH" not in patches
+    assert "等待Wi-Fi" in page.locator("#list-outbox").inner_text()
+    page.click("#send-now")  # the officer decides to use mobile data after all
+    page.wait_for_selector("#list-sent .row", timeout=30000)
+    assert _server_application(app, draft["uuid"])["state"] == "awaiting_director"
