@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import logging
 import random
 import statistics
 import sys
@@ -72,8 +73,8 @@ from tests.support.form_images import FormFields, random_fields, render_form, to
 
 BYTE_BUDGET_PCT = 15.0
 FIELDS: tuple[str, ...] = ("name", "id_number", "amount", "amount_in_capitals", "date")
-# Documents whose photo is a form the module can draw; the others get stand-in forms.
-FORM_KIND = {"survey": "survey", "iou": "iou"}
+# Documents that are forms form_images.py can draw (item code == form kind); the rest get stand-ins.
+DRAWN_FORMS: tuple[str, ...] = ("survey", "iou")
 SIZE = {"survey": (3024, 4032), "iou": (4032, 3024)}  # 12 MP; A4 upright, A5 landscape
 
 
@@ -83,7 +84,6 @@ class CameraPhoto:
 
     index: int
     item_code: str
-    item_name: str
     kind: str
     fields: FormFields
     path: Path
@@ -137,16 +137,16 @@ def make_photos(plan: list[dict[str, Any]], rng: random.Random, folder: Path) ->
     photos: list[CameraPhoto] = []
     stand_in = 0
     for n, item in enumerate(plan):
-        kind = FORM_KIND.get(item["code"])
-        if kind is None:  # ID card / house: alternate the two forms as text-bearing stand-ins
-            kind = ("survey", "iou")[stand_in % 2]
+        kind = item["code"]
+        if kind not in DRAWN_FORMS:  # ID card / house: alternate the two forms as text-bearing stand-ins
+            kind = DRAWN_FORMS[stand_in % 2]
             stand_in += 1
         fields = random_fields(rng)
         size = SIZE[kind]
         raw = to_camera_jpeg(render_form(fields, kind=kind, size=size, rng=rng))
         path = folder / f"IMG_{n + 1:04d}.jpg"
         path.write_bytes(raw)
-        photos.append(CameraPhoto(n, item["code"], item["name"], kind, fields, path, raw, size))
+        photos.append(CameraPhoto(n, item["code"], kind, fields, path, raw, size))
         print(f"  rendered photo {n + 1}/{len(plan)} ({item['code']}, {kind})", file=sys.stderr, flush=True)
     return photos
 
@@ -175,6 +175,8 @@ def build_app(workdir: Path) -> tuple[Flask, list[dict[str, Any]]]:
 
 @contextmanager
 def live_server(app: Flask) -> Iterator[str]:
+    # One access-log line per tus chunk would bury the report.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -302,12 +304,94 @@ def fetch_uploads(app: Flask, photos: list[CameraPhoto], draft: dict[str, Any],
 # --- report --------------------------------------------------------------------------
 
 
-def accuracy(photos: list[CameraPhoto], attr: str) -> tuple[float, Counter[str]]:
-    hits = [getattr(p, attr) for p in photos]
+@dataclass
+class Run:
+    """Everything the report needs from one run."""
+
+    seed: int
+    photos: list[CameraPhoto]
+    wire: Wire
+    settings: dict[str, Any]
+    uuid: str
+    state: str
+    conf_original: list[float]
+    conf_uploaded: list[float]
+    seconds: dict[str, float]
+
+
+def accuracy(hits: list[dict[str, bool]]) -> tuple[float, Counter[str]]:
     found = sum(sum(h.values()) for h in hits)
     checked = sum(len(h) for h in hits)
     misses = Counter(name for h in hits for name, ok in h.items() if not ok)
     return 100.0 * found / checked, misses
+
+
+def _misses(c: Counter[str]) -> str:
+    return ", ".join(f"{k}x{v}" for k, v in sorted(c.items())) or "-"
+
+
+def report(run: Run) -> bool:
+    """Print the figures; True when the goal is met."""
+    photos, wire = run.photos, run.wire
+    raw_total = sum(len(p.raw) for p in photos)
+    upload_total = sum(len(p.uploaded) for p in photos)
+    manifest, patches = wire.bodies["manifest POST"], wire.bodies["tus PATCH"]
+    sent = manifest + patches
+    # Headers of this application's own requests; version/status checks happen once per sync run.
+    own = [k for k in wire.counts if not k.startswith("other")]
+    own_headers = sum(wire.headers[k] for k in own)
+    others = sorted(k for k in wire.counts if k.startswith("other"))
+    pct = 100.0 * sent / raw_total
+    s = run.settings
+
+    print(f"Phone: Chromium {CHROMIUM} via Playwright; settings from /api/v1/bootstrap: "
+          f"photo_long_edge={s['photo_long_edge']}, photo_jpeg_quality={s['photo_jpeg_quality']}, "
+          f"upload_chunk_bytes={s['upload_chunk_bytes']}")
+    print(f"{len(photos)} camera photos, seed {run.seed}; application {run.uuid} is {run.state} on the server; "
+          + ", ".join(f"{k} {v:.0f} s" for k, v in run.seconds.items()) + ".")
+    print()
+    header = (f"{'#':>2}  {'document':<10}{'drawn as':<9}{'raw bytes':>11}{'raw px':>11}"
+              f"{'uploaded':>10}{'upl px':>11}{'% raw':>7}{'OCR orig':>10}{'OCR upl':>9}  upload misses")
+    print(header)
+    print("-" * len(header))
+    for p in photos:
+        missed = ", ".join(k for k, ok in p.hits_uploaded.items() if not ok) or "-"
+        print(f"{p.index + 1:>2}  {p.item_code:<10}{p.kind:<9}{len(p.raw):>11,}"
+              f"{p.size[0]:>6}x{p.size[1]:<4}{len(p.uploaded):>10,}"
+              f"{p.uploaded_size[0]:>6}x{p.uploaded_size[1]:<4}{100 * len(p.uploaded) / len(p.raw):>7.1f}"
+              f"{sum(p.hits_original.values()):>8}/{len(FIELDS)}{sum(p.hits_uploaded.values()):>7}/{len(FIELDS)}"
+              f"  {missed}")
+    print("-" * len(header))
+    print(f"{'':>2}  {'total':<19}{raw_total:>11,}{'':>11}{upload_total:>10,}{'':>11}"
+          f"{100 * upload_total / raw_total:>7.1f}")
+    print()
+    print("Requests from the phone after it went online (headers ~: HTTP/1.1 framing as Chromium reports them):")
+    for kind in sorted(wire.counts):
+        print(f"  {kind:<32}{wire.counts[kind]:>3} req   body {wire.bodies[kind]:>9,}   headers ~{wire.headers[kind]:>6,}")
+    print()
+    print(f"  raw photo bytes (camera JPEGs)            {raw_total:>11,}")
+    print(f"  bytes sent: manifest + tus PATCH bodies   {sent:>11,}  = {pct:.1f} % of raw"
+          f"  (manifest {manifest:,}, photos {patches:,})")
+    print(f"  same + headers of manifest/HEAD/PATCH     {sent + own_headers:>11,}  = "
+          f"{100.0 * (sent + own_headers) / raw_total:.1f} % of raw")
+    if patches != upload_total:
+        print(f"  note: PATCH bodies {patches:,} differ from stored photo bytes {upload_total:,} (chunks resent)")
+    if others:
+        extra = sum(wire.bodies[k] + wire.headers[k] for k in others)
+        print(f"  not counted: {', '.join(others)} (~{extra:,} bytes; once per sync run, not per application)")
+    print()
+    acc_o, miss_o = accuracy([p.hits_original for p in photos])
+    acc_u, miss_u = accuracy([p.hits_uploaded for p in photos])
+    print(f"OCR field accuracy ({', '.join(FIELDS)}; RapidOCR, scoring of bench/photo_downscale_ocr.py):")
+    print(f"  original  {acc_o:5.1f} %   mean conf {statistics.fmean(run.conf_original or [0.0]):.3f}"
+          f"   misses: {_misses(miss_o)}")
+    print(f"  uploaded  {acc_u:5.1f} %   mean conf {statistics.fmean(run.conf_uploaded or [0.0]):.3f}"
+          f"   misses: {_misses(miss_u)}")
+    print()
+    ok = pct <= BYTE_BUDGET_PCT and acc_u >= acc_o
+    print(f"{'PASS' if ok else 'FAIL'}: sent {pct:.1f} % of raw (goal <= {BYTE_BUDGET_PCT:.0f} %); "
+          f"OCR uploaded {acc_u:.1f} % vs original {acc_o:.1f} % (goal: not lower)")
+    return ok
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -316,90 +400,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026, help="RNG seed (default 2026)")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
+    seconds: dict[str, float] = {}
 
     with tempfile.TemporaryDirectory(prefix="ddt-upload-bench-") as tmp:
         workdir = Path(tmp)
         (workdir / "camera").mkdir()
         app, items = build_app(workdir)
-        t0 = time.perf_counter()
+        started = time.perf_counter()
         photos = make_photos(assign_items(items, args.photos), rng, workdir / "camera")
-        render_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        seconds["rendering"] = time.perf_counter() - started
+        started = time.perf_counter()
         with live_server(app) as base:
             wire, settings, draft = run_phone(app, base, photos, items)
-        phone_s = time.perf_counter() - t0
+        seconds["phone"] = time.perf_counter() - started
         state = fetch_uploads(app, photos, draft, items)
-
-        t1 = time.perf_counter()
-        engine, _ = load_engine()
-        conf_orig: list[float] = []
-        conf_upl: list[float] = []
-        for photo in photos:
-            text, scores, _ = run_ocr(engine, photo.raw)
-            photo.hits_original, conf_orig = field_hits(photo.fields, text), conf_orig + scores
-            text, scores, _ = run_ocr(engine, photo.uploaded)
-            photo.hits_uploaded, conf_upl = field_hits(photo.fields, text), conf_upl + scores
-            print(f"  OCR photo {photo.index + 1}/{len(photos)} done", file=sys.stderr, flush=True)
-        ocr_s = time.perf_counter() - t1
         with app.app_context():
             db.engine.dispose()
 
-    raw_total = sum(len(p.raw) for p in photos)
-    upload_total = sum(len(p.uploaded) for p in photos)
-    manifest = wire.bodies["manifest POST"]
-    patches = wire.bodies["tus PATCH"]
-    sent = manifest + patches
-    app_kinds = [k for k in wire.counts if not k.startswith("other")]
-    app_headers = sum(wire.headers[k] for k in app_kinds)
-    other_kinds = sorted(k for k in wire.counts if k.startswith("other"))
-    pct = 100.0 * sent / raw_total
-    pct_hdr = 100.0 * (sent + app_headers) / raw_total
+    # Originals and uploads OCR'd in the same run, by the same engine: the baseline is this run's.
+    started = time.perf_counter()
+    engine, _ = load_engine()
+    conf_original: list[float] = []
+    conf_uploaded: list[float] = []
+    for photo in photos:
+        text, scores, _ = run_ocr(engine, photo.raw)
+        photo.hits_original = field_hits(photo.fields, text)
+        conf_original.extend(scores)
+        text, scores, _ = run_ocr(engine, photo.uploaded)
+        photo.hits_uploaded = field_hits(photo.fields, text)
+        conf_uploaded.extend(scores)
+        print(f"  OCR photo {photo.index + 1}/{len(photos)} done", file=sys.stderr, flush=True)
+    seconds["OCR"] = time.perf_counter() - started
 
-    print(f"Phone: Chromium via Playwright, settings from /api/v1/bootstrap: "
-          f"photo_long_edge={settings['photo_long_edge']}, photo_jpeg_quality={settings['photo_jpeg_quality']}, "
-          f"upload_chunk_bytes={settings['upload_chunk_bytes']}")
-    print(f"{len(photos)} camera photos (seed {args.seed}); application {draft['uuid']} is {state} on the server; "
-          f"rendering {render_s:.0f} s, phone {phone_s:.0f} s, OCR {ocr_s:.0f} s.")
-    print()
-    header = (f"{'#':>2}  {'document':<10}{'drawn as':<8}{'raw bytes':>12}{'raw px':>11}"
-              f"{'uploaded':>11}{'upl px':>11}{'% raw':>7}  {'OCR orig':>8}  {'OCR upl':>7}")
-    print(header)
-    print("-" * len(header))
-    for p in photos:
-        print(f"{p.index + 1:>2}  {p.item_code:<10}{p.kind:<8}{len(p.raw):>12,}"
-              f"{p.size[0]:>6}x{p.size[1]:<4}{len(p.uploaded):>11,}"
-              f"{p.uploaded_size[0]:>6}x{p.uploaded_size[1]:<4}{100 * len(p.uploaded) / len(p.raw):>7.1f}"
-              f"  {sum(p.hits_original.values()):>6}/5  {sum(p.hits_uploaded.values()):>5}/5")
-    print("-" * len(header))
-    print(f"{'':>2}  {'total':<18}{raw_total:>12,}{'':>11}{upload_total:>11,}{'':>11}"
-          f"{100 * upload_total / raw_total:>7.1f}")
-    print()
-    print("On the wire from the phone (request bytes, this application only):")
-    for kind in sorted(wire.counts):
-        print(f"  {kind:<34}{wire.counts[kind]:>4} req  body {wire.bodies[kind]:>11,}  headers ~{wire.headers[kind]:>7,}")
-    print(f"  raw photo bytes (camera JPEGs)         {raw_total:>12,}")
-    print(f"  bytes sent (manifest {manifest:,} + photos {patches:,})  {sent:>12,}  = {pct:.1f} % of raw")
-    print(f"  with request headers of manifest/HEAD/PATCH  {sent + app_headers:>12,}  = {pct_hdr:.1f} % of raw")
-    if patches != upload_total:
-        print(f"  note: PATCH bodies {patches:,} != stored photo bytes {upload_total:,} (resent chunks?)")
-    if other_kinds:
-        others = sum(wire.bodies[k] + wire.headers[k] for k in other_kinds)
-        print(f"  not counted above: {', '.join(other_kinds)} (~{others:,} bytes, per sync run, not per application)")
-    print()
-    acc_o, miss_o = accuracy(photos, "hits_original")
-    acc_u, miss_u = accuracy(photos, "hits_uploaded")
-
-    def misses(c: Counter[str]) -> str:
-        return ", ".join(f"{k}x{v}" for k, v in sorted(c.items())) or "-"
-
-    print(f"OCR field accuracy ({', '.join(FIELDS)}; RapidOCR, same scoring as photo_downscale_ocr.py):")
-    print(f"  original  {acc_o:5.1f} %  mean conf {statistics.fmean(conf_orig or [0.0]):.3f}  misses: {misses(miss_o)}")
-    print(f"  uploaded  {acc_u:5.1f} %  mean conf {statistics.fmean(conf_upl or [0.0]):.3f}  misses: {misses(miss_u)}")
-    print()
-    ok = pct <= BYTE_BUDGET_PCT and acc_u >= acc_o
-    print(f"{'PASS' if ok else 'FAIL'}: sent {pct:.1f} % of raw (goal <= {BYTE_BUDGET_PCT:.0f} %), "
-          f"OCR uploaded {acc_u:.1f} % vs original {acc_o:.1f} % (goal: not lower)")
-    return 0 if ok else 1
+    run = Run(args.seed, photos, wire, settings, draft["uuid"], state, conf_original, conf_uploaded, seconds)
+    return 0 if report(run) else 1
 
 
 if __name__ == "__main__":

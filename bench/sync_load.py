@@ -12,17 +12,19 @@ officer1/2/3 in turn, and serves the app with gunicorn (gthread) on a free port 
 
 Each phone holds one loan application with 5 distinct JPEG photos of 100-200 KB (1600 px long edge,
 quality 0.7, noise so they do not compress to nothing), generated before any timing starts. A phone
-syncs like the officer's app: POST the manifest to /api/v1/applications, PATCH each needed photo
-(tus 1.0.0) in --chunk-kib chunks, resuming from HEAD after an error; then, to prove idempotency
-under load, it resends the manifest (must answer 200 with nothing needed) and HEADs every photo
-(must answer offset == size and X-Photo-Verified == its SHA-256).
+syncs like the officer's app (static/js/sync.js with tus-js-client): POST the manifest to
+/api/v1/applications, then for each needed photo a tus 1.0.0 HEAD for the offset and PATCHes of
+--chunk-kib, resuming from a new HEAD after an error; then, to prove idempotency under load, it
+resends the manifest (must answer 200 with nothing needed and the application awaiting the
+director) and HEADs every photo (must answer offset == size and X-Photo-Verified == its SHA-256).
 
 First one phone syncs alone (the baseline), then N phones start together behind a barrier, one
 thread and one keep-alive connection each. It prints throughput, latency percentiles per request
-type beside the baseline, errors by status, and then checks the database and the photo store:
-N+1 new applications awaiting the director, 5 received photos each, no duplicate photo rows, one
-photos_complete transition each, and every stored object hashing to the manifest's SHA-256.
-Exit status 0 only when every check passes.
+type beside the baseline, errors by status (a phone retries like the app, so an error need not
+fail the run), where the server log says requests failed, and the CPU spent. Then it checks the
+database and the photo store: N+1 new applications awaiting the director, 5 received photos each,
+no duplicate photo rows, one photos_complete transition each, and every stored object hashing to
+the manifest's SHA-256. Exit status 0 only when every check passes.
 
 Client and server share this machine's cores, so the figures are a floor for a real server.
 """
@@ -72,7 +74,7 @@ NOISE_SIGMAS = (18, 22, 25, 28, 32)
 NOISE_BLEND = 0.2
 MAX_ATTEMPTS = 5  # per manifest / per photo, like the phone's queue before it waits for the next round
 REQUEST_TIMEOUT = 120.0  # seconds per HTTP request; a queued request may wait behind many others
-KINDS = ("manifest", "PATCH", "manifest resend", "HEAD")
+KINDS = ("manifest", "HEAD", "PATCH", "manifest resend", "HEAD verify")
 
 
 # --- plumbing ------------------------------------------------------------------------------------
@@ -166,11 +168,12 @@ def build_phones(app: Any, count: int, seed: int) -> list[Phone]:
     factory = PhotoFactory(seed)
     rng = random.Random(seed)
     serial = rng.randrange(100, 1000)
-    captured = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
     phones: list[Phone] = []
     for i in range(count):
         username = OFFICERS[i % len(OFFICERS)]
         headers = enrol(app, username)
+        # Captured after enrolment, as on a real phone (the server refuses captures that predate it).
+        captured = datetime.now(timezone.utc).replace(microsecond=0)
         photos = [factory.make(f"bench phone {i} photo {k}", portrait=k < 2) for k in range(PHOTOS_PER_APP)]
         # One borrower per phone (distinct ID numbers): a shared borrower would serialise the
         # phones on one row and is not what a day in the villages looks like.
@@ -309,46 +312,53 @@ class PhoneResult:
     ok: bool = False
 
 
-def post_manifest(client: Client, phone: Phone, kind: str) -> tuple[int, dict[str, Any] | None]:
-    """POST the manifest until it is answered; returns the first answer's status and the body."""
-    first = 0
-    for attempt in range(MAX_ATTEMPTS):
+def post_manifest(client: Client, phone: Phone, kind: str) -> tuple[int, int, dict[str, Any]]:
+    """POST the manifest until it is answered: (last status, attempts, last JSON body)."""
+    status, body = 0, {}
+    for attempt in range(1, MAX_ATTEMPTS + 1):
         reply = client.call(kind, "POST", "/api/v1/applications", (200, 201), phone.body,
                             {"Content-Type": "application/json"})
-        first = first or reply.status
-        if reply.status in (200, 201):
-            return first, json.loads(reply.body)
-        if reply.status in (401, 403, 409, 422, 426):
-            break  # refusals the phone shows to the officer: retrying does not help
+        status = reply.status
+        try:
+            body = json.loads(reply.body) if reply.body else {}
+        except ValueError:
+            body = {}
+        if status in (200, 201) or status in (401, 403, 409, 422, 426):
+            break  # answered, or refused in a way the officer must act on: retrying does not help
         backoff(attempt)
-    return first, None
+    return status, attempt, body
 
 
 def upload_photo(client: Client, phone: Phone, photo_uuid: str, path: str, chunk: int) -> bool:
-    """tus upload of one photo; True when the server confirmed these exact bytes."""
+    """tus upload of one photo as tus-js-client does it with a known upload URL: HEAD for the
+    offset, then PATCH chunks; after an error, HEAD again and resume. True when the server
+    confirmed these exact bytes."""
     data, sha = phone.blobs[photo_uuid], phone.sha[photo_uuid]
-    offset, failures = 0, 0
-    tus = {"Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream"}
+    tus = {"Tus-Resumable": "1.0.0"}
+    failures = 0
     while not client.deadline.passed():
-        piece = data[offset:offset + chunk]
-        reply = client.call("PATCH", "PATCH", path, (204,), piece, {**tus, "Upload-Offset": str(offset)})
-        if reply.status == 204:
-            new_offset = int(reply.header("Upload-Offset") or -1)
-            if new_offset == len(data) and reply.header("X-Photo-Verified"):
-                return reply.header("X-Photo-Verified") == sha
-            if offset < new_offset < len(data):
+        head = client.call("HEAD", "HEAD", path, (200,), headers=tus)
+        if head.status == 200:
+            offset = int(head.header("Upload-Offset") or 0)
+            verified = head.header("X-Photo-Verified")
+            if offset == len(data) and verified:
+                return verified == sha
+            while True:
+                reply = client.call("PATCH", "PATCH", path, (204,), data[offset:offset + chunk], {
+                    **tus, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"})
+                if reply.status != 204:
+                    break
+                new_offset = int(reply.header("Upload-Offset") or -1)
+                verified = reply.header("X-Photo-Verified")
+                if new_offset == len(data) and verified:
+                    return verified == sha
+                if not offset < new_offset < len(data):
+                    break  # no progress, or complete without confirmation: ask again
                 offset = new_offset
-                continue
-            # 204 but no progress or no confirmation: ask where the server stands.
         failures += 1
         if failures >= MAX_ATTEMPTS:
             return False
         backoff(failures)
-        head = client.call("HEAD", "HEAD", path, (200,), headers={"Tus-Resumable": "1.0.0"})
-        if head.status == 200:
-            offset = int(head.header("Upload-Offset") or 0)
-            if offset == len(data) and head.header("X-Photo-Verified"):
-                return head.header("X-Photo-Verified") == sha
     return False
 
 
@@ -361,11 +371,12 @@ def sync_phone(phone: Phone, port: int, chunk: int, deadline: Deadline, stats: S
         barrier.wait()
     result.started_at = time.perf_counter()
     try:
-        status, answer = post_manifest(client, phone, "manifest")
-        if answer is None:
-            problem(f"phone {phone.index}: manifest not accepted (status {status})")
+        status, attempts, answer = post_manifest(client, phone, "manifest")
+        if status not in (200, 201):
+            problem(f"phone {phone.index}: manifest not accepted: {status} {json.dumps(answer, ensure_ascii=False)[:300]}")
             return result
-        if status != 201:
+        # 200 is right only if an earlier attempt created it and its answer was lost.
+        if status != 201 and attempts == 1:
             problem(f"phone {phone.index}: first manifest answered {status}, expected 201")
         urls: dict[str, str] = answer.get("upload_urls", {})
         order = [e["uuid"] for e in phone.manifest["photos"]]
@@ -379,9 +390,9 @@ def sync_phone(phone: Phone, port: int, chunk: int, deadline: Deadline, stats: S
         result.synced_at = time.perf_counter()
 
         # Idempotency under load: the resend creates nothing and needs nothing.
-        status, again = post_manifest(client, phone, "manifest resend")
+        status, _, again = post_manifest(client, phone, "manifest resend")
         ok = uploaded
-        if again is None or status != 200:
+        if status != 200:
             problem(f"phone {phone.index}: resend answered {status}, expected 200")
             ok = False
         elif again.get("needed") or again.get("state") != "awaiting_director":
@@ -391,7 +402,7 @@ def sync_phone(phone: Phone, port: int, chunk: int, deadline: Deadline, stats: S
             problem(f"phone {phone.index}: resend answered another application id")
             ok = False
         for photo_uuid in order:
-            head = client.call("HEAD", "HEAD", f"/api/v1/uploads/{photo_uuid}", (200,),
+            head = client.call("HEAD verify", "HEAD", f"/api/v1/uploads/{photo_uuid}", (200,),
                                headers={"Tus-Resumable": "1.0.0"})
             size = str(len(phone.blobs[photo_uuid]))
             if head.status != 200 or head.header("Upload-Offset") != size \
@@ -438,32 +449,41 @@ def run_concurrent(phones: list[Phone], port: int, chunk: int, deadline: Deadlin
 # --- instance, database and server ---------------------------------------------------------------
 
 
-def prepare_database(url: str) -> tuple[str, Callable[[], None]]:
-    """Create a MySQL/MariaDB database named in ``url`` when missing; returns its drop-if-created."""
+def prepare_database(url: str) -> Callable[[], None]:
+    """Create the MySQL/MariaDB database named in ``url`` when missing; returns drop-if-created."""
     from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy.exc import OperationalError
 
     parsed = make_url(url)
     if not parsed.get_backend_name().startswith(("mysql", "mariadb")) or not parsed.database:
-        return url, lambda: None
+        return lambda: None
     name = parsed.database
     if not re.fullmatch(r"[A-Za-z0-9_]+", name):
         raise SystemExit(f"database name {name!r}: letters, digits and _ only")
+    # A server-level connection: the database may not exist yet. (URL.set ignores None.)
     server = create_engine(parsed.set(database=""))
-    with server.connect() as conn:
-        exists = conn.execute(text("SHOW DATABASES LIKE :n"), {"n": name}).first() is not None
-        if not exists:
-            conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
-    server.dispose()
+    try:
+        with server.connect() as conn:
+            existed = conn.execute(text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :n"),
+                                   {"n": name}).first() is not None
+            if not existed:
+                conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+    except OperationalError as exc:
+        raise SystemExit(f"cannot prepare database {name!r}: {exc.orig}") from None
+    finally:
+        server.dispose()
 
     def drop() -> None:
-        if exists:
+        if existed:
             return  # not ours to drop
         engine = create_engine(parsed.set(database=""))
-        with engine.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        engine.dispose()
+        try:
+            with engine.connect() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        finally:
+            engine.dispose()
 
-    return url, drop
+    return drop
 
 
 def flask_cli(*args: str, env: dict[str, str], deadline: Deadline) -> None:
@@ -501,6 +521,20 @@ class Gunicorn:
                 time.sleep(0.2)
         raise SystemExit("gunicorn did not answer /healthz in time")
 
+    def cpu_seconds(self) -> float:
+        """User+system CPU of the master and its live workers, from /proc (Linux)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # a process that just ended
+            pid, ppid = int(stat.parent.name), int(fields[1])
+            if self.proc.pid in (pid, ppid):
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / tick
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()  # gunicorn: SIGTERM is a graceful stop of all workers
@@ -510,6 +544,30 @@ class Gunicorn:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self._log_file.close()
+
+
+class Cpu:
+    """CPU seconds since the last lap: the server, this process, and the whole machine.
+
+    The machine figure shows how much other processes took: on a shared box they skew every number.
+    """
+
+    def __init__(self, server: Gunicorn) -> None:
+        self.server = server
+        self.last = self._now()
+
+    def _now(self) -> tuple[float, float, float]:
+        own = os.times()
+        with open("/proc/stat") as f:
+            jiffies = [int(x) for x in f.readline().split()[1:]]
+        busy = sum(jiffies) - jiffies[3] - jiffies[4]  # all but idle and iowait
+        return self.server.cpu_seconds(), own.user + own.system, busy / os.sysconf("SC_CLK_TCK")
+
+    def lap(self) -> tuple[float, float, float]:
+        now = self._now()
+        spent = (now[0] - self.last[0], now[1] - self.last[1], now[2] - self.last[2])
+        self.last = now
+        return spent
 
 
 def warm_up(port: int, headers: dict[str, str], workers: int) -> None:
@@ -618,37 +676,82 @@ def count_applications(app: Any) -> int:
 # --- report --------------------------------------------------------------------------------------
 
 
-def print_report(args: argparse.Namespace, db_label: str, n: int, wall: float, synced_wall: float,
-                 stats: Stats, base: Stats, base_time: float, per_phone: list[float], server_log: str) -> None:
+@dataclass
+class Run:
+    """The concurrent phase and its baseline, as measured."""
+
+    phones: int
+    wall: float  # barrier release to the last phone's last check
+    synced: float  # barrier release to the last application complete
+    stats: Stats
+    base: Stats
+    base_time: float
+    per_phone: list[float]
+    completed: list[bool]  # per phone: synced and passed its own checks
+    cpu: tuple[float, float, float]  # server, this client, whole machine (CPU seconds)
+    base_cpu: float  # server CPU seconds for the baseline phone
+    load_before: str
+
+
+def failures_in_log(log: str) -> Counter[tuple[str, str]]:
+    """Tracebacks in the server log by (deepest frame in app/, exception line), to say where it broke."""
+    found: Counter[tuple[str, str]] = Counter()
+    lines = log.splitlines()
+    for i, line in enumerate(lines):
+        if not line.startswith("Traceback (most recent call last):"):
+            continue
+        where, j = "?", i + 1  # the deepest frame wins: it is the app line that raised
+        while j < len(lines) and lines[j].startswith(" "):
+            frame = re.match(r'\s+File "(.*)", line (\d+), in (.+)', lines[j])
+            if frame and f"{os.sep}app{os.sep}" in frame.group(1) and "site-packages" not in frame.group(1):
+                where = f"{os.path.relpath(frame.group(1), REPO_ROOT)}:{frame.group(2)} in {frame.group(3)}"
+            j += 1
+        # A block without a frame in app/ is the driver's cause of a chained exception: counted once.
+        if j < len(lines) and where != "?":
+            found[(where, lines[j].strip())] += 1
+    return found
+
+
+def print_report(args: argparse.Namespace, db_label: str, run: Run, server_log: str) -> None:
+    wall, stats, base = max(run.wall, 1e-9), run.stats, run.base
     print()
-    print(f"phones: {n} at once (+1 baseline)   gunicorn: {args.workers} workers x {args.threads} threads (gthread)")
-    print(f"database: {db_label}   chunk: {args.chunk_kib} KiB   photos: {PHOTOS_PER_APP} per application")
-    print(f"total wall time:        {wall:8.2f} s   (all applications complete after {synced_wall:.2f} s)")
-    print(f"applications/s:         {n / wall:8.2f}   (to complete: {n / synced_wall:.2f})" if wall and synced_wall
-          else "applications/s:              n/a")
-    print(f"requests/s:             {stats.requests / wall:8.1f}   ({stats.requests} requests)" if wall else "")
-    print(f"uploaded:               {stats.bytes_sent / 1e6 / wall:8.2f} MB/s   ({stats.bytes_sent / 1e6:.1f} MB)"
-          if wall else "")
-    print(f"per phone total:        p50 {percentile(per_phone, 50):.2f} s  p95 {percentile(per_phone, 95):.2f} s"
-          f"  max {max(per_phone, default=0):.2f} s   (baseline phone alone: {base_time:.2f} s)")
+    print(f"phones:          {run.phones} at once (+1 baseline alone before them)")
+    print(f"gunicorn:        {args.workers} workers x {args.threads} threads (gthread)")
+    print(f"database:        {db_label}")
+    print(f"upload:          {PHOTOS_PER_APP} photos per application, {args.chunk_kib} KiB chunks")
+    print(f"total wall time: {run.wall:8.2f} s   (last application complete after {run.synced:.2f} s)")
+    completed = sum(1 for ok in run.completed if ok)
+    print(f"applications/s:  {completed / wall:8.2f}   (counting to complete only: {completed / max(run.synced, 1e-9):.2f}; "
+          f"{completed} of {run.phones} phones finished cleanly)")
+    print(f"requests/s:      {stats.requests / wall:8.1f}   ({stats.requests} requests)")
+    print(f"uploaded:        {stats.bytes_sent / 1e6 / wall:8.2f} MB/s   ({stats.bytes_sent / 1e6:.1f} MB)")
+    print(f"per phone:       p50 {percentile(run.per_phone, 50):.2f} s, p95 {percentile(run.per_phone, 95):.2f} s, "
+          f"max {max(run.per_phone, default=0):.2f} s   (baseline phone alone: {run.base_time:.2f} s)")
     print()
-    print(f"{'latency ms':<16}{'n':>6}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}   | baseline{'n':>4}{'p50':>9}{'p95':>9}{'max':>9}")
+    print(f"{'latency ms':<16}{'n':>5}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}   | alone:{'n':>3}{'p50':>9}{'p95':>9}{'max':>9}")
     for kind in KINDS:
         v, b = stats.latency[kind], base.latency[kind]
-        print(f"{kind:<16}{len(v):>6}{ms(percentile(v, 50))}{ms(percentile(v, 95))}{ms(percentile(v, 99))}"
-              f"{ms(max(v, default=0))}   |         {len(b):>4}{ms(percentile(b, 50))}{ms(percentile(b, 95))}"
-              f"{ms(max(b, default=0))}")
+        print(f"{kind:<16}{len(v):>5}{ms(percentile(v, 50))}{ms(percentile(v, 95))}{ms(percentile(v, 99))}"
+              f"{ms(max(v, default=0))}   |   {len(b):>6}{ms(percentile(b, 50))}{ms(percentile(b, 95))}{ms(max(b, default=0))}")
+    print("  (HEAD: tus-js-client's offset query before each upload; HEAD verify: the final check)")
     print()
     errors = stats.errors + base.errors
-    if errors:
-        print("errors:   " + ", ".join(f"{kind} {status}: {count}" for (kind, status), count in sorted(errors.items())))
-    else:
-        print("errors:   none")
-    print(f"client reconnects after idle keep-alive close: {stats.reconnects + base.reconnects}")
-    locked = server_log.count("database is locked")
-    deadlocks = server_log.count("Deadlock found")
-    print(f"server log: {server_log.count('Traceback')} tracebacks, {locked} 'database is locked', "
-          f"{deadlocks} deadlocks, {server_log.count('WORKER TIMEOUT')} worker timeouts")
+    listed = ", ".join(f"{kind} {status}: {count}" for (kind, status), count in sorted(errors.items()))
+    print(f"errors:          {listed or 'none'}")
+    print(f"reconnects:      {stats.reconnects + base.reconnects} (server closed an idle keep-alive connection)")
+    print(f"server log:      {server_log.count('Exception on /')} unhandled exceptions, "
+          f"{server_log.count('database is locked')} 'database is locked', "
+          f"{server_log.count('Deadlock found')} deadlocks, {server_log.count('WORKER TIMEOUT')} worker timeouts")
+    for (where, what), count in failures_in_log(server_log).most_common(5):
+        print(f"  {count} x {what[:160]}\n      last app frame: {where}")
+    server_s, client_s, machine_s = run.cpu
+    cores = os.cpu_count() or 1
+    print(f"CPU:             server {server_s:.1f} s = {server_s / run.phones * 1000:.0f} ms per application "
+          f"(alone: {run.base_cpu * 1000:.0f} ms); this client {client_s:.1f} s; other processes (a local database "
+          f"server among them) "
+          f"{max(0.0, machine_s - server_s - client_s):.1f} s; machine {machine_s / (wall * cores) * 100:.0f} % busy "
+          f"on {cores} cores; load average before: {run.load_before}")
+    print()
 
 
 # --- main ----------------------------------------------------------------------------------------
@@ -666,91 +769,100 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if not 1 <= args.phones <= 1000:
         parser.error("--phones must be between 1 and 1000")
-    if args.workers < 1 or args.threads < 1 or args.chunk_kib < 1:
-        parser.error("--workers, --threads and --chunk-kib must be positive")
+    if args.workers < 1 or args.threads < 1 or args.chunk_kib < 1 or args.timeout <= 0:
+        parser.error("--workers, --threads, --chunk-kib and --timeout must be positive")
     return args
+
+
+def bench(args: argparse.Namespace, tmp: Path, deadline: Deadline, on_exit: list[Callable[[], None]]) -> int:
+    database_url = args.database_url or f"sqlite:///{tmp / 'daidaitong.sqlite3'}"
+    on_exit.append(prepare_database(database_url))
+    env = {
+        **os.environ, "FLASK_APP": "app", "INSTANCE_DIR": str(tmp), "DATABASE_URL": database_url,
+        "PHOTO_DIR": str(tmp / "photos"), "SECRET_KEY": "sync-load-bench",
+    }
+    # This process opens the same instance (enrolment, verification) through create_app().
+    os.environ.update({k: env[k] for k in ("INSTANCE_DIR", "DATABASE_URL", "PHOTO_DIR", "SECRET_KEY")})
+    from sqlalchemy import make_url
+
+    db_label = make_url(database_url).render_as_string(hide_password=True)
+    if db_label.startswith("sqlite"):
+        db_label = f"SQLite (WAL), {db_label}"
+    print(f"instance: {tmp}")
+    flask_cli("db", "upgrade", env=env, deadline=deadline)
+    flask_cli("demo", "load", "--if-empty", env=env, deadline=deadline)
+
+    from app import create_app
+
+    app = create_app()
+    started = time.perf_counter()
+    phones = build_phones(app, args.phones + 1, args.seed)
+    sizes = [len(b) for p in phones for b in p.blobs.values()]
+    print(f"prepared {len(phones)} enrolled phones, {len(sizes)} photos of {min(sizes) // 1024}-{max(sizes) // 1024} KB "
+          f"(mean {sum(sizes) // len(sizes) // 1024} KB) in {time.perf_counter() - started:.1f} s")
+    apps_before = count_applications(app)
+
+    server = Gunicorn(args.workers, args.threads, env, tmp / "gunicorn.log")
+    on_exit.append(server.stop)
+    server.wait_ready(deadline)
+    print(f"gunicorn on {HOST}:{server.port}")
+    chunk = args.chunk_kib * 1024
+    warm_up(server.port, phones[0].headers, args.workers)
+    load_before = Path("/proc/loadavg").read_text().split()[0]
+
+    # Baseline: one phone alone, same server, same code path; then everyone else at once.
+    cpu = Cpu(server)
+    base = Stats()
+    solo = sync_phone(phones[0], server.port, chunk, deadline, base)
+    base_cpu = cpu.lap()[0]
+    start, results, stats, unfinished = run_concurrent(phones[1:], server.port, chunk, deadline)
+    load_cpu = cpu.lap()
+    server.stop()  # flushes the log; a stopped server also cannot touch the data being checked
+    run = Run(
+        phones=args.phones,
+        wall=max((r.done_at for r in results), default=start) - start,
+        # Only phones that got as far as completing their application count here.
+        synced=max((r.synced_at for r in results if r.synced_at), default=start) - start,
+        stats=stats, base=base, base_time=solo.done_at - solo.started_at,
+        per_phone=[r.done_at - r.started_at for r in results],
+        completed=[r.ok for r in results],
+        cpu=load_cpu, base_cpu=base_cpu, load_before=load_before,
+    )
+    print_report(args, db_label, run, server.log.read_text(errors="replace"))
+
+    problems = base.problems + stats.problems
+    if unfinished:
+        problems.insert(0, f"{unfinished} phones still running at the deadline")
+    db_problems, lost, duplicated = verify(app, phones, apps_before)
+    problems.extend(db_problems)
+    print(f"verified in the database and the photo store: {len(phones)} applications, {len(sizes)} photos")
+    print(f"lost photos: {lost}, duplicated photos: {duplicated}")
+    if problems:
+        print(f"FAILED: {len(problems)} problems")
+        for line in problems[:30]:
+            print(f"  - {line}")
+        if len(problems) > 30:
+            print(f"  ... and {len(problems) - 30} more")
+        return 1
+    print("all checks passed")
+    return 0
 
 
 def main() -> int:
     args = parse_args()
-    deadline = Deadline(args.timeout)
     signal.signal(signal.SIGTERM, _on_sigterm)
     tmp = Path(tempfile.mkdtemp(prefix="ddt-sync-load-"))
-    server: Gunicorn | None = None
-    drop_database: Callable[[], None] = lambda: None
+    on_exit: list[Callable[[], None]] = []
     try:
-        database_url = args.database_url or f"sqlite:///{tmp / 'daidaitong.sqlite3'}"
-        database_url, drop_database = prepare_database(database_url)
-        env = {
-            **os.environ, "FLASK_APP": "app", "INSTANCE_DIR": str(tmp), "DATABASE_URL": database_url,
-            "PHOTO_DIR": str(tmp / "photos"), "SECRET_KEY": "sync-load-bench",
-        }
-        os.environ.update({k: env[k] for k in ("INSTANCE_DIR", "DATABASE_URL", "PHOTO_DIR", "SECRET_KEY")})
-        from sqlalchemy import make_url
-
-        db_label = make_url(database_url).render_as_string(hide_password=True)
-        if db_label.startswith("sqlite"):
-            db_label = "SQLite (WAL) " + db_label
-
-        print(f"instance: {tmp}")
-        flask_cli("db", "upgrade", env=env, deadline=deadline)
-        flask_cli("demo", "load", "--if-empty", env=env, deadline=deadline)
-
-        from app import create_app
-
-        app = create_app()
-        started = time.perf_counter()
-        phones = build_phones(app, args.phones + 1, args.seed)
-        photo_bytes = [len(b) for p in phones for b in p.blobs.values()]
-        print(f"prepared {len(phones)} phones, {len(photo_bytes)} photos of {min(photo_bytes) // 1024}-"
-              f"{max(photo_bytes) // 1024} KB (mean {sum(photo_bytes) // len(photo_bytes) // 1024} KB) "
-              f"in {time.perf_counter() - started:.1f} s")
-        apps_before = count_applications(app)
-
-        server = Gunicorn(args.workers, args.threads, env, tmp / "gunicorn.log")
-        server.wait_ready(deadline)
-        print(f"gunicorn on {HOST}:{server.port}")
-        chunk = args.chunk_kib * 1024
-
-        warm_up(server.port, phones[0].headers, args.workers)
-        # Baseline: one phone alone, on the same server, same code path.
-        base = Stats()
-        solo = sync_phone(phones[0], server.port, chunk, deadline, base)
-        start, results, stats, unfinished = run_concurrent(phones[1:], server.port, chunk, deadline)
-        wall = max((r.done_at for r in results), default=start) - start
-        synced = max((r.synced_at for r in results), default=start) - start
-        per_phone = [r.done_at - r.started_at for r in results]
-        server.stop()
-        print_report(args, db_label, args.phones, wall, synced, stats, base, solo.done_at - solo.started_at,
-                     per_phone, server.log.read_text(errors="replace"))
-
-        problems = base.problems + stats.problems
-        if unfinished:
-            problems.insert(0, f"{unfinished} phones still running at the deadline")
-        if not solo.ok:
-            problems.append("baseline phone did not sync cleanly")
-        problems.extend(f"phone {r.index}: not all checks passed" for r in results if not r.ok
-                        and not any(p.startswith(f"phone {r.index}:") for p in problems))
-        db_problems, lost, duplicated = verify(app, phones, apps_before)
-        problems.extend(db_problems)
-        print(f"database: {len(phones)} applications expected, checked state, photos, transitions and stored bytes")
-        print(f"lost photos: {lost}, duplicated photos: {duplicated}")
-        if problems:
-            print(f"FAILED: {len(problems)} problems")
-            for line in problems[:30]:
-                print(f"  - {line}")
-            if len(problems) > 30:
-                print(f"  … and {len(problems) - 30} more")
-            return 1
-        print("all checks passed")
-        return 0
+        return bench(args, tmp, Deadline(args.timeout), on_exit)
     finally:
-        if server is not None:
-            server.stop()
-        try:
-            drop_database()
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        # Newest first: stop the server before dropping its database and deleting its files.
+        for action in reversed(on_exit):
+            try:
+                action()
+            except Exception as exc:  # noqa: BLE001 — clean up the rest regardless
+                print(f"cleanup: {type(exc).__name__}: {exc}", file=sys.stderr)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

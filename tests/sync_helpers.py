@@ -70,7 +70,7 @@ def manifest(app, photos: list[bytes], *, product_code: str = "XYD", **overrides
             })
     body = {
         "uuid": str(uuid.uuid4()),
-        "captured_at": "2026-11-25T02:30:00Z",
+        "captured_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         "borrower": {"uuid": str(uuid.uuid4()), "name": "陈小春", "id_number": valid_id_number(),
                      "phone": "13912345678", "village": "红星村", "address": "红星村5组"},
         "product_id": product_id,

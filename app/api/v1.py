@@ -42,6 +42,9 @@ def error(code: str, message: str, status: int, params: dict | None = None, fiel
     body.update(extra)
     response = jsonify(body)
     response.status_code = status
+    if extra.get("wipe"):
+        # HEAD answers carry no body: the tus client sees this header instead.
+        response.headers["X-Device-Wipe"] = "1"
     return response
 
 
@@ -106,7 +109,8 @@ def bootstrap():
     products = db.session.scalars(
         select(Product).where(Product.is_active.is_(True)).options(selectinload(Product.items)).order_by(Product.id)
     ).all()
-    borrowers = db.session.scalars(
+    # A retired phone only hands in what it holds: it no longer gets the customer list.
+    borrowers = [] if g.device.status != "active" else db.session.scalars(
         select(Borrower).where(Borrower.officer_id == officer.id).order_by(Borrower.name)
     ).all()
     cfg = current_app.config
@@ -180,7 +184,10 @@ def _tus_headers(response, photo=None, offset: int | None = None):
 def upload_head(photo_uuid: str):
     store = make_store(current_app.config)
     photo = sync.photo_for_device(photo_uuid, g.device)
-    return _tus_headers(current_app.response_class(status=200), photo, sync.current_offset(store, photo))
+    offset = sync.upload_status(
+        photo, store=store, settings=sync.SyncSettings.from_config(current_app.config), now=_now(), ip=client_ip()
+    )
+    return _tus_headers(current_app.response_class(status=200), photo, offset)
 
 
 @bp.route("/uploads/<photo_uuid>", methods=["PATCH"])

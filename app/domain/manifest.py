@@ -23,7 +23,7 @@ from app.domain.phone import PhoneError, normalise_mobile
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 MAX_PURPOSE = 200
 # Phones' clocks drift; a capture a few minutes "in the future" is not an error.
-_CLOCK_SLACK = timedelta(minutes=10)
+CLOCK_SLACK = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def parse_manifest(
     captured_at = _time(data.get("captured_at"))
     if captured_at is None:
         bad("captured_at", N_("The capture time is missing or not a time with a time zone."))
-    elif captured_at > now.astimezone(timezone.utc).replace(microsecond=0) + _CLOCK_SLACK:
+    elif captured_at > now.astimezone(timezone.utc).replace(microsecond=0) + CLOCK_SLACK:
         bad("captured_at", N_("The capture time is in the future; check the phone's clock."))
 
     borrower = _parse_borrower(data.get("borrower"), today, bad)

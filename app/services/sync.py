@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.domain.i18n import N_
-from app.domain.manifest import ItemSpec, Manifest, ProductSpec, canonical_sha256, parse_manifest
-from app.domain.workflow import Event, State
+from app.domain.manifest import CLOCK_SLACK, ItemSpec, Manifest, ProductSpec, canonical_sha256, parse_manifest
+from app.domain.workflow import Event, State, TransitionRefused
 from app.extensions import db
 from app.models import Application, Borrower, Device, Photo, Product
 from app.services import applications as app_service
@@ -84,6 +84,8 @@ def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, 
                 N_("This application was already received with different content. It cannot be changed after sending; contact your director."),
                 409,
             )
+        # A resend also finishes what a crash may have left half done.
+        _advance_if_complete(existing, now)
         return ManifestReceipt(existing, False, _needed(existing))
 
     manifest = parse_manifest(
@@ -120,6 +122,13 @@ def _existing(data: object, device: Device) -> Application | None:
 
 
 def _check_device_may_start(device: Device, manifest: Manifest) -> None:
+    # The capture time comes from the phone's clock: nothing can predate the phone's enrolment.
+    if manifest.captured_at < device.enrolled_at - CLOCK_SLACK:
+        raise SyncError(
+            "captured_before_enrolment",
+            N_("The capture time is before this phone was enrolled; check the phone's clock."),
+            422,
+        )
     # A retired phone may still hand in what it captured before retirement, nothing newer.
     if device.status == "retired" and (
         device.status_changed_at is None or manifest.captured_at > device.status_changed_at
@@ -135,6 +144,17 @@ def _create(manifest: Manifest, digest: str, device: Device, now: datetime, stor
     officer = device.user
     b = manifest.borrower
     borrower = db.session.scalar(select(Borrower).where(Borrower.id_number == b.id_number))
+    if borrower is not None and borrower.officer_id != officer.id:
+        # Never attach to, or write on, another officer's customer from a phone.
+        raise SyncError(
+            "borrower_elsewhere", N_("Some details need correcting before this application can be sent."), 422,
+            fields={"borrower.id_number": (N_("This ID number belongs to another loan officer's customer. Ask your director to transfer the customer first."), {})},
+        )
+    if borrower is not None and borrower.name != b.name:
+        raise SyncError(
+            "borrower_name", N_("Some details need correcting before this application can be sent."), 422,
+            fields={"borrower.name": (N_("This ID number is registered under the name %(name)s. Check the ID card."), {"name": borrower.name})},
+        )
     if borrower is None:
         if db.session.scalar(select(Borrower.id).where(Borrower.uuid == b.uuid)):
             raise SyncError("borrower_changed", N_("This borrower was registered with a different ID number."), 409)
@@ -175,7 +195,11 @@ def _needed(application: Application) -> list[Photo]:
 def _advance_if_complete(application: Application, now: datetime) -> None:
     db.session.refresh(application)
     if application.state == State.UPLOADING.value and not _needed(application):
-        app_service.system_act(application.id, Event.PHOTOS_COMPLETE, now=now, comment="")
+        try:
+            app_service.system_act(application.id, Event.PHOTOS_COMPLETE, now=now, comment="")
+        except (app_service.Conflict, TransitionRefused):
+            # Two last photos finished at once: the other request moved it on.
+            db.session.rollback()
 
 
 # --- resumable photo upload (tus 1.0.0 core) ------------------------------------------
@@ -200,6 +224,25 @@ def current_offset(store: PhotoStore, photo: Photo) -> int:
     return part.stat().st_size if part.exists() else 0
 
 
+def upload_status(photo: Photo, *, store: PhotoStore, settings: SyncSettings, now: datetime, ip: str = "") -> int:
+    """The offset to report for HEAD, finishing a complete upload a crashed worker left unverified."""
+    if photo.received_at is None and current_offset(store, photo) == photo.size_bytes:
+        with _upload_lock(store, photo):
+            _fresh(photo)
+            if photo.received_at is None and current_offset(store, photo) == photo.size_bytes:
+                _finish(photo, _part_path(store, photo), store=store, settings=settings, now=now, ip=ip)
+    if photo.received_at is not None:
+        _advance_if_complete(photo.application, now)
+    return current_offset(store, photo)
+
+
+def _fresh(photo: Photo) -> None:
+    # End the transaction first: under REPEATABLE READ (MariaDB) a refresh inside the old
+    # snapshot would not see what another worker committed while we waited for the lock.
+    db.session.commit()
+    db.session.refresh(photo)
+
+
 @contextmanager
 def _upload_lock(store: PhotoStore, photo: Photo) -> Iterator[None]:
     # gunicorn workers are processes: a file lock keeps two PATCHes from interleaving bytes.
@@ -217,11 +260,14 @@ def append_chunk(
 ) -> int:
     """Append one PATCH body at ``offset``; verify and store the photo when it is complete."""
     with _upload_lock(store, photo):
-        db.session.refresh(photo)
+        _fresh(photo)
         current = current_offset(store, photo)
         if offset != current:
             raise SyncError("offset_mismatch", N_("The upload is out of step; it will resume from the right place."), 409, offset=current)
         if photo.received_at is not None:
+            return current
+        if current == photo.size_bytes:  # complete but never verified: a worker died there
+            _finish(photo, _part_path(store, photo), store=store, settings=settings, now=now, ip=ip)
             return current
         room = photo.size_bytes - current
         if length is not None and length > room:

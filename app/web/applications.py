@@ -104,13 +104,21 @@ def photo(application_id: int, photo_id: int, kind: str):
     found = photo_service.received_photo(app, photo_id)
     if found is None or kind not in (*photo_service.KINDS, "original"):
         abort(404)
+    # Re-authorised on every view (a cheap 304): a shared browser keeps no ID-card photo
+    # that a later user could reopen without passing the scope check.
+    etag = f"{found.sha256}-{kind}"
+    if etag in request.if_none_match:
+        response = current_app.response_class(status=304)
+        response.set_etag(etag)
+        response.headers["Cache-Control"] = "private, no-cache"
+        return response
     store = make_store(current_app.config)
     if kind == "original":
         response = send_file(store.open(found.sha256), mimetype=found.content_type, download_name=photo_service.archive_name(app, found).split("/")[-1])
     else:
         response = current_app.response_class(store.derivative(found.sha256, kind), mimetype="image/jpeg")
-    # A photo id always shows the same bytes: the browser may keep it, but only for this user.
-    response.headers["Cache-Control"] = "private, max-age=604800, immutable"
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
     return response
 
 

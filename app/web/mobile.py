@@ -23,8 +23,6 @@ def js_messages() -> dict[str, str]:
         "online": _("Online"),
         "wifi_wait": _("Waiting for Wi-Fi"),
         "sending": _("Sending…"),
-        "sent": _("Sent"),
-        "failed": _("Needs attention"),
         "retrying": _("Will retry"),
         "photos_arriving": _("photos uploading"),
         "no_drafts": _("No drafts."),
@@ -64,12 +62,9 @@ def js_messages() -> dict[str, str]:
         "confirm_delete_draft": _("Delete this draft and its photos from the phone?"),
         "new_application": _("New application"),
         "edit": _("Edit"),
-        "revoked": _("This phone has been revoked. Everything stored on it for the app has been removed."),
         "updating": _("Updating the app…"),
         "enrolled_ok": _("This phone is enrolled. You can now capture applications, also without signal."),
         "server_said": _("The server refused this: %(message)s"),
-        "draft_saved": _("Saved on this phone."),
-        "returned_note": _("Returned: %(comment)s"),
     }
 
 

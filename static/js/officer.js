@@ -414,10 +414,10 @@
         var dropped = current.photos.filter(function (p) { return keep.indexOf(p.item_id) < 0; });
         current.photos = current.photos.filter(function (p) { return keep.indexOf(p.item_id) >= 0; });
         current.product_id = next;
-        Promise.all(dropped.map(function (p) { return Store.deleteBlob(p.uuid); }));
+        // Save the draft without them first, then free their blobs: never a draft naming a missing photo.
+        saveNow().then(function () { return Promise.all(dropped.map(function (p) { return Store.deleteBlob(p.uuid); })); });
         renderPhotos();
         renderMissing();
-        save();
       }
     });
     $("#borrower-search").addEventListener("input", function (e) {
@@ -450,6 +450,13 @@
     });
   }
 
+  // A retired phone sends what it holds but starts nothing new.
+  function renderDeviceStatus(status) {
+    var retired = status === "retired";
+    $("#new-application").disabled = retired;
+    $("#retired-note").hidden = !retired;
+  }
+
   function renderNet() {
     var el = $("#net-status");
     el.textContent = navigator.onLine ? t("online") : t("offline");
@@ -464,7 +471,8 @@
       .then(function () { return Sync.api("GET", "/api/v1/device"); })
       .then(function (dev) {
         $("#who").textContent = t("logged_in_as", { name: dev.user.name, office: dev.user.office });
-        return Store.setMeta("user", dev.user);
+        renderDeviceStatus(dev.status);
+        return Promise.all([Store.setMeta("user", dev.user), Store.setMeta("device_status", dev.status)]);
       })
       .then(function () { return Sync.api("GET", "/api/v1/bootstrap"); })
       .then(function (data) { boot = data; return Store.setMeta("bootstrap", data); })
@@ -487,8 +495,9 @@
       if (!ok) { show("view-unsupported"); return; }
       return Store.getMeta("device").then(function (device) {
         if (!device) { show("view-unenrolled"); return; }
-        return Promise.all([Store.getMeta("bootstrap"), Store.getMeta("user"), Store.getMeta("wifi_only")]).then(function (r) {
+        return Promise.all([Store.getMeta("bootstrap"), Store.getMeta("user"), Store.getMeta("wifi_only"), Store.getMeta("device_status")]).then(function (r) {
           boot = r[0];
+          renderDeviceStatus(r[3]);
           if (r[1]) $("#who").textContent = t("logged_in_as", { name: r[1].name, office: r[1].office });
           $("#wifi-only").checked = !!r[2];
           var ready = boot ? Promise.resolve() : refreshFromServer();

@@ -12,8 +12,10 @@
     this.status = status;
     this.body = body || {};
     this.message = (body && body.message) || "HTTP " + status;
-    // 0 = no answer; 409 = offset out of step; 460 = damaged in transit: all worth another try.
-    this.retryable = status === 0 || status >= 500 || status === 408 || status === 429 || status === 409 || status === 460;
+    // 0 = no answer; offset out of step; 460 = damaged in transit: all worth another try.
+    // Other 409s (the server holds different content) need a person, not a retry.
+    this.retryable = status === 0 || status >= 500 || status === 408 || status === 429 || status === 460 ||
+      (status === 409 && this.body.error === "offset_mismatch");
   }
   ApiError.prototype = Object.create(Error.prototype);
 
@@ -54,16 +56,15 @@
 
   // Answers that concern the whole phone, not one item: revoked → wipe; outdated → update.
   function handleGlobal(status, data) {
-    if (status === 401 && data && data.wipe) return wipe(data.message).then(function () { throw new Halt(); });
+    if (status === 401 && data && data.wipe) return wipe().then(function () { throw new Halt(); });
     if (status === 426) return forceUpdate().then(function () { throw new Halt(); });
     return Promise.resolve();
   }
 
-  function wipe(message) {
+  function wipe() {
     var clearCaches = global.caches ? caches.keys().then(function (keys) { return Promise.all(keys.map(function (k) { return caches.delete(k); })); }) : Promise.resolve();
     var unregister = navigator.serviceWorker ? navigator.serviceWorker.getRegistrations().then(function (regs) { return Promise.all(regs.map(function (r) { return r.unregister(); })); }) : Promise.resolve();
     return Promise.all([Store.wipe(), clearCaches, unregister]).then(function () {
-      try { sessionStorage.setItem("ddt-wiped", message || "revoked"); } catch (e) { /* private mode */ }
       // The server ended this officer's sessions when it revoked the phone; the login page says why.
       location.replace("/login?wiped=1");
     });
@@ -161,7 +162,8 @@
             var res = err && err.originalResponse;
             if (!res || !res.getStatus()) return reject(new ApiError(0, { error: "network" }));
             var body = {};
-            try { body = JSON.parse(res.getBody()); } catch (e) { /* not JSON */ }
+            try { body = JSON.parse(res.getBody()); } catch (e) { /* not JSON, or a HEAD answer */ }
+            if (res.getHeader("X-Device-Wipe") === "1") body.wipe = true;
             handleGlobal(res.getStatus(), body).then(function () { reject(new ApiError(res.getStatus(), body)); }, reject);
           },
         });

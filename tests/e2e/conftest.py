@@ -57,7 +57,7 @@ def login(page, base: str, username: str, password: str = "demo1234") -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit].primary")
-    page.wait_for_url(f"{base}/")
+    page.wait_for_url(f"{base}/", wait_until="domcontentloaded")
 
 
 def ensure_controlled(page) -> None:

@@ -308,7 +308,7 @@ def test_a_retired_phone_hands_in_old_work_but_starts_nothing_new(app, client, d
         device = db.session.scalar(select(Device).where(Device.uuid == headers["X-Device-Id"]))
         admin = db.session.scalar(select(User).where(User.username == "admin"))
         device_service.set_status(device, "retired", admin=admin, now=datetime.now(timezone.utc))
-    old, _ = manifest(app, [jpeg_bytes()], captured_at=(datetime.now(timezone.utc) - timedelta(hours=2)).isoformat())
+    old, _ = manifest(app, [jpeg_bytes()], captured_at=(datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat())
     assert client.post("/api/v1/applications", json=old, headers=headers).status_code == 201
     new, _ = manifest(app, [jpeg_bytes()], captured_at=(datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat())
     r = client.post("/api/v1/applications", json=new, headers=headers)
@@ -333,3 +333,74 @@ def test_enrolment_code_is_single_use_and_personal(app, client, auth, demo):
     assert r.status_code == 400 and "已经用过" in r.get_json()["message"]
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(AuditLog.action == "device_enrolled")) == 1
+
+
+def test_a_phone_cannot_attach_to_another_officers_customer(app, client, demo):
+    with app.app_context():
+        other = db.session.scalar(select(Borrower).where(Borrower.officer_id == demo["officer1"]))
+        other_id, other_name, other_phone = other.id_number, other.name, other.phone
+    headers = enrol(app, "officer3")
+    body, _ = manifest(app, [jpeg_bytes()])
+    body["borrower"] = {**body["borrower"], "id_number": other_id, "name": "完全不同", "phone": "13700000000"}
+    before = _counts(app)
+    r = client.post("/api/v1/applications", json=body, headers=headers)
+    assert r.status_code == 422 and "其他客户经理" in r.get_json()["fields"]["borrower.id_number"]
+    assert _counts(app) == before
+    with app.app_context():
+        unchanged = db.session.scalar(select(Borrower).where(Borrower.id_number == other_id))
+        assert (unchanged.name, unchanged.phone) == (other_name, other_phone)
+
+
+def test_own_returning_customer_must_keep_the_registered_name(app, client, demo):
+    with app.app_context():
+        own = db.session.scalar(select(Borrower).where(Borrower.officer_id == demo["officer1"]))
+        own_id, own_name = own.id_number, own.name
+    headers = enrol(app, "officer1")
+    body, _ = manifest(app, [jpeg_bytes()])
+    body["borrower"] = {**body["borrower"], "id_number": own_id, "name": "别的名字"}
+    r = client.post("/api/v1/applications", json=body, headers=headers)
+    assert r.status_code == 422 and own_name in r.get_json()["fields"]["borrower.name"]
+    body["borrower"]["name"] = own_name
+    assert client.post("/api/v1/applications", json=body, headers=headers).status_code == 201
+
+
+def test_a_capture_dated_before_enrolment_is_refused(app, client, demo):
+    headers = enrol(app, "officer1")
+    body, _ = manifest(app, [jpeg_bytes()], captured_at="2020-01-01T00:00:00Z")
+    r = client.post("/api/v1/applications", json=body, headers=headers)
+    assert r.status_code == 422 and r.get_json()["error"] == "captured_before_enrolment"
+
+
+def test_a_complete_upload_left_unverified_by_a_crash_is_finished_on_the_next_head(app, client, demo):
+    headers = enrol(app, "officer1")
+    data = jpeg_bytes(seed=11)
+    photo_uuid = _one_photo_application(app, client, headers, data)
+    # A worker wrote the last byte and died before verifying it.
+    with app.app_context():
+        (make_store(app.config).uploads_dir / f"{photo_uuid}.part").write_bytes(data)
+    head = client.head(f"/api/v1/uploads/{photo_uuid}", headers=headers)
+    assert head.headers["Upload-Offset"] == str(len(data))
+    assert head.headers["X-Photo-Verified"] == sha256(data)
+    assert _stored(app, sha256(data)) and _parts(app) == []
+
+
+def test_revoked_device_is_told_to_wipe_even_on_a_head_request(app, client, demo):
+    headers = enrol(app, "officer1")
+    photo_uuid = _one_photo_application(app, client, headers, jpeg_bytes(seed=12))
+    with app.app_context():
+        device = db.session.scalar(select(Device).where(Device.uuid == headers["X-Device-Id"]))
+        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        device_service.set_status(device, "revoked", admin=admin, now=datetime.now(timezone.utc))
+    r = client.head(f"/api/v1/uploads/{photo_uuid}", headers=headers)
+    assert r.status_code == 401 and r.headers["X-Device-Wipe"] == "1"
+
+
+def test_a_retired_phone_no_longer_receives_the_customer_list(app, client, demo):
+    headers = enrol(app, "officer1")
+    assert client.get("/api/v1/bootstrap", headers=headers).get_json()["borrowers"]
+    with app.app_context():
+        device = db.session.scalar(select(Device).where(Device.uuid == headers["X-Device-Id"]))
+        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        device_service.set_status(device, "retired", admin=admin, now=datetime.now(timezone.utc))
+    data = client.get("/api/v1/bootstrap", headers=headers).get_json()
+    assert data["borrowers"] == [] and data["products"]
