@@ -8,8 +8,9 @@ For N synthetic phone photos of the paper forms (tests/support/form_images.py: h
 survey forms 借款调查表 shot in portrait, half IOUs 借款借据 shot in landscape; 12 MP,
 JPEG quality 92 like a phone camera) it OCRs the original and every candidate upload
 setting: long edge 960/1280/1600/2048 px x JPEG quality 0.6/0.7/0.8/0.9. The downscale
-uses Pillow LANCZOS, an approximation of the browser's canvas ``drawImage`` with
-``imageSmoothingQuality = "high"``; the re-encode uses Pillow JPEG at round(q * 100) with
+uses Pillow BILINEAR, the closest match found to what Chromium's canvas ``drawImage`` with
+``imageSmoothingQuality = "high"`` produces (LANCZOS came out sharper and ~20 % bigger, so it
+flattered low qualities; bench/phone_upload_bytes.py measures the real browser); the re-encode uses Pillow JPEG at round(q * 100) with
 4:2:0 chroma, mirroring how Chromium maps ``canvas.toBlob("image/jpeg", q)`` onto libjpeg.
 
 Per setting it prints mean upload bytes, bytes as % of the original, field accuracy
@@ -105,7 +106,7 @@ def downscale(image: Image.Image, long_edge: int) -> Image.Image:
     if scale >= 1:
         return image
     target = (round(image.width * scale), round(image.height * scale))
-    return image.resize(target, Image.Resampling.LANCZOS)
+    return image.resize(target, Image.Resampling.BILINEAR)
 
 
 def encode(image: Image.Image, quality: float) -> bytes:
@@ -191,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Engine load (import + det/cls/rec models + first small inference): {load_s:.2f} s")
     print(f"Note: RapidOCR shrinks any input to a long edge of {cfg.Global.max_side_len} px "
           "before detection, so larger uploads give the server no extra detail.")
-    print("Downscale: Pillow LANCZOS, approximating canvas drawImage with high-quality "
-          "smoothing; re-encode: Pillow JPEG quality round(q*100), 4:2:0.")
+    print("Downscale: Pillow BILINEAR, the closest match to Chromium's canvas drawImage with "
+          "high-quality smoothing; re-encode: Pillow JPEG quality round(q*100), 4:2:0.")
 
     rng = random.Random(args.seed)
     baseline = Tally(ORIGINAL, None, None)

@@ -657,6 +657,8 @@ def verify(app: Any, phones: list[Phone], apps_before: int) -> tuple[list[str], 
     leftovers = list(store.uploads_dir.glob("*.part"))
     if leftovers:
         problems.append(f"{len(leftovers)} partial uploads left in {store.uploads_dir}")
+    # Not a failure, but worth seeing: per-photo lock files are never removed by the server.
+    print(f"uploads dir after the run: {len(leftovers)} .part, {len(list(store.uploads_dir.glob('*.lock')))} .lock files")
     return problems, lost, duplicated
 
 
