@@ -15,7 +15,7 @@ from app.web.security import any_staff, client_ip, public
 bp = Blueprint("auth", __name__)
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     # Only same-site paths: never bounce a user to another host after login.
     if not target:
         return url_for("main.home")
@@ -45,7 +45,7 @@ def login():
             ip=client_ip(),
         )
         if result.user is not None:
-            next_url = _safe_next(request.args.get("next"))
+            next_url = safe_next(request.args.get("next"))
             lang = session.get("lang")
             session.clear()  # a fresh session on login: no fixation
             if lang:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Device, User
 from app.services.queues import queues_for
-from app.web.auth import _safe_next
+from app.web.auth import safe_next
 from app.web.security import any_staff, public
 
 bp = Blueprint("main", __name__)
@@ -33,7 +33,7 @@ def set_language():
     lang = request.form.get("lang", "")
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))
 
 
 @bp.route("/healthz")
