@@ -10,13 +10,14 @@ points at a MySQL/MariaDB server instead, whose database is created when missing
 afterwards if this script created it), migrates it, loads the demo data, enrols N+1 phones for
 officer1/2/3 in turn, and serves the app with gunicorn (gthread) on a free port of 127.0.0.1.
 
-Each phone holds one loan application with 5 distinct JPEG photos of 100-200 KB (1600 px long edge,
-quality 0.7, noise so they do not compress to nothing), generated before any timing starts. A phone
-syncs like the officer's app (static/js/sync.js with tus-js-client): POST the manifest to
-/api/v1/applications, then for each needed photo a tus 1.0.0 HEAD for the offset and PATCHes of
---chunk-kib, resuming from a new HEAD after an error; then, to prove idempotency under load, it
-resends the manifest (must answer 200 with nothing needed and the application awaiting the
-director) and HEADs every photo (must answer offset == size and X-Photo-Verified == its SHA-256).
+Each phone holds one loan application with 5 distinct JPEG photos of 100-200 KB (the configured
+PHOTO_LONG_EDGE and PHOTO_JPEG_QUALITY, 1600 px at 0.8; noise so they do not compress to nothing),
+generated before any timing starts. A phone syncs like the officer's app (static/js/sync.js with
+tus-js-client): POST the manifest to /api/v1/applications, then for each needed photo a tus 1.0.0
+HEAD for the offset and PATCHes of --chunk-kib, resuming from a new HEAD after an error; then, to
+prove idempotency under load, it resends the manifest (must answer 200 with nothing needed and the
+application awaiting the director) and HEADs every photo (must answer offset == size and
+X-Photo-Verified == its SHA-256).
 
 First one phone syncs alone (the baseline), then N phones start together behind a barrier, one
 thread and one keep-alive connection each. It prints throughput, latency percentiles per request
@@ -68,10 +69,10 @@ from PIL import Image, ImageDraw  # noqa: E402
 HOST = "127.0.0.1"  # the only address this script talks to
 OFFICERS = ("officer1", "officer2", "officer3")
 PHOTOS_PER_APP = 5  # the demo credit product (XYD) requires one photo for each of 5 items
-PHOTO_EDGES = (1600, 1200)  # the phone downscales to a 1600 px long edge
-JPEG_QUALITY = 70  # PHOTO_JPEG_QUALITY = 0.7
-# Gaussian noise strengths that put a 1600x1200 JPEG at quality 70 between ~110 and ~200 KB.
-NOISE_SIGMAS = (18, 22, 25, 28, 32)
+# The phone downscales to PHOTO_LONG_EDGE (1600 px) and encodes at PHOTO_JPEG_QUALITY (0.8); both
+# are read from the app's config. Gaussian noise strengths that put such a 1600x1200 JPEG at
+# quality 80 between ~105 and ~200 KB:
+NOISE_SIGMAS = (12, 14, 16, 18, 20, 22)
 NOISE_BLEND = 0.2
 MAX_ATTEMPTS = 5  # per manifest / per photo, like the phone's queue before it waits for the next round
 REQUEST_TIMEOUT = 120.0  # seconds per HTTP request; a queued request may wait behind many others
@@ -127,14 +128,16 @@ class PhotoFactory:
 
     MARGIN = 64
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, long_edge: int, quality: int) -> None:
         self.rng = random.Random(seed)
-        side = max(PHOTO_EDGES) + self.MARGIN
+        self.edges = (long_edge, long_edge * 3 // 4)  # 4:3, like a phone camera
+        self.quality = quality
+        side = long_edge + self.MARGIN
         self.textures = [Image.effect_noise((side, side), s).convert("RGB") for s in NOISE_SIGMAS]
 
     def make(self, label: str, portrait: bool) -> bytes:
         rng = self.rng
-        width, height = (PHOTO_EDGES[1], PHOTO_EDGES[0]) if portrait else PHOTO_EDGES
+        width, height = (self.edges[1], self.edges[0]) if portrait else self.edges
         x, y = rng.randrange(self.MARGIN), rng.randrange(self.MARGIN)
         noise = rng.choice(self.textures).crop((x, y, x + width, y + height))
         base = Image.new("RGB", (width, height), tuple(rng.randrange(40, 216) for _ in range(3)))
@@ -147,7 +150,7 @@ class PhotoFactory:
                            fill=tuple(rng.randrange(256) for _ in range(3)))
         draw.text((40, 40), label, fill=(0, 0, 0))
         out = io.BytesIO()
-        img.save(out, "JPEG", quality=JPEG_QUALITY)
+        img.save(out, "JPEG", quality=self.quality)
         return out.getvalue()
 
 
@@ -166,7 +169,8 @@ def build_phones(app: Any, count: int, seed: int) -> list[Phone]:
     """Enrol ``count`` devices (officer1/2/3 in turn) and write each one's manifest and photos."""
     from tests.sync_helpers import enrol, manifest, sha256, valid_id_number
 
-    factory = PhotoFactory(seed)
+    # What the phone's upload settings say (GET /api/v1/bootstrap hands them to the phone).
+    factory = PhotoFactory(seed, app.config["PHOTO_LONG_EDGE"], round(app.config["PHOTO_JPEG_QUALITY"] * 100))
     rng = random.Random(seed)
     serial = rng.randrange(100, 1000)
     phones: list[Phone] = []

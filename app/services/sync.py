@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
+from PIL import Image, ImageOps
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -225,15 +226,33 @@ def current_offset(store: PhotoStore, photo: Photo) -> int:
 
 
 def upload_status(photo: Photo, *, store: PhotoStore, settings: SyncSettings, now: datetime, ip: str = "") -> int:
-    """The offset to report for HEAD, finishing a complete upload a crashed worker left unverified."""
-    if photo.received_at is None and current_offset(store, photo) == photo.size_bytes:
+    """The offset to report for HEAD, settling first what an interrupted request left behind."""
+    if photo.received_at is None and (current_offset(store, photo) == photo.size_bytes or store.exists(photo.sha256)):
         with _upload_lock(store, photo):
             _fresh(photo)
-            if photo.received_at is None and current_offset(store, photo) == photo.size_bytes:
-                _finish(photo, _part_path(store, photo), store=store, settings=settings, now=now, ip=ip)
+            _settle(photo, store=store, settings=settings, now=now, ip=ip)
     if photo.received_at is not None:
         _advance_if_complete(photo.application, now)
     return current_offset(store, photo)
+
+
+def _settle(photo: Photo, *, store: PhotoStore, settings: SyncSettings, now: datetime, ip: str) -> None:
+    """Under the upload lock: finish a photo whose bytes are all here but never got recorded.
+
+    A worker can die after the last byte and before verifying it (complete .part), or after
+    moving the verified file into the store and before its commit (no .part, object stored).
+    """
+    if photo.received_at is not None:
+        return
+    part = _part_path(store, photo)
+    if part.exists() and part.stat().st_size == photo.size_bytes:
+        _finish(photo, part, store=store, settings=settings, now=now, ip=ip)
+    elif not part.exists() and store.exists(photo.sha256):
+        # The store only holds files whose hash was checked: the same bytes, already verified.
+        with store.open(photo.sha256) as f, Image.open(f) as img:
+            width, height = ImageOps.exif_transpose(img).size if img.getexif().get(0x0112) else img.size
+            content_type = "image/png" if img.format == "PNG" else "image/jpeg"
+        _record_received(photo, width, height, content_type, now=now, ip=ip)
 
 
 def _fresh(photo: Photo) -> None:
@@ -246,7 +265,11 @@ def _fresh(photo: Photo) -> None:
 @contextmanager
 def _upload_lock(store: PhotoStore, photo: Photo) -> Iterator[None]:
     # gunicorn workers are processes: a file lock keeps two PATCHes from interleaving bytes.
-    with open(store.uploads_dir / f"{photo.uuid}.lock", "a") as lock:
+    # A fixed set of 256 lock files (by UUID prefix): never deleted, so never raced on, and
+    # they do not pile up one per photo.
+    locks = store.uploads_dir / "locks"
+    locks.mkdir(exist_ok=True)
+    with open(locks / f"{photo.uuid[:2]}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -261,13 +284,11 @@ def append_chunk(
     """Append one PATCH body at ``offset``; verify and store the photo when it is complete."""
     with _upload_lock(store, photo):
         _fresh(photo)
+        _settle(photo, store=store, settings=settings, now=now, ip=ip)
         current = current_offset(store, photo)
         if offset != current:
             raise SyncError("offset_mismatch", N_("The upload is out of step; it will resume from the right place."), 409, offset=current)
         if photo.received_at is not None:
-            return current
-        if current == photo.size_bytes:  # complete but never verified: a worker died there
-            _finish(photo, _part_path(store, photo), store=store, settings=settings, now=now, ip=ip)
             return current
         room = photo.size_bytes - current
         if length is not None and length > room:
@@ -303,9 +324,14 @@ def _finish(photo: Photo, part: Path, *, store: PhotoStore, settings: SyncSettin
         part.unlink(missing_ok=True)
         raise SyncError("photo_" + rejected.code, rejected.message, 422, **rejected.params) from None
     store.put_file(digest, part)
+    _record_received(photo, info.width, info.height, info.content_type, now=now, ip=ip)
+
+
+def _record_received(photo: Photo, width: int, height: int, content_type: str, *, now: datetime, ip: str) -> None:
+    officer_id = photo.application.officer_id  # loaded before the photo row changes (no autoflush)
     photo.received_at = now
-    photo.width, photo.height, photo.content_type = info.width, info.height, info.content_type
-    audit.record("photo_received", actor_id=photo.application.officer_id, object_type="photo", object_id=photo.id, ip=ip, sha256=digest)
+    photo.width, photo.height, photo.content_type = width, height, content_type
+    audit.record("photo_received", actor_id=officer_id, object_type="photo", object_id=photo.id, ip=ip, sha256=photo.sha256)
     db.session.commit()
     _advance_if_complete(photo.application, now)
 

@@ -404,3 +404,20 @@ def test_a_retired_phone_no_longer_receives_the_customer_list(app, client, demo)
         device_service.set_status(device, "retired", admin=admin, now=datetime.now(timezone.utc))
     data = client.get("/api/v1/bootstrap", headers=headers).get_json()
     assert data["borrowers"] == [] and data["products"]
+
+
+def test_a_photo_stored_but_not_recorded_is_settled_without_a_second_upload(app, client, demo):
+    headers = enrol(app, "officer1")
+    data = jpeg_bytes(seed=13)
+    photo_uuid = _one_photo_application(app, client, headers, data)
+    # A worker moved the verified file into the store and died before its commit.
+    with app.app_context():
+        store = make_store(app.config)
+        part = store.uploads_dir / "stray"
+        part.write_bytes(data)
+        store.put_file(sha256(data), part)
+    head = client.head(f"/api/v1/uploads/{photo_uuid}", headers=headers)
+    assert head.headers["Upload-Offset"] == str(len(data)) and head.headers["X-Photo-Verified"] == sha256(data)
+    with app.app_context():
+        photo = db.session.scalar(select(Photo).where(Photo.uuid == photo_uuid))
+        assert photo.received_at is not None and (photo.width, photo.height) == (1200, 900)
