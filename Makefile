@@ -20,10 +20,10 @@ dev: install translations db demo
 ## make test: install what the tests need and run the whole suite on SQLite, then on MariaDB
 test: install-dev translations test-sqlite test-mariadb
 
-test-sqlite:
+test-sqlite: translations
 	$(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
 
-test-mariadb:
+test-mariadb: translations
 	scripts/mariadb-test-server.sh $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
 
 $(BIN)/activate:
