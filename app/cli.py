@@ -60,3 +60,7 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(demo)
     app.cli.add_command(translate)
+
+    from app.ocr.cli import register as register_ocr
+
+    register_ocr(app)

@@ -72,6 +72,10 @@ class Config:
         # at 0.7 and none at 0.8, which costs about 4 % of the camera original's bytes.
         self.PHOTO_JPEG_QUALITY = float(os.environ.get("PHOTO_JPEG_QUALITY", "0.8"))
         self.UPLOAD_CHUNK_BYTES = _int("UPLOAD_CHUNK_BYTES", 256 * 1024)
+        # OCR for HQ data entry: "rapidocr" (models ship in its wheel), "easyocr" (needs its
+        # weights in OCR_MODEL_DIR, never downloaded) or "none".
+        self.OCR_ENGINE = os.environ.get("OCR_ENGINE", "rapidocr")
+        self.OCR_MODEL_DIR = os.environ.get("OCR_MODEL_DIR", str(INSTANCE_DIR / "ocr-models"))
         # A home GPS fix worse than this needs the officer's note.
         self.GPS_MAX_ACCURACY_M = _int("GPS_MAX_ACCURACY_M", 50)
         # The phone app: older than MIN_CLIENT_VERSION must update before it may sync.

@@ -1,0 +1,194 @@
+"""The real RapidOCR on rendered forms and an ID card, offline (models come with the wheel).
+
+Four OCR runs in the whole file (about 1-3 s each) keep it fast; run it with the network
+cut to prove nothing is downloaded:
+``unshare -n .venv/bin/python -m pytest tests/integration/test_ocr_engine.py -q -p no:cacheprovider``
+"""
+from __future__ import annotations
+
+import io
+import json
+import random
+from datetime import date
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from PIL import Image, ImageDraw, ImageFont
+
+from app.domain.idcard import check_digit
+from app.domain.money import from_capitals
+from app.ocr import engines
+from app.ocr.cli import register
+from app.ocr.engines import OcrEngine, OcrUnavailable, make_engine, prepare_image
+from app.ocr.fields import amounts_agree, extract_fields
+from tests.support.form_images import FormFields, random_fields, render_form
+
+TODAY = date(2027, 1, 1)  # after every date random_fields can produce
+FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+
+
+@pytest.fixture(scope="module")
+def engine() -> OcrEngine:
+    made = make_engine("rapidocr")
+    assert made is not None
+    return made
+
+
+def _fields_of(engine: OcrEngine, image: Image.Image) -> dict[str, dict]:
+    result = engine.read(image)
+    assert result.engine == "rapidocr" and result.lines
+    return extract_fields([(ln.text, ln.confidence) for ln in result.lines], today=TODAY)
+
+
+def _expected(f: FormFields) -> dict[str, str]:
+    return {
+        "name": f.name,
+        "id_number": f.id_number,
+        "amount": f"{f.amount:.2f}",
+        "amount_in_capitals": f"{from_capitals(f.amount_in_capitals):.2f}",
+        "date": f.date.isoformat(),
+    }
+
+
+def test_survey_form_fields_are_read_back(engine: OcrEngine) -> None:
+    rng = random.Random(20260305)
+    form = random_fields(rng)
+    image = render_form(form, kind="survey", size=(1200, 1600), rng=rng, photo_effects=False)
+    result = engine.read(image)
+    # Reading order: the table's label cell comes right before its value cell.
+    texts = [ln.text for ln in result.lines]
+    assert texts.index(form.name) == texts.index("借款人姓名") + 1
+    assert all(0.0 <= ln.confidence <= 1.0 and len(ln.box) == 4 for ln in result.lines)
+    assert result.seconds > 0
+    fields = extract_fields([(ln.text, ln.confidence) for ln in result.lines], today=TODAY)
+    assert {k: v["value"] for k, v in fields.items()} == _expected(form)
+    assert fields["amount_in_capitals"]["text"] == form.amount_in_capitals
+    assert amounts_agree(fields) is True
+
+
+def _id_card(name: str, number: str) -> Image.Image:
+    """A resident ID card's front, laid out like the real one (85.6 x 54 mm at ~14 px/mm)."""
+    card = Image.new("RGB", (1200, 760), (226, 234, 240))
+    draw = ImageDraw.Draw(card)
+    label = ImageFont.truetype(FONT, 34, index=2)
+    value = ImageFont.truetype(FONT, 38, index=2)
+    number_font = ImageFont.truetype(FONT, 44, index=2)
+    blue, ink = (60, 110, 170), (20, 20, 24)
+    draw.text((80, 90), "姓名", font=label, fill=blue)
+    draw.text((210, 86), name, font=value, fill=ink)
+    draw.text((80, 175), "性别", font=label, fill=blue)
+    draw.text((210, 171), "男", font=value, fill=ink)
+    draw.text((360, 175), "民族", font=label, fill=blue)
+    draw.text((480, 171), "汉", font=value, fill=ink)
+    draw.text((80, 260), "出生", font=label, fill=blue)
+    draw.text((210, 256), "1985年6月12日", font=value, fill=ink)
+    draw.text((80, 345), "住址", font=label, fill=blue)
+    draw.text((210, 341), "河南省清丰县马庄桥镇", font=value, fill=ink)
+    draw.text((210, 396), "王庄村3组18号", font=value, fill=ink)
+    draw.rectangle((800, 80, 1120, 480), fill=(200, 208, 216))  # the photo
+    draw.text((80, 600), "公民身份号码", font=label, fill=blue)
+    draw.text((360, 594), number, font=number_font, fill=ink)
+    return card
+
+
+def test_id_card_name_and_number(engine: OcrEngine) -> None:
+    first17 = "41092219850612123"
+    number = first17 + check_digit(first17)
+    fields = _fields_of(engine, _id_card("张三", number))
+    assert fields["name"]["value"] == "张三"
+    assert fields["id_number"]["value"] == number
+    assert fields["date"]["value"] == "1985-06-12"  # only the birth date on a card
+
+
+def test_cli_batch_reads_iou_and_reports_broken_file(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    form = random_fields(rng)
+    image = render_form(form, kind="iou", size=(1600, 1200), rng=rng, photo_effects=False)
+    image.save(tmp_path / "a_iou.jpg", quality=92)
+    (tmp_path / "b_broken.jpg").write_bytes(b"not a jpeg")
+    (tmp_path / "notes.txt").write_text("ignored")
+    app = Flask(__name__)
+    register(app)
+    out = app.test_cli_runner().invoke(args=["ocr", "batch", str(tmp_path)])
+    assert out.exit_code == 1, out.output  # one file was unreadable
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["file"] for r in records] == ["a_iou.jpg", "b_broken.jpg"]
+    assert "error" in records[1]
+    got = records[0]
+    assert got["engine"] == "rapidocr"
+    assert {k: v["value"] for k, v in got["fields"].items()} == _expected(form)
+
+
+def test_cli_extract_small_image_then_failures(tmp_path: Path) -> None:
+    # A rotated phone shot: pixels stored landscape, EXIF says "turn 90° clockwise to view".
+    upright = Image.new("RGB", (420, 120), "white")
+    ImageDraw.Draw(upright).text((20, 30), "日期：2026年3月5日", font=ImageFont.truetype(FONT, 40, index=2),
+                                 fill="black")
+    stored = upright.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    stored.save(buf, format="JPEG", quality=95, exif=exif)
+    photo = tmp_path / "date.jpg"
+    photo.write_bytes(buf.getvalue())
+
+    app = Flask(__name__)
+    app.config["OCR_ENGINE"] = "rapidocr"
+    register(app)
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["ocr", "extract", str(photo)])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert set(doc) == {"engine", "seconds", "lines", "fields"}
+    assert doc["fields"]["date"]["value"] == "2026-03-05"
+    assert "2026年3月5日" in out.stdout  # ensure_ascii=False
+
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG garbage")
+    out = runner.invoke(args=["ocr", "extract", str(broken)])
+    assert out.exit_code == 2 and "cannot read image" in out.output
+    out = runner.invoke(args=["ocr", "extract", str(tmp_path / "missing.jpg")])
+    assert out.exit_code == 2 and "cannot read image" in out.output
+    out = runner.invoke(args=["ocr", "extract", str(photo), "--engine", "easyocr"])
+    assert out.exit_code == 2 and "unavailable" in out.output
+    out = runner.invoke(args=["ocr", "extract", str(photo), "--engine", "none"])
+    assert out.exit_code == 2 and "switched off" in out.output
+    out = runner.invoke(args=["ocr", "batch", str(photo)])
+    assert out.exit_code == 2 and "not a folder" in out.output
+
+
+def test_prepare_image_applies_exif_orientation_and_downscales() -> None:
+    stored = Image.new("RGB", (4000, 3000), "white")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    stored.save(buf, format="JPEG", exif=exif)
+    prepared = prepare_image(Image.open(io.BytesIO(buf.getvalue())))
+    assert prepared.size == (1500, 2000) and prepared.mode == "RGB"
+    small = Image.new("L", (800, 600))
+    assert prepare_image(small).size == (800, 600)
+
+
+def test_make_engine_names() -> None:
+    assert make_engine("none") is None
+    assert make_engine("RapidOCR").name == "rapidocr"  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="unknown OCR engine"):
+        make_engine("tesseract")
+
+
+def test_easyocr_not_installed() -> None:
+    with pytest.raises(OcrUnavailable) as info:
+        make_engine("easyocr", model_dir="/srv/ocr-models")
+    assert info.value.message == "EasyOCR is not installed"
+
+
+def test_easyocr_weights_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # easyocr is not installed here; pretend it is to reach the weights check.
+    monkeypatch.setattr(engines, "_easyocr_installed", lambda: True)
+    (tmp_path / "craft_mlt_25k.pth").write_bytes(b"")  # one of the two files only
+    with pytest.raises(OcrUnavailable) as info:
+        make_engine("easyocr", model_dir=str(tmp_path))
+    assert info.value.message == "EasyOCR weights are not installed at %(path)s"
+    assert info.value.params == {"path": str(tmp_path)}
+    assert str(tmp_path) in str(info.value)
