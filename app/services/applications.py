@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.domain import routing, workflow
+from app.domain import geo, routing, workflow
 from app.domain.workflow import Event, State
 from app.extensions import db
 from app.models import Application, Borrower, Loan, Transition, User
@@ -31,14 +31,7 @@ def actor_for(user: User) -> workflow.Actor:
 
 def routing_facts(app: Application, today: date) -> routing.RoutingFacts:
     borrower: Borrower = app.borrower
-    others_in_flight = db.session.scalar(
-        select(func.count())
-        .select_from(Application)
-        .join(Borrower, Application.borrower_id == Borrower.id)
-        .where(Borrower.id_number == borrower.id_number)
-        .where(Application.id != app.id)
-        .where(Application.state.in_(IN_FLIGHT))
-    )
+    others_in_flight = other_applications_in_flight(app)
     active_loans = db.session.scalars(
         select(Loan).where(Loan.borrower_id == borrower.id, Loan.status == "active")
     ).all()
@@ -66,6 +59,25 @@ def routing_facts(app: Application, today: date) -> routing.RoutingFacts:
         worst_past_dpd=worst_dpd,
         household_active_loans=household,
     )
+
+
+def distance_from_office(app: Application) -> float | None:
+    """Metres from the office to the home GPS of the application, when both are known."""
+    office = app.office
+    if None in (app.home_lat, app.home_lon, office.lat, office.lon):
+        return None
+    return geo.distance_m(office.lat, office.lon, app.home_lat, app.home_lon)
+
+
+def other_applications_in_flight(app: Application) -> int:
+    """How many other unfinished applications carry the same ID number (any office)."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Application)
+        .join(Borrower, Application.borrower_id == Borrower.id)
+        .where(Borrower.id_number == app.borrower.id_number, Application.id != app.id)
+        .where(Application.state.in_(IN_FLIGHT))
+    ) or 0
 
 
 def _age(birth: date, today: date) -> int:

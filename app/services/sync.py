@@ -157,7 +157,10 @@ def _create(manifest: Manifest, digest: str, device: Device, now: datetime, stor
             fields={"borrower.name": (N_("This ID number is registered under the name %(name)s. Check the ID card."), {"name": borrower.name})},
         )
     if borrower is None:
-        if db.session.scalar(select(Borrower.id).where(Borrower.uuid == b.uuid)):
+        same_uuid = db.session.scalar(select(Borrower.id_number).where(Borrower.uuid == b.uuid))
+        # Found with the same number only in a race with an identical manifest: the insert
+        # below then hits the unique constraint and the caller returns the existing one.
+        if same_uuid is not None and same_uuid != b.id_number:
             raise SyncError("borrower_changed", N_("This borrower was registered with a different ID number."), 409)
         borrower = Borrower(
             uuid=b.uuid, name=b.name, id_number=b.id_number, sex=b.sex, birth_date=b.birth_date,

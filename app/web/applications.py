@@ -58,7 +58,11 @@ def detail(application_id: int):
     app = get_scoped(current_user, Application, application_id)
     actor = app_service.actor_for(current_user)
     events = workflow.allowed_events(app.facts(), actor)
-    return render_template("applications/detail.html", app=app, events=events)
+    return render_template(
+        "applications/detail.html", app=app, events=events,
+        office_distance=app_service.distance_from_office(app),
+        duplicates=app_service.other_applications_in_flight(app),
+    )
 
 
 @bp.route("/<int:application_id>/act", methods=["POST"])

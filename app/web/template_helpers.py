@@ -9,6 +9,7 @@ from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 
 from app.domain import workflow
+from app.domain.geo import format_distance
 from app.domain.i18n import N_
 from app.domain.money import format_money, to_capitals
 from app.web.i18n import translate_message
@@ -33,6 +34,10 @@ def init_app(app: Flask) -> None:
     @app.template_filter("capitals")
     def capitals(value: Decimal | None) -> str:
         return "" if value is None else to_capitals(value)
+
+    @app.template_filter("distance")
+    def distance(metres: float | None) -> str:
+        return "" if metres is None else format_distance(metres)
 
     @app.template_filter("localtime")
     def localtime(value: datetime | None) -> str:

@@ -79,3 +79,27 @@ def test_routing_reasons_are_shown_after_first_level_review(app, client, auth, d
     assert "25,000.00" in page
     assert "GPS" in page
     assert "69" in page
+
+
+def test_detail_shows_distance_from_the_office_and_duplicate_id_numbers(app, client, auth, demo):
+    from sqlalchemy import select as sa_select
+
+    from app.models import Borrower as B
+
+    a = _app(app, "张三")
+    auth.login("director1")
+    page = client.get(f"/applications/{a.id}").get_data(as_text=True)
+    assert "距城关办事处" in page and "km" in page
+    assert "另有" not in page
+    # Another application in flight for the same person (same ID number) is flagged.
+    with app.app_context():
+        from app.models import Application as A
+
+        original = db.session.get(A, a.id)
+        borrower = db.session.scalar(sa_select(B).where(B.name == "张三"))
+        db.session.add(A(borrower=borrower, product_id=original.product_id, officer_id=original.officer_id,
+                         office_id=original.office_id, amount=original.amount, term_months=6, purpose="x",
+                         state="awaiting_entry"))
+        db.session.commit()
+    page = client.get(f"/applications/{a.id}").get_data(as_text=True)
+    assert "另有1笔在途申请" in page
