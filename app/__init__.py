@@ -27,6 +27,9 @@ def create_app(config: object | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: "Asia/Shanghai")
 
     from app import models  # noqa: F401  (register every table on the metadata)
+    from app.storage import make_store
+
+    app.extensions["photo_store"] = make_store(app.config)
     from app.web import register_web
 
     register_web(app)

@@ -27,9 +27,9 @@ def register_cli(app: Flask) -> None:
                 click.echo("Database already has data; demo data not loaded.")
                 return
             raise click.ClickException("The database is not empty; demo data is only loaded into an empty one.")
-        from app.storage import make_store
+        from app.extensions import photo_store
 
-        users = demo_service.load(current_app.config["PASSWORD_HASH_METHOD"], make_store(current_app.config))
+        users = demo_service.load(current_app.config["PASSWORD_HASH_METHOD"], photo_store())
         click.echo(f"Demo data loaded. Accounts (password {demo_service.DEMO_PASSWORD}):")
         for user in users.values():
             click.echo(f"  {user.username:<10} {user.full_name:<6} {', '.join(sorted(user.roles))}")

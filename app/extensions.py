@@ -1,6 +1,7 @@
 """Extensions, instantiated once here and bound to the app in create_app()."""
 from __future__ import annotations
 
+from flask import current_app
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -41,3 +42,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         # WAL lets gunicorn workers read while one writes.
         cur.execute("PRAGMA journal_mode=WAL")
         cur.close()
+
+
+def photo_store():
+    """The app's photo store, made once in create_app (not per request: making it creates folders)."""
+    return current_app.extensions["photo_store"]

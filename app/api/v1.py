@@ -11,11 +11,10 @@ from sqlalchemy.orm import selectinload
 
 from app.domain.i18n import N_
 from app.domain.manifest import ManifestError
-from app.extensions import db
+from app.extensions import db, photo_store
 from app.models import Application, Borrower, Product
 from app.services import devices as device_service
 from app.services import sync
-from app.storage import make_store
 from app.web.i18n import translate_message
 from app.web.security import client_ip, public
 
@@ -55,12 +54,14 @@ def device_api(view: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else ""
+        version = request.headers.get("X-Client-Version", "")
         try:
-            g.device = device_service.authenticate(request.headers.get("X-Device-Id", ""), token, now=_now())
+            g.device = device_service.authenticate(
+                request.headers.get("X-Device-Id", ""), token, now=_now(), client_version=version
+            )
         except device_service.DeviceError as e:
             return error(e.code, e.message, e.status, e.params, wipe=e.code == "device_revoked")
         # Checked after the device, so a revoked phone is wiped whatever its version.
-        version = request.headers.get("X-Client-Version", "")
         if _version_tuple(version) < _version_tuple(current_app.config["MIN_CLIENT_VERSION"]):
             return error(
                 "client_outdated",
@@ -68,9 +69,6 @@ def device_api(view: Callable) -> Callable:
                 426,
                 min_supported=current_app.config["MIN_CLIENT_VERSION"],
             )
-        if version and g.device.client_version != version:
-            g.device.client_version = version[:20]
-            db.session.commit()
         try:
             return view(*args, **kwargs)
         except sync.SyncError as e:
@@ -149,7 +147,7 @@ def post_manifest():
     receipt = sync.receive_manifest(
         data, g.device, now=_now(), today=date.today(),
         settings=sync.SyncSettings.from_config(current_app.config),
-        store=make_store(current_app.config), ip=client_ip(),
+        store=photo_store(), ip=client_ip(),
     )
     body = sync.status_of(receipt.application)
     body["upload_urls"] = {p.uuid: f"{bp.url_prefix}/uploads/{p.uuid}" for p in receipt.needed}
@@ -182,7 +180,7 @@ def _tus_headers(response, photo=None, offset: int | None = None):
 @bp.route("/uploads/<photo_uuid>", methods=["HEAD"])
 @device_api
 def upload_head(photo_uuid: str):
-    store = make_store(current_app.config)
+    store = photo_store()
     photo = sync.photo_for_device(photo_uuid, g.device)
     offset = sync.upload_status(
         photo, store=store, settings=sync.SyncSettings.from_config(current_app.config), now=_now(), ip=client_ip()
@@ -199,7 +197,7 @@ def upload_patch(photo_uuid: str):
         offset = int(request.headers.get("Upload-Offset", ""))
     except ValueError:
         return error("bad_offset", N_("The upload is out of step; it will resume from the right place."), 400)
-    store = make_store(current_app.config)
+    store = photo_store()
     photo = sync.photo_for_device(photo_uuid, g.device)
     new_offset = sync.append_chunk(
         photo, offset, request.stream, request.content_length,

@@ -94,7 +94,7 @@ def redeem(raw_code: str, user: User, *, label: str, phone_number: str, now: dat
     return Enrolled(device, token)
 
 
-def authenticate(device_uuid: str, token: str, *, now: datetime) -> Device:
+def authenticate(device_uuid: str, token: str, *, now: datetime, client_version: str = "") -> Device:
     """The device behind an API call, or DeviceError (401/403) saying why not."""
     device = db.session.scalar(select(Device).where(Device.uuid == device_uuid)) if device_uuid else None
     if device is None or not token or not secrets.compare_digest(device.token_hash, _sha256(token)):
@@ -103,9 +103,16 @@ def authenticate(device_uuid: str, token: str, *, now: datetime) -> Device:
         raise DeviceError("device_revoked", N_("This phone has been revoked. Its data has been removed; contact the administrator."), 401)
     if not device.user.is_enabled:
         raise DeviceError("user_disabled", N_("Your account is disabled. Contact the administrator."), 401)
-    # Written at most once a minute, so a busy sync does not rewrite the row on every chunk.
+    # One write at most, and at most once a minute or on a new app version, so a busy sync
+    # does not rewrite the row on every chunk (on SQLite every write contends for the lock).
+    changed = False
     if device.last_seen_at is None or now - device.last_seen_at > timedelta(minutes=1):
         device.last_seen_at = now
+        changed = True
+    if client_version and device.client_version != client_version[:20]:
+        device.client_version = client_version[:20]
+        changed = True
+    if changed:
         db.session.commit()
     return device
 

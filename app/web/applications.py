@@ -11,12 +11,11 @@ from sqlalchemy.orm import selectinload
 
 from app.domain import workflow
 from app.domain.workflow import Event, State, TransitionRefused
-from app.extensions import db
+from app.extensions import db, photo_store
 from app.models import Application, Borrower
 from app.services import applications as app_service
 from app.services import photos as photo_service
 from app.services.scope import get_scoped, scoped
-from app.storage import make_store
 from app.web.htmx import render_page_or_partial
 from app.web.i18n import translate_message
 from app.web.security import any_staff, client_ip
@@ -116,7 +115,7 @@ def photo(application_id: int, photo_id: int, kind: str):
         response.set_etag(etag)
         response.headers["Cache-Control"] = "private, no-cache"
         return response
-    store = make_store(current_app.config)
+    store = photo_store()
     if kind == "original":
         response = send_file(store.open(found.sha256), mimetype=found.content_type, download_name=photo_service.archive_name(app, found).split("/")[-1])
     else:
@@ -133,7 +132,7 @@ def photos_zip(application_id: int):
     if not any(p.received_at for p in app.photos):
         flash(_("No photo of this application has arrived yet."), "warning")
         return redirect(url_for(".detail", application_id=app.id), code=303)
-    archive = photo_service.build_zip(app, make_store(current_app.config), user=current_user, ip=client_ip())
+    archive = photo_service.build_zip(app, photo_store(), user=current_user, ip=client_ip())
     name = f"{app.borrower.name}_{app.product.name}.zip"
     return send_file(archive, mimetype="application/zip", as_attachment=True, download_name=name)
 

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
 from app.services.scope import OutOfScope
-from app.web.htmx import wants_partial as is_htmx
+from app.web.htmx import wants_partial
 
 
 def render_error(status: int, title: str, message: str):
@@ -15,8 +15,8 @@ def render_error(status: int, title: str, message: str):
         response = jsonify(error=codes.get(status, "error"), message=message)
         response.status_code = status
         return response
-    template = "partials/error.html" if is_htmx() else "error.html"
-    headers = {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"} if is_htmx() else {}
+    template = "partials/error.html" if wants_partial() else "error.html"
+    headers = {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"} if wants_partial() else {}
     return render_template(template, status=status, title=title, message=message), status, headers
 
 
