@@ -154,6 +154,25 @@ def post_manifest():
     return jsonify(body), 201 if receipt.created else 200
 
 
+@bp.route("/applications/<app_uuid>/resubmit", methods=["POST"])
+@device_api
+def resubmit(app_uuid: str):
+    receipt = sync.resubmit(
+        app_uuid, request.get_json(silent=True), g.device, now=_now(),
+        settings=sync.SyncSettings.from_config(current_app.config), store=photo_store(), ip=client_ip(),
+    )
+    body = sync.status_of(receipt.application)
+    body["upload_urls"] = {p.uuid: f"{bp.url_prefix}/uploads/{p.uuid}" for p in receipt.needed}
+    return jsonify(body)
+
+
+@bp.route("/returned")
+@device_api
+def returned():
+    """Applications sent back to this officer for more material: the phone's to-do list."""
+    return jsonify(applications=sync.returned_to(g.device))
+
+
 @bp.route("/applications/status")
 @device_api
 def application_status():

@@ -22,6 +22,7 @@ from app.domain.phone import PhoneError, normalise_mobile
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 MAX_PURPOSE = 200
+MAX_NOTE = 500
 # Phones' clocks drift; a capture a few minutes "in the future" is not an error.
 CLOCK_SLACK = timedelta(minutes=10)
 
@@ -199,6 +200,40 @@ def parse_manifest(
     return Manifest(app_uuid, captured_at, borrower, product.id, amount, term, purpose, gps, photos)
 
 
+@dataclass(frozen=True)
+class Resubmission:
+    """What the officer adds to a returned application: a note and new photos."""
+
+    note: str
+    photos: tuple[PhotoEntry, ...]
+
+
+def parse_resubmission(
+    data: Any,
+    product: ProductSpec,
+    existing: Mapping[str, tuple[int, int]],
+    *,
+    max_photo_bytes: int,
+) -> Resubmission:
+    """``existing`` maps the uuids of photos the server holds to their (item, sequence)."""
+    errors: Errors = {}
+
+    def bad(field: str, message: str, **params: object) -> None:
+        errors.setdefault(field, (message, params))
+
+    if not isinstance(data, dict):
+        raise ManifestError({"manifest": (N_("The application data is not a JSON object."), {})})
+    note = _text(data.get("note"), MAX_NOTE)
+    if note is None:
+        bad("note", N_("The note is too long (at most %(limit)s characters)."), limit=MAX_NOTE)
+    photos = _parse_photos(data.get("photos"), product, max_photo_bytes, bad, existing)
+    if not errors and not note and not photos:
+        bad("note", N_("Add the missing photos, or a note for the director, before resubmitting."))
+    if errors:
+        raise ManifestError(errors)
+    return Resubmission(note or "", photos)
+
+
 def _parse_borrower(raw: Any, today: date, bad) -> BorrowerEntry | None:
     if not isinstance(raw, dict):
         bad("borrower", N_("The borrower's details are missing."))
@@ -254,13 +289,22 @@ def _parse_gps(raw: Any, max_accuracy: int, bad) -> GpsFix | None:
     return GpsFix(float(lat), float(lon), int(round(acc)), _time(raw.get("at")), note)  # type: ignore[arg-type]
 
 
-def _parse_photos(raw: Any, product: ProductSpec | None, max_bytes: int, bad) -> tuple[PhotoEntry, ...]:
+def _parse_photos(
+    raw: Any,
+    product: ProductSpec | None,
+    max_bytes: int,
+    bad,
+    existing: Mapping[str, tuple[int, int]] | None = None,
+) -> tuple[PhotoEntry, ...]:
+    """The new photos of ``raw``. ``existing`` maps the uuids the server already holds to
+    their (item, sequence): those are skipped when resent, and counted toward each item."""
+    existing = existing or {}
     if not isinstance(raw, list):
         bad("photos", N_("The list of photos is missing."))
         return ()
     entries: list[PhotoEntry] = []
     seen_uuids: set[str] = set()
-    seen_slots: set[tuple[int, int]] = set()
+    seen_slots: set[tuple[int, int]] = set(existing.values())
     items = {i.id: i for i in product.items} if product else {}
     for index, p in enumerate(raw):
         field = f"photos.{index}"
@@ -272,6 +316,11 @@ def _parse_photos(raw: Any, product: ProductSpec | None, max_bytes: int, bad) ->
         sha = p.get("sha256")
         if photo_uuid is None or photo_uuid in seen_uuids or seq is None or seq < 1:
             bad(field, N_("Photo %(n)s is not described properly."), n=index + 1)
+            continue
+        if photo_uuid in existing:
+            if existing[photo_uuid] != (item_id, seq):
+                bad(field, N_("Photo %(n)s is not described properly."), n=index + 1)
+            seen_uuids.add(photo_uuid)
             continue
         if not isinstance(sha, str) or not SHA256_RE.fullmatch(sha):
             bad(field, N_("Photo %(n)s has no valid SHA-256 checksum."), n=index + 1)
@@ -294,6 +343,7 @@ def _parse_photos(raw: Any, product: ProductSpec | None, max_bytes: int, bad) ->
     if product is not None:
         for item in product.items:
             count = sum(1 for e in entries if e.item_id == item.id)
+            count += sum(1 for slot in existing.values() if slot[0] == item.id)
             if count < item.required:
                 bad(f"items.{item.id}", N_("%(item)s needs %(required)s photo(s); %(count)s taken."),
                     item=item.name, required=item.required, count=count)

@@ -4,7 +4,8 @@ uploading -> awaiting_director -> awaiting_entry -> awaiting_l1
           -> [awaiting_l2] -> [awaiting_special] -> awaiting_disbursement -> disbursed
 
 Reviewers can send an application back to data entry or to the loan officer
-(``returned``), or reject it. The officer can resubmit a returned application and
+(``returned``), or reject it. The officer can resubmit a returned application (it goes
+back through ``uploading`` while any added photo is still on its way, then to the director) and
 withdraw his own application at any time before it ends; so can the director of
 the application's office.
 
@@ -82,7 +83,7 @@ class Event(StrEnum):
     SPECIAL_RETURN_TO_ENTRY = "special_return_to_entry"
     SPECIAL_RETURN_TO_OFFICER = "special_return_to_officer"
     SPECIAL_REJECT = "special_reject"
-    RESUBMIT = "resubmit"  # officer: returned -> awaiting_director
+    RESUBMIT = "resubmit"  # officer: returned -> uploading (-> awaiting_director when photos are in)
     WITHDRAW = "withdraw"  # officer (own) or director (his office): any non-terminal -> withdrawn
     DISBURSE = "disburse"  # cashier: awaiting_disbursement -> disbursed
 
@@ -235,7 +236,7 @@ _RULES: Mapping[Event, _Rule] = MappingProxyType(
         Event.SPECIAL_RETURN_TO_ENTRY: _r(_SP, _E, Role.SPECIAL_REVIEWER, "special"),
         Event.SPECIAL_RETURN_TO_OFFICER: _r(_SP, State.RETURNED, Role.SPECIAL_REVIEWER, "special"),
         Event.SPECIAL_REJECT: _r(_SP, State.REJECTED, Role.SPECIAL_REVIEWER, "special"),
-        Event.RESUBMIT: _r(State.RETURNED, _D, Role.OFFICER),
+        Event.RESUBMIT: _r(State.RETURNED, State.UPLOADING, Role.OFFICER),
         Event.WITHDRAW: _Rule(
             frozenset(), State.WITHDRAWN, frozenset({Role.OFFICER, Role.DIRECTOR}), None
         ),

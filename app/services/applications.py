@@ -158,7 +158,22 @@ def _act(
     except StaleDataError:
         db.session.rollback()
         raise _conflict(db.session.get(Application, application_id)) from None
+    if step.to_state == State.UPLOADING:
+        # A resubmission without new photos goes straight on to the director.
+        advance_if_photos_in(app, now)
     return row
+
+
+def advance_if_photos_in(app: Application, now: datetime) -> None:
+    """Move an uploading application on to the director once every photo has arrived."""
+    db.session.refresh(app)
+    if app.state != State.UPLOADING.value or any(p.received_at is None for p in app.photos):
+        return
+    try:
+        system_act(app.id, Event.PHOTOS_COMPLETE, now=now)
+    except (Conflict, workflow.TransitionRefused):
+        # Two last photos finished at once: the other request moved it on.
+        db.session.rollback()
 
 
 def _conflict(app: Application) -> Conflict:

@@ -20,10 +20,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.domain.i18n import N_
-from app.domain.manifest import CLOCK_SLACK, ItemSpec, Manifest, ProductSpec, canonical_sha256, parse_manifest
-from app.domain.workflow import Event, State, TransitionRefused
+from app.domain.manifest import (
+    CLOCK_SLACK, ItemSpec, Manifest, ProductSpec, canonical_sha256, parse_manifest, parse_resubmission,
+)
+from app.domain.workflow import STATE_LABELS, Event, State, TransitionRefused
 from app.extensions import db
-from app.models import Application, Borrower, Device, Photo, Product
+from app.models import Application, Borrower, Device, Photo, Product, Transition
 from app.services import applications as app_service
 from app.services import audit
 from app.storage import PhotoStore, sha256_of_file
@@ -192,18 +194,96 @@ def _create(manifest: Manifest, digest: str, device: Device, now: datetime, stor
     return application
 
 
+def resubmit(app_uuid: str, data: object, device: Device, *, now: datetime, settings: SyncSettings, store: PhotoStore, ip: str = "") -> ManifestReceipt:
+    """The officer's answer to a return: new photos and/or a note, then back to the director.
+
+    Idempotent like a manifest: a resend after the application has moved on, naming only
+    photos the server already holds, gets the same receipt and changes nothing.
+    """
+    application = _existing({"uuid": app_uuid}, device)
+    if application is None:
+        raise SyncError("unknown_application", N_("The server does not know this application."), 404)
+    existing = {p.uuid: (p.collection_item_id, p.sequence) for p in application.photos}
+    if application.state != State.RETURNED.value:
+        sent = data.get("photos") if isinstance(data, dict) else None
+        if isinstance(sent, list) and all(isinstance(p, dict) and p.get("uuid") in existing for p in sent):
+            return ManifestReceipt(application, False, _needed(application))
+        raise SyncError(
+            "not_returned", N_("This application is no longer waiting for you; it is now: %(state)s."), 409,
+            state=STATE_LABELS[State(application.state)],
+        )
+    spec = product_specs().get(application.product_id)
+    if spec is None:
+        raise SyncError("unknown_product", N_("This loan type is no longer offered; contact your director."), 409)
+    additions = parse_resubmission(data, spec, existing, max_photo_bytes=settings.max_photo_bytes)
+    for p in additions.photos:
+        db.session.add(Photo(
+            uuid=p.uuid, application=application, collection_item_id=p.item_id, sequence=p.sequence,
+            sha256=p.sha256, size_bytes=p.size, taken_at=p.taken_at,
+            received_at=now if store.exists(p.sha256) else None,
+        ))
+    audit.record(
+        "application_amended", actor_id=device.user_id, object_type="application", object_id=application.id,
+        ip=ip, device=device.uuid, photos=len(additions.photos),
+    )
+    try:
+        # One commit: the new photo rows, the timeline row and the audit rows together.
+        app_service.act(
+            application.id, Event.RESUBMIT, device.user, now=now, comment=additions.note,
+            expected_version=application.version, ip=ip,
+        )
+    except (app_service.Conflict, IntegrityError):
+        db.session.rollback()
+        raise SyncError("changed_meanwhile", N_("This application changed on the server meanwhile; it will be sent again."), 409) from None
+    except TransitionRefused as refused:
+        db.session.rollback()
+        raise SyncError("refused", refused.refusal.message, 409, **dict(refused.refusal.params)) from None
+    db.session.refresh(application)
+    return ManifestReceipt(application, False, _needed(application))
+
+
+def returned_to(device: Device) -> list[dict]:
+    """The officer's applications returned to him, with why, for the phone's to-do list."""
+    rows = db.session.scalars(
+        select(Application)
+        .where(Application.officer_id == device.user_id, Application.state == State.RETURNED.value)
+        .options(selectinload(Application.photos), selectinload(Application.borrower))
+        .order_by(Application.updated_at)
+    ).all()
+    result = []
+    for a in rows:
+        last = db.session.scalar(
+            select(Transition).where(Transition.application_id == a.id).order_by(Transition.id.desc())
+        )
+        b = a.borrower
+        result.append({
+            "uuid": a.uuid,
+            "application_id": a.id,
+            "state": a.state,
+            "reason": last.comment if last else "",
+            "returned_by": last.actor.full_name if last and last.actor else "",
+            "returned_at": last.at.isoformat() if last else None,
+            "borrower": {"uuid": b.uuid, "name": b.name, "id_number": b.id_number, "phone": b.phone,
+                         "village": b.village, "address": b.address},
+            "product_id": a.product_id,
+            "amount": str(a.amount),
+            "term_months": a.term_months,
+            "purpose": a.purpose,
+            "photos": [
+                {"uuid": p.uuid, "item_id": p.collection_item_id, "sequence": p.sequence,
+                 "sha256": p.sha256, "size": p.size_bytes}
+                for p in a.photos
+            ],
+        })
+    return result
+
+
 def _needed(application: Application) -> list[Photo]:
     return [p for p in application.photos if p.received_at is None]
 
 
 def _advance_if_complete(application: Application, now: datetime) -> None:
-    db.session.refresh(application)
-    if application.state == State.UPLOADING.value and not _needed(application):
-        try:
-            app_service.system_act(application.id, Event.PHOTOS_COMPLETE, now=now, comment="")
-        except (app_service.Conflict, TransitionRefused):
-            # Two last photos finished at once: the other request moved it on.
-            db.session.rollback()
+    app_service.advance_if_photos_in(application, now)
 
 
 # --- resumable photo upload (tus 1.0.0 core) ------------------------------------------

@@ -37,7 +37,25 @@
 
   // --- what is still missing ------------------------------------------------------------
 
+  function amending(d) { return d.status === "returned"; }
+
+  function photoCounts(d, item) { return d.photos.filter(function (ph) { return ph.item_id === item.id; }).length; }
+
+  // A returned application: its sent details are fixed; it needs something new for the director.
+  function missingAmendment(d) {
+    var out = [];
+    var p = product(d.product_id);
+    if (p) p.items.forEach(function (item) {
+      var count = photoCounts(d, item);
+      if (count < item.required) out.push(t("missing_photos", { item: item.name, count: count, required: item.required }));
+    });
+    var added = d.photos.some(function (ph) { return !ph.confirmed; });
+    if (!added && !(d.resubmit_note || "").trim()) out.push(t("missing_amendment"));
+    return out;
+  }
+
   function missing(d) {
+    if (amending(d)) return missingAmendment(d);
     var out = [];
     var b = d.borrower;
     if (!b.name || !b.name.trim()) out.push(t("missing_name"));
@@ -107,11 +125,16 @@
   function renderHome() {
     return Store.allDrafts().then(function (drafts) {
       drafts.sort(function (a, b) { return String(b.updated_at).localeCompare(String(a.updated_at)); });
-      var lists = { drafts: $("#list-drafts"), outbox: $("#list-outbox"), sent: $("#list-sent") };
+      var lists = { todo: $("#list-todo"), drafts: $("#list-drafts"), outbox: $("#list-outbox"), sent: $("#list-sent") };
       Object.keys(lists).forEach(function (k) { lists[k].innerHTML = ""; });
       var unsent = 0;
       drafts.forEach(function (d) {
-        if (d.status === "draft" || (d.status === "error" && !d.server)) {
+        if (d.status === "returned") {
+          var why = d.error ? t("server_said", { message: errorText(d.error) }) : t("todo_reason", { who: d.todo.by, reason: d.todo.reason });
+          var todo = li(d, why, [button(t("amend"), function () { openDraft(d.uuid); }, "primary")]);
+          todo.classList.add("row-todo");
+          lists.todo.appendChild(todo);
+        } else if (d.status === "draft" || (d.status === "error" && !d.server)) {
           var sub = d.error ? t("server_said", { message: errorText(d.error) }) : new Date(d.updated_at).toLocaleString();
           var row = li(d, sub, [button(t("edit"), function () { openDraft(d.uuid); })]);
           if (d.error) row.classList.add("row-error");
@@ -132,6 +155,7 @@
           lists.outbox.appendChild(row2);
         }
       });
+      $("#todo-card").hidden = !lists.todo.children.length;
       [["drafts", "no_drafts"], ["outbox", "nothing_waiting"], ["sent", "nothing_sent"]].forEach(function (pair) {
         if (!lists[pair[0]].children.length) {
           var empty = document.createElement("li");
@@ -185,6 +209,15 @@
 
   function fillForm(d) {
     var form = $("#view-draft");
+    var amend = amending(d);
+    // What was sent stands as sent: a returned application only takes photos and a note.
+    ["#step-borrower", "#step-product", "#step-gps", "#step-loan"].forEach(function (sel) { $(sel).disabled = amend; });
+    $("#amend-box").hidden = !amend;
+    $("#amend-note-label").hidden = !amend;
+    $("#delete-draft").hidden = amend;
+    $("#finish").textContent = amend ? t("resubmit") : t("finish");
+    if (amend) $("#amend-reason").textContent = t("todo_reason", { who: d.todo.by, reason: d.todo.reason });
+    form.elements.resubmit_note.value = d.resubmit_note || "";
     $("#draft-title").textContent = d.borrower.name || t("new_application");
     form.elements.borrower_mode.value = d.borrower.mode;
     ["name", "id_number", "phone", "village", "address"].forEach(function (k) {
@@ -243,7 +276,7 @@
     if (!m.length) {
       var ok = document.createElement("li");
       ok.className = "ok";
-      ok.textContent = t("all_complete");
+      ok.textContent = t(amending(current) ? "amend_complete" : "all_complete");
       list.appendChild(ok);
     }
     $("#finish").disabled = m.length > 0;
@@ -277,10 +310,11 @@
           img.src = url;
         });
         var cap = document.createElement("figcaption");
-        cap.textContent = "(" + ph.sequence + ")";
+        // A photo the server has verified is no longer on the phone: it stays, and stays as it is.
+        cap.textContent = "(" + ph.sequence + ")" + (ph.confirmed ? " " + t("on_server") : "");
         fig.appendChild(img);
         fig.appendChild(cap);
-        fig.appendChild(button(t("delete"), function () { deletePhoto(ph); }, "link"));
+        if (!ph.confirmed) fig.appendChild(button(t("delete"), function () { deletePhoto(ph); }, "link"));
         thumbs.appendChild(fig);
       });
       var input = root.querySelector("input[type=file]");
@@ -296,12 +330,13 @@
     var chain = Promise.resolve();
     files.forEach(function (file) {
       chain = chain.then(function () {
-        var count = current.photos.filter(function (ph) { return ph.item_id === item.id; }).length;
-        if (count >= item.max) return;
+        var mine = current.photos.filter(function (ph) { return ph.item_id === item.id; });
+        if (mine.length >= item.max) return;
+        var next = mine.reduce(function (m, ph) { return Math.max(m, ph.sequence); }, 0) + 1;
         return Photos.prepare(file, boot.settings).then(function (r) {
           var uuid = crypto.randomUUID();
           return Store.putBlob(uuid, r.blob).then(function () {
-            current.photos.push({ uuid: uuid, item_id: item.id, sequence: count + 1, sha256: r.sha256, size: r.size, width: r.width, height: r.height, taken_at: new Date().toISOString() });
+            current.photos.push({ uuid: uuid, item_id: item.id, sequence: next, sha256: r.sha256, size: r.size, width: r.width, height: r.height, taken_at: new Date().toISOString() });
             return saveNow();
           });
         }, function () { banner(t("photo_failed"), "error"); throw new Error("photo"); });
@@ -316,10 +351,13 @@
 
   function deletePhoto(ph) {
     current.photos = current.photos.filter(function (x) { return x.uuid !== ph.uuid; });
-    // Numbers stay 1, 2, 3 … within the document, as the archive names them.
-    current.photos.filter(function (x) { return x.item_id === ph.item_id; })
+    // Numbers stay 1, 2, 3 … within the document, as the archive names them; photos already on
+    // the server keep theirs, new ones follow them.
+    var mine = current.photos.filter(function (x) { return x.item_id === ph.item_id; });
+    var sent = mine.filter(function (x) { return x.confirmed; }).reduce(function (m, x) { return Math.max(m, x.sequence); }, 0);
+    mine.filter(function (x) { return !x.confirmed; })
       .sort(function (a, b) { return a.sequence - b.sequence; })
-      .forEach(function (x, i) { x.sequence = i + 1; });
+      .forEach(function (x, i) { x.sequence = sent + i + 1; });
     return saveNow().then(function () { return Store.deleteBlob(ph.uuid); }).then(function () { renderPhotos(); renderMissing(); });
   }
 
@@ -346,6 +384,7 @@
 
   function finish() {
     if (missing(current).length) return renderMissing();
+    if (amending(current)) current.resubmit = true;
     current.status = "queued";
     current.finished_at = new Date().toISOString();
     current.error = null;
@@ -394,7 +433,7 @@
         current.borrower[name] = name === "id_number" ? IdCard.normalise(el.value) : el.value;
         if (name === "id_number") renderIdInfo();
         if (name === "name") $("#draft-title").textContent = el.value || t("new_application");
-      } else if (["amount", "term_months", "purpose", "gps_note"].indexOf(name) >= 0) {
+      } else if (["amount", "term_months", "purpose", "gps_note", "resubmit_note"].indexOf(name) >= 0) {
         current[name] = el.value.trim();
       }
       renderMissing();

@@ -15,7 +15,7 @@
     // 0 = no answer; offset out of step; 460 = damaged in transit: all worth another try.
     // Other 409s (the server holds different content) need a person, not a retry.
     this.retryable = status === 0 || status >= 500 || status === 408 || status === 429 || status === 460 ||
-      (status === 409 && this.body.error === "offset_mismatch");
+      (status === 409 && (this.body.error === "offset_mismatch" || this.body.error === "changed_meanwhile"));
   }
   ApiError.prototype = Object.create(Error.prototype);
 
@@ -126,9 +126,7 @@
       term_months: Number(d.term_months),
       purpose: d.purpose,
       gps: d.gps ? { lat: d.gps.lat, lon: d.gps.lon, accuracy_m: d.gps.accuracy_m, at: d.gps.at, note: d.gps_note || "" } : null,
-      photos: d.photos.map(function (p) {
-        return { uuid: p.uuid, item_id: p.item_id, sequence: p.sequence, sha256: p.sha256, size: p.size, taken_at: p.taken_at };
-      }),
+      photos: photoEntries(d),
     };
   }
 
@@ -172,9 +170,25 @@
     });
   }
 
+  function photoEntries(d) {
+    return d.photos.map(function (p) {
+      return { uuid: p.uuid, item_id: p.item_id, sequence: p.sequence, sha256: p.sha256, size: p.size, taken_at: p.taken_at };
+    });
+  }
+
   function syncDraft(d, opts) {
     var step = Promise.resolve();
-    if (!d.server) {
+    if (d.resubmit) {
+      // The answer to a return: new photos (all listed, the server skips those it holds) and a note.
+      step = api("POST", "/api/v1/applications/" + d.uuid + "/resubmit", { note: d.resubmit_note || "", photos: photoEntries(d) }).then(function (resp) {
+        d.server = { application_id: resp.application_id, state: resp.state, needed: resp.needed };
+        d.resubmit = false;
+        d.todo = null;
+        d.status = "uploading";
+        progressMade(d);
+        return Store.putDraft(d).then(emit);
+      });
+    } else if (!d.server) {
       step = api("POST", "/api/v1/applications", manifestOf(d)).then(function (resp) {
         d.server = { application_id: resp.application_id, state: resp.state, needed: resp.needed };
         d.status = "uploading";
@@ -236,6 +250,42 @@
     });
   }
 
+  // Applications a reviewer sent back become to-dos on the phone, with the reason; a phone that
+  // never held the draft (a replacement phone) rebuilds it from what the server has.
+  function fetchReturned() {
+    return api("GET", "/api/v1/returned").then(function (resp) {
+      return Store.allDrafts().then(function (drafts) {
+        var byUuid = {};
+        drafts.forEach(function (d) { byUuid[d.uuid] = d; });
+        return Promise.all(resp.applications.map(function (a) {
+          var todo = { reason: a.reason, by: a.returned_by, at: a.returned_at };
+          var d = byUuid[a.uuid];
+          if (d && (d.status === "returned" || d.resubmit)) return null;  // already a to-do, or answered and waiting to send
+          if (!d) {
+            d = {
+              uuid: a.uuid, created_at: new Date().toISOString(), finished_at: a.returned_at,
+              borrower: { mode: "existing", uuid: a.borrower.uuid, name: a.borrower.name, id_number: a.borrower.id_number, phone: a.borrower.phone || "", village: a.borrower.village || "", address: a.borrower.address || "" },
+              product_id: a.product_id, amount: a.amount, term_months: String(a.term_months), purpose: a.purpose, gps: null, gps_note: "",
+              photos: [],
+            };
+          }
+          // Photos the server holds are confirmed; anything else the phone still has stays as it is.
+          var known = {};
+          d.photos.forEach(function (p) { known[p.uuid] = p; });
+          a.photos.forEach(function (sp) {
+            if (known[sp.uuid]) { known[sp.uuid].confirmed = true; return; }
+            d.photos.push({ uuid: sp.uuid, item_id: sp.item_id, sequence: sp.sequence, sha256: sp.sha256, size: sp.size, confirmed: true });
+          });
+          d.server = { application_id: a.application_id, state: a.state, needed: [] };
+          d.status = "returned";
+          d.todo = todo;
+          d.error = null;
+          return Store.putDraft(d);
+        }));
+      });
+    });
+  }
+
   function runOnce(opts) {
     if (!navigator.onLine) return Promise.resolve();
     return Store.getMeta("device").then(function (device) {
@@ -260,6 +310,11 @@
                 if (err.retryable) {
                   d.attempts = (d.attempts || 0) + 1;
                   d.next_attempt_at = new Date(Date.now() + backoffMs(d.attempts)).toISOString();
+                } else if (d.resubmit) {
+                  // A refused answer goes back to the to-do list with the server's reason.
+                  d.resubmit = false;
+                  d.status = err.status === 409 ? "error" : "returned";
+                  d.error = { stage: "resubmit", status: err.status, code: err.body.error, message: err.body.message || err.message, fields: err.body.fields || {} };
                 } else {
                   d.status = "error";
                   d.error = { stage: d.server ? "photo" : "manifest", status: err.status, code: err.body.error, message: err.body.message || err.message, fields: err.body.fields || {} };
@@ -267,6 +322,9 @@
               }).then(function () { return Store.putDraft(d); }).then(emit);
             });
           }, Promise.resolve()).then(function () { return refreshStatuses(drafts); });
+        })
+        .then(function () {
+          return Store.getMeta("device_status").then(function (status) { if (status !== "revoked") return fetchReturned(); });
         })
         .then(function () { return Store.setMeta("last_sync", new Date().toISOString()); });
     });

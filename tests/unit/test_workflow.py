@@ -151,6 +151,8 @@ def test_return_to_officer_and_resubmit_restarts_the_chain() -> None:
     assert f.reviewed_by == {}
     assert allowed_events(f, CAST["officer1"]) == [Event.RESUBMIT, Event.WITHDRAW]
     f = fire(f, Event.RESUBMIT, "officer1", "")
+    assert f.state == State.UPLOADING  # added photos arrive before the director sees it again
+    f = fire(f, Event.PHOTOS_COMPLETE, "system", "")
     assert f.state == State.AWAITING_DIRECTOR
 
 
@@ -422,8 +424,10 @@ class WorkflowMachine(RuleBasedStateMachine):
             self.stages = set()
             self.acted = {}
             self.round_needs = (False, False)
-        elif event is Event.PHOTOS_COMPLETE or event is Event.RESUBMIT:
+        elif event is Event.PHOTOS_COMPLETE:
             self.expected_state = State.AWAITING_DIRECTOR
+        elif event is Event.RESUBMIT:
+            self.expected_state = State.UPLOADING
         elif event is Event.DIRECTOR_APPROVE:
             self.stages.add("director")
             self.expected_state = State.AWAITING_ENTRY
@@ -497,7 +501,7 @@ def test_a_reviewer_stays_barred_from_other_levels_after_a_return() -> None:
     f = fire(to_l1(), Event.L1_PASS, "dual", routing=BOTH)
     f = fire(f, Event.L2_RETURN_TO_OFFICER, "rev2", comment="补充材料")
     assert f.reviewed_by == {} and ("l1", CAST["dual"].user_id) in f.past_decisions
-    f = fire(f, Event.RESUBMIT, "officer1")
+    f = fire(fire(f, Event.RESUBMIT, "officer1"), Event.PHOTOS_COMPLETE, "system")
     f = fire(f, Event.DIRECTOR_APPROVE, "director1")
     f = fire(f, Event.ENTRY_COMPLETE, "clerk")
     f = fire(f, Event.L1_PASS, "rev1a", routing=BOTH)
