@@ -65,6 +65,7 @@ class Application(db.Model):
     photos: Mapped[list[Photo]] = relationship(
         back_populates="application", order_by="(Photo.collection_item_id, Photo.sequence)"
     )
+    screenshots: Mapped[list[Screenshot]] = relationship(back_populates="application", order_by="Screenshot.id")
     transitions: Mapped[list[Transition]] = relationship(
         back_populates="application", order_by="Transition.id"
     )
@@ -119,6 +120,30 @@ class Photo(db.Model):
 
     application: Mapped[Application] = relationship(back_populates="photos")
     item: Mapped[CollectionItem] = relationship()
+
+
+class Screenshot(db.Model):
+    """A region of a photo that HQ picked out (e.g. the signature block of the IOU), kept as its own image."""
+
+    __tablename__ = "screenshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id"))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size_bytes: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    # Quarter turns clockwise applied to the upright photo, then the box in its pixels.
+    rotation: Mapped[int] = mapped_column(default=0)
+    box: Mapped[list] = mapped_column(JSON)  # [left, top, right, bottom]
+    label: Mapped[str] = mapped_column(String(50), default="")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    application: Mapped[Application] = relationship(back_populates="screenshots")
+    photo: Mapped[Photo] = relationship()
+    created_by: Mapped[User] = relationship()
 
 
 class Transition(db.Model):

@@ -119,6 +119,10 @@ def _act(
     if expected_version is not None and app.version != expected_version:
         raise _conflict(app)
 
+    if event == Event.ENTRY_COMPLETE:
+        from app.services import entry  # entry builds on this module
+
+        entry.refuse_if_incomplete(app, now.date())
     decision = None
     if event == Event.L1_PASS:
         decision = routing.evaluate(app.product.rules, routing_facts(app, now.date()))
@@ -174,6 +178,20 @@ def advance_if_photos_in(app: Application, now: datetime) -> None:
     except (Conflict, workflow.TransitionRefused):
         # Two last photos finished at once: the other request moved it on.
         db.session.rollback()
+
+
+def commit_or_conflict(app: Application) -> None:
+    """Commit changes to ``app`` outside a transition; Conflict if someone else changed it first."""
+    app_id = app.id
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise _conflict(db.session.get(Application, app_id)) from None
+
+
+def conflict(app: Application) -> Conflict:
+    return _conflict(app)
 
 
 def _conflict(app: Application) -> Conflict:

@@ -10,6 +10,7 @@ def register_web(app: Flask) -> None:
         applications,
         auth,
         borrowers,
+        entry,
         errors,
         main,
         mobile,
@@ -21,5 +22,5 @@ def register_web(app: Flask) -> None:
     security.init_app(app)
     template_helpers.init_app(app)
     errors.init_app(app)
-    for module in (auth, main, applications, borrowers, admin, pwa, mobile):
+    for module in (auth, main, applications, entry, borrowers, admin, pwa, mobile):
         app.register_blueprint(module.bp)

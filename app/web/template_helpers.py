@@ -32,8 +32,13 @@ def init_app(app: Flask) -> None:
         return "" if value is None else "¥" + format_money(value)
 
     @app.template_filter("capitals")
-    def capitals(value: Decimal | None) -> str:
-        return "" if value is None else to_capitals(value)
+    def capitals(value: Decimal | str | None) -> str:
+        if value is None or value == "":
+            return ""
+        try:
+            return to_capitals(value if isinstance(value, Decimal) else Decimal(str(value)))
+        except (ArithmeticError, ValueError):
+            return ""
 
     @app.template_filter("distance")
     def distance(metres: float | None) -> str:

@@ -11,6 +11,7 @@ from app.domain.workflow import Event, TransitionRefused
 from app.extensions import db
 from app.models import Application, AuditLog, Borrower, Transition, User
 from app.services import applications as service
+from app.services.demo import demo_entry
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
 
@@ -117,6 +118,8 @@ def test_segregation_holds_across_rounds_from_the_stored_timeline(app, demo):
         service.act(app_id, Event.L2_RETURN_TO_OFFICER, _user("reviewer2"), now=NOW, comment="补充收入证明")
         service.act(app_id, Event.RESUBMIT, _user("officer1"), now=NOW)
         service.act(app_id, Event.DIRECTOR_APPROVE, _user("director1"), now=NOW)
+        a = db.session.get(Application, app_id)
+        a.entry_data = {"values": demo_entry(a), "complete": True}
         service.act(app_id, Event.ENTRY_COMPLETE, _user("clerk1"), now=NOW)
         service.act(app_id, Event.L1_PASS, _user("reviewer1"), now=NOW)
         db.session.expire_all()  # facts are rebuilt from the database, not from memory

@@ -1,0 +1,121 @@
+"""HQ data entry: save what the clerk keyed in, and complete it into first-level review."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app.domain.entry import EntryCheck, ProductLimits, check_entry
+from app.domain.i18n import N_
+from app.domain.workflow import Event, Refusal, TransitionRefused
+from app.extensions import db
+from app.models import Application, Product, User
+from app.services import applications as app_service
+from app.services import audit
+
+
+def product_limits() -> dict[int, ProductLimits]:
+    products = db.session.scalars(select(Product).where(Product.is_active.is_(True))).all()
+    return {
+        p.id: ProductLimits(p.id, p.name, p.min_amount, p.max_amount, p.min_term_months, p.max_term_months)
+        for p in products
+    }
+
+
+def initial_values(app: Application) -> dict[str, str]:
+    """What the form starts from: the saved entry, else what the officer captured.
+
+    The household, guarantor and amount in capitals are always keyed in from the documents.
+    """
+    saved = (app.entry_data or {}).get("values")
+    if saved:
+        return dict(saved)
+    b = app.borrower
+    return {
+        "name": b.name, "id_number": b.id_number, "address": b.address, "phone": b.phone,
+        "product_id": str(app.product_id), "amount": f"{app.amount:.2f}", "term_months": str(app.term_months),
+        "purpose": app.purpose,
+    }
+
+
+def check(app: Application, values: dict[str, object], today: date) -> EntryCheck:
+    return check_entry(values, products=product_limits(), captured_id_number=app.borrower.id_number, today=today)
+
+
+def save(
+    app: Application,
+    raw: dict[str, object],
+    user: User,
+    *,
+    complete: bool,
+    expected_version: int,
+    now: datetime,
+    ip: str = "",
+) -> EntryCheck:
+    """Save the entry; with ``complete`` and no problem, also move the application to L1.
+
+    A completion refused for errors still saves what was typed (nothing is lost), then
+    returns the check so the form can show every problem. Raises Conflict when someone else
+    changed the application since the form was loaded, TransitionRefused when this user may
+    not enter it.
+    """
+    if app.version != expected_version:
+        raise app_service.conflict(app)
+    result = check(app, raw, now.date())
+    # A draft keeps what was typed where it does not check out, so nothing typed is lost.
+    kept = {k: (result.values[k] if k not in result.errors else str(raw.get(k, "")).strip()) for k in result.values}
+    if complete and result.ok:
+        _apply_to_application(app, result, user, ip)
+    app.entry_data = {"values": kept, "saved_by": user.id, "saved_at": now.isoformat(), "complete": complete and result.ok}
+    audit.record(
+        "entry_saved", actor_id=user.id, object_type="application", object_id=app.id, ip=ip,
+        complete=complete and result.ok, problems=sorted(result.errors),
+    )
+    if complete and result.ok:
+        try:
+            app_service.act(app.id, Event.ENTRY_COMPLETE, user, now=now, expected_version=expected_version, ip=ip)
+        except Exception:
+            db.session.rollback()
+            raise
+    else:
+        app_service.commit_or_conflict(app)
+    return result
+
+
+def _apply_to_application(app: Application, result: EntryCheck, user: User, ip: str) -> None:
+    """The keyed-in loan terms become the application's; changes to the capture are audited."""
+    v = result.values
+    before = {"amount": f"{app.amount:.2f}", "term_months": str(app.term_months), "purpose": app.purpose,
+              "product_id": str(app.product_id), "phone": app.borrower.phone, "address": app.borrower.address}
+    app.amount = Decimal(v["amount"])
+    app.term_months = int(v["term_months"])
+    app.purpose = v["purpose"]
+    app.product_id = int(v["product_id"])
+    app.borrower.phone = v["phone"] or app.borrower.phone
+    app.borrower.address = v["address"]
+    after = {"amount": v["amount"], "term_months": v["term_months"], "purpose": v["purpose"],
+             "product_id": v["product_id"], "phone": app.borrower.phone, "address": app.borrower.address}
+    changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if changed:
+        audit.record("entry_changed_capture", actor_id=user.id, object_type="application", object_id=app.id,
+                     ip=ip, changes=changed)
+
+
+def incomplete_refusal(app: Application, today: date) -> Refusal | None:
+    """Why the stored entry cannot complete yet, or None. The workflow event is checked against
+    the stored data, so no path around the form can skip the checks."""
+    values = (app.entry_data or {}).get("values")
+    if not values:
+        return Refusal("entry_incomplete", N_("Key in the data entry form before completing it."), {})
+    result = check(app, values, today)
+    if not result.ok:
+        return Refusal("entry_incomplete", N_("The data entry form has %(count)s problem(s); correct them first."),
+                       {"count": len(result.errors)})
+    return None
+
+
+def refuse_if_incomplete(app: Application, today: date) -> None:
+    refusal = incomplete_refusal(app, today)
+    if refusal is not None:
+        raise TransitionRefused(refusal)

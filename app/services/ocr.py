@@ -1,0 +1,155 @@
+"""OCR for data entry, off the request thread, cached by image hash.
+
+A request only records an ``OcrRun`` (pending) and hands its id to this process's single OCR
+worker thread; the page polls the run until it is done. One image content is read once per
+engine, whoever asks: the row is unique on (sha256, engine). A run left pending by a process
+that died is started again after ``STALE_AFTER``.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta, timezone
+
+from flask import Flask, current_app
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.domain.i18n import N_
+from app.extensions import db, photo_store
+from app.models import OcrRun
+from app.ocr.engines import OcrEngine, OcrUnavailable, make_engine
+from app.ocr.fields import extract_fields
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(minutes=10)
+# Which form field each recognised OCR field proposes a value for, and which part of it.
+FORM_FIELDS: dict[str, tuple[str, str]] = {
+    "name": ("name", "value"),
+    "id_number": ("id_number", "value"),
+    "amount": ("amount", "value"),
+    "amount_in_capitals": ("amount_in_capitals", "text"),
+    "date": ("signed_on", "value"),
+}
+
+_start_lock = threading.Lock()
+
+
+class OcrOff(Exception):
+    """OCR is switched off, or the configured engine cannot run here; ``message`` is N_."""
+
+    def __init__(self, message: str, params: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.params = params or {}
+
+
+def engine_name() -> str:
+    return (current_app.config.get("OCR_ENGINE") or "rapidocr").strip().lower()
+
+
+def available() -> bool:
+    return engine_name() != "none"
+
+
+def request_run(sha256: str, *, now: datetime) -> OcrRun:
+    """The run for this image: the cached one, or a new one started in the background."""
+    if not available():
+        raise OcrOff(N_("OCR is switched off on this server."))
+    name = engine_name()
+    run = db.session.scalar(select(OcrRun).where(OcrRun.sha256 == sha256, OcrRun.engine == name))
+    if run is None:
+        run = OcrRun(sha256=sha256, engine=name, status="pending", requested_at=now)
+        db.session.add(run)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # Someone asked for the same image at the same moment: theirs is the run.
+            db.session.rollback()
+            return db.session.scalar(select(OcrRun).where(OcrRun.sha256 == sha256, OcrRun.engine == name))
+        _submit(run.id)
+    elif run.status == "pending" and _as_utc(run.requested_at) < now - STALE_AFTER:
+        run.requested_at = now
+        db.session.commit()
+        _submit(run.id)
+    elif run.status == "failed":
+        # A failure may have been passing (e.g. a missing model later installed): try once more.
+        run.status, run.error, run.requested_at = "pending", "", now
+        db.session.commit()
+        _submit(run.id)
+    return run
+
+
+def proposals(run: OcrRun) -> dict[str, dict]:
+    """Form field -> {"value", "confidence"} for a finished run."""
+    out = {}
+    for key, found in (run.fields or {}).items():
+        if key in FORM_FIELDS:
+            form_field, part = FORM_FIELDS[key]
+            out[form_field] = {"value": found.get(part) or found["value"], "confidence": found["confidence"]}
+    return out
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+# --- the worker -----------------------------------------------------------------------------
+
+
+def _executor(app: Flask) -> ThreadPoolExecutor:
+    with _start_lock:
+        executor = app.extensions.get("ocr_executor")
+        if executor is None:
+            # One OCR at a time per process: it uses the CPU fully, and web requests never wait on it.
+            executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocr")
+            app.extensions["ocr_executor"] = executor
+        return executor
+
+
+def _submit(run_id: int) -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    _executor(app).submit(_work, app, run_id)
+
+
+_engines: dict[tuple[str, str | None], OcrEngine] = {}
+
+
+def _engine(app: Flask, name: str) -> OcrEngine:
+    # Loaded once per process: the models take seconds to load and stay in memory.
+    key = (name, app.config.get("OCR_MODEL_DIR"))
+    with _start_lock:
+        if key not in _engines:
+            engine = make_engine(name, model_dir=key[1])
+            if engine is None:
+                raise OcrUnavailable(N_("OCR is switched off on this server."))
+            _engines[key] = engine
+        return _engines[key]
+
+
+def _work(app: Flask, run_id: int) -> None:
+    with app.app_context():
+        run = db.session.get(OcrRun, run_id)
+        if run is None or run.status != "pending":
+            return
+        try:
+            engine = _engine(app, run.engine)
+            with photo_store().open(run.sha256) as f, Image.open(f) as image:
+                image.load()
+                result = engine.read(image)
+            lines = [(line.text, line.confidence) for line in result.lines]
+            run.lines = [[text, round(conf, 4)] for text, conf in lines]
+            run.fields = extract_fields(lines, today=date.today())
+            run.seconds = round(result.seconds, 3)
+            run.status = "done"
+        except OcrUnavailable as e:
+            run.status, run.error = "failed", e.message % e.params if e.params else e.message
+        except Exception as e:  # noqa: BLE001 - a broken image must not kill the worker
+            log.exception("OCR run %s failed", run_id)
+            run.status, run.error = "failed", f"{type(e).__name__}: {e}"[:500]
+        run.finished_at = datetime.now(timezone.utc)
+        db.session.commit()
+        db.session.remove()
