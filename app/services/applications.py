@@ -11,7 +11,7 @@ from app.domain import geo, routing, workflow
 from app.domain.workflow import Event, State
 from app.extensions import db
 from app.models import Application, Borrower, Loan, Transition, User
-from app.services import audit
+from app.services import audit, notifications
 
 IN_FLIGHT = tuple(s.value for s in State if s not in workflow.TERMINAL)
 
@@ -78,6 +78,31 @@ def other_applications_in_flight(app: Application) -> int:
         .where(Borrower.id_number == app.borrower.id_number, Application.id != app.id)
         .where(Application.state.in_(IN_FLIGHT))
     ) or 0
+
+
+def routing_preview(app: Application, today: date) -> routing.RoutingDecision | None:
+    """What the product's current rules would decide if L1 passed it now (before L1 only)."""
+    if app.state not in (State.AWAITING_DIRECTOR.value, State.AWAITING_ENTRY.value, State.AWAITING_L1.value):
+        return None
+    return routing.evaluate(app.product.rules, routing_facts(app, today))
+
+
+def borrower_history(app: Application) -> dict:
+    """The borrower's other applications and his loans, with the worst arrears ever recorded."""
+    others = db.session.scalars(
+        select(Application)
+        .where(Application.borrower_id == app.borrower_id, Application.id != app.id)
+        .order_by(Application.created_at.desc())
+    ).all()
+    loans = db.session.scalars(
+        select(Loan).where(Loan.borrower_id == app.borrower_id).order_by(Loan.disbursed_on.desc())
+    ).all()
+    return {
+        "applications": others,
+        "loans": loans,
+        "worst_dpd": max((loan.days_past_due for loan in loans), default=None),
+        "outstanding": sum((loan.principal for loan in loans if loan.status == "active"), Decimal("0")),
+    }
 
 
 def _age(birth: date, today: date) -> int:
@@ -157,6 +182,7 @@ def _act(
         actor_id=user_id, object_type="application", object_id=app.id, ip=ip,
         from_state=step.from_state.value, to_state=step.to_state.value, comment=comment.strip(),
     )
+    notifications.on_transition(app, step.event, user_id, now)
     try:
         db.session.commit()
     except StaleDataError:

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain.entry import EntryCheck, ProductLimits, check_entry
 from app.domain.i18n import N_
@@ -73,8 +74,13 @@ def save(
         complete=complete and result.ok, problems=sorted(result.errors),
     )
     if complete and result.ok:
+        app_id = app.id
         try:
-            app_service.act(app.id, Event.ENTRY_COMPLETE, user, now=now, expected_version=expected_version, ip=ip)
+            app_service.act(app_id, Event.ENTRY_COMPLETE, user, now=now, expected_version=expected_version, ip=ip)
+        except StaleDataError:
+            # Someone else saved between our version check and the write.
+            db.session.rollback()
+            raise app_service.conflict(db.session.get(Application, app_id)) from None
         except Exception:
             db.session.rollback()
             raise

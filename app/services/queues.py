@@ -75,3 +75,16 @@ def queues_for(user: User, limit: int = 50) -> list[Queue]:
         ).all()
         result.append(Queue(spec, list(items), total or 0))
     return result
+
+
+def waiting_total(user: User) -> int:
+    """How many applications wait for this user across his queues (the badge in the menu)."""
+    total = 0
+    for spec in QUEUES:
+        if not user.has_role(spec.role) or spec.key == "mine_in_progress":
+            continue
+        base = scoped(user, Application).where(Application.state.in_(spec.states))
+        if spec.role == "officer":
+            base = base.where(Application.officer_id == user.id)
+        total += db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    return total

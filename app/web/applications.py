@@ -1,7 +1,7 @@
 """Finding an application, its detail and timeline, and acting on it."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -10,6 +10,7 @@ from sqlalchemy import or_
 from sqlalchemy.orm import selectinload
 
 from app.domain import workflow
+from app.domain.entry import FIELDS
 from app.domain.workflow import Event, State, TransitionRefused
 from app.extensions import db, photo_store
 from app.models import Application, Borrower
@@ -61,6 +62,9 @@ def detail(application_id: int):
         "applications/detail.html", app=app, events=events,
         office_distance=app_service.distance_from_office(app),
         duplicates=app_service.other_applications_in_flight(app),
+        preview=app_service.routing_preview(app, date.today()),
+        history=app_service.borrower_history(app),
+        entry_fields=FIELDS,
     )
 
 

@@ -47,7 +47,7 @@ def test_only_the_expected_routes_are_public():
     }
     assert {e for _r, e, _m in DEVICE_ROUTES} == {
         "api_v1.device", "api_v1.bootstrap", "api_v1.post_manifest", "api_v1.application_status",
-        "api_v1.upload_head", "api_v1.upload_patch",
+        "api_v1.upload_head", "api_v1.upload_patch", "api_v1.resubmit", "api_v1.returned",
     }
 
 
@@ -72,18 +72,36 @@ def _url(app, rule: str, username: str) -> str:
             query = query.where(Application.officer_id == user.id)
         elif user.has_role("director"):
             query = query.where(Application.office_id == user.office_id)
-        application = db.session.scalars(query).first()
+        # The data-entry screen opens only on an application waiting for entry.
+        waiting = query.where(Application.state == "awaiting_entry") if rule.startswith("/applications/<int:application_id>/entry") else query
+        application = db.session.scalars(waiting).first() or db.session.scalars(query).first()
         device = db.session.scalar(select(Device).order_by(Device.id))
         photo = next(p for p in application.photos if p.received_at is not None)
         ids = {
             "application_id": application.id, "borrower_id": application.borrower_id, "user_id": user.id,
             "device_id": device.id if device else 0, "photo_id": photo.id,
+            "product_id": application.product_id,
         }
+        if "<int:screenshot_id>" in rule or "<int:run_id>" in rule:
+            ids |= _screenshot_and_ocr_run(application, photo)
     for name, value in ids.items():
         rule = rule.replace(f"<int:{name}>", str(value))
     rule = rule.replace("<kind>", "thumb")
     assert "<" not in rule, rule
     return rule
+
+
+def _screenshot_and_ocr_run(application, photo) -> dict:
+    """A screenshot of the photo and a finished OCR run of it, as the clerk's screen makes them."""
+    from app.models import OcrRun, Screenshot
+
+    run = db.session.scalar(select(OcrRun).where(OcrRun.sha256 == photo.sha256)) or OcrRun(
+        sha256=photo.sha256, engine="rapidocr", status="done", lines=[], fields={})
+    shot = Screenshot(application=application, photo=photo, sha256=photo.sha256, size_bytes=photo.size_bytes,
+                      width=10, height=10, box=[0, 0, 10, 10], created_by_id=application.officer_id)
+    db.session.add_all([shot, run])
+    db.session.commit()
+    return {"screenshot_id": shot.id, "run_id": run.id}
 
 
 @pytest.mark.parametrize("rule,endpoint", GET_ROUTES)
