@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import io
-import random
 import time
-from datetime import datetime, timezone
 
 import pytest
 from PIL import Image
@@ -12,11 +10,11 @@ from sqlalchemy import func, select
 
 from app.domain.money import to_capitals
 from app.extensions import db
-from app.models import Application, AuditLog, Borrower, OcrRun, Photo, Screenshot
+from app.models import Application, AuditLog, Borrower, OcrRun, Screenshot
 from app.services.demo import demo_entry
-from app.storage import make_store, sha256_of_file
+from app.storage import make_store
 from tests.conftest import Auth
-from tests.support.form_images import random_fields, render_form
+from tests.support.entry_photos import attach_form_photo
 
 
 def _app(app, name: str = "王五") -> Application:
@@ -117,23 +115,8 @@ def test_a_stale_form_is_told_who_changed_it_and_keeps_the_typing(app, client, a
     assert 'value="牛 2 头"' in r.get_data(as_text=True)
 
 
-def _with_form_photo(app, app_id: int, kind: str = "iou"):
-    """Give the application a real photographed IOU (generated) as a received photo."""
-    rng = random.Random(4242)
-    fields = random_fields(rng)
-    image = render_form(fields, kind=kind, size=(1600, 1200), rng=rng, photo_effects=False)
-    store = make_store(app.config)
-    tmp = store.uploads_dir / "test-form.jpg"
-    image.save(tmp, "JPEG", quality=85)
-    digest, size = sha256_of_file(tmp), tmp.stat().st_size
-    store.put_file(digest, tmp)
-    with app.app_context():
-        a = db.session.get(Application, app_id)
-        photo = Photo(application=a, collection_item_id=a.product.items[1].id, sequence=9, sha256=digest,
-                      size_bytes=size, width=1600, height=1200, received_at=datetime.now(timezone.utc))
-        db.session.add(photo)
-        db.session.commit()
-        return photo.id, fields
+def _with_form_photo(app, app_id: int):
+    return attach_form_photo(app, app_id)
 
 
 def test_a_region_is_saved_as_a_screenshot_from_the_turned_photo(app, client, auth, demo):
