@@ -109,6 +109,9 @@ def parse_amount(text: str) -> Decimal:
     if not (_PLAIN.fullmatch(s) or _GROUPED.fullmatch(s)):
         raise AmountError(N_("%(text)s is not a valid amount"), {"text": text.strip()})
     d = Decimal(s.replace(",", ""))
+    if d >= MAX_CAPITALS:
+        # Also keeps quantize below from failing on 28+ digit input.
+        raise AmountError(N_("%(text)s is far too large an amount"), {"text": text.strip()[:20]})
     if d.as_tuple().exponent < -2:  # type: ignore[operator]  # finite here, so an int
         raise AmountError(
             N_("%(text)s has more than 2 decimal places; amounts are in yuan and fen"),

@@ -17,6 +17,7 @@ from app.domain.i18n import N_
 from app.domain.money import format_money
 
 __all__ = [
+    "MAX_AGE",
     "Reason",
     "RoutingDecision",
     "RoutingFacts",
@@ -43,6 +44,10 @@ _INT_FIELDS = (
     "special_past_arrears_days",
     "max_active_loans_per_household",
 )
+_AGE_FIELDS = ("special_age_min", "special_age_max")
+# An age limit above this is a typo (e.g. "younger than 200" would send everyone to special review).
+MAX_AGE = 120
+
 _BOOL_FIELDS = (
     "special_related_party",
     "special_duplicate_id",
@@ -89,6 +94,10 @@ class RoutingRules:
                 raise RulesError(N_("%(field)s must be a whole number"), {"field": name})
             if value < 0:
                 raise RulesError(N_("%(field)s cannot be negative"), {"field": name})
+            if name in _AGE_FIELDS and value > MAX_AGE:
+                raise RulesError(
+                    N_("%(field)s cannot be above %(max)s years"), {"field": name, "max": MAX_AGE}
+                )
         for name in _BOOL_FIELDS:
             if not isinstance(getattr(self, name), bool):
                 raise RulesError(N_("%(field)s must be true or false"), {"field": name})

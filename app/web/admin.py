@@ -1,4 +1,4 @@
-"""Administration: staff accounts and enrolled devices."""
+"""Administration: staff accounts, enrolled devices and the loan products' review rules."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -12,9 +12,10 @@ from sqlalchemy.orm import selectinload
 
 from app.domain.phone import PhoneError, normalise_mobile
 from app.extensions import db
-from app.models import BlockedPhoneNumber, Device, User
+from app.models import BlockedPhoneNumber, Device, Product, User
 from app.services import auth as auth_service
 from app.services import devices as device_service
+from app.services import products as product_service
 from app.web.i18n import translate_message
 from app.web.security import client_ip, roles_required
 
@@ -101,6 +102,44 @@ def block_number():
     )
     flash(_("Number %(number)s blocked; %(n)s device(s) revoked.", number=number, n=revoked), "success")
     return redirect(url_for(".devices"), code=303)
+
+
+@bp.route("/products")
+@roles_required("admin")
+def products():
+    rows = db.session.scalars(select(Product).order_by(Product.code)).all()
+    summaries = {}
+    for product in rows:
+        rules, problem = product_service.current_rules(product)
+        summaries[product.id] = {"rules": product_service.describe(rules), "problem": problem}
+    return render_template("admin/products.html", products=rows, summaries=summaries)
+
+
+@bp.route("/products/<int:product_id>/rules", methods=["GET", "POST"])
+@roles_required("admin")
+def product_rules(product_id: int):
+    product = db.get_or_404(Product, product_id)
+    rules, problem = product_service.current_rules(product)
+    if request.method == "POST":
+        names = [name for name, _kind, _label in product_service.FIELDS]
+        typed = {name: request.form.get(name, "") for name in names}
+        try:
+            saved = product_service.update_routing_rules(product, typed, actor_id=current_user.id, ip=client_ip())
+        except product_service.RulesFormError as e:
+            errors = {field: translate_message(msg, params) for field, (msg, params) in e.errors.items()}
+            return render_template(
+                "admin/product_rules.html", product=product, values=typed, errors=errors,
+                fields=product_service.FIELDS, problem=problem,
+            ), 422
+        if problem is None and saved == rules:
+            flash(_("Nothing changed in the review rules of %(name)s.", name=product.name), "info")
+        else:
+            flash(_("Review rules of %(name)s saved.", name=product.name), "success")
+        return redirect(url_for(".products"), code=303)
+    return render_template(
+        "admin/product_rules.html", product=product, values=product_service.form_values(rules), errors={},
+        fields=product_service.FIELDS, problem=problem,
+    )
 
 
 def _now() -> datetime:

@@ -243,3 +243,15 @@ def test_fen_round_trip(fen: int) -> None:
 def test_parse_amount_round_trips_display_format(x: Decimal) -> None:
     assert parse_amount(format_money(x)) == x
     assert parse_amount(str(x)) == x
+
+
+def test_an_absurdly_long_amount_is_refused_not_crashed() -> None:
+    import pytest
+
+    from app.domain.money import AmountError, parse_amount
+
+    with pytest.raises(AmountError):
+        parse_amount("9" * 40)
+    with pytest.raises(AmountError):
+        parse_amount("1000000000000")
+    assert str(parse_amount("999999999999.99")) == "999999999999.99"

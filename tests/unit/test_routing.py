@@ -183,6 +183,8 @@ def test_to_dict_round_trip_through_json() -> None:
         ({"special_gps_required": "yes"}, "true or false"),
         ({"special_gps_required": None}, "true or false"),
         ({"special_age_min": 70, "special_age_max": 60}, "minimum age"),
+        ({"special_age_max": 121}, "cannot be above"),
+        ({"special_age_min": 200}, "cannot be above"),
         ({"l2_amount_ovr": "1"}, "Unknown routing rule"),
     ],
 )
@@ -191,6 +193,18 @@ def test_from_dict_validation(data: dict[str, Any], fragment: str) -> None:
         RoutingRules.from_dict(data)
     assert fragment in exc.value.message
     assert str(exc.value)
+
+
+def test_age_limit_above_120_names_the_field_and_the_limit() -> None:
+    with pytest.raises(RulesError) as exc:
+        RoutingRules(special_age_max=121)
+    assert str(exc.value) == "special_age_max cannot be above 120 years"
+
+
+def test_age_limits_accept_the_whole_range() -> None:
+    rules = RoutingRules.from_dict({"special_age_min": 0, "special_age_max": 120})
+    assert (rules.special_age_min, rules.special_age_max) == (0, 120)
+    assert RoutingRules(special_age_min=18, special_age_max=18).special_age_max == 18
 
 
 def test_from_dict_rejects_non_mapping() -> None:

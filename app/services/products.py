@@ -1,0 +1,211 @@
+"""Loan products: reading and changing a product's review routing rules (admin).
+
+Routing is evaluated when the first-level reviewer passes an application, from the product's
+rules as they are at that moment (``applications._act``). A change therefore applies to every
+application that has not yet passed first-level review; applications already past it keep the
+routing reasons they were decided with.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from app.domain.i18n import N_
+from app.domain.money import AmountError, format_money, parse_amount, to_money
+from app.domain.routing import MAX_AGE, RoutingRules, RulesError
+from app.extensions import db
+from app.models import Product
+from app.services import audit
+
+# field -> (N_ message, params)
+Errors = dict[str, tuple[str, dict[str, Any]]]
+
+AMOUNT_FIELDS = ("l2_amount_over", "special_exposure_over")
+MAX_AMOUNT = Decimal("999999999.99")  # a threshold above this is a typo
+# field -> (smallest, largest) accepted; an empty field switches the rule off.
+INT_FIELDS: dict[str, tuple[int, int]] = {
+    "l2_term_over_months": (0, 360),
+    "special_age_min": (0, MAX_AGE),
+    "special_age_max": (0, MAX_AGE),
+    "special_past_arrears_days": (0, 3650),
+    "max_active_loans_per_household": (0, 99),
+}
+BOOL_FIELDS = (
+    "special_related_party",
+    "special_duplicate_id",
+    "special_gps_required",
+    "special_officer_not_on_site",
+)
+
+# The form's labels, in the order shown. "kind" tells the template which input to draw.
+FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("l2_amount_over", "amount", N_("Second-level review when the amount is over (yuan)")),
+    ("l2_term_over_months", "int", N_("Second-level review when the term is over (months)")),
+    ("special_age_min", "int", N_("Special review when the borrower is younger than (years)")),
+    ("special_age_max", "int", N_("Special review when the borrower is older than (years)")),
+    ("special_related_party", "bool", N_("Special review when the borrower is a related party")),
+    ("special_duplicate_id", "bool",
+     N_("Special review when the same ID number is in another application in progress")),
+    ("special_gps_required", "bool", N_("Special review when the home GPS position is missing")),
+    ("special_officer_not_on_site", "bool",
+     N_("Special review when the loan officer was not on site, or it is not known")),
+    ("special_exposure_over", "amount",
+     N_("Special review when the borrower's outstanding exposure, this loan included, is over (yuan)")),
+    ("special_past_arrears_days", "int",
+     N_("Special review when an earlier loan was at least this many days past due")),
+    ("max_active_loans_per_household", "int",
+     N_("Special review when the household has more than this many active loans")),
+)
+
+_FULLWIDTH_DIGITS = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)})
+_DIGITS = re.compile(r"[0-9]+")
+
+
+class RulesFormError(ValueError):
+    """The typed rules are invalid; ``errors`` maps a field (or "" for the whole form) to an N_ message."""
+
+    def __init__(self, errors: Errors) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def form_values(rules: RoutingRules) -> dict[str, str]:
+    """The form's initial values for ``rules``: amounts as "20000.00", empty for a rule that is off."""
+    values: dict[str, str] = {}
+    for name, kind, _label in FIELDS:
+        value = getattr(rules, name)
+        if kind == "bool":
+            values[name] = "1" if value else ""
+        elif value is None:
+            values[name] = ""
+        elif kind == "amount":
+            values[name] = str(to_money(value))
+        else:
+            values[name] = str(value)
+    return values
+
+
+def parse_form(values: Mapping[str, str]) -> RoutingRules:
+    """Turn the typed form into rules; raises RulesFormError with a message for every bad field."""
+    errors: Errors = {}
+    parsed: dict[str, Any] = {}
+    for name in AMOUNT_FIELDS:
+        text = (values.get(name) or "").strip()
+        if not text:
+            parsed[name] = None
+            continue
+        try:
+            amount = parse_amount(text)
+        except AmountError as e:
+            errors[name] = (e.message, dict(e.params))
+            continue
+        if amount > MAX_AMOUNT:
+            errors[name] = (
+                N_("Enter an amount of at most %(max)s yuan, or leave it empty to switch the rule off."),
+                {"max": format_money(MAX_AMOUNT)},
+            )
+            continue
+        parsed[name] = amount
+    for name, (low, high) in INT_FIELDS.items():
+        text = "".join((values.get(name) or "").split()).translate(_FULLWIDTH_DIGITS)
+        if not text:
+            parsed[name] = None
+            continue
+        if not _DIGITS.fullmatch(text) or not low <= int(text) <= high:
+            errors[name] = (
+                N_("Enter a whole number from %(min)s to %(max)s, or leave it empty to switch the rule off."),
+                {"min": low, "max": high},
+            )
+            continue
+        parsed[name] = int(text)
+    for name in BOOL_FIELDS:
+        parsed[name] = (values.get(name) or "") in ("1", "on", "true", "yes")
+    age_min, age_max = parsed.get("special_age_min"), parsed.get("special_age_max")
+    if age_min is not None and age_max is not None and age_min > age_max:
+        # The same check as RoutingRules, reported at the field the user has to change.
+        errors["special_age_max"] = (
+            N_("The minimum age %(min)s is above the maximum age %(max)s"), {"min": age_min, "max": age_max}
+        )
+    if errors:
+        raise RulesFormError(errors)
+    try:
+        return RoutingRules.from_dict({k: (str(v) if isinstance(v, Decimal) else v) for k, v in parsed.items()})
+    except RulesError as e:
+        # The domain has the last word; anything it refuses that the checks above let through
+        # is reported at its field (labelled in words) or for the whole form.
+        field = e.params.get("field")
+        label = next((lbl for n, _k, lbl in FIELDS if n == field), None)
+        params = {**e.params, "field": label} if label else dict(e.params)
+        raise RulesFormError({str(field) if label else "": (e.message, params)}) from None
+
+
+def current_rules(product: Product) -> tuple[RoutingRules, tuple[str, dict[str, Any]] | None]:
+    """The product's rules, or the defaults plus the reason when the stored JSON is invalid."""
+    try:
+        return product.rules, None
+    except RulesError as e:
+        return RoutingRules(), (e.message, dict(e.params))
+
+
+def update_routing_rules(
+    product: Product, form_values: Mapping[str, str], actor_id: int | None, ip: str = ""
+) -> RoutingRules:
+    """Validate and store new routing rules with an audit row, in one commit.
+
+    Raises RulesFormError (nothing saved). When the rules are the same as before nothing is
+    written either, and the unchanged rules are returned.
+    """
+    rules = parse_form(form_values)
+    before = dict(product.routing_rules or {})
+    try:
+        unchanged = product.rules == rules
+    except RulesError:
+        unchanged = False  # the stored JSON was invalid: saving valid rules repairs it
+    if unchanged:
+        return rules
+    after = rules.to_dict()
+    product.routing_rules = after  # a new dict, so the JSON column is seen as changed
+    audit.record(
+        "product_rules_changed", actor_id=actor_id, object_type="product", object_id=product.id, ip=ip,
+        before=before, after=after,
+    )
+    db.session.commit()
+    return rules
+
+
+def describe(rules: RoutingRules) -> list[tuple[str, str, dict[str, Any]]]:
+    """The switched-on rules in words: (level, N_ message, params), second level first."""
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    if rules.l2_amount_over is not None:
+        out.append(("l2", N_("amount over %(amount)s yuan"), {"amount": format_money(rules.l2_amount_over)}))
+    if rules.l2_term_over_months is not None:
+        out.append(("l2", N_("term over %(months)s months"), {"months": rules.l2_term_over_months}))
+    if rules.special_age_min is not None:
+        out.append(("special", N_("borrower younger than %(age)s"), {"age": rules.special_age_min}))
+    if rules.special_age_max is not None:
+        out.append(("special", N_("borrower older than %(age)s"), {"age": rules.special_age_max}))
+    if rules.special_related_party:
+        out.append(("special", N_("related party"), {}))
+    if rules.special_duplicate_id:
+        out.append(("special", N_("same ID number in another application in progress"), {}))
+    if rules.special_gps_required:
+        out.append(("special", N_("home GPS missing"), {}))
+    if rules.special_officer_not_on_site:
+        out.append(("special", N_("officer not on site"), {}))
+    if rules.special_exposure_over is not None:
+        out.append((
+            "special", N_("outstanding exposure over %(amount)s yuan"),
+            {"amount": format_money(rules.special_exposure_over)},
+        ))
+    if rules.special_past_arrears_days is not None:
+        out.append((
+            "special", N_("earlier arrears of at least %(days)s days"), {"days": rules.special_past_arrears_days},
+        ))
+    if rules.max_active_loans_per_household is not None:
+        out.append((
+            "special", N_("more than %(count)s active loans in the household"),
+            {"count": rules.max_active_loans_per_household},
+        ))
+    return out
