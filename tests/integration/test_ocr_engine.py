@@ -192,3 +192,33 @@ def test_easyocr_weights_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert info.value.message == "EasyOCR weights are not installed at %(path)s"
     assert info.value.params == {"path": str(tmp_path)}
     assert str(tmp_path) in str(info.value)
+
+
+def _network_namespace_available() -> bool:
+    import shutil
+    import subprocess
+
+    return bool(shutil.which("unshare")) and subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _network_namespace_available(), reason="needs `unshare -n` (root, or user namespaces)")
+def test_the_ocr_command_reads_a_form_with_the_network_cut(tmp_path: Path) -> None:
+    """In a network namespace with no interface at all: any download would fail the run."""
+    import os
+    import subprocess
+    import sys
+
+    rng = random.Random(777)
+    form = random_fields(rng)
+    image_path = tmp_path / "iou.jpg"
+    render_form(form, kind="iou", size=(1600, 1200), rng=rng, photo_effects=False).save(image_path, quality=85)
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "PHOTO_DIR": str(tmp_path / "photos")}
+    done = subprocess.run(
+        ["unshare", "-n", sys.executable, "-m", "flask", "--app", "app", "ocr", "extract", str(image_path)],
+        capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[2], timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["engine"] == "rapidocr"
+    assert result["fields"]["name"]["value"] == form.name
+    assert result["fields"]["amount"]["value"] == f"{form.amount:.2f}"
