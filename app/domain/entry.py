@@ -15,10 +15,11 @@ from decimal import Decimal, InvalidOperation
 
 from app.domain import idcard
 from app.domain.i18n import N_
+from app.domain.manifest import ProductSpec
 from app.domain.money import AmountError, amounts_agree, format_money, from_capitals, parse_amount
 from app.domain.phone import PhoneError, normalise_mobile
 
-__all__ = ["FIELDS", "EntryCheck", "FieldSpec", "ProductLimits", "check_entry"]
+__all__ = ["FIELDS", "EntryCheck", "FieldSpec", "check_entry"]
 
 Errors = dict[str, tuple[str, dict[str, object]]]
 
@@ -60,16 +61,6 @@ MAX_HOUSEHOLD = 30
 
 
 @dataclass(frozen=True)
-class ProductLimits:
-    id: int
-    name: str
-    min_amount: Decimal
-    max_amount: Decimal
-    min_term: int
-    max_term: int
-
-
-@dataclass(frozen=True)
 class EntryCheck:
     values: dict[str, str]  # normalised text of every field, as stored
     errors: Errors
@@ -89,7 +80,7 @@ def _clean(raw: Mapping[str, object], key: str) -> str:
 def check_entry(
     raw: Mapping[str, object],
     *,
-    products: Mapping[int, ProductLimits],
+    products: Mapping[int, ProductSpec],
     captured_id_number: str,
     today: date,
 ) -> EntryCheck:
@@ -182,7 +173,7 @@ def _check_guarantor(values: dict[str, str], errors: Errors, bad) -> None:
         bad("guarantor_id_number", N_("The guarantor cannot be the borrower."))
 
 
-def _check_loan(values: dict[str, str], errors: Errors, products: Mapping[int, ProductLimits], bad) -> None:
+def _check_loan(values: dict[str, str], errors: Errors, products: Mapping[int, ProductSpec], bad) -> None:
     product = None
     if values["product_id"]:
         product = products.get(int(values["product_id"])) if values["product_id"].isdigit() else None

@@ -7,7 +7,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.domain.entry import EntryCheck, ProductLimits, check_entry
+from app.domain.entry import EntryCheck, check_entry
+from app.domain.manifest import ProductSpec
 from app.domain.i18n import N_
 from app.domain.workflow import Event, Refusal, TransitionRefused
 from app.extensions import db
@@ -16,10 +17,11 @@ from app.services import applications as app_service
 from app.services import audit
 
 
-def product_limits() -> dict[int, ProductLimits]:
+def product_limits() -> dict[int, ProductSpec]:
+    """The active products' amount and term limits (the photo list does not matter here)."""
     products = db.session.scalars(select(Product).where(Product.is_active.is_(True))).all()
     return {
-        p.id: ProductLimits(p.id, p.name, p.min_amount, p.max_amount, p.min_term_months, p.max_term_months)
+        p.id: ProductSpec(p.id, p.name, p.min_amount, p.max_amount, p.min_term_months, p.max_term_months, ())
         for p in products
     }
 

@@ -188,7 +188,11 @@ def screenshot_image(application_id: int, screenshot_id: int, kind: str):
     if shot is None or kind not in (*photo_service.KINDS, "original"):
         abort(404)
     store = photo_store()
-    data = store.open(shot.sha256).read() if kind == "original" else store.derivative(shot.sha256, kind)
+    if kind == "original":
+        with store.open(shot.sha256) as f:
+            data = f.read()  # a screenshot is a crop: small
+    else:
+        data = store.derivative(shot.sha256, kind)
     response = current_app.response_class(data, mimetype="image/jpeg")
     response.set_etag(f"{shot.sha256}-{kind}")
     response.headers["Cache-Control"] = "private, no-cache"

@@ -15,6 +15,7 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 PHONE = {"width": 360, "height": 740}
+GPS = {"latitude": 30.6612, "longitude": 104.0932, "accuracy": 12}
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +42,17 @@ def live_server(app, demo):
 def phone(browser):
     """A phone-sized browser context (360 px wide, touch, service workers allowed)."""
     context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, service_workers="allow")
+    yield context
+    context.close()
+
+
+@pytest.fixture()
+def officer_phone(browser):
+    """The officer's phone: touch, service workers, and a GPS fix near the office."""
+    context = browser.new_context(
+        viewport=PHONE, has_touch=True, is_mobile=True, service_workers="allow",
+        permissions=["geolocation"], geolocation=GPS,
+    )
     yield context
     context.close()
 

@@ -12,9 +12,6 @@ from app.services import devices as device_service
 from tests.e2e.conftest import ensure_controlled, login
 from tests.sync_helpers import jpeg_bytes, valid_id_number
 
-GPS = {"latitude": 30.6612, "longitude": 104.0932, "accuracy": 12}
-
-
 def phone_photos(folder: Path, count: int = 6, size=(2400, 1800)) -> list[Path]:
     """Real JPEGs as a phone camera would hand them over (bigger than what is uploaded)."""
     paths = []

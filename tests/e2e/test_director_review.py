@@ -10,19 +10,9 @@ from app.extensions import db
 from app.models import Application
 from app.storage import make_store
 from tests.e2e.conftest import PHONE, login
-from tests.e2e.officer import GPS, capture, drafts, enrol_phone, phone_photos, wait_until
+from tests.e2e.officer import capture, drafts, enrol_phone, phone_photos, wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture()
-def officer_phone(browser):
-    context = browser.new_context(
-        viewport=PHONE, has_touch=True, is_mobile=True, service_workers="allow",
-        permissions=["geolocation"], geolocation=GPS,
-    )
-    yield context
-    context.close()
 
 
 @pytest.fixture(scope="session")

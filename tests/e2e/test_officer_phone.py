@@ -11,19 +11,9 @@ from app.models import Application, Device, Photo, User
 from app.services import devices as device_service
 from app.storage import make_store
 from tests.e2e.conftest import PHONE
-from tests.e2e.officer import GPS, blob_count, capture, drafts, enrol_phone, phone_photos, wait_until
+from tests.e2e.officer import blob_count, capture, drafts, enrol_phone, phone_photos, wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture()
-def officer_phone(browser):
-    context = browser.new_context(
-        viewport=PHONE, has_touch=True, is_mobile=True, service_workers="allow",
-        permissions=["geolocation"], geolocation=GPS,
-    )
-    yield context
-    context.close()
 
 
 @pytest.fixture(scope="session")

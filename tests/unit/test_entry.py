@@ -7,12 +7,13 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.entry import FIELDS, ProductLimits, check_entry
+from app.domain.entry import FIELDS, check_entry
+from app.domain.manifest import ProductSpec
 from app.domain.idcard import check_digit
 from app.domain.money import to_capitals
 
 TODAY = date(2026, 11, 25)
-PRODUCTS = {1: ProductLimits(1, "农户小额信用贷款", Decimal("1000"), Decimal("50000"), 3, 36)}
+PRODUCTS = {1: ProductSpec(1, "农户小额信用贷款", Decimal("1000"), Decimal("50000"), 3, 36, ())}
 
 
 def _id(serial: int = 131, birth: str = "19780312") -> str:
