@@ -86,6 +86,8 @@ class Event(StrEnum):
     RESUBMIT = "resubmit"  # officer: returned -> uploading (-> awaiting_director when photos are in)
     WITHDRAW = "withdraw"  # officer (own) or director (his office): any non-terminal -> withdrawn
     DISBURSE = "disburse"  # cashier: awaiting_disbursement -> disbursed
+    # A second cashier, before any repayment: disbursed -> awaiting_disbursement.
+    UNDO_DISBURSEMENT = "undo_disbursement"
 
 
 class Role(StrEnum):
@@ -126,6 +128,7 @@ class ApplicationFacts:
     # Every (level, user) decision in any round, never cleared: a reviewer at one level
     # stays barred from the other levels after a return and resubmission.
     past_decisions: frozenset[tuple[str, int]] = frozenset()
+    disbursed_by: int | None = None  # the cashier of the standing disbursement
 
     def __post_init__(self) -> None:
         # Accept the plain string stored in the database.
@@ -196,6 +199,7 @@ EVENT_LABELS: dict[Event, str] = {
     Event.RESUBMIT: N_("Resubmit"),
     Event.WITHDRAW: N_("Withdraw"),
     Event.DISBURSE: N_("Disburse"),
+    Event.UNDO_DISBURSEMENT: N_("Undo the disbursement"),
 }
 
 
@@ -241,6 +245,7 @@ _RULES: Mapping[Event, _Rule] = MappingProxyType(
             frozenset(), State.WITHDRAWN, frozenset({Role.OFFICER, Role.DIRECTOR}), None
         ),
         Event.DISBURSE: _r(State.AWAITING_DISBURSEMENT, State.DISBURSED, Role.CASHIER),
+        Event.UNDO_DISBURSEMENT: _r(State.DISBURSED, State.AWAITING_DISBURSEMENT, Role.CASHIER),
     }
 )
 
@@ -248,7 +253,7 @@ RETURN_EVENTS: frozenset[Event] = frozenset(
     e for e in Event if e.value.endswith("_return") or "_return_to_" in e.value
 )
 REJECT_EVENTS: frozenset[Event] = frozenset(e for e in Event if e.value.endswith("_reject"))
-_COMMENT_REQUIRED = RETURN_EVENTS | REJECT_EVENTS
+_COMMENT_REQUIRED = RETURN_EVENTS | REJECT_EVENTS | {Event.UNDO_DISBURSEMENT}
 _LEVEL_LABELS: dict[str, str] = {
     "director": N_("director"),
     "l1": N_("first"),
@@ -265,7 +270,10 @@ def _check_authority(facts: ApplicationFacts, event: Event, actor: Actor) -> Ref
     """Checks that depend only on state and actor (shared by transition and allowed_events)."""
     rule = _RULES[event]
     state = facts.state
-    if state in TERMINAL or (rule.from_states and state not in rule.from_states):
+    # Final states are final, except for the events that name them (undoing a mistaken payout).
+    if (state in TERMINAL and state not in rule.from_states) or (
+        rule.from_states and state not in rule.from_states
+    ):
         return _refusal(
             "illegal",
             N_("Cannot %(event)s an application that is %(state)s"),
@@ -295,6 +303,12 @@ def _check_authority(facts: ApplicationFacts, event: Event, actor: Actor) -> Ref
                     "Only the application's own loan officer or the director of its office"
                     " can withdraw it"
                 ),
+            )
+    elif event is Event.UNDO_DISBURSEMENT:
+        if actor.user_id == facts.disbursed_by:
+            return _refusal(
+                "segregation",
+                N_("You made this disbursement, so a second person must undo it"),
             )
     elif event is Event.RESUBMIT:
         if actor.user_id != facts.officer_id:
@@ -443,6 +457,11 @@ def apply(facts: ApplicationFacts, t: Transition) -> ApplicationFacts:
         past = past | {(level, t.actor_id)}
     if event == Event.ENTRY_COMPLETE:
         entered_by = t.actor_id
+    disbursed_by = facts.disbursed_by
+    if event == Event.DISBURSE:
+        disbursed_by = t.actor_id
+    elif event == Event.UNDO_DISBURSEMENT:
+        disbursed_by = None
     if t.to_state == State.RETURNED:
         reviewed = {}
     elif t.to_state == State.AWAITING_ENTRY and event in RETURN_EVENTS:
@@ -455,4 +474,5 @@ def apply(facts: ApplicationFacts, t: Transition) -> ApplicationFacts:
         needs_l2=t.needs_l2,
         needs_special=t.needs_special,
         past_decisions=past,
+        disbursed_by=disbursed_by,
     )

@@ -94,7 +94,18 @@ class Application(db.Model):
                 for t in self.transitions
                 if t.event in LEVEL_OF_EVENT and t.actor_id is not None
             ),
+            disbursed_by=_disbursed_by(self.transitions),
         )
+
+
+def _disbursed_by(transitions: list[Transition]) -> int | None:
+    """The cashier of the disbursement that stands (not undone since)."""
+    for t in reversed(transitions):
+        if t.event == "undo_disbursement":
+            return None
+        if t.event == "disburse":
+            return t.actor_id
+    return None
 
 
 class Photo(db.Model):

@@ -314,6 +314,7 @@ FROM: dict[Event, set[State] | None] = {
     Event.RESUBMIT: {State.RETURNED},
     Event.WITHDRAW: None,  # any live state
     Event.DISBURSE: {State.AWAITING_DISBURSEMENT},
+    Event.UNDO_DISBURSEMENT: {State.DISBURSED},  # the one way out of a final state
 }
 for _lvl, _state in (("l1", State.AWAITING_L1), ("l2", State.AWAITING_L2),
                      ("special", State.AWAITING_SPECIAL)):
@@ -342,6 +343,7 @@ class WorkflowMachine(RuleBasedStateMachine):
         self.acted: dict[str, int] = {}  # level -> who decided, current round
         self.ever_acted: set[tuple[str, int]] = set()  # (level, who) over all rounds
         self.entered_by: int | None = None
+        self.disbursed_by: int | None = None
         self.expected_state = State.UPLOADING
 
     @initialize(officer=st.sampled_from(sorted(OFFICE_OF)))
@@ -360,7 +362,7 @@ class WorkflowMachine(RuleBasedStateMachine):
             assert r.message.strip()
             assert r.code in {"illegal", "role", "scope", "segregation", "comment_required",
                               "routing_required"}
-            if self.expected_state in TERMINAL or (
+            if (self.expected_state in TERMINAL and event is not Event.UNDO_DISBURSEMENT) or (
                 FROM[event] is not None and self.expected_state not in FROM[event]  # type: ignore[operator]
             ):
                 assert r.code == "illegal"
@@ -371,7 +373,7 @@ class WorkflowMachine(RuleBasedStateMachine):
             assert self.facts == before and dict(before.reviewed_by) == before_reviewed
             return
         assert event in allowed
-        assert self.expected_state not in TERMINAL
+        assert self.expected_state not in TERMINAL or event is Event.UNDO_DISBURSEMENT
         assert FROM[event] is None or self.expected_state in FROM[event]  # type: ignore[operator]
         assert (t.event, t.from_state, t.actor_id, t.at) == (event, before.state, a.user_id, NOW)
         self._check_segregation(event, a)
@@ -401,6 +403,8 @@ class WorkflowMachine(RuleBasedStateMachine):
                 "director" in a.roles and a.office_id == self.facts.office_id)
         if event is Event.RESUBMIT:
             assert uid == self.facts.officer_id
+        if event is Event.UNDO_DISBURSEMENT:
+            assert uid != self.disbursed_by
         if event is Event.DIRECTOR_APPROVE:
             assert a.office_id == self.facts.office_id
         assert "admin" not in a.roles or len(a.roles) > 1
@@ -450,6 +454,10 @@ class WorkflowMachine(RuleBasedStateMachine):
             self.expected_state = State.AWAITING_DISBURSEMENT
         elif event is Event.DISBURSE:
             self.expected_state = State.DISBURSED
+            self.disbursed_by = a.user_id
+        elif event is Event.UNDO_DISBURSEMENT:
+            self.expected_state = State.AWAITING_DISBURSEMENT
+            self.disbursed_by = None
         elif event is Event.WITHDRAW:
             self.expected_state = State.WITHDRAWN
         else:  # pragma: no cover - every event is handled above
@@ -487,8 +495,10 @@ class WorkflowMachine(RuleBasedStateMachine):
 
     @invariant()
     def terminal_offers_nothing(self) -> None:
+        # Nothing but a second cashier's undo of a disbursement.
         if self.facts.state in TERMINAL:
-            assert all(allowed_events(self.facts, a) == [] for a in CAST.values())
+            undo = {Event.UNDO_DISBURSEMENT} if self.facts.state == State.DISBURSED else set()
+            assert all(set(allowed_events(self.facts, a)) <= undo for a in CAST.values())
 
 
 WorkflowMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40,
@@ -516,3 +526,15 @@ def test_nobody_disburses_a_loan_they_captured() -> None:
     assert f.state == State.AWAITING_DISBURSEMENT
     assert refusal(f, Event.DISBURSE, "allrounder") == "segregation"
     assert fire(f, Event.DISBURSE, "cashier").state == State.DISBURSED
+
+
+def test_a_disbursement_is_undone_only_by_a_second_cashier_with_a_reason() -> None:
+    f = fire(new_app(1, State.AWAITING_DISBURSEMENT), Event.DISBURSE, "cashier")
+    assert f.disbursed_by == CAST["cashier"].user_id
+    assert refusal(f, Event.UNDO_DISBURSEMENT, "cashier", "wrong amount") == "segregation"
+    assert refusal(f, Event.UNDO_DISBURSEMENT, "allrounder", "") == "comment_required"
+    assert refusal(f, Event.UNDO_DISBURSEMENT, "rev1a", "wrong amount") == "role"
+    g = fire(f, Event.UNDO_DISBURSEMENT, "allrounder", "wrong amount")
+    assert (g.state, g.disbursed_by) == (State.AWAITING_DISBURSEMENT, None)
+    # Still final for everything else.
+    assert refusal(f, Event.WITHDRAW, "officer1", "x") == "illegal"
