@@ -1,0 +1,51 @@
+"""The reminder texts borrowers receive (还款提醒), in Chinese whatever language the staff UI uses.
+
+Pure Python: no Flask, no database. The text carries the sign (签名, e.g. 【贷贷通】) first, as
+Chinese SMS rules require and as the borrower reads it.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from app.domain.money import format_money
+
+__all__ = ["DEFAULT_SIGN", "KIND_BEFORE", "KIND_DUE", "OVERDUE_PREFIX", "chinese_date", "overdue_kind",
+           "reminder_text", "sign_text"]
+
+DEFAULT_SIGN = "【贷贷通】"
+KIND_BEFORE = "before"
+KIND_DUE = "due"
+OVERDUE_PREFIX = "overdue_"
+
+
+def overdue_kind(days: int) -> str:
+    return f"{OVERDUE_PREFIX}{days}"
+
+
+def sign_text(sign: str) -> str:
+    """The sign as it opens a message: 【name】, brackets added when configured without them."""
+    sign = sign.strip()
+    if not sign:
+        return ""
+    return sign if sign.startswith("【") else f"【{sign.strip('[]【】')}】"
+
+
+def chinese_date(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def reminder_text(
+    kind: str, *, sign: str, name: str, seq: int, amount: Decimal, due_date: date, on: date
+) -> str:
+    """The message for one installment: ``kind`` is before, due or overdue_<days>."""
+    head = f"{sign_text(sign)}{name}您好，您的贷款第{seq}期应还 ¥{format_money(amount)}"
+    when = chinese_date(due_date)
+    if kind == KIND_BEFORE:
+        return f"{head}，到期日 {when}，请按时还款。"
+    if kind == KIND_DUE:
+        return f"{head}，今日（{when}）到期，请于今日还款。"
+    if kind.startswith(OVERDUE_PREFIX):
+        days = (on - due_date).days
+        return f"{head}，已于 {when} 到期，现已逾期{days}天，请尽快还款，以免产生罚息、影响您的信用记录。"
+    raise ValueError(f"unknown reminder kind {kind!r}")
