@@ -58,9 +58,37 @@ def register_cli(app: Flask) -> None:
     def translate_compile() -> None:
         babel("compile", "-d", str(TRANSLATIONS))
 
+    jobs = AppGroup("jobs", help="Scheduled jobs; safe to run from cron on any host, any number of times.")
+
+    @jobs.command("daily")
+    @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="Business day to bring the loans to (default: today in China Standard Time).")
+    def jobs_daily(day) -> None:
+        from app.services import jobs as job_service
+
+        for_day = day.date() if day else job_service.business_today()
+        result = job_service.run_daily(for_day, sms_settings=job_service.sms_settings(current_app.config))
+        click.echo(f"daily job for {for_day.isoformat()}: {result}")
+
+    @jobs.command("sms")
+    def jobs_sms() -> None:
+        """Send the SMS reminders that are due (run every few minutes; each message goes once)."""
+        from datetime import datetime, timezone
+
+        from app.services import sms as sms_service
+        from app.sms import make_gateway
+
+        result = sms_service.send_due(datetime.now(timezone.utc), make_gateway(current_app.config),
+                                      max_attempts=current_app.config["SMS_MAX_ATTEMPTS"])
+        click.echo(f"sms: {result}")
+
     app.cli.add_command(demo)
     app.cli.add_command(translate)
+    app.cli.add_command(jobs)
 
     from app.ocr.cli import register as register_ocr
 
     register_ocr(app)
+    from app.schedule_cli import register as register_schedule
+
+    register_schedule(app)

@@ -81,6 +81,30 @@ class Config:
         # The phone app: older than MIN_CLIENT_VERSION must update before it may sync.
         self.CLIENT_VERSION = os.environ.get("CLIENT_VERSION", APP_VERSION)
         self.MIN_CLIENT_VERSION = os.environ.get("MIN_CLIENT_VERSION", APP_VERSION)
+        # SMS repayment reminders. "console" writes each message to the log; "http" posts it to
+        # SMS_HTTP_URL as the JSON object SMS_HTTP_BODY, whose string values may hold {phone}, {text}
+        # (the whole message, sign included), {sign}, {content} (the message without the sign) and
+        # {ref} (our id of the message, the same on every retry).
+        self.SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "console")
+        self.SMS_SIGN = os.environ.get("SMS_SIGN", "【贷贷通】")
+        self.SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL", "")
+        self.SMS_HTTP_METHOD = os.environ.get("SMS_HTTP_METHOD", "POST")
+        self.SMS_HTTP_TOKEN = os.environ.get("SMS_HTTP_TOKEN", "")
+        self.SMS_HTTP_BODY = os.environ.get(
+            "SMS_HTTP_BODY", '{"phone": "{phone}", "text": "{text}", "sign": "{sign}"}'
+        )
+        self.SMS_HTTP_TIMEOUT = float(os.environ.get("SMS_HTTP_TIMEOUT", "10"))
+        # Optional: success also needs this field of the JSON answer (dotted path) to equal the value.
+        self.SMS_HTTP_OK_FIELD = os.environ.get("SMS_HTTP_OK_FIELD", "")
+        self.SMS_HTTP_OK_VALUE = os.environ.get("SMS_HTTP_OK_VALUE", "")
+        self.SMS_HTTP_ID_FIELD = os.environ.get("SMS_HTTP_ID_FIELD", "")
+        self.SMS_REMIND_DAYS_BEFORE = _int("SMS_REMIND_DAYS_BEFORE", 3)
+        self.SMS_OVERDUE_DAYS = os.environ.get("SMS_OVERDUE_DAYS", "1,7")
+        self.SMS_MAX_ATTEMPTS = _int("SMS_MAX_ATTEMPTS", 5)
+        # The embedded default runs the daily job on the first request of each day; production
+        # runs `flask jobs daily` from cron (the job is idempotent, so both are safe together).
+        default_daily = "1" if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") else "0"
+        self.DAILY_JOB_ON_FIRST_REQUEST = os.environ.get("DAILY_JOB_ON_FIRST_REQUEST", default_daily) == "1"
 
 
 def engine_options(url: str) -> dict:
@@ -100,3 +124,5 @@ class TestConfig(Config):
         self.PHOTO_DIR = photo_dir
         # Hashing is deliberately slow in production; tests log in hundreds of times.
         self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+        # Tests choose the business day themselves.
+        self.DAILY_JOB_ON_FIRST_REQUEST = False

@@ -1,7 +1,7 @@
 """All models, imported here so Alembic and the app see one metadata."""
 from app.models.applications import Application, Photo, Screenshot, Transition
 from app.models.audit import AuditLog
-from app.models.loans import Installment, Loan, Repayment
+from app.models.loans import Installment, JobRun, Loan, Repayment
 from app.models.messaging import Notification, SmsMessage
 from app.models.ocr import OcrRun
 from app.models.org import (
@@ -20,7 +20,7 @@ from app.models.tasks import FollowUpTask, TrackPoint
 
 __all__ = [
     "Application", "AuditLog", "BlockedPhoneNumber", "Borrower", "EnrolmentCode", "CollectionItem", "Device", "FollowUpTask",
-    "HQ_ROLES", "Installment", "Loan", "Notification", "OcrRun", "Office", "Photo", "Product",
+    "HQ_ROLES", "Installment", "JobRun", "Loan", "Notification", "OcrRun", "Office", "Photo", "Product",
     "REPAYMENT_METHODS", "ROLES", "Repayment", "Screenshot", "SmsMessage", "TrackPoint", "Transition",
     "User", "UserRole",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -27,6 +27,10 @@ class Loan(db.Model):
     principal: Mapped[Decimal] = mapped_column(Money)
     annual_rate: Mapped[Decimal] = mapped_column(Rate)
     repayment_method: Mapped[str] = mapped_column(String(20))
+    # Copied from the product at disbursement: a later product change never alters a loan.
+    frequency: Mapped[str] = mapped_column(String(20), default="monthly")
+    day_count: Mapped[str] = mapped_column(String(10), default="act/360")
+    penalty_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0"))
     term_months: Mapped[int]
     disbursed_on: Mapped[date] = mapped_column(Date)
     maturity_date: Mapped[date] = mapped_column(Date)
@@ -37,7 +41,10 @@ class Loan(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="active", index=True)
     # Refreshed by the daily job, for fast portfolio queries.
     days_past_due: Mapped[int] = mapped_column(default=0)
-    classification: Mapped[str] = mapped_column(String(10), default="normal")
+    # Penalty interest has been accrued up to (not including) this day.
+    accrued_through: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    classification: Mapped[str] = mapped_column(String(20), default="normal")  # app.domain.repayment.CLASSES
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -70,6 +77,9 @@ class Installment(db.Model):
     interest_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     penalty_accrued: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     penalty_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # Overdue principal in fen times days overdue, summed exactly; penalty_accrued is derived
+    # from it, so accruing three days at once equals accruing them one by one.
+    penalty_basis: Mapped[int] = mapped_column(BigInteger, default=0)
     paid_off_on: Mapped[date | None] = mapped_column(Date)
 
     loan: Mapped[Loan] = relationship(back_populates="installments")
@@ -91,5 +101,21 @@ class Repayment(db.Model):
     reversed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reversal_reason: Mapped[str] = mapped_column(String(200), default="")
+    # Where the money went: [[seq, component, fen], ...] plus prepaid principal.
+    allocation: Mapped[dict] = mapped_column(JSON, default=dict)
+    receipt_sha256: Mapped[str] = mapped_column(String(64), default="")
 
     loan: Mapped[Loan] = relationship(back_populates="repayments")
+
+
+class JobRun(db.Model):
+    """One run of a scheduled job for one business day: the catch-up bookmark."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "for_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(30))
+    for_date: Mapped[date] = mapped_column(Date)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -32,6 +32,8 @@ class Product(db.Model):
     max_term_months: Mapped[int]
     # Routing rules as data (see app.domain.routing.RoutingRules.to_dict).
     routing_rules: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Repayment allocation order (app.domain.repayment.COMPONENTS); empty = the default order.
+    allocation_order: Mapped[list] = mapped_column(JSON, default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     items: Mapped[list[CollectionItem]] = relationship(

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import geo, routing, workflow
+from app.domain.i18n import N_
 from app.domain.workflow import Event, State
 from app.extensions import db
 from app.models import Application, Borrower, Loan, Transition, User
@@ -87,6 +88,10 @@ def routing_preview(app: Application, today: date) -> routing.RoutingDecision | 
     return routing.evaluate(app.product.rules, routing_facts(app, today))
 
 
+def loan_of(app: Application) -> Loan | None:
+    return db.session.scalar(select(Loan).where(Loan.application_id == app.id))
+
+
 def borrower_history(app: Application) -> dict:
     """The borrower's other applications and his loans, with the worst arrears ever recorded."""
     others = db.session.scalars(
@@ -148,6 +153,8 @@ def _act(
         from app.services import entry  # entry builds on this module
 
         entry.refuse_if_incomplete(app, now.date())
+    if event in (Event.DISBURSE, Event.UNDO_DISBURSEMENT):
+        _refuse_without_loan_change(app, event)
     decision = None
     if event == Event.L1_PASS:
         decision = routing.evaluate(app.product.rules, routing_facts(app, now.date()))
@@ -204,6 +211,14 @@ def advance_if_photos_in(app: Application, now: datetime) -> None:
     except (Conflict, workflow.TransitionRefused):
         # Two last photos finished at once: the other request moved it on.
         db.session.rollback()
+
+
+def _refuse_without_loan_change(app: Application, event: Event) -> None:
+    """Disbursing creates the loan and undoing removes it (services.loans): never the state alone."""
+    has_loan = db.session.scalar(select(Loan.id).where(Loan.application_id == app.id)) is not None
+    if has_loan != (event == Event.DISBURSE):
+        raise workflow.TransitionRefused(workflow.Refusal(
+            "loan_required", N_("Use the disbursement form: it creates the loan account and its schedule."), {}))
 
 
 def commit_or_conflict(app: Application) -> None:

@@ -144,6 +144,7 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
         ("周九", date(1988, 12, 1), 777, "河口乡柳湾村", "officer3", credit, "6000", 6, "小卖部进货", State.UPLOADING),
         ("吴十", date(1969, 4, 18), 898, "城关镇红星村", "officer1", credit, "50000", 36, "大棚蔬菜", State.AWAITING_L2),
         ("郑十一", date(1993, 8, 8), 919, "城关镇新华村", "officer2", credit, "5000", 6, "购买仔猪", State.REJECTED),
+        ("冯十二", date(1980, 2, 14), 123, "城关镇红星村", "officer1", credit, "10000", 12, "购买饲料", State.DISBURSED),
     )
     db.session.flush()
     applications = []
@@ -188,8 +189,31 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
     db.session.commit()
 
     for app, target in applications:
-        _walk(app, target, users, now)
+        if target == State.DISBURSED:
+            _walk(app, State.AWAITING_DISBURSEMENT, users, now)
+            _disburse_with_a_repayment(app, users, now)
+        else:
+            _walk(app, target, users, now)
     return users
+
+
+def _disburse_with_a_repayment(app: Application, users: dict[str, User], now: datetime) -> None:
+    """A loan paid out about two months ago, its first installment repaid on time."""
+    from app.services import loans
+
+    today = now.date()
+    paid_out = today - timedelta(days=70)
+    loan = loans.disburse(
+        app, loans.DisbursementForm(amount=f"{app.amount:.2f}", disbursed_on=paid_out.isoformat(),
+                                    channel="bank_transfer", reference="DEMO-0001"),
+        users["cashier1"], today=today, now=now - timedelta(days=70),
+    )
+    first = loan.installments[0]
+    loans.record_repayment(
+        loan, amount=f"{first.principal_due + first.interest_due:.2f}", paid_on=first.due_date.isoformat(),
+        channel="cash", reference="DEMO-R-0001", user=users["cashier1"], today=today, now=now,
+        expected_version=loan.version,
+    )
 
 
 def _add_photos(app: Application, store: PhotoStore, now: datetime, *, complete: bool) -> None:

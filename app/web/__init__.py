@@ -10,8 +10,10 @@ def register_web(app: Flask) -> None:
         applications,
         auth,
         borrowers,
+        daily,
         entry,
         errors,
+        loans,
         main,
         mobile,
         pwa,
@@ -20,7 +22,8 @@ def register_web(app: Flask) -> None:
     )
 
     security.init_app(app)
+    daily.init_app(app)
     template_helpers.init_app(app)
     errors.init_app(app)
-    for module in (auth, main, applications, entry, borrowers, admin, pwa, mobile):
+    for module in (auth, main, applications, entry, loans, borrowers, admin, pwa, mobile):
         app.register_blueprint(module.bp)

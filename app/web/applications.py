@@ -16,6 +16,8 @@ from app.extensions import db, photo_store
 from app.models import Application, Borrower
 from app.services import applications as app_service
 from app.services import photos as photo_service
+from app.services.jobs import business_today
+from app.services.loans import CHANNELS
 from app.services.scope import get_scoped, scoped
 from app.web.htmx import render_page_or_partial
 from app.web.i18n import translate_message
@@ -56,16 +58,24 @@ def index():
 @any_staff
 def detail(application_id: int):
     app = get_scoped(current_user, Application, application_id)
-    actor = app_service.actor_for(current_user)
-    events = workflow.allowed_events(app.facts(), actor)
-    return render_template(
-        "applications/detail.html", app=app, events=events,
-        office_distance=app_service.distance_from_office(app),
-        duplicates=app_service.other_applications_in_flight(app),
-        preview=app_service.routing_preview(app, date.today()),
-        history=app_service.borrower_history(app),
-        entry_fields=FIELDS,
-    )
+    return render_template("applications/detail.html", **detail_context(app))
+
+
+def detail_context(app: Application) -> dict:
+    """What the application page shows; also used to re-render it with a refused form."""
+    events = workflow.allowed_events(app.facts(), app_service.actor_for(current_user))
+    return {
+        "app": app, "events": events,
+        "office_distance": app_service.distance_from_office(app),
+        "duplicates": app_service.other_applications_in_flight(app),
+        "preview": app_service.routing_preview(app, date.today()),
+        "history": app_service.borrower_history(app),
+        "entry_fields": FIELDS,
+        "loan": app_service.loan_of(app),
+        "channels": CHANNELS,
+        "today": business_today(),
+        "disbursement": None, "disbursement_errors": {},
+    }
 
 
 @bp.route("/<int:application_id>/act", methods=["POST"])

@@ -26,6 +26,15 @@ ROLE_LABELS = {
 }
 
 
+METHOD_LABELS = {
+    "annuity": N_("Equal installments (等额本息)"),
+    "equal_principal": N_("Equal principal (等额本金)"),
+    "interest_only": N_("Interest monthly, principal at maturity (按月付息到期还本)"),
+    "bullet": N_("Principal and interest at maturity (到期一次还本付息)"),
+    "flat": N_("Flat rate"),
+}
+
+
 def init_app(app: Flask) -> None:
     @app.template_filter("money")
     def money(value: Decimal | None) -> str:
@@ -58,5 +67,6 @@ def init_app(app: Flask) -> None:
             "event_label": lambda e: translate_message(workflow.EVENT_LABELS[workflow.Event(e)]),
             "role_label": lambda r: translate_message(ROLE_LABELS.get(r, r)),
             "sex_label": lambda s: _("male") if s == "M" else _("female"),
+            "method_label": lambda m: translate_message(METHOD_LABELS.get(m, m)),
             "now": lambda: datetime.now(timezone.utc),
         }

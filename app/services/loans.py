@@ -1,0 +1,306 @@
+"""Disbursement, repayments and their reversal: each one transaction, audited.
+
+The loan's installment figures are always rebuilt from its schedule and its non-reversed
+repayments by ``app.domain.repayment.replay``; nothing is patched incrementally here, so a
+reversal or a back-dated repayment re-allocates everything after it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.domain import repayment as rp
+from app.domain.i18n import N_
+from app.domain.money import AmountError, parse_amount
+from app.domain.schedule import Schedule, ScheduleError, ScheduleRequest, build_schedule
+from app.domain.workflow import Event
+from app.extensions import db
+from app.models import Application, Installment, Loan, Repayment, User
+from app.services import applications as app_service
+from app.services import audit
+
+CHANNELS: dict[str, str] = {
+    "cash": N_("Cash"),
+    "bank_transfer": N_("Bank transfer"),
+    "mobile_payment": N_("Mobile payment"),
+}
+# A repayment may exceed what is owed by this much (change not given back in coins).
+OVERPAYMENT_TOLERANCE = Decimal("1.00")
+
+
+class LoanError(ValueError):
+    """Refused input; ``errors`` maps a form field to an N_ message and its parameters."""
+
+    def __init__(self, errors: dict[str, tuple[str, dict]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class DisbursementForm:
+    amount: str
+    disbursed_on: str
+    channel: str
+    reference: str
+    due_dates: str = ""  # custom-frequency products (a harvest loan): the due date(s), comma separated
+
+
+def _date(text: str, field: str, errors: dict) -> date | None:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        errors[field] = (N_("Enter the date as YYYY-MM-DD."), {})
+        return None
+
+
+def schedule_for(application: Application, amount: Decimal, start: date, due_dates: tuple[date, ...] = ()) -> Schedule:
+    product = application.product
+    return build_schedule(ScheduleRequest(
+        principal=amount, annual_rate=product.annual_rate, term_months=application.term_months,
+        method=product.repayment_method, start=start, frequency=product.frequency,
+        day_count=product.day_count, due_dates=due_dates if product.frequency == "custom" else (),
+    ))
+
+
+def disburse(application: Application, form: DisbursementForm, user: User, *, today: date, now: datetime, ip: str = "") -> Loan:
+    """Create the loan and its schedule and move the application to disbursed, in one commit."""
+    errors: dict[str, tuple[str, dict]] = {}
+    amount = None
+    try:
+        amount = parse_amount(form.amount)
+    except AmountError as e:
+        errors["amount"] = (e.message, e.params)
+    if amount is not None and not Decimal("0") < amount <= application.amount:
+        errors["amount"] = (N_("The amount must be more than zero and at most the approved %(approved)s yuan."),
+                            {"approved": f"{application.amount:,.2f}"})
+    on = _date(form.disbursed_on, "disbursed_on", errors)
+    if on is not None and on > today:
+        errors["disbursed_on"] = (N_("The date cannot be in the future."), {})
+    if form.channel not in CHANNELS:
+        errors["channel"] = (N_("Choose how the money was paid out."), {})
+    reference = form.reference.strip()
+    if form.channel != "cash" and not reference:
+        errors["reference"] = (N_("Enter the bank or payment reference."), {})
+    if len(reference) > 50:
+        errors["reference"] = (N_("At most %(limit)s characters."), {"limit": 50})
+    due_dates: tuple[date, ...] = ()
+    if application.product.frequency == "custom":
+        parsed = [_date(d, "due_dates", errors) for d in form.due_dates.replace("，", ",").split(",") if d.strip()]
+        if not parsed:
+            errors["due_dates"] = (N_("Enter the due date agreed with the borrower (e.g. after the harvest)."), {})
+        due_dates = tuple(d for d in parsed if d is not None)
+    schedule = None
+    if not errors:
+        try:
+            schedule = schedule_for(application, amount, on, due_dates)
+        except ScheduleError as e:
+            errors["amount"] = (e.message, e.params)
+    if errors:
+        raise LoanError(errors)
+    assert amount is not None and on is not None and schedule is not None
+    product = application.product
+    loan = Loan(
+        application=application, borrower_id=application.borrower_id, product_id=product.id,
+        officer_id=application.officer_id, office_id=application.office_id, principal=amount,
+        annual_rate=product.annual_rate, repayment_method=product.repayment_method,
+        frequency=product.frequency, day_count=product.day_count, penalty_rate=product.penalty_rate,
+        term_months=application.term_months, disbursed_on=on, maturity_date=schedule.lines[-1].due_date,
+        channel=form.channel, reference=reference, disbursed_by_id=user.id, accrued_through=on,
+        created_at=now,
+    )
+    loan.installments = [
+        Installment(seq=line.seq, due_date=line.due_date, principal_due=line.principal, interest_due=line.interest)
+        for line in schedule.lines
+    ]
+    db.session.add(loan)
+    audit.record("loan_disbursed", actor_id=user.id, object_type="application", object_id=application.id, ip=ip,
+                 amount=str(amount), on=on.isoformat(), channel=form.channel, reference=reference,
+                 installments=len(schedule.lines))
+    try:
+        app_service.act(application.id, Event.DISBURSE, user, now=now, ip=ip)
+    except Exception:
+        db.session.rollback()
+        raise
+    return loan
+
+
+def calculate(product, raw: dict[str, str]) -> Schedule:
+    """The repayment calculator: the product's method and limits, the rate given in percent."""
+    errors: dict[str, tuple[str, dict]] = {}
+    try:
+        rate_percent = Decimal(raw.get("rate_percent", "").strip())
+        if not rate_percent.is_finite():
+            raise ArithmeticError
+    except ArithmeticError:
+        rate_percent = None
+        errors["rate_percent"] = (N_("Enter the annual rate in percent, e.g. 9.6."), {})
+    if rate_percent is not None and not product.min_rate * 100 <= rate_percent <= product.max_rate * 100:
+        errors["rate_percent"] = (N_("The rate must be between %(min)s %% and %(max)s %% for this loan type."),
+                                  {"min": f"{product.min_rate * 100:.2f}", "max": f"{product.max_rate * 100:.2f}"})
+    term = raw.get("term_months", "").strip()
+    if not term.isdigit() or not product.min_term_months <= int(term) <= product.max_term_months:
+        errors["term_months"] = (N_("The term must be between %(min)s and %(max)s months for this loan type."),
+                                 {"min": product.min_term_months, "max": product.max_term_months})
+    amount = None
+    try:
+        amount = parse_amount(raw.get("amount", ""))
+    except AmountError as e:
+        errors["amount"] = (e.message, e.params)
+    if amount is not None and not product.min_amount <= amount <= product.max_amount:
+        errors["amount"] = (N_("The amount must be between %(min)s and %(max)s yuan for this loan type."),
+                            {"min": f"{product.min_amount:,.2f}", "max": f"{product.max_amount:,.2f}"})
+    start = _date(raw.get("start", ""), "start", errors)
+    due_dates: tuple[date, ...] = ()
+    if product.frequency == "custom":
+        parsed = [_date(d, "due_dates", errors) for d in raw.get("due_dates", "").replace("，", ",").split(",") if d.strip()]
+        if not parsed and "due_dates" not in errors:
+            errors["due_dates"] = (N_("Enter the due date agreed with the borrower (e.g. after the harvest)."), {})
+        due_dates = tuple(d for d in parsed if d is not None)
+    if errors:
+        raise LoanError(errors)
+    assert rate_percent is not None and amount is not None and start is not None
+    try:
+        return build_schedule(ScheduleRequest(
+            principal=amount, annual_rate=rate_percent / 100, term_months=int(term), method=product.repayment_method,
+            start=start, frequency=product.frequency, day_count=product.day_count, due_dates=due_dates,
+        ))
+    except ScheduleError as e:
+        raise LoanError({"amount": (e.message, e.params)}) from None
+
+
+def undo_disbursement(loan: Loan, user: User, reason: str, *, now: datetime, ip: str = "") -> None:
+    """A second cashier undoes a mistaken disbursement before any repayment; the loan goes, audited."""
+    if loan.repayments:
+        raise LoanError({"reason": (N_("A repayment has been recorded on this loan: the disbursement can no longer be undone."), {})})
+    snapshot = {
+        "principal": str(loan.principal), "disbursed_on": loan.disbursed_on.isoformat(), "channel": loan.channel,
+        "reference": loan.reference, "disbursed_by": loan.disbursed_by_id,
+        "installments": [[i.seq, i.due_date.isoformat(), str(i.principal_due), str(i.interest_due)] for i in loan.installments],
+    }
+    application_id = loan.application_id
+    db.session.delete(loan)
+    audit.record("loan_disbursement_undone", actor_id=user.id, object_type="application", object_id=application_id,
+                 ip=ip, reason=reason.strip(), loan=snapshot)
+    try:
+        app_service.act(application_id, Event.UNDO_DISBURSEMENT, user, now=now, comment=reason, ip=ip)
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def position(loan: Loan, as_of: date) -> rp.Position:
+    schedule = [(i.seq, i.due_date, i.principal_due, i.interest_due) for i in _scheduled(loan)]
+    payments = [rp.Payment(r.id, r.paid_on, r.amount) for r in loan.repayments if r.reversed_at is None]
+    return rp.replay(schedule, payments, penalty_rate=loan.penalty_rate, as_of=as_of, start=loan.disbursed_on,
+                     order=rp.validate_order(loan.product.allocation_order or ()))
+
+
+def _scheduled(loan: Loan) -> list[Installment]:
+    return sorted(loan.installments, key=lambda i: i.seq)
+
+
+def record_repayment(
+    loan: Loan, *, amount: str, paid_on: str, channel: str, reference: str, user: User,
+    today: date, now: datetime, expected_version: int, ip: str = "",
+) -> Repayment:
+    errors: dict[str, tuple[str, dict]] = {}
+    value = None
+    try:
+        value = parse_amount(amount)
+    except AmountError as e:
+        errors["amount"] = (e.message, e.params)
+    if value is not None and value <= 0:
+        errors["amount"] = (N_("The amount must be more than zero."), {})
+    on = _date(paid_on, "paid_on", errors)
+    if on is not None and on > today:
+        errors["paid_on"] = (N_("The date cannot be in the future."), {})
+    elif on is not None and on < loan.disbursed_on:
+        errors["paid_on"] = (N_("The loan was disbursed on %(date)s; a repayment cannot be earlier."),
+                             {"date": loan.disbursed_on.isoformat()})
+    if channel not in CHANNELS:
+        errors["channel"] = (N_("Choose how the money was paid."), {})
+    reference = reference.strip()
+    if not reference:
+        errors["reference"] = (N_("Enter the receipt or payment reference."), {})
+    elif len(reference) > 50:
+        errors["reference"] = (N_("At most %(limit)s characters."), {"limit": 50})
+    elif db.session.scalar(select(func.count()).select_from(Repayment).where(
+            Repayment.loan_id == loan.id, Repayment.reference == reference)):
+        errors["reference"] = (N_("A repayment with this reference is already recorded on this loan."), {})
+    if loan.status != "active":
+        errors["amount"] = (N_("This loan is closed; nothing is owed."), {})
+    elif value is not None and on is not None and "amount" not in errors:
+        owed = position(loan, max(on, loan.accrued_through or on)).outstanding(loan.penalty_rate)
+        if value > owed + OVERPAYMENT_TOLERANCE:
+            errors["amount"] = (N_("This is more than everything owed (%(owed)s yuan)."), {"owed": f"{owed:,.2f}"})
+    if errors:
+        raise LoanError(errors)
+    if loan.version != expected_version:
+        raise LoanChanged()
+    assert value is not None and on is not None
+    repayment = Repayment(loan=loan, amount=value, paid_on=on, channel=channel, reference=reference,
+                          recorded_by_id=user.id, recorded_at=now)
+    db.session.add(repayment)
+    db.session.flush()
+    _rebuild(loan, max(on, loan.accrued_through or on))
+    audit.record("repayment_recorded", actor_id=user.id, object_type="loan", object_id=loan.id, ip=ip,
+                 repayment_id=repayment.id, amount=str(value), paid_on=on.isoformat(), reference=reference,
+                 allocation=repayment.allocation)
+    _commit(loan)
+    return repayment
+
+
+def reverse_repayment(repayment: Repayment, user: User, reason: str, *, now: datetime, ip: str = "") -> None:
+    """A second person reverses a mistaken repayment; everything after it is re-allocated."""
+    if repayment.reversed_at is not None:
+        raise LoanError({"reason": (N_("This repayment is already reversed."), {})})
+    if repayment.recorded_by_id == user.id:
+        raise LoanError({"reason": (N_("You recorded this repayment, so a second person must reverse it."), {})})
+    if not reason.strip():
+        raise LoanError({"reason": (N_("Please give a reason to reverse it."), {})})
+    loan = repayment.loan
+    repayment.reversed_at, repayment.reversed_by_id, repayment.reversal_reason = now, user.id, reason.strip()[:200]
+    if loan.status == "closed":
+        loan.status, loan.closed_on = "active", None
+    _rebuild(loan, loan.accrued_through or repayment.paid_on)
+    audit.record("repayment_reversed", actor_id=user.id, object_type="loan", object_id=loan.id, ip=ip,
+                 repayment_id=repayment.id, amount=str(repayment.amount), reason=reason.strip())
+    _commit(loan)
+
+
+def _rebuild(loan: Loan, as_of: date) -> None:
+    """Write the replayed position onto the installments, repayments and the loan."""
+    pos = position(loan, as_of)
+    by_seq = {i.seq: i for i in loan.installments}
+    for p in pos.installments:
+        row = by_seq[p.seq]
+        row.principal_paid, row.interest_paid = Decimal(p.principal_paid) / 100, Decimal(p.interest_paid) / 100
+        row.penalty_basis, row.penalty_paid = p.penalty_basis, Decimal(p.penalty_paid) / 100
+        row.penalty_accrued = rp.penalty_from_basis(p.penalty_basis, loan.penalty_rate)
+        row.interest_due = Decimal(p.interest_due) / 100  # a fully prepaid installment owes none
+        row.paid_off_on = p.paid_off_on
+    for r in loan.repayments:
+        r.allocation = {"parts": pos.allocations.get(r.id, [])} if r.reversed_at is None else {"parts": []}
+    loan.accrued_through = as_of
+    loan.days_past_due = pos.days_past_due()
+    loan.classification = rp.classify(loan.days_past_due)
+    if pos.closed_on is not None:
+        loan.status, loan.closed_on = "closed", pos.closed_on
+
+
+class LoanChanged(Exception):
+    """Someone else recorded or reversed a repayment on this loan first; reload and check."""
+
+
+def _commit(loan: Loan) -> None:
+    try:
+        db.session.commit()
+    except (StaleDataError, IntegrityError):
+        # Two cashiers at once (version), or the same reference twice in a race (unique).
+        db.session.rollback()
+        raise LoanChanged() from None

@@ -1,0 +1,172 @@
+"""Disbursement, the loan account (schedule, repayments, reversal), the printable note, the portfolio."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.domain import repayment as rp
+from app.domain.workflow import TransitionRefused
+from app.extensions import db
+from app.models import Application, Loan, Product
+from app.services import jobs
+from app.services import loans as loan_service
+from app.services import portfolio
+from app.services.scope import get_scoped, scoped
+from app.web.htmx import render_page_or_partial
+from app.web.i18n import translate_message
+from app.web.security import any_staff, client_ip, roles_required
+
+bp = Blueprint("loans", __name__)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _errors(e: loan_service.LoanError) -> dict[str, str]:
+    return {k: translate_message(m, p) for k, (m, p) in e.errors.items()}
+
+
+@bp.route("/applications/<int:application_id>/disburse", methods=["POST"])
+@roles_required("cashier")
+def disburse(application_id: int):
+    app = get_scoped(current_user, Application, application_id)
+    form = loan_service.DisbursementForm(**{k: request.form.get(k, "") for k in
+                                            ("amount", "disbursed_on", "channel", "reference", "due_dates")})
+    try:
+        loan = loan_service.disburse(app, form, current_user, today=jobs.business_today(), now=_now(), ip=client_ip())
+    except loan_service.LoanError as e:
+        return _application_page(app, form, _errors(e)), 422
+    except TransitionRefused as refused:
+        flash(translate_message(refused.refusal.message, dict(refused.refusal.params)), "error")
+        return redirect(url_for("applications.detail", application_id=app.id), code=303)
+    flash(_("Disbursed: the loan account and its schedule are created."), "success")
+    return redirect(url_for(".detail", loan_id=loan.id), code=303)
+
+
+def _application_page(app: Application, form, errors: dict):
+    from app.web.applications import detail_context
+
+    context = detail_context(app) | {"disbursement": form, "disbursement_errors": errors}
+    return render_template("applications/detail.html", **context)
+
+
+@bp.route("/loans/<int:loan_id>")
+@any_staff
+def detail(loan_id: int):
+    loan = get_scoped(current_user, Loan, loan_id)
+    return _loan_page(loan)
+
+
+def _loan_page(loan: Loan, repayment_form: dict | None = None, errors: dict | None = None, status: int = 200):
+    today = jobs.business_today()
+    position = loan_service.position(loan, max(today, loan.accrued_through or today))
+    return render_template(
+        "loans/detail.html", loan=loan, position=position, today=today,
+        outstanding=position.outstanding(loan.penalty_rate), channels=loan_service.CHANNELS,
+        class_labels=rp.CLASS_LABELS, form=repayment_form or {}, errors=errors or {},
+    ), status
+
+
+@bp.route("/loans/<int:loan_id>/repayments", methods=["POST"])
+@roles_required("cashier")
+def repay(loan_id: int):
+    loan = get_scoped(current_user, Loan, loan_id)
+    values = {k: request.form.get(k, "") for k in ("amount", "paid_on", "channel", "reference")}
+    try:
+        expected = int(request.form.get("version", ""))
+    except ValueError:
+        abort(400)
+    try:
+        loan_service.record_repayment(loan, **values, user=current_user, today=jobs.business_today(),
+                                      now=_now(), expected_version=expected, ip=client_ip())
+    except loan_service.LoanError as e:
+        return _loan_page(loan, values, _errors(e), 422)
+    except loan_service.LoanChanged:
+        flash(_("Someone else changed this loan meanwhile; check it and enter the repayment again."), "warning")
+        return redirect(url_for(".detail", loan_id=loan_id), code=303)
+    flash(_("Repayment recorded."), "success")
+    return redirect(url_for(".detail", loan_id=loan.id), code=303)
+
+
+@bp.route("/loans/<int:loan_id>/repayments/<int:repayment_id>/reverse", methods=["POST"])
+@roles_required("cashier")
+def reverse(loan_id: int, repayment_id: int):
+    loan = get_scoped(current_user, Loan, loan_id)
+    rep = next((r for r in loan.repayments if r.id == repayment_id), None)
+    if rep is None:
+        abort(404)
+    try:
+        loan_service.reverse_repayment(rep, current_user, request.form.get("reason", ""), now=_now(), ip=client_ip())
+    except loan_service.LoanError as e:
+        for message in _errors(e).values():
+            flash(message, "error")
+    except loan_service.LoanChanged:
+        flash(_("Someone else changed this loan meanwhile; check it and try again."), "warning")
+    else:
+        flash(_("Repayment reversed; the later repayments were allocated again."), "success")
+    return redirect(url_for(".detail", loan_id=loan_id), code=303)
+
+
+@bp.route("/loans/<int:loan_id>/undo", methods=["POST"])
+@roles_required("cashier")
+def undo(loan_id: int):
+    loan = get_scoped(current_user, Loan, loan_id)
+    application_id = loan.application_id
+    try:
+        loan_service.undo_disbursement(loan, current_user, request.form.get("reason", ""), now=_now(), ip=client_ip())
+    except loan_service.LoanError as e:
+        for message in _errors(e).values():
+            flash(message, "error")
+        return redirect(url_for(".detail", loan_id=loan_id), code=303)
+    except TransitionRefused as refused:
+        flash(translate_message(refused.refusal.message, dict(refused.refusal.params)), "error")
+        return redirect(url_for(".detail", loan_id=loan_id), code=303)
+    flash(_("The disbursement is undone; the application waits for disbursement again."), "success")
+    return redirect(url_for("applications.detail", application_id=application_id), code=303)
+
+
+@bp.route("/loans/<int:loan_id>/note")
+@any_staff
+def note(loan_id: int):
+    """The loan note and schedule, laid out for printing (借款凭证及还款计划)."""
+    loan = get_scoped(current_user, Loan, loan_id)
+    return render_template("loans/note.html", loan=loan, channels=loan_service.CHANNELS)
+
+
+@bp.route("/calculator")
+@any_staff
+def calculator():
+    """Repayment calculator: the product's method, with the figures the loans will have."""
+    products = db.session.scalars(select(Product).where(Product.is_active.is_(True)).order_by(Product.id)).all()
+    if not products:
+        abort(404)
+    chosen = next((p for p in products if str(p.id) == request.args.get("product_id")), products[0])
+    raw = {k: request.args.get(k, "") for k in ("amount", "term_months", "rate_percent", "start", "due_dates")}
+    schedule, errors = None, {}
+    if request.args.get("amount"):
+        try:
+            schedule = loan_service.calculate(chosen, raw)
+        except loan_service.LoanError as e:
+            errors = _errors(e)
+    else:
+        raw |= {"amount": f"{chosen.min_amount:.2f}", "term_months": str(chosen.min_term_months),
+                "rate_percent": f"{chosen.annual_rate * 100:.2f}", "start": jobs.business_today().isoformat()}
+    context = {"products": products, "product": chosen, "raw": raw, "schedule": schedule, "errors": errors}
+    return render_page_or_partial("loans/calculator.html", "loans/_calculation.html", **context)
+
+
+@bp.route("/loans")
+@any_staff
+def index():
+    rows = db.session.scalars(
+        scoped(current_user, Loan).options(selectinload(Loan.borrower), selectinload(Loan.product))
+        .order_by(Loan.days_past_due.desc(), Loan.id.desc()).limit(200)
+    ).all()
+    return render_template("loans/index.html", loans=rows, par=portfolio.par(current_user),
+                           class_labels=rp.CLASS_LABELS)

@@ -1,0 +1,75 @@
+"""The cashier's screens and the calculator over HTTP."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Application, Borrower, Loan
+from app.services import jobs
+from tests.conftest import Auth
+
+
+def _qian_id(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(Application.id).join(Borrower).where(Borrower.name == "钱七"))
+
+
+def test_the_cashier_disburses_from_the_application_page_and_records_a_repayment(app, client, auth, demo):
+    app_id = _qian_id(app)
+    auth.login("cashier1")
+    page = client.get(f"/applications/{app_id}").get_data(as_text=True)
+    assert 'id="disbursement"' in page and 'value="disburse"' not in page  # the form, not a bare button
+    today = jobs.business_today().isoformat()
+    bad = auth.post(f"/applications/{app_id}/disburse", {"amount": "99999", "disbursed_on": today,
+                                                          "channel": "bank_transfer", "reference": "BT-9"})
+    assert bad.status_code == 422 and "不超过批准的" in bad.get_data(as_text=True)
+    r = auth.post(f"/applications/{app_id}/disburse", {"amount": "15000", "disbursed_on": today,
+                                                        "channel": "bank_transfer", "reference": "BT-9"})
+    assert r.status_code == 303 and r.headers["Location"].startswith("/loans/")
+    loan_page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "壹万伍仟元整" in loan_page and "还款计划" in loan_page
+    with app.app_context():
+        loan = db.session.scalar(select(Loan).where(Loan.application_id == app_id))
+        version = loan.version
+    refused = auth.post(f"/loans/{loan.id}/repayments", {"amount": "0", "paid_on": today, "channel": "cash",
+                                                         "reference": "R1", "version": version})
+    assert refused.status_code == 422 and "大于零" in refused.get_data(as_text=True)
+    ok = auth.post(f"/loans/{loan.id}/repayments", {"amount": "500", "paid_on": today, "channel": "cash",
+                                                    "reference": "R1", "version": version})
+    assert ok.status_code == 303
+    with app.app_context():
+        loan = db.session.get(Loan, loan.id)
+        assert [r.reference for r in loan.repayments] == ["R1"]
+        rep_id = loan.repayments[0].id
+    # The one who recorded it cannot reverse it.
+    auth.post(f"/loans/{loan.id}/repayments/{rep_id}/reverse", {"reason": "录错"})
+    with app.app_context():
+        assert db.session.get(Loan, loan.id).repayments[0].reversed_at is None
+    note = client.get(f"/loans/{loan.id}/note").get_data(as_text=True)
+    assert "借款凭证及还款计划" in note and "壹万伍仟元整" in note and "print.css" in note
+
+
+def test_the_calculator_gives_the_schedule_and_refuses_what_the_product_does_not_allow(app, client, auth, demo):
+    auth.login("officer1")
+    r = client.get("/calculator?product_id=1&amount=10000&term_months=12&rate_percent=9.6&start=2026-01-15",
+                   headers={"HX-Request": "true"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and "<html" not in page  # the partial alone for htmx
+    assert "¥10,000.00" in page and "2027-01-15" in page
+    for query, text in (("term_months=0", "期限"), ("rate_percent=99", "利率"), ("amount=-5", "金额")):
+        params = dict(p.split("=") for p in "product_id=1&amount=10000&term_months=12&rate_percent=9.6&start=2026-01-15".split("&"))
+        key, value = query.split("=")
+        params[key] = value
+        body = client.get("/calculator", query_string=params).get_data(as_text=True)
+        assert "flash-error" in body and text in body
+
+
+def test_the_portfolio_shows_par(app, client, auth, demo):
+    with app.app_context():
+        jobs.run_daily(jobs.business_today())
+    auth.login("reviewer1")
+    page = client.get("/loans").get_data(as_text=True)
+    assert "PAR30" in page and "冯十二" in page
+    other = Auth(app.test_client())
+    other.login("officer3")
+    assert "冯十二" not in other.client.get("/loans").get_data(as_text=True)  # not his
