@@ -21,6 +21,7 @@ const SHELL = [
   "/static/js/idcard.js",
   "/static/js/photos.js",
   "/static/js/sync.js",
+  "/static/js/schedule.js",
   "/static/js/officer.js",
   "/static/vendor/htmx-2.0.11/htmx.min.js",
   "/static/vendor/tus-js-client-4.3.1/tus.min.js",

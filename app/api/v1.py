@@ -118,6 +118,9 @@ def bootstrap():
                 "id": p.id, "code": p.code, "name": p.name,
                 "min_amount": str(p.min_amount), "max_amount": str(p.max_amount),
                 "min_term": p.min_term_months, "max_term": p.max_term_months,
+                # For the offline repayment calculator (static/js/schedule.js).
+                "annual_rate": str(p.annual_rate), "min_rate": str(p.min_rate), "max_rate": str(p.max_rate),
+                "method": p.repayment_method, "frequency": p.frequency, "day_count": p.day_count,
                 "items": [
                     {"id": i.id, "code": i.code, "name": i.name, "required": i.required_count, "max": i.max_count}
                     for i in p.items

@@ -1,7 +1,9 @@
 """The officer's phone app: an offline shell (cached by the service worker) and device enrolment."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
+from pathlib import Path
 
 from flask import Blueprint, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -15,10 +17,18 @@ from app.web.security import client_ip, public, roles_required
 bp = Blueprint("mobile", __name__, url_prefix="/m")
 
 
+def _schedule_messages() -> list[str]:
+    """The schedule engine's N_ messages: schedule.js raises the same msgids offline."""
+    import app.domain.schedule as schedule
+
+    return re.findall(r'N_\("([^"]+)"\)', Path(schedule.__file__).read_text(encoding="utf-8"))
+
+
 def js_messages() -> dict[str, str]:
     """Strings the offline app shows from JavaScript, translated when the shell is rendered."""
     states = {f"state_{s.value}": translate_message(label) for s, label in STATE_LABELS.items()}
-    return states | {
+    engine = {m: translate_message(m) for m in _schedule_messages()}
+    return engine | states | {
         "offline": _("Offline"),
         "online": _("Online"),
         "wifi_wait": _("Waiting for Wi-Fi"),
@@ -63,6 +73,7 @@ def js_messages() -> dict[str, str]:
         "amend": _("Add material"),
         "resubmit": _("Resubmit"),
         "finish": _("Finish and send"),
+        "calc_rate": _("The rate must be between %(min)s and %(max)s per cent for this loan type."),
         "missing_amendment": _("A new photo or a note for the director"),
         "amend_complete": _("Ready. Tap Resubmit to send it back to the director."),
         "on_server": _("on the server"),

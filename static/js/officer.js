@@ -16,7 +16,7 @@
   }
 
   function show(id) {
-    ["view-unsupported", "view-unenrolled", "view-home", "view-draft"].forEach(function (v) { $("#" + v).hidden = v !== id; });
+    ["view-unsupported", "view-unenrolled", "view-home", "view-draft", "view-calc"].forEach(function (v) { $("#" + v).hidden = v !== id; });
     window.scrollTo(0, 0);
   }
 
@@ -502,6 +502,90 @@
     el.className = "net " + (navigator.onLine ? "net-on" : "net-off");
   }
 
+  // --- repayment calculator (offline: the same engine as the server, static/js/schedule.js) ---
+
+  function calcProduct() { return product($("#calc-product").value); }
+
+  function openCalculator() {
+    var select = $("#calc-product"), form = $("#calc-form");
+    select.innerHTML = "";
+    boot.products.forEach(function (p) {
+      var o = document.createElement("option");
+      o.value = p.id;
+      o.textContent = p.name;
+      select.appendChild(o);
+    });
+    fillCalcDefaults(form);
+    $("#calc-result").hidden = true;
+    $("#calc-error").hidden = true;
+    show("view-calc");
+  }
+
+  function fillCalcDefaults(form) {
+    var p = calcProduct();
+    form.elements.amount.value = p.min_amount;
+    form.elements.term_months.value = p.min_term;
+    form.elements.rate_percent.value = (Number(p.annual_rate) * 100).toFixed(2);
+    form.elements.start.value = new Date().toISOString().slice(0, 10);
+    $("#calc-due-label").hidden = p.frequency !== "custom";
+  }
+
+  function percentToFraction(text) {
+    // "9.6" -> "0.096" by moving the decimal point: no float in the money path.
+    var m = /^\s*(\d+)(?:\.(\d*))?\s*$/.exec(text || "");
+    if (!m) return null;
+    var digits = (m[1] + (m[2] || "")).replace(/^0+(?=\d)/, "");
+    var places = (m[2] || "").length + 2;
+    while (digits.length <= places) digits = "0" + digits;
+    return digits.slice(0, digits.length - places) + "." + digits.slice(digits.length - places);
+  }
+
+  function calculate() {
+    var form = $("#calc-form"), p = calcProduct(), error = $("#calc-error");
+    var rate = percentToFraction(form.elements.rate_percent.value);
+    var term = Number(form.elements.term_months.value);
+    var amount = Number(String(form.elements.amount.value).replace(/,/g, ""));
+    var problems = [];
+    if (rate === null || Number(rate) < Number(p.min_rate) || Number(rate) > Number(p.max_rate))
+      problems.push(t("calc_rate", { min: (Number(p.min_rate) * 100).toFixed(2), max: (Number(p.max_rate) * 100).toFixed(2) }));
+    if (!Number.isInteger(term) || term < p.min_term || term > p.max_term) problems.push(t("missing_term", { min: p.min_term, max: p.max_term }));
+    if (!(amount >= Number(p.min_amount) && amount <= Number(p.max_amount))) problems.push(t("missing_amount", { min: p.min_amount, max: p.max_amount }));
+    var result = null;
+    if (!problems.length) {
+      try {
+        result = Schedule.build({
+          principal: String(form.elements.amount.value).replace(/,/g, ""), annual_rate: rate, term_months: term,
+          method: p.method, start: form.elements.start.value, frequency: p.frequency, first_due: null,
+          due_dates: p.frequency === "custom" ? form.elements.due_dates.value.split(",").map(function (d) { return d.trim(); }).filter(Boolean) : [],
+          day_count: p.day_count,
+        });
+      } catch (e) {
+        if (!(e instanceof Schedule.ScheduleError)) throw e;
+        problems.push(t(e.message, e.params));
+      }
+    }
+    error.hidden = !problems.length;
+    error.textContent = problems.join(" ");
+    $("#calc-result").hidden = !result;
+    if (!result) return;
+    var yuan = function (s) { return "¥" + Number(s).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 }); };
+    $("#calc-interest").textContent = yuan(result.total_interest);
+    $("#calc-total").textContent = yuan(result.total);
+    $("#calc-ear").textContent = (Number(result.effective_annual_rate) * 100).toFixed(2) + " %";
+    var body = $("#calc-lines");
+    body.innerHTML = "";
+    result.lines.forEach(function (line) {
+      var tr = document.createElement("tr");
+      [line.seq, line.due_date, yuan(line.principal), yuan(line.interest), yuan(line.total)].forEach(function (v, i) {
+        var td = document.createElement("td");
+        td.textContent = v;
+        if (i >= 2) td.className = "money";
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+  }
+
   // --- start ------------------------------------------------------------------------------
 
   function refreshFromServer() {
@@ -551,6 +635,10 @@
     });
     wireForm();
     $("#new-application").addEventListener("click", function () { if (boot) newDraft(); });
+    $("#open-calculator").addEventListener("click", function () { if (boot) openCalculator(); });
+    $("#calc-product").addEventListener("change", function () { fillCalcDefaults($("#calc-form")); });
+    $("#calc-form").addEventListener("submit", function (e) { e.preventDefault(); calculate(); });
+    $("#calc-back").addEventListener("click", function () { show("view-home"); });
     $("#send-now").addEventListener("click", function () { Sync.run({ sendNow: true }); });
     $("#wifi-only").addEventListener("change", function (e) { Store.setMeta("wifi_only", e.target.checked); });
     Sync.onChange(function () { if (!current) renderHome(); });
