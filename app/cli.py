@@ -67,7 +67,8 @@ def register_cli(app: Flask) -> None:
         from app.services import jobs as job_service
 
         for_day = day.date() if day else job_service.business_today()
-        result = job_service.run_daily(for_day, sms_settings=job_service.sms_settings(current_app.config))
+        result = job_service.run_daily(for_day, class_days=job_service.class_days(current_app.config),
+                                       sms_settings=job_service.sms_settings(current_app.config))
         click.echo(f"daily job for {for_day.isoformat()}: {result}")
 
     @jobs.command("sms")

@@ -103,6 +103,8 @@ class Config:
         self.SMS_MAX_ATTEMPTS = _int("SMS_MAX_ATTEMPTS", 5)
         # The embedded default runs the daily job on the first request of each day; production
         # runs `flask jobs daily` from cron (the job is idempotent, so both are safe together).
+        # Five-category classification: the first day past due of 关注, 次级, 可疑 and 损失.
+        self.LOAN_CLASS_DAYS = tuple(int(d) for d in os.environ.get("LOAN_CLASS_DAYS", "1,91,181,361").split(","))
         default_daily = "1" if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") else "0"
         self.DAILY_JOB_ON_FIRST_REQUEST = os.environ.get("DAILY_JOB_ON_FIRST_REQUEST", default_daily) == "1"
 

@@ -28,6 +28,13 @@ def business_today(now: datetime | None = None) -> date:
     return (now or datetime.now(timezone.utc)).astimezone(BEIJING).date()
 
 
+def class_days(config) -> tuple[int, ...]:
+    days = tuple(config.get("LOAN_CLASS_DAYS") or DEFAULT_CLASS_DAYS)
+    if len(days) != 4 or list(days) != sorted(days) or days[0] < 1:
+        raise ValueError("LOAN_CLASS_DAYS needs four increasing days, the first at least 1")
+    return days
+
+
 def sms_settings(config) -> dict:
     return {
         "days_before": int(config["SMS_REMIND_DAYS_BEFORE"]),

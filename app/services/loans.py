@@ -6,10 +6,16 @@ reversal or a back-dated repayment re-allocates everything after it.
 """
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
+from typing import BinaryIO
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,6 +29,8 @@ from app.extensions import db
 from app.models import Application, Installment, Loan, Repayment, User
 from app.services import applications as app_service
 from app.services import audit
+from app.storage import PhotoStore, sha256_of_file
+from app.storage.validation import PhotoRejected, validate_image
 
 CHANNELS: dict[str, str] = {
     "cash": N_("Cash"),
@@ -204,10 +212,31 @@ def _scheduled(loan: Loan) -> list[Installment]:
     return sorted(loan.installments, key=lambda i: i.seq)
 
 
+def store_receipt(upload: BinaryIO, store: PhotoStore, *, max_bytes: int, max_pixels: int) -> str:
+    """Keep a photo of the paper receipt, checked by Pillow; returns its SHA-256."""
+    fd, name = tempfile.mkstemp(suffix=".upload", dir=store.uploads_dir)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(upload, out, 1024 * 1024)
+        try:
+            validate_image(tmp, max_bytes=max_bytes, max_pixels=max_pixels)
+        except PhotoRejected as e:
+            raise LoanError({"receipt": (e.message, dict(e.params))}) from None
+        digest = sha256_of_file(tmp)
+        store.put_file(digest, tmp)
+        return digest
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def record_repayment(
     loan: Loan, *, amount: str, paid_on: str, channel: str, reference: str, user: User,
-    today: date, now: datetime, expected_version: int, ip: str = "",
+    today: date, now: datetime, expected_version: int, ip: str = "", receipt: BinaryIO | None = None,
+    store: PhotoStore | None = None, max_photo_bytes: int = 0, max_photo_pixels: int = 0,
 ) -> Repayment:
+    """Record one repayment; ``receipt`` (a photo of the paper receipt) is stored only once the
+    repayment itself checks out, so a refused one leaves no file behind."""
     errors: dict[str, tuple[str, dict]] = {}
     value = None
     try:
@@ -243,8 +272,12 @@ def record_repayment(
     if loan.version != expected_version:
         raise LoanChanged()
     assert value is not None and on is not None
+    receipt_sha256 = ""
+    if receipt is not None:
+        assert store is not None
+        receipt_sha256 = store_receipt(receipt, store, max_bytes=max_photo_bytes, max_pixels=max_photo_pixels)
     repayment = Repayment(loan=loan, amount=value, paid_on=on, channel=channel, reference=reference,
-                          recorded_by_id=user.id, recorded_at=now)
+                          recorded_by_id=user.id, recorded_at=now, receipt_sha256=receipt_sha256)
     db.session.add(repayment)
     db.session.flush()
     _rebuild(loan, max(on, loan.accrued_through or on))
@@ -288,7 +321,7 @@ def _rebuild(loan: Loan, as_of: date) -> None:
         r.allocation = {"parts": pos.allocations.get(r.id, [])} if r.reversed_at is None else {"parts": []}
     loan.accrued_through = as_of
     loan.days_past_due = pos.days_past_due()
-    loan.classification = rp.classify(loan.days_past_due)
+    loan.classification = rp.classify(loan.days_past_due, current_app.config.get("LOAN_CLASS_DAYS") or rp.DEFAULT_CLASS_DAYS)
     if pos.closed_on is not None:
         loan.status, loan.closed_on = "closed", pos.closed_on
 

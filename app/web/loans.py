@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from app.domain import repayment as rp
 from app.domain.workflow import TransitionRefused
-from app.extensions import db
+from app.extensions import db, photo_store
 from app.models import Application, Loan, Product
 from app.services import jobs
 from app.services import loans as loan_service
@@ -82,9 +82,14 @@ def repay(loan_id: int):
         expected = int(request.form.get("version", ""))
     except ValueError:
         abort(400)
+    upload = request.files.get("receipt")
     try:
-        loan_service.record_repayment(loan, **values, user=current_user, today=jobs.business_today(),
-                                      now=_now(), expected_version=expected, ip=client_ip())
+        loan_service.record_repayment(
+            loan, **values, user=current_user, today=jobs.business_today(), now=_now(),
+            expected_version=expected, ip=client_ip(),
+            receipt=upload.stream if upload is not None and upload.filename else None, store=photo_store(),
+            max_photo_bytes=current_app.config["MAX_PHOTO_BYTES"], max_photo_pixels=current_app.config["MAX_PHOTO_PIXELS"],
+        )
     except loan_service.LoanError as e:
         return _loan_page(loan, values, _errors(e), 422)
     except loan_service.LoanChanged:
@@ -129,6 +134,18 @@ def undo(loan_id: int):
         return redirect(url_for(".detail", loan_id=loan_id), code=303)
     flash(_("The disbursement is undone; the application waits for disbursement again."), "success")
     return redirect(url_for("applications.detail", application_id=application_id), code=303)
+
+
+@bp.route("/loans/<int:loan_id>/repayments/<int:repayment_id>/receipt")
+@any_staff
+def receipt(loan_id: int, repayment_id: int):
+    loan = get_scoped(current_user, Loan, loan_id)
+    rep = next((r for r in loan.repayments if r.id == repayment_id and r.receipt_sha256), None)
+    if rep is None:
+        abort(404)
+    response = current_app.response_class(photo_store().derivative(rep.receipt_sha256, "view"), mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @bp.route("/loans/<int:loan_id>/note")

@@ -73,3 +73,32 @@ def test_the_portfolio_shows_par(app, client, auth, demo):
     other = Auth(app.test_client())
     other.login("officer3")
     assert "冯十二" not in other.client.get("/loans").get_data(as_text=True)  # not his
+
+
+def test_a_receipt_photo_is_kept_with_the_repayment_and_a_bad_one_refused(app, client, auth, demo):
+    import io
+
+    from tests.sync_helpers import jpeg_bytes
+
+    auth.login("cashier1")
+    with app.app_context():
+        loan = db.session.scalar(select(Loan).join(Borrower).where(Borrower.name == "冯十二"))
+        loan_id, version = loan.id, loan.version
+    today = jobs.business_today().isoformat()
+    bad = auth.post(f"/loans/{loan_id}/repayments", {"amount": "100", "paid_on": today, "channel": "cash",
+                                                     "reference": "R-rc", "version": version,
+                                                     "receipt": (io.BytesIO(b"not an image"), "r.jpg")},
+                    content_type="multipart/form-data")
+    assert bad.status_code == 422
+    with app.app_context():
+        assert [r.reference for r in db.session.get(Loan, loan_id).repayments] == ["DEMO-R-0001"]
+    ok = auth.post(f"/loans/{loan_id}/repayments", {"amount": "100", "paid_on": today, "channel": "cash",
+                                                    "reference": "R-rc", "version": version,
+                                                    "receipt": (io.BytesIO(jpeg_bytes(800, 600)), "r.jpg")},
+                   content_type="multipart/form-data")
+    assert ok.status_code == 303
+    with app.app_context():
+        rep = db.session.get(Loan, loan_id).repayments[-1]
+        assert len(rep.receipt_sha256) == 64
+    image = client.get(f"/loans/{loan_id}/repayments/{rep.id}/receipt")
+    assert image.status_code == 200 and image.mimetype == "image/jpeg"
