@@ -67,8 +67,11 @@ def register_cli(app: Flask) -> None:
         from app.services import jobs as job_service
 
         for_day = day.date() if day else job_service.business_today()
+        from app.services.tasks import TaskSettings
+
         result = job_service.run_daily(for_day, class_days=job_service.class_days(current_app.config),
-                                       sms_settings=job_service.sms_settings(current_app.config))
+                                       sms_settings=job_service.sms_settings(current_app.config),
+                                       task_settings=TaskSettings.from_config(current_app.config))
         click.echo(f"daily job for {for_day.isoformat()}: {result}")
 
     @jobs.command("sms")

@@ -103,6 +103,14 @@ class Config:
         self.SMS_MAX_ATTEMPTS = _int("SMS_MAX_ATTEMPTS", 5)
         # The embedded default runs the daily job on the first request of each day; production
         # runs `flask jobs daily` from cron (the job is idempotent, so both are safe together).
+        # Post-loan tasks: first revisit (loan use) and then every N days after disbursement, a visit
+        # before installments of at least this amount, escalation to the director at N days past due,
+        # and the radius within which a visit's GPS counts as on site.
+        self.TASK_FIRST_REVISIT_DAYS = _int("TASK_FIRST_REVISIT_DAYS", 15)
+        self.TASK_REVISIT_EVERY_DAYS = _int("TASK_REVISIT_EVERY_DAYS", 90)
+        self.TASK_PRE_DUE_AMOUNT = os.environ.get("TASK_PRE_DUE_AMOUNT", "5000")
+        self.TASK_ESCALATION_DAYS = _int("TASK_ESCALATION_DAYS", 30)
+        self.VISIT_RADIUS_M = _int("VISIT_RADIUS_M", 300)
         # Five-category classification: the first day past due of 关注, 次级, 可疑 and 损失.
         self.LOAN_CLASS_DAYS = tuple(int(d) for d in os.environ.get("LOAN_CLASS_DAYS", "1,91,181,361").split(","))
         default_daily = "1" if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") else "0"

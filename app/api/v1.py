@@ -176,6 +176,37 @@ def returned():
     return jsonify(applications=sync.returned_to(g.device))
 
 
+@bp.route("/plan")
+@device_api
+def plan():
+    """The officer's work plan: open tasks due within the horizon, for offline use."""
+    from app.services import jobs, tasks
+
+    settings = tasks.TaskSettings.from_config(current_app.config)
+    body = tasks.plan_for(g.device.user, jobs.business_today(), settings)
+    for item in body["tasks"]:
+        item["kind_label"] = translate_message(tasks.KIND_LABELS.get(item["kind"], item["kind"]))
+    return jsonify(body)
+
+
+@bp.route("/tasks/<task_uuid>/report", methods=["POST"])
+@device_api
+def task_report(task_uuid: str):
+    from app.services import tasks
+
+    cfg = current_app.config
+    try:
+        answer = tasks.record_report(
+            task_uuid, request.get_json(silent=True), g.device.user, now=_now(),
+            settings=tasks.TaskSettings.from_config(cfg), store=photo_store(),
+            max_photo_bytes=cfg["MAX_PHOTO_BYTES"], max_photo_pixels=cfg["MAX_PHOTO_PIXELS"], ip=client_ip(),
+        )
+    except tasks.ReportError as e:
+        db.session.rollback()
+        return error(e.code, e.message, e.status, fields=e.fields)
+    return jsonify(answer)
+
+
 @bp.route("/applications/status")
 @device_api
 def application_status():

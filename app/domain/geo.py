@@ -16,3 +16,40 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def format_distance(metres: float) -> str:
     return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km"
+
+
+# --- was the officer on site? ---------------------------------------------------------------
+
+MAX_PLAUSIBLE_SPEED_KMH = 150  # faster between two fixes than a car on a county road: not real
+
+
+def check_visit(
+    home: tuple[float, float] | None,
+    fix: tuple[float, float, float] | None,
+    *,
+    radius_m: float,
+    is_mock: bool = False,
+    previous: tuple[float, float, float] | None = None,
+) -> tuple[bool | None, int | None, list[str]]:
+    """(on_site, distance in metres, flags) for a visit fix (lat, lon, accuracy_m) and the borrower's
+    home. On site = within ``radius_m`` of the home with accuracy no worse than ``radius_m``, not
+    a mock location and not implying an impossible speed from ``previous`` (lat, lon, hours before).
+    ``on_site`` is None when it cannot be judged (no fix, or no home position)."""
+    if fix is None:
+        return None, None, ["no_gps"]
+    if home is None:
+        return None, None, ["no_home_gps"]
+    lat, lon, accuracy = fix
+    distance = round(distance_m(home[0], home[1], lat, lon))
+    flags = []
+    if distance > radius_m:
+        flags.append("far")
+    if accuracy > radius_m:
+        flags.append("poor_accuracy")
+    if is_mock:
+        flags.append("mock_location")
+    if previous is not None:
+        p_lat, p_lon, hours = previous
+        if hours > 0 and distance_m(p_lat, p_lon, lat, lon) / 1000 / hours > MAX_PLAUSIBLE_SPEED_KMH:
+            flags.append("impossible_speed")
+    return not flags, distance, flags

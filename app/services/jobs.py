@@ -49,7 +49,8 @@ def _sql(dialect: str) -> dict[str, str]:
     return {"days": "DATEDIFF(:day, {a})", "greatest": "GREATEST({a}, {b})", "idiv": "DIV"}
 
 
-def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sms_settings: dict | None = None) -> dict:
+def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sms_settings: dict | None = None,
+              task_settings=None) -> dict:
     """Bring every active loan to ``day``; returns counts. Commits once."""
     q = _sql(db.engine.dialect.name)
     since = "(SELECT COALESCE(loans.accrued_through, loans.disbursed_on) FROM loans WHERE loans.id = installments.loan_id)"
@@ -86,12 +87,15 @@ def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sm
                version = version + 1
          WHERE status = 'active'
     """), {"day": day})
+    from app.services import tasks
+
+    new_tasks = tasks.generate(day, task_settings or tasks.TaskSettings())
     reminders = 0
     if sms_settings is not None:
         from app.services import sms
 
         reminders = sms.enqueue_reminders(day, **sms_settings)
-    detail = {"installments_accrued": accrued, "reminders": reminders}
+    detail = {"installments_accrued": accrued, "reminders": reminders, "tasks": new_tasks}
     run = db.session.scalar(select(JobRun).where(JobRun.job == DAILY, JobRun.for_date == day))
     if run is None:
         db.session.add(JobRun(job=DAILY, for_date=day, finished_at=datetime.now(timezone.utc), detail=detail))

@@ -18,6 +18,7 @@ def register_web(app: Flask) -> None:
         mobile,
         pwa,
         security,
+        tasks,
         template_helpers,
     )
 
@@ -25,5 +26,5 @@ def register_web(app: Flask) -> None:
     daily.init_app(app)
     template_helpers.init_app(app)
     errors.init_app(app)
-    for module in (auth, main, applications, entry, loans, borrowers, admin, pwa, mobile):
+    for module in (auth, main, applications, entry, loans, tasks, borrowers, admin, pwa, mobile):
         app.register_blueprint(module.bp)

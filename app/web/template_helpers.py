@@ -35,6 +35,17 @@ METHOD_LABELS = {
 }
 
 
+def notification_label(kind: str) -> str:
+    """A workflow event, or one of the post-loan notices."""
+    from app.services.tasks import KIND_LABELS
+
+    if kind in workflow.Event._value2member_map_:
+        return translate_message(workflow.EVENT_LABELS[workflow.Event(kind)])
+    if kind == "task_assigned":
+        return _("A task was assigned to you")
+    return translate_message(KIND_LABELS.get(kind, kind))
+
+
 def init_app(app: Flask) -> None:
     @app.template_filter("money")
     def money(value: Decimal | None) -> str:
@@ -68,5 +79,6 @@ def init_app(app: Flask) -> None:
             "role_label": lambda r: translate_message(ROLE_LABELS.get(r, r)),
             "sex_label": lambda s: _("male") if s == "M" else _("female"),
             "method_label": lambda m: translate_message(METHOD_LABELS.get(m, m)),
+            "notification_label": notification_label,
             "now": lambda: datetime.now(timezone.utc),
         }

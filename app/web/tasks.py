@@ -1,0 +1,84 @@
+"""Post-loan tasks at the office: the director's list, reassignment, visit reports."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import FollowUpTask, Loan, User, UserRole
+from app.services import tasks as task_service
+from app.services.scope import OutOfScope, scope_clause
+from app.web.i18n import translate_message
+from app.web.security import any_staff, client_ip, roles_required
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+
+STATUSES = ("open", "done", "cancelled")
+
+
+def _scoped_tasks():
+    return select(FollowUpTask).join(Loan, Loan.id == FollowUpTask.loan_id).where(scope_clause(current_user, Loan))
+
+
+@bp.route("/")
+@any_staff
+def index():
+    status = request.args.get("status", "open")
+    query = _scoped_tasks()
+    if status in STATUSES:
+        query = query.where(FollowUpTask.status == status)
+    rows = db.session.scalars(
+        query.options(selectinload(FollowUpTask.loan).selectinload(Loan.borrower), selectinload(FollowUpTask.officer),
+                      selectinload(FollowUpTask.photos))
+        .order_by(FollowUpTask.due_date, FollowUpTask.id).limit(300)
+    ).all()
+    officers = []
+    if current_user.has_role("director"):
+        officers = db.session.scalars(
+            select(User).join(UserRole, UserRole.user_id == User.id)
+            .where(User.office_id == current_user.office_id, UserRole.role == "officer", User.is_enabled.is_(True))
+            .order_by(User.full_name)
+        ).all()
+    office = None if current_user.is_hq else current_user.office_id
+    return render_template("tasks/index.html", tasks=rows, status=status, statuses=STATUSES, officers=officers,
+                           kind_labels=task_service.KIND_LABELS, report=task_service.visit_report(office))
+
+
+@bp.route("/<int:task_id>/reassign", methods=["POST"])
+@roles_required("director")
+def reassign(task_id: int):
+    task = db.session.scalar(_scoped_tasks().where(FollowUpTask.id == task_id))
+    if task is None:
+        raise OutOfScope("FollowUpTask", task_id)
+    to = db.session.get(User, int(request.form.get("officer_id", "0") or 0))
+    try:
+        if to is None:
+            raise task_service.ReportError("bad_assignee", "Choose an active loan officer of the loan's office.", 422)
+        task_service.reassign(task, to, current_user, ip=client_ip())
+    except task_service.ReportError as e:
+        flash(translate_message(e.message), "error")
+    else:
+        flash(_("Task reassigned to %(name)s.", name=to.full_name), "success")
+    return redirect(url_for(".index"), code=303)
+
+
+@bp.route("/photos/<int:photo_id>")
+@any_staff
+def photo(photo_id: int):
+    from flask import abort, current_app
+
+    from app.extensions import photo_store
+    from app.models import TaskPhoto
+
+    found = db.session.scalar(
+        select(TaskPhoto).join(FollowUpTask).join(Loan, Loan.id == FollowUpTask.loan_id)
+        .where(TaskPhoto.id == photo_id, scope_clause(current_user, Loan))
+    )
+    if found is None:
+        abort(404)
+    response = current_app.response_class(photo_store().derivative(found.sha256, "view"), mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response

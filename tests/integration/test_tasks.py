@@ -1,0 +1,175 @@
+"""Post-loan tasks: generation over a simulated month, visit reports checked by GPS, reassignment."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Application, Borrower, FollowUpTask, Loan, Notification, TaskPhoto, User
+from app.services import jobs, tasks
+from app.services import loans as loan_service
+from app.storage import make_store
+from tests.sync_helpers import jpeg_bytes
+
+DAY = date(2026, 1, 15)
+NOW = datetime(2026, 1, 15, 2, 0, tzinfo=timezone.utc)
+HOME = (30.6800, 104.1000)
+SETTINGS = tasks.TaskSettings()
+
+
+def _user(name: str) -> User:
+    return db.session.scalar(select(User).where(User.username == name))
+
+
+def _loan() -> Loan:
+    """钱七's 15,000 loan (河口, officer3), disbursed on DAY; his home at HOME."""
+    app = db.session.scalar(select(Application).join(Borrower).where(Borrower.name == "钱七"))
+    app.borrower.home_lat, app.borrower.home_lon = HOME
+    form = loan_service.DisbursementForm(amount="15000", disbursed_on=DAY.isoformat(), channel="cash", reference="")
+    return loan_service.disburse(app, form, _user("cashier1"), today=DAY, now=NOW)
+
+
+def _tasks(loan_id: int) -> list[tuple[str, date, str, str]]:
+    rows = db.session.scalars(select(FollowUpTask).where(FollowUpTask.loan_id == loan_id)
+                              .order_by(FollowUpTask.kind, FollowUpTask.due_date)).all()
+    return [(t.kind, t.due_date, t.officer.username, t.status) for t in rows]
+
+
+def test_a_simulated_month_creates_each_task_once_and_catching_up_gives_the_same(app, demo):
+    with app.app_context():
+        loan = _loan()
+        loan_id = loan.id
+        for offset in range(0, 75):  # every day for two and a half months, no repayment at all
+            jobs.run_daily(DAY + timedelta(days=offset), task_settings=SETTINGS)
+        daily = _tasks(loan_id)
+        kinds = [k for k, *_ in daily]
+        assert ("revisit", DAY + timedelta(days=15), "officer3", "open") in daily
+        # First installment 2026-02-15 unpaid: collection from 02-16, escalation at 30 days past due.
+        assert ("collection", date(2026, 2, 16), "officer3", "open") in daily
+        assert ("escalation", date(2026, 3, 17), "director2", "open") in daily
+        assert kinds.count("escalation") == 1
+        assert db.session.scalar(select(Notification).where(Notification.kind == "escalation",
+                                                            Notification.user_id == _user("director2").id))
+        # Run it all again, and once more for the last day: nothing new.
+        jobs.run_daily(DAY + timedelta(days=74), task_settings=SETTINGS)
+        assert _tasks(loan_id) == daily
+        # Start over and jump: the same tasks in one run.
+        db.session.execute(FollowUpTask.__table__.delete().where(FollowUpTask.loan_id == loan_id))
+        db.session.commit()
+        jobs.run_daily(DAY + timedelta(days=74), task_settings=SETTINGS)
+        assert _tasks(loan_id) == daily
+
+
+def test_large_installments_get_a_visit_before_they_fall_due(app, demo):
+    with app.app_context():
+        loan_id = _loan().id
+        tasks.generate(date(2026, 2, 10), tasks.TaskSettings(pre_due_amount=__import__("decimal").Decimal("1000")))
+        db.session.commit()
+        assert ("pre_due", date(2026, 2, 12), "officer3", "open") in _tasks(loan_id)
+
+
+def _report(task: FollowUpTask, *, lat: float, lon: float, accuracy: float = 15, mock: bool = False,
+            photo: bytes | None = None, report_uuid: str | None = None) -> dict:
+    photos = []
+    if photo is not None:
+        photos = [{"uuid": str(uuid.uuid4()), "sha256": hashlib.sha256(photo).hexdigest(),
+                   "content_base64": base64.b64encode(photo).decode()}]
+    return {"report_uuid": report_uuid or str(uuid.uuid4()), "completed_at": NOW.isoformat(),
+            "outcome": {"met_borrower": True, "paid_amount": "200", "promise_date": "2026-03-01",
+                        "promise_amount": "500", "loan_use_verified": True, "notes": "在家，已买化肥"},
+            "gps": {"lat": lat, "lon": lon, "accuracy_m": accuracy, "at": NOW.isoformat(), "is_mock": mock},
+            "photos": photos}
+
+
+def _open_task(loan_id: int, kind: str = "revisit") -> FollowUpTask:
+    return db.session.scalar(select(FollowUpTask).where(FollowUpTask.loan_id == loan_id, FollowUpTask.kind == kind,
+                                                        FollowUpTask.status == "open").order_by(FollowUpTask.due_date))
+
+
+def _send(app, task_uuid: str, body: dict, who: str = "officer3") -> dict:
+    return tasks.record_report(task_uuid, body, _user(who), now=NOW, settings=SETTINGS, store=make_store(app.config),
+                               max_photo_bytes=app.config["MAX_PHOTO_BYTES"], max_photo_pixels=app.config["MAX_PHOTO_PIXELS"])
+
+
+def test_a_visit_at_the_home_is_verified_with_its_photo_and_a_resend_changes_nothing(app, demo):
+    with app.app_context():
+        loan_id = _loan().id
+        jobs.run_daily(DAY + timedelta(days=70), task_settings=SETTINGS)
+        task = _open_task(loan_id)
+        photo = jpeg_bytes(800, 600, seed=3)
+        body = _report(task, lat=HOME[0] + 0.0004, lon=HOME[1], photo=photo)  # ~45 m
+        answer = _send(app, task.uuid, body)
+        assert answer["on_site"] is True and answer["distance_m"] < 60 and answer["flags"] == []
+        assert _send(app, task.uuid, body) == answer  # resent: same answer
+        task = db.session.get(FollowUpTask, task.id)
+        assert task.status == "done" and task.outcome["promise_amount"] == "500.00"
+        assert [p.sha256 for p in task.photos] == [hashlib.sha256(photo).hexdigest()]
+        assert db.session.scalar(select(db.func.count()).select_from(TaskPhoto)) == 1
+        with make_store(app.config).open(task.photos[0].sha256) as f:
+            assert f.read() == photo
+        # A different report for the same task is refused.
+        with pytest.raises(tasks.ReportError) as closed:
+            _send(app, task.uuid, _report(task, lat=HOME[0], lon=HOME[1]))
+        assert closed.value.status == 409
+
+
+@pytest.mark.parametrize("offset,accuracy,mock,flags", [
+    (0.018, 15, False, ["far"]),             # ~2 km away
+    (0.0, 500, False, ["poor_accuracy"]),    # at home but the fix is too coarse
+    (0.0, 10, True, ["mock_location"]),      # the Android bridge says mock
+])
+def test_a_doubtful_visit_is_flagged_with_why(app, demo, offset, accuracy, mock, flags):
+    with app.app_context():
+        loan_id = _loan().id
+        jobs.run_daily(DAY + timedelta(days=70), task_settings=SETTINGS)
+        task = _open_task(loan_id)
+        answer = _send(app, task.uuid, _report(task, lat=HOME[0] + offset, lon=HOME[1], accuracy=accuracy, mock=mock))
+        assert answer["on_site"] is False and answer["flags"] == flags
+        if offset:
+            assert 1900 < answer["distance_m"] < 2100
+
+
+def test_bad_reports_are_explained_and_write_nothing(app, demo):
+    with app.app_context():
+        loan_id = _loan().id
+        jobs.run_daily(DAY + timedelta(days=70), task_settings=SETTINGS)
+        task = _open_task(loan_id)
+        body = _report(task, lat=HOME[0], lon=HOME[1], photo=b"not a jpeg at all")
+        with pytest.raises(tasks.ReportError) as bad:
+            _send(app, task.uuid, body)
+        assert bad.value.status == 422 and "photos" in bad.value.fields
+        body = _report(task, lat=200, lon=HOME[1])
+        body["outcome"]["promise_date"] = "2020-01-01"
+        with pytest.raises(tasks.ReportError) as bad:
+            _send(app, task.uuid, body)
+        assert {"gps", "promise_date"} <= set(bad.value.fields)
+        db.session.rollback()
+        assert db.session.get(FollowUpTask, task.id).status == "open"
+        with pytest.raises(tasks.ReportError) as other:
+            _send(app, task.uuid, _report(task, lat=HOME[0], lon=HOME[1]), who="officer1")
+        assert other.value.status == 409
+
+
+def test_the_director_reassigns_an_open_task_within_his_office(app, demo):
+    with app.app_context():
+        loan_id = _loan().id
+        jobs.run_daily(DAY + timedelta(days=20), task_settings=SETTINGS)
+        task = _open_task(loan_id)
+        with pytest.raises(tasks.ReportError):
+            tasks.reassign(task, _user("officer1"), _user("director2"))  # another office's officer
+        second = User(username="officer4", full_name="钱多", password_hash="x", office_id=_user("officer3").office_id)
+        from app.models import UserRole
+
+        second.role_rows = [UserRole(role="officer")]
+        db.session.add(second)
+        db.session.commit()
+        tasks.reassign(task, second, _user("director2"))
+        assert db.session.get(FollowUpTask, task.id).officer_id == second.id
+        plan = tasks.plan_for(second, DAY + timedelta(days=20), SETTINGS)
+        assert [t["uuid"] for t in plan["tasks"]] == [task.uuid]
+        assert plan["tasks"][0]["borrower"]["home"] == {"lat": HOME[0], "lon": HOME[1]}
