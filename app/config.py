@@ -111,6 +111,12 @@ class Config:
         self.TASK_PRE_DUE_AMOUNT = os.environ.get("TASK_PRE_DUE_AMOUNT", "5000")
         self.TASK_ESCALATION_DAYS = _int("TASK_ESCALATION_DAYS", 30)
         self.VISIT_RADIUS_M = _int("VISIT_RADIUS_M", 300)
+        # The officers' GPS trail: every N minutes, only within these local working hours.
+        self.TRAIL_INTERVAL_MIN = _int("TRAIL_INTERVAL_MIN", 5)
+        self.TRAIL_HOURS = os.environ.get("TRAIL_HOURS", "08:00-18:00")
+        # Map tiles for the trail page, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty: no
+        # tiles (the trail, visits and homes still draw on a blank map).
+        self.MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
         # Five-category classification: the first day past due of 关注, 次级, 可疑 and 损失.
         self.LOAN_CLASS_DAYS = tuple(int(d) for d in os.environ.get("LOAN_CLASS_DAYS", "1,91,181,361").split(","))
         default_daily = "1" if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") else "0"

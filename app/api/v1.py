@@ -139,6 +139,9 @@ def bootstrap():
             "photo_jpeg_quality": cfg["PHOTO_JPEG_QUALITY"],
             "upload_chunk_bytes": cfg["UPLOAD_CHUNK_BYTES"],
             "max_photo_bytes": cfg["MAX_PHOTO_BYTES"],
+            # GPS trail: sampled every N minutes while the app is open within working hours.
+            "trail_interval_min": cfg["TRAIL_INTERVAL_MIN"],
+            "trail_hours": cfg["TRAIL_HOURS"],
         },
     )
 
@@ -205,6 +208,15 @@ def task_report(task_uuid: str):
         db.session.rollback()
         return error(e.code, e.message, e.status, fields=e.fields)
     return jsonify(answer)
+
+
+@bp.route("/track", methods=["POST"])
+@device_api
+def track():
+    """A batch of GPS trail points; the phone deletes those listed as confirmed."""
+    from app.services import trail
+
+    return jsonify(trail.ingest(g.device, request.get_json(silent=True), now=_now()))
 
 
 @bp.route("/applications/status")

@@ -65,6 +65,26 @@ def reassign(task_id: int):
     return redirect(url_for(".index"), code=303)
 
 
+@bp.route("/trail/<int:user_id>")
+@any_staff
+def trail_day(user_id: int):
+    """An officer's day on a map: the GPS trail, his visits and the borrowers' homes."""
+    from datetime import date
+
+    from flask import abort
+
+    from app.services import jobs, trail
+
+    officer = db.session.get(User, user_id)
+    if officer is None or not trail.may_see(current_user, officer):
+        abort(404)
+    try:
+        day = date.fromisoformat(request.args.get("date", "")) if request.args.get("date") else jobs.business_today()
+    except ValueError:
+        abort(400)
+    return render_template("tasks/trail.html", officer=officer, day=day, data=trail.day_of(officer, day))
+
+
 @bp.route("/photos/<int:photo_id>")
 @any_staff
 def photo(photo_id: int):
