@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from sqlalchemy import and_, insert, select, update
+from sqlalchemy.orm import selectinload
 
 from app.domain import geo
 from app.domain.i18n import N_
@@ -152,9 +153,12 @@ def _borrower_of(loan_id: int) -> str:
 def plan_for(user: User, day: date, settings: TaskSettings) -> dict:
     """Open tasks of this officer due up to the horizon, plus everything overdue, by due date."""
     until = day + timedelta(days=settings.horizon_days)
+    loan = selectinload(FollowUpTask.loan)
     tasks = db.session.scalars(
         select(FollowUpTask).where(FollowUpTask.officer_id == user.id, FollowUpTask.status == "open",
                                    FollowUpTask.due_date <= until)
+        # Four statements for any number of tasks, not three per task (bench/plan_and_trail.py).
+        .options(loan.selectinload(Loan.borrower), loan.selectinload(Loan.installments))
         .order_by(FollowUpTask.due_date, FollowUpTask.id)
     ).all()
     items = []
