@@ -1,4 +1,5 @@
-// The officer's capture app: home (drafts, outbox, sent) and the application form.
+// The officer's capture app: home (work plan, drafts, outbox, sent), the application form and
+// the visit report form.
 // Works offline: everything is read from and written to IndexedDB; Sync sends it when it can.
 (function () {
   "use strict";
@@ -16,7 +17,7 @@
   }
 
   function show(id) {
-    ["view-unsupported", "view-unenrolled", "view-home", "view-draft", "view-calc"].forEach(function (v) { $("#" + v).hidden = v !== id; });
+    ["view-unsupported", "view-unenrolled", "view-home", "view-draft", "view-calc", "view-visit"].forEach(function (v) { $("#" + v).hidden = v !== id; });
     window.scrollTo(0, 0);
   }
 
@@ -164,10 +165,11 @@
           lists[pair[0]].appendChild(empty);
         }
       });
-      var badge = $("#sync-badge");
-      badge.textContent = unsent;
-      badge.dataset.count = unsent;
-      return Store.getMeta("last_sync").then(function (last) {
+      return renderPlan().then(function (reportsUnsent) {
+        var badge = $("#sync-badge");
+        badge.textContent = unsent + reportsUnsent;
+        badge.dataset.count = unsent + reportsUnsent;
+      }).then(function () { return Store.getMeta("last_sync"); }).then(function (last) {
         $("#last-sync").textContent = last ? t("last_sync", { time: new Date(last).toLocaleString() }) : "";
       });
     });
@@ -373,6 +375,7 @@
   function takeGps() {
     $("#gps-info").textContent = t("gps_waiting");
     return Bridge.getPosition().then(function (pos) {
+      rememberPosition(pos);
       current.gps = pos;
       renderGps();
       renderMissing();
@@ -568,7 +571,6 @@
     error.textContent = problems.join(" ");
     $("#calc-result").hidden = !result;
     if (!result) return;
-    var yuan = function (s) { return "¥" + Number(s).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 }); };
     $("#calc-interest").textContent = yuan(result.total_interest);
     $("#calc-total").textContent = yuan(result.total);
     $("#calc-ear").textContent = (Number(result.effective_annual_rate) * 100).toFixed(2) + " %";
@@ -584,6 +586,479 @@
       });
       body.appendChild(tr);
     });
+  }
+
+  // --- the day's work plan and visit reports ---------------------------------------------------
+  // The plan comes with the first sync of the day (meta "plan"); a visit report is its own record
+  // (Store reports) until the server confirms it. Works offline from start to finish.
+
+  var currentReport = null;   // the visit report being edited
+  var reportSaveTimer = null;
+  var visitUrls = [];
+  var visitRadius = null;     // the plan's visit_radius_m: nearer than this counts as on site
+  var MAX_VISIT_PHOTOS = 3;
+  var EARTH_RADIUS_M = 6371008.8;  // as app/domain/geo.py
+
+  function distanceM(lat1, lon1, lat2, lon2) {
+    var rad = Math.PI / 180;
+    var p1 = lat1 * rad, p2 = lat2 * rad, dp = (lat2 - lat1) * rad, dl = (lon2 - lon1) * rad;
+    var a = Math.pow(Math.sin(dp / 2), 2) + Math.cos(p1) * Math.cos(p2) * Math.pow(Math.sin(dl / 2), 2);
+    return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(a)));
+  }
+
+  function formatDistance(m) {
+    return m < 1000 ? t("dist_m", { m: Math.round(m) }) : t("dist_km", { km: (m / 1000).toFixed(1) });
+  }
+
+  function homeDistance(task, pos) {
+    var home = task && task.borrower && task.borrower.home;
+    if (!pos || !home || home.lat === null || home.lat === undefined || home.lon === null || home.lon === undefined) return null;
+    return distanceM(pos.lat, pos.lon, home.lat, home.lon);
+  }
+
+  function yuan(s) {
+    return "¥" + Number(s).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  }
+
+  // "50" -> "50.00", "1,200.5" -> "1200.50"; null when it is not an amount. Text only: no float.
+  function money(text) {
+    var s = String(text || "").replace(/[,\s]/g, "");
+    var m = /^(\d+)(?:\.(\d{0,2}))?$/.exec(s);
+    if (!m) return null;
+    return m[1].replace(/^0+(?=\d)/, "") + "." + ((m[2] || "") + "00").slice(0, 2);
+  }
+
+  function latestReports(reports) {
+    var byTask = {};
+    reports.forEach(function (r) {
+      var prev = byTask[r.task_uuid];
+      if (!prev || String(r.created_at) > String(prev.created_at)) byTask[r.task_uuid] = r;
+    });
+    return byTask;
+  }
+
+  function reportResult(task, report) {
+    if (report && report.status === "sent") return report.result;
+    return task.status === "done" ? task.result || null : null;
+  }
+
+  function resultText(result) {
+    var dist = result.distance_m === null || result.distance_m === undefined ? null : formatDistance(result.distance_m);
+    var text;
+    if (result.on_site === true) text = dist ? t("visit_verified", { distance: dist }) : t("visit_verified_nodist");
+    else if (result.on_site === false) text = dist ? t("visit_flagged", { distance: dist }) : t("visit_flagged_nodist");
+    else text = t("visit_unchecked");
+    var flags = (result.flags || []).map(function (f) { return T["flag_" + f] || f; });
+    return flags.length ? text + " · " + t("flags", { flags: flags.join(", ") }) : text;
+  }
+
+  function taskRow(task, report, pos, today) {
+    var item = document.createElement("li");
+    item.className = "row task";
+    item.dataset.task = task.uuid;
+    var result = reportResult(task, report);
+    var state = result ? "done" : report ? report.status : "open";
+    item.dataset.state = state;
+    var main = document.createElement("span");
+    main.className = "row-main";
+    main.textContent = [task.kind_label || task.kind, task.borrower.name, task.borrower.village].filter(Boolean).join(" · ");
+    item.appendChild(main);
+
+    var sub = document.createElement("span");
+    sub.className = "row-sub";
+    var overdue = task.due_date < today;
+    var due = document.createElement("span");
+    due.className = "task-due" + (overdue && !result ? " overdue" : "");
+    due.textContent = overdue ? t("overdue_since", { date: task.due_date }) : t("due_on", { date: task.due_date });
+    sub.appendChild(due);
+    var loan = task.loan || {};
+    var bits = [];
+    if (loan.next_due_amount) bits.push(t("amount_due", { amount: yuan(loan.next_due_amount) }));
+    if (loan.outstanding) bits.push(t("outstanding", { amount: yuan(loan.outstanding) }));
+    if (loan.days_past_due > 0) bits.push(t("dpd", { days: loan.days_past_due }));
+    var meters = homeDistance(task, pos);
+    if (meters !== null) {
+      item.dataset.distance = Math.round(meters);
+      bits.push(t("distance_away", { distance: formatDistance(meters) }));
+    }
+    if (bits.length) sub.appendChild(document.createTextNode(" · " + bits.join(" · ")));
+    item.appendChild(sub);
+
+    var status = document.createElement("span");
+    status.className = "row-sub task-status";
+    if (result) {
+      item.classList.add("task-done", result.on_site === true ? "task-verified" : result.on_site === false ? "task-flagged" : "task-unchecked");
+      if (result.distance_m !== null && result.distance_m !== undefined) item.dataset.serverDistance = result.distance_m;
+      status.textContent = resultText(result);
+    } else if (report && report.status === "queued") {
+      item.classList.add("task-waiting");
+      status.textContent = report.next_attempt_at ? t("visit_retrying") : t("visit_waiting");
+    } else if (report && report.status === "error") {
+      item.classList.add("row-error");
+      status.textContent = t("server_said", { message: errorText(report.error) });
+    } else if (report && report.status === "closed") {
+      item.classList.add("task-closed", "row-error");
+      status.textContent = t("visit_closed", { message: (report.error && report.error.message) || "" });
+    } else if (report && report.status === "draft") {
+      status.textContent = report.error ? t("server_said", { message: errorText(report.error) }) : t("visit_started");
+      if (report.error) item.classList.add("row-error");
+    }
+    if (status.textContent) item.appendChild(status);
+
+    if (!result && (!report || report.status === "draft" || report.status === "error")) {
+      item.appendChild(button(t("visit"), function () { openVisit(task.uuid); }, report && report.error ? "primary" : ""));
+    } else if (report && report.status === "closed") {
+      item.appendChild(button(t("dismiss"), function () {
+        if (!confirm(t("confirm_discard_report"))) return;
+        Store.deleteReport(report).then(renderHome);
+      }, "link"));
+    }
+    return item;
+  }
+
+  // Resolves to the number of reports not yet confirmed by the server (for the badge).
+  function renderPlan() {
+    return Promise.all([Store.getMeta("plan"), Store.allReports(), Store.getMeta("last_position"), Store.getMeta("plan_error")]).then(function (r) {
+      var plan = r[0], reports = r[1], pos = r[2], planError = r[3];
+      var today = Sync.localDay();
+      var byTask = latestReports(reports);
+      var tasks = ((plan && plan.tasks) || []).slice();
+      var listed = {};
+      tasks.forEach(function (task) { listed[task.uuid] = true; });
+      // Reports for tasks no longer in the plan stay visible until they are settled (sent ones: that day).
+      Object.keys(byTask).forEach(function (uuid) {
+        var rep = byTask[uuid];
+        if (listed[uuid] || !rep.task) return;
+        if (rep.status === "sent" && Sync.localDay(new Date(rep.sent_at)) !== today) return;
+        tasks.push(rep.task);
+      });
+      tasks.sort(function (a, b) {
+        var da = reportResult(a, byTask[a.uuid]) ? 1 : 0, db = reportResult(b, byTask[b.uuid]) ? 1 : 0;
+        return da - db || String(a.due_date).localeCompare(String(b.due_date)) || String(a.borrower.name).localeCompare(String(b.borrower.name));
+      });
+      var list = $("#list-plan");
+      list.innerHTML = "";
+      tasks.forEach(function (task) { list.appendChild(taskRow(task, byTask[task.uuid], pos, today)); });
+      if (!tasks.length) {
+        var empty = document.createElement("li");
+        empty.className = "muted";
+        empty.textContent = plan ? t("plan_none") : t("plan_not_loaded");
+        list.appendChild(empty);
+      }
+      var info = $("#plan-info");
+      info.className = "muted";
+      info.textContent = plan ? t("plan_of", { date: plan.date, time: new Date(plan.fetched_at).toLocaleString() }) : "";
+      if (plan && plan.date < today) {
+        info.className = "warn";
+        info.textContent = t("plan_old", { date: plan.date });
+      }
+      var err = $("#plan-error");
+      var showError = planError && (!plan || planError.at > plan.fetched_at);
+      err.hidden = !showError;
+      err.textContent = showError ? t("plan_error", { message: planError.message || t("no_connection") }) : "";
+      $("#position-info").textContent = pos ? t("position_known", { acc: pos.accuracy_m, time: new Date(pos.at).toLocaleTimeString() }) : t("position_unknown");
+      return reports.filter(function (rep) { return rep.status === "queued" || rep.status === "error"; }).length;
+    });
+  }
+
+  function locateMe() {
+    $("#position-info").textContent = t("gps_waiting");
+    return Bridge.getPosition().then(function (pos) {
+      return Store.setMeta("last_position", pos).then(renderPlan);
+    }, function (err) {
+      $("#position-info").textContent = t("gps_error", { reason: err.message });
+    });
+  }
+
+  function rememberPosition(pos) { return Store.setMeta("last_position", pos).catch(function () {}); }
+
+  function taskNeeds(task, what) {
+    var evidence = task.evidence || [];
+    if (evidence.indexOf(what) >= 0) return true;
+    if (what === "promise") return task.kind === "collection" || task.kind === "escalation";
+    if (what === "loan_use") return task.kind === "revisit";
+    return false;
+  }
+
+  function newReport(task) {
+    return {
+      uuid: crypto.randomUUID(), task_uuid: task.uuid, task: task, status: "draft", created_at: new Date().toISOString(),
+      outcome: { met_borrower: false, paid_amount: "", promise_date: "", promise_amount: "", loan_use_verified: taskNeeds(task, "loan_use") ? false : null, notes: "" },
+      gps: null, photos: [],
+    };
+  }
+
+  function pristine(r) {
+    var o = r.outcome;
+    return r.status === "draft" && !r.error && !r.gps && !r.photos.length && !o.met_borrower && !o.paid_amount &&
+      !o.promise_date && !o.promise_amount && !o.loan_use_verified && !o.notes;
+  }
+
+  function openVisit(taskUuid) {
+    return Promise.all([Store.getMeta("plan"), Store.allReports()]).then(function (r) {
+      var plan = r[0], reports = r[1];
+      var report = latestReports(reports)[taskUuid];
+      var task = ((plan && plan.tasks) || []).filter(function (x) { return x.uuid === taskUuid; })[0] || (report && report.task);
+      if (!task) return;
+      if (report && (report.status === "draft" || report.status === "error")) {
+        report.status = "draft";   // a refused report: correct it, then finish again
+        report.task = task;
+      } else if (!report) {
+        report = newReport(task);
+      } else {
+        return;  // waiting to send, sent or closed: nothing to edit
+      }
+      currentReport = report;
+      visitRadius = plan && plan.settings ? plan.settings.visit_radius_m || null : null;
+      fillVisit(report);
+      show("view-visit");
+      if (report.error) banner(t("server_said", { message: errorText(report.error) }), "error");
+      else banner("");
+    });
+  }
+
+  function fillVisit(r) {
+    var form = $("#view-visit"), task = r.task, loan = task.loan || {}, b = task.borrower;
+    $("#visit-title").textContent = (task.kind_label || task.kind) + " · " + b.name;
+    $("#visit-borrower").textContent = [b.name, b.village, b.address].filter(Boolean).join(" · ");
+    var phone = $("#visit-phone");
+    phone.textContent = b.phone || "—";
+    phone.href = b.phone ? "tel:" + b.phone : "#";
+    $("#visit-due").textContent = task.due_date;
+    $("#visit-loan").textContent = [loan.outstanding ? t("outstanding", { amount: yuan(loan.outstanding) }) : "",
+      loan.next_due_amount ? t("amount_due", { amount: yuan(loan.next_due_amount) }) + (loan.next_due_date ? " (" + loan.next_due_date + ")" : "") : "",
+      loan.days_past_due > 0 ? t("dpd", { days: loan.days_past_due }) : ""].filter(Boolean).join(" · ") || "—";
+    var o = r.outcome;
+    form.elements.met_borrower.checked = !!o.met_borrower;
+    form.elements.paid_amount.value = o.paid_amount || "";
+    form.elements.promise_date.value = o.promise_date || "";
+    form.elements.promise_amount.value = o.promise_amount || "";
+    form.elements.loan_use_verified.checked = !!o.loan_use_verified;
+    form.elements.notes.value = o.notes || "";
+    $("#visit-promise").hidden = !taskNeeds(task, "promise");
+    $("#visit-loan-use").hidden = !taskNeeds(task, "loan_use");
+    // What the server said about each field, beside the field.
+    $$("#view-visit [aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+    $$("#view-visit .field-error.server").forEach(function (el) { el.remove(); });
+    var fields = (r.error && r.error.fields) || {};
+    Object.keys(fields).forEach(function (key) {
+      var name = key.split(".").pop();
+      var el = form.elements[name];
+      if (!el || !el.closest || !el.closest("label")) return;
+      el.setAttribute("aria-invalid", "true");
+      var hint = document.createElement("p");
+      hint.className = "field-error server";
+      hint.textContent = fields[key];
+      el.closest("label").after(hint);
+    });
+    renderVisitPhotos();
+    renderVisitGps();
+    renderVisitMissing();
+  }
+
+  function saveReport() {
+    clearTimeout(reportSaveTimer);
+    var r = currentReport;
+    reportSaveTimer = setTimeout(function () { Store.putReport(r); }, 250);
+  }
+
+  function saveReportNow() {
+    clearTimeout(reportSaveTimer);
+    return currentReport ? Store.putReport(currentReport) : Promise.resolve();
+  }
+
+  function visitMissing(r) {
+    var out = [], o = r.outcome, task = r.task;
+    if (o.paid_amount && money(o.paid_amount) === null) out.push(t("missing_paid"));
+    if (taskNeeds(task, "promise")) {
+      if (!!o.promise_date !== !!o.promise_amount) out.push(t("missing_promise"));
+      if (o.promise_date && o.promise_date < Sync.localDay()) out.push(t("missing_promise_past"));
+      if (o.promise_amount && !(money(o.promise_amount) !== null && Number(money(o.promise_amount)) > 0)) out.push(t("missing_promise_amount"));
+    }
+    if ((o.notes || "").length > 500) out.push(t("missing_notes"));
+    if ((task.evidence || []).indexOf("photo") >= 0 && !r.photos.length) out.push(t("missing_visit_photo"));
+    if (!r.gps) out.push(t("missing_visit_gps"));
+    return out;
+  }
+
+  function renderVisitMissing() {
+    var list = $("#visit-missing");
+    list.innerHTML = "";
+    var m = visitMissing(currentReport);
+    m.forEach(function (text) {
+      var item = document.createElement("li");
+      item.textContent = text;
+      list.appendChild(item);
+    });
+    if (!m.length) {
+      var ok = document.createElement("li");
+      ok.className = "ok";
+      ok.textContent = t("visit_complete");
+      list.appendChild(ok);
+    }
+    $("#visit-finish").disabled = m.length > 0;
+  }
+
+  function renderVisitPhotos() {
+    visitUrls.forEach(URL.revokeObjectURL);
+    visitUrls = [];
+    var box = $("#visit-thumbs");
+    box.innerHTML = "";
+    currentReport.photos.forEach(function (ph, i) {
+      var fig = document.createElement("figure");
+      fig.className = "thumb";
+      fig.dataset.photo = ph.uuid;
+      var img = document.createElement("img");
+      img.alt = "(" + (i + 1) + ")";
+      Store.getBlob(ph.uuid).then(function (blob) {
+        if (!blob) return;
+        var url = URL.createObjectURL(blob);
+        visitUrls.push(url);
+        img.src = url;
+      });
+      var cap = document.createElement("figcaption");
+      cap.textContent = "(" + (i + 1) + ")";
+      fig.appendChild(img);
+      fig.appendChild(cap);
+      fig.appendChild(button(t("delete"), function () { deleteVisitPhoto(ph); }, "link"));
+      box.appendChild(fig);
+    });
+    $("#visit-camera").hidden = currentReport.photos.length >= MAX_VISIT_PHOTOS;
+    $("#visit-photo-count").textContent = currentReport.photos.length + " / " + MAX_VISIT_PHOTOS;
+  }
+
+  function addVisitPhotos(files) {
+    var r = currentReport;
+    banner(t("photo_processing"));
+    var chain = Promise.resolve();
+    files.forEach(function (file) {
+      chain = chain.then(function () {
+        if (r.photos.length >= MAX_VISIT_PHOTOS) return;
+        return Photos.prepare(file, boot.settings).then(function (p) {
+          var uuid = crypto.randomUUID();
+          return Store.putBlob(uuid, p.blob).then(function () {
+            r.photos.push({ uuid: uuid, sha256: p.sha256, size: p.size, width: p.width, height: p.height, taken_at: new Date().toISOString() });
+            return Store.putReport(r);
+          });
+        }, function () { banner(t("photo_failed"), "error"); throw new Error("photo"); });
+      });
+    });
+    return chain.then(function () { banner(""); }, function () {}).then(function () {
+      if (currentReport !== r) return;
+      renderVisitPhotos();
+      renderVisitMissing();
+      askPersistence();
+    });
+  }
+
+  function deleteVisitPhoto(ph) {
+    currentReport.photos = currentReport.photos.filter(function (x) { return x.uuid !== ph.uuid; });
+    return saveReportNow().then(function () { return Store.deleteBlob(ph.uuid); }).then(function () { renderVisitPhotos(); renderVisitMissing(); });
+  }
+
+  function renderVisitGps() {
+    var g = currentReport.gps, info = $("#visit-gps-info");
+    var limit = (boot && boot.settings && boot.settings.gps_max_accuracy_m) || 50;
+    info.className = "field-hint";
+    delete info.dataset.distance;
+    if (!g) { info.textContent = ""; return; }
+    var parts = [t("gps_fix", { lat: g.lat.toFixed(6), lon: g.lon.toFixed(6), acc: g.accuracy_m })];
+    if (g.accuracy_m > limit) { parts.push(t("gps_poor_visit", { acc: g.accuracy_m, limit: limit })); info.className += " field-error"; }
+    if (g.is_mock) { parts.push(t("gps_mock")); info.className += " field-error"; }
+    var meters = homeDistance(currentReport.task, g);
+    if (meters === null) {
+      parts.push(t("visit_home_unknown"));
+    } else {
+      info.dataset.distance = Math.round(meters);
+      parts.push(t("visit_gps_distance", { distance: formatDistance(meters) }));
+      var radius = visitRadius;
+      if (radius) parts.push(meters <= radius ? t("visit_gps_near", { radius: radius }) : t("visit_gps_far", { radius: radius }));
+    }
+    info.textContent = parts.join(" · ");
+  }
+
+  function takeVisitGps() {
+    var r = currentReport;
+    $("#visit-gps-info").textContent = t("gps_waiting");
+    return Bridge.getPosition().then(function (pos) {
+      r.gps = pos;
+      rememberPosition(pos);
+      if (currentReport !== r) return Store.putReport(r);
+      renderVisitGps();
+      renderVisitMissing();
+      return saveReportNow();
+    }, function (err) {
+      $("#visit-gps-info").textContent = t("gps_error", { reason: err.message });
+    });
+  }
+
+  function finishVisit() {
+    var r = currentReport;
+    if (visitMissing(r).length) return renderVisitMissing();
+    var o = r.outcome;
+    o.paid_amount = money(o.paid_amount) || "0.00";
+    var promise = taskNeeds(r.task, "promise") && o.promise_date;
+    o.promise_date = promise ? o.promise_date : "";
+    o.promise_amount = promise ? money(o.promise_amount) : "";
+    if (!taskNeeds(r.task, "loan_use")) o.loan_use_verified = null;
+    r.status = "queued";
+    // The time of the visit: a report corrected after a refusal keeps it.
+    r.finished_at = r.finished_at || new Date().toISOString();
+    r.error = null;
+    r.needs_fix = false;
+    r.attempts = 0;
+    r.next_attempt_at = null;
+    return saveReportNow().then(function () {
+      currentReport = null;
+      askPersistence();
+      registerBackgroundSync();
+      show("view-home");
+      banner("");
+      return renderHome();
+    }).then(function () { return Sync.run(); });
+  }
+
+  function visitBack() {
+    var r = currentReport;
+    clearTimeout(reportSaveTimer);
+    currentReport = null;
+    var done = pristine(r) ? Store.getReport(r.uuid).then(function (stored) { if (stored) return Store.deleteReport(r); }) : Store.putReport(r);
+    return done.then(function () {
+      show("view-home");
+      banner("");
+      return renderHome();
+    });
+  }
+
+  function wireVisit() {
+    var form = $("#view-visit");
+    form.addEventListener("submit", function (e) { e.preventDefault(); });
+    form.addEventListener("input", function (e) {
+      if (!currentReport) return;
+      var el = e.target, o = currentReport.outcome;
+      if (el.type === "checkbox" && (el.name === "met_borrower" || el.name === "loan_use_verified")) o[el.name] = el.checked;
+      else if (["paid_amount", "promise_date", "promise_amount"].indexOf(el.name) >= 0) o[el.name] = el.value.trim();
+      else if (el.name === "notes") o.notes = el.value;
+      else return;
+      renderVisitMissing();
+      saveReport();
+    });
+    $("#visit-photo-input").addEventListener("change", function (e) {
+      var input = e.target;
+      addVisitPhotos(Array.prototype.slice.call(input.files));
+      input.value = "";
+    });
+    $("#visit-gps").addEventListener("click", takeVisitGps);
+    $("#visit-finish").addEventListener("click", finishVisit);
+    $("#visit-back").addEventListener("click", visitBack);
+    $("#visit-discard").addEventListener("click", function () {
+      if (!confirm(t("confirm_discard_report"))) return;
+      var r = currentReport;
+      currentReport = null;
+      clearTimeout(reportSaveTimer);
+      Store.deleteReport(r).then(function () { show("view-home"); banner(""); return renderHome(); });
+    });
+    $("#locate-me").addEventListener("click", locateMe);
   }
 
   // --- start ------------------------------------------------------------------------------
@@ -634,6 +1109,7 @@
       });
     });
     wireForm();
+    wireVisit();
     $("#new-application").addEventListener("click", function () { if (boot) newDraft(); });
     $("#open-calculator").addEventListener("click", function () { if (boot) openCalculator(); });
     $("#calc-product").addEventListener("change", function () { fillCalcDefaults($("#calc-form")); });
@@ -641,7 +1117,7 @@
     $("#calc-back").addEventListener("click", function () { show("view-home"); });
     $("#send-now").addEventListener("click", function () { Sync.run({ sendNow: true }); });
     $("#wifi-only").addEventListener("change", function (e) { Store.setMeta("wifi_only", e.target.checked); });
-    Sync.onChange(function () { if (!current) renderHome(); });
+    Sync.onChange(function () { if (!current && !currentReport) renderHome(); });
     window.addEventListener("online", function () { renderNet(); Sync.run({ fresh: true }); });
     window.addEventListener("offline", renderNet);
     setInterval(function () { Sync.run(); }, 60000);

@@ -1,9 +1,11 @@
-// The phone's store of record: drafts, queued applications and their photo blobs live in
-// IndexedDB until the server has confirmed them. Nothing here is deleted before that.
+// The phone's store of record: drafts, queued applications, visit reports and their photo blobs
+// live in IndexedDB until the server has confirmed them. Nothing here is deleted before that.
+// Version 2 added the "reports" store; an upgrade only creates what is missing, so the drafts,
+// blobs and meta of version 1 come through untouched.
 (function (global) {
   "use strict";
   var DB_NAME = "ddt";
-  var DB_VERSION = 1;
+  var DB_VERSION = 2;
   var dbPromise = null;
   var wiped = false;
 
@@ -24,6 +26,8 @@
         if (!db.objectStoreNames.contains("drafts")) db.createObjectStore("drafts", { keyPath: "uuid" });
         if (!db.objectStoreNames.contains("blobs")) db.createObjectStore("blobs");
         if (!db.objectStoreNames.contains("meta")) db.createObjectStore("meta");
+        // Visit reports of the work plan (one record per report UUID), with their photos in "blobs".
+        if (!db.objectStoreNames.contains("reports")) db.createObjectStore("reports", { keyPath: "uuid" });
       };
       req.onsuccess = function () {
         var db = req.result;
@@ -75,6 +79,23 @@
       return tx(["drafts", "blobs"], "readwrite", function (drafts, blobs) {
         drafts.delete(draft.uuid);
         (draft.photos || []).forEach(function (p) { blobs.delete(p.uuid); });
+      });
+    },
+    allReports: function () {
+      return tx(["reports"], "readonly", function (reports, done) { request(reports.getAll(), done); });
+    },
+    getReport: function (uuid) {
+      return tx(["reports"], "readonly", function (reports, done) { request(reports.get(uuid), done); });
+    },
+    putReport: function (report) {
+      report.updated_at = new Date().toISOString();
+      return tx(["reports"], "readwrite", function (reports) { reports.put(report); });
+    },
+    // Deletes the report and every photo blob it still holds, in one transaction.
+    deleteReport: function (report) {
+      return tx(["reports", "blobs"], "readwrite", function (reports, blobs) {
+        reports.delete(report.uuid);
+        (report.photos || []).forEach(function (p) { blobs.delete(p.uuid); });
       });
     },
     putBlob: function (key, blob) {

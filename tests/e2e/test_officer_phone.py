@@ -6,6 +6,7 @@ import hashlib
 import pytest
 from sqlalchemy import func, select
 
+from app.config import APP_VERSION
 from app.extensions import db
 from app.models import Application, Device, Photo, User
 from app.services import devices as device_service
@@ -185,18 +186,20 @@ def test_minimum_version_bump_forces_the_update_before_sync(app, live_server, of
     enrol_phone(app, page, live_server)
     officer_phone.set_offline(True)
     capture(page, photos)
-    assert page.evaluate("document.body.dataset.clientVersion") == "0.2.0"
+    assert page.evaluate("document.body.dataset.clientVersion") == APP_VERSION
+    major, minor, _patch = APP_VERSION.split(".")
+    newer = f"{major}.{int(minor) + 1}.0"
 
     sent_versions = []
     officer_phone.route("**/api/v1/applications", lambda route: (sent_versions.append(route.request.headers.get("x-client-version")), route.continue_()))
-    app.config["CLIENT_VERSION"] = app.config["MIN_CLIENT_VERSION"] = "0.3.0"
+    app.config["CLIENT_VERSION"] = app.config["MIN_CLIENT_VERSION"] = newer
     officer_phone.set_offline(False)
     page.reload()  # the app is opened again with signal
-    page.wait_for_function("document.body.dataset.clientVersion === '0.3.0'", timeout=30000)
+    page.wait_for_function(f"document.body.dataset.clientVersion === '{newer}'", timeout=30000)
     page.wait_for_selector("#list-sent .row", timeout=30000)
-    assert sent_versions and set(sent_versions) == {"0.3.0"}
-    assert page.evaluate("caches.keys()") == ["ddt-shell-0.3.0"]
-    # The draft made under 0.2.0 went through untouched.
+    assert sent_versions and set(sent_versions) == {newer}
+    assert page.evaluate("caches.keys()") == [f"ddt-shell-{newer}"]
+    # The draft made under the older version went through untouched.
     [draft] = drafts(page)
     assert _server_application(app, draft["uuid"])["state"] == "awaiting_director"
 
