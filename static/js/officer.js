@@ -1121,6 +1121,9 @@
     window.addEventListener("online", function () { renderNet(); Sync.run({ fresh: true }); });
     window.addEventListener("offline", renderNet);
     setInterval(function () { Sync.run(); }, 60000);
+    // The GPS trail: a tick a minute; Sync.sampleTrail keeps to TRAIL_INTERVAL_MIN between positions.
+    Sync.sampleTrail();
+    setInterval(function () { Sync.sampleTrail(); }, 60000);
     if (new URLSearchParams(location.search).get("enrolled")) banner(t("enrolled_ok"), "success");
   }
 
