@@ -210,6 +210,31 @@ def task_report(task_uuid: str):
     return jsonify(answer)
 
 
+@bp.route("/notifications")
+@device_api
+def notifications():
+    """The officer's recent notifications, for the phone's home view (kept there offline)."""
+    from app.services import notifications as notification_service
+    from app.web.template_helpers import notification_label
+
+    user = g.device.user
+    return jsonify(
+        unread=notification_service.unread_count(user),
+        items=[{"id": n.id, "label": notification_label(n.kind), "message": n.message,
+                "at": n.created_at.isoformat(), "unread": n.read_at is None}
+               for n in notification_service.recent(user)[:20]],
+    )
+
+
+@bp.route("/notifications/read", methods=["POST"])
+@device_api
+def notifications_read():
+    from app.services import notifications as notification_service
+
+    notification_service.mark_all_read(g.device.user, _now())
+    return jsonify(unread=0)
+
+
 @bp.route("/track", methods=["POST"])
 @device_api
 def track():

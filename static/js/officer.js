@@ -165,6 +165,7 @@
           lists[pair[0]].appendChild(empty);
         }
       });
+      renderNotifications();
       return renderPlan().then(function (reportsUnsent) {
         var badge = $("#sync-badge");
         badge.textContent = unsent + reportsUnsent;
@@ -717,6 +718,31 @@
   }
 
   // Resolves to the number of reports not yet confirmed by the server (for the badge).
+  function renderNotifications() {
+    return Store.getMeta("notifications").then(function (data) {
+      var list = $("#list-notes"), items = (data && data.items) || [];
+      list.innerHTML = "";
+      items.slice(0, 10).forEach(function (n) {
+        var li = document.createElement("li");
+        li.className = "row" + (n.unread ? " unread" : "");
+        var main = document.createElement("span");
+        main.className = "row-main";
+        main.textContent = n.label + " · " + n.message;
+        var sub = document.createElement("span");
+        sub.className = "row-sub";
+        sub.textContent = new Date(n.at).toLocaleString();
+        li.appendChild(main);
+        li.appendChild(sub);
+        list.appendChild(li);
+      });
+      $("#notes-card").hidden = !items.length;
+      var badge = $("#notes-badge");
+      badge.textContent = (data && data.unread) || 0;
+      badge.dataset.count = (data && data.unread) || 0;
+      $("#notes-read").hidden = !(data && data.unread);
+    });
+  }
+
   function renderPlan() {
     return Promise.all([Store.getMeta("plan"), Store.allReports(), Store.getMeta("last_position"), Store.getMeta("plan_error")]).then(function (r) {
       var plan = r[0], reports = r[1], pos = r[2], planError = r[3];
@@ -1112,6 +1138,7 @@
     wireVisit();
     $("#new-application").addEventListener("click", function () { if (boot) newDraft(); });
     $("#open-calculator").addEventListener("click", function () { if (boot) openCalculator(); });
+    $("#notes-read").addEventListener("click", function () { Sync.markNotificationsRead().catch(function () {}); });
     $("#calc-product").addEventListener("change", function () { fillCalcDefaults($("#calc-form")); });
     $("#calc-form").addEventListener("submit", function (e) { e.preventDefault(); calculate(); });
     $("#calc-back").addEventListener("click", function () { show("view-home"); });

@@ -464,6 +464,7 @@
           }, Promise.resolve()).then(function () { return refreshStatuses(drafts); });
         })
         .then(function () { return syncReports(opts); })
+        .then(fetchNotifications)
         .then(sendTrail)
         .then(function () { return refreshPlan(opts); })
         .then(function () {
@@ -479,6 +480,18 @@
       if (!(err instanceof Halt) && !(err instanceof ApiError)) console.error(err);
     }).then(function () { running = null; emit(); });
     return running;
+  }
+
+  // --- notifications: decisions, new tasks, escalations; the last ones kept for offline reading ---
+
+  function fetchNotifications() {
+    return api("GET", "/api/v1/notifications").then(function (resp) {
+      return Store.setMeta("notifications", resp).then(emit);
+    }, function (err) { if (err instanceof Halt) throw err; });
+  }
+
+  function markNotificationsRead() {
+    return api("POST", "/api/v1/notifications/read", {}).then(fetchNotifications);
   }
 
   // --- GPS trail: sampled while the app is open in working hours, kept until the server confirms ---
@@ -536,6 +549,7 @@
     onBanner: function (fn) { bannerHandler = fn; },
     localDay: localDay,
     sampleTrail: sampleTrail,
+    markNotificationsRead: markNotificationsRead,
     withinHours: withinHours,
     clientVersion: CLIENT_VERSION,
   };
