@@ -474,11 +474,26 @@
     });
   }
 
+  var again = null;  // a "send now" (or regained signal) that came while a run was busy
+
   function run(opts) {
-    if (running) return running;
-    running = runOnce(opts || {}).catch(function (err) {
+    opts = opts || {};
+    if (running) {
+      // Never swallow the officer's "send now": it runs as soon as the current run ends.
+      if (opts.sendNow || opts.fresh) again = { sendNow: !!(opts.sendNow || (again && again.sendNow)), fresh: true };
+      return running;
+    }
+    running = runOnce(opts).catch(function (err) {
       if (!(err instanceof Halt) && !(err instanceof ApiError)) console.error(err);
-    }).then(function () { running = null; emit(); });
+    }).then(function () {
+      running = null;
+      emit();
+      if (again) {
+        var next = again;
+        again = null;
+        return run(next);
+      }
+    });
     return running;
   }
 
