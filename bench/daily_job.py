@@ -1,0 +1,990 @@
+"""How long does the daily job take on a big loan book, and what would a per-loan loop cost?
+
+Run from the repository root:
+
+    .venv/bin/python bench/daily_job.py [--sizes 100000,1000000] [--baseline-size 100000]
+                                        [--day 2026-06-15] [--seed 1] [--database-url URL] [--explain]
+
+On MariaDB, through the private test server. The URL is exported by that script, so it must be
+expanded by a shell the script starts, not by the one you type into:
+
+    bash scripts/mariadb-test-server.sh \\
+        sh -c '.venv/bin/python bench/daily_job.py --database-url "$TEST_DATABASE_URL"'
+
+For every size N it creates a fresh database (a SQLite file in a temporary folder by default; with
+``--database-url`` a MySQL/MariaDB database named ``<its database>_bench_daily_<case>``, dropped and
+created, and dropped again afterwards), migrates it with the app's Alembic migrations and fills it
+with N active loans of 12 monthly installments (one office with an officer and a director, one
+product; one borrower and one disbursed application per loan) by executemany in chunks of 10,000
+loans. The book is as the job left it the evening before ``--day``: accrued through the day before,
+penalty basis, days past due and class as of then, and the post-loan tasks that day's run made
+(by calling app.services.tasks.generate for it, when the app has it). Mix: 85 % current (10 % of
+them paid one past installment late, so they carry a settled penalty basis; 20 % have partly
+prepaid the next installment), 10 % 1-31 days late on the latest installment (half of those partly
+paid), 5 % long overdue (31 days to ~2 years, so all five classes appear; 30 % partly paid).
+Generation time is printed, not counted.
+
+Then it runs ``app.services.jobs.run_daily(day)`` (no SMS; tasks with their default settings) on
+that database: for the day, for the same day again (idempotent: the checksum must not change),
+for day+3 (three missed days caught up at once), and for day+4 under tracemalloc. The checksum
+covers what the job writes: penalty basis and accrued, days past due, class, accrued-through, and
+the tasks and notifications without their uuids and timestamps. Each run is made in a freshly
+spawned Python process that opens the app and calls the job, as ``flask jobs daily`` from cron
+does, so its memory is its own. Each run prints wall seconds, that process's CPU seconds (on
+MariaDB much of the work is the server's), how busy the whole machine was meanwhile (other jobs
+share its cores), the process's RSS before the call and its peak during it (VmHWM, the figure
+ru_maxrss reports, reset through /proc/self/clear_refs), and each distinct SQL statement with its
+seconds, rows and times sent (SQLAlchemy cursor-execute events); time inside tasks.generate that
+is not in an execute call (Python, and fetching rows) is shown apart. The first three runs are not
+traced, because tracemalloc slows Python-heavy code several times; the day+4 run gives the peak of
+Python allocations. ``--explain`` adds the query plan of each UPDATE of the largest size's first
+run; ``--keep`` keeps the databases.
+
+Baseline in the same run, on ``--baseline-size`` loans (default 100,000): a fresh database with
+the same seed brought to the same day by a naive per-loan ORM loop (active loans with their
+installments via selectinload in batches of 1,000, penalty basis per overdue installment, days past
+due and class in Python, one commit; the same tasks.generate call as run_daily), then to day+3 the
+same way. Its checksums must equal the job's. The speed-up compares everything but tasks.generate,
+which both call alike; the whole-run ratio is printed beside it. When the baseline size is not one
+of the sizes the job is also timed on the baseline's data, and the loop's per-loan rate is
+extrapolated to the smallest size; the output says so.
+
+Goals: run_daily on 1,000,000 loans in under 120 s, and at least 20x faster than the loop. Exit
+status 0 when every check passes and every measured goal is met.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import os
+import random
+import re
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+# Run as a plain script from the repo root: make app importable. Nothing from app is imported at
+# module level: app.config reads INSTANCE_DIR when first imported, so the environment must point
+# at the temporary folder before that happens (else a secret key lands in the repo's instance/).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+DEFAULT_SIZES = (100_000, 1_000_000)
+GOAL_SIZE = 1_000_000
+GOAL_SECONDS = 120.0
+GOAL_SPEEDUP = 20.0
+CHUNK_LOANS = 10_000
+TERM = 12
+CREATED = "2026-01-01 00:00:00.000000"
+# (annual rate, penalty rate) in millionths: the penalty rate is 1.5x the loan rate.
+RATES = ((72_000, 108_000), (86_500, 129_750), (96_000, 144_000), (120_000, 180_000))
+CLASS_ORDER = ("normal", "special_mention", "substandard", "doubtful", "loss")
+
+
+# --- plumbing ------------------------------------------------------------------------------------
+
+
+class Interrupted(Exception):
+    """SIGTERM, turned into an exception so the cleanup in main() runs."""
+
+
+def _on_sigterm(_signum, _frame) -> None:
+    raise Interrupted()
+
+
+def peak_rss_reset() -> bool:
+    """Reset this process's peak RSS to its current RSS (Linux >= 4.0); False when not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _status_mb(key: str) -> float | None:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def rss_mb() -> float:
+    return _status_mb("VmRSS:") or 0.0
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores of the machine spent busy since boot (not idle, not waiting for I/O)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb() -> float:
+    """The kernel's RSS high-water mark for this process image (VmHWM). ru_maxrss reports the same
+    figure, but also keeps the image before exec: a spawned child would inherit its parent's peak."""
+    hwm = _status_mb("VmHWM:")
+    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def add_months(d: date, months: int) -> date:
+    """Day of month is at most 28 throughout, so no clamping is needed."""
+    y, m = divmod(d.month - 1 + months, 12)
+    return date(d.year + y, m + 1, d.day)
+
+
+def first_line(sql: str) -> str:
+    flat = " ".join(sql.split())
+    return flat if len(flat) <= 64 else flat[:61] + "..."
+
+
+@dataclass
+class Measured:
+    label: str
+    seconds: float
+    cpu: float
+    traced_peak_mb: float | None
+    rss_before_mb: float
+    rss_peak_mb: float
+    machine_busy_pct: float
+    statements: list[tuple[str, float, int]] = field(default_factory=list)
+    captured: list[tuple[str, Any]] = field(default_factory=list)
+    result: Any = None
+    tasks_seconds: float = 0.0  # in app.services.tasks.generate, called by run_daily (Python and SQL)
+
+
+class StatementTimer:
+    """Times every statement sent through the engine while ``recording``."""
+
+    def __init__(self, engine) -> None:
+        from sqlalchemy import event
+
+        self.recording = False
+        self.tag = ""
+        self.rows: list[tuple[str, float, int]] = []
+        self.captured: list[tuple[str, Any]] = []
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn, _cursor, _statement, _parameters, _context, _executemany) -> None:
+        conn.info.setdefault("bench_t0", []).append(time.perf_counter())
+
+    def _after(self, conn, cursor, statement, parameters, _context, _executemany) -> None:
+        spent = time.perf_counter() - conn.info["bench_t0"].pop()
+        if self.recording:
+            self.rows.append((self.tag + first_line(statement), spent, cursor.rowcount))
+            self.captured.append((statement, parameters))
+
+    def start(self) -> None:
+        self.rows, self.captured, self.recording = [], [], True
+
+    def stop(self) -> tuple[list[tuple[str, float, int]], list[tuple[str, Any]]]:
+        self.recording = False
+        return self.rows, self.captured
+
+
+def measure(label: str, fn: Callable[[], Any], timer: StatementTimer, *, trace: bool = True) -> Measured:
+    import gc
+
+    gc.collect()
+    peak_rss_reset()
+    before = rss_mb()
+    if trace:
+        tracemalloc.start()
+    timer.start()
+    busy0, cpu0, t0 = machine_busy_seconds(), time.process_time(), time.perf_counter()
+    result = fn()
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    busy = (machine_busy_seconds() - busy0) / (seconds * (os.cpu_count() or 1)) * 100
+    rows, captured = timer.stop()
+    traced = None
+    if trace:
+        traced = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    tasks_seconds = result.pop("_tasks_seconds", 0.0) if isinstance(result, dict) else 0.0
+    return Measured(label, seconds, cpu, traced, before, peak_rss_mb(), busy, rows, captured, result, tasks_seconds)
+
+
+def _measure_child(pipe, label: str, kind: str, url: str, tmp: str, day: date, trace: bool, capture: bool) -> None:
+    """In a fresh interpreter, like ``flask jobs daily`` from cron: open the app, run, report."""
+    try:
+        from app import create_app
+        from app.config import TestConfig
+        from app.extensions import db
+
+        app = create_app(TestConfig(url, Path(tmp) / "photos"))
+        with app.app_context():
+            timer = StatementTimer(db.engine)
+        run = job(app, day, timer) if kind == "job" else naive(app, day, timer)
+        measured = measure(label, run, timer, trace=trace)
+        if not capture:
+            measured.captured = []
+        with app.app_context():
+            db.engine.dispose()
+        pipe.send(measured)
+    except BaseException as exc:  # noqa: BLE001 — reported by the parent
+        import traceback
+
+        pipe.send(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+    finally:
+        pipe.close()
+
+
+def measure_in_child(label: str, kind: str, url: str, tmp: Path, day: date, *, trace: bool = False,
+                     capture: bool = False) -> Measured:
+    """Run ``kind`` ("job" or "naive") for ``day`` in a spawned process, so its RSS is its own and
+    not this process's, which holds the generator's leftovers."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    here, there = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_measure_child, args=(there, label, kind, url, str(tmp), day, trace, capture),
+                        daemon=True)
+    child.start()
+    there.close()
+    try:
+        answer = here.recv()
+    except EOFError:
+        answer = f"the measuring process died (exit code {child.join() or child.exitcode})"
+    child.join()
+    if isinstance(answer, str):
+        raise SystemExit(f"{label}: {answer}")
+    return answer
+
+
+# --- databases -----------------------------------------------------------------------------------
+
+
+class Databases:
+    """A fresh database per case: a SQLite file in ``tmp``, or one on the given MySQL/MariaDB server."""
+
+    def __init__(self, base_url: str | None, tmp: Path, *, keep: bool = False) -> None:
+        from sqlalchemy import make_url
+
+        self.tmp, self.keep = tmp, keep
+        self.base = make_url(base_url) if base_url else None
+        self.created: list[str] = []
+        if self.base is not None:
+            if not self.base.get_backend_name().startswith(("mysql", "mariadb")):
+                raise SystemExit("--database-url: a mysql+pymysql:// URL (SQLite is the default)")
+            if not re.fullmatch(r"[A-Za-z0-9_]*", self.base.database or ""):
+                raise SystemExit("database name: letters, digits and _ only")
+
+    def fresh(self, case: str) -> str:
+        from sqlalchemy import create_engine, text
+
+        if self.base is None:
+            path = self.tmp / f"{case}.sqlite3"
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            return f"sqlite:///{path}"
+        name = f"{self.base.database or 'ddt'}_bench_daily_{case}"[:64]
+        server = create_engine(self.base.set(database=""))
+        try:
+            with server.begin() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+                conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+        finally:
+            server.dispose()
+        self.created.append(name)
+        return self.base.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        from sqlalchemy import create_engine, make_url, text
+
+        if self.keep:
+            return
+        parsed = make_url(url)
+        if self.base is None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{parsed.database}{suffix}").unlink(missing_ok=True)
+            return
+        server = create_engine(self.base.set(database=""))
+        try:
+            with server.begin() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS `{parsed.database}`"))
+        finally:
+            server.dispose()
+        if parsed.database in self.created:
+            self.created.remove(parsed.database)
+
+    def drop_all(self) -> None:
+        if self.base is None:
+            return
+        for name in list(self.created):
+            self.drop(self.base.set(database=name).render_as_string(hide_password=False))
+
+
+def make_app(url: str, tmp: Path):
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.config import TestConfig
+    from app.extensions import db
+
+    app = create_app(TestConfig(url, tmp / "photos"))
+    logging.disable(logging.INFO)  # migrations/env.py reconfigures alembic's logger to INFO on every upgrade
+    try:
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+    finally:
+        logging.disable(logging.NOTSET)
+    return app
+
+
+def describe_database(engine) -> str:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            version = conn.execute(text("SELECT sqlite_version()")).scalar()
+            mode = conn.execute(text("PRAGMA journal_mode")).scalar()
+            sync = conn.execute(text("PRAGMA synchronous")).scalar()
+            return f"SQLite {version} (journal_mode={mode}, synchronous={sync}), file in {engine.url.database}"
+        version = conn.execute(text("SELECT VERSION()")).scalar()
+        pool = conn.execute(text("SELECT @@innodb_buffer_pool_size")).scalar()
+        flush = conn.execute(text("SELECT @@innodb_flush_log_at_trx_commit")).scalar()
+        return (f"MariaDB/MySQL {version} at {engine.url.host}:{engine.url.port} (innodb_buffer_pool_size="
+                f"{int(pool) // 2**20} MB, innodb_flush_log_at_trx_commit={flush})")
+
+
+# --- the book ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Book:
+    loans: int = 0
+    installments: int = 0
+    profiles: dict[str, int] = field(default_factory=lambda: {"current": 0, "late": 0, "long": 0})
+    partly_paid: int = 0
+    seconds: float = 0.0
+    tasks: int = 0
+    tasks_seconds: float = 0.0
+
+
+def _disbursed(rng: random.Random, day: date, lo: int, hi: int) -> date:
+    d = day - timedelta(days=rng.randint(lo, hi))
+    return d.replace(day=min(d.day, 28))
+
+
+def _loan_rows(i: int, rng: random.Random, day: date, iso: Callable[[date], str], book: Book,
+               classify: Callable[[int], str]):
+    """One loan and its 12 installments, as of the evening before ``day``."""
+    yesterday = day - timedelta(days=1)
+    r = rng.random()
+    profile = "current" if r < 0.85 else "late" if r < 0.95 else "long"
+    if profile == "current":
+        disbursed = _disbursed(rng, day, 1, 365)
+    elif profile == "late":
+        disbursed = _disbursed(rng, day, 32, 365)
+    else:
+        disbursed = _disbursed(rng, day, 100, 760)
+    book.profiles[profile] += 1
+    annual, penalty = RATES[rng.randrange(len(RATES))]
+    principal = rng.randrange(1_000, 50_001, 100) * 100  # 1,000-50,000 yuan, in fen
+    dues = [add_months(disbursed, k) for k in range(1, TERM + 1)]
+    due_count = sum(1 for d in dues if d < day)  # installments due before today
+    base = principal // TERM
+    parts = [base] * (TERM - 1) + [principal - base * (TERM - 1)]
+    interest, left = [], principal
+    for p in parts:
+        interest.append((left * annual + 6_000_000) // 12_000_000)  # a month's interest, half-up
+        left -= p
+
+    # principal_paid, interest_paid, paid_off_on and days paid late, per installment
+    paid = [[0, 0, None, 0] for _ in range(TERM)]
+    first_unpaid = due_count  # index of the first installment not settled
+    partly = False
+    if profile == "current":
+        for k in range(due_count):
+            paid[k] = [parts[k], interest[k], dues[k], 0]
+        if due_count and rng.random() < 0.10:
+            k = rng.randrange(due_count)
+            late_by = rng.randint(1, 20)
+            if dues[k] + timedelta(days=late_by) <= yesterday - timedelta(days=1):
+                paid[k][2], paid[k][3] = dues[k] + timedelta(days=late_by), late_by
+        if due_count < TERM and rng.random() < 0.20:
+            k = due_count
+            paid[k][0], paid[k][1] = parts[k] // 2, interest[k]
+            partly = True
+    else:
+        if profile == "late":
+            first_unpaid = due_count - 1
+        else:
+            # the first unpaid installment is at least 31 days overdue
+            eligible = [k for k in range(due_count) if (day - dues[k]).days >= 31]
+            first_unpaid = rng.choice(eligible) if eligible else max(due_count - 1, 0)
+        for k in range(first_unpaid):
+            paid[k] = [parts[k], interest[k], dues[k], 0]
+        if rng.random() < (0.5 if profile == "late" else 0.3):
+            k = first_unpaid
+            paid[k][0], paid[k][1] = rng.randrange(0, parts[k], 100), interest[k]
+            partly = True
+    book.partly_paid += partly
+
+    oldest_late = None
+    rows = []
+    for k in range(TERM):
+        pp, ip, off, late_by = paid[k]
+        basis = 0
+        if late_by:  # settled late in the past: the basis of those days stays, its penalty was paid
+            basis = parts[k] * late_by
+        elif pp < parts[k] and dues[k] < yesterday:
+            basis = (parts[k] - pp) * (yesterday - dues[k]).days
+        accrued = (2 * basis * penalty + 360_000_000) // 720_000_000 if basis else 0
+        if dues[k] < yesterday and (pp < parts[k] or ip < interest[k]) and oldest_late is None:
+            oldest_late = dues[k]
+        rows.append((
+            (i - 1) * TERM + k + 1, i, k + 1, iso(dues[k]), parts[k], interest[k], pp, ip,
+            accrued, accrued if late_by else 0, basis, iso(off) if off else None,
+        ))
+    dpd = (yesterday - oldest_late).days if oldest_late else 0
+    loan = (
+        i, i, i, 1, 1, 1, principal, annual, "equal_principal", "monthly", "act/360", penalty, TERM,
+        iso(disbursed), iso(dues[-1]), "bank_transfer", f"BT-{i}", 1, "active", dpd, iso(yesterday),
+        None, classify(dpd), 1, CREATED,
+    )
+    return loan, rows
+
+
+BORROWER_COLS = ("id", "uuid", "name", "id_number", "sex", "birth_date", "phone", "village", "address",
+                 "household_key", "related_party", "sms_opt_out", "office_id", "officer_id", "created_at")
+APPLICATION_COLS = ("id", "uuid", "borrower_id", "product_id", "officer_id", "office_id", "amount", "term_months",
+                    "purpose", "state", "version", "gps_note", "needs_l2", "needs_special", "routing_reasons",
+                    "entry_data", "manifest_sha256", "created_at", "updated_at")
+LOAN_COLS = ("id", "application_id", "borrower_id", "product_id", "officer_id", "office_id", "principal",
+             "annual_rate", "repayment_method", "frequency", "day_count", "penalty_rate", "term_months",
+             "disbursed_on", "maturity_date", "channel", "reference", "disbursed_by_id", "status",
+             "days_past_due", "accrued_through", "closed_on", "classification", "version", "created_at")
+INSTALLMENT_COLS = ("id", "loan_id", "seq", "due_date", "principal_due", "interest_due", "principal_paid",
+                    "interest_paid", "penalty_accrued", "penalty_paid", "penalty_basis", "paid_off_on")
+
+
+def generate(app, n: int, seed: int, day: date) -> Book:
+    """N loans and their parents, bulk-inserted; same seed, same rows (ids included)."""
+    from decimal import Decimal
+
+    from sqlalchemy import text
+
+    from app.domain.repayment import classify
+    from app.extensions import db
+    from app.models import Office, Product, User, UserRole
+
+    started = time.perf_counter()
+    book = Book(loans=n, installments=n * TERM)
+    with app.app_context():
+        office = Office(id=1, code="B01", name="基准网点")
+        user = User(id=1, username="bench", full_name="基准信贷员", password_hash="x", office_id=1)
+        director = User(id=2, username="bench_director", full_name="基准主任", password_hash="x", office_id=1)
+        director.role_rows = [UserRole(role="director")]
+        user.role_rows = [UserRole(role="officer")]
+        product = Product(
+            id=1, code="BENCH", name="基准产品", repayment_method="equal_principal", annual_rate=Decimal("0.096"),
+            min_rate=Decimal("0.05"), max_rate=Decimal("0.24"), penalty_rate=Decimal("0.144"),
+            min_amount=Decimal("1000"), max_amount=Decimal("50000"), min_term_months=TERM, max_term_months=TERM,
+        )
+        db.session.add(office)
+        db.session.flush()
+        db.session.add_all([user, director, product])
+        db.session.commit()
+
+        engine = db.engine
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+
+        def sql(table: str, cols: tuple[str, ...]) -> str:
+            return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
+
+        ins_b, ins_a = sql("borrowers", BORROWER_COLS), sql("applications", APPLICATION_COLS)
+        ins_l, ins_i = sql("loans", LOAN_COLS), sql("installments", INSTALLMENT_COLS)
+        cache: dict[date, str] = {}
+
+        def iso(d: date) -> str:
+            s = cache.get(d)
+            if s is None:
+                s = cache[d] = d.isoformat()
+            return s
+
+        rng = random.Random(seed)
+        mysql = engine.dialect.name == "mysql"
+        with engine.connect() as conn:
+            if mysql:  # consistent by construction; the checks only slow the load
+                conn.exec_driver_sql("SET SESSION foreign_key_checks = 0, unique_checks = 0")
+            for lo in range(1, n + 1, CHUNK_LOANS):
+                hi = min(lo + CHUNK_LOANS, n + 1)
+                borrowers, applications, loans, installments = [], [], [], []
+                for i in range(lo, hi):
+                    loan, rows = _loan_rows(i, rng, day, iso, book, classify)
+                    borrowers.append((
+                        i, f"00000000-0000-4000-8000-{i:012d}", f"借款人{i}", f"{i:018d}", "M", "1980-01-01",
+                        f"139{i:08d}", "基准村", "", f"H{i}", 0, 0, 1, 1, CREATED,
+                    ))
+                    applications.append((
+                        i, f"00000000-0000-4000-9000-{i:012d}", i, 1, 1, 1, loan[6], TERM, "", "disbursed", 1, "",
+                        0, 0, "[]", "{}", "", CREATED, CREATED,
+                    ))
+                    loans.append(loan)
+                    installments.extend(rows)
+                with conn.begin():
+                    conn.exec_driver_sql(ins_b, borrowers)
+                    conn.exec_driver_sql(ins_a, applications)
+                    conn.exec_driver_sql(ins_l, loans)
+                    conn.exec_driver_sql(ins_i, installments)
+            if mysql:
+                conn.exec_driver_sql("SET SESSION foreign_key_checks = 1, unique_checks = 1")
+                conn.commit()
+        book.seconds = time.perf_counter() - started
+        tasks = tasks_module()
+        if tasks is not None:
+            # Yesterday's job left its post-loan tasks: made by the app's own function, so exactly those.
+            started = time.perf_counter()
+            tasks.generate(day - timedelta(days=1), tasks.TaskSettings())
+            db.session.commit()
+            book.tasks_seconds = time.perf_counter() - started
+            book.tasks = db.session.scalar(text("SELECT COUNT(*) FROM follow_up_tasks"))
+        db.session.remove()
+        db.engine.dispose()
+    return book
+
+
+# --- checks --------------------------------------------------------------------------------------
+
+
+@dataclass
+class State:
+    digest: str
+    classes: dict[str, int]
+    basis_total: int
+    penalty_fen: int
+    overdue_installments: int
+    version_total: int
+    tasks: int
+    notifications: int
+
+
+def book_state(engine) -> State:
+    """A digest of what the job writes, row by row in key order, plus totals: penalty basis and
+    accrued, days past due, class, accrued-through; tasks and notifications without their uuids and
+    timestamps. Not ``loans.version``, which every run bumps."""
+    h = hashlib.sha256()
+    with engine.connect() as conn:
+        streaming = conn.execution_options(stream_results=True)
+        queries = ["SELECT id, penalty_basis, penalty_accrued FROM installments ORDER BY id",
+                   "SELECT id, days_past_due, classification, accrued_through FROM loans ORDER BY id"]
+        tasks = notifications = 0
+        if tasks_module() is not None:
+            queries.append("SELECT loan_id, kind, due_date, officer_id, installment_seq, status FROM follow_up_tasks "
+                           "ORDER BY loan_id, kind, due_date")
+            queries.append("SELECT user_id, kind, message, link FROM notifications ORDER BY link, user_id, kind")
+            tasks = conn.exec_driver_sql("SELECT COUNT(*) FROM follow_up_tasks").scalar()
+            notifications = conn.exec_driver_sql("SELECT COUNT(*) FROM notifications").scalar()
+        for sql in queries:
+            result = streaming.exec_driver_sql(sql)
+            while part := result.fetchmany(50_000):
+                # Dates come back as str (SQLite) or date (PyMySQL): normalise before hashing.
+                h.update(repr([tuple(str(v) for v in row) for row in part]).encode())
+        classes = dict(conn.exec_driver_sql("SELECT classification, COUNT(*) FROM loans GROUP BY classification").all())
+        basis, fen, late = conn.exec_driver_sql(
+            "SELECT COALESCE(SUM(penalty_basis), 0), COALESCE(SUM(penalty_accrued), 0), "
+            "COALESCE(SUM(CASE WHEN penalty_basis > 0 AND principal_paid < principal_due THEN 1 ELSE 0 END), 0) "
+            "FROM installments").one()
+        version = conn.exec_driver_sql("SELECT COALESCE(SUM(version), 0) FROM loans").scalar()
+    return State(h.hexdigest()[:16], {k: int(v) for k, v in classes.items()}, int(basis), int(fen), int(late),
+                 int(version), int(tasks), int(notifications))
+
+
+# --- the two ways of running the day -------------------------------------------------------------
+
+
+def tasks_module():
+    """app.services.tasks (post-loan tasks, generated by run_daily) when this checkout has it."""
+    try:
+        from app.services import tasks
+    except ImportError:
+        return None
+    return tasks
+
+
+def job(app, day: date, timer: StatementTimer):
+    """run_daily as cron runs it, minus SMS; tasks.generate is wrapped only to time it."""
+    from app.services import jobs
+
+    tasks = tasks_module()
+
+    def run():
+        spent = [0.0]
+        if tasks is not None:
+            original = tasks.generate
+
+            def timed(*a, **kw):
+                timer.tag, t0 = "[tasks] ", time.perf_counter()
+                try:
+                    return original(*a, **kw)
+                finally:
+                    spent[0] += time.perf_counter() - t0
+                    timer.tag = ""
+
+            tasks.generate = timed
+        try:
+            with app.app_context():
+                result = dict(jobs.run_daily(day, sms_settings=None))
+        finally:
+            if tasks is not None:
+                tasks.generate = original
+        result["_tasks_seconds"] = spent[0]
+        return result
+
+    return run
+
+
+def naive(app, day: date, timer: StatementTimer):
+    """The per-loan ORM loop the set-based job replaces: same rules, one loan at a time."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from app.domain.repayment import DEFAULT_CLASS_DAYS, classify, penalty_from_basis
+    from app.extensions import db
+    from app.models import JobRun, Loan
+
+    def run():
+        with app.app_context():
+            session = db.session
+            loans = session.scalars(
+                select(Loan).where(Loan.status == "active").order_by(Loan.id)
+                .options(selectinload(Loan.installments)).execution_options(yield_per=1000)
+            )
+            updated = 0
+            for loan in loans:
+                since = loan.accrued_through or loan.disbursed_on
+                if since < day:
+                    for inst in loan.installments:
+                        if inst.due_date < day and inst.principal_paid < inst.principal_due:
+                            owed_fen = int((inst.principal_due - inst.principal_paid) * 100)
+                            inst.penalty_basis += owed_fen * (day - max(inst.due_date, since)).days
+                            updated += 1
+                    loan.accrued_through = day
+                late = []
+                for inst in loan.installments:
+                    if inst.penalty_basis > 0:
+                        inst.penalty_accrued = penalty_from_basis(inst.penalty_basis, loan.penalty_rate)
+                    if inst.due_date < day and (inst.principal_paid < inst.principal_due
+                                                or inst.interest_paid < inst.interest_due):
+                        late.append(inst.due_date)
+                loan.days_past_due = (day - min(late)).days if late else 0
+                loan.classification = classify(loan.days_past_due, DEFAULT_CLASS_DAYS)
+            detail = {"installments_accrued": updated, "reminders": 0}
+            tasks, spent = tasks_module(), 0.0
+            session.flush()  # the loop's last batch: its writes are the loop's, not the tasks'
+            if tasks is not None:  # the same post-loan tasks as run_daily, by the same function
+                timer.tag, t0 = "[tasks] ", time.perf_counter()
+                detail["tasks"] = tasks.generate(day, tasks.TaskSettings())
+                spent, timer.tag = time.perf_counter() - t0, ""
+            session.add(JobRun(job="daily", for_date=day, finished_at=datetime.now(timezone.utc), detail=detail))
+            session.commit()
+            session.remove()
+            return {**detail, "_tasks_seconds": spent}
+
+    return run
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def mb(x: float | None) -> str:
+    return "      -" if x is None else f"{x:7.1f}"
+
+
+def print_measured(m: Measured, n: int) -> None:
+    per = m.seconds / n * 1e6
+    print(f"  {m.label:<36} {m.seconds:8.2f} s  {per:7.1f} us/loan  cpu {m.cpu:7.2f} s (machine {m.machine_busy_pct:3.0f} % busy)"
+          f"  traced peak {mb(m.traced_peak_mb)} MB  RSS {m.rss_before_mb:6.1f} -> peak {m.rss_peak_mb:6.1f} MB")
+
+
+def print_statements(m: Measured) -> None:
+    """Each distinct statement once, in order of first use: seconds, rows, times sent."""
+    spent = tasks_sql = 0.0
+    grouped: dict[str, list] = {}
+    for label, seconds, rowcount in m.statements:
+        spent += seconds
+        if label.startswith("[tasks]"):
+            tasks_sql += seconds
+        g = grouped.setdefault(label, [0.0, 0, 0])
+        g[0] += seconds
+        g[1] += rowcount if rowcount > 0 and not label.removeprefix("[tasks] ").startswith("SELECT") else 0
+        g[2] += 1
+    for label, (seconds, rows, times) in grouped.items():
+        sent = f" x{times:,}" if times > 1 else ""
+        shown = "" if label.removeprefix("[tasks] ").startswith("SELECT") else f"{rows:,} rows"
+        print(f"      {seconds:8.2f} s  {shown:>14}  {label}{sent}")
+    if m.tasks_seconds:
+        print(f"      {m.tasks_seconds - tasks_sql:8.2f} s  in tasks.generate between its statements (Python, and fetching "
+              f"rows; its execute calls above: {tasks_sql:.2f} s; in all {m.tasks_seconds:.2f} s)")
+    print(f"      {m.seconds - spent - (m.tasks_seconds - tasks_sql):8.2f} s  commit and the rest of the Python")
+
+
+def explain(app, m: Measured) -> None:
+    from app.extensions import db
+
+    with app.app_context():
+        conn = db.session.connection()
+        prefix = "EXPLAIN QUERY PLAN " if db.engine.dialect.name == "sqlite" else "EXPLAIN "
+        for statement, params in m.captured:
+            if not statement.lstrip().upper().startswith("UPDATE"):
+                continue
+            print(f"    plan of: {first_line(statement)}")
+            for row in conn.exec_driver_sql(prefix + statement, params).all():
+                print("      " + " | ".join("" if v is None else str(v) for v in row))
+        db.session.rollback()
+        db.session.remove()
+
+
+def print_naive(m: Measured) -> None:
+    own = [r for r in m.statements if not r[0].startswith("[tasks]")]
+    print(f"      {m.seconds - m.tasks_seconds:8.2f} s  per-loan loop and commit, {len(own):,} statements "
+          f"({sum(r[1] for r in own):.2f} s in SQL)")
+    if m.tasks_seconds:
+        print(f"      {m.tasks_seconds:8.2f} s  tasks.generate, as in run_daily")
+
+
+def print_book(book: Book) -> None:
+    print(f"  generated {book.loans:,} loans and {book.installments:,} installments in {book.seconds:.1f} s "
+          f"(not counted): current {book.profiles['current']:,}, 1-31 days late {book.profiles['late']:,}, "
+          f"long overdue {book.profiles['long']:,}; {book.partly_paid:,} with a partly paid installment")
+    if book.tasks_seconds:
+        print(f"  yesterday's post-loan tasks: {book.tasks:,}, made by tasks.generate(day - 1) in {book.tasks_seconds:.1f} s "
+              f"(not counted; what the first run_daily on an existing book spends on them)")
+
+
+def print_state(label: str, s: State, n: int) -> None:
+    mix = ", ".join(f"{c} {s.classes.get(c, 0) / n * 100:.1f} %" for c in CLASS_ORDER)
+    print(f"  {label:<36} checksum {s.digest}  overdue installments {s.overdue_installments:,}  "
+          f"penalty {s.penalty_fen / 100:,.2f} yuan  tasks {s.tasks:,}  notifications {s.notifications:,}  [{mix}]")
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES),
+                        help="loan counts, comma-separated (default 100000,1000000)")
+    parser.add_argument("--baseline-size", type=int, default=100_000,
+                        help="loans for the per-loan ORM baseline (default 100000; 0 skips it)")
+    parser.add_argument("--day", type=date.fromisoformat, default=date(2026, 6, 15), help="business day (default 2026-06-15)")
+    parser.add_argument("--seed", type=int, default=1, help="seed for the generated book (default 1)")
+    parser.add_argument("--database-url", default=None,
+                        help="MySQL/MariaDB server URL; a database per case is created on it (default: SQLite files)")
+    parser.add_argument("--explain", action="store_true", help="print the query plan of each UPDATE of the first run")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the databases (and the temporary folder) for inspection; prints where they are")
+    args = parser.parse_args()
+    try:
+        args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        parser.error("--sizes: integers, comma-separated")
+    if not args.sizes or min(args.sizes) < 1 or args.baseline_size < 0:
+        parser.error("--sizes must be positive, --baseline-size not negative")
+    if args.database_url is not None and not args.database_url.strip():
+        parser.error("--database-url is empty: was $TEST_DATABASE_URL expanded before scripts/mariadb-test-server.sh "
+                     "exported it? Wrap the command in sh -c '...' (see the docstring).")
+    return args
+
+
+def run_case(dbs: Databases, tmp: Path, case: str, n: int, args, *, explain_plans: bool) -> tuple[dict, bool]:
+    from app.extensions import db
+
+    url = dbs.fresh(case)
+    ok = True
+    try:
+        app = make_app(url, tmp)
+        with app.app_context():
+            label = describe_database(db.engine)
+        print(f"{n:,} loans, {label}")
+        book = generate(app, n, args.seed, args.day)
+        print_book(book)
+        with app.app_context():
+            before = book_state(db.engine)
+        print_state("as generated (day before)", before, n)
+        day, later = args.day, args.day + timedelta(days=3)
+        first = measure_in_child(f"run_daily({day})", "job", url, tmp, day, capture=explain_plans)
+        print_measured(first, n)
+        print_statements(first)
+        if explain_plans:
+            explain(app, first)
+        with app.app_context():
+            after = book_state(db.engine)
+        print_state(f"after run_daily({day})", after, n)
+        again = measure_in_child(f"run_daily({day}) again", "job", url, tmp, day)
+        print_measured(again, n)
+        print_statements(again)
+        with app.app_context():
+            rerun = book_state(db.engine)
+        same = rerun.digest == after.digest
+        ok &= same and after.digest != before.digest
+        print(f"  idempotent rerun: checksum {rerun.digest} {'==' if same else '!='} {after.digest}: "
+              f"{'unchanged, OK' if same else 'CHANGED, FAIL'}; version bumped on "
+              f"{rerun.version_total - after.version_total:,} loans")
+        catch = measure_in_child(f"run_daily({later}) catch-up 3 days", "job", url, tmp, later)
+        print_measured(catch, n)
+        print_statements(catch)
+        with app.app_context():
+            caught = book_state(db.engine)
+        print_state(f"after run_daily({later})", caught, n)
+        grew = caught.basis_total > after.basis_total
+        ok &= grew
+        if not grew:
+            print("  FAIL: the catch-up accrued nothing")
+        traced_day = later + timedelta(days=1)
+        traced = measure_in_child(f"run_daily({traced_day}) traced", "job", url, tmp, traced_day, trace=True)
+        print_measured(traced, n)
+        print(f"      (one more ordinary day, run under tracemalloc for its Python peak; tracemalloc slows the "
+              f"Python parts, so these seconds are not the job's)")
+        with app.app_context():
+            db.engine.dispose()
+        print()
+        return {"first": first, "again": again, "catch": catch, "traced": traced, "after": after, "caught": caught}, ok
+    finally:
+        dbs.drop(url)
+
+
+def run_baseline(dbs: Databases, tmp: Path, n: int, args) -> dict:
+    from app.extensions import db
+
+    url = dbs.fresh(f"naive_{n}")
+    try:
+        app = make_app(url, tmp)
+        book = generate(app, n, args.seed, args.day)
+        print(f"baseline: per-loan ORM loop on a fresh copy of the {n:,} loans (same seed)")
+        print_book(book)
+        day, later = args.day, args.day + timedelta(days=3)
+        first = measure_in_child(f"ORM loop for {day}", "naive", url, tmp, day)
+        print_measured(first, n)
+        print_naive(first)
+        with app.app_context():
+            after = book_state(db.engine)
+        print_state(f"after ORM loop for {day}", after, n)
+        catch = measure_in_child(f"ORM loop for {later} (catch-up)", "naive", url, tmp, later)
+        print_measured(catch, n)
+        print_naive(catch)
+        with app.app_context():
+            caught = book_state(db.engine)
+            db.engine.dispose()
+        print_state(f"after ORM loop for {later}", caught, n)
+        print()
+        return {"first": first, "catch": catch, "after": after, "caught": caught}
+    finally:
+        dbs.drop(url)
+
+
+def code_version() -> str:
+    """The commit measured, and whether the job's code differs from it (others edit as we run)."""
+    import subprocess
+
+    def git(*a: str) -> str:
+        try:
+            return subprocess.run(["git", "-C", str(REPO_ROOT), *a], capture_output=True, text=True,
+                                  timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "app/services/jobs.py", "app/services/tasks.py", "app/models")
+    return f"app at {head}" + (", with uncommitted changes to the job's code" if dirty else "")
+
+
+def bench(args: argparse.Namespace, tmp: Path, dbs: Databases) -> int:
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(f"day {args.day}, seed {args.seed}, {code_version()}, {os.cpu_count()} cores, load average before {load}; "
+          f"peak RSS reset per run: {'yes' if peak_rss_reset() else 'NO (ru_maxrss is the process peak so far)'}")
+    print()
+    ok = True
+    cases: dict[int, dict] = {}
+    for n in args.sizes:
+        cases[n], good = run_case(dbs, tmp, f"job_{n}", n, args, explain_plans=args.explain and n == max(args.sizes))
+        ok &= good
+
+    nb = args.baseline_size
+    if nb:
+        if nb not in cases:
+            cases[nb], good = run_case(dbs, tmp, f"job_{nb}", nb, args, explain_plans=False)
+            ok &= good
+        base = run_baseline(dbs, tmp, nb, args)
+        job_case = cases[nb]
+        for what, mine, theirs in (("day", job_case["after"], base["after"]),
+                                   ("day+3", job_case["caught"], base["caught"])):
+            same = mine.digest == theirs.digest and mine.penalty_fen == theirs.penalty_fen
+            ok &= same
+            print(f"job vs ORM loop, {what}: checksums {mine.digest} {'==' if same else '!='} {theirs.digest}: "
+                  f"{'identical' if same else 'DIFFERENT, FAIL'}")
+        for what, key in (("day", "first"), ("day+3 catch-up", "catch")):
+            theirs, mine = base[key], job_case[key]
+            own_theirs, own_mine = theirs.seconds - theirs.tasks_seconds, mine.seconds - mine.tasks_seconds
+            speedup = own_theirs / own_mine
+            verdict = "PASS" if speedup >= GOAL_SPEEDUP else "FAIL"
+            print(f"speed-up on {nb:,} loans, {what}, penalty/days past due/class (all but tasks.generate): "
+                  f"ORM loop {own_theirs:.2f} s / run_daily {own_mine:.2f} s = {speedup:.1f}x "
+                  f"(goal >= {GOAL_SPEEDUP:.0f}x): {verdict}")
+            if mine.tasks_seconds:
+                whole = theirs.seconds / mine.seconds
+                print(f"  whole run, both calling the same tasks.generate ({theirs.tasks_seconds:.2f} s / "
+                      f"{mine.tasks_seconds:.2f} s): {theirs.seconds:.2f} s / {mine.seconds:.2f} s = {whole:.1f}x")
+            if key == "first":
+                ok &= speedup >= GOAL_SPEEDUP
+        smallest = min(args.sizes)
+        if nb != smallest:
+            theirs, mine = base["first"], cases[smallest]["first"]
+            est = (theirs.seconds - theirs.tasks_seconds) / nb * smallest
+            own_mine = mine.seconds - mine.tasks_seconds
+            print(f"  EXTRAPOLATED, not measured: the ORM loop at {est / smallest * 1e6:.1f} us/loan (linear in loans) "
+                  f"would take ~{est:.0f} s on {smallest:,} loans vs run_daily's {own_mine:.2f} s = ~{est / own_mine:.1f}x")
+
+    if GOAL_SIZE in cases:
+        took = cases[GOAL_SIZE]["first"].seconds
+        verdict = "PASS" if took < GOAL_SECONDS else "FAIL"
+        ok &= took < GOAL_SECONDS
+        print(f"goal: run_daily on {GOAL_SIZE:,} loans in under {GOAL_SECONDS:.0f} s: {took:.1f} s: {verdict}")
+    else:
+        print(f"goal: run_daily on {GOAL_SIZE:,} loans in under {GOAL_SECONDS:.0f} s: not measured (add it to --sizes)")
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    print(f"load average after {load}")
+    print("all checks passed" if ok else "FAILED")
+    return 0 if ok else 1
+
+
+def main() -> int:
+    args = parse_args()
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    tmp = Path(tempfile.mkdtemp(prefix="ddt-daily-job-"))
+    os.environ["INSTANCE_DIR"] = str(tmp)
+    os.environ.setdefault("SECRET_KEY", "daily-job-bench")
+    dbs = Databases(args.database_url, tmp, keep=args.keep)
+    try:
+        return bench(args, tmp, dbs)
+    finally:
+        if args.keep:
+            print(f"kept: {tmp}" + "".join(f", database {name}" for name in dbs.created))
+        else:
+            try:
+                dbs.drop_all()
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (KeyboardInterrupt, Interrupted):
+        print("interrupted; temporary databases removed", file=sys.stderr)
+        sys.exit(130)
