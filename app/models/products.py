@@ -34,6 +34,11 @@ class Product(db.Model):
     routing_rules: Mapped[dict] = mapped_column(JSON, default=dict)
     # Repayment allocation order (app.domain.repayment.COMPONENTS); empty = the default order.
     allocation_order: Mapped[list] = mapped_column(JSON, default=list)
+    # Post-loan task thresholds; empty = the institution's default (TASK_* settings).
+    first_revisit_days: Mapped[int | None]
+    revisit_every_days: Mapped[int | None]
+    pre_due_amount: Mapped[Decimal | None] = mapped_column(Money)
+    escalation_days: Mapped[int | None]
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     items: Mapped[list[CollectionItem]] = relationship(
