@@ -451,7 +451,7 @@ def _loan_rows(i: int, rng: random.Random, day: date, iso: Callable[[date], str]
         ))
     dpd = (yesterday - oldest_late).days if oldest_late else 0
     loan = (
-        i, i, i, 1, 1, 1, principal, annual, "equal_principal", "monthly", "act/360", penalty, TERM,
+        i, i, i, 1, 1, 1, principal, annual, "equal_principal", "monthly", "act/360", penalty, "[]", TERM,
         iso(disbursed), iso(dues[-1]), "bank_transfer", f"BT-{i}", 1, "active", dpd, iso(yesterday),
         None, classify(dpd), 1, CREATED,
     )
@@ -464,8 +464,8 @@ APPLICATION_COLS = ("id", "uuid", "borrower_id", "product_id", "officer_id", "of
                     "purpose", "state", "version", "gps_note", "needs_l2", "needs_special", "routing_reasons",
                     "entry_data", "manifest_sha256", "created_at", "updated_at")
 LOAN_COLS = ("id", "application_id", "borrower_id", "product_id", "officer_id", "office_id", "principal",
-             "annual_rate", "repayment_method", "frequency", "day_count", "penalty_rate", "term_months",
-             "disbursed_on", "maturity_date", "channel", "reference", "disbursed_by_id", "status",
+             "annual_rate", "repayment_method", "frequency", "day_count", "penalty_rate", "allocation_order",
+             "term_months", "disbursed_on", "maturity_date", "channel", "reference", "disbursed_by_id", "status",
              "days_past_due", "accrued_through", "closed_on", "classification", "version", "created_at")
 INSTALLMENT_COLS = ("id", "loan_id", "seq", "due_date", "principal_due", "interest_due", "principal_paid",
                     "interest_paid", "penalty_accrued", "penalty_paid", "penalty_basis", "paid_off_on")

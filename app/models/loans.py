@@ -31,6 +31,9 @@ class Loan(db.Model):
     frequency: Mapped[str] = mapped_column(String(20), default="monthly")
     day_count: Mapped[str] = mapped_column(String(10), default="act/360")
     penalty_rate: Mapped[Decimal] = mapped_column(Rate, default=Decimal("0"))
+    # The product's repayment allocation order when the loan was made: a later change to the
+    # product must not re-allocate repayments already taken. Empty = the default order.
+    allocation_order: Mapped[list] = mapped_column(JSON, default=list)
     term_months: Mapped[int]
     disbursed_on: Mapped[date] = mapped_column(Date)
     maturity_date: Mapped[date] = mapped_column(Date)

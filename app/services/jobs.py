@@ -75,18 +75,24 @@ def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sm
                        WHERE i.loan_id = loans.id AND i.due_date < :day
                          AND (i.principal_paid < i.principal_due OR i.interest_paid < i.interest_due))"""
     dpd = f"COALESCE({q['days'].format(a=oldest_late)}, 0)"
-    c1, c2, c3, c4 = class_days
     db.session.execute(text(f"""
         UPDATE loans
            SET days_past_due = {dpd},
-               classification = CASE WHEN {dpd} >= {c4} THEN 'loss' WHEN {dpd} >= {c3} THEN 'doubtful'
-                                     WHEN {dpd} >= {c2} THEN 'substandard' WHEN {dpd} >= {c1} THEN 'special_mention'
-                                     ELSE 'normal' END,
                accrued_through = CASE WHEN COALESCE(accrued_through, disbursed_on) < :day THEN :day
                                       ELSE accrued_through END,
                version = version + 1
          WHERE status = 'active'
     """), {"day": day})
+    # From the column just written: the correlated MIN above is then evaluated once a loan, not
+    # once for every branch of the CASE.
+    c1, c2, c3, c4 = class_days
+    db.session.execute(text(f"""
+        UPDATE loans
+           SET classification = CASE WHEN days_past_due >= {c4} THEN 'loss' WHEN days_past_due >= {c3} THEN 'doubtful'
+                                     WHEN days_past_due >= {c2} THEN 'substandard'
+                                     WHEN days_past_due >= {c1} THEN 'special_mention' ELSE 'normal' END
+         WHERE status = 'active'
+    """))
     from app.services import tasks
 
     new_tasks = tasks.generate(day, task_settings or tasks.TaskSettings())

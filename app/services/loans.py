@@ -117,7 +117,7 @@ def disburse(application: Application, form: DisbursementForm, user: User, *, to
         officer_id=application.officer_id, office_id=application.office_id, principal=amount,
         annual_rate=product.annual_rate, repayment_method=product.repayment_method,
         frequency=product.frequency, day_count=product.day_count, penalty_rate=product.penalty_rate,
-        term_months=application.term_months, disbursed_on=on, maturity_date=schedule.lines[-1].due_date,
+        allocation_order=list(product.allocation_order or []), term_months=application.term_months, disbursed_on=on, maturity_date=schedule.lines[-1].due_date,
         channel=form.channel, reference=reference, disbursed_by_id=user.id, accrued_through=on,
         created_at=now,
     )
@@ -205,7 +205,7 @@ def position(loan: Loan, as_of: date) -> rp.Position:
     schedule = [(i.seq, i.due_date, i.principal_due, i.interest_due) for i in _scheduled(loan)]
     payments = [rp.Payment(r.id, r.paid_on, r.amount) for r in loan.repayments if r.reversed_at is None]
     return rp.replay(schedule, payments, penalty_rate=loan.penalty_rate, as_of=as_of, start=loan.disbursed_on,
-                     order=rp.validate_order(loan.product.allocation_order or ()))
+                     order=rp.validate_order(loan.allocation_order or ()))
 
 
 def _scheduled(loan: Loan) -> list[Installment]:

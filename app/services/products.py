@@ -1,4 +1,4 @@
-"""Loan products: reading and changing a product's review routing rules (admin).
+"""Loan products: reading and changing a product's review routing rules and post-loan settings (admin).
 
 Routing is evaluated when the first-level reviewer passes an application, from the product's
 rules as they are at that moment (``applications._act``). A change therefore applies to every
@@ -14,6 +14,7 @@ from typing import Any
 
 from app.domain.i18n import N_
 from app.domain.money import AmountError, format_money, parse_amount, to_money
+from app.domain.repayment import COMPONENTS, validate_order
 from app.domain.routing import MAX_AGE, RoutingRules, RulesError
 from app.extensions import db
 from app.models import Product
@@ -92,34 +93,11 @@ def parse_form(values: Mapping[str, str]) -> RoutingRules:
     errors: Errors = {}
     parsed: dict[str, Any] = {}
     for name in AMOUNT_FIELDS:
-        text = (values.get(name) or "").strip()
-        if not text:
-            parsed[name] = None
-            continue
-        try:
-            amount = parse_amount(text)
-        except AmountError as e:
-            errors[name] = (e.message, dict(e.params))
-            continue
-        if amount > MAX_AMOUNT:
-            errors[name] = (
-                N_("Enter an amount of at most %(max)s yuan, or leave it empty to switch the rule off."),
-                {"max": format_money(MAX_AMOUNT)},
-            )
-            continue
-        parsed[name] = amount
+        parsed[name] = _optional_amount(values, name, errors, N_(
+            "Enter an amount of at most %(max)s yuan, or leave it empty to switch the rule off."))
     for name, (low, high) in INT_FIELDS.items():
-        text = "".join((values.get(name) or "").split()).translate(_FULLWIDTH_DIGITS)
-        if not text:
-            parsed[name] = None
-            continue
-        if not _DIGITS.fullmatch(text) or not low <= int(text) <= high:
-            errors[name] = (
-                N_("Enter a whole number from %(min)s to %(max)s, or leave it empty to switch the rule off."),
-                {"min": low, "max": high},
-            )
-            continue
-        parsed[name] = int(text)
+        parsed[name] = _optional_int(values, name, low, high, errors, N_(
+            "Enter a whole number from %(min)s to %(max)s, or leave it empty to switch the rule off."))
     for name in BOOL_FIELDS:
         parsed[name] = (values.get(name) or "") in ("1", "on", "true", "yes")
     age_min, age_max = parsed.get("special_age_min"), parsed.get("special_age_max")
@@ -139,6 +117,34 @@ def parse_form(values: Mapping[str, str]) -> RoutingRules:
         label = next((lbl for n, _k, lbl in FIELDS if n == field), None)
         params = {**e.params, "field": label} if label else dict(e.params)
         raise RulesFormError({str(field) if label else "": (e.message, params)}) from None
+
+
+def _optional_amount(values: Mapping[str, str], name: str, errors: Errors, too_large: str) -> Decimal | None:
+    """A typed amount, or None when left empty; a bad one is reported in ``errors``."""
+    text = (values.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        amount = parse_amount(text)
+    except AmountError as e:
+        errors[name] = (e.message, dict(e.params))
+        return None
+    if amount > MAX_AMOUNT:
+        errors[name] = (too_large, {"max": format_money(MAX_AMOUNT)})
+        return None
+    return amount
+
+
+def _optional_int(values: Mapping[str, str], name: str, low: int, high: int, errors: Errors,
+                  out_of_range: str) -> int | None:
+    """A typed whole number (full-width digits too), or None when left empty."""
+    text = "".join((values.get(name) or "").split()).translate(_FULLWIDTH_DIGITS)
+    if not text:
+        return None
+    if not _DIGITS.fullmatch(text) or not low <= int(text) <= high:
+        errors[name] = (out_of_range, {"min": low, "max": high})
+        return None
+    return int(text)
 
 
 def current_rules(product: Product) -> tuple[RoutingRules, tuple[str, dict[str, Any]] | None]:
@@ -209,3 +215,79 @@ def describe(rules: RoutingRules) -> list[tuple[str, str, dict[str, Any]]]:
             {"count": rules.max_active_loans_per_household},
         ))
     return out
+
+
+# --- post-loan settings: task thresholds and the repayment allocation order -------------------
+
+# field -> (smallest, largest); an empty field means the institution's default (TASK_* settings).
+POST_LOAN_INT_FIELDS: dict[str, tuple[int, int]] = {
+    "first_revisit_days": (1, 365),
+    "revisit_every_days": (7, 365),
+    "escalation_days": (1, 365),
+}
+POST_LOAN_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("first_revisit_days", "int", N_("First revisit (is the loan used as stated?), days after disbursement")),
+    ("revisit_every_days", "int", N_("Then a revisit every (days)")),
+    ("pre_due_amount", "amount", N_("Visit before an installment of at least (yuan)")),
+    ("escalation_days", "int", N_("Escalate to the office director at (days past due)")),
+)
+COMPONENT_LABELS = {
+    "penalty": N_("Penalty interest"),
+    "overdue_interest": N_("Overdue interest"),
+    "overdue_principal": N_("Overdue principal"),
+    "current_interest": N_("Current interest"),
+    "current_principal": N_("Current principal"),
+}
+ORDER_FIELDS = tuple(f"order_{n}" for n in range(1, len(COMPONENTS) + 1))
+
+
+def post_loan_values(product: Product) -> dict[str, str]:
+    """The form's initial values: empty where the product uses the institution's default."""
+    values = {name: "" if getattr(product, name) is None else str(getattr(product, name))
+              for name in POST_LOAN_INT_FIELDS}
+    values["pre_due_amount"] = "" if product.pre_due_amount is None else str(to_money(product.pre_due_amount))
+    try:
+        order = validate_order(product.allocation_order or ())
+    except ValueError:
+        order = COMPONENTS  # stored data that is not a permutation: the form offers the default
+    values.update(zip(ORDER_FIELDS, order))
+    return values
+
+
+def update_post_loan_settings(product: Product, values: Mapping[str, str], actor_id: int | None,
+                              ip: str = "") -> bool:
+    """Validate and store the task thresholds and allocation order, audited, in one commit.
+
+    Raises RulesFormError (nothing saved). Returns whether anything changed. The allocation
+    order applies to loans disbursed from now on: each loan keeps the order it was made under.
+    """
+    errors: Errors = {}
+    after: dict[str, Any] = {
+        name: _optional_int(values, name, low, high, errors, N_(
+            "Enter a whole number from %(min)s to %(max)s, or leave it empty for the institution's default."))
+        for name, (low, high) in POST_LOAN_INT_FIELDS.items()
+    }
+    amount = _optional_amount(values, "pre_due_amount", errors, N_(
+        "Enter an amount of at most %(max)s yuan, or leave it empty for the institution's default."))
+    if amount is not None and amount <= 0:
+        errors["pre_due_amount"] = (N_("Enter an amount above zero, or leave it empty for the institution's default."), {})
+    after["pre_due_amount"] = amount
+    order = [values.get(name) or "" for name in ORDER_FIELDS]
+    if sorted(order) != sorted(COMPONENTS):
+        errors["allocation_order"] = (N_("Put each part of what is owed in the order exactly once."), {})
+    if errors:
+        raise RulesFormError(errors)
+    after["allocation_order"] = [] if tuple(order) == COMPONENTS else order
+    before = {name: getattr(product, name) for name in after}
+    before["allocation_order"] = list(product.allocation_order or [])
+    if before == after:
+        return False
+    for name, value in after.items():
+        setattr(product, name, value)
+    audit.record(
+        "product_post_loan_changed", actor_id=actor_id, object_type="product", object_id=product.id, ip=ip,
+        before={k: str(v) if isinstance(v, Decimal) else v for k, v in before.items()},
+        after={k: str(v) if isinstance(v, Decimal) else v for k, v in after.items()},
+    )
+    db.session.commit()
+    return True

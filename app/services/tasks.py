@@ -148,6 +148,7 @@ def generate(day: date, settings: TaskSettings = TaskSettings()) -> int:
     Python loop's. Escalations are few and each notifies a director, so they are read and written
     from Python.
     """
+    db.session.flush()  # the statements below are SQL text: they see only what is flushed
     q = _sql(db.engine.dialect.name)
     until = day + timedelta(days=settings.horizon_days)
     first = f"COALESCE(p.first_revisit_days, {int(settings.first_revisit_days)})"

@@ -1,10 +1,10 @@
-"""Administration: staff accounts, enrolled devices and the loan products' review rules."""
+"""Administration: staff accounts, enrolled devices, the loan products' review rules and post-loan settings."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 import segno
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from app.models import BlockedPhoneNumber, Device, Product, User
 from app.services import auth as auth_service
 from app.services import devices as device_service
 from app.services import products as product_service
+from app.services.tasks import TaskSettings
 from app.web.i18n import translate_message
 from app.web.security import client_ip, roles_required
 
@@ -139,6 +140,36 @@ def product_rules(product_id: int):
     return render_template(
         "admin/product_rules.html", product=product, values=product_service.form_values(rules), errors={},
         fields=product_service.FIELDS, problem=problem,
+    )
+
+
+@bp.route("/products/<int:product_id>/post-loan", methods=["GET", "POST"])
+@roles_required("admin")
+def product_post_loan(product_id: int):
+    product = db.get_or_404(Product, product_id)
+    if request.method == "POST":
+        names = [name for name, _kind, _label in product_service.POST_LOAN_FIELDS] + list(product_service.ORDER_FIELDS)
+        typed = {name: request.form.get(name, "") for name in names}
+        try:
+            changed = product_service.update_post_loan_settings(product, typed, actor_id=current_user.id, ip=client_ip())
+        except product_service.RulesFormError as e:
+            errors = {field: translate_message(msg, params) for field, (msg, params) in e.errors.items()}
+            return _post_loan_page(product, typed, errors), 422
+        if changed:
+            flash(_("Post-loan settings of %(name)s saved.", name=product.name), "success")
+        else:
+            flash(_("Nothing changed in the post-loan settings of %(name)s.", name=product.name), "info")
+        return redirect(url_for(".products"), code=303)
+    return _post_loan_page(product, product_service.post_loan_values(product), {})
+
+
+def _post_loan_page(product: Product, values: dict[str, str], errors: dict[str, str]) -> str:
+    defaults = TaskSettings.from_config(current_app.config)
+    return render_template(
+        "admin/product_post_loan.html", product=product, values=values, errors=errors,
+        fields=product_service.POST_LOAN_FIELDS, order_fields=product_service.ORDER_FIELDS,
+        components=product_service.COMPONENT_LABELS,
+        defaults={name: str(getattr(defaults, name)) for name, _kind, _label in product_service.POST_LOAN_FIELDS},
     )
 
 

@@ -5,8 +5,11 @@ import base64
 import hashlib
 import uuid
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.extensions import db
@@ -67,8 +70,15 @@ def test_a_simulated_month_creates_each_task_once_and_catching_up_gives_the_same
 
 def test_large_installments_get_a_visit_before_they_fall_due(app, demo):
     with app.app_context():
-        loan_id = _loan().id
-        tasks.generate(date(2026, 2, 10), tasks.TaskSettings(pre_due_amount=__import__("decimal").Decimal("1000")))
+        loan = _loan()
+        loan_id, first = loan.id, loan.installments[0]
+        exactly = first.principal_due + first.interest_due
+        # A product threshold one fen above the installment: no visit; the default is not used.
+        loan.product.pre_due_amount = exactly + Decimal("0.01")
+        tasks.generate(date(2026, 2, 10), tasks.TaskSettings(pre_due_amount=Decimal("1000")))
+        assert [t for t in _tasks(loan_id) if t[0] == "pre_due"] == []
+        loan.product.pre_due_amount = exactly  # at the threshold: a visit
+        tasks.generate(date(2026, 2, 10), tasks.TaskSettings(pre_due_amount=Decimal("1000")))
         db.session.commit()
         assert ("pre_due", date(2026, 2, 12), "officer3", "open") in _tasks(loan_id)
 
@@ -173,3 +183,84 @@ def test_the_director_reassigns_an_open_task_within_his_office(app, demo):
         plan = tasks.plan_for(second, DAY + timedelta(days=20), SETTINGS)
         assert [t["uuid"] for t in plan["tasks"]] == [task.uuid]
         assert plan["tasks"][0]["borrower"]["home"] == {"lat": HOME[0], "lon": HOME[1]}
+
+
+# --- the set-based generation against a plain reading of the rules ----------------------------
+
+
+def _reference(day: date, settings: tasks.TaskSettings) -> set[tuple]:
+    """The tasks the rules call for up to ``day``, worked out loan by loan in Python."""
+    until = day + timedelta(days=settings.horizon_days)
+    directors: dict[int, int] = {}
+    for user in db.session.scalars(select(User).order_by(User.id)):
+        if user.is_enabled and user.has_role("director"):
+            directors.setdefault(user.office_id, user.id)
+    wanted = set()
+    for loan in db.session.scalars(select(Loan).where(Loan.status == "active")):
+        p = loan.product
+        first = settings.first_revisit_days if p.first_revisit_days is None else p.first_revisit_days
+        every = settings.revisit_every_days if p.revisit_every_days is None else p.revisit_every_days
+        big = settings.pre_due_amount if p.pre_due_amount is None else p.pre_due_amount
+        escalate = settings.escalation_days if p.escalation_days is None else p.escalation_days
+        due = loan.disbursed_on + timedelta(days=first)
+        while due <= min(until, loan.maturity_date):
+            wanted.add((loan.id, loan.officer_id, "revisit", due, None))
+            due += timedelta(days=every)
+        unpaid = [i for i in loan.installments if i.principal_paid < i.principal_due or i.interest_paid < i.interest_due]
+        for i in unpaid:
+            visit_on = i.due_date - timedelta(days=settings.pre_due_days_before)
+            if i.due_date > day and visit_on <= until and i.principal_due + i.interest_due >= big:
+                wanted.add((loan.id, loan.officer_id, "pre_due", visit_on, i.seq))
+            if i.due_date < day:
+                wanted.add((loan.id, loan.officer_id, "collection", i.due_date + timedelta(days=1), i.seq))
+        late = [i.due_date for i in unpaid if i.due_date < day]
+        director = directors.get(loan.office_id)
+        if late and director is not None and min(late) + timedelta(days=escalate) <= day:
+            wanted.add((loan.id, director, "escalation", min(late) + timedelta(days=escalate), None))
+    return wanted
+
+
+def _generated() -> set[tuple]:
+    return set(db.session.execute(select(FollowUpTask.loan_id, FollowUpTask.officer_id, FollowUpTask.kind,
+                                         FollowUpTask.due_date, FollowUpTask.installment_seq)).all())
+
+
+maybe = lambda strategy: st.one_of(st.none(), strategy)  # noqa: E731 - None: the institution's default
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    first=st.integers(0, 500), gap=st.integers(0, 120),
+    paid=st.lists(st.booleans(), min_size=12, max_size=12), director_enabled=st.booleans(),
+    product=st.tuples(maybe(st.integers(1, 60)), maybe(st.integers(7, 120)),
+                      maybe(st.integers(1, 20000).map(Decimal)), maybe(st.integers(1, 90))),
+    defaults=st.tuples(st.integers(1, 60), st.integers(7, 120), st.integers(1, 20000).map(Decimal), st.integers(1, 90)),
+)
+def test_generation_matches_the_rules_read_loan_by_loan(app, demo, first, gap, paid, director_enabled, product,
+                                                         defaults):
+    """Random thresholds (per product or the default), payments and days: the INSERT ... SELECTs
+    create exactly what the rules say, after an earlier run too, and a rerun adds nothing."""
+    with app.app_context():
+        if db.session.scalar(select(Loan).join(Application).join(Borrower).where(Borrower.name == "钱七")) is None:
+            _loan()  # committed once; every example below rolls back its own changes
+        try:
+            loan = db.session.scalar(select(Loan).join(Application).join(Borrower).where(Borrower.name == "钱七"))
+            for inst, settled in zip(sorted(loan.installments, key=lambda i: i.seq), paid):
+                if settled:
+                    inst.principal_paid, inst.interest_paid = inst.principal_due, inst.interest_due
+            p = loan.product
+            p.first_revisit_days, p.revisit_every_days, p.pre_due_amount, p.escalation_days = product
+            _user("director2").is_enabled = director_enabled
+            db.session.flush()
+            s = tasks.TaskSettings(first_revisit_days=defaults[0], revisit_every_days=defaults[1],
+                                   pre_due_amount=defaults[2], escalation_days=defaults[3])
+            earlier, day = DAY + timedelta(days=first), DAY + timedelta(days=first + gap)
+            tasks.generate(earlier, s)
+            created = tasks.generate(day, s)
+            expected = _reference(earlier, s) | _reference(day, s)
+            assert _generated() == expected
+            assert created == len(expected - _reference(earlier, s))
+            assert tasks.generate(day, s) == 0
+            assert all(uuid.UUID(t).version == 4 for t in db.session.scalars(select(FollowUpTask.uuid)))
+        finally:
+            db.session.rollback()

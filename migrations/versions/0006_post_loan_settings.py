@@ -1,4 +1,4 @@
-"""post-loan task thresholds per product
+"""post-loan task thresholds per product; each loan keeps its allocation order
 
 Revision ID: 0006
 Revises: 0005
@@ -23,9 +23,20 @@ def upgrade():
         batch_op.add_column(sa.Column('revisit_every_days', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('pre_due_amount', sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column('escalation_days', sa.Integer(), nullable=True))
+    with op.batch_alter_table('loans', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('allocation_order', sa.JSON(), nullable=True))
+    # Existing loans were made under their product's order as it is now. JSON takes no portable
+    # literal default: fill, then require.
+    op.execute("UPDATE loans SET allocation_order = (SELECT products.allocation_order FROM products"
+               " WHERE products.id = loans.product_id)")
+    op.execute("UPDATE loans SET allocation_order = '[]' WHERE allocation_order IS NULL")
+    with op.batch_alter_table('loans', schema=None) as batch_op:
+        batch_op.alter_column('allocation_order', existing_type=sa.JSON(), nullable=False)
 
 
 def downgrade():
+    with op.batch_alter_table('loans', schema=None) as batch_op:
+        batch_op.drop_column('allocation_order')
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_column('escalation_days')
         batch_op.drop_column('pre_due_amount')
