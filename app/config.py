@@ -101,6 +101,9 @@ class Config:
         self.SMS_REMIND_DAYS_BEFORE = _int("SMS_REMIND_DAYS_BEFORE", 3)
         self.SMS_OVERDUE_DAYS = os.environ.get("SMS_OVERDUE_DAYS", "1,7")
         self.SMS_MAX_ATTEMPTS = _int("SMS_MAX_ATTEMPTS", 5)
+        # Staff alerts through the same outbox: an SMS to the office director when a loan is
+        # escalated to him (besides the in-app notification). Off unless set to 1.
+        self.SMS_STAFF_ALERTS = os.environ.get("SMS_STAFF_ALERTS", "0") == "1"
         # The embedded default runs the daily job on the first request of each day; production
         # runs `flask jobs daily` from cron (the job is idempotent, so both are safe together).
         # Post-loan tasks: first revisit (loan use) and then every N days after disbursement, a visit

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 import os
 import tempfile
 import uuid as uuid_mod
@@ -23,10 +24,12 @@ from sqlalchemy.orm import selectinload
 
 from app.domain import geo
 from app.domain.i18n import N_
+from app.domain.phone import PhoneError, normalise_mobile
 from app.extensions import db
-from app.models import FollowUpTask, Loan, Notification, TaskPhoto, User
+from app.models import FollowUpTask, Loan, Notification, SmsMessage, TaskPhoto, User
 from app.models.types import UTCDateTime
 from app.services import audit
+from app.sms.templates import KIND_STAFF_ESCALATION, escalation_text
 from app.storage import PhotoStore
 from app.storage.validation import PhotoRejected, validate_image
 
@@ -43,6 +46,7 @@ EVIDENCE = {
     "escalation": ("gps", "promise"),
 }
 MAX_PHOTOS = 3
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class TaskSettings:
     escalation_days: int = 30
     horizon_days: int = 7  # tasks appear in the plan this long before they are due
     visit_radius_m: int = 300
+    staff_sms: bool = False  # also text the director when a loan is escalated to him
+    sms_sign: str = ""
 
     @classmethod
     def from_config(cls, config) -> TaskSettings:
@@ -63,6 +69,8 @@ class TaskSettings:
             pre_due_amount=Decimal(str(config.get("TASK_PRE_DUE_AMOUNT", "5000"))),
             escalation_days=int(config.get("TASK_ESCALATION_DAYS", 30)),
             visit_radius_m=int(config.get("VISIT_RADIUS_M", 300)),
+            staff_sms=bool(config.get("SMS_STAFF_ALERTS", False)),
+            sms_sign=str(config.get("SMS_SIGN") or ""),
         )
 
 
@@ -124,15 +132,15 @@ _INSERT = """
 # Loans whose oldest unpaid late installment has been late for the escalation days, with the
 # office's director (the first enabled one) and the borrower's name for his notification.
 _ESCALATIONS = f"""
-    SELECT c.loan_id, c.director_id, c.due_date, c.borrower FROM (
-        SELECT l.id AS loan_id, b.name AS borrower,
+    SELECT c.loan_id, c.director_id, c.due_date, c.borrower, c.officer_id, c.oldest_late FROM (
+        SELECT l.id AS loan_id, b.name AS borrower, l.officer_id, MIN(i.due_date) AS oldest_late,
                (SELECT MIN(u.id) FROM users u JOIN user_roles r ON r.user_id = u.id
                  WHERE r.role = 'director' AND u.is_enabled = 1 AND u.office_id = l.office_id) AS director_id,
                {{escalate_on}} AS due_date
           FROM loans l JOIN products p ON p.id = l.product_id JOIN borrowers b ON b.id = l.borrower_id
           JOIN installments i ON i.loan_id = l.id
          WHERE l.status = 'active' AND {_UNPAID} AND i.due_date < :day
-         GROUP BY l.id, l.office_id, b.name, p.escalation_days) c
+         GROUP BY l.id, l.office_id, l.officer_id, b.name, p.escalation_days) c
      WHERE c.director_id IS NOT NULL AND c.due_date <= :day
        AND NOT EXISTS (SELECT 1 FROM follow_up_tasks t
                         WHERE t.loan_id = c.loan_id AND t.kind = 'escalation' AND t.due_date = c.due_date)
@@ -184,16 +192,18 @@ def generate(day: date, settings: TaskSettings = TaskSettings()) -> int:
     if due:
         now = datetime.now(timezone.utc)
         db.session.execute(insert(FollowUpTask), [
-            {"uuid": str(uuid_mod.uuid4()), "loan_id": loan_id, "officer_id": director, "kind": "escalation",
-             "due_date": _as_date(on), "installment_seq": None, "status": "open", "outcome": {}, "flags": [],
-             "created_at": now}
-            for loan_id, director, on, _name in due
+            {"uuid": str(uuid_mod.uuid4()), "loan_id": row.loan_id, "officer_id": row.director_id,
+             "kind": "escalation", "due_date": _as_date(row.due_date), "installment_seq": None, "status": "open",
+             "outcome": {}, "flags": [], "created_at": now}
+            for row in due
         ])
         db.session.execute(insert(Notification), [
-            {"user_id": director, "kind": "escalation", "message": name or "", "link": f"/loans/{loan_id}",
-             "created_at": now}
-            for loan_id, director, _on, name in due
+            {"user_id": row.director_id, "kind": "escalation", "message": row.borrower or "",
+             "link": f"/loans/{row.loan_id}", "created_at": now}
+            for row in due
         ])
+        if settings.staff_sms:
+            _text_directors(due, day, settings.sms_sign, now)
         created += len(due)
     # Loans no longer active need no more visits.
     db.session.execute(
@@ -203,6 +213,31 @@ def generate(day: date, settings: TaskSettings = TaskSettings()) -> int:
         .values(status="cancelled")
     )
     return created
+
+
+def _text_directors(escalations, day: date, sign: str, now: datetime) -> None:
+    """Queue an SMS to each director for the loans just escalated to him (the outbox sends it
+    after this transaction commits). A director without a valid mobile number gets none."""
+    people = {u.id: u for u in db.session.scalars(select(User).where(
+        User.id.in_({row.director_id for row in escalations} | {row.officer_id for row in escalations})))}
+    rows = []
+    for row in escalations:
+        director = people[row.director_id]
+        try:
+            phone = normalise_mobile(director.phone or "")
+        except PhoneError:
+            log.warning("Escalation SMS skipped: director %s has no valid mobile number", director.id)
+            continue
+        officer = people.get(row.officer_id)
+        rows.append({
+            "borrower_id": None, "installment_id": None, "kind": KIND_STAFF_ESCALATION, "for_date": day,
+            "phone": phone, "status": "pending", "attempts": 0, "last_error": "", "created_at": now,
+            "body": escalation_text(sign=sign, director=director.full_name, borrower=row.borrower or "",
+                                    days_past_due=(day - _as_date(row.oldest_late)).days,
+                                    officer=officer.full_name if officer else ""),
+        })
+    if rows:
+        db.session.execute(insert(SmsMessage), rows)
 
 
 _PARAM_TYPES = {"day": Date(), "until": Date(), "pre_due_until": Date(), "now": UTCDateTime()}

@@ -10,13 +10,14 @@ from decimal import Decimal
 
 from app.domain.money import format_money
 
-__all__ = ["DEFAULT_SIGN", "KIND_BEFORE", "KIND_DUE", "OVERDUE_PREFIX", "chinese_date", "overdue_kind",
-           "reminder_text", "sign_text"]
+__all__ = ["DEFAULT_SIGN", "KIND_BEFORE", "KIND_DUE", "KIND_STAFF_ESCALATION", "OVERDUE_PREFIX", "chinese_date",
+           "escalation_text", "overdue_kind", "reminder_text", "sign_text"]
 
 DEFAULT_SIGN = "【贷贷通】"
 KIND_BEFORE = "before"
 KIND_DUE = "due"
 OVERDUE_PREFIX = "overdue_"
+KIND_STAFF_ESCALATION = "staff_escalation"
 
 
 def overdue_kind(days: int) -> str:
@@ -49,3 +50,9 @@ def reminder_text(
         days = (on - due_date).days
         return f"{head}，已于 {when} 到期，现已逾期{days}天，请尽快还款，以免产生罚息、影响您的信用记录。"
     raise ValueError(f"unknown reminder kind {kind!r}")
+
+
+def escalation_text(*, sign: str, director: str, borrower: str, days_past_due: int, officer: str) -> str:
+    """The alert a director receives when a loan of his office is escalated to him."""
+    return (f"{sign_text(sign)}{director}主任您好：客户{borrower}（客户经理{officer}）的贷款已逾期{days_past_due}天，"
+            f"催收已升级由您跟进，请登录贷贷通查看。")

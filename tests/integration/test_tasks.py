@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Application, Borrower, FollowUpTask, Loan, Notification, TaskPhoto, User
-from app.services import jobs, tasks
+from app.models import Application, Borrower, FollowUpTask, Loan, Notification, SmsMessage, TaskPhoto, User
+from app.services import jobs, sms, tasks
 from app.services import loans as loan_service
+from app.sms import ConsoleGateway
 from app.storage import make_store
 from tests.sync_helpers import jpeg_bytes
 
@@ -66,6 +67,47 @@ def test_a_simulated_month_creates_each_task_once_and_catching_up_gives_the_same
         db.session.commit()
         jobs.run_daily(DAY + timedelta(days=74), task_settings=SETTINGS)
         assert _tasks(loan_id) == daily
+
+
+def test_an_escalation_texts_the_director_once_when_staff_alerts_are_on(app, demo):
+    with app.app_context():
+        loan_id = _loan().id
+        director = _user("director2")
+        director.phone = "139 0000 1111"
+        db.session.commit()
+        alerts = tasks.TaskSettings(staff_sms=True, sms_sign="【贷贷通】")
+        for offset in range(30, 70):  # escalation falls due on 03-17, 30 days after 02-15
+            jobs.run_daily(DAY + timedelta(days=offset), task_settings=alerts)
+        [message] = db.session.scalars(select(SmsMessage).where(SmsMessage.kind == "staff_escalation")).all()
+        assert message.phone == "13900001111" and message.for_date == date(2026, 3, 17)
+        assert message.body == ("【贷贷通】刘秀英主任您好：客户钱七（客户经理赵强）的贷款已逾期30天，"
+                                "催收已升级由您跟进，请登录贷贷通查看。")
+        assert message.borrower_id is None and message.installment_id is None
+        # It goes out through the same outbox as the borrowers' reminders.
+        sent = sms.send_due(datetime(2026, 3, 17, 1, tzinfo=timezone.utc), ConsoleGateway(), max_attempts=3)
+        assert sent["sent"] >= 1
+        db.session.commit()  # a new snapshot (REPEATABLE READ): it was sent on the outbox's own connection
+        assert message.status == "sent"
+        assert [t for t in _tasks(loan_id) if t[0] == "escalation"] == [
+            ("escalation", date(2026, 3, 17), "director2", "open")]
+
+
+def test_no_staff_text_without_the_setting_or_a_valid_number(app, demo):
+    with app.app_context():
+        _loan()
+        jobs.run_daily(DAY + timedelta(days=70), task_settings=tasks.TaskSettings(staff_sms=False))
+        director = _user("director1")
+        assert db.session.scalar(select(db.func.count()).select_from(SmsMessage)
+                                 .where(SmsMessage.kind == "staff_escalation")) == 0
+        # director2 has no number: the escalation and its notification happen, the text does not.
+        assert director.phone == "" and _user("director2").phone == ""
+        db.session.execute(FollowUpTask.__table__.delete())
+        db.session.commit()
+        jobs.run_daily(DAY + timedelta(days=71), task_settings=tasks.TaskSettings(staff_sms=True))
+        assert db.session.scalar(select(db.func.count()).select_from(FollowUpTask)
+                                 .where(FollowUpTask.kind == "escalation")) == 1
+        assert db.session.scalar(select(db.func.count()).select_from(SmsMessage)
+                                 .where(SmsMessage.kind == "staff_escalation")) == 0
 
 
 def test_large_installments_get_a_visit_before_they_fall_due(app, demo):
