@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+from app.domain.i18n import N_
+
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
 
 
@@ -21,6 +23,15 @@ def format_distance(metres: float) -> str:
 # --- was the officer on site? ---------------------------------------------------------------
 
 MAX_PLAUSIBLE_SPEED_KMH = 150  # faster between two fixes than a car on a county road: not real
+# Why a visit was not counted as on site, in words for the director and the officer.
+FLAG_LABELS = {
+    "far": N_("too far from the home"),
+    "poor_accuracy": N_("GPS not accurate enough"),
+    "mock_location": N_("mock location"),
+    "no_home_gps": N_("the home has no GPS position"),
+    "no_gps": N_("no GPS position"),
+    "impossible_speed": N_("too far from the previous visit for the time between them"),
+}
 
 
 def check_visit(

@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.domain import geo
 from app.domain.workflow import STATE_LABELS
 from app.services import devices as device_service
 from app.web.i18n import translate_message
@@ -111,12 +112,7 @@ def js_messages() -> dict[str, str]:
         "visit_unchecked": _("Done · could not be checked on site"),
         "visit_closed": _("No longer your task; this report was not used: %(message)s"),
         "flags": _("flags: %(flags)s"),
-        "flag_far": _("too far from the home"),
-        "flag_poor_accuracy": _("GPS not accurate enough"),
-        "flag_mock_location": _("mock location"),
-        "flag_no_home_gps": _("the home has no GPS position"),
-        "flag_no_gps": _("no GPS position"),
-        "flag_impossible_speed": _("too far from the previous visit for the time between them"),
+        **{f"flag_{code}": translate_message(label) for code, label in geo.FLAG_LABELS.items()},
         "dismiss": _("Dismiss"),
         "confirm_discard_report": _("Discard this visit report and its photos from the phone?"),
         "missing_paid": _("Amount paid: a number of yuan with at most 2 decimals, or empty"),

@@ -9,7 +9,7 @@ from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 
 from app.domain import workflow
-from app.domain.geo import format_distance
+from app.domain.geo import FLAG_LABELS, format_distance
 from app.domain.i18n import N_
 from app.domain.money import format_money, to_capitals
 from app.web.i18n import translate_message
@@ -46,6 +46,14 @@ def notification_label(kind: str) -> str:
     return translate_message(KIND_LABELS.get(kind, kind))
 
 
+def flag_labels(flags) -> str:
+    """Why a visit was flagged, in words: "(too far from the home, mock location)"."""
+    if not flags:
+        return ""
+    reasons = _(", ").join(translate_message(FLAG_LABELS.get(f, f)) for f in flags)
+    return _("(%(reasons)s)", reasons=reasons)
+
+
 def init_app(app: Flask) -> None:
     @app.template_filter("money")
     def money(value: Decimal | None) -> str:
@@ -80,5 +88,6 @@ def init_app(app: Flask) -> None:
             "sex_label": lambda s: _("male") if s == "M" else _("female"),
             "method_label": lambda m: translate_message(METHOD_LABELS.get(m, m)),
             "notification_label": notification_label,
+            "flag_labels": flag_labels,
             "now": lambda: datetime.now(timezone.utc),
         }

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import Borrower, FollowUpTask, Loan, TaskPhoto
 from app.services import jobs
 from app.storage import make_store
-from tests.e2e.conftest import GPS
+from tests.e2e.conftest import GPS, PHONE, login
 from tests.e2e.officer import blob_count, enrol_phone, phone_photos, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -53,7 +53,7 @@ def _server_task(app, uuid: str) -> dict:
         for p in db.session.scalars(select(TaskPhoto).where(TaskPhoto.task_id == t.id)):
             with store.open(p.sha256) as f:
                 photos.append({"uuid": p.uuid, "sha256": p.sha256, "stored_sha256": hashlib.sha256(f.read()).hexdigest()})
-        return {"status": t.status, "on_site": t.on_site, "distance_m": t.distance_m, "flags": list(t.flags or []),
+        return {"id": t.id, "status": t.status, "on_site": t.on_site, "distance_m": t.distance_m, "flags": list(t.flags or []),
                 "outcome": dict(t.outcome or {}), "report_uuid": t.report_uuid, "photos": photos}
 
 
@@ -89,7 +89,7 @@ def _visit(page, officer_phone, uuid: str, *, north_m: float, photo=None, fill=N
     page.wait_for_selector("#view-home:not([hidden])")
 
 
-def test_plan_offline_visit_verified_on_site_and_a_far_one_flagged(app, live_server, officer_phone, photos):
+def test_plan_offline_visit_verified_on_site_and_a_far_one_flagged(app, live_server, officer_phone, phone, photos):
     tasks = _tasks(app)
     page = officer_phone.new_page()
     enrol_phone(app, page, live_server)
@@ -178,6 +178,22 @@ def test_plan_offline_visit_verified_on_site_and_a_far_one_flagged(app, live_ser
     # Done tasks sort after the open ones.
     order = [rows.nth(i).get_attribute("data-task") for i in range(rows.count())]
     assert set(order[-2:]) == {tasks["revisit"], tasks["collection"]}
+
+    # The office director, in his phone's browser, reads both visits and the officer's counts.
+    verified, flagged = _server_task(app, tasks["revisit"]), server
+    director = phone.new_page()
+    login(director, live_server, "director1")
+    director.goto(f"{live_server}/tasks/?status=done")
+    assert director.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    ok = director.locator(f"#task-{verified['id']} .tag.ok")
+    assert "冯十二" in director.locator(f"#task-{verified['id']}").inner_text()
+    assert ok.count() == 1 and str(verified["distance_m"]) in ok.inner_text()
+    warn = director.locator(f"#task-{flagged['id']} .tag.warn")
+    assert warn.count() == 1 and str(flagged["distance_m"]) in warn.inner_text()
+    assert "离住宅太远" in warn.inner_text()  # the reason in words, not the code "far"
+    assert "猪圈已建好，饲料已购" in director.locator(f"#task-{verified['id']}").inner_text()
+    cells = director.locator("#visit-report tbody tr:has-text('李明') td").all_inner_texts()
+    assert cells == ["李明", "2", "1", "1"]  # visits, verified on site, flagged
 
 
 def test_a_refused_report_is_corrected_and_a_closed_task_leaves_the_plan(app, live_server, officer_phone, photos):
