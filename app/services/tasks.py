@@ -161,15 +161,6 @@ def generate(day: date, settings: TaskSettings = TaskSettings()) -> int:
     until = day + timedelta(days=settings.horizon_days)
     first = f"COALESCE(p.first_revisit_days, {int(settings.first_revisit_days)})"
     every = f"COALESCE(p.revisit_every_days, {int(settings.revisit_every_days)})"
-    # The most revisits any loan can have had by the horizon: bounds the numbers the join walks.
-    oldest, shortest = db.session.execute(text(
-        f"SELECT (SELECT MIN(disbursed_on) FROM loans WHERE status = 'active'),"
-        f" (SELECT MIN({every}) FROM products p)"
-    )).one()
-    if oldest is None:
-        kmax = None
-    else:
-        kmax = max((until - _as_date(oldest)).days, 0) // max(int(shortest or 1), 1)
     formats = {
         "revisit_due": q["add_days"].format(d="l.disbursed_on", n=f"{first} + n.k * {every}"),
         "revisit_offset": f"{first} + n.k * {every}",
@@ -178,19 +169,25 @@ def generate(day: date, settings: TaskSettings = TaskSettings()) -> int:
         "day_after": q["add_days"].format(d="i.due_date", n="1"),
     }
     params = {
-        "day": day, "until": until, "kmax": kmax,
+        "day": day, "until": until,
         "pre_due_until": until + timedelta(days=settings.pre_due_days_before),
         "pre_due_fen": int(settings.pre_due_amount * 100),
         "now": datetime.now(timezone.utc),
     }
     created = 0
-    for kind, candidates in _CANDIDATES.items() if kmax is not None else ():
-        sql = _INSERT.format(uuid=q["uuid"], candidates=candidates.format(**formats))
-        created += db.session.execute(_typed(sql), {**params, "kind": kind}).rowcount
+    oldest, shortest = db.session.execute(text(
+        f"SELECT (SELECT MIN(disbursed_on) FROM loans WHERE status = 'active'), (SELECT MIN({every}) FROM products p)"
+    )).one()
+    if oldest is not None:  # else no active loan, nothing to visit
+        # The most revisits any loan can have had by the horizon: bounds the numbers the join walks.
+        params["kmax"] = max((until - _as_date(oldest)).days, 0) // max(int(shortest or 1), 1)
+        for kind, candidates in _CANDIDATES.items():
+            sql = _INSERT.format(uuid=q["uuid"], candidates=candidates.format(**formats))
+            created += db.session.execute(_typed(sql), {**params, "kind": kind}).rowcount
     escalate_on = q["add_days"].format(d="MIN(i.due_date)", n=f"COALESCE(p.escalation_days, {int(settings.escalation_days)})")
     due = db.session.execute(_typed(_ESCALATIONS.format(escalate_on=escalate_on)), params).all()
     if due:
-        now = datetime.now(timezone.utc)
+        now = params["now"]
         db.session.execute(insert(FollowUpTask), [
             {"uuid": str(uuid_mod.uuid4()), "loan_id": row.loan_id, "officer_id": row.director_id,
              "kind": "escalation", "due_date": _as_date(row.due_date), "installment_seq": None, "status": "open",
