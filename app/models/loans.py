@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -46,6 +46,9 @@ class Loan(db.Model):
     days_past_due: Mapped[int] = mapped_column(default=0)
     # Penalty interest has been accrued up to (not including) this day.
     accrued_through: Mapped[date | None] = mapped_column(Date)
+    # When the next loan-use revisit falls due; the daily job creates it and moves this on, so it
+    # reads only the loans due for one. Empty until the job first sees the loan.
+    next_revisit_on: Mapped[date | None] = mapped_column(Date, index=True)
     closed_on: Mapped[date | None] = mapped_column(Date)
     classification: Mapped[str] = mapped_column(String(20), default="normal")  # app.domain.repayment.CLASSES
     version: Mapped[int] = mapped_column(default=1)
@@ -68,7 +71,12 @@ class Loan(db.Model):
 
 class Installment(db.Model):
     __tablename__ = "installments"
-    __table_args__ = (UniqueConstraint("loan_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("loan_id", "seq"),
+        # The daily job's lookups of a loan's unsettled installments (a settled one has paid_off_on):
+        # one index dive per loan instead of reading all its installments.
+        Index("ix_installments_loan_unsettled", "loan_id", "paid_off_on", "due_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id", ondelete="CASCADE"))

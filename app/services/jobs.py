@@ -58,7 +58,7 @@ def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sm
     accrued = db.session.execute(text(f"""
         UPDATE installments
            SET penalty_basis = penalty_basis + (principal_due - principal_paid) * {q["days"].format(a=start)}
-         WHERE due_date < :day AND principal_paid < principal_due
+         WHERE paid_off_on IS NULL AND due_date < :day AND principal_paid < principal_due
            AND loan_id IN (SELECT id FROM loans
                             WHERE status = 'active' AND COALESCE(accrued_through, disbursed_on) < :day)
     """), {"day": day}).rowcount
@@ -68,11 +68,11 @@ def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sm
     db.session.execute(text(f"""
         UPDATE installments
            SET penalty_accrued = (2 * penalty_basis * {rate} + {den}) {q["idiv"]} ({2 * den})
-         WHERE penalty_basis > 0
+         WHERE penalty_basis > 0 AND paid_off_on IS NULL
            AND loan_id IN (SELECT id FROM loans WHERE status = 'active')
     """))
     oldest_late = """(SELECT MIN(i.due_date) FROM installments i
-                       WHERE i.loan_id = loans.id AND i.due_date < :day
+                       WHERE i.loan_id = loans.id AND i.paid_off_on IS NULL AND i.due_date < :day
                          AND (i.principal_paid < i.principal_due OR i.interest_paid < i.interest_due))"""
     dpd = f"COALESCE({q['days'].format(a=oldest_late)}, 0)"
     db.session.execute(text(f"""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -26,7 +26,7 @@ from app.domain.money import AmountError, parse_amount
 from app.domain.schedule import Schedule, ScheduleError, ScheduleRequest, build_schedule
 from app.domain.workflow import Event
 from app.extensions import db
-from app.models import Application, Installment, Loan, Repayment, User
+from app.models import Application, FollowUpTask, Installment, Loan, Repayment, User
 from app.services import applications as app_service
 from app.services import audit
 from app.storage import PhotoStore, sha256_of_file
@@ -185,12 +185,16 @@ def undo_disbursement(loan: Loan, user: User, reason: str, *, now: datetime, ip:
     """A second cashier undoes a mistaken disbursement before any repayment; the loan goes, audited."""
     if loan.repayments:
         raise LoanError({"reason": (N_("A repayment has been recorded on this loan: the disbursement can no longer be undone."), {})})
+    if any(t.status == "done" for t in _tasks_of(loan)):
+        raise LoanError({"reason": (N_("A visit has been reported on this loan: the disbursement can no longer be undone."), {})})
     snapshot = {
         "principal": str(loan.principal), "disbursed_on": loan.disbursed_on.isoformat(), "channel": loan.channel,
         "reference": loan.reference, "disbursed_by": loan.disbursed_by_id,
         "installments": [[i.seq, i.due_date.isoformat(), str(i.principal_due), str(i.interest_due)] for i in loan.installments],
     }
     application_id = loan.application_id
+    for task in _tasks_of(loan):  # open or cancelled, nothing done: moot with the loan
+        db.session.delete(task)
     db.session.delete(loan)
     audit.record("loan_disbursement_undone", actor_id=user.id, object_type="application", object_id=application_id,
                  ip=ip, reason=reason.strip(), loan=snapshot)
@@ -199,6 +203,10 @@ def undo_disbursement(loan: Loan, user: User, reason: str, *, now: datetime, ip:
     except Exception:
         db.session.rollback()
         raise
+
+
+def _tasks_of(loan: Loan) -> list[FollowUpTask]:
+    return list(db.session.scalars(select(FollowUpTask).where(FollowUpTask.loan_id == loan.id)))
 
 
 def position(loan: Loan, as_of: date) -> rp.Position:
@@ -300,6 +308,9 @@ def reverse_repayment(repayment: Repayment, user: User, reason: str, *, now: dat
     repayment.reversed_at, repayment.reversed_by_id, repayment.reversal_reason = now, user.id, reason.strip()[:200]
     if loan.status == "closed":
         loan.status, loan.closed_on = "active", None
+        # Closing cancelled these (and nothing else cancels a task): the loan needs them again.
+        db.session.execute(update(FollowUpTask).where(FollowUpTask.loan_id == loan.id,
+                                                      FollowUpTask.status == "cancelled").values(status="open"))
     _rebuild(loan, loan.accrued_through or repayment.paid_on)
     audit.record("repayment_reversed", actor_id=user.id, object_type="loan", object_id=loan.id, ip=ip,
                  repayment_id=repayment.id, amount=str(repayment.amount), reason=reason.strip())
@@ -324,6 +335,9 @@ def _rebuild(loan: Loan, as_of: date) -> None:
     loan.classification = rp.classify(loan.days_past_due, current_app.config.get("LOAN_CLASS_DAYS") or rp.DEFAULT_CLASS_DAYS)
     if pos.closed_on is not None:
         loan.status, loan.closed_on = "closed", pos.closed_on
+        # Repaid in full: no more visits. (A reversal that reopens the loan reopens them.)
+        db.session.execute(update(FollowUpTask).where(FollowUpTask.loan_id == loan.id, FollowUpTask.status == "open")
+                           .values(status="cancelled"))
 
 
 class LoanChanged(Exception):

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from sqlalchemy import Date, TextClause, and_, bindparam, insert, select, text, update
+from sqlalchemy import Date, TextClause, and_, bindparam, insert, select, text
 from sqlalchemy.orm import selectinload
 
 from app.domain import geo
@@ -82,16 +82,12 @@ def _sql(dialect: str) -> dict[str, str]:
     if dialect == "sqlite":
         return {
             "add_days": "date({d}, ({n}) || ' days')",
-            "days_between": "CAST(julianday({b}) - julianday({a}) AS INTEGER)",
-            "least": "MIN({a}, {b})",
             "uuid": ("lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2)"
                      " || '-' || substr('89ab', 1 + abs(random() % 4), 1) || substr(hex(randomblob(2)), 2)"
                      " || '-' || hex(randomblob(6)))"),
         }
     return {
         "add_days": "DATE_ADD({d}, INTERVAL ({n}) DAY)",
-        "days_between": "DATEDIFF({b}, {a})",
-        "least": "LEAST({a}, {b})",
         "uuid": ("LOWER(CONCAT(HEX(RANDOM_BYTES(4)), '-', HEX(RANDOM_BYTES(2)), '-4', SUBSTR(HEX(RANDOM_BYTES(2)), 2),"
                  " '-', SUBSTR('89ab', 1 + FLOOR(RAND() * 4), 1), SUBSTR(HEX(RANDOM_BYTES(2)), 2),"
                  " '-', HEX(RANDOM_BYTES(6))))"),
@@ -99,16 +95,15 @@ def _sql(dialect: str) -> dict[str, str]:
 
 
 # Each kind's candidates as (loan_id, officer_id, due_date, installment_seq); a product's own
-# threshold wins over the institution's default (the bound parameter) where it has one.
-_UNPAID = "(i.principal_paid < i.principal_due OR i.interest_paid < i.interest_due)"
+# threshold wins over the institution's default where it has one. An installment not fully paid
+# has no paid_off_on, which lets the index (loan_id, paid_off_on, due_date) find it.
+_UNPAID = "i.paid_off_on IS NULL AND (i.principal_paid < i.principal_due OR i.interest_paid < i.interest_due)"
 _CANDIDATES = {
-    # Revisits at disbursement + first + k x every, up to the horizon and the maturity date.
+    # The revisit each loan's pointer says is due (see generate for how the pointer moves on).
     "revisit": """
-        SELECT l.id AS loan_id, l.officer_id, {revisit_due} AS due_date, NULL AS installment_seq
-          FROM loans l JOIN products p ON p.id = l.product_id
-          JOIN (WITH RECURSIVE n(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM n WHERE k < :kmax) SELECT k FROM n) n
-            ON {revisit_offset} <= {revisit_span}
-         WHERE l.status = 'active'""",
+        SELECT l.id AS loan_id, l.officer_id, l.next_revisit_on AS due_date, NULL AS installment_seq
+          FROM loans l
+         WHERE l.status = 'active' AND l.next_revisit_on <= :until AND l.next_revisit_on <= l.maturity_date""",
     "pre_due": f"""
         SELECT i.loan_id, l.officer_id, {{pre_due_date}} AS due_date, i.seq AS installment_seq
           FROM installments i JOIN loans l ON l.id = i.loan_id JOIN products p ON p.id = l.product_id
@@ -149,22 +144,21 @@ _ESCALATIONS = f"""
 
 
 def generate(day: date, settings: TaskSettings = TaskSettings()) -> int:
-    """Create the tasks due up to ``day`` + horizon that do not exist yet; cancel moot ones. No commit.
+    """Create the tasks due up to ``day`` + horizon that do not exist yet. No commit.
 
-    Set-based: one INSERT ... SELECT ... WHERE NOT EXISTS per kind over all loans (the unique key
-    (loan, kind, due date) is what NOT EXISTS probes), so the cost is the database's, not a
-    Python loop's. Escalations are few and each notifies a director, so they are read and written
-    from Python.
+    Set-based: INSERT ... SELECT ... WHERE NOT EXISTS over all loans (the unique key (loan, kind,
+    due date) is what NOT EXISTS probes), so the cost is the database's, not a Python loop's.
+    Revisits follow a pointer on the loan (``next_revisit_on``: disbursement + first-revisit days,
+    then + the interval each time one is created), so a day's run reads only the loans due for one;
+    after missed days the pass repeats until no pointer is due, giving the same revisits as daily
+    runs. Escalations are few and each notifies a director, so they are read and written from
+    Python. (Open tasks of a loan repaid in full are cancelled by the repayment, app.services.loans.)
     """
     db.session.flush()  # the statements below are SQL text: they see only what is flushed
     q = _sql(db.engine.dialect.name)
     until = day + timedelta(days=settings.horizon_days)
-    first = f"COALESCE(p.first_revisit_days, {int(settings.first_revisit_days)})"
-    every = f"COALESCE(p.revisit_every_days, {int(settings.revisit_every_days)})"
+    product = "(SELECT COALESCE(p.{column}, {default}) FROM products p WHERE p.id = loans.product_id)"
     formats = {
-        "revisit_due": q["add_days"].format(d="l.disbursed_on", n=f"{first} + n.k * {every}"),
-        "revisit_offset": f"{first} + n.k * {every}",
-        "revisit_span": q["days_between"].format(a="l.disbursed_on", b=q["least"].format(a=":until", b="l.maturity_date")),
         "pre_due_date": q["add_days"].format(d="i.due_date", n=f"-{int(settings.pre_due_days_before)}"),
         "day_after": q["add_days"].format(d="i.due_date", n="1"),
     }
@@ -174,16 +168,24 @@ def generate(day: date, settings: TaskSettings = TaskSettings()) -> int:
         "pre_due_fen": int(settings.pre_due_amount * 100),
         "now": datetime.now(timezone.utc),
     }
+    # A loan the job sees for the first time gets its first revisit date.
+    first = product.format(column="first_revisit_days", default=int(settings.first_revisit_days))
+    db.session.execute(_typed(f"""
+        UPDATE loans SET next_revisit_on = {q["add_days"].format(d="disbursed_on", n=first)}
+         WHERE next_revisit_on IS NULL AND status = 'active'"""))
+    insert_revisits = _typed(_INSERT.format(uuid=q["uuid"], candidates=_CANDIDATES["revisit"]))
+    every = product.format(column="revisit_every_days", default=int(settings.revisit_every_days))
+    move_on = _typed(f"""
+        UPDATE loans SET next_revisit_on = {q["add_days"].format(d="next_revisit_on", n=every)}
+         WHERE status = 'active' AND next_revisit_on <= :until""")
     created = 0
-    oldest, shortest = db.session.execute(text(
-        f"SELECT (SELECT MIN(disbursed_on) FROM loans WHERE status = 'active'), (SELECT MIN({every}) FROM products p)"
-    )).one()
-    if oldest is not None:  # else no active loan, nothing to visit
-        # The most revisits any loan can have had by the horizon: bounds the numbers the join walks.
-        params["kmax"] = max((until - _as_date(oldest)).days, 0) // max(int(shortest or 1), 1)
-        for kind, candidates in _CANDIDATES.items():
-            sql = _INSERT.format(uuid=q["uuid"], candidates=candidates.format(**formats))
-            created += db.session.execute(_typed(sql), {**params, "kind": kind}).rowcount
+    while True:  # once a day, one pass moves each due pointer; after missed days, one pass per revisit missed
+        created += db.session.execute(insert_revisits, {**params, "kind": "revisit"}).rowcount
+        if not db.session.execute(move_on, params).rowcount:
+            break
+    for kind in ("pre_due", "collection"):
+        sql = _INSERT.format(uuid=q["uuid"], candidates=_CANDIDATES[kind].format(**formats))
+        created += db.session.execute(_typed(sql), {**params, "kind": kind}).rowcount
     escalate_on = q["add_days"].format(d="MIN(i.due_date)", n=f"COALESCE(p.escalation_days, {int(settings.escalation_days)})")
     due = db.session.execute(_typed(_ESCALATIONS.format(escalate_on=escalate_on)), params).all()
     if due:
@@ -202,13 +204,6 @@ def generate(day: date, settings: TaskSettings = TaskSettings()) -> int:
         if settings.staff_sms:
             _text_directors(due, day, settings.sms_sign, now)
         created += len(due)
-    # Loans no longer active need no more visits.
-    db.session.execute(
-        update(FollowUpTask)
-        .where(FollowUpTask.status == "open",
-               FollowUpTask.loan_id.in_(select(Loan.id).where(Loan.status != "active")))
-        .values(status="cancelled")
-    )
     return created
 
 

@@ -1,4 +1,4 @@
-"""post-loan task thresholds per product; each loan keeps its allocation order
+"""post-loan task thresholds per product; each loan keeps its allocation order; indexes for the daily job
 
 Revision ID: 0006
 Revises: 0005
@@ -25,6 +25,10 @@ def upgrade():
         batch_op.add_column(sa.Column('escalation_days', sa.Integer(), nullable=True))
     with op.batch_alter_table('loans', schema=None) as batch_op:
         batch_op.add_column(sa.Column('allocation_order', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('next_revisit_on', sa.Date(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_loans_next_revisit_on'), ['next_revisit_on'], unique=False)
+    with op.batch_alter_table('installments', schema=None) as batch_op:
+        batch_op.create_index('ix_installments_loan_unsettled', ['loan_id', 'paid_off_on', 'due_date'], unique=False)
     # Existing loans were made under their product's order as it is now. JSON takes no portable
     # literal default: fill, then require.
     op.execute("UPDATE loans SET allocation_order = (SELECT products.allocation_order FROM products"
@@ -35,7 +39,11 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('installments', schema=None) as batch_op:
+        batch_op.drop_index('ix_installments_loan_unsettled')
     with op.batch_alter_table('loans', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_loans_next_revisit_on'))
+        batch_op.drop_column('next_revisit_on')
         batch_op.drop_column('allocation_order')
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_column('escalation_days')

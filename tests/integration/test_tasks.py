@@ -62,8 +62,9 @@ def test_a_simulated_month_creates_each_task_once_and_catching_up_gives_the_same
         # Run it all again, and once more for the last day: nothing new.
         jobs.run_daily(DAY + timedelta(days=74), task_settings=SETTINGS)
         assert _tasks(loan_id) == daily
-        # Start over and jump: the same tasks in one run.
+        # Start over, as before the job ever saw the loan, and jump: the same tasks in one run.
         db.session.execute(FollowUpTask.__table__.delete().where(FollowUpTask.loan_id == loan_id))
+        db.session.get(Loan, loan_id).next_revisit_on = None
         db.session.commit()
         jobs.run_daily(DAY + timedelta(days=74), task_settings=SETTINGS)
         assert _tasks(loan_id) == daily
@@ -306,3 +307,68 @@ def test_generation_matches_the_rules_read_loan_by_loan(app, demo, first, gap, p
             assert all(uuid.UUID(t).version == 4 for t in db.session.scalars(select(FollowUpTask.uuid)))
         finally:
             db.session.rollback()
+
+
+# --- a loan's tasks follow the loan ------------------------------------------------------------
+
+
+def _second_cashier() -> User:
+    from app.models import UserRole
+
+    user = User(username="cashier2", full_name="第二出纳", password_hash="x", office_id=_user("cashier1").office_id)
+    user.role_rows = [UserRole(role="cashier")]
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def _statuses(loan_id: int) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for kind, status in db.session.execute(select(FollowUpTask.kind, FollowUpTask.status)
+                                           .where(FollowUpTask.loan_id == loan_id)):
+        out.setdefault(status, set()).add(kind)
+    return out
+
+
+def test_repaying_in_full_cancels_the_open_tasks_and_a_reversal_reopens_them(app, demo):
+    with app.app_context():
+        loan = _loan()
+        loan_id = loan.id
+        on = DAY + timedelta(days=40)  # the first installment is late: revisit and collection open
+        jobs.run_daily(on, task_settings=SETTINGS)
+        assert {"revisit", "collection"} <= _statuses(loan_id)["open"]
+        loan = db.session.get(Loan, loan_id)
+        owed = loan_service.position(loan, on).outstanding(loan.penalty_rate)
+        now = datetime(2026, 2, 24, 2, tzinfo=timezone.utc)
+        paid = loan_service.record_repayment(
+            loan, amount=f"{owed:.2f}", paid_on=on.isoformat(), channel="cash", reference="R-1",
+            user=_user("cashier1"), today=on, now=now, expected_version=loan.version)
+        assert db.session.get(Loan, loan_id).status == "closed"
+        assert "open" not in _statuses(loan_id) and {"revisit", "collection"} <= _statuses(loan_id)["cancelled"]
+        loan_service.reverse_repayment(paid, _second_cashier(), "录错了", now=now)
+        assert db.session.get(Loan, loan_id).status == "active"
+        assert {"revisit", "collection"} <= _statuses(loan_id)["open"] and "cancelled" not in _statuses(loan_id)
+
+
+def test_undoing_a_disbursement_takes_its_open_tasks_with_it(app, demo):
+    with app.app_context():
+        loan_id = _loan().id
+        jobs.run_daily(DAY + timedelta(days=20), task_settings=SETTINGS)
+        assert _statuses(loan_id) == {"open": {"revisit"}}
+        loan_service.undo_disbursement(db.session.get(Loan, loan_id), _second_cashier(), "金额录错", now=NOW)
+        assert db.session.get(Loan, loan_id) is None
+        assert db.session.scalar(select(db.func.count()).select_from(FollowUpTask)
+                                 .where(FollowUpTask.loan_id == loan_id)) == 0
+
+
+def test_undoing_a_disbursement_is_refused_once_a_visit_was_reported(app, demo):
+    with app.app_context():
+        loan_id = _loan().id
+        jobs.run_daily(DAY + timedelta(days=20), task_settings=SETTINGS)
+        task = _open_task(loan_id)
+        _send(app, task.uuid, _report(task, lat=HOME[0], lon=HOME[1]))
+        with pytest.raises(loan_service.LoanError) as refused:
+            loan_service.undo_disbursement(db.session.get(Loan, loan_id), _second_cashier(), "金额录错", now=NOW)
+        assert "visit" in refused.value.errors["reason"][0]
+        db.session.rollback()
+        assert db.session.get(Loan, loan_id) is not None and _statuses(loan_id) == {"done": {"revisit"}}
