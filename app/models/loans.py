@@ -73,9 +73,10 @@ class Installment(db.Model):
     __tablename__ = "installments"
     __table_args__ = (
         UniqueConstraint("loan_id", "seq"),
-        # The daily job's lookups of a loan's unsettled installments (a settled one has paid_off_on):
-        # one index dive per loan instead of reading all its installments.
+        # The daily job's lookups of unsettled installments (a settled one has paid_off_on): a loan's
+        # in one index dive instead of reading all its installments, and all the late ones at once.
         Index("ix_installments_loan_unsettled", "loan_id", "paid_off_on", "due_date"),
+        Index("ix_installments_unsettled_due", "paid_off_on", "due_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

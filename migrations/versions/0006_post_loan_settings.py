@@ -29,6 +29,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_loans_next_revisit_on'), ['next_revisit_on'], unique=False)
     with op.batch_alter_table('installments', schema=None) as batch_op:
         batch_op.create_index('ix_installments_loan_unsettled', ['loan_id', 'paid_off_on', 'due_date'], unique=False)
+        batch_op.create_index('ix_installments_unsettled_due', ['paid_off_on', 'due_date'], unique=False)
     # Existing loans were made under their product's order as it is now. JSON takes no portable
     # literal default: fill, then require.
     op.execute("UPDATE loans SET allocation_order = (SELECT products.allocation_order FROM products"
@@ -40,6 +41,7 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('installments', schema=None) as batch_op:
+        batch_op.drop_index('ix_installments_unsettled_due')
         batch_op.drop_index('ix_installments_loan_unsettled')
     with op.batch_alter_table('loans', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_loans_next_revisit_on'))
