@@ -117,7 +117,8 @@ def disburse(application: Application, form: DisbursementForm, user: User, *, to
         officer_id=application.officer_id, office_id=application.office_id, principal=amount,
         annual_rate=product.annual_rate, repayment_method=product.repayment_method,
         frequency=product.frequency, day_count=product.day_count, penalty_rate=product.penalty_rate,
-        allocation_order=list(product.allocation_order or []), term_months=application.term_months, disbursed_on=on, maturity_date=schedule.lines[-1].due_date,
+        allocation_order=list(product.allocation_order or []), term_months=application.term_months,
+        disbursed_on=on, maturity_date=schedule.lines[-1].due_date,
         channel=form.channel, reference=reference, disbursed_by_id=user.id, accrued_through=on,
         created_at=now,
     )
