@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 
 from app.domain.repayment import penalty_from_basis
 from app.extensions import db
-from app.models import Application, AuditLog, Borrower, Installment, Loan, Notification, Repayment, User, UserRole
+from app.models import Application, AuditLog, Borrower, Installment, Loan, Notification, Repayment, User
 from app.services import jobs
 from app.services import loans as loan_service
+from tests.support.staff import second_cashier
 
 NOW = datetime(2026, 1, 15, 2, 0, tzinfo=timezone.utc)
 DAY = date(2026, 1, 15)
@@ -19,14 +20,6 @@ DAY = date(2026, 1, 15)
 
 def _user(name: str) -> User:
     return db.session.scalar(select(User).where(User.username == name))
-
-
-def _second_cashier() -> User:
-    user = User(username="cashier2", full_name="第二出纳", password_hash="x", office_id=_user("cashier1").office_id)
-    user.role_rows = [UserRole(role="cashier")]
-    db.session.add(user)
-    db.session.commit()
-    return user
 
 
 def _loans_of_qian() -> int:
@@ -88,7 +81,7 @@ def test_undo_needs_a_second_cashier_and_no_repayment(app, demo):
             loan_service.undo_disbursement(loan, _user("cashier1"), "金额录错", now=NOW)
         assert _loans_of_qian() == 1
         loan_id = loan.id
-        second = _second_cashier()
+        second = second_cashier()
         loan = db.session.get(Loan, loan_id)
         loan_service.undo_disbursement(loan, second, "金额录错", now=NOW)
         assert _loans_of_qian() == 0
@@ -190,7 +183,7 @@ def test_a_reversal_by_a_second_person_reallocates_everything_after_it(app, demo
         r2 = _pay(loan, "100", second_inst.due_date, "R-2")
         with pytest.raises(loan_service.LoanError):
             loan_service.reverse_repayment(r1, _user("cashier1"), "录错了", now=NOW)
-        loan_service.reverse_repayment(r1, _second_cashier(), "录错了", now=NOW)
+        loan_service.reverse_repayment(r1, second_cashier(), "录错了", now=NOW)
         assert r1.reversed_at is not None and r1.allocation == {"parts": []}
         # R-2 now goes first to the overdue first installment.
         assert [c for seq, c, _f in r2.allocation["parts"]][0] in ("penalty", "overdue_interest")

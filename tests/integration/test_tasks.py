@@ -18,6 +18,7 @@ from app.services import jobs, sms, tasks
 from app.services import loans as loan_service
 from app.sms import ConsoleGateway
 from app.storage import make_store
+from tests.support.staff import second_cashier
 from tests.sync_helpers import jpeg_bytes
 
 DAY = date(2026, 1, 15)
@@ -312,16 +313,6 @@ def test_generation_matches_the_rules_read_loan_by_loan(app, demo, first, gap, p
 # --- a loan's tasks follow the loan ------------------------------------------------------------
 
 
-def _second_cashier() -> User:
-    from app.models import UserRole
-
-    user = User(username="cashier2", full_name="第二出纳", password_hash="x", office_id=_user("cashier1").office_id)
-    user.role_rows = [UserRole(role="cashier")]
-    db.session.add(user)
-    db.session.commit()
-    return user
-
-
 def _statuses(loan_id: int) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for kind, status in db.session.execute(select(FollowUpTask.kind, FollowUpTask.status)
@@ -345,7 +336,7 @@ def test_repaying_in_full_cancels_the_open_tasks_and_a_reversal_reopens_them(app
             user=_user("cashier1"), today=on, now=now, expected_version=loan.version)
         assert db.session.get(Loan, loan_id).status == "closed"
         assert "open" not in _statuses(loan_id) and {"revisit", "collection"} <= _statuses(loan_id)["cancelled"]
-        loan_service.reverse_repayment(paid, _second_cashier(), "录错了", now=now)
+        loan_service.reverse_repayment(paid, second_cashier(), "录错了", now=now)
         assert db.session.get(Loan, loan_id).status == "active"
         assert {"revisit", "collection"} <= _statuses(loan_id)["open"] and "cancelled" not in _statuses(loan_id)
 
@@ -355,7 +346,7 @@ def test_undoing_a_disbursement_takes_its_open_tasks_with_it(app, demo):
         loan_id = _loan().id
         jobs.run_daily(DAY + timedelta(days=20), task_settings=SETTINGS)
         assert _statuses(loan_id) == {"open": {"revisit"}}
-        loan_service.undo_disbursement(db.session.get(Loan, loan_id), _second_cashier(), "金额录错", now=NOW)
+        loan_service.undo_disbursement(db.session.get(Loan, loan_id), second_cashier(), "金额录错", now=NOW)
         assert db.session.get(Loan, loan_id) is None
         assert db.session.scalar(select(db.func.count()).select_from(FollowUpTask)
                                  .where(FollowUpTask.loan_id == loan_id)) == 0
@@ -368,7 +359,7 @@ def test_undoing_a_disbursement_is_refused_once_a_visit_was_reported(app, demo):
         task = _open_task(loan_id)
         _send(app, task.uuid, _report(task, lat=HOME[0], lon=HOME[1]))
         with pytest.raises(loan_service.LoanError) as refused:
-            loan_service.undo_disbursement(db.session.get(Loan, loan_id), _second_cashier(), "金额录错", now=NOW)
+            loan_service.undo_disbursement(db.session.get(Loan, loan_id), second_cashier(), "金额录错", now=NOW)
         assert "visit" in refused.value.errors["reason"][0]
         db.session.rollback()
         assert db.session.get(Loan, loan_id) is not None and _statuses(loan_id) == {"done": {"revisit"}}
