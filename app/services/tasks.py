@@ -96,7 +96,7 @@ def _sql(dialect: str) -> dict[str, str]:
 
 # Each kind's candidates as (loan_id, officer_id, due_date, installment_seq); a product's own
 # threshold wins over the institution's default where it has one. An installment not fully paid
-# has no paid_off_on, which lets the index (loan_id, paid_off_on, due_date) find it.
+# has no paid_off_on, which lets the unsettled-installment indexes (models.loans) find it.
 _UNPAID = "i.paid_off_on IS NULL AND (i.principal_paid < i.principal_due OR i.interest_paid < i.interest_due)"
 _CANDIDATES = {
     # The revisit each loan's pointer says is due (see generate for how the pointer moves on).
