@@ -273,7 +273,9 @@ def update_post_loan_settings(product: Product, values: Mapping[str, str], actor
         errors["pre_due_amount"] = (N_("Enter an amount above zero, or leave it empty for the institution's default."), {})
     after["pre_due_amount"] = amount
     order = [values.get(name) or "" for name in ORDER_FIELDS]
-    if sorted(order) != sorted(COMPONENTS):
+    try:
+        validate_order(order)  # the same check the repayment replay applies
+    except ValueError:
         errors["allocation_order"] = (N_("Put each part of what is owed in the order exactly once."), {})
     if errors:
         raise RulesFormError(errors)
