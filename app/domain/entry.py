@@ -137,7 +137,8 @@ def _check_kind(spec: FieldSpec, value: str, values: dict[str, str], today: date
             return
         values[key] = f"{amount:.2f}"
     elif spec.kind == "int":
-        if not value.isdigit() or int(value) <= 0:
+        # isdecimal, not isdigit: "²" is a digit to Python but int() refuses it.
+        if not value.isdecimal() or int(value) <= 0:
             bad(key, N_("Enter a whole number."))
             return
         values[key] = str(int(value))
@@ -176,7 +177,7 @@ def _check_guarantor(values: dict[str, str], errors: Errors, bad) -> None:
 def _check_loan(values: dict[str, str], errors: Errors, products: Mapping[int, ProductSpec], bad) -> None:
     product = None
     if values["product_id"]:
-        product = products.get(int(values["product_id"])) if values["product_id"].isdigit() else None
+        product = products.get(int(values["product_id"])) if values["product_id"].isdecimal() else None
         if product is None:
             bad("product_id", N_("Choose a loan type from the list."))
     if values["amount"] and "amount" not in errors:

@@ -152,7 +152,7 @@ def calculate(product, raw: dict[str, str]) -> Schedule:
         errors["rate_percent"] = (N_("The rate must be between %(min)s %% and %(max)s %% for this loan type."),
                                   {"min": f"{product.min_rate * 100:.2f}", "max": f"{product.max_rate * 100:.2f}"})
     term = raw.get("term_months", "").strip()
-    if not term.isdigit() or not product.min_term_months <= int(term) <= product.max_term_months:
+    if not term.isdecimal() or not product.min_term_months <= int(term) <= product.max_term_months:
         errors["term_months"] = (N_("The term must be between %(min)s and %(max)s months for this loan type."),
                                  {"min": product.min_term_months, "max": product.max_term_months})
     amount = None

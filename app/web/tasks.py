@@ -53,7 +53,8 @@ def reassign(task_id: int):
     task = db.session.scalar(_scoped_tasks().where(FollowUpTask.id == task_id))
     if task is None:
         raise OutOfScope("FollowUpTask", task_id)
-    to = db.session.get(User, int(request.form.get("officer_id", "0") or 0))
+    officer_id = request.form.get("officer_id", "")
+    to = db.session.get(User, int(officer_id)) if officer_id.isascii() and officer_id.isdigit() else None
     try:
         if to is None:
             raise task_service.ReportError("bad_assignee", "Choose an active loan officer of the loan's office.", 422)

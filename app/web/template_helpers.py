@@ -56,8 +56,14 @@ def flag_labels(flags) -> str:
 
 def init_app(app: Flask) -> None:
     @app.template_filter("money")
-    def money(value: Decimal | None) -> str:
-        return "" if value is None else "¥" + format_money(value)
+    def money(value: Decimal | str | None) -> str:
+        # Total: a stored string that is not an amount (a clerk's draft) is shown as typed.
+        if value is None or value == "":
+            return ""
+        try:
+            return "¥" + format_money(value if isinstance(value, Decimal) else Decimal(str(value)))
+        except (ArithmeticError, ValueError, TypeError):
+            return str(value)
 
     @app.template_filter("capitals")
     def capitals(value: Decimal | str | None) -> str:

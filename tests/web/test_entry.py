@@ -196,3 +196,39 @@ def test_with_ocr_switched_off_there_is_no_button_and_a_clear_refusal(app, clien
     r = auth.post(f"/applications/{a.id}/region", {"photo_id": photo_id, "rotation": 0, "x0": 0, "y0": 0,
                                                    "x1": 1, "y1": 1, "action": "ocr"})
     assert r.status_code == 409 and "OCR" in r.get_data(as_text=True)
+
+
+# --- stored drafts never break a page (issue 11, item 11) ---------------------------------------
+
+
+def test_a_draft_amount_that_is_not_a_number_is_shown_as_typed_to_every_role(app, client, auth, demo):
+    a = _app(app)
+    auth.login("clerk1")
+    r = auth.post(f"/applications/{a.id}/entry", {"version": a.version, "action": "save", "name": "王五",
+                                                  "amount": "三千元", "annual_income": "about 5k",
+                                                  "id_number": "1234"})
+    assert r.status_code == 200
+    assert _fresh(app, a.id)["entry"]["values"]["amount"] == "三千元"  # the draft keeps the typing
+    for user in ("clerk1", "reviewer1", "reviewer2", "cashier1", "director1"):
+        c = app.test_client()
+        Auth(c).login(user)
+        page = c.get(f"/applications/{a.id}")
+        assert page.status_code == 200, user
+        html = page.get_data(as_text=True)
+        if 'id="entered-data"' in html:
+            assert "三千元" in html and "about 5k" in html
+            assert "1234" not in html.split('id="entered-data"')[1].split("</section>")[0]  # still masked
+    assert client.get(f"/applications/{a.id}/entry").status_code == 200
+
+
+@pytest.mark.parametrize("field", ["household_size", "term_months", "product_id"])
+def test_digits_python_calls_digits_but_int_refuses_are_a_message_not_a_500(app, client, auth, demo, field):
+    a = _app(app)
+    auth.login("clerk1")
+    for action in ("save", "complete"):
+        a = _app(app)
+        r = auth.post(f"/applications/{a.id}/entry", {**_complete_values(app, a.id), field: "²",
+                                                      "version": a.version, "action": action})
+        assert r.status_code in (200, 422), (action, r.status_code)
+    assert _fresh(app, a.id)["entry"]["values"][field] == "²"
+    assert client.get(f"/applications/{a.id}").status_code == 200

@@ -64,6 +64,13 @@ def test_the_calculator_gives_the_schedule_and_refuses_what_the_product_does_not
         assert "flash-error" in body and text in body
 
 
+def test_a_term_python_calls_digits_but_int_refuses_is_a_message_not_a_500(app, client, auth, demo):
+    auth.login("officer1")
+    r = client.get("/calculator", query_string={"product_id": "1", "amount": "10000", "term_months": "²",
+                                                "rate_percent": "9.6", "start": "2026-01-15"})
+    assert r.status_code == 200 and "flash-error" in r.get_data(as_text=True)
+
+
 def test_the_portfolio_shows_par(app, client, auth, demo):
     with app.app_context():
         jobs.run_daily(jobs.business_today())
