@@ -130,6 +130,8 @@ def engine_options(url: str) -> dict:
     if url.startswith("mysql"):
         # Recycle before MariaDB's wait_timeout drops idle connections.
         return {"pool_pre_ping": True, "pool_recycle": 1800}
+        # The lender's legal name, printed on every loan contract.
+        self.INSTITUTION_NAME = os.environ.get("INSTITUTION_NAME", "贷贷通农村小额信贷")
     return {}
 
 

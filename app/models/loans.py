@@ -20,6 +20,9 @@ class Loan(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
+    # The contract number printed on the loan note, assigned once at disbursement:
+    # office code - year - sequence of that office and year (services/loans.next_contract_no).
+    contract_no: Mapped[str | None] = mapped_column(String(40), unique=True)
     borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     officer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -131,3 +134,13 @@ class JobRun(db.Model):
     for_date: Mapped[date] = mapped_column(Date)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class ContractCounter(db.Model):
+    """The last contract number given per office and year: one row per pair, bumped under its lock."""
+
+    __tablename__ = "contract_counters"
+
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), primary_key=True, autoincrement=False)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_no: Mapped[int] = mapped_column(default=0)

@@ -39,6 +39,9 @@ class Product(db.Model):
     revisit_every_days: Mapped[int | None]
     pre_due_amount: Mapped[Decimal | None] = mapped_column(Money)
     escalation_days: Mapped[int | None]
+    # Data entry: a keyed value that differs from the officer's capture or from OCR blocks completion
+    # (True) or is shown to the reviewer as a finding (False, the default).
+    entry_mismatch_blocks: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     items: Mapped[list[CollectionItem]] = relationship(

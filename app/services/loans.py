@@ -27,6 +27,7 @@ from app.domain.schedule import Schedule, ScheduleError, ScheduleRequest, build_
 from app.domain.workflow import Event
 from app.extensions import db
 from app.models import Application, FollowUpTask, Installment, Loan, Repayment, User
+from app.models.loans import ContractCounter
 from app.services import applications as app_service
 from app.services import audit
 from app.storage import PhotoStore, sha256_of_file
@@ -120,7 +121,7 @@ def disburse(application: Application, form: DisbursementForm, user: User, *, to
         allocation_order=list(product.allocation_order or []), term_months=application.term_months,
         disbursed_on=on, maturity_date=schedule.lines[-1].due_date,
         channel=form.channel, reference=reference, disbursed_by_id=user.id, accrued_through=on,
-        created_at=now,
+        created_at=now, contract_no=next_contract_no(application.office, on.year),
     )
     loan.installments = [
         Installment(seq=line.seq, due_date=line.due_date, principal_due=line.principal, interest_due=line.interest)
@@ -129,13 +130,34 @@ def disburse(application: Application, form: DisbursementForm, user: User, *, to
     db.session.add(loan)
     audit.record("loan_disbursed", actor_id=user.id, object_type="application", object_id=application.id, ip=ip,
                  amount=str(amount), on=on.isoformat(), channel=form.channel, reference=reference,
-                 installments=len(schedule.lines))
+                 installments=len(schedule.lines), contract_no=loan.contract_no)
     try:
         app_service.act(application.id, Event.DISBURSE, user, now=now, ip=ip)
     except Exception:
         db.session.rollback()
         raise
     return loan
+
+
+def next_contract_no(office, year: int) -> str:
+    """The next contract number of an office and year, e.g. ``CG-2026-00017``, in the caller's
+    transaction: the counter row is bumped by one UPDATE, which holds its lock until commit, so
+    two cashiers never get the same number (and ``loans.contract_no`` is unique besides). A number
+    whose disbursement is undone is not given again."""
+    def bump() -> int:
+        return db.session.execute(
+            update(ContractCounter).where(ContractCounter.office_id == office.id, ContractCounter.year == year)
+            .values(last_no=ContractCounter.last_no + 1).execution_options(synchronize_session=False)
+        ).rowcount
+    if not bump():
+        try:
+            with db.session.begin_nested():
+                db.session.add(ContractCounter(office_id=office.id, year=year, last_no=1))
+        except IntegrityError:  # another disbursement made the year's row meanwhile
+            bump()
+    n = db.session.scalar(select(ContractCounter.last_no).where(
+        ContractCounter.office_id == office.id, ContractCounter.year == year))
+    return f"{office.code}-{year}-{n:05d}"
 
 
 def calculate(product, raw: dict[str, str]) -> Schedule:
@@ -190,7 +212,7 @@ def undo_disbursement(loan: Loan, user: User, reason: str, *, now: datetime, ip:
         raise LoanError({"reason": (N_("A visit has been reported on this loan: the disbursement can no longer be undone."), {})})
     snapshot = {
         "principal": str(loan.principal), "disbursed_on": loan.disbursed_on.isoformat(), "channel": loan.channel,
-        "reference": loan.reference, "disbursed_by": loan.disbursed_by_id,
+        "reference": loan.reference, "disbursed_by": loan.disbursed_by_id, "contract_no": loan.contract_no,
         "installments": [[i.seq, i.due_date.isoformat(), str(i.principal_due), str(i.interest_due)] for i in loan.installments],
     }
     application_id = loan.application_id

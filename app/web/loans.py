@@ -15,7 +15,7 @@ from app.extensions import db, photo_store
 from app.models import Application, Loan, Product
 from app.services import jobs
 from app.services import loans as loan_service
-from app.services import portfolio
+from app.services import identity_access, portfolio
 from app.services.scope import get_scoped, scoped
 from app.web.htmx import render_page_or_partial
 from app.web.i18n import translate_message
@@ -149,11 +149,18 @@ def receipt(loan_id: int, repayment_id: int):
 
 
 @bp.route("/loans/<int:loan_id>/note")
-@any_staff
+@roles_required("cashier", "director", "officer")
 def note(loan_id: int):
-    """The loan note and schedule, laid out for printing (借款凭证及还款计划)."""
+    """The loan contract and its schedule, laid out for A4 (借款合同). The one document that shows
+    the borrower's full ID number: the roles who have it signed, and each view is recorded."""
     loan = get_scoped(current_user, Loan, loan_id)
-    return render_template("loans/note.html", loan=loan, channels=loan_service.CHANNELS)
+    identity_access.record_view(current_user, loan.borrower_id, ["contract", "id_number"], object_type="loan",
+                                object_id=loan.id, ip=client_ip())
+    response = current_app.make_response(render_template(
+        "loans/note.html", loan=loan, channels=loan_service.CHANNELS,
+        institution=current_app.config["INSTITUTION_NAME"]))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/calculator")

@@ -46,7 +46,7 @@ def test_the_cashier_disburses_from_the_application_page_and_records_a_repayment
     with app.app_context():
         assert db.session.get(Loan, loan.id).repayments[0].reversed_at is None
     note = client.get(f"/loans/{loan.id}/note").get_data(as_text=True)
-    assert "借款凭证及还款计划" in note and "壹万伍仟元整" in note and "print.css" in note
+    assert "借款合同" in note and "壹万伍仟元整" in note and "print.css" in note
 
 
 def test_the_calculator_gives_the_schedule_and_refuses_what_the_product_does_not_allow(app, client, auth, demo):
