@@ -52,7 +52,14 @@ class Config:
         self.SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 60)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
-        self.SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+        # Unset: Secure everywhere but on localhost (app/web/security.py); 1: always; 0: never
+        # (a production configuration says so at start-up).
+        secure = os.environ.get("SESSION_COOKIE_SECURE", "")
+        self.SESSION_COOKIE_SECURE = secure == "1"
+        self.SESSION_COOKIE_SECURE_AUTO = secure not in ("0", "1")
+        # Behind a reverse proxy: how many proxies' X-Forwarded-For/-Proto/-Host to trust, so the app
+        # sees the client's address and that it is served over HTTPS (HSTS, Secure cookies).
+        self.PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
         self.WTF_CSRF_TIME_LIMIT = None  # tied to the session instead
         self.WTF_CSRF_HEADERS = ["X-CSRFToken"]
         self.BABEL_DEFAULT_LOCALE = "zh"

@@ -92,6 +92,38 @@ class UserRole(db.Model):
     user: Mapped[User] = relationship(back_populates="role_rows")
 
 
+class UserSession(db.Model):
+    """One login. The cookie carries a random token; only its SHA-256 is stored. Logout, a password
+    change, disabling, the idle limit and the session's age end the row, and a cookie whose row has
+    ended is refused, however it was copied."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # logout, idle, expired, password_changed, disabled
+    ended_why: Mapped[str] = mapped_column(String(20), default="")
+    ip: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+class LoginFailure(db.Model):
+    """Wrong logins under a username that is no account, throttled exactly like a real account's
+    (``User.failed_logins`` / ``locked_until``), so the lockout does not tell which names exist."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class Device(db.Model):
     """An officer's phone. Every /api/v1 call names its device; a revoked one is refused."""
 

@@ -10,7 +10,8 @@ from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from app.services import auth as auth_service
-from app.web.security import any_staff, client_ip, public
+from app.web.i18n import translate_message
+from app.web.security import SESSION_TOKEN_KEY, any_staff, client_ip, public
 
 bp = Blueprint("auth", __name__)
 
@@ -43,6 +44,8 @@ def login():
             now=datetime.now(timezone.utc),
             throttle=throttle,
             ip=client_ip(),
+            method=current_app.config["PASSWORD_HASH_METHOD"],
+            user_agent=request.headers.get("User-Agent", ""),
         )
         if result.user is not None:
             next_url = safe_next(request.args.get("next"))
@@ -51,6 +54,7 @@ def login():
             if lang:
                 session["lang"] = lang
             login_user(result.user)
+            session[SESSION_TOKEN_KEY] = result.session_token
             return redirect(next_url)
         if result.error == "locked":
             minutes = max(1, -(-result.wait_seconds // 60))
@@ -73,7 +77,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @any_staff
 def logout():
-    auth_service.record_logout(current_user.id, ip=client_ip())
+    auth_service.record_logout(current_user.id, ip=client_ip(), token=session.get(SESSION_TOKEN_KEY))
     lang = session.get("lang")
     logout_user()
     session.clear()
@@ -81,3 +85,28 @@ def logout():
         session["lang"] = lang
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@any_staff
+def password():
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        problems = auth_service.change_password(
+            current_user,
+            request.form.get("current", ""),
+            request.form.get("new", ""),
+            request.form.get("confirm", ""),
+            method=current_app.config["PASSWORD_HASH_METHOD"],
+            now=datetime.now(timezone.utc),
+            keep_token=session.get(SESSION_TOKEN_KEY),
+            ip=client_ip(),
+        )
+        if not problems:
+            flash(_("Your password has been changed. Your other sessions have been logged out."), "success")
+            return redirect(url_for("main.home"), code=303)
+        errors = {
+            field: translate_message(message, {"num": auth_service.MIN_PASSWORD_LENGTH})
+            for field, message in problems.items()
+        }
+    return render_template("auth/password.html", errors=errors), (422 if errors else 200)

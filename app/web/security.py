@@ -1,22 +1,35 @@
-"""Login, default-deny access, role checks and the session idle timeout.
+"""Login, default-deny access, role checks, the session idle timeout, and the security headers.
 
 Every endpoint is closed unless marked ``@public``; every other view declares the
 roles that may use it with ``@roles_required`` (a test walks all of them).
+Every response gets the security headers (CSP, frame-ancestors, nosniff, Referrer-Policy,
+Permissions-Policy, HSTS over HTTPS); a dynamic response that sets no Cache-Control of its own is
+``no-store``. The session cookie is Secure unless the site is served to localhost.
 """
 from __future__ import annotations
 
+import ipaddress
+import logging
 from datetime import datetime, timezone
 from functools import wraps
 from typing import Callable
+from urllib.parse import urlsplit
 
-from flask import Flask, abort, flash, g, redirect, request, session, url_for
+from flask import Flask, Response, abort, flash, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
 from app.extensions import db, login_manager
 from app.models import ROLES, User
+from app.services import auth as auth_service
 
 ALL_ROLES = frozenset(ROLES)
+# The session key holding the login's server-side session token (services/auth.UserSession).
+SESSION_TOKEN_KEY = "_sid"
+# Pages of the officer's phone app, the only ones that may use the camera and geolocation.
+DEVICE_FEATURE_PREFIXES = ("/m/",)
+log = logging.getLogger(__name__)
 
 
 def public(view: Callable) -> Callable:
@@ -80,6 +93,14 @@ def init_app(app: Flask) -> None:
         user = db.session.get(User, int(user_id))
         if user is None or not user.is_enabled or user.session_epoch != int(epoch):
             return None
+        # The cookie is only a pointer: the login must still be open on the server (logout, a
+        # password change or disabling ended it), so a copied cookie dies with its session.
+        if not auth_service.check_session(
+            session.get(SESSION_TOKEN_KEY), user.id, now=datetime.now(timezone.utc),
+            idle_seconds=app.config["SESSION_IDLE_MINUTES"] * 60,
+            max_seconds=int(app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()),
+        ):
+            return None
         return user
 
     @app.before_request
@@ -95,6 +116,7 @@ def init_app(app: Flask) -> None:
         last = session.get("_last_seen")
         idle_limit = app.config["SESSION_IDLE_MINUTES"] * 60
         if last is not None and now - last > idle_limit:
+            auth_service.record_logout(current_user.id, ip=client_ip(), why="idle", token=session.get(SESSION_TOKEN_KEY))
             logout_user()
             session.clear()
             g.session_expired = True
@@ -103,3 +125,121 @@ def init_app(app: Flask) -> None:
         session["_was_logged_in"] = True
         session.permanent = True
         return None
+
+    app.session_interface = SessionInterface()
+    app.after_request(security_headers)
+    warn_if_insecure_production(app)
+
+    @app.before_request
+    def warn_once_about_plain_http():
+        if not app.config.get("_WARNED_PLAIN_HTTP") and not request.is_secure and not is_local_host(request.host):
+            app.config["_WARNED_PLAIN_HTTP"] = True
+            log.warning(
+                "Served over plain HTTP to %s: browsers do not keep the Secure session cookie, so "
+                "nobody can stay logged in, and passwords travel in clear. Serve the site over HTTPS "
+                "(behind a reverse proxy set PROXY_FIX_HOPS so the app sees https), or set "
+                "SESSION_COOKIE_SECURE=0 for a trial on a closed network.", request.host,
+            )
+
+
+# --- cookies and headers -------------------------------------------------------------------------
+
+
+def is_local_host(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1, with or without a port: the only hosts served without HTTPS."""
+    if host.startswith("["):  # [::1]:5000
+        name = host[1:].split("]", 1)[0]
+    else:
+        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    name = name.lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session; with SESSION_COOKIE_SECURE unset the cookie is Secure on
+    every host but localhost (``make run`` serves http://127.0.0.1)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        if app.config.get("SESSION_COOKIE_SECURE_AUTO"):
+            return not is_local_host(request.host)
+        return bool(app.config["SESSION_COOKIE_SECURE"])
+
+
+def warn_if_insecure_production(app: Flask) -> None:
+    """A production configuration (a database server, not the embedded SQLite file) that sends
+    session cookies without Secure is said so at start-up."""
+    production = not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not app.testing
+    if production and not app.config.get("SESSION_COOKIE_SECURE") and not app.config.get("SESSION_COOKIE_SECURE_AUTO"):
+        log.warning(
+            "SESSION_COOKIE_SECURE=0 in a production configuration: session cookies and passwords "
+            "can travel over plain HTTP. Serve the site over HTTPS and remove SESSION_COOKIE_SECURE=0."
+        )
+
+
+def tile_source(url: str) -> str:
+    """The CSP source of a Leaflet tile URL template ('https://{s}.tile.example.org/…' → 'https://*.tile.example.org')."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    host = parts.netloc.replace("{s}", "*")
+    if "{" in host or " " in host or ";" in host:
+        return ""
+    return f"{parts.scheme}://{host}"
+
+
+def content_security_policy(tile_url: str) -> str:
+    # No inline script and no eval anywhere: every script is a file under /static, data for scripts
+    # travels in <script type="application/json"> blocks. No inline style either (htmx's indicator
+    # <style> is switched off by the htmx-config meta tag); scripts may still set element.style.
+    images = " ".join(filter(None, ["'self'", "data:", "blob:", tile_source(tile_url)]))
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        f"img-src {images}",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "worker-src 'self'",
+        "manifest-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+
+def permissions_policy(path: str) -> str:
+    device = "(self)" if path.startswith(DEVICE_FEATURE_PREFIXES) else "()"
+    return (
+        f"camera={device}, geolocation={device}, microphone=(), payment=(), usb=(), "
+        "display-capture=()"
+    )
+
+
+def security_headers(response: Response) -> Response:
+    headers = response.headers
+    if request.endpoint != "static" and "Cache-Control" not in headers:
+        # Personal data must not stay in any cache (the browser's, a proxy's, the back button's).
+        # A view that may be cached says so itself (sw.js, photos by their own rules).
+        headers["Cache-Control"] = "no-store"
+    headers.setdefault("Content-Security-Policy", content_security_policy(_config("MAP_TILE_URL")))
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    # Other sites learn at most our origin, never a path (paths may hold search terms).
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("Permissions-Policy", permissions_policy(request.path))
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def _config(key: str) -> str:
+    from flask import current_app
+
+    return current_app.config.get(key, "") or ""
