@@ -1,5 +1,6 @@
 // An officer's day on a Leaflet map: the trail, visits (green on site, red flagged) and homes.
 // Tiles are optional (MAP_TILE_URL): without them the shapes still draw on a blank map.
+// Leaflet treats tooltip strings as HTML: every piece of data goes through Esc.html (escape.js).
 "use strict";
 (function () {
   function draw() {
@@ -21,7 +22,7 @@
     data.visits.forEach(function (v) {
       var colour = v.on_site ? "#1d7a3a" : "#b22222";
       L.circleMarker([v.lat, v.lon], { radius: 8, color: colour, fillOpacity: 0.8 }).addTo(map)
-        .bindTooltip(v.borrower + (v.distance_m != null ? " · " + v.distance_m + " m" : ""));
+        .bindTooltip(Esc.html(v.borrower + (v.distance_m != null ? " · " + v.distance_m + " m" : "")));
       bounds.push([v.lat, v.lon]);
       if (v.home) {
         L.marker([v.home.lat, v.home.lon], { title: v.borrower }).addTo(map);
