@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from PIL import Image, UnidentifiedImageError
 
+from app.domain.documents import DocumentKind
 from app.ocr.engines import OcrEngine, OcrUnavailable, make_engine
 from app.ocr.fields import extract_fields
 
@@ -52,9 +53,9 @@ def _read_image(path: Path) -> Image.Image:
         return image.copy()
 
 
-def _result(engine: OcrEngine, image: Image.Image) -> dict[str, Any]:
+def _result(engine: OcrEngine, image: Image.Image, kind: str | None = None) -> dict[str, Any]:
     result = engine.read(image)
-    fields = extract_fields([(ln.text, ln.confidence) for ln in result.lines], today=date.today())
+    fields = extract_fields([(ln.text, ln.confidence) for ln in result.lines], today=date.today(), kind=kind)
     return {
         "engine": result.engine,
         "seconds": result.seconds,
@@ -65,12 +66,17 @@ def _result(engine: OcrEngine, image: Image.Image) -> dict[str, Any]:
 
 def register(app: Flask) -> None:
     ocr = AppGroup("ocr", help="Read the paper forms' fields from photos (offline OCR).")
+    kind_option = click.option(
+        "--kind", type=click.Choice([k.value for k in DocumentKind]), default=None,
+        help="What the photos show (id_card, iou, survey …): only that document's fields are "
+             "extracted. Default: the generic name, ID number, amounts and date.")
 
     @ocr.command("extract")
     @click.argument("image", type=click.Path(path_type=Path))
     @click.option("--engine", "engine_name", default=None,
                   help="rapidocr, easyocr or none (default: OCR_ENGINE setting).")
-    def extract(image: Path, engine_name: str | None) -> None:
+    @kind_option
+    def extract(image: Path, engine_name: str | None, kind: str | None) -> None:
         """OCR one IMAGE and print the lines and fields as JSON."""
         engine = _engine(engine_name)
         try:
@@ -78,13 +84,14 @@ def register(app: Flask) -> None:
         except (OSError, UnidentifiedImageError) as exc:
             _fail(f"cannot read image {image}: {exc}")
             return
-        click.echo(json.dumps(_result(engine, picture), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(_result(engine, picture, kind), ensure_ascii=False, indent=2))
 
     @ocr.command("batch")
     @click.argument("folder", type=click.Path(path_type=Path))
     @click.option("--engine", "engine_name", default=None,
                   help="rapidocr, easyocr or none (default: OCR_ENGINE setting).")
-    def batch(folder: Path, engine_name: str | None) -> None:
+    @kind_option
+    def batch(folder: Path, engine_name: str | None, kind: str | None) -> None:
         """OCR every image in FOLDER; one JSON object per line, unreadable files as "error".
 
         Exits with 1 when any image could not be read, so scripts notice.
@@ -95,7 +102,7 @@ def register(app: Flask) -> None:
         failed = 0
         for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
             try:
-                record: dict[str, Any] = {"file": path.name, **_result(engine, _read_image(path))}
+                record: dict[str, Any] = {"file": path.name, **_result(engine, _read_image(path), kind)}
             except (OSError, UnidentifiedImageError) as exc:
                 record = {"file": path.name, "error": f"cannot read image: {exc}"}
                 failed += 1

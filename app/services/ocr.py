@@ -4,24 +4,37 @@ A request only records an ``OcrRun`` (pending) and hands its id to this process'
 worker thread; the page polls the run until it is done. One image content is read once per
 engine, whoever asks: the row is unique on (sha256, engine). A run left pending by a process
 that died is started again after ``STALE_AFTER``.
+
+What is proposed depends on what the image is: the collection item of the photo (or of the
+photo a screenshot was cut from) names the document (``app.domain.documents``), and only the
+fields that document can hold are extracted and proposed.
+
+Stored results (``OcrRun``): ``lines`` is ``[[text, confidence], ...]`` in reading order;
+``fields`` maps an extracted field (``name``, ``id_number``, ``amount``, ``amount_in_capitals``,
+``date`` — the IOU date — and from an ID card ``sex``, ``birth_date``, ``address``) to
+``{"value": str, "confidence": float, "source": str, "document": kind}`` (capitals also carry
+``"text"``, the words as read); ``value`` is normalised (amounts ``"39800.00"``, dates ISO,
+sex ``男``/``女``).
 """
 from __future__ import annotations
 
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from flask import Flask, current_app
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.domain.documents import DocumentKind, kind_of_item, may_propose
 from app.domain.i18n import N_
 from app.extensions import db, photo_store
-from app.models import OcrRun
+from app.models import CollectionItem, OcrRun, Photo, Screenshot
 from app.ocr.engines import OcrEngine, OcrUnavailable, make_engine
 from app.ocr.fields import extract_fields
+from app.services.jobs import business_today
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +46,11 @@ FORM_FIELDS: dict[str, tuple[str, str]] = {
     "amount": ("amount", "value"),
     "amount_in_capitals": ("amount_in_capitals", "text"),
     "date": ("signed_on", "value"),
+    "address": ("address", "value"),
 }
+# Read off an ID card but with no form field of their own: shown beside the ID number.
+INFO_FIELDS: tuple[str, ...] = ("sex", "birth_date")
+INFO_BESIDE = "id_number"
 
 _start_lock = threading.Lock()
 
@@ -75,6 +92,14 @@ def request_run(sha256: str, *, now: datetime) -> OcrRun:
         run.requested_at = now
         db.session.commit()
         _submit(run.id)
+    elif run.status == "done":
+        # Read before it was known as this document, or under older rules: the lines are kept,
+        # so extracting again costs no OCR (milliseconds) and the stored fields stay right.
+        fresh = extract_fields([(t, c) for t, c in run.lines or ()], today=business_today(now),
+                               kind=kind_of_image(sha256))
+        if fresh != run.fields:
+            run.fields = fresh
+            db.session.commit()
     elif run.status == "failed":
         # A failure may have been passing (e.g. a missing model later installed): try once more.
         run.status, run.error, run.requested_at = "pending", "", now
@@ -83,13 +108,46 @@ def request_run(sha256: str, *, now: datetime) -> OcrRun:
     return run
 
 
+def kind_of_image(sha256: str) -> DocumentKind:
+    """The document an image shows: its photo's collection item, or for a screenshot the item of
+    the photo it was cut from. ``OTHER`` when unknown or when the same bytes were filed as two
+    different documents (then nothing is proposed rather than the wrong thing)."""
+    items = db.session.execute(
+        select(CollectionItem.code, CollectionItem.name)
+        .join(Photo, Photo.collection_item_id == CollectionItem.id)
+        .where(Photo.sha256 == sha256)
+        .union(
+            select(CollectionItem.code, CollectionItem.name)
+            .join(Photo, Photo.collection_item_id == CollectionItem.id)
+            .join(Screenshot, Screenshot.photo_id == Photo.id)
+            .where(Screenshot.sha256 == sha256)
+        )
+    ).all()
+    kinds = {kind_of_item(code, name) for code, name in items}
+    return kinds.pop() if len(kinds) == 1 else DocumentKind.OTHER
+
+
 def proposals(run: OcrRun) -> dict[str, dict]:
-    """Form field -> {"value", "confidence"} for a finished run."""
-    out = {}
+    """Form field -> {"value", "confidence"} for a finished run, only from fields its document holds.
+
+    Sex and birth date read off an ID card have no form field: they come as ``"info"`` of the
+    ID number's entry (``[{"field", "value", "confidence"}]``), with or without an ID number
+    proposal (an entry with only ``"info"`` has no ``"value"``).
+    """
+    kind = kind_of_image(run.sha256)
+    out: dict[str, dict] = {}
+    info = []
     for key, found in (run.fields or {}).items():
+        if not isinstance(found, dict) or not may_propose(kind, key):
+            continue
         if key in FORM_FIELDS:
             form_field, part = FORM_FIELDS[key]
-            out[form_field] = {"value": found.get(part) or found["value"], "confidence": found["confidence"]}
+            out.setdefault(form_field, {}).update(
+                {"value": found.get(part) or found["value"], "confidence": found["confidence"]})
+        elif key in INFO_FIELDS:
+            info.append({"field": key, "value": found["value"], "confidence": found["confidence"]})
+    if info:
+        out.setdefault(INFO_BESIDE, {})["info"] = sorted(info, key=lambda i: INFO_FIELDS.index(i["field"]))
     return out
 
 
@@ -142,7 +200,7 @@ def _work(app: Flask, run_id: int) -> None:
                 result = engine.read(image)
             lines = [(line.text, line.confidence) for line in result.lines]
             run.lines = [[text, round(conf, 4)] for text, conf in lines]
-            run.fields = extract_fields(lines, today=date.today())
+            run.fields = extract_fields(lines, today=business_today(), kind=kind_of_image(run.sha256))
             run.seconds = round(result.seconds, 3)
             run.status = "done"
         except OcrUnavailable as e:

@@ -16,13 +16,14 @@ import pytest
 from flask import Flask
 from PIL import Image, ImageDraw, ImageFont
 
+from app.domain.documents import DocumentKind
 from app.domain.idcard import check_digit
 from app.domain.money import from_capitals
 from app.ocr import engines
 from app.ocr.cli import register
 from app.ocr.engines import OcrEngine, OcrUnavailable, make_engine, prepare_image
 from app.ocr.fields import amounts_agree, extract_fields
-from tests.support.form_images import FormFields, random_fields, render_form
+from tests.support.form_images import FormFields, id_card_address, officer_photo, random_fields, render_form
 
 TODAY = date(2027, 1, 1)  # after every date random_fields can produce
 FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
@@ -98,7 +99,41 @@ def test_id_card_name_and_number(engine: OcrEngine) -> None:
     fields = _fields_of(engine, _id_card("张三", number))
     assert fields["name"]["value"] == "张三"
     assert fields["id_number"]["value"] == number
-    assert fields["date"]["value"] == "1985-06-12"  # only the birth date on a card
+    assert "date" not in fields  # the card's only date is the birth date, never a document date
+
+
+# --- photos as officers take them (turned, slanted, blurred, unevenly lit, JPEG) ------------------
+
+
+def _photo(kind: str, seed: int) -> tuple[FormFields, Image.Image]:
+    rng = random.Random(seed)
+    form = random_fields(rng)
+    return form, Image.open(io.BytesIO(officer_photo(form, kind, rng)))
+
+
+def _read(engine: OcrEngine, image: Image.Image, kind: DocumentKind) -> dict[str, dict]:
+    result = engine.read(image)
+    return extract_fields([(ln.text, ln.confidence) for ln in result.lines], today=TODAY, kind=kind)
+
+
+def test_id_card_photo_proposes_the_cards_facts_and_no_iou_date(engine: OcrEngine) -> None:
+    form, photo = _photo("id_card", 11)
+    fields = _read(engine, photo, DocumentKind.ID_CARD)
+    assert fields["name"]["value"] == form.name
+    assert fields["id_number"]["value"] == form.id_number
+    number = form.id_number
+    assert fields["birth_date"]["value"] == f"{number[6:10]}-{number[10:12]}-{number[12:14]}"
+    assert fields["sex"]["value"] == ("男" if int(number[16]) % 2 else "女")
+    assert fields["address"]["value"] == id_card_address(form)
+    assert not {"date", "amount", "amount_in_capitals"} & set(fields)
+
+
+def test_iou_photo_proposes_amount_capitals_date_and_name(engine: OcrEngine) -> None:
+    form, photo = _photo("iou", 12)
+    fields = _read(engine, photo, DocumentKind.IOU)
+    assert {k: v["value"] for k, v in fields.items()} == _expected(form)
+    assert fields["amount_in_capitals"]["text"] == form.amount_in_capitals
+    assert not {"sex", "birth_date", "address"} & set(fields)
 
 
 def test_cli_batch_reads_iou_and_reports_broken_file(tmp_path: Path) -> None:
@@ -222,3 +257,76 @@ def test_the_ocr_command_reads_a_form_with_the_network_cut(tmp_path: Path) -> No
     assert result["engine"] == "rapidocr"
     assert result["fields"]["name"]["value"] == form.name
     assert result["fields"]["amount"]["value"] == f"{form.amount:.2f}"
+
+
+# --- the app: proposals follow the photo's collection item (real DB, real OCR thread) ------------
+
+
+def test_the_app_proposes_by_collection_item_and_screenshots_inherit_it(app, demo) -> None:
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Application, Borrower, OcrRun, Photo, User
+    from app.services import ocr as ocr_service
+    from app.services import screenshots
+    from app.storage import make_store, sha256_of_file
+
+    rng = random.Random(11)
+    form = random_fields(rng)
+    data = officer_photo(form, "id_card", rng)
+    now = datetime.now(timezone.utc)
+    with app.app_context():
+        a = db.session.scalar(select(Application).join(Borrower).where(Borrower.name == "王五"))
+        store = make_store(app.config)
+        tmp = store.uploads_dir / "card.jpg"
+        tmp.write_bytes(data)
+        digest = sha256_of_file(tmp)
+        store.put_file(digest, tmp)
+
+        def attach(code: str, sha: str, sequence: int) -> Photo:
+            item = next(i for i in a.product.items if i.code == code)
+            photo = Photo(application=a, collection_item_id=item.id, sequence=sequence, sha256=sha,
+                          size_bytes=len(data), width=1600, height=1200, received_at=now)
+            db.session.add(photo)
+            db.session.commit()
+            return photo
+
+        card = attach("id_front", digest, 9)
+        assert ocr_service.kind_of_image(digest) is DocumentKind.ID_CARD
+        run = ocr_service.request_run(digest, now=now)
+        app.extensions["ocr_executor"].submit(lambda: None).result(timeout=600)  # one worker: FIFO
+        db.session.expire_all()
+        run = db.session.get(OcrRun, run.id)
+        assert run.status == "done", run.error
+        assert {f["document"] for f in run.fields.values()} == {"id_card"}
+        proposed = ocr_service.proposals(run)
+        assert proposed["name"]["value"] == form.name
+        assert proposed["id_number"]["value"] == form.id_number
+        number = form.id_number
+        assert {i["field"]: i["value"] for i in proposed["id_number"]["info"]} == {
+            "sex": "男" if int(number[16]) % 2 else "女",
+            "birth_date": f"{number[6:10]}-{number[10:12]}-{number[12:14]}",
+        }
+        assert proposed["address"]["value"] == id_card_address(form)
+        assert not {"signed_on", "amount", "amount_in_capitals"} & set(proposed)
+
+        # A run stored under the old rules (the birth date taken as the IOU date) is never
+        # proposed from, and its stored fields are put right on the next request.
+        run.fields = {**run.fields, "date": {"value": "1985-06-12", "confidence": 0.97, "source": "出生"}}
+        db.session.commit()
+        assert "signed_on" not in ocr_service.proposals(run)
+        ocr_service.request_run(digest, now=now)
+        db.session.expire_all()
+        assert "date" not in db.session.get(OcrRun, run.id).fields
+
+        # A region cut from the card is a card too; the same bytes filed as a house photo as
+        # well are ambiguous, and then nothing is proposed rather than the wrong thing.
+        clerk = db.session.get(User, demo["clerk1"])
+        shot = screenshots.create(a, card, rotation=0, box=(0.0, 0.0, 0.7, 0.7), label="", user=clerk,
+                                  store=store, now=now)
+        assert ocr_service.kind_of_image(shot.sha256) is DocumentKind.ID_CARD
+        attach("house", digest, 8)
+        assert ocr_service.kind_of_image(digest) is DocumentKind.OTHER
+        assert ocr_service.proposals(db.session.get(OcrRun, run.id)) == {}

@@ -11,6 +11,11 @@ of focus and carries sensor noise, so that a 4032x3024 render encoded by
 
 Everything random comes from the caller's ``random.Random``, so a seed gives the
 same fields and the same pixels.
+
+``officer_photo`` is the realistic set: a form or the front of a resident ID card shot by hand
+as officers do — turned by several degrees, seen at a slant (perspective), out of focus, lit
+from one side with a shadow across it, sensor noise, then shrunk to the uploaded size and
+JPEG-compressed at a phone's quality (block noise), as the server receives it.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ __all__ = [
     "KINDS",
     "FormFields",
     "date_text",
+    "id_card_address",
+    "officer_photo",
     "random_fields",
     "render_form",
     "to_camera_jpeg",
@@ -43,7 +50,7 @@ __all__ = [
 FONT_DIR = Path("/usr/share/fonts/opentype/noto")
 # Face index 2 in the Noto CJK collections is the Simplified Chinese (SC) variant.
 _SC_INDEX = 2
-KINDS: tuple[str, ...] = ("survey", "iou")
+KINDS: tuple[str, ...] = ("survey", "iou", "id_card")
 
 # --- fields --------------------------------------------------------------------
 
@@ -112,7 +119,8 @@ def random_fields(rng: random.Random) -> FormFields:
 # --- drawing the paper form -------------------------------------------------------
 
 _PT_MM = 25.4 / 72  # one typographic point in millimetres
-_PAPER_MM = {"survey": (210.0, 297.0), "iou": (210.0, 148.0)}  # A4 portrait, A5 landscape
+# A4 portrait, A5 landscape, and the ID-1 card size of the resident ID card.
+_PAPER_MM = {"survey": (210.0, 297.0), "iou": (210.0, 148.0), "id_card": (85.6, 54.0)}
 _PAPER_RGB = (243, 240, 232)
 _INK_RGB = (28, 28, 34)
 
@@ -224,6 +232,43 @@ def _draw_iou(s: _Sheet, f: FormFields) -> None:
     s.text(118, bottom + 17, "经办人：__________", body)
 
 
+def id_card_address(f: FormFields) -> str:
+    """The registered address printed on the card: the village plus a house number."""
+    return f"{f.village}{int(f.id_number[14:17]) % 60 + 1}号"
+
+
+def _draw_id_card(s: _Sheet, f: FormFields) -> None:
+    """Front of a second-generation resident ID card (the side with the holder's data)."""
+    # Pale blue-green guilloche-like background, light enough for the text to stand out.
+    w, h = s.image.size
+    for i in range(0, w + h, max(3, round(2.2 * s.k))):
+        s.draw.line([(i, 0), (i - h, h)], fill=(214, 226, 228), width=1)
+    label = s.font("Sans", "Regular", 8.5)
+    value = s.font("Sans", "Regular", 9.5)
+    blue = (48, 96, 156)
+
+    def lab(x: float, y: float, text: str) -> None:
+        s.draw.text((x * s.k, y * s.k), text, font=label, fill=blue, anchor="lm")
+
+    birth = date(int(f.id_number[6:10]), int(f.id_number[10:12]), int(f.id_number[12:14]))
+    sex = "男" if int(f.id_number[16]) % 2 else "女"
+    lab(6, 9, "姓名")
+    s.text(17, 9, f.name, s.font("Sans", "Regular", 11))
+    lab(6, 16.5, "性别")
+    s.text(17, 16.5, sex, value)
+    lab(30, 16.5, "民族")
+    s.text(41, 16.5, "汉", value)
+    lab(6, 24, "出生")
+    s.text(17, 24, f"{birth.year}年{birth.month}月{birth.day}日", value)
+    lab(6, 31.5, "住址")
+    address = id_card_address(f)
+    for i in range(0, len(address), 11):  # the card wraps the address at 11 characters
+        s.text(17, 31.5 + (i // 11) * 5.2, address[i:i + 11], value)
+    s.draw.rectangle((56 * s.k, 7 * s.k, 81 * s.k, 38 * s.k), fill=(196, 204, 212))  # the portrait
+    lab(6, 47, "公民身份号码")
+    s.text(30, 47, f.id_number, s.font("Sans", "Bold", 11.5))
+
+
 # --- the photo ---------------------------------------------------------------------
 
 
@@ -265,29 +310,33 @@ def render_form(
     size: tuple[int, int] = (4032, 3024),
     rng: random.Random | None = None,
     photo_effects: bool = True,
+    handheld: bool = False,
 ) -> Image.Image:
-    """Draw ``kind`` ("survey" or "iou") filled with ``fields`` as an RGB image of ``size``.
+    """Draw ``kind`` ("survey", "iou" or "id_card") filled with ``fields`` as an RGB image of ``size``.
 
     Without ``photo_effects`` the sheet is drawn flat, unrotated and noise-free, centred
-    and as large as fits; useful where a test needs a clean scan.
+    and as large as fits; useful where a test needs a clean scan. ``handheld`` makes the
+    photo harder, as a hurried officer takes it: turned by up to 6 degrees, a perspective
+    slant, more defocus, stronger uneven light with a shadow band.
     """
     if kind not in _PAPER_MM:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     rng = rng or random.Random(0)
     w, h = size
     w_mm, h_mm = _PAPER_MM[kind]
-    fill = rng.uniform(0.82, 0.88) if photo_effects else 0.97
+    fill = (rng.uniform(0.72, 0.84) if handheld else rng.uniform(0.82, 0.88)) if photo_effects else 0.97
     # Fit the sheet's long side to ~85 % of the frame, whichever dimension binds first.
     px_per_mm = fill * min(w / w_mm, h / h_mm)
     sheet = _Sheet(kind, px_per_mm, rng)
-    (_draw_survey if kind == "survey" else _draw_iou)(sheet, fields)
+    {"survey": _draw_survey, "iou": _draw_iou, "id_card": _draw_id_card}[kind](sheet, fields)
     if not photo_effects:
         return _flat(sheet.image, size)
 
     nrng = np.random.default_rng(rng.getrandbits(64))
     scene = _desk(size, rng, nrng)
     paper = sheet.image.convert("RGBA")
-    paper = paper.rotate(rng.uniform(-2.0, 2.0), resample=Image.Resampling.BICUBIC, expand=True)
+    turn = 6.0 if handheld else 2.0
+    paper = paper.rotate(rng.uniform(-turn, turn), resample=Image.Resampling.BICUBIC, expand=True)
     cx = (w - paper.width) // 2 + rng.randint(-w // 60, w // 60)
     cy = (h - paper.height) // 2 + rng.randint(-h // 60, h // 60)
     # Soft contact shadow, blurred at 1/8 scale because a 12 MP blur of 30 px is slow.
@@ -297,16 +346,75 @@ def render_form(
     scene.paste((12, 10, 8), (cx + w // 250, cy + h // 200), shadow)
     scene.paste(paper, (cx, cy), alpha)
 
+    if handheld:
+        scene = _slant(scene, rng)
     # Optics before the sensor: defocus blur, then uneven light, then noise on top.
-    scene = scene.filter(ImageFilter.GaussianBlur(rng.uniform(0.8, 1.3)))
+    # Blur is in pixels of a 12 MP frame; smaller renders get proportionally less.
+    px = max(w, h) / 4032
+    scene = scene.filter(ImageFilter.GaussianBlur(rng.uniform(1.2, 2.2) * px if handheld
+                                                  else rng.uniform(0.8, 1.3)))
     arr = np.asarray(scene, dtype=np.float32)
     arr *= _lighting(size, rng)[..., None]
+    if handheld:
+        arr *= _shadow_band(size, rng)[..., None]
     # Mostly luminance noise; phones denoise chroma harder, so less of that.
     sigma = rng.uniform(2.6, 4.0)
     arr += nrng.standard_normal((h, w, 1), dtype=np.float32) * sigma
     arr += nrng.standard_normal(arr.shape, dtype=np.float32) * (sigma * 0.5)
     np.clip(arr, 0, 255, out=arr)
     return Image.fromarray(arr.astype(np.uint8), "RGB")
+
+
+def _slant(scene: Image.Image, rng: random.Random) -> Image.Image:
+    """Perspective of a phone held not quite parallel to the desk: each corner moves up to 5 %."""
+    w, h = scene.size
+    corners = [(0, 0), (w, 0), (w, h), (0, h)]
+    moved = [(x + rng.uniform(-0.05, 0.05) * w, y + rng.uniform(-0.05, 0.05) * h) for x, y in corners]
+    # The 8 coefficients that map each output corner to where it is taken from.
+    rows, rhs = [], []
+    for (x, y), (u, v) in zip(corners, moved, strict=True):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        rhs.extend((u, v))
+    coeffs = np.linalg.solve(np.array(rows, dtype=np.float64), np.array(rhs, dtype=np.float64))
+    return scene.transform(scene.size, Image.Transform.PERSPECTIVE, tuple(coeffs),
+                           resample=Image.Resampling.BICUBIC, fillcolor=(40, 36, 34))
+
+
+def _shadow_band(size: tuple[int, int], rng: random.Random) -> np.ndarray:
+    """A soft shadow across part of the frame (the officer's hand or phone)."""
+    w, h = size
+    sw, sh = max(2, w // 8), max(2, h // 8)
+    yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
+    theta = rng.uniform(0, 2 * math.pi)
+    dist = (xx / sw - rng.uniform(0.2, 0.8)) * math.cos(theta) + (yy / sh - rng.uniform(0.2, 0.8)) * math.sin(theta)
+    depth = rng.uniform(0.15, 0.3)
+    field = 1.0 - depth / (1.0 + np.exp(-dist * 25.0))
+    return np.asarray(Image.fromarray(field.astype(np.float32)).resize(size, Image.Resampling.BILINEAR))
+
+
+def officer_photo(
+    fields: FormFields,
+    kind: str,
+    rng: random.Random,
+    *,
+    long_edge: int = 1600,
+) -> bytes:
+    """JPEG bytes of ``kind`` as the server receives an officer's photo of it.
+
+    Rendered hand-held at 1.5x the uploaded size (forms upright, so portrait for the survey
+    form and landscape for the IOU and the ID card), shrunk to ``long_edge`` like the phone
+    app does, and encoded at a random quality between 70 and 85, whose block artefacts are
+    part of what OCR has to read through.
+    """
+    big = round(long_edge * 1.5)
+    size = (big * 3 // 4, big) if kind == "survey" else (big, big * 3 // 4)
+    image = render_form(fields, kind=kind, size=size, rng=rng, handheld=True)
+    scale = long_edge / max(image.size)
+    image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=rng.randint(70, 85), subsampling="4:2:0")
+    return buf.getvalue()
 
 
 def to_camera_jpeg(image: Image.Image, quality: int = 92) -> bytes:

@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from app.domain.documents import OCR_FIELDS, DocumentKind, kind_of_item, may_propose
 from app.domain.idcard import check_digit
-from app.ocr.fields import CORRECTION_PENALTY, amounts_agree, extract_fields
+from app.domain.money import AmountError, to_capitals
+from app.ocr.amounts import read_amount
+from app.ocr.fields import CORRECTION_PENALTY, amounts_agree, extract_fields, simplified
 
 TODAY = date(2026, 6, 1)
 FIRST17 = "41152219910816668"
@@ -121,19 +127,90 @@ def test_label_on_previous_line_for_name_and_amount() -> None:
     assert f["amount"]["value"] == "8600.00"
 
 
-def test_id_card_layout() -> None:
-    lines = [
-        ("姓名张三", 0.99),
-        ("性别男", 0.99),
-        ("民族汉", 0.98),
-        ("出生1985年6月12日", 0.97),
-        ("住址河南省清丰县马庄桥镇王庄村3组", 0.95),
-        (f"公民身份号码{VALID_ID}", 0.96),
-    ]
-    f = extract_fields(lines, today=TODAY)
+ID_CARD_LINES = [
+    ("姓名张三", 0.99),
+    ("性别男", 0.99),
+    ("民族汉", 0.98),
+    ("出生1985年6月12日", 0.97),
+    ("住址河南省清丰县马庄桥镇王庄村3组", 0.95),
+    (f"公民身份号码{VALID_ID}", 0.96),
+]
+
+
+def test_a_birth_date_is_never_the_documents_date() -> None:
+    # Before: the card's birth date came back as the (IOU) date, 97 %.
+    f = extract_fields(ID_CARD_LINES, today=TODAY)
     assert f["name"]["value"] == "张三"
     assert f["id_number"]["value"] == VALID_ID
-    assert f["date"]["value"] == "1985-06-12"  # the only date; a form's own date would win
+    assert "date" not in f
+    assert "date" not in extract_fields([("出生", 1.0), ("1985年6月12日", 0.97)], today=TODAY)
+
+
+def test_id_card_proposes_the_cards_facts_only() -> None:
+    f = extract_fields(ID_CARD_LINES, today=TODAY, kind=DocumentKind.ID_CARD)
+    assert {k: v["value"] for k, v in f.items()} == {
+        "name": "张三",
+        "sex": "男",
+        "birth_date": "1991-08-16",  # the checksum-verified number wins over a misread print
+        "address": "河南省清丰县马庄桥镇王庄村3组",
+        "id_number": VALID_ID,
+    }
+    assert all(v["document"] == "id_card" for v in f.values())
+    # The printed birth date is taken as read when it agrees with the number.
+    card = [*ID_CARD_LINES[:3], ("出生", 1.0), ("1991年8月16日", 0.93), *ID_CARD_LINES[4:]]
+    f = extract_fields(card, today=TODAY, kind="id_card")
+    assert f["birth_date"] == {"value": "1991-08-16", "confidence": 0.93, "source": "1991年8月16日",
+                               "document": "id_card"}
+
+
+def test_id_card_labels_on_their_own_lines_and_address_over_two_lines() -> None:
+    lines = [("姓名", 1.0), ("姚芳福", 0.99), ("性别", 1.0), ("女", 0.98), ("民族", 1.0), ("汉", 1.0),
+             ("出生", 1.0), ("1979年8月12日", 0.97), ("住址", 1.0), ("江西省兴国县长冈乡后寨", 0.95),
+             ("村3组59号", 0.96), ("公民身份号码", 1.0), ("360732197908125982", 0.99)]
+    f = extract_fields(lines, today=TODAY, kind=DocumentKind.ID_CARD)
+    assert f["name"]["value"] == "姚芳福" and f["sex"]["value"] == "女"
+    assert f["birth_date"]["value"] == "1979-08-12"
+    assert f["address"]["value"] == "江西省兴国县长冈乡后寨村3组59号"
+    assert f["address"]["confidence"] == 0.95
+    assert f["id_number"]["value"] == "360732197908125982"
+
+
+@pytest.mark.parametrize(
+    ("kind", "keys"),
+    [
+        (DocumentKind.IOU, {"name", "id_number", "amount", "amount_in_capitals", "date"}),
+        (DocumentKind.SURVEY, {"name", "id_number"}),
+        (DocumentKind.ID_CARD, {"name", "id_number", "address"}),  # IOU_LINES hold no sex/birth
+        (DocumentKind.ID_CARD_BACK, set()),
+        (DocumentKind.OTHER, set()),
+    ],
+)
+def test_what_is_extracted_depends_on_the_document(kind: DocumentKind, keys: set[str]) -> None:
+    assert set(extract_fields(IOU_LINES, today=TODAY, kind=kind)) <= set(OCR_FIELDS[kind])
+    assert set(extract_fields(IOU_LINES, today=TODAY, kind=kind)) == keys | (
+        {"sex", "birth_date"} if kind is DocumentKind.ID_CARD else set())  # derived from the number
+
+
+def test_items_map_to_documents_as_data() -> None:
+    assert kind_of_item("id_front", "身份证正面") is DocumentKind.ID_CARD
+    assert kind_of_item("x", "身份证") is DocumentKind.ID_CARD
+    assert kind_of_item("iou", "whatever") is DocumentKind.IOU
+    assert kind_of_item(None, "借款调查表") is DocumentKind.SURVEY
+    assert kind_of_item("house", "房屋照片") is DocumentKind.OTHER
+    assert kind_of_item("new_item", "营业执照") is DocumentKind.OTHER
+    assert may_propose(DocumentKind.IOU, "date") and not may_propose(DocumentKind.ID_CARD, "date")
+    assert not may_propose(DocumentKind.SURVEY, "date") and may_propose(None, "date")
+
+
+def test_traditional_forms_become_the_simplified_ones_on_id_cards() -> None:
+    assert simplified("李強") == "李强" and simplified("龍口鎮") == "龙口镇"
+    assert simplified("张三 河南省") == "张三 河南省"
+    lines = [("姓名", 1.0), ("李強", 0.91), ("住址", 1.0), ("雲南省威信縣扎西鎮龍口村2組", 0.9),
+             (f"公民身份号码{VALID_ID}", 0.96)]
+    f = extract_fields(lines, today=TODAY, kind=DocumentKind.ID_CARD)
+    assert f["name"]["value"] == "李强"
+    assert f["name"]["source"] == "李強"  # what the engine returned stays visible
+    assert f["address"]["value"] == "云南省威信县扎西镇龙口村2组"
 
 
 def test_form_date_beats_birth_date() -> None:
@@ -185,3 +262,86 @@ def test_capitals_with_jiao_fen_and_unreadable_run() -> None:
 def test_phone_number_is_not_an_amount_and_nothing_found_is_empty() -> None:
     assert extract_fields([("联系电话", 1.0), ("13912597620", 1.0)], today=TODAY) == {}
     assert extract_fields([], today=TODAY) == {}
+
+
+# --- amounts as people write them (app.ocr.amounts) ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("¥5,000.00", "5000.00"),
+        ("￥５，０００．００", "5000.00"),
+        ("５０００元", "5000.00"),
+        ("5000元整", "5000.00"),
+        ("RMB 5000.5", "5000.50"),
+        ("人民币12,345.67元", "12345.67"),
+        ("5000元5角", "5000.50"),
+        ("12元3角4分", "12.34"),
+        ("100元零6分", "100.06"),
+        ("8角", "0.80"),
+        ("3千5百元", "3500.00"),
+        ("1万2千元", "12000.00"),
+        ("3.5万元", "35000.00"),
+        ("5万", "50000.00"),
+        ("伍仟元整", "5000.00"),
+        ("叁万玖仟捌佰元整", "39800.00"),
+        ("三千五百元", "3500.00"),
+    ],
+)
+def test_amounts_as_people_write_them(text: str, expected: str) -> None:
+    assert read_amount(text) == Decimal(expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["3千5", "50,00", "5,000,00", "5.000.00", "-5", "5.001", "5千1万", "1e5", "5000元5", "5.5元3角", "", "元",
+     "12 34 56 78 90 12 34", "9" * 40],
+)
+def test_unclear_amounts_are_refused_not_guessed(text: str) -> None:
+    with pytest.raises(AmountError):
+        read_amount(text)
+
+
+def test_amount_cells_on_forms_use_the_same_reader() -> None:
+    for cell, expected in (("¥5,000.00", "5000.00"), ("５０００元", "5000.00"), ("3千5百元", "3500.00"),
+                           ("5000元5角", "5000.50")):
+        f = extract_fields([("借款金额（小写）", 1.0), (cell, 0.9)], today=TODAY, kind=DocumentKind.IOU)
+        assert f["amount"]["value"] == expected, cell
+
+
+_AMOUNTS = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("999999999.99"), places=2)
+
+
+def _fullwidth(s: str) -> str:
+    return s.translate({ord(c): 0xFF10 + int(c) for c in "0123456789"} | {ord(","): "，", ord("."): "．"})
+
+
+@given(_AMOUNTS)
+def test_every_way_of_writing_an_amount_reads_back_the_same(amount: Decimal) -> None:
+    yuan, cents = divmod(int(amount * 100), 100)
+    written = [
+        f"{amount:.2f}", f"{amount:,.2f}", f"¥{amount:,.2f}", f"￥{amount:,.2f}", f"{amount:.2f}元",
+        _fullwidth(f"{amount:,.2f}") + "元", f"人民币{amount:,.2f}元", to_capitals(amount),
+        f"{yuan}元{cents // 10}角{cents % 10}分",
+    ]
+    for text in written:
+        assert read_amount(text) == amount, text
+
+
+@given(st.integers(min_value=1, max_value=9), st.integers(min_value=0, max_value=9),
+       st.sampled_from([("万", "千"), ("千", "百"), ("百", "十")]))
+def test_figures_with_units_are_place_values(high: int, low: int, units: tuple[str, str]) -> None:
+    scale = {"万": 10_000, "千": 1000, "百": 100, "十": 10}
+    text = f"{high}{units[0]}" + (f"{low}{units[1]}" if low else "") + "元"
+    assert read_amount(text) == Decimal(high * scale[units[0]] + low * scale[units[1]])
+
+
+@given(st.text(alphabet="0123456789,.¥￥元角分万千百十整零壹贰叁伍仟佰拾-０５，．Y RMB", max_size=16))
+def test_the_reader_answers_an_amount_or_a_clear_refusal(text: str) -> None:
+    try:
+        amount = read_amount(text)
+    except AmountError as e:
+        assert e.message  # a message the screen can translate, never another exception
+    else:
+        assert amount >= 0 and amount == amount.quantize(Decimal("0.01")) and amount < Decimal(10) ** 12
