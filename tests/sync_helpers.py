@@ -27,6 +27,24 @@ def jpeg_bytes(width: int = 1200, height: int = 900, seed: int = 1, quality: int
     return out.getvalue()
 
 
+GPS_IFD = 0x8825
+ORIENTATION = 0x0112
+
+
+def jpeg_with_gps(width: int = 1200, height: int = 900, seed: int = 1, orientation: int = 6, appended: bytes = b"") -> bytes:
+    """A phone-like JPEG: EXIF with GPS (a home in Chengdu), camera make and orientation, then
+    ``appended`` after the end-of-image marker (where a polyglot file hides its HTML)."""
+    img = Image.open(io.BytesIO(jpeg_bytes(width, height, seed)))
+    exif = Image.Exif()
+    exif[ORIENTATION] = orientation
+    exif[0x010F] = "HUAWEI"
+    gps = exif.get_ifd(GPS_IFD)
+    gps.update({1: "N", 2: (30.0, 39.0, 36.5), 3: "E", 4: (104.0, 5.0, 28.1)})
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=85, exif=exif.tobytes())
+    return out.getvalue() + appended
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

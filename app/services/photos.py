@@ -1,7 +1,10 @@
-"""Reading an application's photos: derivatives for the screen, a ZIP archive for download."""
+"""Reading an application's photos: derivatives for the screen, a ZIP archive for download.
+
+Only photos that arrived — whose bytes this application's own upload delivered — are shown or
+zipped, and the ZIP holds each original cleaned (same pixels, no EXIF/GPS, nothing appended).
+"""
 from __future__ import annotations
 
-import shutil
 import tempfile
 import zipfile
 from typing import IO
@@ -10,7 +13,7 @@ from app.domain.naming import photo_archive_name
 from app.extensions import db
 from app.models import Application, Photo, User
 from app.services import audit
-from app.storage import PhotoStore
+from app.storage import PhotoStore, clean_original
 
 KINDS = ("thumb", "view")
 
@@ -25,7 +28,7 @@ def archive_name(application: Application, photo: Photo) -> str:
 
 
 def build_zip(application: Application, store: PhotoStore, *, user: User, ip: str = "") -> IO[bytes]:
-    """All received photos, named by the institution's convention; spooled to disk past 16 MB."""
+    """All received photos, cleaned, named by the institution's convention; spooled to disk past 16 MB."""
     spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
     # JPEGs do not compress further: store them, which is also fastest.
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as archive:
@@ -33,8 +36,7 @@ def build_zip(application: Application, store: PhotoStore, *, user: User, ip: st
             if photo.received_at is None:
                 continue
             info = zipfile.ZipInfo(archive_name(application, photo), date_time=photo.received_at.timetuple()[:6])
-            with store.open(photo.sha256) as src, archive.open(info, "w") as dst:
-                shutil.copyfileobj(src, dst, 1024 * 1024)
+            archive.writestr(info, clean_original(store, photo.sha256))
     audit.record("photos_downloaded", actor_id=user.id, object_type="application", object_id=application.id, ip=ip)
     db.session.commit()
     spool.seek(0)

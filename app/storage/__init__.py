@@ -21,12 +21,15 @@ from typing import BinaryIO, Protocol
 
 from PIL import Image, ImageOps
 
+from app.storage.clean import clean_image
+
 __all__ = [
     "DERIVATIVES",
     "DerivativeSpec",
     "LocalPhotoStore",
     "PhotoStore",
     "check_sha256",
+    "clean_original",
     "make_store",
     "render_derivative",
     "sha256_of_file",
@@ -132,6 +135,16 @@ def _flatten_to_rgb(img: Image.Image) -> Image.Image:
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
     return img.convert("RGB")
+
+
+def clean_original(store: PhotoStore, sha256: str) -> bytes:
+    """What is served and zipped in place of the stored original: its pixels, no metadata.
+
+    The stored object stays as it arrived (evidence); see app/storage/clean.py. Made on each
+    request rather than cached, so that millions of originals are not kept twice.
+    """
+    with store.open(sha256) as f:
+        return clean_image(f.read())
 
 
 def make_store(config: Mapping) -> PhotoStore:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_
@@ -19,6 +19,7 @@ from app.services import photos as photo_service
 from app.services.jobs import business_today
 from app.services.loans import CHANNELS
 from app.services.scope import get_scoped, scoped
+from app.web import images
 from app.web.htmx import render_page_or_partial
 from app.web.i18n import translate_message
 from app.web.security import any_staff, client_ip
@@ -119,24 +120,10 @@ def act(application_id: int):
 def photo(application_id: int, photo_id: int, kind: str):
     app = get_scoped(current_user, Application, application_id)
     found = photo_service.received_photo(app, photo_id)
-    if found is None or kind not in (*photo_service.KINDS, "original"):
+    if found is None or kind not in images.KINDS:
         abort(404)
-    # Re-authorised on every view (a cheap 304): a shared browser keeps no ID-card photo
-    # that a later user could reopen without passing the scope check.
-    etag = f"{found.sha256}-{kind}"
-    if etag in request.if_none_match:
-        response = current_app.response_class(status=304)
-        response.set_etag(etag)
-        response.headers["Cache-Control"] = "private, no-cache"
-        return response
-    store = photo_store()
-    if kind == "original":
-        response = send_file(store.open(found.sha256), mimetype=found.content_type, download_name=photo_service.archive_name(app, found).split("/")[-1])
-    else:
-        response = current_app.response_class(store.derivative(found.sha256, kind), mimetype="image/jpeg")
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    name = photo_service.archive_name(app, found).split("/")[-1]
+    return images.stored_image(found.sha256, kind, mimetype=found.content_type, download_name=name)
 
 
 @bp.route("/<int:application_id>/photos.zip")
@@ -147,8 +134,7 @@ def photos_zip(application_id: int):
         flash(_("No photo of this application has arrived yet."), "warning")
         return redirect(url_for(".detail", application_id=app.id), code=303)
     archive = photo_service.build_zip(app, photo_store(), user=current_user, ip=client_ip())
-    name = f"{app.borrower.name}_{app.product.name}.zip"
-    return send_file(archive, mimetype="application/zip", as_attachment=True, download_name=name)
+    return images.archive_response(archive, f"{app.borrower.name}_{app.product.name}.zip")
 
 
 def _format_time(value: datetime | None) -> str:

@@ -19,6 +19,7 @@ from app.services import ocr as ocr_service
 from app.services import photos as photo_service
 from app.services import screenshots as screenshot_service
 from app.services.scope import get_scoped
+from app.web import images
 from app.web.htmx import wants_partial
 from app.web.i18n import translate_message
 from app.web.security import any_staff, client_ip, roles_required
@@ -175,7 +176,7 @@ def ocr_status(application_id: int, run_id: int):
     app = _entry_app(application_id)
     run = db.get_or_404(OcrRun, run_id)
     # Only runs of this application's images are shown here.
-    if run.sha256 not in {p.sha256 for p in app.photos} | {s.sha256 for s in app.screenshots}:
+    if run.sha256 not in {p.sha256 for p in app.photos if p.received_at} | {s.sha256 for s in app.screenshots}:
         abort(404)
     return _ocr_partial(app, run)
 
@@ -185,15 +186,6 @@ def ocr_status(application_id: int, run_id: int):
 def screenshot_image(application_id: int, screenshot_id: int, kind: str):
     app = get_scoped(current_user, Application, application_id)
     shot = next((s for s in app.screenshots if s.id == screenshot_id), None)
-    if shot is None or kind not in (*photo_service.KINDS, "original"):
+    if shot is None or kind not in images.KINDS:
         abort(404)
-    store = photo_store()
-    if kind == "original":
-        with store.open(shot.sha256) as f:
-            data = f.read()  # a screenshot is a crop: small
-    else:
-        data = store.derivative(shot.sha256, kind)
-    response = current_app.response_class(data, mimetype="image/jpeg")
-    response.set_etag(f"{shot.sha256}-{kind}")
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response.make_conditional(request)
+    return images.stored_image(shot.sha256, kind)

@@ -17,6 +17,7 @@ from app.services import jobs
 from app.services import loans as loan_service
 from app.services import identity_access, portfolio
 from app.services.scope import get_scoped, scoped
+from app.web import images
 from app.web.htmx import render_page_or_partial
 from app.web.i18n import translate_message
 from app.web.security import any_staff, client_ip, roles_required
@@ -143,9 +144,7 @@ def receipt(loan_id: int, repayment_id: int):
     rep = next((r for r in loan.repayments if r.id == repayment_id and r.receipt_sha256), None)
     if rep is None:
         abort(404)
-    response = current_app.response_class(photo_store().derivative(rep.receipt_sha256, "view"), mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    return images.stored_image(rep.receipt_sha256, "view")
 
 
 @bp.route("/loans/<int:loan_id>/note")

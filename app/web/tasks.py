@@ -89,10 +89,10 @@ def trail_day(user_id: int):
 @bp.route("/photos/<int:photo_id>")
 @any_staff
 def photo(photo_id: int):
-    from flask import abort, current_app
+    from flask import abort
 
-    from app.extensions import photo_store
     from app.models import TaskPhoto
+    from app.web import images
 
     found = db.session.scalar(
         select(TaskPhoto).join(FollowUpTask).join(Loan, Loan.id == FollowUpTask.loan_id)
@@ -100,6 +100,4 @@ def photo(photo_id: int):
     )
     if found is None:
         abort(404)
-    response = current_app.response_class(photo_store().derivative(found.sha256, "view"), mimetype="image/jpeg")
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    return images.stored_image(found.sha256, "view")
