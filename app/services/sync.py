@@ -3,6 +3,12 @@
 A manifest creates the application once, however often it is resent; photos are verified by
 SHA-256 and by Pillow before they count; when every photo is in, the application moves on to
 the director. The phone deletes its copy only after this module has confirmed the hash.
+
+Possession, not knowledge: a photo counts as received only when its bytes arrived for that very
+photo row. The store keeps each content once, but that the store already holds a hash grants
+nothing — a manifest or a resubmission naming a known hash gets an upload to do like any other, and
+a HEAD finds a photo settled only from its own upload (its complete ``.part``, or the ``.proven``
+note ``_finish`` leaves while it moves verified bytes into the store).
 """
 from __future__ import annotations
 
@@ -77,7 +83,9 @@ class ManifestReceipt:
     needed: list[Photo]  # photos the server still needs, in upload order
 
 
-def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, settings: SyncSettings, store: PhotoStore, ip: str = "") -> ManifestReceipt:
+def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, settings: SyncSettings, store: PhotoStore | None = None, ip: str = "") -> ManifestReceipt:
+    """Create the application of a manifest, once; every photo starts as needed (``store`` is unused:
+    holding a hash grants nothing)."""
     digest = canonical_sha256(data) if isinstance(data, dict) else ""
     existing = _existing(data, device)
     if existing is not None:
@@ -97,7 +105,7 @@ def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, 
     )
     _check_device_may_start(device, manifest)
     try:
-        application = _create(manifest, digest, device, now, store)
+        application = _create(manifest, digest, device, now)
         audit.record(
             "application_received", actor_id=device.user_id, object_type="application",
             object_id=application.id, ip=ip, device=device.uuid, photos=len(manifest.photos),
@@ -143,7 +151,7 @@ def _check_device_may_start(device: Device, manifest: Manifest) -> None:
         )
 
 
-def _create(manifest: Manifest, digest: str, device: Device, now: datetime, store: PhotoStore) -> Application:
+def _create(manifest: Manifest, digest: str, device: Device, now: datetime) -> Application:
     officer = device.user
     b = manifest.borrower
     borrower = db.session.scalar(select(Borrower).where(Borrower.id_number == b.id_number))
@@ -184,21 +192,22 @@ def _create(manifest: Manifest, digest: str, device: Device, now: datetime, stor
     )
     db.session.add(application)
     for p in manifest.photos:
-        # Content already in the store (the same picture sent before) needs no second upload.
-        already = store.exists(p.sha256)
+        # Every photo is uploaded, even one whose content the store already holds: a hash is not
+        # a key (it travels in manifests, logs and to-do lists); only the bytes prove possession.
         db.session.add(Photo(
             uuid=p.uuid, application=application, collection_item_id=p.item_id, sequence=p.sequence,
-            sha256=p.sha256, size_bytes=p.size, taken_at=p.taken_at, received_at=now if already else None,
+            sha256=p.sha256, size_bytes=p.size, taken_at=p.taken_at, received_at=None,
         ))
     db.session.flush()
     return application
 
 
-def resubmit(app_uuid: str, data: object, device: Device, *, now: datetime, settings: SyncSettings, store: PhotoStore, ip: str = "") -> ManifestReceipt:
+def resubmit(app_uuid: str, data: object, device: Device, *, now: datetime, settings: SyncSettings, store: PhotoStore | None = None, ip: str = "") -> ManifestReceipt:
     """The officer's answer to a return: new photos and/or a note, then back to the director.
 
     Idempotent like a manifest: a resend after the application has moved on, naming only
-    photos the server already holds, gets the same receipt and changes nothing.
+    photos the server already holds, gets the same receipt and changes nothing. Added photos are
+    uploaded whatever the store holds (``store`` is unused), as in ``receive_manifest``.
     """
     application = _existing({"uuid": app_uuid}, device)
     if application is None:
@@ -219,8 +228,7 @@ def resubmit(app_uuid: str, data: object, device: Device, *, now: datetime, sett
     for p in additions.photos:
         db.session.add(Photo(
             uuid=p.uuid, application=application, collection_item_id=p.item_id, sequence=p.sequence,
-            sha256=p.sha256, size_bytes=p.size, taken_at=p.taken_at,
-            received_at=now if store.exists(p.sha256) else None,
+            sha256=p.sha256, size_bytes=p.size, taken_at=p.taken_at, received_at=None,
         ))
     audit.record(
         "application_amended", actor_id=device.user_id, object_type="application", object_id=application.id,
@@ -301,6 +309,12 @@ def _part_path(store: PhotoStore, photo: Photo) -> Path:
     return store.uploads_dir / f"{photo.uuid}.part"
 
 
+def _proof_path(store: PhotoStore, photo: Photo) -> Path:
+    # Written by _finish once this photo's own upload is verified, removed once recorded: what
+    # tells a crash between "moved into the store" and "committed" apart from someone else's bytes.
+    return store.uploads_dir / f"{photo.uuid}.proven"
+
+
 def current_offset(store: PhotoStore, photo: Photo) -> int:
     if photo.received_at is not None:
         return photo.size_bytes
@@ -310,7 +324,7 @@ def current_offset(store: PhotoStore, photo: Photo) -> int:
 
 def upload_status(photo: Photo, *, store: PhotoStore, settings: SyncSettings, now: datetime, ip: str = "") -> int:
     """The offset to report for HEAD, settling first what an interrupted request left behind."""
-    if photo.received_at is None and (current_offset(store, photo) == photo.size_bytes or store.exists(photo.sha256)):
+    if photo.received_at is None and (current_offset(store, photo) == photo.size_bytes or _proof_path(store, photo).exists()):
         with _upload_lock(store, photo):
             _fresh(photo)
             _settle(photo, store=store, settings=settings, now=now, ip=ip)
@@ -323,19 +337,24 @@ def _settle(photo: Photo, *, store: PhotoStore, settings: SyncSettings, now: dat
     """Under the upload lock: finish a photo whose bytes are all here but never got recorded.
 
     A worker can die after the last byte and before verifying it (complete .part), or after
-    moving the verified file into the store and before its commit (no .part, object stored).
+    moving the verified file into the store and before its commit (no .part, the .proven note
+    naming the hash, object stored). An object in the store without this photo's note proves
+    nothing: another upload, maybe of another office, put it there.
     """
     if photo.received_at is not None:
+        _proof_path(store, photo).unlink(missing_ok=True)
         return
     part = _part_path(store, photo)
+    proof = _proof_path(store, photo)
     if part.exists() and part.stat().st_size == photo.size_bytes:
         _finish(photo, part, store=store, settings=settings, now=now, ip=ip)
-    elif not part.exists() and store.exists(photo.sha256):
-        # The store only holds files whose hash was checked: the same bytes, already verified.
+    elif not part.exists() and proof.exists() and proof.read_text() == photo.sha256 and store.exists(photo.sha256):
+        # This photo's own bytes, verified before the crash.
         with store.open(photo.sha256) as f, Image.open(f) as img:
             width, height = ImageOps.exif_transpose(img).size if img.getexif().get(0x0112) else img.size
             content_type = "image/png" if img.format == "PNG" else "image/jpeg"
         _record_received(photo, width, height, content_type, now=now, ip=ip)
+        proof.unlink(missing_ok=True)
 
 
 def _fresh(photo: Photo) -> None:
@@ -406,8 +425,18 @@ def _finish(photo: Photo, part: Path, *, store: PhotoStore, settings: SyncSettin
     except PhotoRejected as rejected:
         part.unlink(missing_ok=True)
         raise SyncError("photo_" + rejected.code, rejected.message, 422, **rejected.params) from None
+    proof = _proof_path(store, photo)
+    _write_durably(proof, digest)
     store.put_file(digest, part)
     _record_received(photo, info.width, info.height, info.content_type, now=now, ip=ip)
+    proof.unlink(missing_ok=True)
+
+
+def _write_durably(path: Path, text: str) -> None:
+    with open(path, "w") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def _record_received(photo: Photo, width: int, height: int, content_type: str, *, now: datetime, ip: str) -> None:

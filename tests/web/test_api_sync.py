@@ -158,7 +158,8 @@ def test_a_resend_with_different_content_is_refused(app, client, demo):
         assert str(db.session.scalar(select(Application.amount).where(Application.uuid == body["uuid"]))) == "12000.00"
 
 
-def test_photo_already_on_the_server_is_not_uploaded_again(app, client, demo):
+def test_content_the_store_already_holds_is_still_uploaded_for_each_photo(app, client, demo):
+    # Possession, not knowledge: naming a hash the store holds attaches nothing by itself.
     headers = enrol(app, "officer1")
     same = jpeg_bytes(seed=42)
     first, blobs = manifest(app, [same])
@@ -166,7 +167,13 @@ def test_photo_already_on_the_server_is_not_uploaded_again(app, client, demo):
     upload(client, headers, first["photos"][0]["uuid"], same)
     second, _ = manifest(app, [same], borrower={**first["borrower"], "uuid": first["borrower"]["uuid"]})
     r = client.post("/api/v1/applications", json=second, headers=headers)
-    assert second["photos"][0]["uuid"] not in r.get_json()["needed"]
+    assert second["photos"][0]["uuid"] in r.get_json()["needed"]
+    with app.app_context():
+        assert db.session.scalar(select(Photo.received_at).where(Photo.uuid == second["photos"][0]["uuid"])) is None
+    # The upload of bytes the store already holds goes through and is confirmed as usual.
+    done = upload(client, headers, second["photos"][0]["uuid"], same)
+    assert done.status_code == 204 and done.headers["X-Photo-Verified"] == sha256(same)
+    assert _parts(app) == []
 
 
 @pytest.mark.parametrize(
@@ -410,14 +417,35 @@ def test_a_photo_stored_but_not_recorded_is_settled_without_a_second_upload(app,
     headers = enrol(app, "officer1")
     data = jpeg_bytes(seed=13)
     photo_uuid = _one_photo_application(app, client, headers, data)
-    # A worker moved the verified file into the store and died before its commit.
+    # A worker verified this photo's upload, noted it, moved the file into the store and died
+    # before its commit.
     with app.app_context():
         store = make_store(app.config)
         part = store.uploads_dir / "stray"
         part.write_bytes(data)
+        (store.uploads_dir / f"{photo_uuid}.proven").write_text(sha256(data))
         store.put_file(sha256(data), part)
     head = client.head(f"/api/v1/uploads/{photo_uuid}", headers=headers)
     assert head.headers["Upload-Offset"] == str(len(data)) and head.headers["X-Photo-Verified"] == sha256(data)
     with app.app_context():
         photo = db.session.scalar(select(Photo).where(Photo.uuid == photo_uuid))
         assert photo.received_at is not None and (photo.width, photo.height) == (1200, 900)
+        assert not (make_store(app.config).uploads_dir / f"{photo_uuid}.proven").exists()
+
+
+def test_an_object_in_the_store_settles_no_photo_that_did_not_upload_it(app, client, demo):
+    headers = enrol(app, "officer1")
+    data = jpeg_bytes(seed=14)
+    photo_uuid = _one_photo_application(app, client, headers, data)
+    # The same content reached the store through somebody else's upload, not this photo's.
+    with app.app_context():
+        store = make_store(app.config)
+        part = store.uploads_dir / "stray"
+        part.write_bytes(data)
+        store.put_file(sha256(data), part)
+    head = client.head(f"/api/v1/uploads/{photo_uuid}", headers=headers)
+    assert head.headers["Upload-Offset"] == "0" and "X-Photo-Verified" not in head.headers
+    with app.app_context():
+        assert db.session.scalar(select(Photo.received_at).where(Photo.uuid == photo_uuid)) is None
+    # Its own upload then proves it.
+    assert upload(client, headers, photo_uuid, data).headers["X-Photo-Verified"] == sha256(data)
