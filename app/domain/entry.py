@@ -4,7 +4,7 @@
 normalised values, the facts derived from the ID number, and every problem at once, each an
 N_ message with parameters. Saving a draft keeps whatever was typed; completing the entry
 needs a check without errors — amount in figures and in capitals must agree, the ID number
-must be valid and be the one the loan officer captured.
+must be valid. How the keyed values compare with the capture and OCR is app/domain/findings.py.
 """
 from __future__ import annotations
 
@@ -81,7 +81,6 @@ def check_entry(
     raw: Mapping[str, object],
     *,
     products: Mapping[int, ProductSpec],
-    captured_id_number: str,
     today: date,
 ) -> EntryCheck:
     values = {f.key: _clean(raw, f.key) for f in FIELDS}
@@ -107,11 +106,8 @@ def check_entry(
         info = idcard.parse(values["id_number"], today)
         values["id_number"] = info.number
         derived = {"birth_date": info.birth_date, "sex": info.sex, "age": info.age_on(today)}
-        if captured_id_number and info.number != idcard.normalise(captured_id_number):
-            bad("id_number", N_(
-                "This is not the ID number the loan officer captured (%(captured)s). Check the ID card photo;"
-                " if the officer's number is wrong, return the application to him."
-            ), captured=idcard.mask(captured_id_number))
+    # Whether the keyed values are the officer's and OCR's is no check here: telling the clerk would
+    # give the value away. It is compared after completion (app/domain/findings.py).
     _check_guarantor(values, errors, bad)
     _check_loan(values, errors, products, bad)
     return EntryCheck(values, errors, derived)

@@ -293,3 +293,15 @@ def update_post_loan_settings(product: Product, values: Mapping[str, str], actor
     )
     db.session.commit()
     return True
+
+
+def set_entry_mismatch_blocks(product: Product, blocks: bool, *, actor_id: int, ip: str = "") -> bool:
+    """Whether a data-entry finding (keyed value differs from the capture or OCR) blocks completion
+    of this product's applications, or is only shown to the reviewer. Audited; False if unchanged."""
+    if product.entry_mismatch_blocks == blocks:
+        return False
+    product.entry_mismatch_blocks = blocks
+    audit.record("product_entry_rule_changed", actor_id=actor_id, object_type="product", object_id=product.id, ip=ip,
+                 before=not blocks, after=blocks)
+    db.session.commit()
+    return True

@@ -116,6 +116,18 @@ def products():
     return render_template("admin/products.html", products=rows, summaries=summaries)
 
 
+@bp.route("/products/<int:product_id>/entry-rule", methods=["POST"])
+@roles_required("admin")
+def product_entry_rule(product_id: int):
+    product = db.get_or_404(Product, product_id)
+    blocks = request.form.get("entry_mismatch_blocks") == "1"
+    if product_service.set_entry_mismatch_blocks(product, blocks, actor_id=current_user.id, ip=client_ip()):
+        flash(_("%(name)s: a data-entry difference now blocks completion.", name=product.name) if blocks else
+              _("%(name)s: a data-entry difference is now shown to the reviewer as a finding.", name=product.name),
+              "success")
+    return redirect(url_for(".products"), code=303)
+
+
 @bp.route("/products/<int:product_id>/rules", methods=["GET", "POST"])
 @roles_required("admin")
 def product_rules(product_id: int):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from app.domain.money import to_capitals
 from app.extensions import db
 from app.models import Application, Borrower, Screenshot
 from tests.e2e.conftest import login
@@ -12,15 +13,25 @@ from tests.support.entry_photos import attach_form_photo
 pytestmark = pytest.mark.e2e
 
 
-def test_ocr_proposals_are_accepted_never_over_typing_and_the_entry_completes(app, live_server, desktop):
+def test_the_clerk_keys_from_empty_fields_and_the_l1_reviewer_sees_what_differs(app, live_server, desktop):
     with app.app_context():
         a = db.session.scalar(select(Application).join(Borrower).where(Borrower.name == "王五"))
         app_id = a.id
         low, high = a.product.min_amount, a.product.max_amount
+        captured_amount, id_number = a.amount, a.borrower.id_number
     photo_id, form = attach_form_photo(app, app_id, min_amount=low, max_amount=high)
+    assert form.amount != captured_amount and form.name != "王五"  # the IOU says something else
     page = desktop.new_page()
     login(page, live_server, "clerk1")
     page.goto(f"{live_server}/applications/{app_id}/entry")
+
+    # What must be read off the documents starts empty, and nothing on the screen gives it away.
+    for field in ("name", "id_number", "amount", "amount_in_capitals", "signed_on"):
+        assert page.input_value(f"#f-{field}") == "", field
+    screen = page.inner_text("main") if page.locator("main").count() else page.inner_text("body")
+    for text in ("王五", id_number[-4:], f"{captured_amount:,.2f}", to_capitals(captured_amount)):
+        assert text not in screen, text
+
     page.click(f".viewer-thumbs [data-photo-id='{photo_id}']")
     page.wait_for_function("document.querySelector('[data-viewer-canvas]').width > 300")
 
@@ -39,18 +50,21 @@ def test_ocr_proposals_are_accepted_never_over_typing_and_the_entry_completes(ap
     page.click("button[value=ocr]")
     page.wait_for_selector("#proposal-amount_in_capitals button", timeout=90_000)
 
-    # The name the clerk keyed in stays: the proposal does not replace it.
+    # The name the clerk keyed in from the ID card stays: the proposal does not replace it.
+    page.fill("#f-name", "王五")
     page.click("#proposal-name button")
     assert page.input_value("#f-name") == "王五"
     assert page.locator("#proposal-name .proposal-note").is_visible()
 
-    # The amount field held the officer's figure: cleared first, then the IOU's figures and capitals accepted.
-    page.fill("#f-amount", "")
+    # The IOU's figures and capitals, accepted into the empty fields.
     page.click("#proposal-amount button")
     page.click("#proposal-amount_in_capitals button")
     assert page.input_value("#f-amount") == f"{form.amount:.2f}"
     assert page.input_value("#f-amount_in_capitals") == form.amount_in_capitals
+    # Typing the figures prints no capitals to copy.
+    assert to_capitals(form.amount) not in page.inner_text("#entry-form")
 
+    page.fill("#f-id_number", id_number)
     page.fill("#f-household_size", "5")
     page.fill("#f-income_sources", "种植玉米、外出务工")
     page.fill("#f-annual_income", "52000")
@@ -66,3 +80,19 @@ def test_ocr_proposals_are_accepted_never_over_typing_and_the_entry_completes(ap
         assert done.entry_data["values"]["name"] == "王五"
         shot = db.session.scalar(select(Screenshot).where(Screenshot.application_id == app_id))
         assert shot.label == "借据金额栏" and shot.width > 100
+
+    # The first-level reviewer sees the differences as findings on the application page.
+    reviewer = desktop.browser.new_context(viewport={"width": 1366, "height": 900})
+    try:
+        review = reviewer.new_page()
+        login(review, live_server, "reviewer1")
+        review.goto(f"{live_server}/applications/{app_id}")
+        findings = review.locator("#entry-findings")
+        findings.wait_for()
+        amount = findings.locator("li[data-field=amount][data-source=capture]")
+        assert f"{form.amount:,.2f}" in amount.inner_text() and f"{captured_amount:,.2f}" in amount.inner_text()
+        name = findings.locator("li[data-field=name][data-source=ocr]")
+        assert name.count() == 1 and "王五" in name.inner_text()
+        assert findings.is_visible()
+    finally:
+        reviewer.close()

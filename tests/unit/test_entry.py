@@ -34,8 +34,8 @@ def _good(**changes: str) -> dict[str, str]:
     return entry
 
 
-def _check(entry: dict[str, str], captured: str | None = None):
-    return check_entry(entry, products=PRODUCTS, captured_id_number=captured or _id(), today=TODAY)
+def _check(entry: dict[str, str]):
+    return check_entry(entry, products=PRODUCTS, today=TODAY)
 
 
 def test_a_complete_entry_passes_and_is_normalised() -> None:
@@ -62,11 +62,9 @@ def test_figures_and_capitals_must_agree() -> None:
     assert "amount_in_capitals" in _check(_good(amount_in_capitals="八千块")).errors
 
 
-def test_the_id_number_must_be_the_one_the_officer_captured() -> None:
-    result = _check(_good(id_number=_id(serial=252)))
-    assert "id_number" in result.errors
-    assert result.errors["id_number"][1]["captured"].startswith("513401")
-    assert "*" in result.errors["id_number"][1]["captured"]  # shown masked
+def test_another_valid_id_number_is_no_error_that_would_give_the_captured_one_away() -> None:
+    # Compared with the officer's capture after completion, as a finding (tests/unit/test_findings.py).
+    assert _check(_good(id_number=_id(serial=252))).ok
 
 
 def test_a_guarantor_needs_name_and_id_and_is_not_the_borrower() -> None:

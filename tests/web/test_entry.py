@@ -38,13 +38,23 @@ def _complete_values(app, app_id: int, **changes: str) -> dict:
     return values
 
 
-def test_the_clerk_sees_the_form_prefilled_from_the_capture(app, client, auth, demo):
+def test_the_fields_read_off_the_documents_start_empty_and_nothing_gives_them_away(app, client, auth, demo):
     a = _app(app)
+    with app.app_context():
+        stored = db.session.get(Application, a.id)
+        captured = {"name": stored.borrower.name, "id": stored.borrower.id_number, "amount": stored.amount}
     auth.login("clerk1")
     page = client.get(f"/applications/{a.id}/entry").get_data(as_text=True)
-    assert 'name="household_size"' in page and 'value="王五"' in page
-    assert 'name="amount_in_capitals" value=""' in page  # always keyed in from the IOU
-    assert "data-viewer" in page
+    assert "data-viewer" in page and 'name="household_size"' in page
+    for key in ("name", "id_number", "amount", "amount_in_capitals", "signed_on"):
+        assert f'name="{key}" value=""' in page, key
+    form = page.split('id="entry-form"')[1]
+    for text in (captured["name"], captured["id"][:6], captured["id"][-4:], f"{captured['amount']:.2f}",
+                 f"{captured['amount']:,.2f}", to_capitals(captured["amount"])):
+        assert text not in page.split("<body")[1] if text == captured["name"] else text not in form, text
+    # What the clerk types for the figures does not print its capitals above the capitals field either.
+    r = auth.post(f"/applications/{a.id}/entry", {"version": a.version, "action": "save", "amount": "18000"})
+    assert "壹万捌仟" not in r.get_data(as_text=True).split('id="entry-form"')[1]
 
 
 def test_other_roles_cannot_open_data_entry(app, demo):
@@ -232,3 +242,123 @@ def test_digits_python_calls_digits_but_int_refuses_are_a_message_not_a_500(app,
         assert r.status_code in (200, 422), (action, r.status_code)
     assert _fresh(app, a.id)["entry"]["values"][field] == "²"
     assert client.get(f"/applications/{a.id}").status_code == 200
+
+
+# --- findings: keyed values against the capture and OCR (issue 11, item 14) ---------------------
+
+
+def _complete(app, auth, a, **changes):
+    return auth.post(f"/applications/{a.id}/entry", {**_complete_values(app, a.id, **changes), "version": a.version,
+                                                     "action": "complete"})
+
+
+def test_a_keyed_amount_other_than_the_capture_is_a_finding_the_reviewer_sees(app, client, auth, demo):
+    from decimal import Decimal
+
+    a = _app(app)
+    with app.app_context():
+        captured = db.session.get(Application, a.id).amount
+    keyed = captured - Decimal("1000")
+    auth.login("clerk1")
+    r = _complete(app, auth, a, amount=f"{keyed:.2f}", amount_in_capitals=to_capitals(keyed))
+    assert r.status_code == 303
+    after = _fresh(app, a.id)
+    assert after["state"] == "awaiting_l1"
+    assert [(f["field"], f["source"], f["other"]) for f in after["entry"]["findings"]] == [
+        ("amount", "capture", f"{captured:.2f}"), ("amount_in_capitals", "capture", f"{captured:.2f}")]
+    reviewer = Auth(app.test_client())
+    reviewer.login("reviewer1")
+    page = reviewer.client.get(f"/applications/{a.id}").get_data(as_text=True)
+    assert 'id="entry-findings"' in page
+    section = page.split('id="entry-findings"')[1].split("</section>")[0]
+    assert f"¥{keyed:,.2f}" in section and f"¥{captured:,.2f}" in section and "客户经理" in section
+
+
+def test_an_entry_that_agrees_with_everything_has_no_finding(app, client, auth, demo):
+    a = _app(app)
+    auth.login("clerk1")
+    assert _complete(app, auth, a).status_code == 303
+    assert _fresh(app, a.id)["entry"]["findings"] == []
+    assert 'id="entry-findings"' not in client.get(f"/applications/{a.id}").get_data(as_text=True)
+
+
+def test_another_id_number_is_a_masked_finding_not_an_error_that_tells_the_captured_one(app, client, auth, demo):
+    from app.domain import idcard
+
+    a = _app(app)
+    with app.app_context():
+        captured = db.session.get(Application, a.id).borrower.id_number
+    other = captured[:14] + ("1" if captured[14] != "1" else "2") + captured[15:17]
+    other += idcard.check_digit(other)
+    auth.login("clerk1")
+    assert _complete(app, auth, a, id_number=other).status_code == 303
+    [finding] = _fresh(app, a.id)["entry"]["findings"]
+    assert finding["field"] == "id_number" and finding["other"] == captured
+    page = client.get(f"/applications/{a.id}").get_data(as_text=True)
+    assert captured not in page and other not in page  # masked on screen
+    assert captured[:6] + "********" + captured[-4:] in page.split('id="entry-findings"')[1]
+
+
+def test_an_ocr_reading_that_differs_is_a_finding_with_the_photo_it_read(app, client, auth, demo):
+    a = _app(app)
+    photo_id, _ = _with_form_photo(app, a.id)
+    with app.app_context():
+        from app.models import Photo
+
+        photo = db.session.get(Photo, photo_id)
+        db.session.add(OcrRun(sha256=photo.sha256, engine="rapidocr", status="done", lines=[], seconds=1.0,
+                              fields={"name": {"value": "王午", "confidence": 0.93}}))
+        db.session.commit()
+        where = f"{photo.item.name} (9)"
+    auth.login("clerk1")
+    assert _complete(app, auth, a).status_code == 303
+    [finding] = _fresh(app, a.id)["entry"]["findings"]
+    assert (finding["field"], finding["source"], finding["keyed"], finding["other"]) == ("name", "ocr", "王五", "王午")
+    section = client.get(f"/applications/{a.id}").get_data(as_text=True).split('id="entry-findings"')[1]
+    assert "王午" in section and where in section and "93%" in section
+
+
+def test_with_the_product_rule_a_finding_blocks_completion_without_telling_the_value(app, client, auth, demo):
+    from decimal import Decimal
+
+    from app.models import Product
+
+    a = _app(app)
+    with app.app_context():
+        application = db.session.get(Application, a.id)
+        captured = application.amount
+        db.session.get(Product, application.product_id).entry_mismatch_blocks = True
+        db.session.commit()
+    keyed = captured - Decimal("1000")
+    auth.login("clerk1")
+    r = _complete(app, auth, a, amount=f"{keyed:.2f}", amount_in_capitals=to_capitals(keyed))
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert 'id="err-amount"' in page and f"{captured:.2f}" not in page and f"{captured:,.2f}" not in page
+    after = _fresh(app, a.id)
+    assert after["state"] == "awaiting_entry" and after["entry"]["values"]["amount"] == f"{keyed:.2f}"
+    # Nor does the bare workflow button get round it.
+    auth.post(f"/applications/{a.id}/act", {"event": "entry_complete", "version": after["version"]})
+    assert _fresh(app, a.id)["state"] == "awaiting_entry"
+    # Keyed as the documents say, it completes.
+    a = _app(app)
+    assert _complete(app, auth, a).status_code == 303
+
+
+def test_the_admin_sets_whether_a_difference_blocks_and_it_is_audited(app, client, auth, demo):
+    from app.models import Product
+
+    with app.app_context():
+        product_id = db.session.scalar(select(Product.id).order_by(Product.id))
+    auth.login("admin")
+    assert 'id="entry-rule-' in client.get("/admin/products").get_data(as_text=True)
+    r = auth.post(f"/admin/products/{product_id}/entry-rule", {"entry_mismatch_blocks": "1"})
+    assert r.status_code == 303
+    auth.post(f"/admin/products/{product_id}/entry-rule", {"entry_mismatch_blocks": "1"})  # unchanged: nothing written
+    with app.app_context():
+        assert db.session.get(Product, product_id).entry_mismatch_blocks is True
+        rows = db.session.scalars(select(AuditLog).where(AuditLog.action == "product_entry_rule_changed")).all()
+        assert len(rows) == 1 and rows[0].detail["after"] is True
+    clerk = Auth(app.test_client())
+    clerk.login("clerk1")
+    assert clerk.post(f"/admin/products/{product_id}/entry-rule", {"entry_mismatch_blocks": "0"}).status_code == 403
