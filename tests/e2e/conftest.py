@@ -15,6 +15,10 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 PHONE = {"width": 360, "height": 740}
+# Playwright's wait_for_function evaluates its string in the page, which the app's CSP forbids
+# (no eval). The tests' own contexts bypass the policy; tests/e2e/test_security_browser.py opens its
+# pages with the policy in force and fails on any violation.
+BYPASS_CSP = {"bypass_csp": True}
 GPS = {"latitude": 30.6612, "longitude": 104.0932, "accuracy": 12}
 
 
@@ -41,7 +45,7 @@ def live_server(app, demo):
 @pytest.fixture()
 def phone(browser):
     """A phone-sized browser context (360 px wide, touch, service workers allowed)."""
-    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, service_workers="allow")
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, service_workers="allow", **BYPASS_CSP)
     yield context
     context.close()
 
@@ -51,7 +55,7 @@ def officer_phone(browser):
     """The officer's phone: touch, service workers, and a GPS fix near the office."""
     context = browser.new_context(
         viewport=PHONE, has_touch=True, is_mobile=True, service_workers="allow",
-        permissions=["geolocation"], geolocation=GPS,
+        permissions=["geolocation"], geolocation=GPS, **BYPASS_CSP,
     )
     yield context
     context.close()
@@ -59,7 +63,7 @@ def officer_phone(browser):
 
 @pytest.fixture()
 def desktop(browser):
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, service_workers="allow")
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, service_workers="allow", **BYPASS_CSP)
     yield context
     context.close()
 

@@ -10,9 +10,25 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Application, Borrower, FollowUpTask, Loan, Product, User
 from app.services import jobs
-from tests.e2e.conftest import login
+from tests.e2e.conftest import GPS, PHONE, login
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture()
+def desktop(browser):
+    """A desktop browser with the app's CSP in force (the shared fixtures bypass it)."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, service_workers="allow")
+    yield context
+    context.close()
+
+
+@pytest.fixture()
+def officer_phone(browser):
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, service_workers="allow",
+                                  permissions=["geolocation"], geolocation=GPS)
+    yield context
+    context.close()
 
 # Reports every CSP violation to the console, whatever the page does with it.
 WATCH = """document.addEventListener('securitypolicyviolation', (e) =>
