@@ -85,6 +85,9 @@ class Config:
         self.OCR_MODEL_DIR = os.environ.get("OCR_MODEL_DIR", str(INSTANCE_DIR / "ocr-models"))
         # A home GPS fix worse than this needs the officer's note.
         self.GPS_MAX_ACCURACY_M = _int("GPS_MAX_ACCURACY_M", 50)
+        # Business dates (disbursement, repayment, IOU date…) may be at most this many days back
+        # (app/domain/dates.py); phones' times are held to the same window.
+        self.BACKDATE_MAX_DAYS = _int("BACKDATE_MAX_DAYS", 30)
         # The phone app: older than MIN_CLIENT_VERSION must update before it may sync.
         self.CLIENT_VERSION = os.environ.get("CLIENT_VERSION", APP_VERSION)
         self.MIN_CLIENT_VERSION = os.environ.get("MIN_CLIENT_VERSION", APP_VERSION)
@@ -127,6 +130,8 @@ class Config:
         # Map tiles for the trail page, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty: no
         # tiles (the trail, visits and homes still draw on a blank map).
         self.MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
+        # The lender's legal name, printed on every loan contract.
+        self.INSTITUTION_NAME = os.environ.get("INSTITUTION_NAME", "贷贷通农村小额信贷")
         # Five-category classification: the first day past due of 关注, 次级, 可疑 and 损失.
         self.LOAN_CLASS_DAYS = tuple(int(d) for d in os.environ.get("LOAN_CLASS_DAYS", "1,91,181,361").split(","))
         default_daily = "1" if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") else "0"
@@ -137,8 +142,6 @@ def engine_options(url: str) -> dict:
     if url.startswith("mysql"):
         # Recycle before MariaDB's wait_timeout drops idle connections.
         return {"pool_pre_ping": True, "pool_recycle": 1800}
-        # The lender's legal name, printed on every loan contract.
-        self.INSTITUTION_NAME = os.environ.get("INSTITUTION_NAME", "贷贷通农村小额信贷")
     return {}
 
 

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.api import schemas
 from app.domain.i18n import N_
 from app.domain.manifest import ManifestError
 from app.extensions import db, photo_store
@@ -76,10 +77,29 @@ def device_api(view: Callable) -> Callable:
             return error(e.code, e.message, e.status, e.params, e.fields, **({"offset": e.params["offset"]} if "offset" in e.params else {}))
         except ManifestError as e:
             db.session.rollback()
-            return error("invalid_manifest", N_("Some details need correcting before this application can be sent."), 422, fields=e.errors)
+            return error("invalid_manifest", MANIFEST_INVALID, 422, fields=e.errors)
+        except schemas.BodyError as e:
+            db.session.rollback()
+            return error(e.code, e.message, e.status, e.params, e.fields)
 
     wrapper.device_auth = True  # type: ignore[attr-defined]
     return wrapper
+
+
+MANIFEST_INVALID = N_("Some details need correcting before this application can be sent.")
+REPORT_INVALID = N_("Some details of the visit need correcting.")
+TRACK_INVALID = N_("The positions could not be read.")
+
+
+def json_body(schema: type[schemas.Schema], *, code: str, message: str, overrides: dict | None = None,
+              max_bytes: int = schemas.SMALL_BODY) -> tuple[object, schemas.Schema]:
+    """The request's JSON, read strictly and checked against ``schema``: (data as sent, validated).
+
+    Raises schemas.BodyError (400 not JSON, 413 too large, 422 wrong shape), answered by device_api."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise schemas.too_large(max_bytes)  # refused without reading it
+    data = schemas.read_json(request.stream.read(max_bytes + 1), max_bytes=max_bytes)
+    return data, schemas.validate(schema, data, code=code, message=message, overrides=overrides)
 
 
 @bp.route("/version")
@@ -149,7 +169,8 @@ def bootstrap():
 @bp.route("/applications", methods=["POST"])
 @device_api
 def post_manifest():
-    data = request.get_json(silent=True)
+    data, _ = json_body(schemas.Manifest, code="invalid_manifest", message=MANIFEST_INVALID,
+                        overrides=schemas.MANIFEST_FIELDS)
     receipt = sync.receive_manifest(
         data, g.device, now=_now(), today=date.today(),
         settings=sync.SyncSettings.from_config(current_app.config),
@@ -163,8 +184,10 @@ def post_manifest():
 @bp.route("/applications/<app_uuid>/resubmit", methods=["POST"])
 @device_api
 def resubmit(app_uuid: str):
+    data, _ = json_body(schemas.Resubmission, code="invalid_manifest", message=MANIFEST_INVALID,
+                        overrides=schemas.MANIFEST_FIELDS)
     receipt = sync.resubmit(
-        app_uuid, request.get_json(silent=True), g.device, now=_now(),
+        app_uuid, data, g.device, now=_now(),
         settings=sync.SyncSettings.from_config(current_app.config), store=photo_store(), ip=client_ip(),
     )
     body = sync.status_of(receipt.application)
@@ -198,11 +221,16 @@ def task_report(task_uuid: str):
     from app.services import tasks
 
     cfg = current_app.config
+    # Up to three photos inline, base64 (4 characters per 3 bytes), within the request limit.
+    limit = min(cfg["MAX_CONTENT_LENGTH"] or 2**62, schemas.SMALL_BODY + tasks.MAX_PHOTOS * (cfg["MAX_PHOTO_BYTES"] * 4 // 3 + 4))
+    _, report = json_body(schemas.VisitReport, code="invalid_report", message=REPORT_INVALID,
+                          overrides=schemas.REPORT_FIELDS, max_bytes=limit)
     try:
         answer = tasks.record_report(
-            task_uuid, request.get_json(silent=True), g.device.user, now=_now(),
+            task_uuid, report.model_dump(), g.device.user, now=_now(),
             settings=tasks.TaskSettings.from_config(cfg), store=photo_store(),
             max_photo_bytes=cfg["MAX_PHOTO_BYTES"], max_photo_pixels=cfg["MAX_PHOTO_PIXELS"], ip=client_ip(),
+            max_back_days=cfg["BACKDATE_MAX_DAYS"],
         )
     except tasks.ReportError as e:
         db.session.rollback()
@@ -241,7 +269,19 @@ def track():
     """A batch of GPS trail points; the phone deletes those listed as confirmed."""
     from app.services import trail
 
-    return jsonify(trail.ingest(g.device, request.get_json(silent=True), now=_now()))
+    _, batch = json_body(schemas.TrackBatch, code="invalid_track", message=TRACK_INVALID,
+                         overrides=schemas.TRACK_FIELDS)
+    points, rejected = [], []
+    for index, raw in enumerate(batch.points):  # type: ignore[attr-defined]
+        try:
+            points.append((index, schemas.TrackPoint.model_validate(raw).model_dump()))
+        except schemas.ValidationError as e:
+            field, (message, params) = next(iter(schemas.problems(e, {"": ("", N_("This must be a group of fields."))}).items()))
+            rejected.append({"index": index, "field": field, "reason": translate_message(message, params)})
+    answer = trail.ingest(g.device, points, now=_now(), max_back_days=current_app.config["BACKDATE_MAX_DAYS"])
+    rejected += [dict(r, reason=translate_message(*r["reason"])) for r in answer["rejected"]]
+    answer["rejected"] = sorted(rejected, key=lambda r: r["index"])
+    return jsonify(answer)
 
 
 @bp.route("/applications/status")

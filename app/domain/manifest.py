@@ -3,11 +3,17 @@
 The manifest is the small JSON the phone sends first (borrower, product, amount, GPS and the
 list of photos with their SHA-256); photos follow separately. Every problem is reported at once,
 per field, so the officer can correct everything in one go.
+
+Its shape — which fields, of which JSON types, finite numbers in range, bounded texts — is checked
+first at the API's edge (``app/api/schemas.Manifest``); this module holds the business rules: the
+product's limits, the ID number's check digit, the name rule, the GPS accuracy limit, the photos
+each document needs.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import uuid as uuid_mod
 from dataclasses import dataclass
@@ -18,6 +24,7 @@ from typing import Any, Mapping
 from app.domain import idcard
 from app.domain.i18n import N_
 from app.domain.money import AmountError, parse_amount
+from app.domain.names import check_name
 from app.domain.phone import PhoneError, normalise_mobile
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -243,9 +250,12 @@ def _parse_borrower(raw: Any, today: date, bad) -> BorrowerEntry | None:
     if borrower_uuid is None:
         bad("borrower.uuid", N_("The borrower has no valid identifier."))
         ok = False
-    name = _text(raw.get("name"), 50)
+    name, problem = check_name(raw.get("name") or "")
     if not name:
         bad("borrower.name", N_("Enter the borrower's name as on the ID card."))
+        ok = False
+    elif problem:
+        bad("borrower.name", problem[0], **problem[1])
         ok = False
     info = None
     try:
@@ -271,22 +281,20 @@ def _parse_borrower(raw: Any, today: date, bad) -> BorrowerEntry | None:
 
 
 def _parse_gps(raw: Any, max_accuracy: int, bad) -> GpsFix | None:
+    """Shape, types and ranges (finite numbers, lat/lon on the globe, accuracy ≥ 0) are the API
+    schema's (app/api/schemas.ManifestGps); here only the rule about a poor fix."""
     if raw is None:
         return None
-    if not isinstance(raw, dict):
-        bad("gps", N_("The GPS position is not readable."))
-        return None
-    lat, lon, acc = raw.get("lat"), raw.get("lon"), raw.get("accuracy_m")
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lat, lon, acc))
-    if not numbers or not (-90 <= lat <= 90 and -180 <= lon <= 180) or acc < 0:  # type: ignore[operator]
+    lat, lon, acc = float(raw["lat"]), float(raw["lon"]), float(raw["accuracy_m"])
+    if not all(math.isfinite(v) for v in (lat, lon, acc)):  # never past the schema; a guard, not a check
         bad("gps", N_("The GPS position is not readable."))
         return None
     note = _text(raw.get("note"), 200) or ""
-    if acc > max_accuracy and not note:  # type: ignore[operator]
+    if acc > max_accuracy and not note:
         bad("gps", N_("The GPS fix is only accurate to %(accuracy)s m (limit %(limit)s m): take it again outdoors, or note why."),
             accuracy=round(acc), limit=max_accuracy)  # type: ignore[arg-type]
         return None
-    return GpsFix(float(lat), float(lon), int(round(acc)), _time(raw.get("at")), note)  # type: ignore[arg-type]
+    return GpsFix(lat, lon, int(round(acc)), _time(raw.get("at")), note)
 
 
 def _parse_photos(

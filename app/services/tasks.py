@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import Date, TextClause, and_, bindparam, insert, select, text
 from sqlalchemy.orm import selectinload
 
-from app.domain import geo
+from app.domain import dates, geo
 from app.domain.i18n import N_
 from app.domain.phone import PhoneError, normalise_mobile
 from app.extensions import db
@@ -46,6 +46,7 @@ EVIDENCE = {
     "escalation": ("gps", "promise"),
 }
 MAX_PHOTOS = 3
+PROMISE_MAX_DAYS = 366  # a promise to pay is for the coming year at the latest
 log = logging.getLogger(__name__)
 
 
@@ -293,51 +294,39 @@ def _answer(task: FollowUpTask) -> dict:
             "flags": list(task.flags or [])}
 
 
-def record_report(task_uuid: str, data: object, user: User, *, now: datetime, settings: TaskSettings,
-                  store: PhotoStore, max_photo_bytes: int, max_photo_pixels: int, ip: str = "") -> dict:
+def record_report(task_uuid: str, data: dict, user: User, *, now: datetime, settings: TaskSettings,
+                  store: PhotoStore, max_photo_bytes: int, max_photo_pixels: int, ip: str = "",
+                  max_back_days: int = dates.DEFAULT_BACKDATE_MAX_DAYS) -> dict:
+    """``data`` is the report as checked for shape at the API's edge (``app/api/schemas.VisitReport``,
+    dumped): here only what the visit means — times in the window, amounts, the promise, the photos."""
     task = db.session.scalar(select(FollowUpTask).where(FollowUpTask.uuid == task_uuid))
     if task is None:
         raise ReportError("unknown_task", N_("The server does not know this task."), 404)
-    if not isinstance(data, dict):
-        raise ReportError("invalid_report", N_("The visit report is not a JSON object."), 422)
-    report_uuid = str(data.get("report_uuid", ""))
+    report_uuid = data["report_uuid"]
     if task.report_uuid is not None and task.report_uuid == report_uuid and task.officer_id == user.id:
         return _answer(task)  # a resend: the same answer, nothing applied twice
     if task.status != "open" or task.officer_id != user.id:
         raise ReportError("task_closed", N_("This task is no longer yours to do (reassigned or cancelled)."), 409)
     fields: dict[str, tuple[str, dict]] = {}
-    try:
-        uuid_mod.UUID(report_uuid)
-    except ValueError:
-        fields["report_uuid"] = (N_("The report has no valid identifier."), {})
-    outcome_raw = data.get("outcome") if isinstance(data.get("outcome"), dict) else {}
-    outcome = _outcome(outcome_raw, fields, now.date())
-    gps = data.get("gps")
-    fix = None
-    if isinstance(gps, dict):
-        try:
-            fix = (float(gps["lat"]), float(gps["lon"]), float(gps["accuracy_m"]))
-            if not (-90 <= fix[0] <= 90 and -180 <= fix[1] <= 180 and fix[2] >= 0):
-                raise ValueError
-        except (KeyError, TypeError, ValueError):
-            fields["gps"] = (N_("The GPS position is not valid; record it again."), {})
-    elif gps is not None:
-        fields["gps"] = (N_("The GPS position is not valid; record it again."), {})
-    photos = data.get("photos") or []
-    if not isinstance(photos, list) or len(photos) > MAX_PHOTOS:
-        fields["photos"] = (N_("At most %(max)s photos per visit."), {"max": MAX_PHOTOS})
-        photos = []
+    # The phone's own times (when the visit was finished, when the fix was taken): sane, or refused.
+    gps = data["gps"]
+    for field, text in (("completed_at", data["completed_at"]), ("gps", gps["at"] if gps else None)):
+        at = dates.parse_device_time(text) if text else None
+        problem = dates.check_device_time(at, now=now, max_back_days=max_back_days) if at else None
+        if problem:
+            fields[field] = problem
+    outcome = _outcome(data["outcome"], fields, dates.business_today(now))
+    fix = (gps["lat"], gps["lon"], gps["accuracy_m"]) if gps else None
     decoded = []
-    for index, p in enumerate(photos):
+    for index, p in enumerate(data["photos"]):
         try:
-            content = base64.b64decode(str(p["content_base64"]), validate=True)
-            if hashlib.sha256(content).hexdigest() != p["sha256"]:
-                raise ValueError
-            uuid_mod.UUID(str(p["uuid"]))
-        except (KeyError, TypeError, ValueError, binascii.Error):
+            content = base64.b64decode(p["content_base64"], validate=True)
+        except (ValueError, binascii.Error):
+            content = None
+        if content is None or hashlib.sha256(content).hexdigest() != p["sha256"]:
             fields[f"photos.{index}"] = (N_("Photo %(n)s did not arrive intact; it will be sent again."), {"n": index + 1})
             continue
-        decoded.append((str(p["uuid"]), p["sha256"], content))
+        decoded.append((p["uuid"], p["sha256"], content))
     if fields:
         raise ReportError("invalid_report", N_("Some details of the visit need correcting."), 422, fields)
     stored = []
@@ -358,7 +347,7 @@ def record_report(task_uuid: str, data: object, user: User, *, now: datetime, se
     b = task.loan.borrower
     home = (b.home_lat, b.home_lon) if b.home_lat is not None else None
     on_site, distance, flags = geo.check_visit(
-        home, fix, radius_m=settings.visit_radius_m, is_mock=bool(isinstance(gps, dict) and gps.get("is_mock")),
+        home, fix, radius_m=settings.visit_radius_m, is_mock=bool(gps and gps["is_mock"]),
         previous=_previous_fix(user, now, task.id),
     )
     task.status, task.completed_at, task.report_uuid, task.outcome = "done", now, report_uuid, outcome
@@ -373,35 +362,30 @@ def record_report(task_uuid: str, data: object, user: User, *, now: datetime, se
 
 
 def _outcome(raw: dict, fields: dict, today: date) -> dict:
-    out: dict[str, object] = {"met_borrower": bool(raw.get("met_borrower"))}
+    out: dict[str, object] = {"met_borrower": raw["met_borrower"]}
     for key in ("paid_amount", "promise_amount"):
-        value = raw.get(key)
+        value = raw[key]
         if value in (None, ""):
             out[key] = None
             continue
         try:
-            amount = Decimal(str(value))
+            amount = Decimal(value)
             if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
                 raise InvalidOperation
             out[key] = f"{amount:.2f}"
         except InvalidOperation:
             fields[key] = (N_("Enter an amount in yuan, e.g. 500 or 500.50."), {})
-    promise = raw.get("promise_date")
     out["promise_date"] = None
-    if promise:
-        try:
-            when = date.fromisoformat(str(promise))
-            if when < today:
-                fields["promise_date"] = (N_("A promise to pay must be for today or later."), {})
+    if raw["promise_date"]:
+        when, problem = dates.parse_business_date(
+            raw["promise_date"], today=today, not_before=today, not_before_what=N_("today"),
+            allow_future_days=PROMISE_MAX_DAYS)
+        if problem:
+            fields["promise_date"] = problem
+        elif when is not None:
             out["promise_date"] = when.isoformat()
-        except ValueError:
-            fields["promise_date"] = (N_("Enter the date as YYYY-MM-DD."), {})
-    verified = raw.get("loan_use_verified")
-    out["loan_use_verified"] = None if verified is None else bool(verified)
-    notes = str(raw.get("notes") or "").strip()
-    if len(notes) > 500:
-        fields["notes"] = (N_("At most %(limit)s characters."), {"limit": 500})
-    out["notes"] = notes[:500]
+    out["loan_use_verified"] = raw["loan_use_verified"]
+    out["notes"] = (raw["notes"] or "").strip()
     return out
 
 

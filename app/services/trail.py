@@ -6,13 +6,12 @@ twice and the day reads in time order whatever the order of arrival.
 """
 from __future__ import annotations
 
-import uuid as uuid_mod
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import insert, select
 
-from app.domain import geo
-from app.domain.manifest import CLOCK_SLACK
+from app.domain import dates, geo
+from app.domain.i18n import N_
 from app.extensions import db
 from app.models import Device, FollowUpTask, Loan, TrackPoint, User
 
@@ -23,39 +22,24 @@ BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 DISTANCE_ACCURACY_M = 100
 
 
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(timezone.utc) if parsed.tzinfo else None
-
-
-def ingest(device: Device, data: object, *, now: datetime) -> dict:
-    """Store a batch; every valid point is confirmed (new or already known), bad ones are listed."""
-    points = data.get("points") if isinstance(data, dict) else None
-    if not isinstance(points, list) or len(points) > MAX_BATCH:
-        return {"confirmed": [], "rejected": [{"index": None, "reason": f"a batch is a list of at most {MAX_BATCH} points"}]}
+def ingest(device: Device, points: list[tuple[int, dict]], *, now: datetime,
+           max_back_days: int = dates.DEFAULT_BACKDATE_MAX_DAYS) -> dict:
+    """Store a batch of points already checked for shape at the API's edge (``(index, point)``,
+    see ``app/api/schemas.TrackPoint``); every point in the time window is confirmed (new or
+    already known), the others are listed as rejected with the reason (an N_ message, params)."""
     rows, confirmed, rejected = [], [], []
-    for index, p in enumerate(points):
-        try:
-            point_uuid = str(uuid_mod.UUID(str(p["uuid"])))
-            at = _parse_time(p["at"])
-            lat, lon = float(p["lat"]), float(p["lon"])
-            accuracy = p.get("accuracy_m")
-            accuracy = None if accuracy is None else round(float(accuracy))
-            if at is None or at > now + CLOCK_SLACK or not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                raise ValueError
-            if accuracy is not None and accuracy < 0:
-                raise ValueError
-        except (KeyError, TypeError, ValueError):
-            rejected.append({"index": index, "reason": "not a valid position"})
+    for index, p in points:
+        at = dates.parse_device_time(p["at"])
+        problem = (N_("This is not a time with a time zone."), {}) if at is None else \
+            dates.check_device_time(at, now=now, max_back_days=max_back_days)
+        if problem is not None:
+            rejected.append({"index": index, "field": "at", "reason": problem})
             continue
-        confirmed.append(point_uuid)
-        rows.append({"uuid": point_uuid, "user_id": device.user_id, "device_id": device.id, "at": at, "lat": lat,
-                     "lon": lon, "accuracy_m": accuracy, "is_mock": bool(p.get("is_mock")), "received_at": now})
+        confirmed.append(p["uuid"])
+        rows.append({"uuid": p["uuid"], "user_id": device.user_id, "device_id": device.id, "at": at,
+                     "lat": p["lat"], "lon": p["lon"],
+                     "accuracy_m": None if p["accuracy_m"] is None else round(p["accuracy_m"]),
+                     "is_mock": p["is_mock"], "received_at": now})
     if rows:
         # A point sent twice (a lost answer, a retry) is skipped by its unique UUID, atomically.
         db.session.execute(
@@ -67,8 +51,11 @@ def ingest(device: Device, data: object, *, now: datetime) -> dict:
 
 
 def may_see(viewer: User, officer: User) -> bool:
-    """The officer himself, his office's director, headquarters; nobody else."""
-    if viewer.id == officer.id or viewer.is_hq:
+    """The officer himself, his office's director, headquarters roles granted post-loan work
+    (app/services/scope.py: the internal auditor); nobody else."""
+    from app.services.scope import TASKS, reaches_every_office
+
+    if viewer.id == officer.id or reaches_every_office(viewer, TASKS):
         return True
     return viewer.has_role("director") and viewer.office_id == officer.office_id
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 
@@ -35,10 +36,11 @@ def test_the_phone_downloads_its_plan_and_reports_a_visit(app, client, demo):
     first = plan["tasks"][0]
     assert first["kind_label"] and first["borrower"]["name"] == "冯十二" and first["loan"]["days_past_due"] > 0
     photo = jpeg_bytes(640, 480, seed=9)
-    body = {"report_uuid": str(uuid.uuid4()), "completed_at": "2026-11-25T03:00:00+00:00",
+    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()  # the phone's times must be recent
+    body = {"report_uuid": str(uuid.uuid4()), "completed_at": now,
             "outcome": {"met_borrower": True, "paid_amount": "", "promise_date": None, "promise_amount": None,
                         "loan_use_verified": True, "notes": ""},
-            "gps": {"lat": 30.6801, "lon": 104.1001, "accuracy_m": 20, "at": "2026-11-25T03:00:00+00:00", "is_mock": False},
+            "gps": {"lat": 30.6801, "lon": 104.1001, "accuracy_m": 20, "at": now, "is_mock": False},
             "photos": [{"uuid": str(uuid.uuid4()), "sha256": hashlib.sha256(photo).hexdigest(),
                         "content_base64": base64.b64encode(photo).decode()}]}
     r = client.post(f"/api/v1/tasks/{first['uuid']}/report", json=body, headers=headers)
