@@ -15,6 +15,7 @@ from app.domain.manifest import ManifestError
 from app.extensions import db, photo_store
 from app.models import Application, Borrower, Product
 from app.services import devices as device_service
+from app.services import identity_access
 from app.services import sync
 from app.web.i18n import translate_message
 from app.web.security import client_ip, public
@@ -131,6 +132,8 @@ def bootstrap():
     borrowers = [] if g.device.status != "active" else db.session.scalars(
         select(Borrower).where(Borrower.officer_id == officer.id).order_by(Borrower.name)
     ).all()
+    # Full ID numbers go to the phone (returning customers are recognised offline): recorded once per phone.
+    identity_access.record_disclosure_to_device(officer, g.device.id, (b.id for b in borrowers), ip=client_ip())
     cfg = current_app.config
     return jsonify(
         products=[

@@ -19,9 +19,10 @@ ROLES = (
     "special_reviewer",
     "cashier",
     "admin",
+    "auditor",
 )
-# Roles that see every office's applications (headquarters).
-HQ_ROLES = frozenset({"clerk", "reviewer1", "reviewer2", "special_reviewer", "cashier", "admin"})
+# Headquarters roles: their reach is every office (what each may see: app/services/scope.py).
+HQ_ROLES = frozenset({"clerk", "reviewer1", "reviewer2", "special_reviewer", "cashier", "admin", "auditor"})
 
 
 class Office(db.Model):

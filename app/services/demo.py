@@ -38,6 +38,7 @@ DEMO_USERS = (
     ("special1", "郑华", ("special_reviewer",), "hq"),
     ("cashier1", "冯静", ("cashier",), "hq"),
     ("admin", "系统管理员", ("admin",), "hq"),
+    ("auditor1", "何审计", ("auditor",), "hq"),
 )
 
 STANDARD_ITEMS = (

@@ -36,6 +36,17 @@ KIND_LABELS = {
     "contract": N_("contract"),
 }
 
+OBJECT_LABELS = {
+    "borrower": N_("borrower"),
+    "application": N_("application"),
+    "photo": N_("photo"),
+    "screenshot": N_("screenshot"),
+    "photos_zip": N_("photo ZIP of application"),
+    "task_photo": N_("visit photo"),
+    "device": N_("phone"),
+    "loan": N_("loan"),
+}
+
 # Collection items whose photos are identity documents (the ID card's two sides).
 ID_ITEM_CODES = frozenset({"id_front", "id_back", "id_card", "id"})
 
@@ -72,6 +83,16 @@ def record_view(
         "at": utcnow(), "viewer_id": viewer.id, "borrower_id": borrower_id, "what": ",".join(kinds),
         "object_type": object_type, "object_id": object_id, "ip": ip[:45],
     }])
+
+
+def record_photo(viewer: User, borrower_id: int, photo: Photo, size: str, *, object_type: str = "photo",
+                 object_id: int | None = None, ip: str = "") -> None:
+    """A photo opened on its own (the 1600 px view or the original). Thumbnails are recorded with
+    the page that shows them, so a page of thumbnails costs one row, not one per photo."""
+    if size == "thumb":
+        return
+    record_view(viewer, borrower_id, photo_kind(photo), object_type=object_type,
+                object_id=photo.id if object_id is None else object_id, ip=ip)
 
 
 def record_disclosure_to_device(officer: User, device_id: int, borrower_ids: Iterable[int], *, ip: str = "") -> None:

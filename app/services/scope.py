@@ -1,7 +1,16 @@
-"""The one place that decides which borrowers, applications and loans a user may see.
+"""The one place that decides what a user may see: which borrowers, applications and loans
+(his reach) and which kinds of data about them (his role's grants).
 
-Every query for those goes through ``scoped()`` or ``get_scoped()``: an officer sees
-his own, a director his office's, headquarters roles all of them.
+Every query for those goes through ``scoped()`` or ``get_scoped()``; every view asks ``may()``
+(or ``require()``) before it shows a kind of data, and passes ``grants(user)`` to its template
+as ``may`` so a template only ever tests a flag. docs/ARCHITECTURE.md ("Who sees what") has the
+same table in words.
+
+Reach: an officer reaches his own customers, a director his office's, headquarters roles every
+office. Grants: least privilege — each role gets what its work needs and nothing more. The
+administrator runs users, products and devices: he has no workflow duty that needs a borrower's
+photos, full ID number or application data; he may open a borrower's page (masked) to read who
+viewed that borrower's data, as the internal auditor may.
 """
 from __future__ import annotations
 
@@ -11,23 +20,107 @@ from sqlalchemy import Select, false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
-from app.models import Application, Borrower, Loan, User
+from app.models import HQ_ROLES, Application, Borrower, Loan, User
 
 Scoped = TypeVar("Scoped", Application, Borrower, Loan)
+
+# The kinds of data a role may be granted.
+BORROWERS = "borrowers"        # borrower list and page: name, masked ID number, phone, address
+APPLICATIONS = "applications"  # application page, entered data, routing, timeline
+PHOTOS = "photos"              # ID-card and other photos, screenshots, the photo ZIP
+FULL_ID = "full_id"            # the full ID number where the work needs it (see FULL_ID_WHERE)
+LOANS = "loans"                # loan accounts, schedules, repayments, the printed note
+TASKS = "tasks"                # post-loan tasks, visit reports and photos, officers' GPS trails
+ADMIN = "admin"                # users, devices, products, settings
+VIEW_LOG = "view_log"          # who viewed whose identity data
+
+KINDS = (BORROWERS, APPLICATIONS, PHOTOS, FULL_ID, LOANS, TASKS, ADMIN, VIEW_LOG)
+
+_WORKFLOW = frozenset({BORROWERS, APPLICATIONS, PHOTOS, LOANS})
+GRANTS: dict[str, frozenset[str]] = {
+    # His own customers; the full ID number goes to his enrolled phone (returning customers offline).
+    "officer": _WORKFLOW | {TASKS, FULL_ID},
+    # His office's: preliminary review reads the photos; follows up his officers' tasks and trails;
+    # signs the contract for the lender.
+    "director": _WORKFLOW | {TASKS, FULL_ID},
+    # Keys the data in from the photos, the full ID number included.
+    "clerk": frozenset({BORROWERS, APPLICATIONS, PHOTOS, FULL_ID}),
+    # Review the documents; past loans are part of the borrower's history.
+    "reviewer1": _WORKFLOW,
+    "reviewer2": _WORKFLOW,
+    "special_reviewer": _WORKFLOW,
+    # Disburses and takes repayments: the loan and the borrower's name; the full ID number only on
+    # the contract he prints; no photos.
+    "cashier": frozenset({BORROWERS, APPLICATIONS, LOANS, FULL_ID}),
+    "admin": frozenset({ADMIN, BORROWERS, VIEW_LOG}),
+    # Internal audit, read-only: everything masked, no photos, the view log.
+    "auditor": frozenset({BORROWERS, APPLICATIONS, LOANS, TASKS, VIEW_LOG}),
+}
+
+# Where a granted full ID number is shown; every screen elsewhere shows it masked. "contract" is
+# the printed loan contract the borrower signs (/loans/<id>/note), "entry" the clerk's form,
+# "phone" the officer's own customers on his enrolled phone (/api/v1/bootstrap).
+FULL_ID_WHERE: dict[str, tuple[str, ...]] = {
+    "officer": ("phone", "contract"),
+    "director": ("contract",),
+    "clerk": ("entry",),
+    "cashier": ("contract",),
+}
+
+_MODEL_KIND = {Borrower: BORROWERS, Application: APPLICATIONS, Loan: LOANS}
 
 
 class OutOfScope(LookupError):
     """Raised for an object that does not exist or that the user may not see (same answer)."""
 
 
+def may(user: User, kind: str) -> bool:
+    """Whether one of the user's roles is granted this kind of data."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
+    return any(kind in GRANTS.get(role, ()) for role in user.roles)
+
+
+def require(user: User, kind: str) -> None:
+    """Refuse, as for an object outside scope, a kind of data the user's roles are not granted."""
+    if not may(user, kind):
+        raise OutOfScope(kind)
+
+
+def full_id_on(user: User, where: str) -> bool:
+    """Whether the user may see the full ID number on this document or screen."""
+    return any(where in FULL_ID_WHERE.get(role, ()) for role in user.roles)
+
+
+def grants(user: User) -> dict[str, bool]:
+    """The template flags: ``may.photos``, ``may.view_log``…"""
+    return {kind: may(user, kind) for kind in KINDS}
+
+
+def reaches_every_office(user: User, kind: str) -> bool:
+    """Whether a headquarters role of the user is granted this kind (then every office's)."""
+    return any(role in HQ_ROLES and kind in GRANTS.get(role, ()) for role in user.roles)
+
+
+def roles_granted(kind: str) -> tuple[str, ...]:
+    return tuple(role for role, kinds in GRANTS.items() if kind in kinds)
+
+
 def scope_clause(user: User, model: type[Scoped]) -> ColumnElement[bool]:
-    if user.is_hq:
-        return true()
-    conditions = []
-    if user.has_role("director"):
-        conditions.append(model.office_id == user.office_id)
-    if user.has_role("officer"):
-        conditions.append(model.officer_id == user.id)
+    """Reach, role by role, of only the roles granted this model's kind of data: an HQ role every
+    office, a director his office, an officer his own (an admin who is also an officer reaches
+    his own customers, not every office's)."""
+    kind = _MODEL_KIND[model]
+    conditions: list[ColumnElement[bool]] = []
+    for role in user.roles:
+        if kind not in GRANTS.get(role, ()):
+            continue
+        if role in HQ_ROLES:
+            return true()
+        if role == "director":
+            conditions.append(model.office_id == user.office_id)
+        elif role == "officer":
+            conditions.append(model.officer_id == user.id)
     return or_(*conditions) if conditions else false()
 
 

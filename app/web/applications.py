@@ -18,7 +18,8 @@ from app.services import applications as app_service
 from app.services import photos as photo_service
 from app.services.jobs import business_today
 from app.services.loans import CHANNELS
-from app.services.scope import get_scoped, scoped
+from app.services import identity_access
+from app.services.scope import PHOTOS, get_scoped, grants, require, scoped
 from app.web import images
 from app.web.htmx import render_page_or_partial
 from app.web.i18n import translate_message
@@ -65,8 +66,12 @@ def detail(application_id: int):
 def detail_context(app: Application) -> dict:
     """What the application page shows; also used to re-render it with a refused form."""
     events = workflow.allowed_events(app.facts(), app_service.actor_for(current_user))
+    may = grants(current_user)
+    shown = ["application", *(identity_access.kinds_of_photos(app.photos) if may[PHOTOS] else ())]
+    identity_access.record_view(current_user, app.borrower_id, shown, object_type="application", object_id=app.id,
+                                ip=client_ip())
     return {
-        "app": app, "events": events,
+        "app": app, "events": events, "may": may,
         "office_distance": app_service.distance_from_office(app),
         "duplicates": app_service.other_applications_in_flight(app),
         "preview": app_service.routing_preview(app, date.today()),
@@ -119,9 +124,11 @@ def act(application_id: int):
 @any_staff
 def photo(application_id: int, photo_id: int, kind: str):
     app = get_scoped(current_user, Application, application_id)
+    require(current_user, PHOTOS)
     found = photo_service.received_photo(app, photo_id)
     if found is None or kind not in images.KINDS:
         abort(404)
+    identity_access.record_photo(current_user, app.borrower_id, found, kind, ip=client_ip())
     name = photo_service.archive_name(app, found).split("/")[-1]
     return images.stored_image(found.sha256, kind, mimetype=found.content_type, download_name=name)
 
@@ -130,10 +137,13 @@ def photo(application_id: int, photo_id: int, kind: str):
 @any_staff
 def photos_zip(application_id: int):
     app = get_scoped(current_user, Application, application_id)
+    require(current_user, PHOTOS)
     if not any(p.received_at for p in app.photos):
         flash(_("No photo of this application has arrived yet."), "warning")
         return redirect(url_for(".detail", application_id=app.id), code=303)
     archive = photo_service.build_zip(app, photo_store(), user=current_user, ip=client_ip())
+    identity_access.record_view(current_user, app.borrower_id, identity_access.kinds_of_photos(app.photos),
+                                object_type="photos_zip", object_id=app.id, ip=client_ip())
     return images.archive_response(archive, f"{app.borrower.name}_{app.product.name}.zip")
 
 

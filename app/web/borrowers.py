@@ -11,7 +11,8 @@ from sqlalchemy import or_
 from app.extensions import db
 from app.models import Application, Borrower
 from app.services import borrowers as borrower_service
-from app.services.scope import get_scoped, scoped
+from app.services import identity_access
+from app.services.scope import VIEW_LOG, get_scoped, grants, require, scoped
 from app.web.htmx import render_page_or_partial
 from app.web.i18n import translate_message
 from app.web.security import any_staff, client_ip, roles_required
@@ -40,7 +41,23 @@ def detail(borrower_id: int):
         .where(Application.borrower_id == borrower.id)
         .order_by(Application.created_at.desc())
     ).all()
-    return render_template("borrowers/detail.html", borrower=borrower, applications=applications)
+    identity_access.record_view(current_user, borrower.id, "borrower_page", object_type="borrower",
+                                object_id=borrower.id, ip=client_ip())
+    may = grants(current_user)
+    views = identity_access.views_of(borrower.id) if may[VIEW_LOG] else None
+    return render_template("borrowers/detail.html", borrower=borrower, applications=applications, may=may, views=views,
+                           labels=identity_access)
+
+
+@bp.route("/<int:borrower_id>/views")
+@any_staff
+def views(borrower_id: int):
+    """One page of who viewed this borrower's identity data (administrator, internal auditor)."""
+    borrower = get_scoped(current_user, Borrower, borrower_id)
+    require(current_user, VIEW_LOG)
+    page = request.args.get("page", "1")
+    views = identity_access.views_of(borrower.id, int(page) if page.isdigit() else 1)
+    return render_template("partials/identity_views.html", borrower=borrower, views=views, labels=identity_access)
 
 
 @bp.route("/new", methods=["GET", "POST"])

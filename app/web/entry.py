@@ -18,7 +18,8 @@ from app.services import entry as entry_service
 from app.services import ocr as ocr_service
 from app.services import photos as photo_service
 from app.services import screenshots as screenshot_service
-from app.services.scope import get_scoped
+from app.services import identity_access
+from app.services.scope import PHOTOS, get_scoped, require
 from app.web import images
 from app.web.htmx import wants_partial
 from app.web.i18n import translate_message
@@ -65,7 +66,11 @@ def form(application_id: int):
     if app.state != State.AWAITING_ENTRY.value:
         flash(_("This application is not waiting for data entry."), "warning")
         return redirect(url_for("applications.detail", application_id=app.id), code=303)
-    return render_template("entry/entry.html", **_form_context(app, entry_service.initial_values(app)))
+    values = entry_service.initial_values(app)
+    shown = ["entry", *(["id_number"] if values.get("id_number") else []), *identity_access.kinds_of_photos(app.photos)]
+    identity_access.record_view(current_user, app.borrower_id, shown, object_type="application", object_id=app.id,
+                                ip=client_ip())
+    return render_template("entry/entry.html", **_form_context(app, values))
 
 
 @bp.route("/<int:application_id>/entry", methods=["POST"])
@@ -185,7 +190,10 @@ def ocr_status(application_id: int, run_id: int):
 @any_staff
 def screenshot_image(application_id: int, screenshot_id: int, kind: str):
     app = get_scoped(current_user, Application, application_id)
+    require(current_user, PHOTOS)
     shot = next((s for s in app.screenshots if s.id == screenshot_id), None)
     if shot is None or kind not in images.KINDS:
         abort(404)
+    identity_access.record_photo(current_user, app.borrower_id, shot.photo, kind, object_type="screenshot",
+                                 object_id=shot.id, ip=client_ip())
     return images.stored_image(shot.sha256, kind)

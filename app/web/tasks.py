@@ -4,13 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import FollowUpTask, Loan, User, UserRole
 from app.services import tasks as task_service
-from app.services.scope import OutOfScope, scope_clause
+from app.services.scope import PHOTOS, TASKS, OutOfScope, grants, may, reaches_every_office, require, scope_clause
 from app.web.i18n import translate_message
 from app.web.security import any_staff, client_ip, roles_required
 
@@ -20,7 +20,8 @@ STATUSES = ("open", "done", "cancelled")
 
 
 def _scoped_tasks():
-    return select(FollowUpTask).join(Loan, Loan.id == FollowUpTask.loan_id).where(scope_clause(current_user, Loan))
+    query = select(FollowUpTask).join(Loan, Loan.id == FollowUpTask.loan_id).where(scope_clause(current_user, Loan))
+    return query if may(current_user, TASKS) else query.where(false())
 
 
 @bp.route("/")
@@ -42,8 +43,9 @@ def index():
             .where(User.office_id == current_user.office_id, UserRole.role == "officer", User.is_enabled.is_(True))
             .order_by(User.full_name)
         ).all()
-    office = None if current_user.is_hq else current_user.office_id
+    office = None if reaches_every_office(current_user, TASKS) else current_user.office_id
     return render_template("tasks/index.html", tasks=rows, status=status, statuses=STATUSES, officers=officers,
+                           may=grants(current_user),
                            kind_labels=task_service.KIND_LABELS, report=task_service.visit_report(office))
 
 
@@ -92,12 +94,17 @@ def photo(photo_id: int):
     from flask import abort
 
     from app.models import TaskPhoto
+    from app.services import identity_access
     from app.web import images
 
+    require(current_user, TASKS)
+    require(current_user, PHOTOS)  # a visit's photos show the borrower's home
     found = db.session.scalar(
         select(TaskPhoto).join(FollowUpTask).join(Loan, Loan.id == FollowUpTask.loan_id)
         .where(TaskPhoto.id == photo_id, scope_clause(current_user, Loan))
     )
     if found is None:
         abort(404)
+    identity_access.record_view(current_user, found.task.loan.borrower_id, "photo", object_type="task_photo",
+                                object_id=found.id, ip=client_ip())
     return images.stored_image(found.sha256, "view")

@@ -23,6 +23,7 @@ ROLE_LABELS = {
     "special_reviewer": N_("Special reviewer"),
     "cashier": N_("Cashier"),
     "admin": N_("Administrator"),
+    "auditor": N_("Internal auditor"),
 }
 
 

@@ -66,7 +66,7 @@ def test_wrong_password_then_english_on_desktop(live_server, desktop):
     assert page.locator("h1").inner_text() == "My queue"
     page.click("text=Staff accounts")
     page.wait_for_selector("h1:has-text('Staff accounts')")  # hx-boost swaps the body, no page load
-    assert page.locator("table tbody tr").count() == 11
+    assert page.locator("table tbody tr").count() == 12  # the demo users
 
 
 def test_htmx_search_swaps_only_the_rows(live_server, desktop):

@@ -43,11 +43,12 @@ def test_duplicate_and_out_of_order_batches_give_one_clean_trail(app, client, de
     assert 1150 < trail_day["distance_m"] < 1300  # 11 steps of ~111 m
 
 
-def test_only_the_officer_his_director_and_headquarters_see_his_day(app, client, demo):
+def test_only_the_officer_his_director_and_the_auditor_see_his_day(app, client, demo):
     with app.app_context():
         officer_id = db.session.scalar(select(User.id).where(User.username == "officer1"))
-    for username, status in (("officer1", 200), ("director1", 200), ("reviewer1", 200),
-                             ("officer2", 404), ("director2", 404)):
+    # Headquarters roles without post-loan duties (reviewers, admin) do not: app/services/scope.py.
+    for username, status in (("officer1", 200), ("director1", 200), ("auditor1", 200), ("reviewer1", 404),
+                             ("admin", 404), ("officer2", 404), ("director2", 404)):
         viewer = Auth(app.test_client())
         viewer.login(username)
         r = viewer.client.get(f"/tasks/trail/{officer_id}")
