@@ -14,9 +14,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from app.domain import idcard
+from app.domain.dates import parse_business_date
 from app.domain.i18n import N_
 from app.domain.manifest import ProductSpec
 from app.domain.money import AmountError, amounts_agree, format_money, from_capitals, parse_amount
+from app.domain.names import check_name
 from app.domain.phone import PhoneError, normalise_mobile
 
 __all__ = ["FIELDS", "EntryCheck", "FieldSpec", "check_entry"]
@@ -29,13 +31,13 @@ class FieldSpec:
     key: str
     label: str  # N_
     group: str  # "borrower", "household", "guarantor", "loan"
-    kind: str  # "text", "id_number", "phone", "int", "area", "amount", "capitals", "date", "product"
+    kind: str  # "text", "name", "id_number", "phone", "int", "area", "amount", "capitals", "date", "product"
     required: bool = False
     max_length: int = 100
 
 
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("name", N_("Borrower's name"), "borrower", "text", True, 50),
+    FieldSpec("name", N_("Borrower's name"), "borrower", "name", True, 50),
     FieldSpec("id_number", N_("ID number"), "borrower", "id_number", True, 18),
     FieldSpec("address", N_("Address"), "borrower", "text", True, 200),
     FieldSpec("phone", N_("Mobile phone"), "borrower", "phone", False, 20),
@@ -46,7 +48,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("annual_income", N_("Household income per year (yuan)"), "household", "amount", True, 16),
     FieldSpec("existing_debts", N_("Existing debts (yuan)"), "household", "amount", False, 16),
     FieldSpec("debts_detail", N_("Existing debts: to whom, what for"), "household", "text", False, 200),
-    FieldSpec("guarantor_name", N_("Guarantor's name"), "guarantor", "text", False, 50),
+    FieldSpec("guarantor_name", N_("Guarantor's name"), "guarantor", "name", False, 50),
     FieldSpec("guarantor_id_number", N_("Guarantor's ID number"), "guarantor", "id_number", False, 18),
     FieldSpec("guarantor_phone", N_("Guarantor's mobile phone"), "guarantor", "phone", False, 20),
     FieldSpec("product_id", N_("Loan type"), "loan", "product", True, 10),
@@ -58,6 +60,8 @@ FIELDS: tuple[FieldSpec, ...] = (
 )
 _BY_KEY = {f.key: f for f in FIELDS}
 MAX_HOUSEHOLD = 30
+# An IOU is signed when the officer visits; entry follows within weeks. Older is a typing slip.
+IOU_MAX_BACK_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,7 @@ def check_entry(
         if len(value) > spec.max_length:
             bad(spec.key, N_("At most %(limit)s characters."), limit=spec.max_length)
             continue
-        if spec.kind in ("id_number", "phone", "amount", "int", "area", "date"):
+        if spec.kind in ("id_number", "phone", "amount", "int", "area", "date", "name"):
             _check_kind(spec, value, values, today, bad)
 
     if values["id_number"] and "id_number" not in errors:
@@ -149,14 +153,16 @@ def _check_kind(spec: FieldSpec, value: str, values: dict[str, str], today: date
             bad(key, N_("Enter the area in mu, e.g. 3.5."))
             return
         values[key] = str(area.normalize()) if area == area.to_integral() else str(area)
+    elif spec.kind == "name":
+        # One name rule for web, phone and import (app/domain/names.py).
+        values[key], problem = check_name(value, max_length=spec.max_length)
+        if problem:
+            bad(key, problem[0], **problem[1])
     elif spec.kind == "date":
-        try:
-            when = date.fromisoformat(value)
-        except ValueError:
-            bad(key, N_("Enter the date as YYYY-MM-DD."))
-            return
-        if when > today:
-            bad(key, N_("The date cannot be in the future."))
+        # The IOU's date: a sanity window (not ahead of today, not older than IOU_MAX_BACK_DAYS).
+        _when, problem = parse_business_date(value, today=today, max_back_days=IOU_MAX_BACK_DAYS)
+        if problem:
+            bad(key, problem[0], **problem[1])
 
 
 def _check_guarantor(values: dict[str, str], errors: Errors, bad) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.domain import idcard
 from app.domain.i18n import N_
+from app.domain.names import check_name
 from app.domain.phone import PhoneError, normalise_mobile
 from app.extensions import db
 from app.models import Borrower, User
@@ -28,11 +29,11 @@ class RegisterResult:
 def validate(form: dict[str, str], today: date) -> tuple[dict, Errors]:
     errors: Errors = {}
     clean: dict = {}
-    name = form.get("name", "").strip()
+    name, problem = check_name(form.get("name", ""))
     if not name:
         errors["name"] = (N_("Enter the borrower's name as on the ID card."), {})
-    elif len(name) > 50:
-        errors["name"] = (N_("A name has at most 50 characters."), {})
+    elif problem:
+        errors["name"] = problem
     clean["name"] = name
     try:
         info = idcard.parse(form.get("id_number", ""), today)

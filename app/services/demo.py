@@ -191,7 +191,9 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
 
     for app, target in applications:
         if target == State.DISBURSED:
-            _walk(app, State.AWAITING_DISBURSEMENT, users, now)
+            # Approved before it was paid out, about two months ago (a disbursement is never
+            # dated before its approval).
+            _walk(app, State.AWAITING_DISBURSEMENT, users, now - timedelta(days=72))
             _disburse_with_a_repayment(app, users, now)
         else:
             _walk(app, target, users, now)
@@ -207,12 +209,12 @@ def _disburse_with_a_repayment(app: Application, users: dict[str, User], now: da
     loan = loans.disburse(
         app, loans.DisbursementForm(amount=f"{app.amount:.2f}", disbursed_on=paid_out.isoformat(),
                                     channel="bank_transfer", reference="DEMO-0001"),
-        users["cashier1"], today=today, now=now - timedelta(days=70),
+        users["cashier1"], today=paid_out, now=now - timedelta(days=70),
     )
     first = loan.installments[0]
     loans.record_repayment(
         loan, amount=f"{first.principal_due + first.interest_due:.2f}", paid_on=first.due_date.isoformat(),
-        channel="cash", reference="DEMO-R-0001", user=users["cashier1"], today=today, now=now,
+        channel="cash", reference="DEMO-R-0001", user=users["cashier1"], today=first.due_date, now=now,
         expected_version=loan.version,
     )
 

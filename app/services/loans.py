@@ -20,13 +20,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.domain import dates
 from app.domain import repayment as rp
 from app.domain.i18n import N_
 from app.domain.money import AmountError, parse_amount
 from app.domain.schedule import Schedule, ScheduleError, ScheduleRequest, build_schedule
-from app.domain.workflow import Event
+from app.domain.workflow import Event, State
 from app.extensions import db
-from app.models import Application, FollowUpTask, Installment, Loan, Repayment, User
+from app.models import Application, FollowUpTask, Installment, Loan, Repayment, Transition, User
 from app.models.loans import ContractCounter
 from app.services import applications as app_service
 from app.services import audit
@@ -67,6 +68,19 @@ def _date(text: str, field: str, errors: dict) -> date | None:
         return None
 
 
+def _backdate_days() -> int:
+    return int(current_app.config.get("BACKDATE_MAX_DAYS", dates.DEFAULT_BACKDATE_MAX_DAYS))
+
+
+def approved_on(application: Application) -> date | None:
+    """The business date of the application's last approval (it reached awaiting disbursement)."""
+    at = db.session.scalar(
+        select(Transition.at).where(Transition.application_id == application.id,
+                                    Transition.to_state == State.AWAITING_DISBURSEMENT.value)
+        .order_by(Transition.id.desc()).limit(1))
+    return dates.business_date_of(at) if at is not None else None
+
+
 def schedule_for(application: Application, amount: Decimal, start: date, due_dates: tuple[date, ...] = ()) -> Schedule:
     product = application.product
     return build_schedule(ScheduleRequest(
@@ -88,8 +102,12 @@ def disburse(application: Application, form: DisbursementForm, user: User, *, to
         errors["amount"] = (N_("The amount must be more than zero and at most the approved %(approved)s yuan."),
                             {"approved": f"{application.amount:,.2f}"})
     on = _date(form.disbursed_on, "disbursed_on", errors)
-    if on is not None and on > today:
-        errors["disbursed_on"] = (N_("The date cannot be in the future."), {})
+    if on is not None:
+        # Not ahead of today, not before the approval, not older than the back-dating window.
+        problem = dates.check_business_date(on, today=today, max_back_days=_backdate_days(),
+                                            not_before=approved_on(application), not_before_what=N_("the approval"))
+        if problem:
+            errors["disbursed_on"] = problem
     if form.channel not in CHANNELS:
         errors["channel"] = (N_("Choose how the money was paid out."), {})
     reference = form.reference.strip()
@@ -282,6 +300,8 @@ def record_repayment(
     elif on is not None and on < loan.disbursed_on:
         errors["paid_on"] = (N_("The loan was disbursed on %(date)s; a repayment cannot be earlier."),
                              {"date": loan.disbursed_on.isoformat()})
+    elif on is not None and (problem := dates.check_business_date(on, today=today, max_back_days=_backdate_days())):
+        errors["paid_on"] = problem
     if channel not in CHANNELS:
         errors["channel"] = (N_("Choose how the money was paid."), {})
     reference = reference.strip()
@@ -327,6 +347,11 @@ def reverse_repayment(repayment: Repayment, user: User, reason: str, *, now: dat
         raise LoanError({"reason": (N_("You recorded this repayment, so a second person must reverse it."), {})})
     if not reason.strip():
         raise LoanError({"reason": (N_("Please give a reason to reverse it."), {})})
+    # A reversal rewrites the loan's history from the repayment's date: the same window as back-dating one.
+    if dates.check_business_date(repayment.paid_on, today=max(dates.business_today(now), repayment.paid_on),
+                                 max_back_days=_backdate_days()):
+        raise LoanError({"reason": (N_("This repayment is older than %(days)s days; it can no longer be reversed here."),
+                                    {"days": _backdate_days()})})
     loan = repayment.loan
     repayment.reversed_at, repayment.reversed_by_id, repayment.reversal_reason = now, user.id, reason.strip()[:200]
     if loan.status == "closed":

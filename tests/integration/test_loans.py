@@ -27,8 +27,12 @@ def _loans_of_qian() -> int:
 
 
 def _qian() -> Application:
-    """钱七: 15,000 of the credit product (annuity, monthly, 9.6 %), waiting for disbursement."""
-    return db.session.scalar(select(Application).join(Borrower).where(Borrower.name == "钱七"))
+    """钱七: 15,000 of the credit product (annuity, monthly, 9.6 %), waiting for disbursement —
+    approved before DAY (the demo approves at the real clock; these tests live on DAY)."""
+    application = db.session.scalar(select(Application).join(Borrower).where(Borrower.name == "钱七"))
+    for t in application.transitions:
+        t.at = min(t.at, NOW - timedelta(days=1))
+    return application
 
 
 def _disburse(amount: str = "15000", on: date = DAY, channel: str = "bank_transfer", reference: str = "BT-001") -> Loan:
