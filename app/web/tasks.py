@@ -85,6 +85,8 @@ def trail_day(user_id: int):
         day = date.fromisoformat(request.args.get("date", "")) if request.args.get("date") else jobs.business_today()
     except ValueError:
         abort(400)
+    if not date(2000, 1, 1) <= day <= date(9999, 12, 30):  # 0001-01-01 in China time is before year 1 in UTC
+        abort(400)
     return render_template("tasks/trail.html", officer=officer, day=day, data=trail.day_of(officer, day))
 
 

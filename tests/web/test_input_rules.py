@@ -91,3 +91,14 @@ def test_the_phone_manifest_applies_the_name_rule(app, client, demo):
     body["borrower"]["name"] = "陈\u202e小春"
     r = client.post("/api/v1/applications", json=body, headers=headers)
     assert r.status_code == 422 and "不可见" in r.get_json()["fields"]["borrower.name"]
+
+
+def test_the_trail_of_a_day_out_of_range_is_a_400_not_a_500(app, client, auth, demo):
+    with app.app_context():
+        from app.models import User
+
+        officer_id = db.session.scalar(select(User.id).where(User.username == "officer1"))
+    auth.login("director1")
+    for day in ("0001-01-01", "9999-12-31"):  # before year 1 in UTC / the day after overflows
+        assert client.get(f"/tasks/trail/{officer_id}?date={day}").status_code == 400
+    assert client.get(f"/tasks/trail/{officer_id}?date=2026-11-30").status_code == 200
