@@ -6,6 +6,7 @@ only used when its weights were installed beforehand (it is never allowed to dow
 from __future__ import annotations
 
 import importlib.util
+import math
 import threading
 import time
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ __all__ = [
     "OcrResult",
     "OcrUnavailable",
     "RapidOcrEngine",
+    "TUNED_PARAMS",
     "make_engine",
     "prepare_image",
 ]
@@ -90,19 +92,35 @@ def _reading_order(lines: list[OcrLine]) -> tuple[OcrLine, ...]:
 
     A plain sort on the top y would interleave a table's label and value cells whenever
     their boxes start a pixel or two apart, so lines whose vertical centres are within
-    half a line height of each other count as one row.
+    half a line height of each other count as one row. A photo taken a few degrees askew
+    lifts a row's right end: a value cell far right of its label would sort above it, so
+    the coordinates are first turned back by the text's own slant (the median angle of the
+    lines' top edges).
     """
     if not lines:
         return ()
+    slants = sorted(
+        math.atan2(ln.box[1][1] - ln.box[0][1], ln.box[1][0] - ln.box[0][0])
+        for ln in lines
+        if len(ln.box) >= 2 and ln.box[1][0] - ln.box[0][0] > 0
+    )
+    angle = slants[len(slants) // 2] if slants else 0.0
+    if abs(angle) > math.radians(20):  # not a slant but a turned photo: leave it to the engine
+        angle = 0.0
+    cos, sin = math.cos(angle), math.sin(angle)
+
+    def level(point: tuple[float, float]) -> tuple[float, float]:
+        x, y = point
+        return x * cos + y * sin, -x * sin + y * cos
 
     def top(line: OcrLine) -> float:
-        return min(y for _, y in line.box)
+        return min(level(p)[1] for p in line.box)
 
     def bottom(line: OcrLine) -> float:
-        return max(y for _, y in line.box)
+        return max(level(p)[1] for p in line.box)
 
     def left(line: OcrLine) -> float:
-        return min(x for x, _ in line.box)
+        return min(level(p)[0] for p in line.box)
 
     heights = sorted(bottom(ln) - top(ln) for ln in lines)
     tolerance = max(1.0, heights[len(heights) // 2] / 2)
@@ -125,28 +143,56 @@ def _box(points: Any) -> Box:
 
 # --- RapidOCR ---------------------------------------------------------------------
 
+# RapidOCR's settings for our photos, chosen by measuring (bench/ocr_engines.py, figures in
+# docs/MEASUREMENTS.md) on officers' photos, not assumed:
+# - detection on the photo shrunk so its long side is 736 px ("max" limit) instead of the
+#   library's "min 736", which keeps a 1600x1200 photo at full size: the detector's cost grows
+#   with the pixels, and our smallest print (9-10.5 pt, the sheet filling 70-85 % of the frame)
+#   is still found; recognition still reads each line from the full-resolution photo, so it
+#   loses nothing (measured: 960 px read the same fields, 736 px one name more, both faster);
+# - no direction classifier: photos arrive upright (EXIF applied, the clerk turns a region in
+#   quarter turns before OCR), and a 180-degree line is not something officers send;
+# - onnxruntime with one intra-op pool of 2 threads (the machine's cores), no inter-op pool.
+TUNED_PARAMS: dict[str, Any] = {
+    "Det.limit_type": "max",
+    "Det.limit_side_len": 736,
+    "Global.use_cls": False,
+    "EngineConfig.onnxruntime.intra_op_num_threads": 2,
+    "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+}
+
 _rapid_lock = threading.Lock()
-_rapid_instance: Any = None
+_rapid_instances: dict[tuple[tuple[str, Any], ...], Any] = {}
 
 
-def _rapidocr() -> Any:
-    """The process-wide RapidOCR object: building it loads three ONNX models (1-2 s)."""
-    global _rapid_instance
+def _rapidocr(params: Mapping[str, Any]) -> Any:
+    """The process-wide RapidOCR object for ``params``: building one loads its ONNX models (1-2 s)."""
+    key = tuple(sorted(params.items()))
     with _rapid_lock:
-        if _rapid_instance is None:
+        instance = _rapid_instances.get(key)
+        if instance is None:
             from rapidocr import RapidOCR
 
             # Its INFO lines (one per model file) would drown a CLI's stderr.
-            _rapid_instance = RapidOCR(params={"Global.log_level": "warning"})
-        return _rapid_instance
+            instance = RapidOCR(params={"Global.log_level": "warning", **params})
+            _rapid_instances[key] = instance
+        return instance
 
 
 class RapidOcrEngine:
+    """RapidOCR with ``params`` (RapidOCR's dotted config keys); default: ``TUNED_PARAMS``.
+
+    ``RapidOcrEngine(params={})`` is the library's own defaults, the benchmark's baseline.
+    """
+
     name = "rapidocr"
+
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
+        self.params: dict[str, Any] = dict(TUNED_PARAMS if params is None else params)
 
     def read(self, image: Image.Image) -> OcrResult:
         prepared = prepare_image(image)
-        ocr = _rapidocr()
+        ocr = _rapidocr(self.params)
         started = time.perf_counter()
         output = ocr(np.asarray(prepared))
         seconds = time.perf_counter() - started

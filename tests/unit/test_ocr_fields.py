@@ -1,6 +1,7 @@
 """Field extraction from OCR lines, on line lists shaped like RapidOCR's real output."""
 from __future__ import annotations
 
+import math
 from datetime import date
 from decimal import Decimal
 
@@ -12,6 +13,7 @@ from app.domain.documents import OCR_FIELDS, DocumentKind, kind_of_item, may_pro
 from app.domain.idcard import check_digit
 from app.domain.money import AmountError, to_capitals
 from app.ocr.amounts import read_amount
+from app.ocr.engines import OcrLine, _reading_order
 from app.ocr.fields import CORRECTION_PENALTY, amounts_agree, extract_fields, simplified
 
 TODAY = date(2026, 6, 1)
@@ -345,3 +347,24 @@ def test_the_reader_answers_an_amount_or_a_clear_refusal(text: str) -> None:
         assert e.message  # a message the screen can translate, never another exception
     else:
         assert amount >= 0 and amount == amount.quantize(Decimal("0.01")) and amount < Decimal(10) ** 12
+
+
+# --- reading order on a photo taken askew ------------------------------------------------------
+
+
+def _turned_box(x: float, y: float, w: float, h: float, degrees: float) -> tuple[tuple[float, float], ...]:
+    c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    return tuple((px * c - py * s, px * s + py * c) for px, py in ((x, y), (x + w, y), (x + w, y + h), (x, y + h)))
+
+
+@pytest.mark.parametrize("degrees", [-6.0, -3.0, 0.0, 3.0, 6.0])
+def test_a_tables_label_comes_before_its_value_on_a_turned_photo(degrees: float) -> None:
+    # A form shot 6 degrees askew lifts the value cell, 500 px right of its label, by 52 px:
+    # more than a row's height, so an unslanted sort put the name before its label.
+    cells = [("借款人姓名", 100, 300, 150), ("黄秀建", 600, 300, 90), ("身份证号码", 100, 345, 150),
+             (VALID_ID, 600, 345, 300), ("联系电话", 100, 390, 120), ("13912597620", 600, 390, 200)]
+    lines = [OcrLine(text, 0.99, _turned_box(x, y, w, 30, degrees)) for text, x, y, w in cells]
+    ordered = [ln.text for ln in _reading_order(list(reversed(lines)))]
+    assert ordered == [text for text, *_ in cells]
+    f = extract_fields([(ln.text, ln.confidence) for ln in _reading_order(lines)], today=TODAY, kind="survey")
+    assert f["name"]["value"] == "黄秀建"
