@@ -56,7 +56,8 @@ def enrol(app, username: str) -> dict:
         admin = db.session.scalar(select(User).where(User.username == "admin"))
         user = db.session.scalar(select(User).where(User.username == username))
         code = device_service.create_enrolment_code(user, admin=admin, now=now)
-        enrolled = device_service.redeem(code, user, label="test phone", phone_number="", now=now)
+        # One phone in use per officer: a further one replaces it, as the officer confirms on the phone.
+        enrolled = device_service.redeem(code, user, label="test phone", phone_number="", now=now, replace=True)
         return {
             "Authorization": f"Bearer {enrolled.token}",
             "X-Device-Id": enrolled.device.uuid,

@@ -59,7 +59,8 @@ def device_api(view: Callable) -> Callable:
         version = request.headers.get("X-Client-Version", "")
         try:
             g.device = device_service.authenticate(
-                request.headers.get("X-Device-Id", ""), token, now=_now(), client_version=version
+                request.headers.get("X-Device-Id", ""), token, now=_now(), client_version=version,
+                user_agent=request.headers.get("User-Agent", ""),
             )
         except device_service.DeviceError as e:
             return error(e.code, e.message, e.status, e.params, wipe=e.code == "device_revoked")

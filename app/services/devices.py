@@ -1,4 +1,11 @@
-"""Officers' phones: enrolment by one-time code, token authentication, revocation and retirement."""
+"""Officers' phones: enrolment by one-time code, token authentication, revocation and retirement.
+
+An officer holds at most ``allowance(user)`` active phones (one, unless the admin allows more).
+Enrolling a phone beyond that is a replacement: the phone is told which phone it replaces and
+enrols only after the officer confirms (``replace=True``); the replaced phone is revoked — refused
+from then on, it wipes its data at its next contact. A lost phone (挂失停用) is revoked by the
+admin after a confirmation page; that also ends the officer's sessions everywhere.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -8,14 +15,17 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from app.domain.devices import model_from_user_agent
 from app.domain.i18n import N_
 from app.extensions import db
 from app.models import BlockedPhoneNumber, Device, EnrolmentCode, User
+from app.models.org import DeviceAllowance
 from app.services import audit
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud over the phone
 CODE_LENGTH = 8
 CODE_LIFETIME = timedelta(hours=24)
+MAX_ALLOWANCE = 5
 
 
 def _sha256(text: str) -> str:
@@ -58,8 +68,56 @@ class Enrolled:
     token: str  # shown to the phone once; only its hash is kept
 
 
-def redeem(raw_code: str, user: User, *, label: str, phone_number: str, now: datetime, ip: str = "") -> Enrolled:
-    """Bind a new device to ``user``. The code must be his, unused and unexpired."""
+def allowance(user: User) -> int:
+    """How many active phones the officer may hold: one unless the admin allowed more."""
+    row = db.session.get(DeviceAllowance, user.id)
+    return row.max_active if row is not None else 1
+
+
+def active_devices(user: User) -> list[Device]:
+    return list(db.session.scalars(
+        select(Device).where(Device.user_id == user.id, Device.status == "active").order_by(Device.id)
+    ).all())
+
+
+def describe(device: Device) -> str:
+    """A phone in a few words: model (or the name given at enrolment), number, when enrolled."""
+    name = device.model or device.label or device.uuid[:8]
+    number = f" {device.phone_number}" if device.phone_number else ""
+    return f"{name}{number} ({device.enrolled_at:%Y-%m-%d})"
+
+
+def _least_recently_seen_first(devices: list[Device]) -> list[Device]:
+    return sorted(devices, key=lambda d: (d.last_seen_at or d.enrolled_at, d.id))
+
+
+def set_allowance(officer: User, max_active: int, *, admin: User, now: datetime, ip: str = "") -> bool:
+    """Allow an officer this many active phones (1..MAX_ALLOWANCE). Audited; False if unchanged."""
+    if not 1 <= max_active <= MAX_ALLOWANCE:
+        raise DeviceError("bad_allowance", N_("Allow between 1 and %(max)s phones."), 400, max=MAX_ALLOWANCE)
+    before = allowance(officer)
+    if before == max_active:
+        return False
+    row = db.session.get(DeviceAllowance, officer.id)
+    if row is None:
+        db.session.add(DeviceAllowance(user_id=officer.id, max_active=max_active, set_by_id=admin.id, set_at=now))
+    else:
+        row.max_active, row.set_by_id, row.set_at = max_active, admin.id, now
+    audit.record("device_allowance_changed", actor_id=admin.id, object_type="user", object_id=officer.id, ip=ip,
+                 before=before, after=max_active)
+    db.session.commit()
+    return True
+
+
+def redeem(raw_code: str, user: User, *, label: str, phone_number: str, now: datetime, ip: str = "",
+           user_agent: str = "", replace: bool = False, replaces: str = "") -> Enrolled:
+    """Bind a new device to ``user``. The code must be his, unused and unexpired.
+
+    When he already holds as many active phones as allowed, this is a replacement: refused with
+    ``replace_needed`` (409, naming the phone it would replace) unless ``replace`` confirms it; then
+    the phone named by ``replaces`` (a device UUID, e.g. from the admin's 更换 link), else the one
+    seen least recently, is revoked in the same commit.
+    """
     code = db.session.scalar(
         select(EnrolmentCode).where(EnrolmentCode.code_hash == _sha256(normalise_code(raw_code)))
     )
@@ -73,10 +131,24 @@ def redeem(raw_code: str, user: User, *, label: str, phone_number: str, now: dat
         select(BlockedPhoneNumber.id).where(BlockedPhoneNumber.phone_number == phone_number)
     ):
         raise DeviceError("phone_blocked", N_("This phone number is blocked. Contact the administrator."), 403)
+    # One enrolment of an officer at a time (a row lock on MariaDB; SQLite serialises writers).
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    active = active_devices(user)
+    excess = len(active) - allowance(user) + 1
+    replaced: list[Device] = []
+    if excess > 0:
+        named = [d for d in active if replaces and d.uuid == replaces]
+        replaced = (named + [d for d in _least_recently_seen_first(active) if d not in named])[:excess]
+        if not replace:
+            raise DeviceError("replace_needed", N_(
+                "You already have an active phone: %(phones)s. Enrolling this phone replaces it: the old phone"
+                " is refused from now on and deletes the data it holds at its next contact. Replace it?"
+            ), 409, phones="; ".join(describe(d) for d in replaced))
     token = secrets.token_urlsafe(32)
     device = Device(
         user_id=user.id, label=label[:100], phone_number=phone_number[:20],
         token_hash=_sha256(token), status="active", enrolled_at=now, last_seen_at=now,
+        user_agent=user_agent[:300], model=model_from_user_agent(user_agent),
     )
     db.session.add(device)
     db.session.flush()
@@ -89,12 +161,18 @@ def redeem(raw_code: str, user: User, *, label: str, phone_number: str, now: dat
     if claimed != 1:
         db.session.rollback()
         raise DeviceError("code_used", N_("This enrolment code has already been used. Ask the administrator for a new one."), 400)
-    audit.record("device_enrolled", actor_id=user.id, object_type="device", object_id=device.id, ip=ip, label=device.label)
+    for old in replaced:
+        # Replaced, not lost: the officer holds it, so his sessions (this enrolment's own) go on.
+        old.status, old.status_changed_at, old.status_changed_by_id = "revoked", now, user.id
+        audit.record("device_replaced", actor_id=user.id, object_type="device", object_id=old.id, ip=ip,
+                     by_device=device.id)
+    audit.record("device_enrolled", actor_id=user.id, object_type="device", object_id=device.id, ip=ip,
+                 label=device.label, model=device.model, replaced=[d.id for d in replaced])
     db.session.commit()
     return Enrolled(device, token)
 
 
-def authenticate(device_uuid: str, token: str, *, now: datetime, client_version: str = "") -> Device:
+def authenticate(device_uuid: str, token: str, *, now: datetime, client_version: str = "", user_agent: str = "") -> Device:
     """The device behind an API call, or DeviceError (401/403) saying why not."""
     device = db.session.scalar(select(Device).where(Device.uuid == device_uuid)) if device_uuid else None
     if device is None or not token or not secrets.compare_digest(device.token_hash, _sha256(token)):
@@ -112,6 +190,10 @@ def authenticate(device_uuid: str, token: str, *, now: datetime, client_version:
     if client_version and device.client_version != client_version[:20]:
         device.client_version = client_version[:20]
         changed = True
+    if user_agent and device.user_agent != user_agent[:300]:  # a new browser or system version
+        device.user_agent = user_agent[:300]
+        device.model = model_from_user_agent(user_agent) or device.model
+        changed = True
     if changed:
         db.session.commit()
     return device
@@ -123,6 +205,10 @@ def set_status(device: Device, status: str, *, admin: User, now: datetime, ip: s
     if device.status == "revoked":
         raise DeviceError("device_revoked", N_("A revoked phone stays revoked; enrol a new one."), 400)
     before = device.status
+    if status == "active" and before != "active" and len(active_devices(device.user)) >= allowance(device.user):
+        raise DeviceError("too_many_phones", N_(
+            "%(name)s already has as many active phones as allowed. Report the other one lost, or allow more phones."
+        ), 400, name=device.user.full_name)
     device.status = status
     if status == "revoked":
         # A lost phone may still hold a logged-in browser session: end all of this officer's sessions.

@@ -51,27 +51,69 @@ def set_enabled(user_id: int):
 @bp.route("/devices")
 @roles_required("admin")
 def devices():
+    """The phones grouped by officer: model, number, status, last seen; each officer's allowance."""
     rows = db.session.scalars(
-        select(Device).options(selectinload(Device.user)).order_by(Device.enrolled_at.desc())
+        select(Device).options(selectinload(Device.user).selectinload(User.office))
+        .order_by(Device.user_id, Device.status, Device.enrolled_at.desc())
     ).all()
+    officers: dict[int, dict] = {}
+    for d in rows:
+        officers.setdefault(d.user_id, {"user": d.user, "devices": [], "allowance": device_service.allowance(d.user)})
+        officers[d.user_id]["devices"].append(d)
+    for entry in officers.values():
+        entry["active"] = sum(1 for d in entry["devices"] if d.status == "active")
     blocked = db.session.scalars(select(BlockedPhoneNumber).order_by(BlockedPhoneNumber.blocked_at.desc())).all()
-    return render_template("admin/devices.html", devices=rows, blocked=blocked, status_label=device_status_label)
+    return render_template("admin/devices.html", officers=list(officers.values()), blocked=blocked,
+                           status_label=device_status_label, max_allowance=device_service.MAX_ALLOWANCE,
+                           describe=device_service.describe)
+
+
+@bp.route("/devices/<int:device_id>/lost")
+@roles_required("admin")
+def device_lost(device_id: int):
+    """The confirmation before 挂失停用: says what will happen to the phone and to the officer."""
+    device = db.get_or_404(Device, device_id)
+    if device.status == "revoked":
+        return redirect(url_for(".devices"), code=303)
+    return render_template("admin/device_lost.html", device=device, describe=device_service.describe)
+
+
+@bp.route("/users/<int:user_id>/device-allowance", methods=["POST"])
+@roles_required("admin")
+def device_allowance(user_id: int):
+    officer = db.get_or_404(User, user_id)
+    raw = request.form.get("max_active", "")
+    try:
+        changed = device_service.set_allowance(officer, int(raw) if raw.isascii() and raw.isdigit() else 0,
+                                               admin=current_user, now=_now(), ip=client_ip())
+    except device_service.DeviceError as e:
+        flash(translate_message(e.message, e.params), "error")
+    else:
+        if changed:
+            flash(_("%(name)s may now hold %(n)s active phone(s).", name=officer.full_name, n=int(raw)), "success")
+    return redirect(url_for(".devices"), code=303)
 
 
 @bp.route("/users/<int:user_id>/enrolment-code", methods=["POST"])
 @roles_required("admin")
 def enrolment_code(user_id: int):
     officer = db.get_or_404(User, user_id)
+    # 更换 on the devices page: a code for the replacement of this phone.
+    replaces = db.session.scalar(select(Device).where(
+        Device.uuid == request.form.get("replaces", ""), Device.user_id == officer.id, Device.status == "active"))
     try:
         code = device_service.create_enrolment_code(officer, admin=current_user, now=_now(), ip=client_ip())
     except device_service.DeviceError as e:
         flash(translate_message(e.message, e.params), "error")
         return redirect(url_for(".users"), code=303)
-    link = url_for("mobile.enrol", code=code, _external=True)
+    link = url_for("mobile.enrol", code=code, _external=True, **({"replaces": replaces.uuid} if replaces else {}))
     qr_svg = segno.make(link, error="m").svg_inline(scale=5)
     # Shown once: only the code's hash is stored.
     return render_template("admin/enrolment_code.html", officer=officer, code=code, link=link, qr_svg=qr_svg,
-                           hours=int(device_service.CODE_LIFETIME.total_seconds() // 3600))
+                           hours=int(device_service.CODE_LIFETIME.total_seconds() // 3600),
+                           replaces=device_service.describe(replaces) if replaces else "",
+                           active=[device_service.describe(d) for d in device_service.active_devices(officer)],
+                           allowance=device_service.allowance(officer))
 
 
 @bp.route("/devices/<int:device_id>/status", methods=["POST"])
@@ -81,12 +123,14 @@ def device_status(device_id: int):
     status = request.form.get("status", "")
     if status not in ("retired", "revoked", "active"):
         abort(400)
+    if status == "revoked" and request.form.get("confirm") != "1":
+        return redirect(url_for(".device_lost", device_id=device.id), code=303)  # never in one click
     try:
         device_service.set_status(device, status, admin=current_user, now=_now(), ip=client_ip())
     except device_service.DeviceError as e:
         flash(translate_message(e.message, e.params), "error")
     else:
-        flash(_("Device %(label)s is now %(status)s.", label=device.label or device.uuid[:8], status=device_status_label(status)), "success")
+        flash(_("Phone %(label)s is now %(status)s.", label=device_service.describe(device), status=device_status_label(status)), "success")
     return redirect(url_for(".devices"), code=303)
 
 
@@ -190,4 +234,4 @@ def _now() -> datetime:
 
 
 def device_status_label(status: str) -> str:
-    return {"active": _("active"), "retired": _("retired"), "revoked": _("revoked")}.get(status, status)
+    return {"active": _("in use"), "retired": _("retired"), "revoked": _("reported lost or replaced")}.get(status, status)

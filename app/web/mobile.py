@@ -141,7 +141,8 @@ def shell():
 @bp.route("/enrol", methods=["GET"])
 @roles_required("officer")
 def enrol():
-    return render_template("mobile/enrol.html", code=request.args.get("code", ""))
+    return render_template("mobile/enrol.html", code=request.args.get("code", ""),
+                           replaces=request.args.get("replaces", "")[:36])
 
 
 @bp.route("/enrol", methods=["POST"])
@@ -152,7 +153,8 @@ def enrol_submit():
         enrolled = device_service.redeem(
             str(data.get("code", "")), current_user,
             label=str(data.get("label", ""))[:100], phone_number=str(data.get("phone_number", ""))[:20],
-            now=datetime.now(timezone.utc), ip=client_ip(),
+            now=datetime.now(timezone.utc), ip=client_ip(), user_agent=request.headers.get("User-Agent", ""),
+            replace=data.get("replace") is True, replaces=str(data.get("replaces", ""))[:36],
         )
     except device_service.DeviceError as e:
         return jsonify(error=e.code, message=translate_message(e.message, e.params)), e.status
