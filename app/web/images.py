@@ -7,7 +7,7 @@ They are identity documents and personal data, so every answer is:
   computer cannot reopen them, and every view passes the scope check again;
 - without ``ETag`` or ``Last-Modified`` — nothing to revalidate under no-store, and no content hash
   (the store addresses files by SHA-256) is handed to anyone;
-- ``X-Content-Type-Options: nosniff`` with the real type, ``Content-Security-Policy: sandbox`` and
+- ``X-Content-Type-Options: nosniff`` with the real type, a ``Content-Security-Policy`` with ``sandbox`` and
   ``Cross-Origin-Resource-Policy: same-origin`` — a file opened on its own is only ever an image,
   never a page that runs script, and other sites cannot embed it;
 - made of clean bytes: derivatives are re-encoded, and in place of an original the server sends
@@ -28,7 +28,7 @@ KINDS = ("thumb", "view", "original")
 _HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; sandbox",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; sandbox",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 
