@@ -203,7 +203,11 @@ def resubmit(app_uuid: str):
 @device_api
 def returned():
     """Applications sent back to this officer for more material: the phone's to-do list."""
-    return jsonify(applications=sync.returned_to(g.device))
+    rows = sync.returned_to(g.device)
+    if rows:  # each carries its borrower's full ID number (a replacement phone rebuilds the draft)
+        identity_access.record_disclosure_to_device(g.device.user, g.device.id, db.session.scalars(
+            select(Application.borrower_id).where(Application.id.in_([r["application_id"] for r in rows]))), ip=client_ip())
+    return jsonify(applications=rows)
 
 
 @bp.route("/plan")

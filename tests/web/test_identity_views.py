@@ -95,9 +95,18 @@ def test_the_zip_and_the_entry_screen_are_recorded(app, client, auth, demo):
     assert client.get(f"/applications/{application_id}/entry").status_code == 200
     assert client.get(f"/applications/{application_id}/photos.zip").status_code == 200
     entry, archive = _views(app)
-    assert entry.what.split(",")[:2] == ["entry", "id_number"] and "id_photo" in entry.what
+    # Blind entry: the form opens without the ID number, so opening it shows only the photos;
+    # a draft the clerk saved shows the number he typed.
+    assert entry.what.split(",") == ["entry", "id_photo", "photo"]
     assert (entry.object_type, entry.object_id, entry.borrower_id) == ("application", application_id, borrower_id)
     assert "id_photo" in archive.what and (archive.object_type, archive.object_id) == ("photos_zip", application_id)
+    # With a saved draft holding the ID number, reopening the form shows it.
+    with app.app_context():
+        a = db.session.get(Application, application_id)
+        a.entry_data = {"values": {"id_number": a.borrower.id_number}, "complete": False}
+        db.session.commit()
+    assert client.get(f"/applications/{application_id}/entry").status_code == 200
+    assert _views(app)[-1].what.split(",") == ["entry", "id_number", "id_photo", "photo"]
 
 
 def test_a_refused_view_records_nothing(app, client, auth, demo):
@@ -169,3 +178,18 @@ def test_photo_kind_follows_the_collection_item(app, demo):
         kinds = {(p.item.code, photo_kind(p)) for p in db.session.scalars(select(Photo))}
     assert ("id_front", "id_photo") in kinds and ("id_back", "id_photo") in kinds
     assert ("survey", "photo") in kinds and ("iou", "photo") in kinds
+
+
+def test_a_returned_application_sent_to_a_phone_records_its_borrowers_full_id_number(app, client, demo):
+    with app.app_context():
+        a = db.session.scalar(select(Application).where(Application.officer_id == demo["officer1"]).order_by(Application.id))
+        a.state = "returned"  # as a director's return leaves it
+        db.session.commit()
+        borrower_id = a.borrower_id
+    headers = enrol(app, "officer1")
+    todo = client.get("/api/v1/returned", headers=headers).get_json()["applications"]
+    assert [t["borrower"]["id_number"] for t in todo]
+    rows = _views(app, what="id_number", borrower_id=borrower_id)
+    assert [(r.viewer_id, r.object_type) for r in rows] == [(demo["officer1"], "device")]
+    client.get("/api/v1/returned", headers=headers)  # asked again on every sync: nothing new
+    assert len(_views(app, what="id_number", borrower_id=borrower_id)) == 1
