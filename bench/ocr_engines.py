@@ -1,48 +1,32 @@
-"""Does RapidOCR read the form photos better than a Tesseract 5 baseline?
+"""OCR on photos as officers take them: accuracy per field and time, tuned engine vs its baseline.
 
 Run from the repository root:
 
-    .venv/bin/python bench/ocr_engines.py [--forms N] [--seed S] [--psm-trial K]
+    .venv/bin/python bench/ocr_engines.py [--photos N] [--seed S] [--try KEY=VALUE,...] [--tesseract]
 
-It makes N synthetic phone photos of the paper forms (tests/support/form_images.py: half
-survey forms 借款调查表 in portrait, half IOUs 借款借据 in landscape, rendered at 12 MP with
-photo effects) and shrinks each to what the server receives from the phone app: long edge
-1600 px with Pillow BILINEAR, JPEG quality 80, 4:2:0 (as bench/photo_downscale_ocr.py
-mimics Chromium). The images live only in a temporary directory. Each engine installed reads
-the same JPEGs in the same run:
+It makes N photos (tests/support/form_images.py ``officer_photo``: a third each of resident ID
+card fronts, IOUs 借款借据 and survey forms 借款调查表), hand-held — turned up to 6 degrees, a
+perspective slant, defocus, light falling off to one side with a shadow band, sensor noise —
+rendered at 2400 px, shrunk to the 1600 px the phone app uploads and JPEG-encoded at quality
+70-85. The images live only in a temporary directory.
 
-- RapidOCR through the app's adapter, ``app.ocr.engines.make_engine("rapidocr")``;
-- Tesseract 5 with Debian's ``chi_sim`` model (``/usr/bin/tesseract``, TSV output). Page
-  segmentation modes 3 (automatic) and 6 (one uniform block) are both run on the first K
-  forms and the one that extracts more fields is kept for the rest (mode 6 reads the form as
-  one block and loses the table cells, so 3 wins). Missing Tesseract is reported and skipped.
+Every page is read, in the same run and interleaved page by page (so a busy moment of the
+shared machine hits all alike; the order alternates), by:
 
-Each engine's lines go through the app's field extractor ``app.ocr.fields.extract_fields``.
-To give Tesseract a fair baseline its output is shaped like an adapter would shape it: the
-words of a TSV line are joined, whitespace between two CJK characters is removed (Tesseract
-splits Chinese into one- or two-character "words"), confidences are the mean word confidence
-/ 100, a "Y" or "Y#" right before digits becomes ¥ (chi_sim reads the printed ¥ so on
-nearly every form, and the extractor keys on ¥), and lines are put in reading order with the
-geometric sort the adapter applies to every engine (Tesseract's block order lists a table's
-label column before its values). Real misreadings are left alone; fullwidth forms and O/I
-for 0/1 the extractor handles itself. The share extracted without these steps is printed too.
+- ``baseline``: RapidOCR through the app's adapter with the library's own settings
+  (``RapidOcrEngine(params={})``, what the app ran before tuning);
+- ``tuned``: the adapter as the app runs it (``make_engine("rapidocr")``, ``TUNED_PARAMS``);
+- each ``--try`` set: the tuned settings with these RapidOCR keys changed, e.g.
+  ``--try Det.limit_side_len=1280`` (repeatable), to measure an idea before adopting it;
+- with ``--tesseract``, Tesseract 5 + Debian's chi_sim as an outside baseline (slow).
 
-Per engine it prints, for name, ID number, amount, amount in capitals and date:
-"extracted" = share of images whose extracted value equals the truth exactly, in the
-extractor's output format (name and ID as text, amounts as Decimal strings like 39800.00 —
-capitals compared by the amount they spell, as the app's figures/capitals check does —
-date as ISO); "wrong" = share where a value was extracted but differs (worse than none:
-it would prefill the form); "any-text" = share of images whose OCR text contains the
-printed truth at all, by the same rule as bench/photo_downscale_ocr.py. Then seconds per
-page (mean, p95; JPEG file in, lines out, so Tesseract's includes its process start and model
-load, printed separately), CPU seconds per page (all threads; steadier than wall time on a
-shared machine), mean line confidence and peak RSS (RapidOCR: this Python process, as
-rendering runs in child processes; Tesseract: the largest tesseract process, by GNU time).
-Last comes a one-line verdict.
-
-Default N is 50 (25 of each form), K is 6. On the 2-core development machine the default
-run took 10 minutes while other jobs used about half of the CPUs: 2.5 minutes rendering (two
-processes), ~5 minutes RapidOCR (~6 s per page), ~2.5 minutes Tesseract (~3 s per page).
+Each reading goes through ``extract_fields(lines, kind=…)`` with the page's document kind,
+as the app does. Per field (the fields that document holds, app.domain.documents.OCR_FIELDS):
+"extracted" = share of the pages holding the field whose extracted value equals the truth;
+"wrong" = a different value was extracted (worse than none: it would be proposed). "Foreign"
+counts fields proposed that the document cannot hold (must be 0). Time per page is the wall
+clock from the JPEG file to the lines (decode, prepare, OCR), as median and p95, and CPU
+seconds; the tuned/baseline ratio of medians is the figure to trust on a shared machine.
 """
 
 from __future__ import annotations
@@ -54,7 +38,6 @@ import os
 import platform
 import random
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -66,6 +49,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 # Run as a plain script from the repo root: make app, tests.support and bench importable.
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -74,87 +58,81 @@ if str(REPO_ROOT) not in sys.path:
 
 from PIL import Image  # noqa: E402
 
-from app.ocr.engines import OcrLine, _reading_order, make_engine  # noqa: E402
+from app.domain.documents import OCR_FIELDS, DocumentKind  # noqa: E402
+from app.domain.money import from_capitals  # noqa: E402
+from app.ocr.engines import TUNED_PARAMS, OcrLine, RapidOcrEngine, _reading_order, make_engine  # noqa: E402
 from app.ocr.fields import extract_fields  # noqa: E402
-from bench.photo_downscale_ocr import downscale, encode, field_hits  # noqa: E402
-from tests.support.form_images import FormFields, random_fields, render_form, to_camera_jpeg  # noqa: E402
+from tests.support.form_images import FormFields, id_card_address, officer_photo, random_fields  # noqa: E402
 
-FIELDS: tuple[str, ...] = ("name", "id_number", "amount", "amount_in_capitals", "date")
-UPLOAD_EDGE = 1600
-UPLOAD_QUALITY = 0.8
+KINDS: tuple[str, ...] = ("id_card", "iou", "survey")
+ALL_FIELDS: tuple[str, ...] = ("name", "sex", "birth_date", "address", "id_number", "amount",
+                               "amount_in_capitals", "date")
+TODAY = date(2027, 1, 1)  # after every date random_fields can produce
 TESSERACT = shutil.which("tesseract") or "/usr/bin/tesseract"
-PSM_CHOICES: tuple[int, ...] = (3, 6)
+PSM = 3
 
 Lines = list[tuple[str, float]]
 
 
 @dataclass(frozen=True)
 class Read:
-    """One engine's reading of one page."""
-
-    lines: Lines  # what extract_fields gets
+    lines: Lines
     seconds: float  # wall clock, JPEG file in, lines out
-    cpu_seconds: float  # CPU of all threads/processes doing the OCR: robust to a busy machine
-    raw_lines: Lines | None = None  # before the bench's normalisation, when there is one
+    cpu_seconds: float  # CPU of all threads/processes doing the OCR
 
 
 @dataclass(frozen=True)
 class Page:
     kind: str
     fields: FormFields
-    path: Path  # the uploaded JPEG, in the temporary directory
+    path: Path
     nbytes: int
 
 
 @dataclass
 class Tally:
-    """One engine's results over all pages."""
-
     label: str
-    exact: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FIELDS, 0))
-    wrong: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FIELDS, 0))
-    anywhere: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FIELDS, 0))
-    raw_exact: int = 0  # all fields, extracted from the lines before any bench normalisation
+    exact: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ALL_FIELDS, 0))
+    wrong: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ALL_FIELDS, 0))
+    held: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ALL_FIELDS, 0))
+    foreign: int = 0
     seconds: list[float] = field(default_factory=list)
     cpu_seconds: list[float] = field(default_factory=list)
-    confidences: list[float] = field(default_factory=list)
-    pages: int = 0
 
     def add(self, page: Page, read: Read) -> None:
-        want = truth(page.fields)
-        got = extract_fields(read.lines, today=date.today())
-        raw = extract_fields(read.raw_lines, today=date.today()) if read.raw_lines else got
-        hits = field_hits(page.fields, "\n".join(text for text, _ in read.lines))
-        for name in FIELDS:
+        kind = DocumentKind(page.kind)
+        want = truth(page)
+        got = extract_fields(read.lines, today=TODAY, kind=kind)
+        for name in OCR_FIELDS[kind]:
             value = got.get(name, {}).get("value")
+            self.held[name] += 1
             self.exact[name] += value == want[name]
             self.wrong[name] += value is not None and value != want[name]
-            self.anywhere[name] += hits[name]
-            self.raw_exact += raw.get(name, {}).get("value") == want[name]
+        # A field proposed that the document cannot hold (the app's rule: must stay 0).
+        self.foreign += len(set(got) - set(OCR_FIELDS[kind]))
         self.seconds.append(read.seconds)
         self.cpu_seconds.append(read.cpu_seconds)
-        self.confidences.extend(conf for _, conf in read.lines)
-        self.pages += 1
 
-    def pct(self, counts: dict[str, int] | int, name: str | None = None) -> float:
-        if isinstance(counts, int):
-            found, of = counts, self.pages * len(FIELDS)
-        elif name:
-            found, of = counts[name], self.pages
-        else:
-            found, of = sum(counts.values()), self.pages * len(FIELDS)
-        return 100.0 * found / (of or 1)
+    def pct(self, counts: dict[str, int], name: str | None = None) -> float:
+        if name:
+            return 100.0 * counts[name] / (self.held[name] or 1)
+        return 100.0 * sum(counts.values()) / (sum(self.held.values()) or 1)
 
 
-def truth(fields: FormFields) -> dict[str, str]:
+def truth(page: Page) -> dict[str, str]:
     """The ground truth in extract_fields' value format."""
-    amount = f"{fields.amount:.2f}"
+    f = page.fields
+    amount = f"{f.amount:.2f}"
+    number = f.id_number
     return {
-        "name": fields.name,
-        "id_number": fields.id_number,
+        "name": f.name,
+        "sex": "男" if int(number[16]) % 2 else "女",
+        "birth_date": f"{number[6:10]}-{number[10:12]}-{number[12:14]}",
+        "address": id_card_address(f),
+        "id_number": number,
         "amount": amount,
-        "amount_in_capitals": amount,
-        "date": fields.date.isoformat(),
+        "amount_in_capitals": f"{from_capitals(f.amount_in_capitals):.2f}",
+        "date": f.date.isoformat(),
     }
 
 
@@ -162,36 +140,22 @@ def truth(fields: FormFields) -> dict[str, str]:
 
 
 def make_page(job: tuple[int, int, str]) -> Page:
-    """Render form ``i`` as a 12 MP camera JPEG, then downscale and re-encode like the phone."""
     seed, i, outdir = job
-    # One RNG per form, so that pages do not depend on which worker rendered what.
-    rng = random.Random(f"{seed}/{i}")
-    kind = "survey" if i % 2 == 0 else "iou"
-    # Survey forms are A4 portrait and get shot upright; IOUs are A5 landscape.
-    size = (3024, 4032) if kind == "survey" else (4032, 3024)
+    rng = random.Random(f"{seed}/{i}")  # one RNG per page: independent of the worker
+    kind = KINDS[i % len(KINDS)]
     fields = random_fields(rng)
-    camera = to_camera_jpeg(render_form(fields, kind=kind, size=size, rng=rng))
-    decoded = Image.open(io.BytesIO(camera))
-    decoded.load()
-    small = downscale(decoded, UPLOAD_EDGE)
-    upload = encode(small, UPLOAD_QUALITY)
-    path = Path(outdir) / f"form{i:03d}-{kind}.jpg"
-    path.write_bytes(upload)
-    return Page(kind, fields, path, len(upload))
+    data = officer_photo(fields, kind, rng)
+    path = Path(outdir) / f"photo{i:03d}-{kind}.jpg"
+    path.write_bytes(data)
+    return Page(kind, fields, path, len(data))
 
 
 def make_pages(n: int, seed: int, outdir: str) -> list[Page]:
-    # Rendering is single-threaded numpy/Pillow work: one process per core halves the wait,
-    # and keeps the 12 MP arrays out of this process's peak RSS.
     with multiprocessing.get_context("fork").Pool(os.cpu_count() or 1) as pool:
-        pages = []
-        for page in pool.imap(make_page, [(seed, i, outdir) for i in range(n)]):
-            pages.append(page)
-            print(f"  rendered {len(pages)}/{n}", file=sys.stderr, flush=True)
-        return pages
+        return list(pool.imap(make_page, [(seed, i, outdir) for i in range(n)]))
 
 
-# --- RapidOCR ------------------------------------------------------------------------
+# --- readers ---------------------------------------------------------------------------
 
 
 def own_cpu(children: bool = False) -> float:
@@ -199,11 +163,7 @@ def own_cpu(children: bool = False) -> float:
     return t.children_user + t.children_system if children else t.user + t.system
 
 
-def rapidocr_reader() -> tuple[Callable[[Path], Read], float]:
-    """A reader through the app's adapter, models loaded; returns (reader, load seconds)."""
-    engine = make_engine("rapidocr")
-    assert engine is not None
-
+def adapter_reader(engine: Any) -> Callable[[Path], Read]:
     def read(path: Path) -> Read:
         cpu, started = own_cpu(), time.perf_counter()
         with Image.open(path) as image:
@@ -211,10 +171,20 @@ def rapidocr_reader() -> tuple[Callable[[Path], Read], float]:
         lines = [(ln.text, ln.confidence) for ln in result.lines]
         return Read(lines, time.perf_counter() - started, own_cpu() - cpu)
 
-    # Models load on the first read; keep that out of the per-page figures.
-    started = time.perf_counter()
-    engine.read(Image.new("RGB", (400, 300), "white"))
-    return read, time.perf_counter() - started
+    engine.read(Image.new("RGB", (400, 300), "white"))  # models load on the first read: not timed
+    return read
+
+
+def parse_try(text: str) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for part in text.split(","):
+        key, _, raw = part.partition("=")
+        low = raw.strip().lower()
+        value: Any = {"true": True, "false": False}.get(low, raw.strip())
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+            value = int(value)
+        params[key.strip()] = value
+    return params
 
 
 # --- Tesseract ------------------------------------------------------------------------
@@ -282,7 +252,7 @@ class Tesseract:
     def read(self, path: Path, psm: int) -> Read:
         tsv, elapsed, cpu = self.run(path, psm)
         lines, raw = parse_tsv(tsv)
-        return Read(lines, elapsed, cpu, raw_lines=raw)
+        return Read(lines, elapsed, cpu)
 
 
 def tesseract_version() -> str | None:
@@ -299,6 +269,8 @@ def tesseract_version() -> str | None:
         pkg = ""
     size = f", {model.stat().st_size / 1e6:.1f} MB" if model.exists() else ""
     return f"{first}; chi_sim {pkg or 'model'}{size}"
+
+
 
 
 # --- output --------------------------------------------------------------------------
@@ -331,117 +303,69 @@ def p95(values: Sequence[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[18]
 
 
-def print_table(t: Tally, peak_rss_mb: float | None, notes: Sequence[str]) -> None:
-    print(f"\n{t.label}, {t.pages} pages")
-    header = f"{'field':<20}{'extracted %':>12}{'wrong %':>9}{'any-text %':>12}"
-    print(header)
-    print("-" * len(header))
-    for name in FIELDS:
-        print(f"{name:<20}{t.pct(t.exact, name):>12.1f}{t.pct(t.wrong, name):>9.1f}"
-              f"{t.pct(t.anywhere, name):>12.1f}")
-    print(f"{'all fields':<20}{t.pct(t.exact):>12.1f}{t.pct(t.wrong):>9.1f}{t.pct(t.anywhere):>12.1f}")
-    rss = f"{peak_rss_mb:.0f} MB" if peak_rss_mb is not None else "n/a"
-    print(f"s/page mean {statistics.fmean(t.seconds):.2f}, p95 {p95(t.seconds):.2f}; "
-          f"CPU s/page {statistics.fmean(t.cpu_seconds):.2f}; "
-          f"mean line confidence {statistics.fmean(t.confidences or [0.0]):.3f}; peak RSS {rss}")
-    for note in notes:
-        print(f"  {note}")
-
-
-def verdict(rapid: Tally, tess: Tally) -> str:
-    gap = rapid.pct(rapid.exact) - tess.pct(tess.exact)
-    better = f"{abs(gap):.1f} points better" if gap > 0 else (
-        f"{abs(gap):.1f} points worse" if gap < 0 else "the same")
-
-    def cpu(t: Tally) -> float:
-        return statistics.fmean(t.cpu_seconds)
-
-    return (f"Verdict: RapidOCR extracts {rapid.pct(rapid.exact):.1f} % of fields exactly vs "
-            f"{tess.pct(tess.exact):.1f} % for the {tess.label} baseline ({better}), "
-            f"taking {statistics.fmean(rapid.seconds):.2f} vs {statistics.fmean(tess.seconds):.2f} s "
-            f"and {cpu(rapid):.2f} vs {cpu(tess):.2f} CPU s per page "
-            f"({cpu(rapid) / cpu(tess):.1f}x the baseline's CPU).")
+def print_tables(tallies: Sequence[Tally]) -> None:
+    labels = "".join(f"{t.label[:22]:>24}" for t in tallies)
+    print(f"\n{'extracted % (wrong %)':<22}{labels}")
+    for name in ALL_FIELDS:
+        row = "".join(f"{t.pct(t.exact, name):>15.1f} ({t.pct(t.wrong, name):>4.1f})" for t in tallies)
+        print(f"{name:<22}{row}")
+    print(f"{'all fields':<22}" + "".join(f"{t.pct(t.exact):>15.1f} ({t.pct(t.wrong):>4.1f})" for t in tallies))
+    print(f"{'foreign proposals':<22}" + "".join(f"{t.foreign:>24}" for t in tallies))
+    print(f"{'s/page median':<22}" + "".join(f"{statistics.median(t.seconds):>24.2f}" for t in tallies))
+    print(f"{'s/page p95':<22}" + "".join(f"{p95(t.seconds):>24.2f}" for t in tallies))
+    print(f"{'CPU s/page mean':<22}" + "".join(f"{statistics.fmean(t.cpu_seconds):>24.2f}" for t in tallies))
+    base = statistics.median(tallies[0].seconds)
+    print(f"{'median / baseline':<22}" + "".join(f"{statistics.median(t.seconds) / base:>24.2f}" for t in tallies))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--forms", type=int, default=50, help="number of forms (default 50)")
+    parser.add_argument("--photos", type=int, default=30, help="number of photos (default 30, a third of each kind)")
     parser.add_argument("--seed", type=int, default=2026, help="RNG seed (default 2026)")
-    parser.add_argument("--psm-trial", type=int, default=6,
-                        help="forms on which Tesseract's --psm 3 and 6 are compared (default 6)")
+    parser.add_argument("--try", dest="tries", action="append", default=[],
+                        help="RapidOCR keys to change on top of the tuned settings, e.g. Det.limit_side_len=1280")
+    parser.add_argument("--tesseract", action="store_true", help="also read with Tesseract 5 chi_sim")
     args = parser.parse_args(argv)
     run_started = time.perf_counter()
-
     print(f"Machine: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
           f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
-    print(f"RapidOCR {version('rapidocr')}, onnxruntime {version('onnxruntime')}, "
-          f"Pillow {version('pillow')}")
-    tess_version = tesseract_version()
-    if tess_version is None:
-        print("tesseract not installed (apt-get install tesseract-ocr tesseract-ocr-chi-sim)")
-    else:
-        print(tess_version)
+    print(f"RapidOCR {version('rapidocr')}, onnxruntime {version('onnxruntime')}, Pillow {version('pillow')}")
+    print(f"tuned settings: {TUNED_PARAMS}")
 
     with tempfile.TemporaryDirectory(prefix="ocr-engines-") as tmp:
         started = time.perf_counter()
-        pages = make_pages(args.forms, args.seed, tmp)
-        render_s = time.perf_counter() - started
-        print(f"\n{args.forms} forms ({sum(p.kind == 'survey' for p in pages)} survey, "
-              f"{sum(p.kind == 'iou' for p in pages)} IOU), seed {args.seed}: rendered at 12 MP, "
-              f"sent as long edge {UPLOAD_EDGE} px JPEG q{round(UPLOAD_QUALITY * 100)} "
-              f"(mean {statistics.fmean(p.nbytes for p in pages) / 1024:.0f} KB); "
-              f"rendering took {render_s:.0f} s in {os.cpu_count()} processes.")
+        pages = make_pages(args.photos, args.seed, tmp)
+        print(f"\n{len(pages)} officer photos ({', '.join(f'{sum(p.kind == k for p in pages)} {k}' for k in KINDS)}), "
+              f"seed {args.seed}: 1600 px, JPEG q70-85, mean {statistics.fmean(p.nbytes for p in pages) / 1024:.0f} KB; "
+              f"rendered in {time.perf_counter() - started:.0f} s.")
 
-        # ru_maxrss is in KiB on Linux.
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        machine = MachineCpu()
-        rapid_read, load_s = rapidocr_reader()
-        rapid = Tally(f"RapidOCR {version('rapidocr')} via make_engine('rapidocr')")
-        for n, page in enumerate(pages, 1):
-            rapid.add(page, rapid_read(page.path))
-            print(f"  rapidocr {n}/{len(pages)}", file=sys.stderr, flush=True)
-        rapid_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print_table(rapid, rapid_rss, [
-            f"model load + first read {load_s:.2f} s, not counted; peak RSS is the whole "
-            f"Python process ({rss_before:.0f} MB before the engine loaded)",
-            machine.lap(),
-        ])
-
-        tess_tally = None
-        if tess_version is not None:
+        tuned = make_engine("rapidocr")
+        readers: list[tuple[Tally, Callable[[Path], Read]]] = [
+            (Tally("baseline (defaults)"), adapter_reader(RapidOcrEngine(params={}))),
+            (Tally("tuned (the app)"), adapter_reader(tuned)),
+        ]
+        for text in args.tries:
+            readers.append((Tally(f"tuned+{text}"), adapter_reader(RapidOcrEngine({**TUNED_PARAMS, **parse_try(text)}))))
+        if args.tesseract and Path(TESSERACT).exists():
             tess = Tesseract()
-            blank = Path(tmp) / "blank.png"
-            Image.new("RGB", (400, 300), "white").save(blank)
-            tess.run(blank, 3)  # warm the file cache for the model
-            overhead = statistics.fmean(tess.run(blank, 3)[1] for _ in range(3))
-            trial = pages[: args.psm_trial]
-            tries = {psm: Tally(f"Tesseract --psm {psm}") for psm in PSM_CHOICES}
-            for page in trial:
-                for psm, t in tries.items():
-                    t.add(page, tess.read(page.path, psm))
-            print(f"\nTesseract page segmentation on the first {len(trial)} forms: " + "; ".join(
-                f"--psm {psm} {t.pct(t.exact):.1f} % of fields extracted, "
-                f"{statistics.fmean(t.seconds):.2f} s/page" for psm, t in tries.items()))
-            psm = max(PSM_CHOICES, key=lambda p: (tries[p].pct(tries[p].exact), -p))
-            print(f"Keeping --psm {psm} for all {len(pages)} forms.")
-            tess_tally = tries[psm]
-            tess_tally.label = f"Tesseract {tess_version.split(';')[0].split()[-1]} chi_sim --psm {psm}"
-            for n, page in enumerate(pages[len(trial):], len(trial) + 1):
-                tess_tally.add(page, tess.read(page.path, psm))
-                print(f"  tesseract {n}/{len(pages)}", file=sys.stderr, flush=True)
-            print_table(tess_tally, tess.peak_rss_kb / 1024 if tess.gnu_time else None, [
-                f"without the bench's normalisation (CJK spaces, Y for ¥, reading order): "
-                f"{tess_tally.pct(tess_tally.raw_exact):.1f} % of fields extracted",
-                f"s/page includes {overhead:.2f} s of process start + model load per call",
-                machine.lap(),
-            ])
+            readers.append((Tally(f"Tesseract chi_sim psm{PSM}"), lambda path: tess.read(path, PSM)))
+        machine = MachineCpu()
+        for n, page in enumerate(pages):
+            order = readers if n % 2 == 0 else readers[::-1]
+            for tally, read in order:
+                tally.add(page, read(page.path))
+            print(f"  page {n + 1}/{len(pages)}", file=sys.stderr, flush=True)
+        tallies = [t for t, _ in readers]
+        print_tables(tallies)
+        print(machine.lap())
 
-    print()
-    if tess_tally is not None:
-        print(verdict(rapid, tess_tally))
-    else:
-        print("Verdict: no Tesseract baseline in this run; RapidOCR extracted "
-              f"{rapid.pct(rapid.exact):.1f} % of fields exactly.")
+    base, tuned_t = tallies[0], tallies[1]
+    ratio = statistics.median(tuned_t.seconds) / statistics.median(base.seconds)
+    print(f"\nVerdict: tuned median {statistics.median(tuned_t.seconds):.2f} s per 1600 px photo = "
+          f"{ratio:.2f} x the baseline's {statistics.median(base.seconds):.2f} s in the same run; "
+          f"fields extracted {tuned_t.pct(tuned_t.exact):.1f} % vs {base.pct(base.exact):.1f} %, "
+          f"wrong {tuned_t.pct(tuned_t.wrong):.1f} % vs {base.pct(base.wrong):.1f} %, "
+          f"foreign proposals {tuned_t.foreign} vs {base.foreign}.")
     print(f"Total run time {time.perf_counter() - run_started:.0f} s.")
     return 0
 
