@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from werkzeug.serving import make_server
@@ -15,10 +16,6 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 PHONE = {"width": 360, "height": 740}
-# Playwright's wait_for_function evaluates its string in the page, which the app's CSP forbids
-# (no eval). The tests' own contexts bypass the policy; tests/e2e/test_security_browser.py opens its
-# pages with the policy in force and fails on any violation.
-BYPASS_CSP = {"bypass_csp": True}
 GPS = {"latitude": 30.6612, "longitude": 104.0932, "accuracy": 12}
 
 
@@ -30,6 +27,66 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+# Every page of every context reports a CSP violation to the console (the browser's own message
+# says what was refused; this one adds where and what).
+REPORT_CSP = """document.addEventListener('securitypolicyviolation', (e) => console.error(
+  'CSP violation: ' + e.effectiveDirective + ' blocked ' + (e.blockedURI || '(inline)') + ' in ' + e.sourceFile
+  + ':' + e.lineNumber + (e.sample ? ' sample: ' + e.sample : '')), true);"""
+
+
+def _is_csp_report(message) -> bool:
+    return message.type == "error" and ("CSP violation" in message.text or "Content Security Policy" in message.text)
+
+
+@pytest.fixture(autouse=True)
+def csp_violations(request, monkeypatch):
+    """Runs every browser test with the app's Content-Security-Policy in force (no context bypasses
+    it) and fails the test at teardown if any page reported a violation. A test that provokes one
+    on purpose is marked ``csp_violation_expected``."""
+    from playwright.sync_api import Browser
+
+    found: list[str] = []
+    new_context = Browser.new_context
+
+    def watched_context(self, *args, **kwargs):
+        assert not kwargs.get("bypass_csp"), "browser tests run with the app's CSP in force"
+        context = new_context(self, *args, **kwargs)
+        context.add_init_script(REPORT_CSP)
+        context.on("console", lambda m: found.append(f"{m.page.url if m.page else '(worker)'}: {m.text}")
+                   if _is_csp_report(m) else None)
+        return context
+
+    monkeypatch.setattr(Browser, "new_context", watched_context)
+    yield found
+    if found and not request.node.get_closest_marker("csp_violation_expected"):
+        pytest.fail("the page reported Content-Security-Policy violations:\n" + "\n".join(found), pytrace=False)
+
+
+def wait_for_state(page, expression: str, timeout: float = 30.0, poll: float = 0.05):
+    """Wait until a JavaScript expression (or ``() => …`` function; a Promise is awaited) is truthy
+    in the page, and return its value.
+
+    Playwright's wait_for_function compiles its predicate with ``new Function`` in the page, which the
+    app's CSP forbids; ``page.evaluate`` goes through the DevTools protocol and is not subject to it.
+    A navigation in between (the page reloads itself) is waited out; any other script error is
+    raised at once. ``timeout`` is in seconds."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while True:
+        try:
+            value = page.evaluate(expression)
+        except Exception as error:  # the page navigated while evaluating: try again in the new one
+            if not any(text in str(error) for text in ("Execution context was destroyed", "navigation")):
+                raise
+            value = f"(navigating: {str(error).splitlines()[0]})"
+        else:
+            if value:
+                return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {expression!r}; last value: {value!r}")
+        page.wait_for_timeout(poll * 1000)
 
 
 @pytest.fixture()
@@ -45,7 +102,7 @@ def live_server(app, demo):
 @pytest.fixture()
 def phone(browser):
     """A phone-sized browser context (360 px wide, touch, service workers allowed)."""
-    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, service_workers="allow", **BYPASS_CSP)
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, service_workers="allow")
     yield context
     context.close()
 
@@ -55,7 +112,7 @@ def officer_phone(browser):
     """The officer's phone: touch, service workers, and a GPS fix near the office."""
     context = browser.new_context(
         viewport=PHONE, has_touch=True, is_mobile=True, service_workers="allow",
-        permissions=["geolocation"], geolocation=GPS, **BYPASS_CSP,
+        permissions=["geolocation"], geolocation=GPS,
     )
     yield context
     context.close()
@@ -63,7 +120,7 @@ def officer_phone(browser):
 
 @pytest.fixture()
 def desktop(browser):
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, service_workers="allow", **BYPASS_CSP)
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, service_workers="allow")
     yield context
     context.close()
 
@@ -95,4 +152,4 @@ def ensure_controlled(page) -> None:
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     if not page.evaluate("navigator.serviceWorker.controller !== null"):
         page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_for_state(page, "navigator.serviceWorker.controller !== null")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import User
 from app.services import devices as device_service
-from tests.e2e.conftest import ensure_controlled, login
+from tests.e2e.conftest import ensure_controlled, login, wait_for_state
 from tests.sync_helpers import jpeg_bytes, valid_id_number
 
 def phone_photos(folder: Path, count: int = 6, size=(2400, 1800)) -> list[Path]:
@@ -51,9 +51,9 @@ def capture(page, photos: list[Path], *, name: str = "周大福", serial: int = 
     for i in range(items.count()):
         before = page.locator(".thumb").count()
         items.nth(i).locator("input[type=file]").set_input_files(str(photos[i % len(photos)]))
-        page.wait_for_function(f"document.querySelectorAll('.thumb').length > {before}")
+        wait_for_state(page, f"document.querySelectorAll('.thumb').length > {before}")
     page.click("#take-gps")
-    page.wait_for_function("document.querySelector('#gps-info').textContent.includes('104.09')")
+    wait_for_state(page, "document.querySelector('#gps-info').textContent.includes('104.09')")
     page.fill("#view-draft input[name=amount]", "8000")
     page.fill("#view-draft input[name=term_months]", "12")
     page.fill("#view-draft input[name=purpose]", "购买化肥种子")
@@ -75,12 +75,5 @@ def blob_count(page) -> int:
     })""")
 
 
-def wait_until(page, expression: str, timeout: float = 30.0) -> None:
-    """Poll an async JavaScript expression (e.g. one reading IndexedDB) until it is truthy."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for: {expression}")
-        page.wait_for_timeout(100)
+# The officer tests' name for it: poll an (async) expression, e.g. one reading IndexedDB.
+wait_until = wait_for_state

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app.domain.money import to_capitals
 from app.extensions import db
 from app.models import Application, Borrower, Screenshot
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, wait_for_state
 from tests.support.entry_photos import attach_form_photo
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +33,7 @@ def test_the_clerk_keys_from_empty_fields_and_the_l1_reviewer_sees_what_differs(
         assert text not in screen, text
 
     page.click(f".viewer-thumbs [data-photo-id='{photo_id}']")
-    page.wait_for_function("document.querySelector('[data-viewer-canvas]').width > 300")
+    wait_for_state(page, "document.querySelector('[data-viewer-canvas]').width > 300")
 
     # A region dragged over the photo becomes a screenshot attachment.
     box = page.locator("[data-viewer-canvas]").bounding_box()

@@ -54,7 +54,7 @@ def test_director_returns_officer_adds_a_photo_and_resubmits(app, live_server, o
     item = officer.locator(".photo-item").nth(1)
     before = officer.locator(".thumb").count()
     item.locator("input[type=file]").set_input_files(str(photos[2]))
-    officer.wait_for_function(f"document.querySelectorAll('.thumb').length > {before}")
+    wait_until(officer, f"document.querySelectorAll('.thumb').length > {before}")
     officer.fill("#view-draft textarea[name=resubmit_note]", "已补拍借据")
     officer.wait_for_selector("#missing li.ok")
     officer.click("#finish")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import ensure_controlled, login
+from tests.e2e.conftest import ensure_controlled, login, wait_for_state
 
 pytestmark = pytest.mark.e2e
 
@@ -76,7 +76,7 @@ def test_htmx_search_swaps_only_the_rows(live_server, desktop):
     page.evaluate("document.querySelector('h1').dataset.marker = 'kept'")
     with page.expect_response(lambda r: "/applications/?" in r.url and r.request.headers.get("hx-request") == "true"):
         page.fill("input[name=q]", "赵六")
-    page.wait_for_function("document.querySelectorAll('#application-rows li').length === 1")
+    wait_for_state(page, "document.querySelectorAll('#application-rows li').length === 1")
     assert "赵六" in page.locator("#application-rows").inner_text()
     # The page was not reloaded: only the rows were swapped.
     assert page.evaluate("document.querySelector('h1').dataset.marker") == "kept"

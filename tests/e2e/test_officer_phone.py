@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Application, Device, Photo, User
 from app.services import devices as device_service
 from app.storage import make_store
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import PHONE, wait_for_state
 from tests.e2e.officer import blob_count, capture, drafts, enrol_phone, phone_photos, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -195,7 +195,7 @@ def test_minimum_version_bump_forces_the_update_before_sync(app, live_server, of
     app.config["CLIENT_VERSION"] = app.config["MIN_CLIENT_VERSION"] = newer
     officer_phone.set_offline(False)
     page.reload()  # the app is opened again with signal
-    page.wait_for_function(f"document.body.dataset.clientVersion === '{newer}'", timeout=30000)
+    wait_for_state(page, f"document.body.dataset.clientVersion === '{newer}'")
     page.wait_for_selector("#list-sent .row", timeout=30000)
     assert sent_versions and set(sent_versions) == {newer}
     assert page.evaluate("caches.keys()") == [f"ddt-shell-{newer}"]
