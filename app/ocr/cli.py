@@ -5,7 +5,7 @@ The output is JSON on stdout (JSONL for batch), so it can be piped into jq or a 
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,9 @@ def _read_image(path: Path) -> Image.Image:
 
 def _result(engine: OcrEngine, image: Image.Image, kind: str | None = None) -> dict[str, Any]:
     result = engine.read(image)
-    fields = extract_fields([(ln.text, ln.confidence) for ln in result.lines], today=date.today(), kind=kind)
+    # ID numbers are checked against the business date (China Standard Time), not the host's.
+    today = datetime.now(timezone(timedelta(hours=8))).date()
+    fields = extract_fields([(ln.text, ln.confidence) for ln in result.lines], today=today, kind=kind)
     return {
         "engine": result.engine,
         "seconds": result.seconds,

@@ -178,6 +178,11 @@ def test_cli_extract_small_image_then_failures(tmp_path: Path) -> None:
     assert set(doc) == {"engine", "seconds", "lines", "fields"}
     assert doc["fields"]["date"]["value"] == "2026-03-05"
     assert "2026年3月5日" in out.stdout  # ensure_ascii=False
+    # Told it is an ID card, the command proposes no document date from it.
+    out = runner.invoke(args=["ocr", "extract", str(photo), "--kind", "id_card"])
+    assert out.exit_code == 0 and json.loads(out.stdout)["fields"] == {}
+    out = runner.invoke(args=["ocr", "extract", str(photo), "--kind", "passport"])
+    assert out.exit_code == 2 and "--kind" in out.output
 
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG garbage")
