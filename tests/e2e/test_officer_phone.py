@@ -44,16 +44,22 @@ def test_capture_offline_survives_reload_and_arrives_intact(app, live_server, of
     officer_phone.set_offline(True)
     capture(page, photos, finish=False)
     page.click("#back-home")
+    # "Save and back" writes the draft to IndexedDB; the page goes only once it is there, whole.
+    page.wait_for_selector("#view-home:not([hidden])")
+    wait_for_state(page, "Store.allDrafts().then(d => d.length === 1 && d[0].purpose === '购买化肥种子' && !!d[0].gps)")
     # Reload with no signal: the shell comes from the service worker, the draft from IndexedDB.
     page.reload()
     page.wait_for_selector("#view-home:not([hidden])")
     assert page.locator("#net-status").inner_text() == "离线"
-    page.click("#list-drafts button")
+    page.click("#list-drafts li.row button")
     page.wait_for_selector("#view-draft:not([hidden])")
     assert page.input_value("#view-draft input[name=name]") == "周大福"
-    assert page.locator(".thumb img[src^='blob:']").count() == 5
+    # Thumbnails get their blob: URLs as each photo is read back from IndexedDB.
+    wait_for_state(page, "document.querySelectorAll(\".thumb img[src^='blob:']\").length === 5")
     assert "104.09" in page.locator("#gps-info").inner_text()
-    print("MISSING", page.locator("#missing").inner_text())
+    # Everything came back: the form is complete, so "finish" is enabled (a click would wait for it).
+    assert page.locator("#missing li.ok").count() == 1, page.locator("#missing").inner_text()
+    assert page.is_enabled("#finish")
     page.click("#finish")
     page.wait_for_selector("#list-outbox .row")
     assert page.locator("#sync-badge").inner_text() == "1"
