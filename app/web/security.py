@@ -196,6 +196,8 @@ def content_security_policy(tile_url: str) -> str:
     # No inline script and no eval anywhere: every script is a file under /static, data for scripts
     # travels in <script type="application/json"> blocks. No inline style either (htmx's indicator
     # <style> is switched off by the htmx-config meta tag); scripts may still set element.style.
+    # img-src: blob: for the phone's photo thumbnails (object URLs of the IndexedDB blobs, also
+    # offline); data: for Leaflet, which blanks tiles it drops with a data: GIF; the tile server.
     images = " ".join(filter(None, ["'self'", "data:", "blob:", tile_source(tile_url)]))
     return "; ".join([
         "default-src 'self'",
