@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import geo, routing, workflow
+from app.domain.dates import business_date_of
 from app.domain.i18n import N_
 from app.domain.workflow import Event, State
 from app.extensions import db
@@ -152,7 +153,7 @@ def _act(
     if event == Event.ENTRY_COMPLETE:
         from app.services import entry  # entry builds on this module
 
-        entry.refuse_if_incomplete(app, now.date())
+        entry.refuse_if_incomplete(app, business_date_of(now))
     if event in (Event.DISBURSE, Event.UNDO_DISBURSEMENT):
         _refuse_without_loan_change(app, event)
     decision = None

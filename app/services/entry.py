@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.domain.dates import business_today
 from app.domain.entry import EntryCheck, check_entry
 from app.domain.findings import Finding, OcrReading, compare
 from app.domain.manifest import ProductSpec
@@ -107,7 +108,7 @@ def save(
     """
     if app.version != expected_version:
         raise app_service.conflict(app)
-    result = check(app, raw, now.date())
+    result = check(app, raw, business_today(now))  # China's date, not UTC's: 00:00-08:00 differ
     found: list[Finding] = []
     if complete and result.ok:
         # Compared before the keyed terms replace the captured ones.

@@ -1,12 +1,13 @@
 """HQ data entry screen: the photos beside the form, screenshots of regions, OCR proposals."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.domain.dates import business_today
 from app.domain.entry import FIELDS
 from app.domain.i18n import N_
 from app.domain import workflow
@@ -45,7 +46,7 @@ def _entry_app(application_id: int) -> Application:
 
 def _form_context(app: Application, values: dict[str, str], errors: dict | None = None, derived: dict | None = None):
     if derived is None and values.get("id_number"):
-        derived = entry_service.check(app, values, date.today()).derived
+        derived = entry_service.check(app, values, business_today(_now())).derived
     return {
         "app": app,
         "fields": FIELDS,

@@ -362,3 +362,24 @@ def test_the_admin_sets_whether_a_difference_blocks_and_it_is_audited(app, clien
     clerk = Auth(app.test_client())
     clerk.login("clerk1")
     assert clerk.post(f"/admin/products/{product_id}/entry-rule", {"entry_mismatch_blocks": "0"}).status_code == 403
+
+
+def test_an_iou_dated_today_in_china_is_not_in_the_future_before_8_am(app, demo):
+    """Between 00:00 and 08:00 in China the UTC date is still yesterday: the business date decides."""
+    from datetime import datetime, timedelta, timezone
+
+    from app.domain.dates import business_today
+    from app.models import User
+    from app.services import entry as entry_service
+
+    now = datetime.now(timezone.utc).replace(hour=17, minute=30, second=0, microsecond=0)  # 01:30 next day in China
+    china_today = business_today(now)
+    assert china_today == now.date() + timedelta(days=1)
+    a = _app(app)
+    with app.app_context():
+        application = db.session.get(Application, a.id)
+        clerk = db.session.scalar(select(User).where(User.username == "clerk1"))
+        values = {**demo_entry(application), "signed_on": china_today.isoformat()}
+        result = entry_service.save(application, values, clerk, complete=True, expected_version=application.version, now=now)
+        assert "signed_on" not in result.errors, result.errors
+        assert db.session.get(Application, a.id).state == "awaiting_l1"
