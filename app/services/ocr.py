@@ -130,9 +130,9 @@ def kind_of_image(sha256: str) -> DocumentKind:
 def proposals(run: OcrRun) -> dict[str, dict]:
     """Form field -> {"value", "confidence"} for a finished run, only from fields its document holds.
 
-    Sex and birth date read off an ID card have no form field: they come as ``"info"`` of the
-    ID number's entry (``[{"field", "value", "confidence"}]``), with or without an ID number
-    proposal (an entry with only ``"info"`` has no ``"value"``).
+    Every entry has ``"value"`` and ``"confidence"``. Sex and birth date read off an ID card
+    have no form field: they come as ``"info"`` of the ID number's entry
+    (``[{"field", "value", "confidence"}]``), shown beside it, when the ID number was read.
     """
     kind = kind_of_image(run.sha256)
     out: dict[str, dict] = {}
@@ -142,12 +142,11 @@ def proposals(run: OcrRun) -> dict[str, dict]:
             continue
         if key in FORM_FIELDS:
             form_field, part = FORM_FIELDS[key]
-            out.setdefault(form_field, {}).update(
-                {"value": found.get(part) or found["value"], "confidence": found["confidence"]})
+            out[form_field] = {"value": found.get(part) or found["value"], "confidence": found["confidence"]}
         elif key in INFO_FIELDS:
             info.append({"field": key, "value": found["value"], "confidence": found["confidence"]})
-    if info:
-        out.setdefault(INFO_BESIDE, {})["info"] = sorted(info, key=lambda i: INFO_FIELDS.index(i["field"]))
+    if info and INFO_BESIDE in out:
+        out[INFO_BESIDE]["info"] = sorted(info, key=lambda i: INFO_FIELDS.index(i["field"]))
     return out
 
 

@@ -270,8 +270,10 @@ def test_the_ocr_command_reads_a_form_with_the_network_cut(tmp_path: Path) -> No
 def test_the_app_proposes_by_collection_item_and_screenshots_inherit_it(app, demo) -> None:
     from datetime import datetime, timezone
 
+    from flask import render_template
     from sqlalchemy import select
 
+    from app.domain.entry import FIELDS
     from app.extensions import db
     from app.models import Application, Borrower, OcrRun, Photo, User
     from app.services import ocr as ocr_service
@@ -316,6 +318,13 @@ def test_the_app_proposes_by_collection_item_and_screenshots_inherit_it(app, dem
         }
         assert proposed["address"]["value"] == id_card_address(form)
         assert not {"signed_on", "amount", "amount_in_capitals"} & set(proposed)
+        with app.test_request_context():  # the clerk's fragment: the card's facts beside the ID number
+            html = render_template("entry/_ocr.html", app=a, run=run, error=None, new_shot=None,
+                                   fields=FIELDS, proposals=proposed)
+        assert f'data-ocr-field="id_number" data-ocr-value="{form.id_number}"' in html
+        assert f'data-ocr-field="address" data-ocr-value="{id_card_address(form)}"' in html
+        assert f"{number[6:10]}-{number[10:12]}-{number[12:14]}" in html and "ocr-info" in html
+        assert 'data-ocr-field="signed_on"' not in html
 
         # A run stored under the old rules (the birth date taken as the IOU date) is never
         # proposed from, and its stored fields are put right on the next request.
