@@ -128,13 +128,16 @@ def desktop(browser):
 def login(page, base: str, username: str, password: str = "demo1234") -> None:
     # Rarely (about 1 run in 30, under load) Chromium never finishes the navigation after the
     # login POST while the service worker installs on the login page; one fresh try settles it.
+    # The click must not wait for that navigation itself (Playwright's default: a click that starts
+    # a navigation waits up to 30 s for it to commit, and then fails outside this retry); the state
+    # awaited is the home page's URL, below.
     for attempt in range(2):
         page.goto(f"{base}/login")
         if page.url.rstrip("/") == base:
             return  # already logged in by the first attempt
         page.fill("input[name=username]", username)
         page.fill("input[name=password]", password)
-        page.click("button[type=submit].primary")
+        page.click("button[type=submit].primary", no_wait_after=True)
         try:
             page.wait_for_url(f"{base}/", wait_until="domcontentloaded", timeout=15000)
             return
