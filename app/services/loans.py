@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -159,22 +159,24 @@ def disburse(application: Application, form: DisbursementForm, user: User, *, to
 
 def next_contract_no(office, year: int) -> str:
     """The next contract number of an office and year, e.g. ``CG-2026-00017``, in the caller's
-    transaction: the counter row is bumped by one UPDATE, which holds its lock until commit, so
-    two cashiers never get the same number (and ``loans.contract_no`` is unique besides). A number
-    whose disbursement is undone is not given again."""
-    def bump() -> int:
-        return db.session.execute(
-            update(ContractCounter).where(ContractCounter.office_id == office.id, ContractCounter.year == year)
-            .values(last_no=ContractCounter.last_no + 1).execution_options(synchronize_session=False)
-        ).rowcount
-    if not bump():
-        try:
-            with db.session.begin_nested():
-                db.session.add(ContractCounter(office_id=office.id, year=year, last_no=1))
-        except IntegrityError:  # another disbursement made the year's row meanwhile
-            bump()
-    n = db.session.scalar(select(ContractCounter.last_no).where(
-        ContractCounter.office_id == office.id, ContractCounter.year == year))
+    transaction. The year's counter row is made if missing by an INSERT that ignores a duplicate,
+    then bumped by one UPDATE, which holds the row's lock until commit: two cashiers never get the
+    same number (``loans.contract_no`` is unique besides). A number whose disbursement is undone is
+    not given again."""
+    where = (ContractCounter.office_id == office.id, ContractCounter.year == year)
+    new_row = insert(ContractCounter).values(office_id=office.id, year=year, last_no=0)
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(new_row.prefix_with("OR IGNORE"))  # SQLite serialises writers: no lock to fear
+    elif db.session.execute(select(ContractCounter.last_no).where(*where)).first() is None:
+        # InnoDB: inserted in our transaction, two first disbursements of a year would deadlock on
+        # the gap and duplicate-key locks; made and committed on its own connection, they just queue.
+        with db.engine.begin() as conn:
+            conn.execute(new_row.prefix_with("IGNORE"))
+    db.session.execute(
+        update(ContractCounter).where(*where)
+        .values(last_no=ContractCounter.last_no + 1).execution_options(synchronize_session=False)
+    )
+    n = db.session.scalar(select(ContractCounter.last_no).where(*where))
     return f"{office.code}-{year}-{n:05d}"
 
 

@@ -88,3 +88,36 @@ def test_viewing_the_contract_is_recorded_as_a_view_of_the_full_id_number(app, c
         rows = db.session.scalars(select(IdentityView).where(IdentityView.borrower_id == loan.borrower_id)).all()
         assert any(r.object_type == "loan" and r.object_id == loan.id and "contract" in r.what and "id_number" in r.what
                    for r in rows)
+
+
+def test_cashiers_numbering_at_the_same_time_never_share_a_number(app, demo):
+    """Several disbursements of one office in a new year at once, each in its own transaction."""
+    import threading
+
+    from app.models import Office
+
+    with app.app_context():
+        office_id = db.session.scalar(select(Office.id).where(Office.code == "CG"))
+    numbers: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def disburse_one() -> None:
+        try:
+            with app.app_context():
+                office = db.session.get(Office, office_id)
+                start.wait()
+                number = loan_service.next_contract_no(office, 2031)
+                db.session.commit()
+                numbers.append(number)
+                db.session.remove()
+        except BaseException as e:  # reported below, not lost in the thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=disburse_one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(numbers) == [f"CG-2031-{n:05d}" for n in range(1, 5)]
