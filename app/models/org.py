@@ -140,12 +140,27 @@ class Device(db.Model):
     # active: may capture and sync; retired: may only upload what it holds; revoked: refused, wipes itself.
     status: Mapped[str] = mapped_column(String(10), default="active")
     client_version: Mapped[str] = mapped_column(String(20), default="")
+    # What tells one phone from another on the admin's page: the model read from the browser's
+    # user agent at enrolment (refreshed when its requests say otherwise), and the user agent itself.
+    model: Mapped[str] = mapped_column(String(100), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class DeviceAllowance(db.Model):
+    """How many active phones the admin allows an officer; without a row, one."""
+
+    __tablename__ = "device_allowances"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    max_active: Mapped[int] = mapped_column(default=1)
+    set_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class EnrolmentCode(db.Model):
@@ -173,21 +188,6 @@ class BlockedPhoneNumber(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phone_number: Mapped[str] = mapped_column(String(20), unique=True)
-    # What tells one phone from another on the admin's page: the model read from the browser's
-    # user agent at enrolment (refreshed when its requests say otherwise), and the user agent itself.
-    model: Mapped[str] = mapped_column(String(100), default="")
-    user_agent: Mapped[str] = mapped_column(String(300), default="")
     reason: Mapped[str] = mapped_column(String(200), default="")
     blocked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     blocked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-class DeviceAllowance(db.Model):
-    """How many active phones the admin allows an officer; without a row, one."""
-
-    __tablename__ = "device_allowances"
-
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    max_active: Mapped[int] = mapped_column(default=1)
-    set_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
