@@ -2,11 +2,12 @@
 from which IP (PIPL: whoever handles personal information must be able to say who saw it).
 
 Views call ``record_view()`` when they show a borrower's page, an application page, the entry
-screen, a full ID number, an ID-card or other photo, or a contract. Within a request the rows
-wait on ``flask.g`` and are written by one bulk INSERT, committed as the response leaves (after
-the page has rendered, so the commit expires nothing the template still reads). If that write
-fails the answer is an error, never an untraced view. An error answer (4xx/5xx) showed nothing
-and records nothing. A page records one row listing what it showed (its thumbnails included);
+screen, a full ID number, an ID-card or other photo, or a contract. The rows wait on the
+database session and are written by one bulk INSERT, committed as the response leaves (after the
+page has rendered, so the commit expires nothing the template still reads): the app's request
+hook (``app.web.security``) calls ``write_pending`` for a successful answer and
+``discard_pending`` for an error, which showed nothing and records nothing. If that write fails
+the answer is an error, never an untraced view. A page records one row listing what it showed (its thumbnails included);
 opening a single photo in full records one row for that photo.
 
 Who may read the trace: ``scope.may(user, scope.VIEW_LOG)`` (administrator, internal auditor).
@@ -17,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import after_this_request, g, has_request_context
 from sqlalchemy import func, insert, select
 
 from app.domain.i18n import N_
@@ -115,29 +115,25 @@ def record_disclosure_to_device(officer: User, device_id: int, borrower_ids: Ite
     ])
 
 
+_PENDING = "identity_views"
+
+
 def _queue(rows: list[dict]) -> None:
-    if not rows:
-        return
-    if not has_request_context():
-        _write(rows)
-        return
-    pending = g.get("_identity_views")
-    if pending is None:
-        pending = g._identity_views = []
-
-        @after_this_request
-        def flush(response):
-            rows = g.pop("_identity_views", [])
-            if rows and response.status_code < 400:
-                _write(rows)
-            return response
-
-    pending.extend(rows)
+    if rows:
+        db.session.info.setdefault(_PENDING, []).extend(rows)
 
 
-def _write(rows: list[dict]) -> None:
-    db.session.execute(insert(IdentityView), rows)
-    db.session.commit()
+def write_pending() -> None:
+    """Write the views this session has queued, in one INSERT and one commit."""
+    rows = db.session.info.pop(_PENDING, None)
+    if rows:
+        db.session.execute(insert(IdentityView), rows)
+        db.session.commit()
+
+
+def discard_pending() -> None:
+    """Forget queued views: the answer was an error and showed nothing."""
+    db.session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

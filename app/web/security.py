@@ -23,6 +23,7 @@ from flask_login import current_user, logout_user
 from app.extensions import db, login_manager
 from app.models import ROLES, User
 from app.services import auth as auth_service
+from app.services import identity_access
 
 ALL_ROLES = frozenset(ROLES)
 # The session key holding the login's server-side session token (services/auth.UserSession).
@@ -128,6 +129,19 @@ def init_app(app: Flask) -> None:
 
     app.session_interface = SessionInterface()
     app.after_request(security_headers)
+
+    @app.after_request
+    def write_identity_views(response):
+        # What a page showed of borrowers' identity data is written as it leaves; an error showed nothing.
+        if response.status_code < 400:
+            identity_access.write_pending()
+        else:
+            identity_access.discard_pending()
+        return response
+
+    @app.teardown_request
+    def forget_identity_views(_exc):
+        identity_access.discard_pending()
     warn_if_insecure_production(app)
 
     @app.before_request
