@@ -92,6 +92,11 @@ def full_id_on(user: User, where: str) -> bool:
     return any(where in FULL_ID_WHERE.get(role, ()) for role in user.roles)
 
 
+def roles_with_full_id_on(where: str) -> tuple[str, ...]:
+    """The roles that see the full ID number on this document or screen (for route declarations)."""
+    return tuple(role for role, places in FULL_ID_WHERE.items() if where in places)
+
+
 def grants(user: User) -> dict[str, bool]:
     """The template flags: ``may.photos``, ``may.view_log``…"""
     return {kind: may(user, kind) for kind in KINDS}

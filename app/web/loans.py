@@ -16,7 +16,7 @@ from app.models import Application, Loan, Product
 from app.services import jobs
 from app.services import loans as loan_service
 from app.services import identity_access, portfolio
-from app.services.scope import get_scoped, scoped
+from app.services.scope import get_scoped, roles_with_full_id_on, scoped
 from app.web import images
 from app.web.htmx import render_page_or_partial
 from app.web.i18n import translate_message
@@ -148,7 +148,7 @@ def receipt(loan_id: int, repayment_id: int):
 
 
 @bp.route("/loans/<int:loan_id>/note")
-@roles_required("cashier", "director", "officer")
+@roles_required(*roles_with_full_id_on("contract"))
 def note(loan_id: int):
     """The loan contract and its schedule, laid out for A4 (借款合同). The one document that shows
     the borrower's full ID number: the roles who have it signed, and each view is recorded."""

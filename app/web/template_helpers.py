@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from flask import Flask
+from flask_login import current_user
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 
@@ -12,6 +13,7 @@ from app.domain import workflow
 from app.domain.geo import FLAG_LABELS, format_distance
 from app.domain.i18n import N_
 from app.domain.money import format_money, to_capitals
+from app.services.scope import grants
 from app.web.i18n import translate_message
 
 ROLE_LABELS = {
@@ -97,4 +99,6 @@ def init_app(app: Flask) -> None:
             "notification_label": notification_label,
             "flag_labels": flag_labels,
             "now": lambda: datetime.now(timezone.utc),
+            # The menu offers only what the user's roles are granted (the views refuse the rest).
+            "menu_may": lambda: grants(current_user) if current_user.is_authenticated else {},
         }

@@ -224,6 +224,20 @@ def test_admin_opens_a_borrower_page_with_the_number_masked_and_no_photo(app, cl
             assert client.get(f"/applications/{application_id}/photos/{photo_id}/{size}").status_code == 404
 
 
+@pytest.mark.parametrize("username,shown,hidden", [
+    ("admin", ["/borrowers/"], ["/applications/", "/loans", "/tasks/"]),
+    ("cashier1", ["/applications/", "/borrowers/", "/loans"], ["/tasks/"]),
+    ("auditor1", ["/applications/", "/borrowers/", "/loans", "/tasks/"], []),
+])
+def test_the_menu_offers_only_what_the_role_is_granted(client, auth, demo, username, shown, hidden):
+    auth.login(username)
+    nav = client.get("/").get_data(as_text=True).split('class="mainnav"', 1)[1].split("</nav>", 1)[0]
+    for path in shown:
+        assert f'href="{path}"' in nav, f"{username}'s menu lacks {path}"
+    for path in hidden:
+        assert f'href="{path}"' not in nav, f"{username}'s menu offers {path}, which answers 404 for him"
+
+
 @pytest.mark.parametrize("rule,endpoint", POST_ROUTES)
 def test_every_post_route_refuses_a_missing_csrf_token(app, client, auth, demo, rule, endpoint):
     auth.login("admin")
