@@ -16,6 +16,7 @@ from enum import Enum
 __all__ = [
     "DocumentKind",
     "ITEM_KINDS",
+    "IDENTITY_DOCUMENTS",
     "OCR_FIELDS",
     "kind_of_item",
     "may_propose",
@@ -46,6 +47,9 @@ ITEM_KINDS: dict[str, DocumentKind] = {
     "house": DocumentKind.OTHER,
     "房屋照片": DocumentKind.OTHER,
 }
+
+# Photos of these are identity documents: each view of one is recorded as an ID-card view.
+IDENTITY_DOCUMENTS = frozenset({DocumentKind.ID_CARD, DocumentKind.ID_CARD_BACK})
 
 # The facts OCR may propose from each document (keys of app.ocr.fields.extract_fields).
 # "date" is the IOU's date: only the IOU carries it (the survey form's date is the day it was

@@ -20,6 +20,7 @@ from datetime import datetime
 
 from sqlalchemy import func, insert, select
 
+from app.domain import documents
 from app.domain.i18n import N_
 from app.extensions import db
 from app.models import Photo, User
@@ -47,16 +48,14 @@ OBJECT_LABELS = {
     "loan": N_("loan"),
 }
 
-# Collection items whose photos are identity documents (the ID card's two sides).
-ID_ITEM_CODES = frozenset({"id_front", "id_back", "id_card", "id"})
-
 PER_PAGE = 20
 
 
 def photo_kind(photo: Photo) -> str:
     """``id_photo`` for a photo of an identity document, ``photo`` for any other."""
-    code = photo.item.code if photo.item is not None else ""
-    return "id_photo" if code in ID_ITEM_CODES or code.startswith("id_") else "photo"
+    item = photo.item
+    kind = documents.kind_of_item(item.code, item.name) if item is not None else documents.DocumentKind.OTHER
+    return "id_photo" if kind in documents.IDENTITY_DOCUMENTS else "photo"
 
 
 def kinds_of_photos(photos: Iterable[Photo]) -> list[str]:
