@@ -1,7 +1,7 @@
 """/api/v1: version, device check, bootstrap data, manifests and resumable photo uploads (tus 1.0.0)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from functools import wraps
 from typing import Callable
 
@@ -15,7 +15,7 @@ from app.domain.manifest import ManifestError
 from app.extensions import db, photo_store
 from app.models import Application, Borrower, Product
 from app.services import devices as device_service
-from app.services import identity_access
+from app.services import identity_access, jobs
 from app.services import sync
 from app.web.i18n import translate_message
 from app.web.security import client_ip, public
@@ -175,8 +175,9 @@ def bootstrap():
 def post_manifest():
     data, _ = json_body(schemas.Manifest, code="invalid_manifest", message=MANIFEST_INVALID,
                         overrides=schemas.MANIFEST_FIELDS)
+    now = _now()
     receipt = sync.receive_manifest(
-        data, g.device, now=_now(), today=date.today(),
+        data, g.device, now=now, today=jobs.business_today(now),
         settings=sync.SyncSettings.from_config(current_app.config),
         store=photo_store(), ip=client_ip(),
     )
@@ -214,7 +215,7 @@ def returned():
 @device_api
 def plan():
     """The officer's work plan: open tasks due within the horizon, for offline use."""
-    from app.services import jobs, tasks
+    from app.services import tasks
 
     settings = tasks.TaskSettings.from_config(current_app.config)
     body = tasks.plan_for(g.device.user, jobs.business_today(), settings)

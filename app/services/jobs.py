@@ -10,22 +10,23 @@ which the fen figure is derived (see app.domain.repayment).
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from app.domain import dates
 from app.domain.repayment import DEFAULT_CLASS_DAYS, PENALTY_DAYS_PER_YEAR, RATE_UNITS
 from app.extensions import db
 from app.models import JobRun
 
 DAILY = "daily"
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+BEIJING = dates.BEIJING
 
 
 def business_today(now: datetime | None = None) -> date:
     """Schedules run on local dates: the institution's day, in China Standard Time."""
-    return (now or datetime.now(timezone.utc)).astimezone(BEIJING).date()
+    return dates.business_today(now or datetime.now(timezone.utc))
 
 
 def class_days(config) -> tuple[int, ...]:

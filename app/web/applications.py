@@ -1,7 +1,7 @@
 """Finding an application, its detail and timeline, and acting on it."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -74,7 +74,7 @@ def detail_context(app: Application) -> dict:
         "app": app, "events": events, "may": may,
         "office_distance": app_service.distance_from_office(app),
         "duplicates": app_service.other_applications_in_flight(app),
-        "preview": app_service.routing_preview(app, date.today()),
+        "preview": app_service.routing_preview(app, business_today()),
         "history": app_service.borrower_history(app),
         "entry_fields": FIELDS,
         "loan": app_service.loan_of(app),

@@ -1,7 +1,6 @@
 """Borrowers: search, detail, and registration by the officer or director."""
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,7 +10,7 @@ from sqlalchemy import or_
 from app.extensions import db
 from app.models import Application, Borrower
 from app.services import borrowers as borrower_service
-from app.services import identity_access
+from app.services import identity_access, jobs
 from app.services.scope import VIEW_LOG, get_scoped, grants, require, scoped
 from app.web.htmx import render_page_or_partial
 from app.web.i18n import translate_message
@@ -66,7 +65,7 @@ def new():
     form = {k: request.form.get(k, "").strip() for k in borrower_service.FIELDS}
     errors: dict[str, str] = {}
     if request.method == "POST":
-        result = borrower_service.register(form, officer=current_user, today=date.today(), ip=client_ip())
+        result = borrower_service.register(form, officer=current_user, today=jobs.business_today(), ip=client_ip())
         if result.borrower is not None:
             flash(_("Borrower %(name)s registered.", name=result.borrower.name), "success")
             return redirect(url_for(".detail", borrower_id=result.borrower.id), code=303)
