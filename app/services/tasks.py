@@ -310,8 +310,8 @@ def record_report(task_uuid: str, data: dict, user: User, *, now: datetime, sett
     fields: dict[str, tuple[str, dict]] = {}
     # The phone's own times (when the visit was finished, when the fix was taken): sane, or refused.
     gps = data["gps"]
-    for field, text in (("completed_at", data["completed_at"]), ("gps", gps["at"] if gps else None)):
-        at = dates.parse_device_time(text) if text else None
+    for field, raw_time in (("completed_at", data["completed_at"]), ("gps", gps["at"] if gps else None)):
+        at = dates.parse_device_time(raw_time) if raw_time else None
         problem = dates.check_device_time(at, now=now, max_back_days=max_back_days) if at else None
         if problem:
             fields[field] = problem
