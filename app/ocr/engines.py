@@ -157,6 +157,8 @@ TUNED_PARAMS: dict[str, Any] = {
     "Det.limit_type": "max",
     "Det.limit_side_len": 736,
     "Global.use_cls": False,
+    # One line per recognition run: a batch pads every line to the widest one's width.
+    "Rec.rec_batch_num": 1,
     "EngineConfig.onnxruntime.intra_op_num_threads": 2,
     "EngineConfig.onnxruntime.inter_op_num_threads": 1,
 }
