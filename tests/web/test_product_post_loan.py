@@ -3,7 +3,7 @@ default) and the repayment allocation order, which new loans take and existing l
 from __future__ import annotations
 
 import html as htmllib
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import Application, AuditLog, Borrower, Loan, Product, User
 from app.services import loans as loan_service
 from app.services import products as product_service
+from app.services.jobs import business_today
 
 ORDER = ("current_interest", "current_principal", "penalty", "overdue_interest", "overdue_principal")
 
@@ -114,9 +115,11 @@ def test_a_new_loan_takes_the_products_order_and_an_existing_loan_keeps_its_own(
         cashier = db.session.scalar(select(User).where(User.username == "cashier1"))
         product = application.product
         product.allocation_order = list(ORDER)
-        today = date(2026, 1, 15)
+        # Disbursed today: the demo approved it at the real clock, and no date may precede the approval.
+        now = datetime.now(timezone.utc)
+        today = business_today(now)
         loan = loan_service.disburse(
             application, loan_service.DisbursementForm(amount="15000", disbursed_on=today.isoformat(), channel="cash",
                                                        reference=""),
-            cashier, today=today, now=datetime(2026, 1, 15, 2, tzinfo=timezone.utc))
+            cashier, today=today, now=now)
         assert list(loan.allocation_order) == list(ORDER)
