@@ -178,8 +178,7 @@ def post_manifest():
     now = _now()
     receipt = sync.receive_manifest(
         data, g.device, now=now, today=jobs.business_today(now),
-        settings=sync.SyncSettings.from_config(current_app.config),
-        store=photo_store(), ip=client_ip(),
+        settings=sync.SyncSettings.from_config(current_app.config), ip=client_ip(),
     )
     body = sync.status_of(receipt.application)
     body["upload_urls"] = {p.uuid: f"{bp.url_prefix}/uploads/{p.uuid}" for p in receipt.needed}
@@ -193,7 +192,7 @@ def resubmit(app_uuid: str):
                         overrides=schemas.MANIFEST_FIELDS)
     receipt = sync.resubmit(
         app_uuid, data, g.device, now=_now(),
-        settings=sync.SyncSettings.from_config(current_app.config), store=photo_store(), ip=client_ip(),
+        settings=sync.SyncSettings.from_config(current_app.config), ip=client_ip(),
     )
     body = sync.status_of(receipt.application)
     body["upload_urls"] = {p.uuid: f"{bp.url_prefix}/uploads/{p.uuid}" for p in receipt.needed}

@@ -83,9 +83,9 @@ class ManifestReceipt:
     needed: list[Photo]  # photos the server still needs, in upload order
 
 
-def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, settings: SyncSettings, store: PhotoStore | None = None, ip: str = "") -> ManifestReceipt:
-    """Create the application of a manifest, once; every photo starts as needed (``store`` is unused:
-    holding a hash grants nothing)."""
+def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, settings: SyncSettings, ip: str = "") -> ManifestReceipt:
+    """Create the application of a manifest, once; every photo starts as needed (the store is not
+    asked: holding a hash grants nothing)."""
     digest = canonical_sha256(data) if isinstance(data, dict) else ""
     existing = _existing(data, device)
     if existing is not None:
@@ -202,12 +202,12 @@ def _create(manifest: Manifest, digest: str, device: Device, now: datetime) -> A
     return application
 
 
-def resubmit(app_uuid: str, data: object, device: Device, *, now: datetime, settings: SyncSettings, store: PhotoStore | None = None, ip: str = "") -> ManifestReceipt:
+def resubmit(app_uuid: str, data: object, device: Device, *, now: datetime, settings: SyncSettings, ip: str = "") -> ManifestReceipt:
     """The officer's answer to a return: new photos and/or a note, then back to the director.
 
     Idempotent like a manifest: a resend after the application has moved on, naming only
     photos the server already holds, gets the same receipt and changes nothing. Added photos are
-    uploaded whatever the store holds (``store`` is unused), as in ``receive_manifest``.
+    uploaded whatever the store holds, as in ``receive_manifest``.
     """
     application = _existing({"uuid": app_uuid}, device)
     if application is None:
