@@ -74,6 +74,15 @@ def allowance(user: User) -> int:
     return row.max_active if row is not None else 1
 
 
+def allowances(user_ids: list[int]) -> dict[int, int]:
+    """``allowance`` for many officers in one query (the admin's phone list)."""
+    rows = db.session.execute(
+        select(DeviceAllowance.user_id, DeviceAllowance.max_active).where(DeviceAllowance.user_id.in_(user_ids))
+    ).all() if user_ids else []
+    allowed = dict(rows)
+    return {uid: allowed.get(uid, 1) for uid in user_ids}
+
+
 def active_devices(user: User) -> list[Device]:
     return list(db.session.scalars(
         select(Device).where(Device.user_id == user.id, Device.status == "active").order_by(Device.id)

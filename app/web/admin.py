@@ -56,9 +56,10 @@ def devices():
         select(Device).options(selectinload(Device.user).selectinload(User.office))
         .order_by(Device.user_id, Device.status, Device.enrolled_at.desc())
     ).all()
+    allowed = device_service.allowances(sorted({d.user_id for d in rows}))
     officers: dict[int, dict] = {}
     for d in rows:
-        officers.setdefault(d.user_id, {"user": d.user, "devices": [], "allowance": device_service.allowance(d.user)})
+        officers.setdefault(d.user_id, {"user": d.user, "devices": [], "allowance": allowed[d.user_id]})
         officers[d.user_id]["devices"].append(d)
     for entry in officers.values():
         entry["active"] = sum(1 for d in entry["devices"] if d.status == "active")
