@@ -20,9 +20,7 @@ dev: install translations db demo
 ## make test: install what the tests need and run the whole suite on SQLite, then on MariaDB
 test: install-dev translations test-sqlite test-mariadb
 
-# Browser tests that time out waiting on Chromium get one more try (a rare stall seen only under
-# load); any other failure, and a second timeout, still fail the run.
-PYTEST := $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider --reruns 1 --only-rerun TimeoutError
+PYTEST := $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
 
 test-sqlite: translations
 	$(PYTEST)
