@@ -33,9 +33,13 @@ __all__ = [
     "InstallmentPosition",
     "Payment",
     "Position",
+    "RepaymentSplit",
+    "ScheduleRow",
     "classify",
     "penalty_from_basis",
     "replay",
+    "schedule_rows",
+    "split_allocation",
     "validate_order",
 ]
 
@@ -212,3 +216,60 @@ def _allocate(items: list[InstallmentPosition], fen: int, on: date, rate: Decima
             i.paid_off_on = on
     return parts
 
+
+
+# --- What the loan page shows: each installment's total and the balance after it; each payment's split.
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    seq: int
+    principal: Decimal
+    interest: Decimal
+    penalty: Decimal
+    total: Decimal  # principal + interest + penalty of this installment
+    balance: Decimal  # principal still owed once this installment (and all before it) is paid
+
+
+def schedule_rows(principal: Decimal, installments: Sequence[tuple[int, Decimal, Decimal, Decimal]]) -> list[ScheduleRow]:
+    """Rows of (seq, principal due, interest due, penalty accrued), in seq order, with their total and
+    the remaining principal after each one, computed in fen: the principals of a schedule sum to the
+    loan's principal, so the last balance is exactly zero."""
+    balance = _fen(principal)
+    rows = []
+    for seq, p, i, pen in sorted(installments, key=lambda row: row[0]):
+        pf, inf, penf = _fen(p), _fen(i), _fen(pen)
+        balance -= pf
+        rows.append(ScheduleRow(seq, _yuan(pf), _yuan(inf), _yuan(penf), _yuan(pf + inf + penf), _yuan(balance)))
+    return rows
+
+
+@dataclass(frozen=True)
+class RepaymentSplit:
+    penalty: Decimal
+    interest: Decimal
+    principal: Decimal  # due principal and prepaid principal
+    prepaid: Decimal  # of which principal paid ahead of its due date
+    unapplied: Decimal  # more than everything owed: kept, refunded by hand
+
+    @property
+    def total(self) -> Decimal:
+        return self.penalty + self.interest + self.principal + self.unapplied
+
+
+def split_allocation(parts: Sequence[Sequence]) -> RepaymentSplit:
+    """Sum an allocation's [(seq, component, fen)] (as ``replay`` makes them, and as a repayment
+    stores them) into penalty, interest and principal; the four add up to the payment exactly."""
+    fen = {"penalty": 0, "interest": 0, "principal": 0, "prepaid": 0, "unapplied": 0}
+    for _seq, component, amount in parts:
+        if component == "penalty" or component == "unapplied":
+            fen[component] += amount
+        elif component == "prepaid_principal":
+            fen["principal"] += amount
+            fen["prepaid"] += amount
+        elif component.endswith("_interest"):
+            fen["interest"] += amount
+        elif component.endswith("_principal"):
+            fen["principal"] += amount
+        else:
+            raise ValueError(f"unknown allocation component {component!r}")
+    return RepaymentSplit(**{k: _yuan(v) for k, v in fen.items()})
