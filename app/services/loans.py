@@ -259,6 +259,20 @@ def position(loan: Loan, as_of: date) -> rp.Position:
                      order=rp.validate_order(loan.allocation_order or ()))
 
 
+def schedule_rows(loan: Loan) -> list[rp.ScheduleRow]:
+    """The loan page's schedule: each installment's total (principal + interest + penalty accrued)
+    and the principal still owed after it."""
+    return rp.schedule_rows(loan.principal, [(i.seq, i.principal_due, i.interest_due, i.penalty_accrued)
+                                             for i in loan.installments])
+
+
+def repayment_splits(loan: Loan, pos: rp.Position) -> dict[int, rp.RepaymentSplit]:
+    """How each standing repayment was allocated: the split stored with it when the loan was last
+    rebuilt, else (a repayment stored before splits were kept) the same replay's allocation."""
+    return {r.id: rp.split_allocation((r.allocation or {}).get("parts") or pos.allocations.get(r.id, []))
+            for r in loan.repayments if r.reversed_at is None}
+
+
 def _scheduled(loan: Loan) -> list[Installment]:
     return sorted(loan.installments, key=lambda i: i.seq)
 

@@ -71,6 +71,7 @@ def _loan_page(loan: Loan, repayment_form: dict | None = None, errors: dict | No
         "loans/detail.html", loan=loan, position=position, today=today,
         outstanding=position.outstanding(loan.penalty_rate), channels=loan_service.CHANNELS,
         class_labels=rp.CLASS_LABELS, form=repayment_form or {}, errors=errors or {},
+        rows=loan_service.schedule_rows(loan), splits=loan_service.repayment_splits(loan, position),
     ), status
 
 

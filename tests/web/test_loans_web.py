@@ -1,6 +1,9 @@
 """The cashier's screens and the calculator over HTTP."""
 from __future__ import annotations
 
+from decimal import Decimal
+from html.parser import HTMLParser
+
 from sqlalchemy import select
 
 from app.extensions import db
@@ -109,3 +112,80 @@ def test_a_receipt_photo_is_kept_with_the_repayment_and_a_bad_one_refused(app, c
         assert len(rep.receipt_sha256) == 64
     image = client.get(f"/loans/{loan_id}/repayments/{rep.id}/receipt")
     assert image.status_code == 200 and image.mimetype == "image/jpeg"
+
+
+class _Tables(HTMLParser):
+    """The text of every cell of every table, by the id of the section around it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.section = ""
+        self.tables: dict[str, list[list[tuple[str, str]]]] = {}
+        self.cell: list[str] | None = None
+        self.cls = ""
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "section":
+            self.section = a.get("id") or ""
+        elif tag == "tr":
+            self.tables.setdefault(self.section, []).append([])
+        elif tag in ("td", "th"):
+            self.cell, self.cls = [], a.get("class") or ""
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self.cell is not None:
+            self.tables[self.section][-1].append((" ".join("".join(self.cell).split()), self.cls))
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def _tables(html: str) -> dict[str, list[list[tuple[str, str]]]]:
+    parser = _Tables()
+    parser.feed(html)
+    return parser.tables
+
+
+def test_the_loan_page_shows_each_installments_total_and_balance_and_each_repayments_split(app, client, auth, demo):
+    """Issue 12 item 9: the schedule says what each installment costs in all and what principal is
+    left after it; each repayment says how it went to penalty, interest and principal; every money
+    column is right-aligned with ¥."""
+    from app.domain.money import format_money
+
+    with app.app_context():
+        loan = db.session.scalar(select(Loan).join(Borrower).where(Borrower.name == "冯十二"))
+        loan_id, principal = loan.id, loan.principal
+        installments = [(i.seq, i.principal_due, i.interest_due, i.penalty_accrued)
+                        for i in sorted(loan.installments, key=lambda i: i.seq)]
+        paid = [(r.amount, r.allocation["parts"]) for r in loan.repayments if r.reversed_at is None]
+    assert paid, "the demo's loan has a repayment"
+    auth.login("cashier1")
+    tables = _tables(client.get(f"/loans/{loan_id}").get_data(as_text=True))
+
+    head, *body = tables["schedule"]
+    assert [text for text, _ in head][2:8] == ["本金", "利息", "罚息", "本期应还", "剩余本金", "已还"]
+    assert all("money" in cls for _, cls in head[2:8])  # headings sit over their right-aligned figures
+    balance = principal
+    for row, (seq, p, i, pen) in zip(body, installments, strict=True):
+        balance -= p
+        cells = [text for text, _ in row]
+        assert cells[0] == str(seq)
+        assert cells[5] == "¥" + format_money(p + i + pen)
+        assert cells[6] == "¥" + format_money(balance)
+        assert all("money" in cls and text.startswith("¥") for text, cls in row[2:8])
+    assert body[-1][6][0] == "¥0.00"
+
+    head, *body = tables["repayments"]
+    assert [text for text, _ in head][:5] == ["还款日期", "金额", "罚息", "利息", "本金"]
+    rows = [r for r in body if len(r) == 7]
+    for row, (amount, parts) in zip(rows, paid, strict=True):
+        fen = {"penalty": 0, "interest": 0, "principal": 0}
+        for _seq, component, f in parts:
+            fen["penalty" if component == "penalty" else component.rsplit("_", 1)[1]] += f
+        cells = [text for text, _ in row]
+        assert cells[1] == "¥" + format_money(amount)
+        assert cells[2:5] == ["¥" + format_money(Decimal(fen[k]) / 100) for k in ("penalty", "interest", "principal")]
+        assert sum(fen.values()) == amount * 100
