@@ -77,12 +77,11 @@ def register_cli(app: Flask) -> None:
     @jobs.command("sms")
     def jobs_sms() -> None:
         """Send the SMS reminders that are due (run every few minutes; each message goes once)."""
-        from datetime import datetime, timezone
-
+        from app import clock
         from app.services import sms as sms_service
         from app.sms import make_gateway
 
-        result = sms_service.send_due(datetime.now(timezone.utc), make_gateway(current_app.config),
+        result = sms_service.send_due(clock.now(), make_gateway(current_app.config),
                                       max_attempts=current_app.config["SMS_MAX_ATTEMPTS"])
         click.echo(f"sms: {result}")
 

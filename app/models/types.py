@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, DateTime, Integer, String
 from sqlalchemy.types import TypeDecorator
 
+from app import clock
 from app.domain.money import from_fen, to_fen, to_money
 
 
@@ -69,7 +70,7 @@ class UTCDateTime(TypeDecorator):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return clock.now().replace(microsecond=0)
 
 
 def new_uuid() -> str:

@@ -5,7 +5,6 @@ The output is JSON on stdout (JSONL for batch), so it can be piped into jq or a 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from PIL import Image, UnidentifiedImageError
 
+from app.clock import business_today
 from app.domain.documents import DocumentKind
 from app.ocr.engines import OcrEngine, OcrUnavailable, make_engine
 from app.ocr.fields import extract_fields
@@ -56,7 +56,7 @@ def _read_image(path: Path) -> Image.Image:
 def _result(engine: OcrEngine, image: Image.Image, kind: str | None = None) -> dict[str, Any]:
     result = engine.read(image)
     # ID numbers are checked against the business date (China Standard Time), not the host's.
-    today = datetime.now(timezone(timedelta(hours=8))).date()
+    today = business_today()
     fields = extract_fields([(ln.text, ln.confidence) for ln in result.lines], today=today, kind=kind)
     return {
         "engine": result.engine,

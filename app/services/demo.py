@@ -7,12 +7,13 @@ from __future__ import annotations
 import hashlib
 import io
 import tempfile
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
 
+from app import clock
 from app.domain import idcard
 from app.domain.money import to_capitals
 from app.domain.routing import RoutingRules
@@ -64,7 +65,7 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
 
     With a photo store, each application gets drawn stand-in photos for its documents.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     hq = Office(code="HQ", name="总部", is_hq=True, address="县城人民路1号", lat=30.6586, lon=104.0648)
     o1 = Office(code="CG", name="城关办事处", parent=hq, address="城关镇东街12号", lat=30.6712, lon=104.0821)
     o2 = Office(code="HK", name="河口办事处", parent=hq, address="河口乡场镇", lat=30.5104, lon=104.2335)

@@ -10,23 +10,18 @@ which the fen figure is derived (see app.domain.repayment).
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from app.domain import dates
+from app.clock import business_today as business_today  # re-exported: callers ask jobs for the day
+from app.clock import now
 from app.domain.repayment import DEFAULT_CLASS_DAYS, PENALTY_DAYS_PER_YEAR, RATE_UNITS
 from app.extensions import db
 from app.models import JobRun
 
 DAILY = "daily"
-BEIJING = dates.BEIJING
-
-
-def business_today(now: datetime | None = None) -> date:
-    """Schedules run on local dates: the institution's day, in China Standard Time."""
-    return dates.business_today(now or datetime.now(timezone.utc))
 
 
 def class_days(config) -> tuple[int, ...]:
@@ -105,9 +100,9 @@ def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sm
     detail = {"installments_accrued": accrued, "reminders": reminders, "tasks": new_tasks}
     run = db.session.scalar(select(JobRun).where(JobRun.job == DAILY, JobRun.for_date == day))
     if run is None:
-        db.session.add(JobRun(job=DAILY, for_date=day, finished_at=datetime.now(timezone.utc), detail=detail))
+        db.session.add(JobRun(job=DAILY, for_date=day, finished_at=now(), detail=detail))
     else:
-        run.finished_at, run.detail = datetime.now(timezone.utc), detail
+        run.finished_at, run.detail = now(), detail
     try:
         db.session.commit()
     except IntegrityError:

@@ -27,12 +27,13 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import case, exists, insert, or_, select, update
 
+from app.clock import business_today
 from app.domain.phone import PhoneError, normalise_mobile
 from app.extensions import db
 from app.models import Borrower, Installment, Loan, SmsMessage
@@ -60,8 +61,6 @@ BACKOFF: tuple[timedelta, ...] = (
 )
 # How long a claimed message may stay "sending" before it counts as interrupted.
 SENDING_LEASE = timedelta(minutes=10)
-# Schedules are in local dates; China has one time zone and no daylight saving.
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 ERROR_LEN = 200  # SmsMessage.last_error
 
 
@@ -196,7 +195,7 @@ def send_due(
     counts = dict.fromkeys(
         ("sent", "retrying", "failed", "cancelled", "expired", "interrupted", "taken", "not_tried"), 0
     )
-    today = now.astimezone(BEIJING).date()
+    today = business_today(now)
     started = time.monotonic()
     t = SmsMessage.__table__
     due_now = or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now)
