@@ -8,7 +8,10 @@
 // - Nothing here stores captured data; that lives in IndexedDB (static/js/store.js).
 "use strict";
 const VERSION = "__CLIENT_VERSION__";
-const CACHE = "ddt-shell-" + VERSION;
+// The shell's own revision: raised whenever the list below changes, so a phone on the same client
+// version still gets a fresh cache without files of the old shell in it.
+const SHELL_REVISION = 2;
+const CACHE = "ddt-shell-" + VERSION + "-" + SHELL_REVISION;
 const SHELL = [
   "/m/",
   "/offline",
@@ -22,7 +25,22 @@ const SHELL = [
   "/static/js/photos.js",
   "/static/js/sync.js",
   "/static/js/schedule.js",
-  "/static/js/officer.js",
+  // The screens, as ES modules (main.js imports the rest; tests/web/test_pwa_shell.py checks this list).
+  "/static/js/phone/main.js",
+  "/static/js/phone/i18n.js",
+  "/static/js/phone/ui.js",
+  "/static/js/phone/format.js",
+  "/static/js/phone/boot.js",
+  "/static/js/phone/persist.js",
+  "/static/js/phone/geo.js",
+  "/static/js/phone/collector.js",
+  "/static/js/phone/capture.js",
+  "/static/js/phone/tasks.js",
+  "/static/js/phone/plan.js",
+  "/static/js/phone/visit.js",
+  "/static/js/phone/home.js",
+  "/static/js/phone/notes.js",
+  "/static/js/phone/calculator.js",
   "/static/vendor/htmx-2.0.11/htmx.min.js",
   "/static/vendor/tus-js-client-4.3.1/tus.min.js",
   "/static/icons/icon-192.png",

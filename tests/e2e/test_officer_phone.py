@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 from sqlalchemy import func, select
 
-from app.config import APP_VERSION
+from app.config import APP_VERSION, PROJECT_ROOT
 from app.extensions import db
 from app.models import Application, Device, Photo, User
 from app.services import devices as device_service
@@ -204,7 +205,9 @@ def test_minimum_version_bump_forces_the_update_before_sync(app, live_server, of
     wait_for_state(page, f"document.body.dataset.clientVersion === '{newer}'")
     page.wait_for_selector("#list-sent .row", timeout=30000)
     assert sent_versions and set(sent_versions) == {newer}
-    assert page.evaluate("caches.keys()") == [f"ddt-shell-{newer}"]
+    # One cache only, the new version's (named by client version and the shell's own revision).
+    revision = re.search(r"const SHELL_REVISION = (\d+);", (PROJECT_ROOT / "sw.js").read_text()).group(1)
+    assert page.evaluate("caches.keys()") == [f"ddt-shell-{newer}-{revision}"]
     # The draft made under the older version went through untouched.
     [draft] = drafts(page)
     assert _server_application(app, draft["uuid"])["state"] == "awaiting_director"

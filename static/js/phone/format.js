@@ -1,0 +1,25 @@
+// How money, distances and the server's errors read on the phone. Money stays text: no float.
+import { t } from "./i18n.js";
+
+export function yuan(s) {
+  return "¥" + Number(s).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+// "50" -> "50.00", "1,200.5" -> "1200.50"; null when it is not an amount.
+export function money(text) {
+  const s = String(text || "").replace(/[,\s]/g, "");
+  const m = /^(\d+)(?:\.(\d{0,2}))?$/.exec(s);
+  if (!m) return null;
+  return m[1].replace(/^0+(?=\d)/, "") + "." + ((m[2] || "") + "00").slice(0, 2);
+}
+
+export function formatDistance(m) {
+  return m < 1000 ? t("dist_m", { m: Math.round(m) }) : t("dist_km", { km: (m / 1000).toFixed(1) });
+}
+
+// The server's message and, for a refused manifest or report, what exactly to correct.
+export function errorText(error) {
+  if (!error) return "";
+  const fields = error.fields || {};
+  return [error.message].concat(Object.keys(fields).map((k) => fields[k])).join(" ");
+}

@@ -1,0 +1,92 @@
+// The officer's capture app starts here: which view to open (unsupported browser, phone not
+// enrolled, home), the service worker, and when to sync. Works offline: every screen reads and
+// writes IndexedDB (store.js); sync.js sends what is waiting when there is signal.
+import { t } from "./i18n.js";
+import { $, show, banner, setHomeRenderer } from "./ui.js";
+import { boot, setBoot } from "./boot.js";
+import { renderStorage } from "./persist.js";
+import { renderHome, renderNet, renderDeviceStatus } from "./home.js";
+import { newDraft, wireCapture, editingDraft } from "./capture.js";
+import { wireVisit, editingReport } from "./visit.js";
+import { locateMe } from "./plan.js";
+import { wireNotes } from "./notes.js";
+import { wireCalculator } from "./calculator.js";
+
+setHomeRenderer(renderHome);
+
+function showUser(user) {
+  if (user) $("#who").textContent = t("logged_in_as", { name: user.name, office: user.office });
+}
+
+function refreshFromServer() {
+  if (!navigator.onLine) return Promise.resolve();
+  return Sync.versionGate()
+    .then(() => Sync.api("GET", "/api/v1/device"))
+    .then((dev) => {
+      showUser(dev.user);
+      renderDeviceStatus(dev.status);
+      return Promise.all([Store.setMeta("user", dev.user), Store.setMeta("device_status", dev.status)]);
+    })
+    .then(() => Sync.api("GET", "/api/v1/bootstrap"))
+    .then((data) => { setBoot(data); return Store.setMeta("bootstrap", data); })
+    .catch((err) => {
+      if (err && err.status && err.status !== 0 && err.body && err.body.message) banner(err.body.message, "error");
+    });
+}
+
+function registerWorker() {
+  if (!navigator.serviceWorker) return;
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).then((reg) => {
+    // An update that arrived last time takes over now, at start, before any work begins.
+    if (reg.waiting && navigator.serviceWorker.controller) Sync.activateWaiting(reg);
+  }).catch(() => {});
+  navigator.serviceWorker.addEventListener("message", (e) => { if (e.data && e.data.type === "sync") Sync.run(); });
+}
+
+function open() {
+  return Store.available().then((ok) => {
+    if (!ok) { show("view-unsupported"); return; }
+    return Store.getMeta("device").then((device) => {
+      if (!device) { show("view-unenrolled"); return; }
+      return Promise.all([Store.getMeta("bootstrap"), Store.getMeta("user"), Store.getMeta("wifi_only"), Store.getMeta("device_status")]).then(([data, user, wifiOnly, status]) => {
+        setBoot(data);
+        renderDeviceStatus(status);
+        showUser(user);
+        $("#wifi-only").checked = !!wifiOnly;
+        const ready = data ? Promise.resolve() : refreshFromServer();
+        return ready.then(() => {
+          show("view-home");
+          renderStorage();
+          renderHome();
+          // A first start just fetched the bootstrap above; then the first sync of the session.
+          if (boot.data) refreshFromServer().then(() => Sync.run({ fresh: true }));
+        });
+      });
+    });
+  });
+}
+
+function wire() {
+  wireCapture();
+  wireVisit();
+  wireNotes();
+  wireCalculator(() => !!boot.data);
+  $("#new-application").addEventListener("click", () => { if (boot.data) newDraft(); });
+  $("#locate-me").addEventListener("click", locateMe);
+  $("#send-now").addEventListener("click", () => Sync.run({ sendNow: true }));
+  $("#wifi-only").addEventListener("change", (e) => Store.setMeta("wifi_only", e.target.checked));
+  Sync.onBanner((key) => banner(t(key), "info"));
+  Sync.onChange(() => { if (!editingDraft() && !editingReport()) renderHome(); });
+  window.addEventListener("online", () => { renderNet(); Sync.run({ fresh: true }); });
+  window.addEventListener("offline", renderNet);
+}
+
+renderNet();
+registerWorker();
+open();
+wire();
+setInterval(() => Sync.run(), 60000);
+// The GPS trail: a tick a minute; Sync.sampleTrail keeps to TRAIL_INTERVAL_MIN between positions.
+Sync.sampleTrail();
+setInterval(() => Sync.sampleTrail(), 60000);
+if (new URLSearchParams(location.search).get("enrolled")) banner(t("enrolled_ok"), "success");

@@ -1,0 +1,30 @@
+// Keeping captures safe until they are sent: persistent storage, the space left, Background Sync.
+import { t } from "./i18n.js";
+import { $, banner } from "./ui.js";
+
+export function renderStorage() {
+  if (!navigator.storage || !navigator.storage.estimate) return;
+  navigator.storage.estimate().then((e) => {
+    const mb = (x) => Math.round(x / 1048576);
+    const free = (e.quota || 0) - (e.usage || 0);
+    $("#storage-info").textContent = t("storage", { used: mb(e.usage || 0), quota: mb(e.quota || 0) });
+    if (e.quota && free < 50 * 1048576) banner(t("storage_low", { free: mb(free) }), "warning");
+  });
+}
+
+export function askPersistence() {
+  if (!navigator.storage || !navigator.storage.persist) return;
+  navigator.storage.persisted().then((yes) => {
+    if (yes) return;
+    return navigator.storage.persist().then((granted) => {
+      if (!granted) $("#storage-info").textContent += " " + t("storage_not_persistent");
+    });
+  });
+}
+
+// A bonus where the browser has it; Android WebView does not, so the timer and "online" do the work.
+export function registerBackgroundSync() {
+  if (navigator.serviceWorker && "SyncManager" in window) {
+    navigator.serviceWorker.ready.then((reg) => reg.sync.register("ddt-sync")).catch(() => {});
+  }
+}

@@ -1,0 +1,43 @@
+// Small DOM helpers shared by the phone's screens: which view shows, the banner, rows and buttons.
+export const $ = (sel, root) => (root || document).querySelector(sel);
+export const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+
+const VIEWS = ["view-unsupported", "view-unenrolled", "view-home", "view-draft", "view-calc", "view-visit"];
+
+export function show(id) {
+  VIEWS.forEach((v) => { $("#" + v).hidden = v !== id; });
+  window.scrollTo(0, 0);
+}
+
+export function banner(text, kind) {
+  const b = $("#banner");
+  b.innerHTML = "";
+  if (!text) return;
+  const p = document.createElement("p");
+  p.className = "flash flash-" + (kind || "info");
+  p.setAttribute("role", kind === "error" || kind === "warning" ? "alert" : "status");
+  p.textContent = text;
+  b.appendChild(p);
+}
+
+export function button(text, onClick, cls) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  if (cls) b.className = cls;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+// A muted "nothing here" line in a list.
+export function emptyRow(text) {
+  const item = document.createElement("li");
+  item.className = "muted";
+  item.textContent = text;
+  return item;
+}
+
+// The home view is drawn by home.js; forms go back to it through here (no import cycle).
+let homeRenderer = () => Promise.resolve();
+export function setHomeRenderer(fn) { homeRenderer = fn; }
+export function renderHome() { return homeRenderer(); }
