@@ -383,3 +383,23 @@ def test_an_iou_dated_today_in_china_is_not_in_the_future_before_8_am(app, demo)
         result = entry_service.save(application, values, clerk, complete=True, expected_version=application.version, now=now)
         assert "signed_on" not in result.errors, result.errors
         assert db.session.get(Application, a.id).state == "awaiting_l1"
+
+
+def test_saving_in_place_says_saved_there_and_leaves_no_stale_saved_for_the_next_page(app, client, auth, demo):
+    """Issue 12 item 11: the htmx save swapped in the form alone, so its "已保存。" waited in the session
+    and turned up beside "录入完成" on the application page after completion."""
+    a = _app(app)
+    auth.login("clerk1")
+    htmx = {"HX-Request": "true", "HX-Target": "entry-form"}
+    saved = auth.post(f"/applications/{a.id}/entry", {"version": a.version, "action": "save", "name": "王五"},
+                      headers=htmx)
+    assert saved.status_code == 200
+    body = saved.get_data(as_text=True)
+    assert 'id="messages"' in body and 'hx-swap-oob="true"' in body and "已保存。" in body  # said in place
+    values = _complete_values(app, a.id)
+    done = auth.post(f"/applications/{a.id}/entry", {**values, "version": _fresh(app, a.id)["version"],
+                                                      "action": "complete"}, headers=htmx)
+    assert done.status_code == 204 and done.headers["HX-Redirect"] == f"/applications/{a.id}"
+    page = client.get(done.headers["HX-Redirect"]).get_data(as_text=True)
+    assert "录入完成" in page
+    assert "已保存。" not in page
