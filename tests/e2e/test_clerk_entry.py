@@ -96,3 +96,60 @@ def test_the_clerk_keys_from_empty_fields_and_the_l1_reviewer_sees_what_differs(
         assert findings.is_visible()
     finally:
         reviewer.close()
+
+
+def _entry_page(app, live_server, browser, height: int):
+    with app.app_context():
+        app_id = db.session.scalar(select(Application.id).join(Borrower).where(Borrower.name == "王五"))
+    context = browser.new_context(viewport={"width": 1366, "height": height})
+    page = context.new_page()
+    login(page, live_server, "clerk1")
+    page.goto(f"{live_server}/applications/{app_id}/entry")
+    wait_for_state(page, "document.querySelector('[data-viewer-canvas]').width > 0")
+    return context, page
+
+
+VIEWER_FITS = """() => {
+  const vh = innerHeight, rect = (s) => document.querySelector(s).getBoundingClientRect();
+  const stage = rect('.viewer-stage'), ocr = rect('[data-region-form] button[value=screenshot]');
+  return {stage: stage.bottom <= vh && stage.top >= 0, buttons: ocr.bottom <= vh, pane: rect('.viewer-pane').bottom <= vh};
+}"""
+
+
+@pytest.mark.parametrize("height", [768, 900])
+def test_the_zoomed_photo_and_its_buttons_stay_on_a_1366_screen_while_the_form_scrolls(app, live_server, browser, height):
+    """Issue 12 item 11: zoomed in, the photo pane (sticky beside the form) grew taller than the
+    screen, so its bottom — the photo's lower part, the screenshot and OCR buttons — was cut off."""
+    context, page = _entry_page(app, live_server, browser, height)
+    try:
+        for _ in range(3):
+            page.click("[data-act=zoom-in]")
+        wait_for_state(page, "document.querySelector('[data-viewer-canvas]').width > 1000")
+        for scroll in (600, 1200):  # the pane is held beside the form once the page scrolls past its top
+            page.evaluate(f"window.scrollTo(0, {scroll})")
+            wait_for_state(page, "document.querySelector('.viewer-pane').getBoundingClientRect().top < 20")
+            fits = page.evaluate(VIEWER_FITS)
+            assert fits == {"stage": True, "buttons": True, "pane": True}, (scroll, fits)
+    finally:
+        context.close()
+
+
+def test_no_field_the_clerk_tabs_to_hides_behind_the_floating_save_bar(app, live_server, browser):
+    """Issue 12 item 11: the sticky 保存 / 完成录入 bar covered the field the browser scrolled to."""
+    context, page = _entry_page(app, live_server, browser, 768)
+    try:
+        page.focus("#f-name")
+        names = page.evaluate("Array.from(document.querySelectorAll('#entry-form input:not([type=hidden]), #entry-form select')).map(e => e.name)")
+        covered = []
+        for _ in names[1:]:
+            page.keyboard.press("Tab")
+            hit = page.evaluate("""() => {
+              const el = document.activeElement, bar = document.querySelector('.sticky-actions').getBoundingClientRect();
+              if (!el.closest('#entry-form') || el.closest('.sticky-actions')) return null;
+              const r = el.getBoundingClientRect();
+              return r.bottom > bar.top && r.top < bar.bottom ? el.name : null; }""")
+            if hit:
+                covered.append(hit)
+        assert covered == []
+    finally:
+        context.close()
