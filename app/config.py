@@ -127,9 +127,16 @@ class Config:
         # The officers' GPS trail: every N minutes, only within these local working hours.
         self.TRAIL_INTERVAL_MIN = _int("TRAIL_INTERVAL_MIN", 5)
         self.TRAIL_HOURS = os.environ.get("TRAIL_HOURS", "08:00-18:00")
-        # Map tiles for the trail page, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; empty: no
-        # tiles (the trail, visits and homes still draw on a blank map).
+        # The trail page's base map (app/domain/basemap.py). Default 天地图 (Tianditu), which needs a
+        # browser key TIANDITU_KEY (without one: no tiles, and the page says what to set). Or another
+        # XYZ server: MAP_TILE_URL (e.g. https://webrd0{s}.is.autonavi.com/appmaptile?…&x={x}&y={y}&z={z}),
+        # MAP_TILE_SUBDOMAINS (the values of {s}, default abc) and MAP_TILE_CRS, the coordinate system
+        # its tiles are drawn in: wgs84 (default), gcj02 (AMap/Gaode, Tencent) or bd09 (Baidu); GPS
+        # points are converted to it. MAP_TILE_URL=none: no tiles.
+        self.TIANDITU_KEY = os.environ.get("TIANDITU_KEY", "")
         self.MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
+        self.MAP_TILE_SUBDOMAINS = os.environ.get("MAP_TILE_SUBDOMAINS", "")
+        self.MAP_TILE_CRS = os.environ.get("MAP_TILE_CRS", "wgs84")
         # The lender's legal name, printed on every loan contract.
         self.INSTITUTION_NAME = os.environ.get("INSTITUTION_NAME", "贷贷通农村小额信贷")
         # Five-category classification: the first day past due of 关注, 次级, 可疑 and 损失.

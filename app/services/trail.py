@@ -80,6 +80,8 @@ def day_of(officer: User, day: date) -> dict:
         "officer": officer.full_name,
         "date": day.isoformat(),
         "distance_m": round(distance),
+        # Fewer than two accurate, real positions: no distance can be measured (not "0 km walked").
+        "measured_points": len(good),
         "points": [{"at": p.at.isoformat(), "lat": p.lat, "lon": p.lon, "accuracy_m": p.accuracy_m, "mock": p.is_mock}
                    for p in points],
         "visits": [{"borrower": v.loan.borrower.name, "lat": v.visit_lat, "lon": v.visit_lon, "on_site": v.on_site,
@@ -88,3 +90,18 @@ def day_of(officer: User, day: date) -> dict:
                     if v.loan.borrower.home_lat is not None else None}
                    for v in visits],
     }
+
+
+def on_map(day: dict, system: str) -> dict:
+    """The day's positions in the coordinate system of the map tiles they are drawn on (GPS gives
+    WGS-84; AMap's GCJ-02 or Baidu's BD-09 tiles need them converted, app/domain/geo.py). Distances
+    stay as measured in WGS-84."""
+    if system == geo.WGS84:
+        return day
+
+    def moved(item: dict) -> dict:
+        lat, lon = geo.from_wgs84(item["lat"], item["lon"], system)
+        return dict(item, lat=lat, lon=lon)
+
+    return dict(day, points=[moved(p) for p in day["points"]],
+                visits=[dict(moved(v), home=moved(v["home"]) if v["home"] else None) for v in day["visits"]])

@@ -20,6 +20,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
+from app.domain import basemap
 from app.extensions import db, login_manager
 from app.models import ROLES, User
 from app.services import auth as auth_service
@@ -143,6 +144,7 @@ def init_app(app: Flask) -> None:
     def forget_identity_views(_exc):
         identity_access.discard_pending()
     warn_if_insecure_production(app)
+    basemap.from_config(app.config)  # a map setting that cannot be right stops the start, not every page
 
     @app.before_request
     def warn_once_about_plain_http():
@@ -206,13 +208,14 @@ def tile_source(url: str) -> str:
     return f"{parts.scheme}://{host}"
 
 
-def content_security_policy(tile_url: str) -> str:
+def content_security_policy(tile_sources: tuple[str, ...] = ()) -> str:
     # No inline script and no eval anywhere: every script is a file under /static, data for scripts
     # travels in <script type="application/json"> blocks. No inline style either (htmx's indicator
     # <style> is switched off by the htmx-config meta tag); scripts may still set element.style.
     # img-src: blob: for the phone's photo thumbnails (object URLs of the IndexedDB blobs, also
-    # offline); data: for Leaflet, which blanks tiles it drops with a data: GIF; the tile server.
-    images = " ".join(filter(None, ["'self'", "data:", "blob:", tile_source(tile_url)]))
+    # offline); data: for Leaflet, which blanks tiles it drops with a data: GIF; the configured tile
+    # server's hosts only (app/domain/basemap.py).
+    images = " ".join(["'self'", "data:", "blob:", *tile_sources])
     return "; ".join([
         "default-src 'self'",
         "script-src 'self'",
@@ -243,7 +246,7 @@ def security_headers(response: Response) -> Response:
         # Personal data must not stay in any cache (the browser's, a proxy's, the back button's).
         # A view that may be cached says so itself (sw.js, photos by their own rules).
         headers["Cache-Control"] = "no-store"
-    headers.setdefault("Content-Security-Policy", content_security_policy(_config("MAP_TILE_URL")))
+    headers.setdefault("Content-Security-Policy", content_security_policy(_tile_sources()))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     # Other sites learn at most our origin, never a path (paths may hold search terms).
@@ -253,6 +256,12 @@ def security_headers(response: Response) -> Response:
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
+
+
+def _tile_sources() -> tuple[str, ...]:
+    from flask import current_app
+
+    return basemap.from_config(current_app.config).sources
 
 
 def _config(key: str) -> str:

@@ -87,7 +87,13 @@ def trail_day(user_id: int):
         abort(400)
     if not date(2000, 1, 1) <= day <= date(9999, 12, 30):  # 0001-01-01 in China time is before year 1 in UTC
         abort(400)
-    return render_template("tasks/trail.html", officer=officer, day=day, data=trail.day_of(officer, day))
+    from flask import current_app
+
+    from app.domain import basemap
+
+    base_map = basemap.from_config(current_app.config)
+    return render_template("tasks/trail.html", officer=officer, day=day, base_map=base_map,
+                           data=trail.on_map(trail.day_of(officer, day), base_map.crs))
 
 
 @bp.route("/photos/<int:photo_id>")

@@ -1,5 +1,7 @@
 // An officer's day on a Leaflet map: the trail, visits (green on site, red flagged) and homes.
-// Tiles are optional (MAP_TILE_URL): without them the shapes still draw on a blank map.
+// Tiles (#trail-tiles, app/domain/basemap.py): 天地图 by default, or the configured server; the
+// positions arrive already in the tiles' coordinate system (converted on the server). Without tiles
+// the shapes still draw on a blank map.
 // Leaflet treats tooltip strings as HTML: every piece of data goes through Esc.html (escape.js).
 "use strict";
 (function () {
@@ -9,7 +11,10 @@
     box.dataset.drawn = "1";
     var data = JSON.parse(document.getElementById("trail-data").textContent);
     var map = L.map(box, { zoomControl: true });
-    if (box.dataset.tiles) L.tileLayer(box.dataset.tiles, { maxZoom: 19 }).addTo(map);
+    var tiles = JSON.parse(document.getElementById("trail-tiles").textContent);
+    tiles.layers.forEach(function (t) {
+      L.tileLayer(t.url, { maxZoom: 18, subdomains: t.subdomains, attribution: Esc.html(t.attribution) }).addTo(map);
+    });
     var bounds = [];
     var line = data.points.filter(function (p) { return !p.mock; }).map(function (p) { return [p.lat, p.lon]; });
     if (line.length) {
