@@ -70,6 +70,7 @@ def js_messages() -> dict[str, str]:
         "photo_processing": _("Preparing photo…"),
         "photo_failed": _("This photo could not be read; take it again."),
         "delete": _("Delete"),
+        "confirm_delete_photo": _("Delete this photo from the phone?"),
         "todo_reason": _("Returned by %(who)s: %(reason)s"),
         "amend": _("Add material"),
         "resubmit": _("Resubmit"),

@@ -1,0 +1,66 @@
+"""Photos on the phone (issue 12 item 11): a thumbnail shows the whole photo, and 删除 asks first."""
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.officer import blob_count, enrol_phone, phone_photos, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="session")
+def wide_photo(tmp_path_factory):
+    # A 4:3 camera photo: a square crop would cut a quarter of it away.
+    return phone_photos(tmp_path_factory.mktemp("wide"), count=1, size=(2400, 1800))[0]
+
+
+def _first_item_photo(page, photo) -> None:
+    before = page.locator(".thumb").count()
+    page.locator(".photo-item").first.locator("input[type=file]").set_input_files(str(photo))
+    wait_until(page, f"document.querySelectorAll(\".thumb img[src^='blob:']\").length > {before}")
+
+
+def test_thumbnail_shows_the_whole_photo_in_a_fixed_box(app, live_server, officer_phone, wide_photo):
+    page = officer_phone.new_page()
+    enrol_phone(app, page, live_server)
+    page.click("#new-application")
+    page.wait_for_selector("#view-draft:not([hidden])")
+    _first_item_photo(page, wide_photo)
+    wait_until(page, "document.querySelector('.thumb img').complete && document.querySelector('.thumb img').naturalWidth > 0")
+    shown = page.evaluate("""(() => {
+        const img = document.querySelector('.thumb img'), box = img.getBoundingClientRect(), s = getComputedStyle(img);
+        return {fit: s.objectFit, w: box.width, h: box.height, nw: img.naturalWidth, nh: img.naturalHeight};
+    })()""")
+    # The box is the same for every photo; the picture inside is scaled down whole, not cut.
+    assert (round(shown["w"]), round(shown["h"])) == (96, 96)
+    assert shown["fit"] == "contain"
+    assert shown["nw"] > shown["nh"]  # the wide photo really is wide: cropping it would lose its sides
+    page.screenshot(path="/tmp/ddt/h3/thumb-contain.png")
+
+
+def test_deleting_a_photo_asks_first(app, live_server, officer_phone, wide_photo):
+    page = officer_phone.new_page()
+    enrol_phone(app, page, live_server)
+    page.click("#new-application")
+    page.wait_for_selector("#view-draft:not([hidden])")
+    _first_item_photo(page, wide_photo)
+    assert blob_count(page) == 1
+    asked = []
+
+    # The officer taps 删除 by mistake and says no: the photo stays, on screen and in IndexedDB.
+    def say_no(dialog):
+        asked.append((dialog.type, dialog.message))
+        dialog.dismiss()
+
+    page.once("dialog", say_no)
+    page.click(".thumb button")
+    assert asked == [("confirm", "从手机上删除这张照片？")]
+    assert page.locator(".thumb").count() == 1 and blob_count(page) == 1
+    assert page.evaluate("Store.allDrafts().then(d => d[0].photos.length)") == 1
+
+    # He means it: it goes, with its blob.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click(".thumb button")
+    wait_until(page, "document.querySelectorAll('.thumb').length === 0")
+    wait_until(page, "Store.allDrafts().then(d => d[0].photos.length === 0)")
+    assert blob_count(page) == 0
