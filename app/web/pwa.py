@@ -1,7 +1,7 @@
 """The service worker and the web app manifest, served from the site root for full scope."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, send_from_directory
 from flask_babel import gettext as _
 
 from app import __version__
@@ -45,6 +45,14 @@ def manifest():
         current_app.json.dumps(data), mimetype="application/manifest+json"
     )
     return response
+
+
+@bp.route("/favicon.ico")
+@public
+def favicon():
+    # Browsers ask for /favicon.ico on every page that names no icon (a PDF, an image, JSON) and on
+    # some that do: answer it from static/ and let it be cached for a week instead of a 404 each time.
+    return send_from_directory(PROJECT_ROOT / "static", "favicon.ico", mimetype="image/x-icon", max_age=7 * 24 * 3600)
 
 
 @bp.route("/offline")
