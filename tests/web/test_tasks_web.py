@@ -82,3 +82,30 @@ def test_the_director_reassigns_a_task_to_another_officer_of_his_office(app, dem
     officer = Auth(app.test_client())
     officer.login("officer1")
     assert officer.post(f"/tasks/{tasks[0].id}/reassign", {"officer_id": officer2.id}).status_code == 403
+
+
+def _report(app, client, headers, task_uuid: str, **outcome) -> None:
+    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    body = {"report_uuid": str(uuid.uuid4()), "completed_at": now,
+            "outcome": {"met_borrower": True, "paid_amount": "", "promise_date": None, "promise_amount": None,
+                        "loan_use_verified": True, "notes": "", **outcome},
+            "gps": {"lat": 30.6801, "lon": 104.1001, "accuracy_m": 20, "at": now, "is_mock": False}, "photos": []}
+    r = client.post(f"/api/v1/tasks/{task_uuid}/report", json=body, headers=headers)
+    assert r.status_code == 200, r.get_data(as_text=True)
+
+
+def test_the_directors_list_shows_what_was_paid_and_promised_in_yuan(app, client, demo):
+    """Issue 12 item 11: "还款 0.00" — no ¥, and a zero the phone sends when nothing was paid."""
+    tasks = _feng_tasks(app)
+    headers = enrol(app, "officer1")
+    plan = client.get("/api/v1/plan", headers=headers).get_json()["tasks"]
+    assert len(plan) >= 2
+    promise = (jobs.business_today() + __import__("datetime").timedelta(days=5)).isoformat()
+    _report(app, client, headers, plan[0]["uuid"], paid_amount="1200.5", promise_amount="300", promise_date=promise)
+    _report(app, client, headers, plan[1]["uuid"], paid_amount="0.00")
+    director = Auth(app.test_client())
+    director.login("director1")
+    page = director.client.get("/tasks/?status=done").get_data(as_text=True)
+    assert "还款 ¥1,200.50" in page and f"承诺 {promise} 前还 ¥300.00" in page
+    assert "还款 0.00" not in page and "还款 ¥0.00" not in page
+    assert len(tasks) >= 2
