@@ -408,10 +408,21 @@
     });
   }
 
-  // The first sync of each day (and "Send now") downloads the plan; offline the stored copy serves.
+  // How old the stored plan may grow while the app is open with signal: the timer's run renews it
+  // after this, so a task the server creates during the day reaches the phone without "Send now".
+  var PLAN_MAX_AGE_MS = 5 * 60 * 1000;
+
+  function planStale(plan, opts) {
+    if (!plan || plan.fetched_day !== localDay()) return true;
+    // Opening the app, coming back to it, regaining signal ("fresh") or "Send now": renew at once.
+    if (opts.sendNow || opts.fresh) return true;
+    return !(Date.now() - Date.parse(plan.fetched_at) < PLAN_MAX_AGE_MS);
+  }
+
+  // Downloads the plan when it is stale; offline the stored copy serves.
   function refreshPlan(opts) {
     return Store.getMeta("plan").then(function (plan) {
-      if (plan && plan.fetched_day === localDay() && !opts.sendNow) return;
+      if (!planStale(plan, opts)) return;
       return api("GET", "/api/v1/plan").then(function (resp) {
         var next = { date: resp.date, settings: resp.settings || {}, tasks: resp.tasks || [], fetched_at: new Date().toISOString(), fetched_day: localDay() };
         return Store.setMeta("plan", next)

@@ -79,12 +79,18 @@ function wire() {
   Sync.onChange(() => { if (!editingDraft() && !editingReport()) renderHome(); });
   window.addEventListener("online", () => { renderNet(); Sync.run({ fresh: true }); });
   window.addEventListener("offline", renderNet);
+  // Back in front (the officer switches to the app again): like opening it, sync and renew the plan.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") Sync.run({ fresh: true });
+  });
 }
 
 renderNet();
 registerWorker();
 open();
 wire();
+// A run a minute while the app is open: sends what is due and renews a plan older than five
+// minutes (sync.js). Offline a run does nothing; a run never starts while one is under way.
 setInterval(() => Sync.run(), 60000);
 // The GPS trail: a tick a minute; Sync.sampleTrail keeps to TRAIL_INTERVAL_MIN between positions.
 Sync.sampleTrail();
