@@ -259,6 +259,12 @@ def notifications():
         items=[{"id": n.id, "label": notification_label(n.kind), "message": n.message,
                 "at": n.created_at.isoformat(), "unread": n.read_at is None}
                for n in notification_service.recent(user)[:20]],
+        # By kind and business day, newest first, as the phone shows them ("items": older phones).
+        groups=[{"kind": grp.kind, "label": notification_label(grp.kind), "day": grp.day.isoformat(),
+                 "count": grp.count, "unread": grp.unread,
+                 "items": [{"id": n.id, "message": n.message, "at": n.created_at.isoformat(),
+                            "unread": n.read_at is None} for n in grp.items[:20]]}
+                for grp in notification_service.grouped(user)],
     )
 
 

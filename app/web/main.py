@@ -43,7 +43,7 @@ def nav_counts():
 @bp.route("/notifications")
 @any_staff
 def notifications():
-    return render_template("main/notifications.html", items=notification_service.recent(current_user))
+    return render_template("main/notifications.html", groups=notification_service.grouped(current_user))
 
 
 @bp.route("/notifications/read", methods=["POST"])

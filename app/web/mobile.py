@@ -71,6 +71,10 @@ def js_messages() -> dict[str, str]:
         "photo_failed": _("This photo could not be read; take it again."),
         "delete": _("Delete"),
         "confirm_delete_photo": _("Delete this photo from the phone?"),
+        # Notifications grouped by kind and day.
+        "today": _("Today"),
+        "notes_count": _("%(count)s notifications"),
+        "notes_new": _("%(count)s new"),
         "todo_reason": _("Returned by %(who)s: %(reason)s"),
         "amend": _("Add material"),
         "resubmit": _("Resubmit"),

@@ -23,3 +23,10 @@ export function errorText(error) {
   const fields = error.fields || {};
   return [error.message].concat(Object.keys(fields).map((k) => fields[k])).join(" ");
 }
+
+// The institution's date (China Standard Time) of a moment, "YYYY-MM-DD", whatever the phone's zone:
+// the server groups and dates by it.
+const BUSINESS_DAY = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit" });
+export function businessDay(at) {
+  return BUSINESS_DAY.format(at || new Date());
+}

@@ -1,24 +1,61 @@
-// The notifications card of the home view, from meta "notifications" (kept for offline reading).
+// The notifications card of the home view, below the officer's own work: one line per kind and
+// day ("Approved · 3 · today"), opened to see each one. From meta "notifications", kept offline.
+import { t } from "./i18n.js";
 import { $ } from "./ui.js";
+import { businessDay } from "./format.js";
+
+const SHOWN_GROUPS = 8;
+
+function line(cls, text) {
+  const span = document.createElement("span");
+  span.className = cls;
+  span.textContent = text;
+  return span;
+}
+
+// A phone that synced with an older server has only a flat list: one group per notification.
+function groupsOf(data) {
+  if (data.groups) return data.groups;
+  return (data.items || []).map((n) => ({ label: n.label, day: businessDay(new Date(n.at)), count: 1, unread: n.unread ? 1 : 0, items: [n] }));
+}
+
+function groupRow(g, today) {
+  const item = document.createElement("li");
+  item.className = "row notice-group" + (g.unread ? " unread" : "");
+  item.dataset.count = g.count;
+  const latest = g.items[0];
+  const when = g.day === today ? t("today") : g.day;
+  if (g.count === 1) {
+    item.appendChild(line("row-main", g.label + " · " + latest.message));
+    item.appendChild(line("row-sub", new Date(latest.at).toLocaleString()));
+    return item;
+  }
+  const details = document.createElement("details");
+  const summary = document.createElement("summary");
+  summary.appendChild(line("row-main", g.label + " · " + t("notes_count", { count: g.count }) + " · " + when));
+  summary.appendChild(line("row-sub", latest.message + " …" + (g.unread ? " · " + t("notes_new", { count: g.unread }) : "")));
+  details.appendChild(summary);
+  const list = document.createElement("ul");
+  list.className = "rows";
+  g.items.forEach((n) => {
+    const li = document.createElement("li");
+    li.className = "row" + (n.unread ? " unread" : "");
+    li.appendChild(line("row-main", n.message));
+    li.appendChild(line("row-sub", new Date(n.at).toLocaleString()));
+    list.appendChild(li);
+  });
+  details.appendChild(list);
+  item.appendChild(details);
+  return item;
+}
 
 export function renderNotes() {
   return Store.getMeta("notifications").then((data) => {
-    const list = $("#list-notes"), items = (data && data.items) || [];
+    const list = $("#list-notes"), groups = data ? groupsOf(data) : [];
+    const today = businessDay();
     list.innerHTML = "";
-    items.slice(0, 10).forEach((n) => {
-      const li = document.createElement("li");
-      li.className = "row" + (n.unread ? " unread" : "");
-      const main = document.createElement("span");
-      main.className = "row-main";
-      main.textContent = n.label + " · " + n.message;
-      const sub = document.createElement("span");
-      sub.className = "row-sub";
-      sub.textContent = new Date(n.at).toLocaleString();
-      li.appendChild(main);
-      li.appendChild(sub);
-      list.appendChild(li);
-    });
-    $("#notes-card").hidden = !items.length;
+    groups.slice(0, SHOWN_GROUPS).forEach((g) => list.appendChild(groupRow(g, today)));
+    $("#notes-card").hidden = !groups.length;
     const badge = $("#notes-badge");
     badge.textContent = (data && data.unread) || 0;
     badge.dataset.count = (data && data.unread) || 0;
