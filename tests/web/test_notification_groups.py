@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -67,6 +67,8 @@ def test_the_phone_gets_the_groups(app, client, demo):
 START = datetime(2026, 11, 29, 15, 0, tzinfo=timezone.utc)  # 23:00 in Beijing: the day turns within the hour
 
 
+# Pure: no database. The machine may be busy with browser tests, hence no time limits.
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 3 * 24 * 60)), max_size=40))
 def test_grouping_keeps_every_notification_once_by_kind_and_day_newest_first(raw):
     rows = sorted((SimpleNamespace(kind=k, created_at=START + timedelta(minutes=m), read_at=None) for k, m in raw),
