@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Borrower, FollowUpTask, Loan
+from app.models import Borrower, FollowUpTask, Loan, Product
 from app.services import jobs
 from tests.e2e.officer import enrol_phone, wait_until
 
@@ -47,10 +47,16 @@ def test_a_task_created_later_appears_when_the_app_comes_back_to_the_front(app, 
     wait_until(page, "Store.getMeta('last_sync').then(t => !!t)")  # the session's first run is over
     new = _new_tasks_on_the_server(app)
     assert not set(new) & set(shown)
+    with app.app_context():  # and head office renames a loan type meanwhile
+        product = db.session.scalar(select(Product).where(Product.code == "XYD"))
+        product.name = "农户小额信用贷款（新）"
+        db.session.commit()
     # The officer switches to another app and back; no "Send now".
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
     page.wait_for_selector(f"#list-plan .row[data-task='{new[0]}']")
     assert set(new) <= {t["uuid"] for t in page.evaluate("Store.getMeta('plan')")["tasks"]}
+    # Like opening the app, it also renews the bootstrap (loan types, borrowers, settings).
+    wait_until(page, "Store.getMeta('bootstrap').then(b => b.products.some(p => p.name === '农户小额信用贷款（新）'))")
 
 
 def test_a_task_created_later_appears_by_itself_while_online_and_offline_nothing_is_asked(app, live_server, officer_phone):

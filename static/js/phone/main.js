@@ -18,8 +18,16 @@ function showUser(user) {
   if (user) $("#who").textContent = t("logged_in_as", { name: user.name, office: user.office });
 }
 
+let refreshing = null;  // one refresh at a time: coming back to the app twice asks once
+
 function refreshFromServer() {
   if (!navigator.onLine) return Promise.resolve();
+  if (!refreshing) refreshing = fetchDeviceAndBootstrap().then(() => { refreshing = null; });
+  return refreshing;
+}
+
+// Who the officer is, the phone's status, and the bootstrap (loan types, his borrowers, settings).
+function fetchDeviceAndBootstrap() {
   return Sync.versionGate()
     .then(() => Sync.api("GET", "/api/v1/device"))
     .then((dev) => {
@@ -79,9 +87,10 @@ function wire() {
   Sync.onChange(() => { if (!editingDraft() && !editingReport()) renderHome(); });
   window.addEventListener("online", () => { renderNet(); Sync.run({ fresh: true }); });
   window.addEventListener("offline", renderNet);
-  // Back in front (the officer switches to the app again): like opening it, sync and renew the plan.
+  // Back in front (the officer switches to the app again): like opening it, the bootstrap (a
+  // borrower registered meanwhile, a changed loan type) and the plan are renewed, and what waits is sent.
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible") Sync.run({ fresh: true });
+    if (document.visibilityState === "visible" && boot.data) refreshFromServer().then(() => Sync.run({ fresh: true }));
   });
 }
 
