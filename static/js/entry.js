@@ -16,6 +16,17 @@
 
     function turned() { return state.rotation % 180 !== 0; }
 
+    // A photo opens whole: the largest zoom step at which it fits the stage's width and height (a
+    // 1600 px photo at a fixed half size overflowed the stage beside the form at 1366 px).
+    function fitZoom() {
+      var stage = canvas.parentNode;
+      var maxHeight = parseFloat(getComputedStyle(stage).maxHeight) || Infinity;
+      var fit = Math.min(stage.clientWidth / img.naturalWidth, maxHeight / img.naturalHeight);
+      var best = 0;
+      ZOOMS.forEach(function (z, i) { if (z <= fit) best = i; });
+      return best;
+    }
+
     function draw() {
       if (!img.naturalWidth) return;
       var z = ZOOMS[state.zoom];
@@ -46,7 +57,7 @@
       label.textContent = button.dataset.label;
       state.rotation = 0;
       state.box = null;
-      img.onload = draw;
+      img.onload = function () { state.zoom = fitZoom(); draw(); };
       img.src = button.dataset.viewSrc;
     }
 

@@ -153,3 +153,23 @@ def test_no_field_the_clerk_tabs_to_hides_behind_the_floating_save_bar(app, live
         assert covered == []
     finally:
         context.close()
+
+
+def test_a_photo_opens_whole_in_the_stage_beside_the_form(app, live_server, browser):
+    """Issue 12 item 11: a 1600 x 1200 officer photo opened at a fixed half size (800 px) in a stage
+    about 570 px wide at 1366 px: its right side and bottom were cut off until the clerk zoomed out."""
+    with app.app_context():
+        a = db.session.scalar(select(Application).join(Borrower).where(Borrower.name == "王五"))
+        app_id, low, high = a.id, a.product.min_amount, a.product.max_amount
+    photo_id, _form = attach_form_photo(app, app_id, min_amount=low, max_amount=high)
+    context, page = _entry_page(app, live_server, browser, 768)
+    try:
+        page.click(f".viewer-thumbs [data-photo-id='{photo_id}']")
+        wait_for_state(page, "document.querySelector('[data-viewer-label]').textContent.includes('(')")
+        size = wait_for_state(page, """() => { const c = document.querySelector('[data-viewer-canvas]'), s = c.parentNode;
+          return c.width > 300 && c.width / c.height > 1.3 && {w: c.width, h: c.height, sw: s.clientWidth, sh: s.clientHeight}; }""")
+        assert size["w"] <= size["sw"] and size["h"] <= size["sh"], size
+        page.click("[data-act=zoom-in]")  # zooming in still enlarges it, inside the scrolling stage
+        wait_for_state(page, f"document.querySelector('[data-viewer-canvas]').width > {size['w']}")
+    finally:
+        context.close()
