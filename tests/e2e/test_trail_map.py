@@ -77,3 +77,13 @@ def test_without_a_key_no_tiles_and_a_note_for_the_admin(app, live_server, deskt
     assert "TIANDITU_KEY" in page.inner_text("#map-note")
     assert page.locator("#trail-map .leaflet-tile").count() == 0
     assert not [url for url in requested if "tianditu" in url]
+
+
+def test_the_phone_reads_distances_as_the_desk_does(app, live_server, phone):
+    # The same rounding step as app/domain/geo.format_distance: 999.6 m rounded to 1000 m read "1000 m".
+    page = phone.new_page()
+    page.goto(f"{live_server}/m/")
+    shown = page.evaluate("import('/static/js/phone/format.js').then(f => [999.6, 999.4, 35.4, 12345]"
+                          ".map(f.formatDistance))")
+    assert "1000" not in shown[0] and "1.0" in shown[0]
+    assert "999" in shown[1] and "35" in shown[2] and "12.3" in shown[3]

@@ -14,7 +14,8 @@ export function money(text) {
 }
 
 export function formatDistance(m) {
-  return m < 1000 ? t("dist_m", { m: Math.round(m) }) : t("dist_km", { km: (m / 1000).toFixed(1) });
+  const metres = Math.round(m); // rounded before the step, or 999.6 m reads "1000 m" (app/domain/geo.py alike)
+  return metres < 1000 ? t("dist_m", { m: metres }) : t("dist_km", { km: (metres / 1000).toFixed(1) });
 }
 
 // The server's message and, for a refused manifest or report, what exactly to correct.
