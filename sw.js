@@ -10,7 +10,7 @@
 const VERSION = "__CLIENT_VERSION__";
 // The shell's own revision: raised whenever the list below changes, so a phone on the same client
 // version still gets a fresh cache without files of the old shell in it.
-const SHELL_REVISION = 2;
+const SHELL_REVISION = 3;
 const CACHE = "ddt-shell-" + VERSION + "-" + SHELL_REVISION;
 const SHELL = [
   "/m/",
@@ -23,9 +23,9 @@ const SHELL = [
   "/static/js/store.js",
   "/static/js/idcard.js",
   "/static/js/photos.js",
-  "/static/js/sync.js",
   "/static/js/schedule.js",
-  // The screens, as ES modules (main.js imports the rest; tests/web/test_pwa_shell.py checks this list).
+  // The screens and the sync engine, as ES modules (phone/main.js imports the rest;
+  // tests/web/test_pwa_shell.py checks this list against the imports).
   "/static/js/phone/main.js",
   "/static/js/phone/i18n.js",
   "/static/js/phone/ui.js",
@@ -41,6 +41,12 @@ const SHELL = [
   "/static/js/phone/home.js",
   "/static/js/phone/notes.js",
   "/static/js/phone/calculator.js",
+  "/static/js/sync/index.js",
+  "/static/js/sync/core.js",
+  "/static/js/sync/applications.js",
+  "/static/js/sync/visits.js",
+  "/static/js/sync/notices.js",
+  "/static/js/sync/trail.js",
   "/static/vendor/htmx-2.0.11/htmx.min.js",
   "/static/vendor/tus-js-client-4.3.1/tus.min.js",
   "/static/icons/icon-192.png",

@@ -12,7 +12,7 @@ officer1/2/3 in turn, and serves the app with gunicorn (gthread) on a free port 
 
 Each phone holds one loan application with 5 distinct JPEG photos of 100-200 KB (the configured
 PHOTO_LONG_EDGE and PHOTO_JPEG_QUALITY, 1600 px at 0.8; noise so they do not compress to nothing),
-generated before any timing starts. A phone syncs like the officer's app (static/js/sync.js with
+generated before any timing starts. A phone syncs like the officer's app (static/js/sync/ with
 tus-js-client): POST the manifest to /api/v1/applications, then for each needed photo a tus 1.0.0
 HEAD for the offset and PATCHes of --chunk-kib, resuming from a new HEAD after an error; then, to
 prove idempotency under load, it resends the manifest (must answer 200 with nothing needed and the

@@ -7,6 +7,7 @@ import { errorText } from "./format.js";
 import { products, borrowers, settings, product, fillProducts } from "./boot.js";
 import { thumbnails, collectPhotos, dropPhoto, takePosition } from "./collector.js";
 import { renderStorage, askPersistence, registerBackgroundSync } from "./persist.js";
+import Sync from "../sync/index.js";
 
 let current = null;   // the draft being edited
 let saveTimer = null;

@@ -1,6 +1,7 @@
 // The officer's capture app starts here: which view to open (unsupported browser, phone not
 // enrolled, home), the service worker, and when to sync. Works offline: every screen reads and
-// writes IndexedDB (store.js); sync.js sends what is waiting when there is signal.
+// writes IndexedDB (store.js); the sync engine (sync/index.js) sends what waits when there is signal.
+import Sync from "../sync/index.js";
 import { t } from "./i18n.js";
 import { $, show, banner, setHomeRenderer } from "./ui.js";
 import { boot, setBoot } from "./boot.js";
@@ -99,7 +100,7 @@ registerWorker();
 open();
 wire();
 // A run a minute while the app is open: sends what is due and renews a plan older than five
-// minutes (sync.js). Offline a run does nothing; a run never starts while one is under way.
+// minutes (sync/visits.js). Offline a run does nothing; a run never starts while one is under way.
 setInterval(() => Sync.run(), 60000);
 // The GPS trail: a tick a minute; Sync.sampleTrail keeps to TRAIL_INTERVAL_MIN between positions.
 Sync.sampleTrail();

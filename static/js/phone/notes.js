@@ -3,6 +3,7 @@
 import { t } from "./i18n.js";
 import { $ } from "./ui.js";
 import { businessDay } from "./format.js";
+import Sync from "../sync/index.js";
 
 const SHOWN_GROUPS = 8;
 

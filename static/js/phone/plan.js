@@ -1,5 +1,5 @@
 // The day's work plan on the home view: tasks by due date with distance from the officer, the
-// state of each visit report, and the server's verdict. The plan is kept in meta "plan" (sync.js
+// state of each visit report, and the server's verdict. The plan is kept in meta "plan" (sync/visits.js
 // downloads it); reports are their own records until the server confirms them.
 import { t, label } from "./i18n.js";
 import { $, button, emptyRow, renderHome } from "./ui.js";
@@ -7,6 +7,7 @@ import { yuan, formatDistance, errorText } from "./format.js";
 import { homeDistance } from "./geo.js";
 import { latestReports, reportResult } from "./tasks.js";
 import { openVisit } from "./visit.js";
+import Sync from "../sync/index.js";
 
 function resultText(result) {
   const dist = result.distance_m === null || result.distance_m === undefined ? null : formatDistance(result.distance_m);

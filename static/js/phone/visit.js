@@ -8,6 +8,7 @@ import { homeDistance } from "./geo.js";
 import { latestReports, taskNeeds } from "./tasks.js";
 import { thumbnails, collectPhotos, dropPhoto, takePosition } from "./collector.js";
 import { askPersistence, registerBackgroundSync } from "./persist.js";
+import Sync from "../sync/index.js";
 
 const MAX_VISIT_PHOTOS = 3;
 let currentReport = null;   // the visit report being edited

@@ -1,0 +1,121 @@
+// The phone's link to the server: authenticated API calls, the errors worth another try, and the
+// answers that concern the whole phone (revoked -> wipe, outdated -> update first). The queues
+// (applications.js, visits.js, trail.js, notices.js) go through here; index.js runs them.
+export const CLIENT_VERSION = document.body.dataset.clientVersion;
+const listeners = [];
+
+function ApiError(status, body) {
+  this.status = status;
+  this.body = body || {};
+  this.message = (body && body.message) || "HTTP " + status;
+  // 0 = no answer; offset out of step; 460 = damaged in transit: all worth another try.
+  // Other 409s (the server holds different content) need a person, not a retry.
+  this.retryable = status === 0 || status >= 500 || status === 408 || status === 429 || status === 460 ||
+    (status === 409 && (this.body.error === "offset_mismatch" || this.body.error === "changed_meanwhile"));
+}
+ApiError.prototype = Object.create(Error.prototype);
+
+// Thrown when the page is about to wipe itself or reload for an update: stop everything.
+function Halt() { this.message = "halt"; }
+Halt.prototype = Object.create(Error.prototype);
+
+function emit() { listeners.forEach(function (fn) { try { fn(); } catch (e) { console.error(e); } }); }
+
+function compareVersions(a, b) {
+  var x = String(a).split(".").map(Number), y = String(b).split(".").map(Number);
+  for (var i = 0; i < Math.max(x.length, y.length); i++) {
+    var d = (x[i] || 0) - (y[i] || 0);
+    if (d) return d > 0 ? 1 : -1;
+  }
+  return 0;
+}
+
+function authHeaders(device) {
+  return { "Authorization": "Bearer " + device.token, "X-Device-Id": device.uuid, "X-Client-Version": CLIENT_VERSION };
+}
+
+function api(method, path, body) {
+  return Store.getMeta("device").then(function (device) {
+    if (!device) throw new ApiError(401, { error: "not_enrolled" });
+    var headers = authHeaders(device);
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(path, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store", credentials: "same-origin" })
+      .catch(function () { throw new ApiError(0, { error: "network" }); })
+      .then(function (resp) {
+        return resp.json().catch(function () { return {}; }).then(function (data) {
+          if (resp.ok) return data;
+          return handleGlobal(resp.status, data).then(function () { throw new ApiError(resp.status, data); });
+        });
+      });
+  });
+}
+
+// Answers that concern the whole phone, not one item: revoked → wipe; outdated → update.
+function handleGlobal(status, data) {
+  if (status === 401 && data && data.wipe) return wipe().then(function () { throw new Halt(); });
+  if (status === 426) return forceUpdate().then(function () { throw new Halt(); });
+  return Promise.resolve();
+}
+
+function wipe() {
+  var clearCaches = self.caches ? caches.keys().then(function (keys) { return Promise.all(keys.map(function (k) { return caches.delete(k); })); }) : Promise.resolve();
+  var unregister = navigator.serviceWorker ? navigator.serviceWorker.getRegistrations().then(function (regs) { return Promise.all(regs.map(function (r) { return r.unregister(); })); }) : Promise.resolve();
+  return Promise.all([Store.wipe(), clearCaches, unregister]).then(function () {
+    // The server ended this officer's sessions when it revoked the phone; the login page says why.
+    location.replace("/login?wiped=1");
+  });
+}
+
+function waitForWaiting(reg) {
+  return new Promise(function (resolve, reject) {
+    if (reg.waiting) return resolve(reg.waiting);
+    var worker = reg.installing;
+    if (!worker) return reject(new Error("no new version found"));
+    worker.addEventListener("statechange", function () {
+      if (worker.state === "installed") resolve(reg.waiting || worker);
+      if (worker.state === "redundant") reject(new Error("update failed"));
+    });
+  });
+}
+
+// The new worker has precached everything before it may take over; then the page reloads.
+function activateWaiting(reg) {
+  return waitForWaiting(reg).then(function (worker) {
+    return new Promise(function () {
+      navigator.serviceWorker.addEventListener("controllerchange", function () { location.reload(); }, { once: true });
+      worker.postMessage({ type: "SKIP_WAITING" });
+    });
+  });
+}
+
+function forceUpdate() {
+  emitBanner("updating");
+  if (!navigator.serviceWorker) { location.reload(); return new Promise(function () {}); }
+  return navigator.serviceWorker.getRegistration("/").then(function (reg) {
+    if (!reg) { location.reload(); return new Promise(function () {}); }
+    return reg.update().then(function () { return activateWaiting(reg); });
+  });
+}
+
+let bannerHandler = null;
+function emitBanner(key) { if (bannerHandler) bannerHandler(key); }
+
+// Before anything syncs: an outdated client updates first; a merely older one updates next start.
+function versionGate() {
+  return fetch("/api/v1/version", { cache: "no-store" })
+    .then(function (r) { return r.json(); })
+    .then(function (v) {
+      if (compareVersions(v.min_supported, CLIENT_VERSION) > 0) return forceUpdate().then(function () { throw new Halt(); });
+      if (compareVersions(v.current, CLIENT_VERSION) > 0 && navigator.serviceWorker) {
+        navigator.serviceWorker.getRegistration("/").then(function (reg) { if (reg) reg.update(); });
+      }
+    }, function () { /* offline: check again next time */ });
+}
+
+// Backoff counts failures in a row: 5 s, 10 s, 20 s … at most 10 minutes between tries.
+function backoffMs(attempts) { return Math.min(5000 * Math.pow(2, attempts - 1), 10 * 60 * 1000); }
+
+export function onChange(fn) { listeners.push(fn); }
+export function onBanner(fn) { bannerHandler = fn; }
+
+export { ApiError, Halt, emit, compareVersions, authHeaders, api, handleGlobal, wipe, activateWaiting, versionGate, backoffMs };

@@ -1,0 +1,57 @@
+// The phone's sync engine. Our IndexedDB queue is the store of record: an item stays until the
+// server confirms it. One run, in order: the version check, the applications (manifest, tus
+// photo uploads), the visit reports, notifications, the GPS trail, the work plan, returned
+// to-dos. Runs never overlap; a "send now" or regained signal during a run gets one more run.
+import { CLIENT_VERSION, ApiError, Halt, api, wipe, versionGate, activateWaiting, compareVersions, onChange, onBanner, emit } from "./core.js";
+import { syncApplications, fetchReturned } from "./applications.js";
+import { localDay, syncReports, refreshPlan } from "./visits.js";
+import { fetchNotifications, markNotificationsRead } from "./notices.js";
+import { withinHours, sampleTrail, sendTrail } from "./trail.js";
+
+let running = null;
+let again = null;  // a "send now" (or regained signal) that came while a run was busy
+
+function runOnce(opts) {
+  if (!navigator.onLine) return Promise.resolve();
+  return Store.getMeta("device").then((device) => {
+    if (!device) return;
+    // Every run asks first (one small GET): a phone that was offline for days may be outdated now.
+    return versionGate()
+      .then(() => syncApplications(opts))
+      .then(() => syncReports(opts))
+      .then(fetchNotifications)
+      .then(sendTrail)
+      .then(() => refreshPlan(opts))
+      .then(() => Store.getMeta("device_status").then((status) => { if (status !== "revoked") return fetchReturned(); }))
+      .then(() => Store.setMeta("last_sync", new Date().toISOString()));
+  });
+}
+
+function run(opts) {
+  opts = opts || {};
+  if (running) {
+    // Never swallow the officer's "send now": it runs as soon as the current run ends.
+    if (opts.sendNow || opts.fresh) again = { sendNow: !!(opts.sendNow || (again && again.sendNow)), fresh: true };
+    return running;
+  }
+  running = runOnce(opts).catch((err) => {
+    if (!(err instanceof Halt) && !(err instanceof ApiError)) console.error(err);
+  }).then(() => {
+    running = null;
+    emit();
+    if (again) {
+      const next = again;
+      again = null;
+      return run(next);
+    }
+  });
+  return running;
+}
+
+const Sync = {
+  run, api, wipe, versionGate, activateWaiting, compareVersions, onChange, onBanner, localDay, sampleTrail,
+  markNotificationsRead, withinHours, clientVersion: CLIENT_VERSION,
+};
+// Also on the page's global object: the browser tests and a technician's console reach it there.
+self.Sync = Sync;
+export default Sync;
