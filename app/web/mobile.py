@@ -71,6 +71,7 @@ def js_messages() -> dict[str, str]:
         "photo_failed": _("This photo could not be read; take it again."),
         "delete": _("Delete"),
         "confirm_delete_photo": _("Delete this photo from the phone?"),
+        "confirm_drop_photos": _("The new loan type does not ask for %(count)s of the photos taken. Delete them from the phone?"),
         # Notifications grouped by kind and day.
         "today": _("Today"),
         "notes_count": _("%(count)s notifications"),

@@ -64,3 +64,48 @@ def test_deleting_a_photo_asks_first(app, live_server, officer_phone, wide_photo
     wait_until(page, "document.querySelectorAll('.thumb').length === 0")
     wait_until(page, "Store.allDrafts().then(d => d[0].photos.length === 0)")
     assert blob_count(page) == 0
+
+
+def test_changing_the_loan_type_asks_before_its_photos_are_dropped(app, live_server, officer_phone, wide_photo):
+    """Another loan type asks for other documents: the photos taken for this one would be deleted."""
+    page = officer_phone.new_page()
+    enrol_phone(app, page, live_server)
+    page.click("#new-application")
+    page.wait_for_selector("#view-draft:not([hidden])")
+    page.select_option("#product-select", label="农户联保贷款")
+    wait_until(page, "document.querySelectorAll('.photo-item').length > 0")
+    _first_item_photo(page, wide_photo)
+    asked = []
+
+    def say_no(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", say_no)
+    page.select_option("#product-select", label="农户小额信用贷款")
+    assert asked and "1 张照片" in asked[0]
+    # Kept: the loan type, the photo, its blob.
+    assert page.evaluate("document.querySelector('#product-select').selectedOptions[0].textContent") == "农户联保贷款"
+    assert page.locator(".thumb").count() == 1 and blob_count(page) == 1
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.select_option("#product-select", label="农户小额信用贷款")
+    wait_until(page, "document.querySelectorAll('.thumb').length === 0")
+    wait_until(page, "Store.allDrafts().then(d => d[0].photos.length === 0)")
+    assert blob_count(page) == 0
+
+
+def test_the_desk_thumbnails_are_not_cropped_either(app, live_server, desktop):
+    """The same fault on the application page: the reviewer checks the whole document is there."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Application, Borrower
+    from tests.e2e.conftest import login
+
+    with app.app_context():
+        application_id = db.session.scalar(select(Application.id).join(Borrower).where(Borrower.name == "张三"))
+    page = desktop.new_page()
+    login(page, live_server, "director1")
+    page.goto(f"{live_server}/applications/{application_id}")
+    page.wait_for_selector("a.thumb img")
+    assert page.evaluate("getComputedStyle(document.querySelector('a.thumb img')).objectFit") == "contain"

@@ -292,9 +292,13 @@ export function wireCapture() {
       save();
     } else if (el.name === "product_id") {
       const next = Number(el.value);
-      // Photos of documents the new loan type does not ask for are dropped with it.
+      // Photos of documents the new loan type does not ask for are dropped with it: asked first.
       const keep = product(next).items.map((i) => i.id);
       const dropped = current.photos.filter((p) => keep.indexOf(p.item_id) < 0);
+      if (dropped.length && !confirm(t("confirm_drop_photos", { count: dropped.length }))) {
+        el.value = current.product_id;
+        return;
+      }
       current.photos = current.photos.filter((p) => keep.indexOf(p.item_id) >= 0);
       current.product_id = next;
       // Save the draft without them first, then free their blobs: never a draft naming a missing photo.
