@@ -92,7 +92,7 @@ def js_messages() -> dict[str, str]:
         "server_said": _("The server refused this: %(message)s"),
         # The work plan and visit reports.
         "plan_none": _("No visits planned."),
-        "plan_not_loaded": _("The work plan has not been downloaded yet; it comes with the first sync of the day."),
+        "plan_not_loaded": _("The work plan has not been downloaded yet; it comes at the next contact with the server."),
         "plan_of": _("Plan for %(date)s, downloaded %(time)s"),
         "plan_old": _("This plan is from %(date)s. It is renewed at the next signal."),
         "plan_error": _("The work plan could not be downloaded: %(message)s"),
