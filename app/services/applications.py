@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import geo, routing, workflow
@@ -242,3 +243,26 @@ def _conflict(app: Application) -> Conflict:
     )
     who = last.actor.full_name if last is not None and last.actor is not None else "?"
     return Conflict(changed_by=who, changed_at=last.at if last is not None else app.updated_at)
+
+
+# --- finding applications ------------------------------------------------------------------
+
+SEARCH_LIMIT = 50
+
+
+def search(user: User, q: str = "", state: str = "") -> list[Application]:
+    """The applications in the user's reach whose borrower's name or ID number contains ``q``,
+    in ``state`` if it is one; the latest changed first."""
+    from app.services.scope import scoped
+
+    query = scoped(user, Application).join(Borrower, Application.borrower_id == Borrower.id)
+    if q:
+        like = f"%{q}%"
+        query = query.where(or_(Borrower.name.like(like), Borrower.id_number.like(like)))
+    if state in {s.value for s in State}:
+        query = query.where(Application.state == state)
+    return list(db.session.scalars(
+        query.options(selectinload(Application.borrower), selectinload(Application.product))
+        .order_by(Application.updated_at.desc(), Application.id.desc())
+        .limit(SEARCH_LIMIT)
+    ))

@@ -15,13 +15,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import selectinload
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.domain.i18n import N_
 from app.extensions import db
-from app.models import User
+from app.models import Device, User
 from app.models.org import LoginFailure, UserSession
 from app.models.types import utcnow
 from app.services import audit
@@ -261,3 +262,37 @@ def set_enabled(target: User, enabled: bool, *, actor_id: int, ip: str = "", now
         actor_id=actor_id, object_type="user", object_id=target.id, ip=ip,
     )
     db.session.commit()
+
+
+# --- reading staff accounts ---------------------------------------------------------------
+
+
+def find_user(user_id: int) -> User | None:
+    """The account with this id, or None (the login's session cookie names it)."""
+    return db.session.get(User, user_id)
+
+
+def user(user_id: int) -> User:
+    """The account with this id; an unknown id is answered as not found."""
+    from app.services.scope import OutOfScope
+
+    found = db.session.get(User, user_id)
+    if found is None:
+        raise OutOfScope("User", user_id)
+    return found
+
+
+def users_by_office() -> list[User]:
+    """Every staff account, office by office, for the administrator."""
+    return list(db.session.scalars(
+        select(User).options(selectinload(User.office)).order_by(User.office_id, User.username)
+    ))
+
+
+def account_summary() -> dict[str, int]:
+    """The administrator's home figures: accounts, disabled accounts, enrolled phones."""
+    return {
+        "users": db.session.scalar(select(func.count()).select_from(User)) or 0,
+        "disabled": db.session.scalar(select(func.count()).where(User.is_enabled.is_(False))) or 0,
+        "devices": db.session.scalar(select(func.count()).select_from(Device)) or 0,
+    }

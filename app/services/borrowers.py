@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain import idcard
@@ -12,7 +12,7 @@ from app.domain.i18n import N_
 from app.domain.names import check_name
 from app.domain.phone import PhoneError, normalise_mobile
 from app.extensions import db
-from app.models import Borrower, User
+from app.models import Application, Borrower, User
 from app.services import audit
 
 FIELDS = ("name", "id_number", "phone", "village", "address")
@@ -77,3 +77,29 @@ def register(form: dict[str, str], *, officer: User, today: date, ip: str = "") 
     )
     db.session.commit()
     return RegisterResult(borrower)
+
+
+# --- finding borrowers ---------------------------------------------------------------------
+
+SEARCH_LIMIT = 50
+
+
+def search(user: User, q: str = "") -> list[Borrower]:
+    """The borrowers in the user's reach whose name, ID number or village contains ``q``."""
+    from app.services.scope import scoped
+
+    query = scoped(user, Borrower)
+    if q:
+        like = f"%{q}%"
+        query = query.where(or_(Borrower.name.like(like), Borrower.id_number.like(like), Borrower.village.like(like)))
+    return list(db.session.scalars(query.order_by(Borrower.name, Borrower.id).limit(SEARCH_LIMIT)))
+
+
+def applications_of(user: User, borrower: Borrower) -> list[Application]:
+    """The borrower's applications in the user's reach, the newest first."""
+    from app.services.scope import scoped
+
+    return list(db.session.scalars(
+        scoped(user, Application).where(Application.borrower_id == borrower.id)
+        .order_by(Application.created_at.desc())
+    ))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from app.domain.devices import model_from_user_agent
 from app.domain.i18n import N_
@@ -243,3 +244,44 @@ def block_phone_number(number: str, *, reason: str, admin: User, now: datetime, 
     audit.record("phone_number_blocked", actor_id=admin.id, object_type="device", ip=ip, number=number, revoked=len(devices))
     db.session.commit()
     return len(devices)
+
+
+# --- reading phones for the administrator ---------------------------------------------------
+
+
+def device(device_id: int) -> Device:
+    """The phone with this id; an unknown id is answered as not found."""
+    from app.services.scope import OutOfScope
+
+    found = db.session.get(Device, device_id)
+    if found is None:
+        raise OutOfScope("Device", device_id)
+    return found
+
+
+def by_officer() -> list[dict]:
+    """The phones grouped by officer: ``{"user", "devices", "allowance", "active"}`` per officer,
+    his phones by status and newest enrolment first."""
+    rows = db.session.scalars(
+        select(Device).options(selectinload(Device.user).selectinload(User.office))
+        .order_by(Device.user_id, Device.status, Device.enrolled_at.desc())
+    ).all()
+    allowed = allowances(sorted({d.user_id for d in rows}))
+    officers: dict[int, dict] = {}
+    for d in rows:
+        officers.setdefault(d.user_id, {"user": d.user, "devices": [], "allowance": allowed[d.user_id]})
+        officers[d.user_id]["devices"].append(d)
+    for entry in officers.values():
+        entry["active"] = sum(1 for d in entry["devices"] if d.status == "active")
+    return list(officers.values())
+
+
+def blocked_numbers() -> list[BlockedPhoneNumber]:
+    """Blocked phone numbers, the latest first."""
+    return list(db.session.scalars(select(BlockedPhoneNumber).order_by(BlockedPhoneNumber.blocked_at.desc())))
+
+
+def active_device(officer: User, device_uuid: str) -> Device | None:
+    """The officer's active phone with this UUID (the one a replacement code replaces), if any."""
+    return db.session.scalar(select(Device).where(
+        Device.uuid == device_uuid, Device.user_id == officer.id, Device.status == "active"))

@@ -18,6 +18,7 @@ from typing import BinaryIO
 from flask import current_app
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import dates
@@ -415,3 +416,16 @@ def _commit(loan: Loan) -> None:
         # Two cashiers at once (version), or the same reference twice in a race (unique).
         db.session.rollback()
         raise LoanChanged() from None
+
+
+LIST_LIMIT = 200
+
+
+def in_reach(user: User) -> list[Loan]:
+    """The loans in the user's reach, the most days past due first (the loan list)."""
+    from app.services.scope import scoped
+
+    return list(db.session.scalars(
+        scoped(user, Loan).options(selectinload(Loan.borrower), selectinload(Loan.product))
+        .order_by(Loan.days_past_due.desc(), Loan.id.desc()).limit(LIST_LIMIT)
+    ))

@@ -210,3 +210,13 @@ def _work(app: Flask, run_id: int) -> None:
         run.finished_at = datetime.now(timezone.utc)
         db.session.commit()
         db.session.remove()
+
+
+def run(run_id: int) -> OcrRun:
+    """The OCR run with this id; an unknown id is answered as not found."""
+    from app.services.scope import OutOfScope
+
+    found = db.session.get(OcrRun, run_id)
+    if found is None:
+        raise OutOfScope("OcrRun", run_id)
+    return found

@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
 from app.domain.i18n import N_
 from app.domain.money import AmountError, format_money, parse_amount, to_money
 from app.domain.repayment import COMPONENTS, validate_order
@@ -305,3 +308,30 @@ def set_entry_mismatch_blocks(product: Product, blocks: bool, *, actor_id: int, 
                  before=not blocks, after=blocks)
     db.session.commit()
     return True
+
+
+# --- reading products ----------------------------------------------------------------------
+
+
+def all_products() -> list[Product]:
+    """Every product, active or not, by code (the administrator's list)."""
+    return list(db.session.scalars(select(Product).order_by(Product.code)))
+
+
+def product(product_id: int) -> Product:
+    """The product with this id; an unknown id is answered as not found."""
+    from app.services.scope import OutOfScope
+
+    found = db.session.get(Product, product_id)
+    if found is None:
+        raise OutOfScope("Product", product_id)
+    return found
+
+
+def active_products(*, with_items: bool = False) -> list[Product]:
+    """The products offered now, in their order (calculator, phone bootstrap, entry limits);
+    ``with_items`` loads each product's photo list in the same round trip."""
+    query = select(Product).where(Product.is_active.is_(True)).order_by(Product.id)
+    if with_items:
+        query = query.options(selectinload(Product.items))
+    return list(db.session.scalars(query))

@@ -10,7 +10,7 @@ from app.domain.i18n import N_
 from app.domain.workflow import State
 from app.extensions import db
 from app.models import Application, User
-from app.services.scope import scoped
+from app.services.scope import own_clause, scoped
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def queues_for(user: User, limit: int = 50) -> list[Queue]:
             continue
         base = scoped(user, Application).where(Application.state.in_(spec.states))
         if spec.role == "officer":
-            base = base.where(Application.officer_id == user.id)
+            base = base.where(own_clause(user, Application))
         total = db.session.scalar(select(func.count()).select_from(base.subquery()))
         items = db.session.scalars(
             base.options(selectinload(Application.borrower), selectinload(Application.product))
@@ -85,6 +85,6 @@ def waiting_total(user: User) -> int:
             continue
         base = scoped(user, Application).where(Application.state.in_(spec.states))
         if spec.role == "officer":
-            base = base.where(Application.officer_id == user.id)
+            base = base.where(own_clause(user, Application))
         total += db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
     return total

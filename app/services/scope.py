@@ -1,10 +1,13 @@
 """The one place that decides what a user may see: which borrowers, applications and loans
 (his reach) and which kinds of data about them (his role's grants).
 
-Every query for those goes through ``scoped()`` or ``get_scoped()``; every view asks ``may()``
-(or ``require()``) before it shows a kind of data, and passes ``grants(user)`` to its template
-as ``may`` so a template only ever tests a flag. docs/ARCHITECTURE.md ("Who sees what") has the
-same table in words.
+Every query for those goes through ``scoped()`` or ``get_scoped()`` (``application()``,
+``borrower()``, ``loan()`` for one record), post-loan tasks through ``scoped_tasks()``, a phone's
+records through ``own_clause()`` / ``owns()``; every view asks ``may()`` (or ``require()``) before
+it shows a kind of data, and passes ``grants(user)`` to its template as ``may`` and
+``abilities(user)`` as ``can`` (what the user may do, from ``ACTIONS``), so a template only ever
+tests a flag, never a role. No other module writes an ``office_id`` or ``officer_id`` condition of
+reach. docs/ARCHITECTURE.md ("Who sees what") has the same table in words.
 
 Reach: an officer reaches his own customers, a director his office's, headquarters roles every
 office. Grants: least privilege — each role gets what its work needs and nothing more. The
@@ -20,9 +23,11 @@ from sqlalchemy import Select, false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
-from app.models import HQ_ROLES, Application, Borrower, Loan, User
+from app.models import HQ_ROLES, ROLES, Application, Borrower, FollowUpTask, Loan, User
 
 Scoped = TypeVar("Scoped", Application, Borrower, Loan)
+Owned = TypeVar("Owned", Application, Borrower, FollowUpTask, Loan)
+ALL_ROLES = frozenset(ROLES)
 
 # The kinds of data a role may be granted.
 BORROWERS = "borrowers"        # borrower list and page: name, masked ID number, phone, address
@@ -69,6 +74,18 @@ FULL_ID_WHERE: dict[str, tuple[str, ...]] = {
 
 _MODEL_KIND = {Borrower: BORROWERS, Application: APPLICATIONS, Loan: LOANS}
 
+# What a role may do, beyond seeing: the routes declare these roles (``roles_required``), the
+# templates test the flags ``can.<action>`` (``abilities()``), so both read this one table.
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "capture": ("officer",),                       # the phone app (/m/)
+    "register_borrower": ("officer", "director"),  # /borrowers/new
+    "handle_money": ("cashier",),                  # disburse, take and reverse repayments, undo
+    "enter_data": ("clerk",),                      # the data-entry screen, screenshots, OCR
+    "walk_own_trail": ("officer",),                # his own GPS trail of the day
+    "reassign_tasks": ("director",),               # hand an office's task to another officer
+    "print_contract": tuple(role for role, places in FULL_ID_WHERE.items() if "contract" in places),
+}
+
 
 class OutOfScope(LookupError):
     """Raised for an object that does not exist or that the user may not see (same answer)."""
@@ -100,6 +117,16 @@ def roles_with_full_id_on(where: str) -> tuple[str, ...]:
 def grants(user: User) -> dict[str, bool]:
     """The template flags: ``may.photos``, ``may.view_log``…"""
     return {kind: may(user, kind) for kind in KINDS}
+
+
+def can(user: User, action: str) -> bool:
+    """Whether one of the user's roles may do this (see ``ACTIONS``)."""
+    return user.has_role(*ACTIONS[action])
+
+
+def abilities(user: User) -> dict[str, bool]:
+    """The template flags: ``can.handle_money``, ``can.print_contract``…"""
+    return {action: can(user, action) for action in ACTIONS}
 
 
 def reaches_every_office(user: User, kind: str) -> bool:
@@ -138,3 +165,59 @@ def get_scoped(user: User, model: type[Scoped], object_id: int) -> Scoped:
     if obj is None:
         raise OutOfScope(model.__name__, object_id)
     return obj
+
+
+def application(user: User, application_id: int) -> Application:
+    return get_scoped(user, Application, application_id)
+
+
+def borrower(user: User, borrower_id: int) -> Borrower:
+    return get_scoped(user, Borrower, borrower_id)
+
+
+def loan(user: User, loan_id: int) -> Loan:
+    return get_scoped(user, Loan, loan_id)
+
+
+def office_reach(user: User, kind: str) -> int | None:
+    """The office whose figures of this kind the user sees: None for every office (HQ)."""
+    return None if reaches_every_office(user, kind) else user.office_id
+
+
+# --- post-loan tasks and trails: the reach of the task's loan, with the tasks grant -----------
+
+
+def task_clause(user: User) -> ColumnElement[bool]:
+    """Tasks of the loans in the user's reach (the query joins Loan), only with the tasks grant."""
+    return scope_clause(user, Loan) if may(user, TASKS) else false()
+
+
+def scoped_tasks(user: User) -> Select:
+    return select(FollowUpTask).join(Loan, Loan.id == FollowUpTask.loan_id).where(task_clause(user))
+
+
+def may_see_trail(viewer: User, officer: User) -> bool:
+    """An officer's GPS trail: the officer himself, his office's director, headquarters roles
+    granted post-loan work (the internal auditor); nobody else."""
+    if viewer.id == officer.id or reaches_every_office(viewer, TASKS):
+        return True
+    return viewer.has_role("director") and viewer.office_id == officer.office_id
+
+
+def may_be_assigned(officer: User, office_id: int) -> bool:
+    """Whether a post-loan task of a loan of this office may go to this user."""
+    return officer.office_id == office_id and officer.has_role("officer") and officer.is_enabled
+
+
+# --- the officer's phone: his own records, whatever his other roles ---------------------------
+
+
+def own_clause(officer: User | int, model: type[Owned]) -> ColumnElement[bool]:
+    """A phone's reach: the records its officer (a user or his id) is responsible for, never his
+    office's, even when he is also a director: a phone carries one officer's customers."""
+    return model.officer_id == (officer if isinstance(officer, int) else officer.id)
+
+
+def owns(officer: User | int, obj: Application | Borrower | FollowUpTask | Loan) -> bool:
+    """Whether this record is the officer's own (``officer`` a user or his id)."""
+    return obj.officer_id == (officer if isinstance(officer, int) else officer.id)

@@ -34,6 +34,7 @@ from app.extensions import db
 from app.models import Application, Borrower, Device, Photo, Product, Transition
 from app.services import applications as app_service
 from app.services import audit
+from app.services.scope import own_clause, owns
 from app.storage import PhotoStore, sha256_of_file
 from app.storage.validation import PhotoRejected, validate_image
 
@@ -64,9 +65,9 @@ class SyncSettings:
 
 
 def product_specs() -> dict[int, ProductSpec]:
-    products = db.session.scalars(
-        select(Product).where(Product.is_active.is_(True)).options(selectinload(Product.items))
-    ).all()
+    from app.services.products import active_products
+
+    products = active_products(with_items=True)
     return {
         p.id: ProductSpec(
             p.id, p.name, p.min_amount, p.max_amount, p.min_term_months, p.max_term_months,
@@ -127,7 +128,7 @@ def _existing(data: object, device: Device) -> Application | None:
     if not isinstance(uuid, str):
         return None
     application = db.session.scalar(select(Application).where(Application.uuid == uuid))
-    if application is not None and application.officer_id != device.user_id:
+    if application is not None and not owns(device.user_id, application):
         raise SyncError("not_yours", N_("This application belongs to another loan officer."), 403)
     return application
 
@@ -155,7 +156,7 @@ def _create(manifest: Manifest, digest: str, device: Device, now: datetime) -> A
     officer = device.user
     b = manifest.borrower
     borrower = db.session.scalar(select(Borrower).where(Borrower.id_number == b.id_number))
-    if borrower is not None and borrower.officer_id != officer.id:
+    if borrower is not None and not owns(officer, borrower):
         # Never attach to, or write on, another officer's customer from a phone.
         raise SyncError(
             "borrower_elsewhere", N_("Some details need correcting before this application can be sent."), 422,
@@ -254,7 +255,7 @@ def returned_to(device: Device) -> list[dict]:
     """The officer's applications returned to him, with why, for the phone's to-do list."""
     rows = db.session.scalars(
         select(Application)
-        .where(Application.officer_id == device.user_id, Application.state == State.RETURNED.value)
+        .where(own_clause(device.user_id, Application), Application.state == State.RETURNED.value)
         .options(selectinload(Application.photos), selectinload(Application.borrower))
         .order_by(Application.updated_at)
     ).all()
@@ -300,7 +301,7 @@ def _advance_if_complete(application: Application, now: datetime) -> None:
 def photo_for_device(photo_uuid: str, device: Device) -> Photo:
     photo = db.session.scalar(select(Photo).where(Photo.uuid == photo_uuid))
     # Someone else's photo looks the same as a missing one.
-    if photo is None or photo.application.officer_id != device.user_id:
+    if photo is None or not owns(device.user_id, photo.application):
         raise SyncError("photo_not_found", N_("This photo is not part of any of your applications."), 404)
     return photo
 
@@ -455,3 +456,26 @@ def status_of(application: Application) -> dict:
         "state": application.state,
         "needed": [p.uuid for p in _needed(application)],
     }
+
+
+# --- what the phone reads ------------------------------------------------------------------
+
+
+def own_borrowers(device: Device) -> list[Borrower]:
+    """The officer's own customers for his phone (returning customers are recognised offline);
+    a retired phone only hands in what it holds, so it gets none."""
+    if device.status != "active":
+        return []
+    return list(db.session.scalars(
+        select(Borrower).where(own_clause(device.user_id, Borrower)).order_by(Borrower.name)))
+
+
+def own_applications(device: Device, uuids: list[str]) -> list[Application]:
+    """Those of these applications that are the phone's officer's own (others look missing)."""
+    return list(db.session.scalars(
+        select(Application).where(Application.uuid.in_(uuids), own_clause(device.user_id, Application))))
+
+
+def borrower_ids(application_ids: list[int]) -> list[int]:
+    """The borrowers of these applications (whose full ID numbers went to a phone)."""
+    return list(db.session.scalars(select(Application.borrower_id).where(Application.id.in_(application_ids))))

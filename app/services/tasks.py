@@ -26,9 +26,10 @@ from app.domain import dates, geo
 from app.domain.i18n import N_
 from app.domain.phone import PhoneError, normalise_mobile
 from app.extensions import db
-from app.models import FollowUpTask, Loan, Notification, SmsMessage, TaskPhoto, User
+from app.models import FollowUpTask, Loan, Notification, SmsMessage, TaskPhoto, User, UserRole
 from app.models.types import UTCDateTime
 from app.services import audit
+from app.services.scope import OutOfScope, can, may_be_assigned, own_clause, owns, scoped_tasks, task_clause
 from app.sms.templates import KIND_STAFF_ESCALATION, escalation_text
 from app.storage import PhotoStore
 from app.storage.validation import PhotoRejected, validate_image
@@ -254,7 +255,7 @@ def plan_for(user: User, day: date, settings: TaskSettings) -> dict:
     until = day + timedelta(days=settings.horizon_days)
     loan = selectinload(FollowUpTask.loan)
     tasks = db.session.scalars(
-        select(FollowUpTask).where(FollowUpTask.officer_id == user.id, FollowUpTask.status == "open",
+        select(FollowUpTask).where(own_clause(user, FollowUpTask), FollowUpTask.status == "open",
                                    FollowUpTask.due_date <= until)
         # Four statements for any number of tasks, not three per task (bench/plan_and_trail.py).
         .options(loan.selectinload(Loan.borrower), loan.selectinload(Loan.installments))
@@ -303,9 +304,9 @@ def record_report(task_uuid: str, data: dict, user: User, *, now: datetime, sett
     if task is None:
         raise ReportError("unknown_task", N_("The server does not know this task."), 404)
     report_uuid = data["report_uuid"]
-    if task.report_uuid is not None and task.report_uuid == report_uuid and task.officer_id == user.id:
+    if task.report_uuid is not None and task.report_uuid == report_uuid and owns(user, task):
         return _answer(task)  # a resend: the same answer, nothing applied twice
-    if task.status != "open" or task.officer_id != user.id:
+    if task.status != "open" or not owns(user, task):
         raise ReportError("task_closed", N_("This task is no longer yours to do (reassigned or cancelled)."), 409)
     fields: dict[str, tuple[str, dict]] = {}
     # The phone's own times (when the visit was finished, when the fix was taken): sane, or refused.
@@ -393,7 +394,7 @@ def _previous_fix(user: User, now: datetime, task_id: int) -> tuple[float, float
     """The officer's last reported visit today, for the impossible-speed check."""
     last = db.session.execute(
         select(FollowUpTask.visit_lat, FollowUpTask.visit_lon, FollowUpTask.completed_at)
-        .where(FollowUpTask.officer_id == user.id, FollowUpTask.id != task_id, FollowUpTask.visit_lat.is_not(None),
+        .where(own_clause(user, FollowUpTask), FollowUpTask.id != task_id, FollowUpTask.visit_lat.is_not(None),
                and_(FollowUpTask.completed_at <= now, FollowUpTask.completed_at > now - timedelta(hours=12)))
         .order_by(FollowUpTask.completed_at.desc())
     ).first()
@@ -409,7 +410,7 @@ def _previous_fix(user: User, now: datetime, task_id: int) -> tuple[float, float
 def reassign(task: FollowUpTask, to: User, by: User, *, ip: str = "") -> None:
     if task.status != "open":
         raise ReportError("task_closed", N_("Only an open task can be reassigned."), 409)
-    if to.office_id != task.loan.office_id or not to.has_role("officer") or not to.is_enabled:
+    if not may_be_assigned(to, task.loan.office_id):
         raise ReportError("bad_assignee", N_("Choose an active loan officer of the loan's office."), 422)
     before = task.officer_id
     task.officer_id, task.reassigned_by_id = to.id, by.id
@@ -432,3 +433,48 @@ def visit_report(office_id: int | None) -> list[dict]:
         row["visits"] += 1
         row["verified" if on_site else "flagged"] += 1
     return [{"officer": k, **v} for k, v in sorted(counts.items())]
+
+
+# --- reading tasks at the office (scope: app/services/scope.scoped_tasks) --------------------
+
+TASK_LIST_LIMIT = 300
+
+
+def in_reach(user: User, status: str | None) -> list[FollowUpTask]:
+    """The tasks the user may follow, with this status (None: any), by due date."""
+    query = scoped_tasks(user)
+    if status is not None:
+        query = query.where(FollowUpTask.status == status)
+    return list(db.session.scalars(
+        query.options(selectinload(FollowUpTask.loan).selectinload(Loan.borrower), selectinload(FollowUpTask.officer),
+                      selectinload(FollowUpTask.photos))
+        .order_by(FollowUpTask.due_date, FollowUpTask.id).limit(TASK_LIST_LIMIT)
+    ))
+
+
+def task_in_reach(user: User, task_id: int) -> FollowUpTask:
+    task = db.session.scalar(scoped_tasks(user).where(FollowUpTask.id == task_id))
+    if task is None:
+        raise OutOfScope("FollowUpTask", task_id)
+    return task
+
+
+def visit_photo(user: User, photo_id: int) -> TaskPhoto:
+    """A visit's photo, if its task is in the user's reach."""
+    found = db.session.scalar(
+        select(TaskPhoto).join(FollowUpTask, FollowUpTask.id == TaskPhoto.task_id)
+        .join(Loan, Loan.id == FollowUpTask.loan_id).where(TaskPhoto.id == photo_id, task_clause(user)))
+    if found is None:
+        raise OutOfScope("TaskPhoto", photo_id)
+    return found
+
+
+def assignable_officers(user: User) -> list[User]:
+    """For a director: the active loan officers of his office, to whom he may hand a task."""
+    if not can(user, "reassign_tasks"):
+        return []
+    return list(db.session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(User.office_id == user.office_id, UserRole.role == "officer", User.is_enabled.is_(True))
+        .order_by(User.full_name)
+    ))
