@@ -6,19 +6,15 @@ from functools import wraps
 from typing import Callable
 
 from flask import Blueprint, current_app, g, jsonify, request
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from app.api import schemas
 from app.domain.i18n import N_
 from app.domain.manifest import ManifestError
-from app.extensions import db, photo_store
-from app.models import Application, Borrower, Product
+from app.extensions import photo_store
+from app.http_edge import client_ip, notification_label, public, translate_message
 from app.services import devices as device_service
-from app.services import identity_access, jobs
-from app.services import sync
-from app.web.i18n import translate_message
-from app.web.security import client_ip, public
+from app.services import identity_access, jobs, sync, transactions
+from app.services import products as product_service
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
@@ -75,13 +71,13 @@ def device_api(view: Callable) -> Callable:
         try:
             return view(*args, **kwargs)
         except sync.SyncError as e:
-            db.session.rollback()
+            transactions.rollback()
             return error(e.code, e.message, e.status, e.params, e.fields, **({"offset": e.params["offset"]} if "offset" in e.params else {}))
         except ManifestError as e:
-            db.session.rollback()
+            transactions.rollback()
             return error("invalid_manifest", MANIFEST_INVALID, 422, fields=e.errors)
         except schemas.BodyError as e:
-            db.session.rollback()
+            transactions.rollback()
             return error(e.code, e.message, e.status, e.params, e.fields)
 
     wrapper.device_auth = True  # type: ignore[attr-defined]
@@ -126,13 +122,9 @@ def device():
 def bootstrap():
     """What the phone needs to capture offline: loan types, photo lists, the officer's own borrowers."""
     officer = g.device.user
-    products = db.session.scalars(
-        select(Product).where(Product.is_active.is_(True)).options(selectinload(Product.items)).order_by(Product.id)
-    ).all()
+    products = product_service.active_products(with_items=True)
     # A retired phone only hands in what it holds: it no longer gets the customer list.
-    borrowers = [] if g.device.status != "active" else db.session.scalars(
-        select(Borrower).where(Borrower.officer_id == officer.id).order_by(Borrower.name)
-    ).all()
+    borrowers = sync.own_borrowers(g.device)
     # Full ID numbers go to the phone (returning customers are recognised offline): recorded once per phone.
     identity_access.record_disclosure_to_device(officer, g.device.id, (b.id for b in borrowers), ip=client_ip())
     cfg = current_app.config
@@ -205,8 +197,8 @@ def returned():
     """Applications sent back to this officer for more material: the phone's to-do list."""
     rows = sync.returned_to(g.device)
     if rows:  # each carries its borrower's full ID number (a replacement phone rebuilds the draft)
-        identity_access.record_disclosure_to_device(g.device.user, g.device.id, db.session.scalars(
-            select(Application.borrower_id).where(Application.id.in_([r["application_id"] for r in rows]))), ip=client_ip())
+        identity_access.record_disclosure_to_device(
+            g.device.user, g.device.id, sync.borrower_ids([r["application_id"] for r in rows]), ip=client_ip())
     return jsonify(applications=rows)
 
 
@@ -241,7 +233,7 @@ def task_report(task_uuid: str):
             max_back_days=cfg["BACKDATE_MAX_DAYS"],
         )
     except tasks.ReportError as e:
-        db.session.rollback()
+        transactions.rollback()
         return error(e.code, e.message, e.status, fields=e.fields)
     return jsonify(answer)
 
@@ -251,7 +243,6 @@ def task_report(task_uuid: str):
 def notifications():
     """The officer's recent notifications, for the phone's home view (kept there offline)."""
     from app.services import notifications as notification_service
-    from app.web.template_helpers import notification_label
 
     user = g.device.user
     return jsonify(
@@ -302,9 +293,7 @@ def track():
 @device_api
 def application_status():
     uuids = request.args.getlist("uuid")[:200]
-    rows = db.session.scalars(
-        select(Application).where(Application.uuid.in_(uuids), Application.officer_id == g.device.user_id)
-    ).all()
+    rows = sync.own_applications(g.device, uuids)
     return jsonify(applications=[sync.status_of(a) for a in rows])
 
 
@@ -347,5 +336,5 @@ def upload_patch(photo_uuid: str):
         photo, offset, request.stream, request.content_length,
         store=store, settings=sync.SyncSettings.from_config(current_app.config), now=_now(), ip=client_ip(),
     )
-    db.session.refresh(photo)
+    transactions.reload(photo)
     return _tus_headers(current_app.response_class(status=204), photo, new_offset)

@@ -50,16 +50,6 @@ def ingest(device: Device, points: list[tuple[int, dict]], *, now: datetime,
     return {"confirmed": confirmed, "rejected": rejected}
 
 
-def may_see(viewer: User, officer: User) -> bool:
-    """The officer himself, his office's director, headquarters roles granted post-loan work
-    (app/services/scope.py: the internal auditor); nobody else."""
-    from app.services.scope import TASKS, reaches_every_office
-
-    if viewer.id == officer.id or reaches_every_office(viewer, TASKS):
-        return True
-    return viewer.has_role("director") and viewer.office_id == officer.office_id
-
-
 def day_of(officer: User, day: date) -> dict:
     """The officer's trail, visits and the homes visited on one local day, with the distance covered."""
     start = datetime.combine(day, time.min, BEIJING).astimezone(timezone.utc)

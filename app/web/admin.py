@@ -7,18 +7,14 @@ import segno
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from app.domain.phone import PhoneError, normalise_mobile
-from app.extensions import db
-from app.models import BlockedPhoneNumber, Device, Product, User
+from app.http_edge import client_ip, translate_message
 from app.services import auth as auth_service
 from app.services import devices as device_service
 from app.services import products as product_service
 from app.services.tasks import TaskSettings
-from app.web.i18n import translate_message
-from app.web.security import client_ip, roles_required
+from app.web.security import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -26,16 +22,13 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.route("/users")
 @roles_required("admin")
 def users():
-    rows = db.session.scalars(
-        select(User).options(selectinload(User.office)).order_by(User.office_id, User.username)
-    ).all()
-    return render_template("admin/users.html", users=rows)
+    return render_template("admin/users.html", users=auth_service.users_by_office())
 
 
 @bp.route("/users/<int:user_id>/enabled", methods=["POST"])
 @roles_required("admin")
 def set_enabled(user_id: int):
-    user = db.get_or_404(User, user_id)
+    user = auth_service.user(user_id)
     enable = request.form.get("enabled") == "1"
     if user.id == current_user.id and not enable:
         flash(_("You cannot disable your own account."), "error")
@@ -52,19 +45,8 @@ def set_enabled(user_id: int):
 @roles_required("admin")
 def devices():
     """The phones grouped by officer: model, number, status, last seen; each officer's allowance."""
-    rows = db.session.scalars(
-        select(Device).options(selectinload(Device.user).selectinload(User.office))
-        .order_by(Device.user_id, Device.status, Device.enrolled_at.desc())
-    ).all()
-    allowed = device_service.allowances(sorted({d.user_id for d in rows}))
-    officers: dict[int, dict] = {}
-    for d in rows:
-        officers.setdefault(d.user_id, {"user": d.user, "devices": [], "allowance": allowed[d.user_id]})
-        officers[d.user_id]["devices"].append(d)
-    for entry in officers.values():
-        entry["active"] = sum(1 for d in entry["devices"] if d.status == "active")
-    blocked = db.session.scalars(select(BlockedPhoneNumber).order_by(BlockedPhoneNumber.blocked_at.desc())).all()
-    return render_template("admin/devices.html", officers=list(officers.values()), blocked=blocked,
+    return render_template("admin/devices.html", officers=device_service.by_officer(),
+                           blocked=device_service.blocked_numbers(),
                            status_label=device_status_label, max_allowance=device_service.MAX_ALLOWANCE,
                            describe=device_service.describe)
 
@@ -73,7 +55,7 @@ def devices():
 @roles_required("admin")
 def device_lost(device_id: int):
     """The confirmation before 挂失停用: says what will happen to the phone and to the officer."""
-    device = db.get_or_404(Device, device_id)
+    device = device_service.device(device_id)
     if device.status == "revoked":
         return redirect(url_for(".devices"), code=303)
     return render_template("admin/device_lost.html", device=device, describe=device_service.describe)
@@ -82,7 +64,7 @@ def device_lost(device_id: int):
 @bp.route("/users/<int:user_id>/device-allowance", methods=["POST"])
 @roles_required("admin")
 def device_allowance(user_id: int):
-    officer = db.get_or_404(User, user_id)
+    officer = auth_service.user(user_id)
     raw = request.form.get("max_active", "")
     try:
         changed = device_service.set_allowance(officer, int(raw) if raw.isascii() and raw.isdigit() else 0,
@@ -98,10 +80,9 @@ def device_allowance(user_id: int):
 @bp.route("/users/<int:user_id>/enrolment-code", methods=["POST"])
 @roles_required("admin")
 def enrolment_code(user_id: int):
-    officer = db.get_or_404(User, user_id)
+    officer = auth_service.user(user_id)
     # 更换 on the devices page: a code for the replacement of this phone.
-    replaces = db.session.scalar(select(Device).where(
-        Device.uuid == request.form.get("replaces", ""), Device.user_id == officer.id, Device.status == "active"))
+    replaces = device_service.active_device(officer, request.form.get("replaces", ""))
     try:
         code = device_service.create_enrolment_code(officer, admin=current_user, now=_now(), ip=client_ip())
     except device_service.DeviceError as e:
@@ -120,7 +101,7 @@ def enrolment_code(user_id: int):
 @bp.route("/devices/<int:device_id>/status", methods=["POST"])
 @roles_required("admin")
 def device_status(device_id: int):
-    device = db.get_or_404(Device, device_id)
+    device = device_service.device(device_id)
     status = request.form.get("status", "")
     if status not in ("retired", "revoked", "active"):
         abort(400)
@@ -153,7 +134,7 @@ def block_number():
 @bp.route("/products")
 @roles_required("admin")
 def products():
-    rows = db.session.scalars(select(Product).order_by(Product.code)).all()
+    rows = product_service.all_products()
     summaries = {}
     for product in rows:
         rules, problem = product_service.current_rules(product)
@@ -164,7 +145,7 @@ def products():
 @bp.route("/products/<int:product_id>/entry-rule", methods=["POST"])
 @roles_required("admin")
 def product_entry_rule(product_id: int):
-    product = db.get_or_404(Product, product_id)
+    product = product_service.product(product_id)
     blocks = request.form.get("entry_mismatch_blocks") == "1"
     if product_service.set_entry_mismatch_blocks(product, blocks, actor_id=current_user.id, ip=client_ip()):
         flash(_("%(name)s: a data-entry difference now blocks completion.", name=product.name) if blocks else
@@ -176,7 +157,7 @@ def product_entry_rule(product_id: int):
 @bp.route("/products/<int:product_id>/rules", methods=["GET", "POST"])
 @roles_required("admin")
 def product_rules(product_id: int):
-    product = db.get_or_404(Product, product_id)
+    product = product_service.product(product_id)
     rules, problem = product_service.current_rules(product)
     if request.method == "POST":
         names = [name for name, _kind, _label in product_service.FIELDS]
@@ -203,7 +184,7 @@ def product_rules(product_id: int):
 @bp.route("/products/<int:product_id>/post-loan", methods=["GET", "POST"])
 @roles_required("admin")
 def product_post_loan(product_id: int):
-    product = db.get_or_404(Product, product_id)
+    product = product_service.product(product_id)
     if request.method == "POST":
         names = [name for name, _kind, _label in product_service.POST_LOAN_FIELDS] + list(product_service.ORDER_FIELDS)
         typed = {name: request.form.get(name, "") for name in names}
@@ -220,7 +201,7 @@ def product_post_loan(product_id: int):
     return _post_loan_page(product, product_service.post_loan_values(product), {})
 
 
-def _post_loan_page(product: Product, values: dict[str, str], errors: dict[str, str]) -> str:
+def _post_loan_page(product, values: dict[str, str], errors: dict[str, str]) -> str:
     defaults = TaskSettings.from_config(current_app.config)
     return render_template(
         "admin/product_post_loan.html", product=product, values=values, errors=errors,

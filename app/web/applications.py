@@ -6,46 +6,31 @@ from datetime import datetime, timezone
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_
-from sqlalchemy.orm import selectinload
 
 from app.domain import workflow
 from app.domain.entry import FIELDS
 from app.domain.workflow import Event, State, TransitionRefused
-from app.extensions import db, photo_store
-from app.models import Application, Borrower
+from app.extensions import photo_store
+from app.http_edge import client_ip, translate_message
 from app.services import applications as app_service
 from app.services import photos as photo_service
 from app.services.jobs import business_today
 from app.services.loans import CHANNELS
 from app.services import identity_access
-from app.services.scope import PHOTOS, get_scoped, grants, require, scoped
+from app.services import scope
+from app.services.scope import PHOTOS, grants, require
 from app.web import images
 from app.web.htmx import render_page_or_partial
-from app.web.i18n import translate_message
-from app.web.security import any_staff, client_ip
+from app.web.security import any_staff
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
-
-PAGE_SIZE = 50
-
 
 @bp.route("/")
 @any_staff
 def index():
     q = request.args.get("q", "").strip()
     state = request.args.get("state", "")
-    query = scoped(current_user, Application).join(Borrower, Application.borrower_id == Borrower.id)
-    if q:
-        like = f"%{q}%"
-        query = query.where(or_(Borrower.name.like(like), Borrower.id_number.like(like)))
-    if state in {s.value for s in State}:
-        query = query.where(Application.state == state)
-    rows = db.session.scalars(
-        query.options(selectinload(Application.borrower), selectinload(Application.product))
-        .order_by(Application.updated_at.desc(), Application.id.desc())
-        .limit(PAGE_SIZE)
-    ).all()
+    rows = app_service.search(current_user, q, state)
     return render_page_or_partial(
         "applications/index.html",
         "partials/application_rows.html",
@@ -59,11 +44,11 @@ def index():
 @bp.route("/<int:application_id>")
 @any_staff
 def detail(application_id: int):
-    app = get_scoped(current_user, Application, application_id)
+    app = scope.application(current_user, application_id)
     return render_template("applications/detail.html", **detail_context(app))
 
 
-def detail_context(app: Application) -> dict:
+def detail_context(app) -> dict:
     """What the application page shows; also used to re-render it with a refused form."""
     events = workflow.allowed_events(app.facts(), app_service.actor_for(current_user))
     may = grants(current_user)
@@ -87,7 +72,7 @@ def detail_context(app: Application) -> dict:
 @bp.route("/<int:application_id>/act", methods=["POST"])
 @any_staff
 def act(application_id: int):
-    app = get_scoped(current_user, Application, application_id)
+    app = scope.application(current_user, application_id)
     try:
         event = Event(request.form.get("event", ""))
         expected_version = int(request.form.get("version", ""))
@@ -123,7 +108,7 @@ def act(application_id: int):
 @bp.route("/<int:application_id>/photos/<int:photo_id>/<kind>")
 @any_staff
 def photo(application_id: int, photo_id: int, kind: str):
-    app = get_scoped(current_user, Application, application_id)
+    app = scope.application(current_user, application_id)
     require(current_user, PHOTOS)
     found = photo_service.received_photo(app, photo_id)
     if found is None or kind not in images.KINDS:
@@ -136,7 +121,7 @@ def photo(application_id: int, photo_id: int, kind: str):
 @bp.route("/<int:application_id>/photos.zip")
 @any_staff
 def photos_zip(application_id: int):
-    app = get_scoped(current_user, Application, application_id)
+    app = scope.application(current_user, application_id)
     require(current_user, PHOTOS)
     if not any(p.received_at for p in app.photos):
         flash(_("No photo of this application has arrived yet."), "warning")

@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
+from app.http_edge import client_ip, public, translate_message
 from app.services import auth as auth_service
-from app.web.i18n import translate_message
-from app.web.security import SESSION_TOKEN_KEY, any_staff, client_ip, public
+from app.web.security import SESSION_TOKEN_KEY, any_staff
 
 bp = Blueprint("auth", __name__)
 

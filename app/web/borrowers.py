@@ -1,20 +1,17 @@
 """Borrowers: search, detail, and registration by the officer or director."""
 from __future__ import annotations
 
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_
 
-from app.extensions import db
-from app.models import Application, Borrower
+from app.http_edge import client_ip, translate_message
 from app.services import borrowers as borrower_service
 from app.services import identity_access, jobs
-from app.services.scope import VIEW_LOG, get_scoped, grants, require, scoped
+from app.services import scope
+from app.services.scope import ACTIONS, VIEW_LOG, abilities, grants, require
 from app.web.htmx import render_page_or_partial
-from app.web.i18n import translate_message
-from app.web.security import any_staff, client_ip, roles_required
+from app.web.security import any_staff, roles_required
 
 bp = Blueprint("borrowers", __name__, url_prefix="/borrowers")
 
@@ -23,23 +20,16 @@ bp = Blueprint("borrowers", __name__, url_prefix="/borrowers")
 @any_staff
 def index():
     q = request.args.get("q", "").strip()
-    query = scoped(current_user, Borrower)
-    if q:
-        like = f"%{q}%"
-        query = query.where(or_(Borrower.name.like(like), Borrower.id_number.like(like), Borrower.village.like(like)))
-    rows = db.session.scalars(query.order_by(Borrower.name, Borrower.id).limit(50)).all()
-    return render_page_or_partial("borrowers/index.html", "partials/borrower_rows.html", borrowers=rows, q=q)
+    rows = borrower_service.search(current_user, q)
+    return render_page_or_partial("borrowers/index.html", "partials/borrower_rows.html", borrowers=rows, q=q,
+                                  can=abilities(current_user))
 
 
 @bp.route("/<int:borrower_id>")
 @any_staff
 def detail(borrower_id: int):
-    borrower = get_scoped(current_user, Borrower, borrower_id)
-    applications = db.session.scalars(
-        scoped(current_user, Application)
-        .where(Application.borrower_id == borrower.id)
-        .order_by(Application.created_at.desc())
-    ).all()
+    borrower = scope.borrower(current_user, borrower_id)
+    applications = borrower_service.applications_of(current_user, borrower)
     identity_access.record_view(current_user, borrower.id, "borrower_page", object_type="borrower",
                                 object_id=borrower.id, ip=client_ip())
     may = grants(current_user)
@@ -52,7 +42,7 @@ def detail(borrower_id: int):
 @any_staff
 def views(borrower_id: int):
     """One page of who viewed this borrower's identity data (administrator, internal auditor)."""
-    borrower = get_scoped(current_user, Borrower, borrower_id)
+    borrower = scope.borrower(current_user, borrower_id)
     require(current_user, VIEW_LOG)
     page = request.args.get("page", "1")
     views = identity_access.views_of(borrower.id, int(page) if page.isdigit() else 1)
@@ -60,7 +50,7 @@ def views(borrower_id: int):
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required("officer", "director")
+@roles_required(*ACTIONS["register_borrower"])
 def new():
     form = {k: request.form.get(k, "").strip() for k in borrower_service.FIELDS}
     errors: dict[str, str] = {}

@@ -12,19 +12,18 @@ from app.domain.entry import FIELDS
 from app.domain.i18n import N_
 from app.domain import workflow
 from app.domain.workflow import State, TransitionRefused
-from app.extensions import db, photo_store
-from app.models import Application, OcrRun, Screenshot
+from app.extensions import photo_store
+from app.http_edge import client_ip, translate_message
 from app.services import applications as app_service
 from app.services import entry as entry_service
 from app.services import ocr as ocr_service
 from app.services import photos as photo_service
 from app.services import screenshots as screenshot_service
-from app.services import identity_access
-from app.services.scope import PHOTOS, get_scoped, require
+from app.services import identity_access, scope, transactions
+from app.services.scope import ACTIONS, PHOTOS, can, require
 from app.web import images
 from app.web.htmx import wants_partial
-from app.web.i18n import translate_message
-from app.web.security import any_staff, client_ip, roles_required
+from app.web.security import any_staff, roles_required
 
 bp = Blueprint("entry", __name__, url_prefix="/applications")
 
@@ -40,11 +39,11 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _entry_app(application_id: int) -> Application:
-    return get_scoped(current_user, Application, application_id)
+def _entry_app(application_id: int):
+    return scope.application(current_user, application_id)
 
 
-def _form_context(app: Application, values: dict[str, str], errors: dict | None = None, derived: dict | None = None):
+def _form_context(app, values: dict[str, str], errors: dict | None = None, derived: dict | None = None):
     if derived is None and values.get("id_number"):
         derived = entry_service.check(app, values, business_today(_now())).derived
     return {
@@ -55,13 +54,13 @@ def _form_context(app: Application, values: dict[str, str], errors: dict | None 
         "errors": {k: translate_message(m, p) for k, (m, p) in (errors or {}).items()},
         "derived": derived or {},
         "products": entry_service.product_limits(),
-        "ocr_on": ocr_service.available(),
+        "ocr_on": ocr_service.available() and can(current_user, "enter_data"),
         "events": workflow.allowed_events(app.facts(), app_service.actor_for(current_user)),
     }
 
 
 @bp.route("/<int:application_id>/entry")
-@roles_required("clerk")
+@roles_required(*ACTIONS["enter_data"])
 def form(application_id: int):
     app = _entry_app(application_id)
     if app.state != State.AWAITING_ENTRY.value:
@@ -75,7 +74,7 @@ def form(application_id: int):
 
 
 @bp.route("/<int:application_id>/entry", methods=["POST"])
-@roles_required("clerk")
+@roles_required(*ACTIONS["enter_data"])
 def save(application_id: int):
     app = _entry_app(application_id)
     complete = request.form.get("action") == "complete"
@@ -109,8 +108,8 @@ def save(application_id: int):
     return _render_form(app, raw, result, status=422 if complete else 200)
 
 
-def _render_form(app: Application, raw: dict, result, status: int):
-    db.session.refresh(app)
+def _render_form(app, raw: dict, result, status: int):
+    transactions.reload(app)
     values = result.values if result is not None else raw
     # Where a value did not check out, show exactly what was typed.
     if result is not None:
@@ -124,7 +123,7 @@ def _render_form(app: Application, raw: dict, result, status: int):
 
 
 @bp.route("/<int:application_id>/region", methods=["POST"])
-@roles_required("clerk")
+@roles_required(*ACTIONS["enter_data"])
 def region(application_id: int):
     """Save a region as a screenshot; with ``ocr`` also read it. The whole upright photo is read as is."""
     app = _entry_app(application_id)
@@ -152,7 +151,7 @@ def region(application_id: int):
 
 
 @bp.route("/<int:application_id>/screenshots/<int:screenshot_id>/ocr", methods=["POST"])
-@roles_required("clerk")
+@roles_required(*ACTIONS["enter_data"])
 def screenshot_ocr(application_id: int, screenshot_id: int):
     app = _entry_app(application_id)
     shot = next((s for s in app.screenshots if s.id == screenshot_id), None)
@@ -161,7 +160,7 @@ def screenshot_ocr(application_id: int, screenshot_id: int):
     return _start_ocr(app, shot.sha256, None)
 
 
-def _start_ocr(app: Application, sha256: str, new_shot: Screenshot | None):
+def _start_ocr(app, sha256: str, new_shot):
     try:
         run = ocr_service.request_run(sha256, now=_now())
     except ocr_service.OcrOff as e:
@@ -169,18 +168,17 @@ def _start_ocr(app: Application, sha256: str, new_shot: Screenshot | None):
     return _ocr_partial(app, run, new_shot=new_shot)
 
 
-def _ocr_partial(app: Application, run: OcrRun | None, *, error: str | None = None,
-                 new_shot: Screenshot | None = None, status: int = 200):
+def _ocr_partial(app, run, *, error: str | None = None, new_shot=None, status: int = 200):
     proposals = ocr_service.proposals(run) if run is not None and run.status == "done" else {}
     return render_template("entry/_ocr.html", app=app, run=run, error=error, new_shot=new_shot,
                            fields=FIELDS, proposals=proposals), status
 
 
 @bp.route("/<int:application_id>/ocr/<int:run_id>")
-@roles_required("clerk")
+@roles_required(*ACTIONS["enter_data"])
 def ocr_status(application_id: int, run_id: int):
     app = _entry_app(application_id)
-    run = db.get_or_404(OcrRun, run_id)
+    run = ocr_service.run(run_id)
     # Only runs of this application's images are shown here.
     if run.sha256 not in {p.sha256 for p in app.photos if p.received_at} | {s.sha256 for s in app.screenshots}:
         abort(404)
@@ -190,7 +188,7 @@ def ocr_status(application_id: int, run_id: int):
 @bp.route("/<int:application_id>/screenshots/<int:screenshot_id>/<kind>")
 @any_staff
 def screenshot_image(application_id: int, screenshot_id: int, kind: str):
-    app = get_scoped(current_user, Application, application_id)
+    app = scope.application(current_user, application_id)
     require(current_user, PHOTOS)
     shot = next((s for s in app.screenshots if s.id == screenshot_id), None)
     if shot is None or kind not in images.KINDS:

@@ -52,9 +52,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(e):
-        from app.extensions import db
+        from app.services import transactions
 
-        db.session.rollback()
+        transactions.rollback()
         return render_error(
             500,
             _("Something went wrong"),

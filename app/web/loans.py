@@ -6,21 +6,20 @@ from datetime import datetime, timezone
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from app.domain import repayment as rp
 from app.domain.workflow import TransitionRefused
-from app.extensions import db, photo_store
-from app.models import Application, Loan, Product
+from app.extensions import photo_store
+from app.http_edge import client_ip, translate_message
 from app.services import jobs
 from app.services import loans as loan_service
 from app.services import identity_access, portfolio
-from app.services.scope import get_scoped, roles_with_full_id_on, scoped
+from app.services import products as product_service
+from app.services import scope
+from app.services.scope import ACTIONS, abilities
 from app.web import images
 from app.web.htmx import render_page_or_partial
-from app.web.i18n import translate_message
-from app.web.security import any_staff, client_ip, roles_required
+from app.web.security import any_staff, roles_required
 
 bp = Blueprint("loans", __name__)
 
@@ -34,9 +33,9 @@ def _errors(e: loan_service.LoanError) -> dict[str, str]:
 
 
 @bp.route("/applications/<int:application_id>/disburse", methods=["POST"])
-@roles_required("cashier")
+@roles_required(*ACTIONS["handle_money"])
 def disburse(application_id: int):
-    app = get_scoped(current_user, Application, application_id)
+    app = scope.application(current_user, application_id)
     form = loan_service.DisbursementForm(**{k: request.form.get(k, "") for k in
                                             ("amount", "disbursed_on", "channel", "reference", "due_dates")})
     try:
@@ -50,7 +49,7 @@ def disburse(application_id: int):
     return redirect(url_for(".detail", loan_id=loan.id), code=303)
 
 
-def _application_page(app: Application, form, errors: dict):
+def _application_page(app, form, errors: dict):
     from app.web.applications import detail_context
 
     context = detail_context(app) | {"disbursement": form, "disbursement_errors": errors}
@@ -60,25 +59,25 @@ def _application_page(app: Application, form, errors: dict):
 @bp.route("/loans/<int:loan_id>")
 @any_staff
 def detail(loan_id: int):
-    loan = get_scoped(current_user, Loan, loan_id)
+    loan = scope.loan(current_user, loan_id)
     return _loan_page(loan)
 
 
-def _loan_page(loan: Loan, repayment_form: dict | None = None, errors: dict | None = None, status: int = 200):
+def _loan_page(loan, repayment_form: dict | None = None, errors: dict | None = None, status: int = 200):
     today = jobs.business_today()
     position = loan_service.position(loan, max(today, loan.accrued_through or today))
     return render_template(
         "loans/detail.html", loan=loan, position=position, today=today,
         outstanding=position.outstanding(loan.penalty_rate), channels=loan_service.CHANNELS,
-        class_labels=rp.CLASS_LABELS, form=repayment_form or {}, errors=errors or {},
+        class_labels=rp.CLASS_LABELS, form=repayment_form or {}, errors=errors or {}, can=abilities(current_user),
         rows=loan_service.schedule_rows(loan), splits=loan_service.repayment_splits(loan, position),
     ), status
 
 
 @bp.route("/loans/<int:loan_id>/repayments", methods=["POST"])
-@roles_required("cashier")
+@roles_required(*ACTIONS["handle_money"])
 def repay(loan_id: int):
-    loan = get_scoped(current_user, Loan, loan_id)
+    loan = scope.loan(current_user, loan_id)
     values = {k: request.form.get(k, "") for k in ("amount", "paid_on", "channel", "reference")}
     try:
         expected = int(request.form.get("version", ""))
@@ -102,9 +101,9 @@ def repay(loan_id: int):
 
 
 @bp.route("/loans/<int:loan_id>/repayments/<int:repayment_id>/reverse", methods=["POST"])
-@roles_required("cashier")
+@roles_required(*ACTIONS["handle_money"])
 def reverse(loan_id: int, repayment_id: int):
-    loan = get_scoped(current_user, Loan, loan_id)
+    loan = scope.loan(current_user, loan_id)
     rep = next((r for r in loan.repayments if r.id == repayment_id), None)
     if rep is None:
         abort(404)
@@ -121,9 +120,9 @@ def reverse(loan_id: int, repayment_id: int):
 
 
 @bp.route("/loans/<int:loan_id>/undo", methods=["POST"])
-@roles_required("cashier")
+@roles_required(*ACTIONS["handle_money"])
 def undo(loan_id: int):
-    loan = get_scoped(current_user, Loan, loan_id)
+    loan = scope.loan(current_user, loan_id)
     application_id = loan.application_id
     try:
         loan_service.undo_disbursement(loan, current_user, request.form.get("reason", ""), now=_now(), ip=client_ip())
@@ -141,7 +140,7 @@ def undo(loan_id: int):
 @bp.route("/loans/<int:loan_id>/repayments/<int:repayment_id>/receipt")
 @any_staff
 def receipt(loan_id: int, repayment_id: int):
-    loan = get_scoped(current_user, Loan, loan_id)
+    loan = scope.loan(current_user, loan_id)
     rep = next((r for r in loan.repayments if r.id == repayment_id and r.receipt_sha256), None)
     if rep is None:
         abort(404)
@@ -149,11 +148,11 @@ def receipt(loan_id: int, repayment_id: int):
 
 
 @bp.route("/loans/<int:loan_id>/note")
-@roles_required(*roles_with_full_id_on("contract"))
+@roles_required(*ACTIONS["print_contract"])
 def note(loan_id: int):
     """The loan contract and its schedule, laid out for A4 (借款合同). The one document that shows
     the borrower's full ID number: the roles who have it signed, and each view is recorded."""
-    loan = get_scoped(current_user, Loan, loan_id)
+    loan = scope.loan(current_user, loan_id)
     identity_access.record_view(current_user, loan.borrower_id, ["contract", "id_number"], object_type="loan",
                                 object_id=loan.id, ip=client_ip())
     response = current_app.make_response(render_template(
@@ -167,7 +166,7 @@ def note(loan_id: int):
 @any_staff
 def calculator():
     """Repayment calculator: the product's method, with the figures the loans will have."""
-    products = db.session.scalars(select(Product).where(Product.is_active.is_(True)).order_by(Product.id)).all()
+    products = product_service.active_products()
     if not products:
         abort(404)
     chosen = next((p for p in products if str(p.id) == request.args.get("product_id")), products[0])
@@ -188,9 +187,5 @@ def calculator():
 @bp.route("/loans")
 @any_staff
 def index():
-    rows = db.session.scalars(
-        scoped(current_user, Loan).options(selectinload(Loan.borrower), selectinload(Loan.product))
-        .order_by(Loan.days_past_due.desc(), Loan.id.desc()).limit(200)
-    ).all()
-    return render_template("loans/index.html", loans=rows, par=portfolio.par(current_user),
+    return render_template("loans/index.html", loans=loan_service.in_reach(current_user), par=portfolio.par(current_user),
                            class_labels=rp.CLASS_LABELS)

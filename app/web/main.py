@@ -5,14 +5,15 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
-from app.extensions import db
-from app.models import Device, User
+from app.http_edge import public
+from app.services import auth as auth_service
 from app.services import notifications as notification_service
+from app.services import transactions
 from app.services.queues import queues_for, waiting_total
+from app.services.scope import ADMIN, abilities, may
 from app.web.auth import safe_next
-from app.web.security import any_staff, public
+from app.web.security import any_staff
 
 bp = Blueprint("main", __name__)
 
@@ -20,14 +21,9 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @any_staff
 def home():
-    admin_summary = None
-    if current_user.has_role("admin"):
-        admin_summary = {
-            "users": db.session.scalar(select(func.count()).select_from(User)),
-            "disabled": db.session.scalar(select(func.count()).where(User.is_enabled.is_(False))),
-            "devices": db.session.scalar(select(func.count()).select_from(Device)),
-        }
-    return render_template("main/home.html", queues=queues_for(current_user), admin_summary=admin_summary)
+    admin_summary = auth_service.account_summary() if may(current_user, ADMIN) else None
+    return render_template("main/home.html", queues=queues_for(current_user), admin_summary=admin_summary,
+                           can=abilities(current_user))
 
 
 @bp.route("/nav/counts")
@@ -65,5 +61,5 @@ def set_language():
 @bp.route("/healthz")
 @public
 def healthz():
-    db.session.execute(select(1))
+    transactions.ping()
     return {"status": "ok"}

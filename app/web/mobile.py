@@ -11,9 +11,9 @@ from flask_login import current_user
 
 from app.domain import geo
 from app.domain.workflow import STATE_LABELS
+from app.http_edge import client_ip, public, translate_message
 from app.services import devices as device_service
-from app.web.i18n import translate_message
-from app.web.security import client_ip, public, roles_required
+from app.web.security import roles_required
 
 bp = Blueprint("mobile", __name__, url_prefix="/m")
 

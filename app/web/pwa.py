@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from app import __version__
 from app.config import PROJECT_ROOT
-from app.web.security import public
+from app.http_edge import public
 
 bp = Blueprint("pwa", __name__)
 

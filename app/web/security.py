@@ -21,22 +21,16 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
 from app.domain import basemap
-from app.extensions import db, login_manager
-from app.models import ROLES, User
+from app.extensions import login_manager
+from app.http_edge import client_ip
 from app.services import auth as auth_service
 from app.services import identity_access
-
-ALL_ROLES = frozenset(ROLES)
+from app.services.scope import ALL_ROLES
 # The session key holding the login's server-side session token (services/auth.UserSession).
 SESSION_TOKEN_KEY = "_sid"
 # Pages of the officer's phone app, the only ones that may use the camera and geolocation.
 DEVICE_FEATURE_PREFIXES = ("/m/",)
 log = logging.getLogger(__name__)
-
-
-def public(view: Callable) -> Callable:
-    view.public = True  # type: ignore[attr-defined]
-    return view
 
 
 def roles_required(*roles: str) -> Callable[[Callable], Callable]:
@@ -60,15 +54,11 @@ def roles_required(*roles: str) -> Callable[[Callable], Callable]:
 
 
 def any_staff(view: Callable) -> Callable:
-    return roles_required(*ROLES)(view)
+    return roles_required(*ALL_ROLES)(view)
 
 
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
-
-
-def client_ip() -> str:
-    return request.remote_addr or ""
 
 
 def init_app(app: Flask) -> None:
@@ -88,11 +78,11 @@ def init_app(app: Flask) -> None:
         return redirect(target)
 
     @login_manager.user_loader
-    def load_user(session_id: str) -> User | None:
+    def load_user(session_id: str):
         user_id, _, epoch = session_id.partition(":")
         if not user_id.isdigit() or not epoch.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
+        user = auth_service.find_user(int(user_id))
         if user is None or not user.is_enabled or user.session_epoch != int(epoch):
             return None
         # The cookie is only a pointer: the login must still be open on the server (logout, a

@@ -13,8 +13,8 @@ from app.domain import workflow
 from app.domain.geo import FLAG_LABELS, format_distance
 from app.domain.i18n import N_
 from app.domain.money import format_money, to_capitals
-from app.services.scope import grants
-from app.web.i18n import translate_message
+from app.http_edge import notification_label, translate_message
+from app.services.scope import abilities, grants
 
 ROLE_LABELS = {
     "officer": N_("Loan officer"),
@@ -36,17 +36,6 @@ METHOD_LABELS = {
     "bullet": N_("Principal and interest at maturity (到期一次还本付息)"),
     "flat": N_("Flat rate"),
 }
-
-
-def notification_label(kind: str) -> str:
-    """A workflow event, or one of the post-loan notices."""
-    from app.services.tasks import KIND_LABELS
-
-    if kind in workflow.Event._value2member_map_:
-        return translate_message(workflow.EVENT_LABELS[workflow.Event(kind)])
-    if kind == "task_assigned":
-        return _("A task was assigned to you")
-    return translate_message(KIND_LABELS.get(kind, kind))
 
 
 def flag_labels(flags) -> str:
@@ -101,4 +90,6 @@ def init_app(app: Flask) -> None:
             "now": lambda: datetime.now(timezone.utc),
             # The menu offers only what the user's roles are granted (the views refuse the rest).
             "menu_may": lambda: grants(current_user) if current_user.is_authenticated else {},
+            # And the actions it may take there (the phone app, administration…).
+            "menu_can": lambda: abilities(current_user) if current_user.is_authenticated else {},
         }
