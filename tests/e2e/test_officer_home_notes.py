@@ -41,11 +41,9 @@ def test_own_work_comes_first_and_notifications_are_grouped(app, live_server, of
     })()""")
     assert top["drafts"] < top["outbox"] < top["plan"] < top["notes"], top
     assert top["drafts"] < 740  # the officer's drafts on the first screen
-    page.screenshot(path="/tmp/ddt/h3/home-360.png", full_page=True)
     # Opened, the group lists each one.
     rows.nth(1).locator("summary").click()
     assert all(f"农户{i}" in rows.nth(1).inner_text() for i in range(12))
-    page.screenshot(path="/tmp/ddt/h3/home-360-notes-open.png", full_page=True)
     page.click("#notes-read")
     wait_until(page, "Store.getMeta('notifications').then(n => n.unread === 0)")
     page.wait_for_selector("#list-notes .unread", state="detached")

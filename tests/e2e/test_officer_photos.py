@@ -35,7 +35,6 @@ def test_thumbnail_shows_the_whole_photo_in_a_fixed_box(app, live_server, office
     assert (round(shown["w"]), round(shown["h"])) == (96, 96)
     assert shown["fit"] == "contain"
     assert shown["nw"] > shown["nh"]  # the wide photo really is wide: cropping it would lose its sides
-    page.screenshot(path="/tmp/ddt/h3/thumb-contain.png")
 
 
 def test_deleting_a_photo_asks_first(app, live_server, officer_phone, wide_photo):
