@@ -27,3 +27,12 @@ def normalise_mobile(raw: str) -> str:
 
 
 _FULLWIDTH = str.maketrans("０１２３４５６７８９＋－", "0123456789+-")
+
+
+def mask_mobile(number: str) -> str:
+    """A phone number on a list screen: the first three and last four digits (138****5678), as ID
+    numbers are masked; anything shorter than a mobile number shows its last two digits only."""
+    digits = number.strip()
+    if len(digits) >= 11:
+        return f"{digits[:3]}****{digits[-4:]}"
+    return "*" * max(len(digits) - 2, 0) + digits[-2:]

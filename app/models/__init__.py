@@ -16,11 +16,12 @@ from app.models.org import (
 )
 from app.models.people import Borrower
 from app.models.products import REPAYMENT_METHODS, CollectionItem, Product
+from app.models.settings import JobLock, Setting
 from app.models.tasks import FollowUpTask, TaskPhoto, TrackPoint
 
 __all__ = [
     "Application", "AuditLog", "BlockedPhoneNumber", "Borrower", "EnrolmentCode", "CollectionItem", "Device", "FollowUpTask",
     "HQ_ROLES", "Installment", "JobRun", "Loan", "Notification", "OcrRun", "Office", "Photo", "Product",
     "REPAYMENT_METHODS", "ROLES", "Repayment", "Screenshot", "SmsMessage", "TaskPhoto", "TrackPoint", "Transition",
-    "User", "UserRole",
+    "User", "UserRole", "JobLock", "Setting",
 ]

@@ -26,5 +26,7 @@ def register_web(app: Flask) -> None:
     daily.init_app(app)
     template_helpers.init_app(app)
     errors.init_app(app)
-    for module in (auth, main, applications, entry, loans, tasks, borrowers, admin, pwa, mobile):
+    from app.web import jobs, outbox, settings
+
+    for module in (auth, main, applications, entry, loans, tasks, borrowers, admin, pwa, mobile, outbox, jobs, settings):
         app.register_blueprint(module.bp)

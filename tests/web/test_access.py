@@ -106,6 +106,15 @@ def _url(app, rule: str, username: str) -> str | None:
             db.session.add(task)
             db.session.commit()
             ids["task_id"] = task.id
+        if "<int:message_id>" in rule:
+            from app.models import SmsMessage
+            from app.services.jobs import business_today
+
+            message = SmsMessage(borrower_id=application.borrower_id, kind="due", for_date=business_today(),
+                                 phone="13800000000", body="…", status="failed", last_error="test")
+            db.session.add(message)
+            db.session.commit()
+            ids["message_id"] = message.id
         if "<int:loan_id>" in rule:
             loan = db.session.scalars(scoped(user, Loan).order_by(Loan.id)).first()
             if loan is None:

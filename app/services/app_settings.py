@@ -1,0 +1,79 @@
+"""Settings the administrator changes at run time, stored in the ``settings`` table (who and
+when on the row, every change audited). The environment variable is the default until an
+administrator sets a value, so a fresh install behaves as configured.
+
+Today: the phone app's minimum version (MIN_CLIENT_VERSION), read on every phone request by the API.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from app.domain import versions
+from app.extensions import db
+from app.models import Setting, User
+from app.models.types import utcnow
+from app.services import audit
+
+MIN_CLIENT_VERSION = "min_client_version"
+
+
+class SettingError(ValueError):
+    """A value refused, with a message in the user's language (N_) and its parameters."""
+
+    def __init__(self, message: str, params: dict | None = None, field: str = "value") -> None:
+        super().__init__(message)
+        self.message, self.params, self.field = message, params or {}, field
+
+
+@dataclass(frozen=True)
+class SettingView:
+    value: str
+    default: str                  # the environment's value
+    changed_by: str | None = None  # None: the default is in force
+    changed_at: datetime | None = None
+
+
+def min_client_version(config) -> str:
+    """The oldest phone-app version that may still sync: the administrator's, else MIN_CLIENT_VERSION."""
+    row = db.session.get(Setting, MIN_CLIENT_VERSION)
+    return row.value if row is not None else str(config["MIN_CLIENT_VERSION"])
+
+
+def min_client_version_view(config) -> SettingView:
+    row = db.session.get(Setting, MIN_CLIENT_VERSION)
+    default = str(config["MIN_CLIENT_VERSION"])
+    if row is None:
+        return SettingView(default, default)
+    who = db.session.get(User, row.updated_by_id) if row.updated_by_id else None
+    return SettingView(row.value, default, who.full_name if who else "", row.updated_at)
+
+
+def set_min_client_version(value: str, *, current: str, config, actor_id: int, ip: str = "") -> str:
+    """Set the minimum version after checking it (a version like 0.3.0, never above ``current``,
+    the version the server ships); audited with the old and new value. Raises SettingError."""
+    value = value.strip()
+    problem = versions.check_minimum(value, current=current)
+    if problem is not None:
+        raise SettingError(*problem)
+    for attempt in (1, 2):
+        before = min_client_version(config)
+        row = db.session.get(Setting, MIN_CLIENT_VERSION)
+        if row is None:
+            row = Setting(key=MIN_CLIENT_VERSION, value=value)
+            db.session.add(row)
+        row.value, row.updated_by_id, row.updated_at = value, actor_id, utcnow()
+        audit.record("setting.changed", actor_id=actor_id, object_type="setting", ip=ip,
+                     key=MIN_CLIENT_VERSION, before=before, after=value)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # Another administrator set it first, at the same moment: update his row instead.
+            db.session.rollback()
+            if attempt == 2:
+                raise
+        else:
+            break
+    return value
