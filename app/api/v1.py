@@ -1,29 +1,27 @@
 """/api/v1: version, device check, bootstrap data, manifests and resumable photo uploads (tus 1.0.0)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from functools import wraps
 from typing import Callable
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from app import clock
+from app.api import errors as api_errors
 from app.api import schemas
+from app.api.errors import error
 from app.domain.i18n import N_
 from app.domain.manifest import ManifestError
 from app.extensions import photo_store
 from app.http_edge import client_ip, notification_label, public, translate_message
-from app.services import app_settings
 from app.services import devices as device_service
-from app.services import identity_access, jobs, sync, transactions
+from app.services import identity_access, sync, transactions
 from app.services import products as product_service
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+api_errors.register(bp)  # a service's refusal (ServiceError) → its status from the one table, JSON
 
 TUS_VERSION = "1.0.0"
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -31,19 +29,6 @@ def _version_tuple(text: str) -> tuple[int, ...]:
         return tuple(int(part) for part in text.split("."))
     except ValueError:
         return (0,)
-
-
-def error(code: str, message: str, status: int, params: dict | None = None, fields: dict | None = None, **extra):
-    body = {"error": code, "message": translate_message(message, params or {})}
-    if fields:
-        body["fields"] = {k: translate_message(m, p) for k, (m, p) in fields.items()}
-    body.update(extra)
-    response = jsonify(body)
-    response.status_code = status
-    if extra.get("wipe"):
-        # HEAD answers carry no body: the tus client sees this header instead.
-        response.headers["X-Device-Wipe"] = "1"
-    return response
 
 
 def device_api(view: Callable) -> Callable:
@@ -54,27 +39,20 @@ def device_api(view: Callable) -> Callable:
         auth = request.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else ""
         version = request.headers.get("X-Client-Version", "")
-        try:
-            g.device = device_service.authenticate(
-                request.headers.get("X-Device-Id", ""), token, now=_now(), client_version=version,
-                user_agent=request.headers.get("User-Agent", ""),
-            )
-        except device_service.DeviceError as e:
-            return error(e.code, e.message, e.status, e.params, wipe=e.code == "device_revoked")
+        g.device = device_service.authenticate(  # a DeviceError is answered by api_errors.refusal
+            request.headers.get("X-Device-Id", ""), token, now=clock.now(), client_version=version,
+            user_agent=request.headers.get("User-Agent", ""),
+        )
         # Checked after the device, so a revoked phone is wiped whatever its version.
-        minimum = app_settings.min_client_version(current_app.config)  # the admin's setting
-        if _version_tuple(version) < _version_tuple(minimum):
+        if _version_tuple(version) < _version_tuple(current_app.config["MIN_CLIENT_VERSION"]):
             return error(
                 "client_outdated",
                 N_("This app version is too old. It will update itself now; then sending resumes."),
                 426,
-                min_supported=minimum,
+                min_supported=current_app.config["MIN_CLIENT_VERSION"],
             )
         try:
             return view(*args, **kwargs)
-        except sync.SyncError as e:
-            transactions.rollback()
-            return error(e.code, e.message, e.status, e.params, e.fields, **({"offset": e.params["offset"]} if "offset" in e.params else {}))
         except ManifestError as e:
             transactions.rollback()
             return error("invalid_manifest", MANIFEST_INVALID, 422, fields=e.errors)
@@ -105,7 +83,7 @@ def json_body(schema: type[schemas.Schema], *, code: str, message: str, override
 @bp.route("/version")
 @public
 def version():
-    return jsonify(current=current_app.config["CLIENT_VERSION"], min_supported=app_settings.min_client_version(current_app.config))
+    return jsonify(current=current_app.config["CLIENT_VERSION"], min_supported=current_app.config["MIN_CLIENT_VERSION"])
 
 
 @bp.route("/device")
@@ -115,7 +93,7 @@ def device():
     return jsonify(
         uuid=d.uuid, status=d.status,
         user={"id": d.user.id, "name": d.user.full_name, "username": d.user.username, "office": d.user.office.name},
-        server_time=_now().isoformat(),
+        server_time=clock.now().isoformat(),
     )
 
 
@@ -169,9 +147,9 @@ def bootstrap():
 def post_manifest():
     data, _ = json_body(schemas.Manifest, code="invalid_manifest", message=MANIFEST_INVALID,
                         overrides=schemas.MANIFEST_FIELDS)
-    now = _now()
+    now = clock.now()
     receipt = sync.receive_manifest(
-        data, g.device, now=now, today=jobs.business_today(now),
+        data, g.device, now=now, today=clock.business_today(now),
         settings=sync.SyncSettings.from_config(current_app.config), ip=client_ip(),
     )
     body = sync.status_of(receipt.application)
@@ -185,7 +163,7 @@ def resubmit(app_uuid: str):
     data, _ = json_body(schemas.Resubmission, code="invalid_manifest", message=MANIFEST_INVALID,
                         overrides=schemas.MANIFEST_FIELDS)
     receipt = sync.resubmit(
-        app_uuid, data, g.device, now=_now(),
+        app_uuid, data, g.device, now=clock.now(),
         settings=sync.SyncSettings.from_config(current_app.config), ip=client_ip(),
     )
     body = sync.status_of(receipt.application)
@@ -211,7 +189,7 @@ def plan():
     from app.services import tasks
 
     settings = tasks.TaskSettings.from_config(current_app.config)
-    body = tasks.plan_for(g.device.user, jobs.business_today(), settings)
+    body = tasks.plan_for(g.device.user, clock.business_today(), settings)
     for item in body["tasks"]:
         item["kind_label"] = translate_message(tasks.KIND_LABELS.get(item["kind"], item["kind"]))
     return jsonify(body)
@@ -227,16 +205,12 @@ def task_report(task_uuid: str):
     limit = min(cfg["MAX_CONTENT_LENGTH"] or 2**62, schemas.SMALL_BODY + tasks.MAX_PHOTOS * (cfg["MAX_PHOTO_BYTES"] * 4 // 3 + 4))
     _, report = json_body(schemas.VisitReport, code="invalid_report", message=REPORT_INVALID,
                           overrides=schemas.REPORT_FIELDS, max_bytes=limit)
-    try:
-        answer = tasks.record_report(
-            task_uuid, report.model_dump(), g.device.user, now=_now(),
-            settings=tasks.TaskSettings.from_config(cfg), store=photo_store(),
-            max_photo_bytes=cfg["MAX_PHOTO_BYTES"], max_photo_pixels=cfg["MAX_PHOTO_PIXELS"], ip=client_ip(),
-            max_back_days=cfg["BACKDATE_MAX_DAYS"],
-        )
-    except tasks.ReportError as e:
-        transactions.rollback()
-        return error(e.code, e.message, e.status, fields=e.fields)
+    answer = tasks.record_report(
+        task_uuid, report.model_dump(), g.device.user, now=clock.now(),
+        settings=tasks.TaskSettings.from_config(cfg), store=photo_store(),
+        max_photo_bytes=cfg["MAX_PHOTO_BYTES"], max_photo_pixels=cfg["MAX_PHOTO_PIXELS"], ip=client_ip(),
+        max_back_days=cfg["BACKDATE_MAX_DAYS"],
+    )
     return jsonify(answer)
 
 
@@ -266,7 +240,7 @@ def notifications():
 def notifications_read():
     from app.services import notifications as notification_service
 
-    notification_service.mark_all_read(g.device.user, _now())
+    notification_service.mark_all_read(g.device.user, clock.now())
     return jsonify(unread=0)
 
 
@@ -285,7 +259,7 @@ def track():
         except schemas.ValidationError as e:
             field, (message, params) = next(iter(schemas.problems(e, {"": ("", N_("This must be a group of fields."))}).items()))
             rejected.append({"index": index, "field": field, "reason": translate_message(message, params)})
-    answer = trail.ingest(g.device, points, now=_now(), max_back_days=current_app.config["BACKDATE_MAX_DAYS"])
+    answer = trail.ingest(g.device, points, now=clock.now(), max_back_days=current_app.config["BACKDATE_MAX_DAYS"])
     rejected += [dict(r, reason=translate_message(*r["reason"])) for r in answer["rejected"]]
     answer["rejected"] = sorted(rejected, key=lambda r: r["index"])
     return jsonify(answer)
@@ -318,7 +292,7 @@ def upload_head(photo_uuid: str):
     store = photo_store()
     photo = sync.photo_for_device(photo_uuid, g.device)
     offset = sync.upload_status(
-        photo, store=store, settings=sync.SyncSettings.from_config(current_app.config), now=_now(), ip=client_ip()
+        photo, store=store, settings=sync.SyncSettings.from_config(current_app.config), now=clock.now(), ip=client_ip()
     )
     return _tus_headers(current_app.response_class(status=200), photo, offset)
 
@@ -336,7 +310,7 @@ def upload_patch(photo_uuid: str):
     photo = sync.photo_for_device(photo_uuid, g.device)
     new_offset = sync.append_chunk(
         photo, offset, request.stream, request.content_length,
-        store=store, settings=sync.SyncSettings.from_config(current_app.config), now=_now(), ip=client_ip(),
+        store=store, settings=sync.SyncSettings.from_config(current_app.config), now=clock.now(), ip=client_ip(),
     )
     transactions.reload(photo)
     return _tus_headers(current_app.response_class(status=204), photo, new_offset)

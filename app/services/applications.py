@@ -14,16 +14,19 @@ from app.domain.i18n import N_
 from app.domain.workflow import Event, State
 from app.extensions import db
 from app.models import Application, Borrower, Loan, Transition, User
-from app.services import audit, notifications
+from app.services import audit, entry_checks, notifications
+from app.services.errors import ServiceError
 
 IN_FLIGHT = tuple(s.value for s in State if s not in workflow.TERMINAL)
 
 
-class Conflict(Exception):
+class Conflict(ServiceError):
     """Someone else changed the application first; the user must reload."""
 
     def __init__(self, changed_by: str, changed_at: datetime | None) -> None:
-        super().__init__(changed_by, changed_at)
+        super().__init__("application_changed",
+                         N_("This application was changed by %(who)s meanwhile; reload it and try again."),
+                         who=changed_by)
         self.changed_by = changed_by
         self.changed_at = changed_at
 
@@ -152,14 +155,12 @@ def _act(
         raise _conflict(app)
 
     if event == Event.ENTRY_COMPLETE:
-        from app.services import entry  # entry builds on this module
-
-        entry.refuse_if_incomplete(app, business_date_of(now))
+        entry_checks.refuse_if_incomplete(app, business_date_of(now))
     if event in (Event.DISBURSE, Event.UNDO_DISBURSEMENT):
         _refuse_without_loan_change(app, event)
     decision = None
     if event == Event.L1_PASS:
-        decision = routing.evaluate(app.product.rules, routing_facts(app, now.date()))
+        decision = routing.evaluate(app.product.rules, routing_facts(app, business_date_of(now)))  # China's date, like the preview
     step = workflow.transition(app.facts(), event, actor, now, comment, decision)
     after = workflow.apply(app.facts(), step)
 

@@ -152,7 +152,7 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
     applications = []
     for i, (name, birth, serial, village, officer_name, product, amount, term, purpose, target) in enumerate(plan):
         officer = users[officer_name]
-        info = idcard.parse(demo_id_number("513401", birth, serial), now.date())
+        info = idcard.parse(demo_id_number("513401", birth, serial), clock.business_today(now))
         borrower = Borrower(
             name=name,
             id_number=info.number,
@@ -205,7 +205,7 @@ def _disburse_with_a_repayment(app: Application, users: dict[str, User], now: da
     """A loan paid out about two months ago, its first installment repaid on time."""
     from app.services import loans
 
-    today = now.date()
+    today = clock.business_today(now)
     paid_out = today - timedelta(days=70)
     loan = loans.disburse(
         app, loans.DisbursementForm(amount=f"{app.amount:.2f}", disbursed_on=paid_out.isoformat(),

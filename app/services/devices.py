@@ -22,6 +22,7 @@ from app.extensions import db
 from app.models import BlockedPhoneNumber, Device, EnrolmentCode, User
 from app.models.org import DeviceAllowance
 from app.services import audit
+from app.services.errors import ServiceError
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud over the phone
 CODE_LENGTH = 8
@@ -37,20 +38,13 @@ def normalise_code(raw: str) -> str:
     return "".join(ch for ch in raw.upper() if ch.isalnum())
 
 
-class DeviceError(Exception):
+class DeviceError(ServiceError):
     """A refusal with a code the phone acts on and an N_ message the officer reads."""
-
-    def __init__(self, code: str, message: str, status: int, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.params = params
 
 
 def create_enrolment_code(officer: User, *, admin: User, now: datetime, ip: str = "") -> str:
     if not officer.has_role("officer"):
-        raise DeviceError("not_officer", N_("Only loan officers enrol phones."), 400)
+        raise DeviceError("not_officer", N_("Only loan officers enrol phones."))
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     db.session.add(
         EnrolmentCode(
@@ -104,7 +98,7 @@ def _least_recently_seen_first(devices: list[Device]) -> list[Device]:
 def set_allowance(officer: User, max_active: int, *, admin: User, now: datetime, ip: str = "") -> bool:
     """Allow an officer this many active phones (1..MAX_ALLOWANCE). Audited; False if unchanged."""
     if not 1 <= max_active <= MAX_ALLOWANCE:
-        raise DeviceError("bad_allowance", N_("Allow between 1 and %(max)s phones."), 400, max=MAX_ALLOWANCE)
+        raise DeviceError("bad_allowance", N_("Allow between 1 and %(max)s phones."), max=MAX_ALLOWANCE)
     before = allowance(officer)
     if before == max_active:
         return False
@@ -132,15 +126,15 @@ def redeem(raw_code: str, user: User, *, label: str, phone_number: str, now: dat
         select(EnrolmentCode).where(EnrolmentCode.code_hash == _sha256(normalise_code(raw_code)))
     )
     if code is None or code.user_id != user.id:
-        raise DeviceError("bad_code", N_("This enrolment code is not valid for you. Check it, or ask the administrator for a new one."), 400)
+        raise DeviceError("bad_code", N_("This enrolment code is not valid for you. Check it, or ask the administrator for a new one."))
     if code.redeemed_at is not None:
-        raise DeviceError("code_used", N_("This enrolment code has already been used. Ask the administrator for a new one."), 400)
+        raise DeviceError("code_used", N_("This enrolment code has already been used. Ask the administrator for a new one."))
     if code.expires_at <= now:
-        raise DeviceError("code_expired", N_("This enrolment code has expired. Ask the administrator for a new one."), 400)
+        raise DeviceError("code_expired", N_("This enrolment code has expired. Ask the administrator for a new one."))
     if phone_number and db.session.scalar(
         select(BlockedPhoneNumber.id).where(BlockedPhoneNumber.phone_number == phone_number)
     ):
-        raise DeviceError("phone_blocked", N_("This phone number is blocked. Contact the administrator."), 403)
+        raise DeviceError("phone_blocked", N_("This phone number is blocked. Contact the administrator."))
     # One enrolment of an officer at a time (a row lock on MariaDB; SQLite serialises writers).
     db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
     active = active_devices(user)
@@ -153,7 +147,7 @@ def redeem(raw_code: str, user: User, *, label: str, phone_number: str, now: dat
             raise DeviceError("replace_needed", N_(
                 "You already have an active phone: %(phones)s. Enrolling this phone replaces it: the old phone"
                 " is refused from now on and deletes the data it holds at its next contact. Replace it?"
-            ), 409, phones="; ".join(describe(d) for d in replaced))
+            ), phones="; ".join(describe(d) for d in replaced))
     token = secrets.token_urlsafe(32)
     device = Device(
         user_id=user.id, label=label[:100], phone_number=phone_number[:20],
@@ -170,7 +164,7 @@ def redeem(raw_code: str, user: User, *, label: str, phone_number: str, now: dat
     ).rowcount
     if claimed != 1:
         db.session.rollback()
-        raise DeviceError("code_used", N_("This enrolment code has already been used. Ask the administrator for a new one."), 400)
+        raise DeviceError("code_used", N_("This enrolment code has already been used. Ask the administrator for a new one."))
     for old in replaced:
         # Replaced, not lost: the officer holds it, so his sessions (this enrolment's own) go on.
         old.status, old.status_changed_at, old.status_changed_by_id = "revoked", now, user.id
@@ -186,11 +180,11 @@ def authenticate(device_uuid: str, token: str, *, now: datetime, client_version:
     """The device behind an API call, or DeviceError (401/403) saying why not."""
     device = db.session.scalar(select(Device).where(Device.uuid == device_uuid)) if device_uuid else None
     if device is None or not token or not secrets.compare_digest(device.token_hash, _sha256(token)):
-        raise DeviceError("unknown_device", N_("This phone is not enrolled. Log in and enrol it again."), 401)
+        raise DeviceError("unknown_device", N_("This phone is not enrolled. Log in and enrol it again."))
     if device.status == "revoked":
-        raise DeviceError("device_revoked", N_("This phone has been revoked. Its data has been removed; contact the administrator."), 401)
+        raise DeviceError("device_revoked", N_("This phone has been revoked. Its data has been removed; contact the administrator."))
     if not device.user.is_enabled:
-        raise DeviceError("user_disabled", N_("Your account is disabled. Contact the administrator."), 401)
+        raise DeviceError("user_disabled", N_("Your account is disabled. Contact the administrator."))
     # One write at most, and at most once a minute or on a new app version, so a busy sync
     # does not rewrite the row on every chunk (on SQLite every write contends for the lock).
     changed = False
@@ -213,12 +207,12 @@ def set_status(device: Device, status: str, *, admin: User, now: datetime, ip: s
     if status not in ("active", "retired", "revoked"):
         raise ValueError(status)
     if device.status == "revoked":
-        raise DeviceError("device_revoked", N_("A revoked phone stays revoked; enrol a new one."), 400)
+        raise DeviceError("already_revoked", N_("A revoked phone stays revoked; enrol a new one."))
     before = device.status
     if status == "active" and before != "active" and len(active_devices(device.user)) >= allowance(device.user):
         raise DeviceError("too_many_phones", N_(
             "%(name)s already has as many active phones as allowed. Report the other one lost, or allow more phones."
-        ), 400, name=device.user.full_name)
+        ), name=device.user.full_name)
     device.status = status
     if status == "revoked":
         # A lost phone may still hold a logged-in browser session: end all of this officer's sessions.

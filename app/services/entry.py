@@ -1,31 +1,24 @@
 """HQ data entry: save what the clerk keyed in, and complete it into first-level review."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain.dates import business_today
-from app.domain.entry import EntryCheck, check_entry
-from app.domain.findings import Finding, OcrReading, compare
-from app.domain.manifest import ProductSpec
+from app.domain.entry import EntryCheck
+from app.domain.findings import Finding
 from app.domain.i18n import N_
-from app.domain.workflow import Event, Refusal, TransitionRefused
+from app.domain.workflow import Event
 from app.extensions import db
-from app.models import Application, OcrRun, Product, User
+from app.models import Application, User
 from app.services import applications as app_service
 from app.services import audit
-
-
-def product_limits() -> dict[int, ProductSpec]:
-    """The active products' amount and term limits (the photo list does not matter here)."""
-    products = db.session.scalars(select(Product).where(Product.is_active.is_(True))).all()
-    return {
-        p.id: ProductSpec(p.id, p.name, p.min_amount, p.max_amount, p.min_term_months, p.max_term_months, ())
-        for p in products
-    }
+from app.services.entry_checks import blocks_on_findings, check, findings
+# The checks live in entry_checks (applications refuses an unchecked completion with them, and
+# must not import this module, which completes through it); the entry screen reads them here too.
+from app.services.entry_checks import product_limits as product_limits
 
 
 def initial_values(app: Application) -> dict[str, str]:
@@ -43,41 +36,6 @@ def initial_values(app: Application) -> dict[str, str]:
         "address": b.address, "phone": b.phone,
         "product_id": str(app.product_id), "term_months": str(app.term_months), "purpose": app.purpose,
     }
-
-
-def check(app: Application, values: dict[str, object], today: date) -> EntryCheck:
-    return check_entry(values, products=product_limits(), today=today)
-
-
-def _ocr_readings(app: Application) -> list[OcrReading]:
-    """The finished OCR runs of this application's received photos and screenshots."""
-    from app.services import ocr as ocr_service
-
-    sources: dict[str, str] = {}
-    for p in app.photos:
-        if p.received_at is not None:
-            sources.setdefault(p.sha256, f"{p.item.name} ({p.sequence})" if p.item is not None else f"({p.sequence})")
-    for shot in app.screenshots:
-        sources.setdefault(shot.sha256, shot.label or f"#{shot.id}")
-    if not sources:
-        return []
-    runs = db.session.scalars(
-        select(OcrRun).where(OcrRun.sha256.in_(list(sources)), OcrRun.status == "done").order_by(OcrRun.id)
-    ).all()
-    return [OcrReading(sources[run.sha256], ocr_service.proposals(run)) for run in runs]
-
-
-def findings(app: Application, values: dict[str, str]) -> list[Finding]:
-    """How the keyed values differ from the officer's capture and from OCR of the photos."""
-    capture = {"name": app.borrower.name, "id_number": app.borrower.id_number, "amount": f"{app.amount:.2f}"}
-    return compare(values, capture, _ocr_readings(app))
-
-
-def _blocks(values: dict[str, str]) -> bool:
-    """Whether the keyed loan type (else the application's) refuses completion on a finding."""
-    product_id = values.get("product_id", "")
-    product = db.session.get(Product, int(product_id)) if product_id.isascii() and product_id.isdigit() else None
-    return bool(product.entry_mismatch_blocks) if product is not None else False
 
 
 def _refused_for(result: EntryCheck, found: list[Finding]) -> EntryCheck:
@@ -113,7 +71,7 @@ def save(
     if complete and result.ok:
         # Compared before the keyed terms replace the captured ones.
         found = findings(app, result.values)
-        if found and _blocks(result.values):
+        if found and blocks_on_findings(result.values):
             result = _refused_for(result, found)
     # A draft keeps what was typed where it does not check out, so nothing typed is lost.
     kept = {k: (result.values[k] if k not in result.errors else str(raw.get(k, "")).strip()) for k in result.values}
@@ -159,26 +117,3 @@ def _apply_to_application(app: Application, result: EntryCheck, user: User, ip: 
     if changed:
         audit.record("entry_changed_capture", actor_id=user.id, object_type="application", object_id=app.id,
                      ip=ip, changes=changed)
-
-
-def incomplete_refusal(app: Application, today: date) -> Refusal | None:
-    """Why the stored entry cannot complete yet, or None. The workflow event is checked against
-    the stored data, so no path around the form can skip the checks."""
-    values = (app.entry_data or {}).get("values")
-    if not values:
-        return Refusal("entry_incomplete", N_("Key in the data entry form before completing it."), {})
-    result = check(app, values, today)
-    if not result.ok:
-        return Refusal("entry_incomplete", N_("The data entry form has %(count)s problem(s); correct them first."),
-                       {"count": len(result.errors)})
-    found = findings(app, result.values) if _blocks(result.values) else []
-    if found:
-        return Refusal("entry_incomplete", N_("The data entry form has %(count)s problem(s); correct them first."),
-                       {"count": len({f.field for f in found})})
-    return None
-
-
-def refuse_if_incomplete(app: Application, today: date) -> None:
-    refusal = incomplete_refusal(app, today)
-    if refusal is not None:
-        raise TransitionRefused(refusal)

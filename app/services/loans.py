@@ -32,6 +32,7 @@ from app.models import Application, FollowUpTask, Installment, Loan, Repayment, 
 from app.models.loans import ContractCounter
 from app.services import applications as app_service
 from app.services import audit
+from app.services.errors import ServiceError
 from app.storage import PhotoStore, sha256_of_file
 from app.storage.validation import PhotoRejected, validate_image
 
@@ -44,11 +45,11 @@ CHANNELS: dict[str, str] = {
 OVERPAYMENT_TOLERANCE = Decimal("1.00")
 
 
-class LoanError(ValueError):
-    """Refused input; ``errors`` maps a form field to an N_ message and its parameters."""
+class LoanError(ServiceError, ValueError):
+    """Refused input; ``errors`` (= ``fields``) maps a form field to an N_ message and its parameters."""
 
     def __init__(self, errors: dict[str, tuple[str, dict]]) -> None:
-        super().__init__(errors)
+        super().__init__("invalid_loan_input", N_("Some details need correcting."), fields=errors)
         self.errors = errors
 
 
@@ -405,8 +406,11 @@ def _rebuild(loan: Loan, as_of: date) -> None:
                            .values(status="cancelled"))
 
 
-class LoanChanged(Exception):
+class LoanChanged(ServiceError):
     """Someone else recorded or reversed a repayment on this loan first; reload and check."""
+
+    def __init__(self) -> None:
+        super().__init__("loan_changed", N_("Someone else changed this loan meanwhile; check it and try again."))
 
 
 def _commit(loan: Loan) -> None:

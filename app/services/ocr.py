@@ -28,13 +28,15 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.clock import business_today
+from app.clock import now as clock_now
 from app.domain.documents import DocumentKind, kind_of_item, may_propose
 from app.domain.i18n import N_
 from app.extensions import db, photo_store
 from app.models import CollectionItem, OcrRun, Photo, Screenshot
 from app.ocr.engines import OcrEngine, OcrUnavailable, make_engine
 from app.ocr.fields import extract_fields
-from app.services.jobs import business_today
+from app.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +57,11 @@ INFO_BESIDE = "id_number"
 _start_lock = threading.Lock()
 
 
-class OcrOff(Exception):
+class OcrOff(ServiceError):
     """OCR is switched off, or the configured engine cannot run here; ``message`` is N_."""
 
     def __init__(self, message: str, params: dict | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.params = params or {}
+        super().__init__("ocr_off", message, **(params or {}))
 
 
 def engine_name() -> str:
@@ -207,7 +207,7 @@ def _work(app: Flask, run_id: int) -> None:
         except Exception as e:  # noqa: BLE001 - a broken image must not kill the worker
             log.exception("OCR run %s failed", run_id)
             run.status, run.error = "failed", f"{type(e).__name__}: {e}"[:500]
-        run.finished_at = datetime.now(timezone.utc)
+        run.finished_at = clock_now()
         db.session.commit()
         db.session.remove()
 

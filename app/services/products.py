@@ -22,6 +22,7 @@ from app.domain.routing import MAX_AGE, RoutingRules, RulesError
 from app.extensions import db
 from app.models import Product
 from app.services import audit
+from app.services.errors import ServiceError
 
 # field -> (N_ message, params)
 Errors = dict[str, tuple[str, dict[str, Any]]]
@@ -67,11 +68,11 @@ _FULLWIDTH_DIGITS = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)})
 _DIGITS = re.compile(r"[0-9]+")
 
 
-class RulesFormError(ValueError):
-    """The typed rules are invalid; ``errors`` maps a field (or "" for the whole form) to an N_ message."""
+class RulesFormError(ServiceError, ValueError):
+    """The typed rules are invalid; ``errors`` (= ``fields``) maps a field (or "" for the whole form) to an N_ message."""
 
     def __init__(self, errors: Errors) -> None:
-        super().__init__(errors)
+        super().__init__("invalid_rules", N_("Some details need correcting."), fields=errors)
         self.errors = errors
 
 

@@ -22,6 +22,7 @@ from typing import TypeVar
 from sqlalchemy import Select, false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.services.errors import NotFound
 from app.extensions import db
 from app.models import HQ_ROLES, ROLES, Application, Borrower, FollowUpTask, Loan, User
 
@@ -87,7 +88,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-class OutOfScope(LookupError):
+class OutOfScope(NotFound, LookupError):
     """Raised for an object that does not exist or that the user may not see (same answer)."""
 
 

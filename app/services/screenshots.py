@@ -12,6 +12,7 @@ from app.domain.i18n import N_
 from app.extensions import db
 from app.models import Application, Photo, Screenshot, User
 from app.services import audit
+from app.services.errors import ServiceError
 from app.storage import PhotoStore, sha256_of_file
 
 ROTATIONS = (0, 90, 180, 270)
@@ -19,11 +20,11 @@ MIN_SIDE_PX = 16
 _TURN = {90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_90}
 
 
-class ScreenshotError(ValueError):
+class ScreenshotError(ServiceError, ValueError):
+    """A region that cannot be cut out of the photo; ``message`` is N_."""
+
     def __init__(self, message: str, params: dict | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.params = params or {}
+        super().__init__("bad_region", message, **(params or {}))
 
 
 def parse_region(form: dict[str, str]) -> tuple[int, tuple[float, float, float, float]]:

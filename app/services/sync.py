@@ -12,13 +12,9 @@ note ``_finish`` leaves while it moves verified bytes into the store).
 """
 from __future__ import annotations
 
-import fcntl
-import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from PIL import Image, ImageOps
 from sqlalchemy import select
@@ -34,23 +30,15 @@ from app.extensions import db
 from app.models import Application, Borrower, Device, Photo, Product, Transition
 from app.services import applications as app_service
 from app.services import audit
+from app.services.errors import ServiceError
 from app.services.scope import own_clause, owns
-from app.storage import PhotoStore, sha256_of_file
+from app.storage import PhotoStore
+from app.storage.uploads import Uploads, UploadTooLong
 from app.storage.validation import PhotoRejected, validate_image
 
-COPY_BUFFER = 64 * 1024
 
-
-class SyncError(Exception):
+class SyncError(ServiceError):
     """A refusal the phone shows to the officer and keeps the item for correction."""
-
-    def __init__(self, code: str, message: str, status: int, *, fields: dict | None = None, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.fields = fields or {}
-        self.params = params
 
 
 @dataclass(frozen=True)
@@ -94,7 +82,6 @@ def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, 
             raise SyncError(
                 "manifest_changed",
                 N_("This application was already received with different content. It cannot be changed after sending; contact your director."),
-                409,
             )
         # A resend also finishes what a crash may have left half done.
         _advance_if_complete(existing, now)
@@ -129,7 +116,7 @@ def _existing(data: object, device: Device) -> Application | None:
         return None
     application = db.session.scalar(select(Application).where(Application.uuid == uuid))
     if application is not None and not owns(device.user_id, application):
-        raise SyncError("not_yours", N_("This application belongs to another loan officer."), 403)
+        raise SyncError("not_yours", N_("This application belongs to another loan officer."))
     return application
 
 
@@ -139,7 +126,6 @@ def _check_device_may_start(device: Device, manifest: Manifest) -> None:
         raise SyncError(
             "captured_before_enrolment",
             N_("The capture time is before this phone was enrolled; check the phone's clock."),
-            422,
         )
     # A retired phone may still hand in what it captured before retirement, nothing newer.
     if device.status == "retired" and (
@@ -148,7 +134,6 @@ def _check_device_may_start(device: Device, manifest: Manifest) -> None:
         raise SyncError(
             "device_retired",
             N_("This phone has been retired: it can send what it already holds but cannot start new applications."),
-            403,
         )
 
 
@@ -159,12 +144,12 @@ def _create(manifest: Manifest, digest: str, device: Device, now: datetime) -> A
     if borrower is not None and not owns(officer, borrower):
         # Never attach to, or write on, another officer's customer from a phone.
         raise SyncError(
-            "borrower_elsewhere", N_("Some details need correcting before this application can be sent."), 422,
+            "borrower_elsewhere", N_("Some details need correcting before this application can be sent."),
             fields={"borrower.id_number": (N_("This ID number belongs to another loan officer's customer. Ask your director to transfer the customer first."), {})},
         )
     if borrower is not None and borrower.name != b.name:
         raise SyncError(
-            "borrower_name", N_("Some details need correcting before this application can be sent."), 422,
+            "borrower_name", N_("Some details need correcting before this application can be sent."),
             fields={"borrower.name": (N_("This ID number is registered under the name %(name)s. Check the ID card."), {"name": borrower.name})},
         )
     if borrower is None:
@@ -172,7 +157,7 @@ def _create(manifest: Manifest, digest: str, device: Device, now: datetime) -> A
         # Found with the same number only in a race with an identical manifest: the insert
         # below then hits the unique constraint and the caller returns the existing one.
         if same_uuid is not None and same_uuid != b.id_number:
-            raise SyncError("borrower_changed", N_("This borrower was registered with a different ID number."), 409)
+            raise SyncError("borrower_changed", N_("This borrower was registered with a different ID number."))
         borrower = Borrower(
             uuid=b.uuid, name=b.name, id_number=b.id_number, sex=b.sex, birth_date=b.birth_date,
             phone=b.phone, village=b.village, address=b.address,
@@ -212,19 +197,19 @@ def resubmit(app_uuid: str, data: object, device: Device, *, now: datetime, sett
     """
     application = _existing({"uuid": app_uuid}, device)
     if application is None:
-        raise SyncError("unknown_application", N_("The server does not know this application."), 404)
+        raise SyncError("unknown_application", N_("The server does not know this application."))
     existing = {p.uuid: (p.collection_item_id, p.sequence) for p in application.photos}
     if application.state != State.RETURNED.value:
         sent = data.get("photos") if isinstance(data, dict) else None
         if isinstance(sent, list) and all(isinstance(p, dict) and p.get("uuid") in existing for p in sent):
             return ManifestReceipt(application, False, _needed(application))
         raise SyncError(
-            "not_returned", N_("This application is no longer waiting for you; it is now: %(state)s."), 409,
+            "not_returned", N_("This application is no longer waiting for you; it is now: %(state)s."),
             state=STATE_LABELS[State(application.state)],
         )
     spec = product_specs().get(application.product_id)
     if spec is None:
-        raise SyncError("unknown_product", N_("This loan type is no longer offered; contact your director."), 409)
+        raise SyncError("unknown_product", N_("This loan type is no longer offered; contact your director."))
     additions = parse_resubmission(data, spec, existing, max_photo_bytes=settings.max_photo_bytes)
     for p in additions.photos:
         db.session.add(Photo(
@@ -243,10 +228,10 @@ def resubmit(app_uuid: str, data: object, device: Device, *, now: datetime, sett
         )
     except (app_service.Conflict, IntegrityError):
         db.session.rollback()
-        raise SyncError("changed_meanwhile", N_("This application changed on the server meanwhile; it will be sent again."), 409) from None
+        raise SyncError("changed_meanwhile", N_("This application changed on the server meanwhile; it will be sent again.")) from None
     except TransitionRefused as refused:
         db.session.rollback()
-        raise SyncError("refused", refused.refusal.message, 409, **dict(refused.refusal.params)) from None
+        raise SyncError("refused", refused.refusal.message, **dict(refused.refusal.params)) from None
     db.session.refresh(application)
     return ManifestReceipt(application, False, _needed(application))
 
@@ -296,45 +281,37 @@ def _advance_if_complete(application: Application, now: datetime) -> None:
 
 
 # --- resumable photo upload (tus 1.0.0 core) ------------------------------------------
+# The mechanics (part file, lock, offset, fsync, checksum, proof note) are app/storage/uploads.py;
+# here only the decisions: whose photo it is, when it counts as received, and what is audited.
 
 
 def photo_for_device(photo_uuid: str, device: Device) -> Photo:
     photo = db.session.scalar(select(Photo).where(Photo.uuid == photo_uuid))
     # Someone else's photo looks the same as a missing one.
     if photo is None or not owns(device.user_id, photo.application):
-        raise SyncError("photo_not_found", N_("This photo is not part of any of your applications."), 404)
+        raise SyncError("photo_not_found", N_("This photo is not part of any of your applications."))
     return photo
-
-
-def _part_path(store: PhotoStore, photo: Photo) -> Path:
-    return store.uploads_dir / f"{photo.uuid}.part"
-
-
-def _proof_path(store: PhotoStore, photo: Photo) -> Path:
-    # Written by _finish once this photo's own upload is verified, removed once recorded: what
-    # tells a crash between "moved into the store" and "committed" apart from someone else's bytes.
-    return store.uploads_dir / f"{photo.uuid}.proven"
 
 
 def current_offset(store: PhotoStore, photo: Photo) -> int:
     if photo.received_at is not None:
         return photo.size_bytes
-    part = _part_path(store, photo)
-    return part.stat().st_size if part.exists() else 0
+    return Uploads(store).offset(photo.uuid)
 
 
 def upload_status(photo: Photo, *, store: PhotoStore, settings: SyncSettings, now: datetime, ip: str = "") -> int:
     """The offset to report for HEAD, settling first what an interrupted request left behind."""
-    if photo.received_at is None and (current_offset(store, photo) == photo.size_bytes or _proof_path(store, photo).exists()):
-        with _upload_lock(store, photo):
+    uploads = Uploads(store)
+    if photo.received_at is None and (uploads.complete(photo.uuid, photo.size_bytes) or uploads.has_proof(photo.uuid)):
+        with uploads.lock(photo.uuid):
             _fresh(photo)
-            _settle(photo, store=store, settings=settings, now=now, ip=ip)
+            _settle(photo, uploads, settings=settings, now=now, ip=ip)
     if photo.received_at is not None:
         _advance_if_complete(photo.application, now)
     return current_offset(store, photo)
 
 
-def _settle(photo: Photo, *, store: PhotoStore, settings: SyncSettings, now: datetime, ip: str) -> None:
+def _settle(photo: Photo, uploads: Uploads, *, settings: SyncSettings, now: datetime, ip: str) -> None:
     """Under the upload lock: finish a photo whose bytes are all here but never got recorded.
 
     A worker can die after the last byte and before verifying it (complete .part), or after
@@ -343,19 +320,17 @@ def _settle(photo: Photo, *, store: PhotoStore, settings: SyncSettings, now: dat
     nothing: another upload, maybe of another office, put it there.
     """
     if photo.received_at is not None:
-        _proof_path(store, photo).unlink(missing_ok=True)
+        uploads.clear_proof(photo.uuid)
         return
-    part = _part_path(store, photo)
-    proof = _proof_path(store, photo)
-    if part.exists() and part.stat().st_size == photo.size_bytes:
-        _finish(photo, part, store=store, settings=settings, now=now, ip=ip)
-    elif not part.exists() and proof.exists() and proof.read_text() == photo.sha256 and store.exists(photo.sha256):
+    if uploads.complete(photo.uuid, photo.size_bytes):
+        _finish(photo, uploads, settings=settings, now=now, ip=ip)
+    elif uploads.proven(photo.uuid, photo.sha256):
         # This photo's own bytes, verified before the crash.
-        with store.open(photo.sha256) as f, Image.open(f) as img:
+        with uploads.store.open(photo.sha256) as f, Image.open(f) as img:
             width, height = ImageOps.exif_transpose(img).size if img.getexif().get(0x0112) else img.size
             content_type = "image/png" if img.format == "PNG" else "image/jpeg"
         _record_received(photo, width, height, content_type, now=now, ip=ip)
-        proof.unlink(missing_ok=True)
+        uploads.clear_proof(photo.uuid)
 
 
 def _fresh(photo: Photo) -> None:
@@ -365,79 +340,46 @@ def _fresh(photo: Photo) -> None:
     db.session.refresh(photo)
 
 
-@contextmanager
-def _upload_lock(store: PhotoStore, photo: Photo) -> Iterator[None]:
-    # gunicorn workers are processes: a file lock keeps two PATCHes from interleaving bytes.
-    # A fixed set of 256 lock files (by UUID prefix): never deleted, so never raced on, and
-    # they do not pile up one per photo.
-    locks = store.uploads_dir / "locks"
-    locks.mkdir(exist_ok=True)
-    with open(locks / f"{photo.uuid[:2]}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def append_chunk(
     photo: Photo, offset: int, body: BinaryIO, length: int | None, *,
     store: PhotoStore, settings: SyncSettings, now: datetime, ip: str = "",
 ) -> int:
     """Append one PATCH body at ``offset``; verify and store the photo when it is complete."""
-    with _upload_lock(store, photo):
+    uploads = Uploads(store)
+    with uploads.lock(photo.uuid):
         _fresh(photo)
-        _settle(photo, store=store, settings=settings, now=now, ip=ip)
+        _settle(photo, uploads, settings=settings, now=now, ip=ip)
         current = current_offset(store, photo)
         if offset != current:
-            raise SyncError("offset_mismatch", N_("The upload is out of step; it will resume from the right place."), 409, offset=current)
+            raise SyncError("offset_mismatch", N_("The upload is out of step; it will resume from the right place."), offset=current)
         if photo.received_at is not None:
             return current
         room = photo.size_bytes - current
         if length is not None and length > room:
-            raise SyncError("too_long", N_("The photo is longer than announced; take it again."), 413)
-        part = _part_path(store, photo)
-        written = 0
-        with open(part, "ab") as out:
-            while True:
-                block = body.read(min(COPY_BUFFER, room - written + 1))
-                if not block:
-                    break
-                written += len(block)
-                if written > room:
-                    out.truncate(current)
-                    raise SyncError("too_long", N_("The photo is longer than announced; take it again."), 413)
-                out.write(block)
-            out.flush()
-            os.fsync(out.fileno())
+            raise SyncError("too_long", N_("The photo is longer than announced; take it again."))
+        try:
+            written = uploads.append(photo.uuid, body, room=room)
+        except UploadTooLong:
+            raise SyncError("too_long", N_("The photo is longer than announced; take it again.")) from None
         new_offset = current + written
         if new_offset == photo.size_bytes:
-            _finish(photo, part, store=store, settings=settings, now=now, ip=ip)
+            _finish(photo, uploads, settings=settings, now=now, ip=ip)
         return new_offset
 
 
-def _finish(photo: Photo, part: Path, *, store: PhotoStore, settings: SyncSettings, now: datetime, ip: str) -> None:
-    digest = sha256_of_file(part)
+def _finish(photo: Photo, uploads: Uploads, *, settings: SyncSettings, now: datetime, ip: str) -> None:
+    digest = uploads.checksum(photo.uuid)
     if digest != photo.sha256:
-        part.unlink(missing_ok=True)
-        raise SyncError("hash_mismatch", N_("The photo arrived damaged (checksum differs); it will be sent again."), 460)
+        uploads.discard(photo.uuid)
+        raise SyncError("hash_mismatch", N_("The photo arrived damaged (checksum differs); it will be sent again."))
     try:
-        info = validate_image(part, max_bytes=settings.max_photo_bytes, max_pixels=settings.max_photo_pixels)
+        info = validate_image(uploads.part(photo.uuid), max_bytes=settings.max_photo_bytes, max_pixels=settings.max_photo_pixels)
     except PhotoRejected as rejected:
-        part.unlink(missing_ok=True)
-        raise SyncError("photo_" + rejected.code, rejected.message, 422, **rejected.params) from None
-    proof = _proof_path(store, photo)
-    _write_durably(proof, digest)
-    store.put_file(digest, part)
+        uploads.discard(photo.uuid)
+        raise SyncError("photo_" + rejected.code, rejected.message, **rejected.params) from None
+    uploads.store_verified(photo.uuid, digest)
     _record_received(photo, info.width, info.height, info.content_type, now=now, ip=ip)
-    proof.unlink(missing_ok=True)
-
-
-def _write_durably(path: Path, text: str) -> None:
-    with open(path, "w") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
+    uploads.clear_proof(photo.uuid)
 
 
 def _record_received(photo: Photo, width: int, height: int, content_type: str, *, now: datetime, ip: str) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import Date, TextClause, and_, bindparam, insert, select, text
 from sqlalchemy.orm import selectinload
 
+from app import clock
 from app.domain import dates, geo
 from app.domain.i18n import N_
 from app.domain.phone import PhoneError, normalise_mobile
@@ -29,6 +30,7 @@ from app.extensions import db
 from app.models import FollowUpTask, Loan, Notification, SmsMessage, TaskPhoto, User, UserRole
 from app.models.types import UTCDateTime
 from app.services import audit
+from app.services.errors import ServiceError
 from app.services.scope import OutOfScope, can, may_be_assigned, own_clause, owns, scoped_tasks, task_clause
 from app.sms.templates import KIND_STAFF_ESCALATION, escalation_text
 from app.storage import PhotoStore
@@ -168,7 +170,7 @@ def generate(day: date, settings: TaskSettings = TaskSettings()) -> int:
         "day": day, "until": until,
         "pre_due_until": until + timedelta(days=settings.pre_due_days_before),
         "pre_due_fen": int(settings.pre_due_amount * 100),
-        "now": datetime.now(timezone.utc),
+        "now": clock.now(),
     }
     # A loan the job sees for the first time gets its first revisit date.
     first = product.format(column="first_revisit_days", default=int(settings.first_revisit_days))
@@ -284,10 +286,8 @@ def plan_for(user: User, day: date, settings: TaskSettings) -> dict:
 # --- a visit report -----------------------------------------------------------------------
 
 
-class ReportError(Exception):
-    def __init__(self, code: str, message: str, status: int, fields: dict | None = None) -> None:
-        super().__init__(code)
-        self.code, self.message, self.status, self.fields = code, message, status, fields or {}
+class ReportError(ServiceError):
+    """A visit report or a task change refused; ``fields`` names what to correct."""
 
 
 def _answer(task: FollowUpTask) -> dict:
@@ -302,12 +302,12 @@ def record_report(task_uuid: str, data: dict, user: User, *, now: datetime, sett
     dumped): here only what the visit means — times in the window, amounts, the promise, the photos."""
     task = db.session.scalar(select(FollowUpTask).where(FollowUpTask.uuid == task_uuid))
     if task is None:
-        raise ReportError("unknown_task", N_("The server does not know this task."), 404)
+        raise ReportError("unknown_task", N_("The server does not know this task."))
     report_uuid = data["report_uuid"]
     if task.report_uuid is not None and task.report_uuid == report_uuid and owns(user, task):
         return _answer(task)  # a resend: the same answer, nothing applied twice
     if task.status != "open" or not owns(user, task):
-        raise ReportError("task_closed", N_("This task is no longer yours to do (reassigned or cancelled)."), 409)
+        raise ReportError("task_closed", N_("This task is no longer yours to do (reassigned or cancelled)."))
     fields: dict[str, tuple[str, dict]] = {}
     # The phone's own times (when the visit was finished, when the fix was taken): sane, or refused.
     gps = data["gps"]
@@ -329,7 +329,7 @@ def record_report(task_uuid: str, data: dict, user: User, *, now: datetime, sett
             continue
         decoded.append((p["uuid"], p["sha256"], content))
     if fields:
-        raise ReportError("invalid_report", N_("Some details of the visit need correcting."), 422, fields)
+        raise ReportError("invalid_report", N_("Some details of the visit need correcting."), fields=fields)
     stored = []
     for photo_uuid, sha, content in decoded:
         fd, name = tempfile.mkstemp(suffix=".jpg", dir=store.uploads_dir)
@@ -340,8 +340,8 @@ def record_report(task_uuid: str, data: dict, user: User, *, now: datetime, sett
             validate_image(tmp, max_bytes=max_photo_bytes, max_pixels=max_photo_pixels)
             store.put_file(sha, tmp)
         except PhotoRejected as e:
-            raise ReportError("invalid_report", N_("Some details of the visit need correcting."), 422,
-                              {"photos": (e.message, e.params)}) from None
+            raise ReportError("invalid_report", N_("Some details of the visit need correcting."),
+                              fields={"photos": (e.message, e.params)}) from None
         finally:
             tmp.unlink(missing_ok=True)
         stored.append(TaskPhoto(uuid=photo_uuid, sha256=sha, size_bytes=len(content), received_at=now))
@@ -407,17 +407,18 @@ def _previous_fix(user: User, now: datetime, task_id: int) -> tuple[float, float
 # --- the director -------------------------------------------------------------------------
 
 
-def reassign(task: FollowUpTask, to: User, by: User, *, ip: str = "") -> None:
-    if task.status != "open":
-        raise ReportError("task_closed", N_("Only an open task can be reassigned."), 409)
-    if not may_be_assigned(to, task.loan.office_id):
-        raise ReportError("bad_assignee", N_("Choose an active loan officer of the loan's office."), 422)
+def reassign(task: FollowUpTask, to: User | None, by: User, *, ip: str = "") -> None:
+    """Hand an open task to another active officer of the loan's office (``None``: no such user)."""
+    if to is not None and task.status != "open":
+        raise ReportError("task_closed", N_("Only an open task can be reassigned."))
+    if to is None or not may_be_assigned(to, task.loan.office_id):
+        raise ReportError("bad_assignee", N_("Choose an active loan officer of the loan's office."))
     before = task.officer_id
     task.officer_id, task.reassigned_by_id = to.id, by.id
     audit.record("task_reassigned", actor_id=by.id, object_type="task", object_id=task.id, ip=ip,
                  before=before, after=to.id)
     db.session.add(Notification(user_id=to.id, kind="task_assigned", message=task.loan.borrower.name,
-                                link="/tasks", created_at=datetime.now(timezone.utc)))
+                                link="/tasks", created_at=clock.now()))
     db.session.commit()
 
 

@@ -16,7 +16,6 @@ from app.extensions import db
 from app.models import Device, FollowUpTask, Loan, TrackPoint, User
 
 MAX_BATCH = 500
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 # Points worse than this are kept (they show where the phone thought it was) but not counted in
 # the distance covered: a 1 km error would add kilometres that nobody walked.
 DISTANCE_ACCURACY_M = 100
@@ -52,7 +51,7 @@ def ingest(device: Device, points: list[tuple[int, dict]], *, now: datetime,
 
 def day_of(officer: User, day: date) -> dict:
     """The officer's trail, visits and the homes visited on one local day, with the distance covered."""
-    start = datetime.combine(day, time.min, BEIJING).astimezone(timezone.utc)
+    start = datetime.combine(day, time.min, dates.BEIJING).astimezone(timezone.utc)
     end = start + timedelta(days=1)
     points = db.session.scalars(
         select(TrackPoint).where(TrackPoint.user_id == officer.id, TrackPoint.at >= start, TrackPoint.at < end)

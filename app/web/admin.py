@@ -1,19 +1,19 @@
 """Administration: staff accounts, enrolled devices, the loan products' review rules and post-loan settings."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import segno
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import clock
 from app.domain.phone import PhoneError, normalise_mobile
 from app.http_edge import client_ip, translate_message
 from app.services import auth as auth_service
 from app.services import devices as device_service
 from app.services import products as product_service
 from app.services.tasks import TaskSettings
+from app.web.errors import back_to
 from app.web.security import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -66,14 +66,10 @@ def device_lost(device_id: int):
 def device_allowance(user_id: int):
     officer = auth_service.user(user_id)
     raw = request.form.get("max_active", "")
-    try:
-        changed = device_service.set_allowance(officer, int(raw) if raw.isascii() and raw.isdigit() else 0,
-                                               admin=current_user, now=_now(), ip=client_ip())
-    except device_service.DeviceError as e:
-        flash(translate_message(e.message, e.params), "error")
-    else:
-        if changed:
-            flash(_("%(name)s may now hold %(n)s active phone(s).", name=officer.full_name, n=int(raw)), "success")
+    back_to(url_for(".devices"))
+    if device_service.set_allowance(officer, int(raw) if raw.isascii() and raw.isdigit() else 0,
+                                    admin=current_user, now=clock.now(), ip=client_ip()):
+        flash(_("%(name)s may now hold %(n)s active phone(s).", name=officer.full_name, n=int(raw)), "success")
     return redirect(url_for(".devices"), code=303)
 
 
@@ -83,11 +79,8 @@ def enrolment_code(user_id: int):
     officer = auth_service.user(user_id)
     # 更换 on the devices page: a code for the replacement of this phone.
     replaces = device_service.active_device(officer, request.form.get("replaces", ""))
-    try:
-        code = device_service.create_enrolment_code(officer, admin=current_user, now=_now(), ip=client_ip())
-    except device_service.DeviceError as e:
-        flash(translate_message(e.message, e.params), "error")
-        return redirect(url_for(".users"), code=303)
+    back_to(url_for(".users"))
+    code = device_service.create_enrolment_code(officer, admin=current_user, now=clock.now(), ip=client_ip())
     link = url_for("mobile.enrol", code=code, _external=True, **({"replaces": replaces.uuid} if replaces else {}))
     qr_svg = segno.make(link, error="m").svg_inline(scale=5)
     # Shown once: only the code's hash is stored.
@@ -107,12 +100,9 @@ def device_status(device_id: int):
         abort(400)
     if status == "revoked" and request.form.get("confirm") != "1":
         return redirect(url_for(".device_lost", device_id=device.id), code=303)  # never in one click
-    try:
-        device_service.set_status(device, status, admin=current_user, now=_now(), ip=client_ip())
-    except device_service.DeviceError as e:
-        flash(translate_message(e.message, e.params), "error")
-    else:
-        flash(_("Phone %(label)s is now %(status)s.", label=device_service.describe(device), status=device_status_label(status)), "success")
+    back_to(url_for(".devices"))
+    device_service.set_status(device, status, admin=current_user, now=clock.now(), ip=client_ip())
+    flash(_("Phone %(label)s is now %(status)s.", label=device_service.describe(device), status=device_status_label(status)), "success")
     return redirect(url_for(".devices"), code=303)
 
 
@@ -125,7 +115,7 @@ def block_number():
         flash(translate_message(e.message), "error")
         return redirect(url_for(".devices"), code=303)
     revoked = device_service.block_phone_number(
-        number, reason=request.form.get("reason", ""), admin=current_user, now=_now(), ip=client_ip()
+        number, reason=request.form.get("reason", ""), admin=current_user, now=clock.now(), ip=client_ip()
     )
     flash(_("Number %(number)s blocked; %(n)s device(s) revoked.", number=number, n=revoked), "success")
     return redirect(url_for(".devices"), code=303)
@@ -209,10 +199,6 @@ def _post_loan_page(product, values: dict[str, str], errors: dict[str, str]) -> 
         components=product_service.COMPONENT_LABELS,
         defaults={name: str(getattr(defaults, name)) for name, _kind, _label in product_service.POST_LOAN_FIELDS},
     )
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def device_status_label(status: str) -> str:

@@ -1,29 +1,31 @@
 """Finding an application, its detail and timeline, and acting on it."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import clock
 from app.domain import workflow
 from app.domain.entry import FIELDS
-from app.domain.workflow import Event, State, TransitionRefused
+from app.domain.workflow import Event, State
 from app.extensions import photo_store
 from app.http_edge import client_ip, translate_message
 from app.services import applications as app_service
 from app.services import photos as photo_service
-from app.services.jobs import business_today
 from app.services.loans import CHANNELS
 from app.services import identity_access
 from app.services import scope
 from app.services.scope import PHOTOS, grants, require
 from app.web import images
 from app.web.htmx import render_page_or_partial
+from app.web.errors import back_to
 from app.web.security import any_staff
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
+
 
 @bp.route("/")
 @any_staff
@@ -59,12 +61,12 @@ def detail_context(app) -> dict:
         "app": app, "events": events, "may": may,
         "office_distance": app_service.distance_from_office(app),
         "duplicates": app_service.other_applications_in_flight(app),
-        "preview": app_service.routing_preview(app, business_today()),
+        "preview": app_service.routing_preview(app, clock.business_today()),
         "history": app_service.borrower_history(app),
         "entry_fields": FIELDS,
         "loan": app_service.loan_of(app),
         "channels": CHANNELS,
-        "today": business_today(),
+        "today": clock.business_today(),
         "disbursement": None, "disbursement_errors": {},
     }
 
@@ -78,20 +80,18 @@ def act(application_id: int):
         expected_version = int(request.form.get("version", ""))
     except ValueError:
         abort(400)
+    back_to(url_for(".detail", application_id=app.id))  # a refusal: flashed there (app/web/errors.py)
     try:
         app_service.act(
             app.id,
             event,
             current_user,
-            now=datetime.now(timezone.utc),
+            now=clock.now(),
             comment=request.form.get("comment", ""),
             expected_version=expected_version,
             ip=client_ip(),
         )
-    except TransitionRefused as refused:
-        flash(translate_message(refused.refusal.message, dict(refused.refusal.params)), "error")
-        return redirect(url_for(".detail", application_id=app.id), code=303)
-    except app_service.Conflict as conflict:
+    except app_service.Conflict as conflict:  # told when, in the user's time zone
         flash(
             _(
                 "This application was changed by %(who)s at %(when)s. The page has been reloaded; check it and decide again.",

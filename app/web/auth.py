@@ -1,7 +1,6 @@
 """Login and logout."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -9,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
+from app import clock
 from app.http_edge import client_ip, public, translate_message
 from app.services import auth as auth_service
 from app.web.security import SESSION_TOKEN_KEY, any_staff
@@ -41,7 +41,7 @@ def login():
         result = auth_service.authenticate(
             username,
             request.form.get("password", ""),
-            now=datetime.now(timezone.utc),
+            now=clock.now(),
             throttle=throttle,
             ip=client_ip(),
             method=current_app.config["PASSWORD_HASH_METHOD"],
@@ -98,7 +98,7 @@ def password():
             request.form.get("new", ""),
             request.form.get("confirm", ""),
             method=current_app.config["PASSWORD_HASH_METHOD"],
-            now=datetime.now(timezone.utc),
+            now=clock.now(),
             keep_token=session.get(SESSION_TOKEN_KEY),
             ip=client_ip(),
         )

@@ -5,9 +5,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import clock
 from app.http_edge import client_ip, translate_message
 from app.services import borrowers as borrower_service
-from app.services import identity_access, jobs
+from app.services import identity_access
 from app.services import scope
 from app.services.scope import ACTIONS, VIEW_LOG, abilities, grants, require
 from app.web.htmx import render_page_or_partial
@@ -55,7 +56,7 @@ def new():
     form = {k: request.form.get(k, "").strip() for k in borrower_service.FIELDS}
     errors: dict[str, str] = {}
     if request.method == "POST":
-        result = borrower_service.register(form, officer=current_user, today=jobs.business_today(), ip=client_ip())
+        result = borrower_service.register(form, officer=current_user, today=clock.business_today(), ip=client_ip())
         if result.borrower is not None:
             flash(_("Borrower %(name)s registered.", name=result.borrower.name), "success")
             return redirect(url_for(".detail", borrower_id=result.borrower.id), code=303)

@@ -6,6 +6,7 @@ import threading
 
 from flask import Flask, current_app, request
 
+from app import clock
 from app.services import jobs
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ def init_app(app: Flask) -> None:
     def run_daily_job_once_a_day() -> None:
         if request.endpoint == "static":
             return
-        today = jobs.business_today()
+        today = clock.business_today()
         if app.extensions.get("daily_job_done") == today:
             return
         # One request of this process does it; the JobRun row tells other processes.
@@ -36,11 +37,9 @@ def init_app(app: Flask) -> None:
                 log.info("daily job for %s on first request: %s", today, result)
                 if current_app.config["SMS_GATEWAY"] == "console":
                     # The console gateway only logs: cheap enough to do here, after the job's commit.
-                    from datetime import datetime, timezone
-
                     from app.services import sms
                     from app.sms import make_gateway
 
-                    sms.send_due(datetime.now(timezone.utc), make_gateway(current_app.config),
+                    sms.send_due(clock.now(), make_gateway(current_app.config),
                                  max_attempts=current_app.config["SMS_MAX_ATTEMPTS"])
             app.extensions["daily_job_done"] = today

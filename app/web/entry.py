@@ -1,13 +1,11 @@
 """HQ data entry screen: the photos beside the form, screenshots of regions, OCR proposals."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.domain.dates import business_today
+from app import clock
 from app.domain.entry import FIELDS
 from app.domain.i18n import N_
 from app.domain import workflow
@@ -35,17 +33,13 @@ GROUPS = (
 )
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def _entry_app(application_id: int):
     return scope.application(current_user, application_id)
 
 
 def _form_context(app, values: dict[str, str], errors: dict | None = None, derived: dict | None = None):
     if derived is None and values.get("id_number"):
-        derived = entry_service.check(app, values, business_today(_now())).derived
+        derived = entry_service.check(app, values, clock.business_today()).derived
     return {
         "app": app,
         "fields": FIELDS,
@@ -85,7 +79,7 @@ def save(application_id: int):
         abort(400)
     try:
         result = entry_service.save(app, raw, current_user, complete=complete, expected_version=expected,
-                                    now=_now(), ip=client_ip())
+                                    now=clock.now(), ip=client_ip())
     except app_service.Conflict as conflict:
         flash(_("This application was changed by %(who)s meanwhile. Your typing is still in the form; reload to see their change.",
                 who=conflict.changed_by), "warning")
@@ -140,7 +134,7 @@ def region(application_id: int):
         if not whole or request.form.get("action") == "screenshot":
             shot = screenshot_service.create(
                 app, photo, rotation=rotation, box=box, label=request.form.get("label", ""),
-                user=current_user, store=photo_store(), now=_now(), ip=client_ip(),
+                user=current_user, store=photo_store(), now=clock.now(), ip=client_ip(),
             )
     except screenshot_service.ScreenshotError as e:
         return _ocr_partial(app, None, error=translate_message(e.message, e.params), status=422)
@@ -162,7 +156,7 @@ def screenshot_ocr(application_id: int, screenshot_id: int):
 
 def _start_ocr(app, sha256: str, new_shot):
     try:
-        run = ocr_service.request_run(sha256, now=_now())
+        run = ocr_service.request_run(sha256, now=clock.now())
     except ocr_service.OcrOff as e:
         return _ocr_partial(app, None, error=translate_message(e.message, e.params), status=409)
     return _ocr_partial(app, run, new_shot=new_shot)

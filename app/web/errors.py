@@ -1,12 +1,57 @@
-"""Errors a user understands, in their language; htmx requests get a fragment, pages a page."""
+"""Errors a user understands, in their language; htmx requests get a fragment, pages a page.
+
+A service's refusal (``ServiceError``, or the workflow's ``TransitionRefused``) is answered here
+once for every view: the message is flashed in the user's language and the user goes back to the
+page the action came from (the view names it with ``back_to``, else the page that sent the
+request), or, for an htmx fragment request, the message is put into ``#messages``. Nothing of the
+refused request is written.
+"""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from urllib.parse import urlsplit
+
+from flask import Flask, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
+from app.domain.workflow import TransitionRefused
+from app.http_edge import translate_message
+from app.services.errors import ServiceError
 from app.services.scope import OutOfScope
 from app.web.htmx import wants_partial
+
+# Refusals that say someone else was quicker, not that the user did wrong.
+WARNINGS = frozenset({"loan_changed", "application_changed"})
+
+
+def back_to(url: str) -> None:
+    """Where a refused action sends the user: the page its form is on. Call before the service."""
+    g.refused_back_to = url
+
+
+def _back() -> str:
+    if getattr(g, "refused_back_to", None):
+        return g.refused_back_to
+    referrer = urlsplit(request.referrer or "")
+    if referrer.path and referrer.netloc == request.host:  # never off this site
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return url_for("main.home")
+
+
+def refused(e: Exception):
+    from app.services import transactions
+
+    transactions.rollback()
+    if isinstance(e, TransitionRefused):
+        code, said = e.refusal.code, [(e.refusal.message, dict(e.refusal.params))]
+    else:
+        # Field messages belong beside their fields; with no form to show them in, each is said.
+        code, said = e.code, [(m, dict(p)) for m, p in e.fields.values()] or [(e.message, e.params)]
+    for message, params in said:
+        flash(translate_message(message, params), "warning" if code in WARNINGS else "error")
+    if wants_partial():
+        return render_template("partials/flashes.html"), 422, {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
+    return redirect(_back(), code=303)
 
 
 def render_error(status: int, title: str, message: str):
@@ -43,6 +88,9 @@ def init_app(app: Flask) -> None:
             _("Not found"),
             _("This record does not exist or is outside what you may see."),
         )
+
+    app.register_error_handler(ServiceError, refused)
+    app.register_error_handler(TransitionRefused, refused)
 
     @app.errorhandler(413)
     def too_large(e):

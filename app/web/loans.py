@@ -1,17 +1,14 @@
 """Disbursement, the loan account (schedule, repayments, reversal), the printable note, the portfolio."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import clock
 from app.domain import repayment as rp
-from app.domain.workflow import TransitionRefused
 from app.extensions import photo_store
 from app.http_edge import client_ip, translate_message
-from app.services import jobs
 from app.services import loans as loan_service
 from app.services import identity_access, portfolio
 from app.services import products as product_service
@@ -19,13 +16,10 @@ from app.services import scope
 from app.services.scope import ACTIONS, abilities
 from app.web import images
 from app.web.htmx import render_page_or_partial
+from app.web.errors import back_to
 from app.web.security import any_staff, roles_required
 
 bp = Blueprint("loans", __name__)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _errors(e: loan_service.LoanError) -> dict[str, str]:
@@ -38,13 +32,11 @@ def disburse(application_id: int):
     app = scope.application(current_user, application_id)
     form = loan_service.DisbursementForm(**{k: request.form.get(k, "") for k in
                                             ("amount", "disbursed_on", "channel", "reference", "due_dates")})
+    back_to(url_for("applications.detail", application_id=app.id))
     try:
-        loan = loan_service.disburse(app, form, current_user, today=jobs.business_today(), now=_now(), ip=client_ip())
-    except loan_service.LoanError as e:
+        loan = loan_service.disburse(app, form, current_user, today=clock.business_today(), now=clock.now(), ip=client_ip())
+    except loan_service.LoanError as e:  # shown beside the fields, the typing kept
         return _application_page(app, form, _errors(e)), 422
-    except TransitionRefused as refused:
-        flash(translate_message(refused.refusal.message, dict(refused.refusal.params)), "error")
-        return redirect(url_for("applications.detail", application_id=app.id), code=303)
     flash(_("Disbursed: the loan account and its schedule are created."), "success")
     return redirect(url_for(".detail", loan_id=loan.id), code=303)
 
@@ -64,7 +56,7 @@ def detail(loan_id: int):
 
 
 def _loan_page(loan, repayment_form: dict | None = None, errors: dict | None = None, status: int = 200):
-    today = jobs.business_today()
+    today = clock.business_today()
     position = loan_service.position(loan, max(today, loan.accrued_through or today))
     return render_template(
         "loans/detail.html", loan=loan, position=position, today=today,
@@ -86,7 +78,7 @@ def repay(loan_id: int):
     upload = request.files.get("receipt")
     try:
         loan_service.record_repayment(
-            loan, **values, user=current_user, today=jobs.business_today(), now=_now(),
+            loan, **values, user=current_user, today=clock.business_today(), now=clock.now(),
             expected_version=expected, ip=client_ip(),
             receipt=upload.stream if upload is not None and upload.filename else None, store=photo_store(),
             max_photo_bytes=current_app.config["MAX_PHOTO_BYTES"], max_photo_pixels=current_app.config["MAX_PHOTO_PIXELS"],
@@ -107,15 +99,9 @@ def reverse(loan_id: int, repayment_id: int):
     rep = next((r for r in loan.repayments if r.id == repayment_id), None)
     if rep is None:
         abort(404)
-    try:
-        loan_service.reverse_repayment(rep, current_user, request.form.get("reason", ""), now=_now(), ip=client_ip())
-    except loan_service.LoanError as e:
-        for message in _errors(e).values():
-            flash(message, "error")
-    except loan_service.LoanChanged:
-        flash(_("Someone else changed this loan meanwhile; check it and try again."), "warning")
-    else:
-        flash(_("Repayment reversed; the later repayments were allocated again."), "success")
+    back_to(url_for(".detail", loan_id=loan_id))
+    loan_service.reverse_repayment(rep, current_user, request.form.get("reason", ""), now=clock.now(), ip=client_ip())
+    flash(_("Repayment reversed; the later repayments were allocated again."), "success")
     return redirect(url_for(".detail", loan_id=loan_id), code=303)
 
 
@@ -124,15 +110,8 @@ def reverse(loan_id: int, repayment_id: int):
 def undo(loan_id: int):
     loan = scope.loan(current_user, loan_id)
     application_id = loan.application_id
-    try:
-        loan_service.undo_disbursement(loan, current_user, request.form.get("reason", ""), now=_now(), ip=client_ip())
-    except loan_service.LoanError as e:
-        for message in _errors(e).values():
-            flash(message, "error")
-        return redirect(url_for(".detail", loan_id=loan_id), code=303)
-    except TransitionRefused as refused:
-        flash(translate_message(refused.refusal.message, dict(refused.refusal.params)), "error")
-        return redirect(url_for(".detail", loan_id=loan_id), code=303)
+    back_to(url_for(".detail", loan_id=loan_id))
+    loan_service.undo_disbursement(loan, current_user, request.form.get("reason", ""), now=clock.now(), ip=client_ip())
     flash(_("The disbursement is undone; the application waits for disbursement again."), "success")
     return redirect(url_for("applications.detail", application_id=application_id), code=303)
 
@@ -179,7 +158,7 @@ def calculator():
             errors = _errors(e)
     else:
         raw |= {"amount": f"{chosen.min_amount:.2f}", "term_months": str(chosen.min_term_months),
-                "rate_percent": f"{chosen.annual_rate * 100:.2f}", "start": jobs.business_today().isoformat()}
+                "rate_percent": f"{chosen.annual_rate * 100:.2f}", "start": clock.business_today().isoformat()}
     context = {"products": products, "product": chosen, "raw": raw, "schedule": schedule, "errors": errors}
     return render_page_or_partial("loans/calculator.html", "loans/_calculation.html", **context)
 

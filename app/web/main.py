@@ -1,11 +1,10 @@
 """Home ("my queue"), notifications and the menu's badges, language switch, health check."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from app import clock
 from app.http_edge import public
 from app.services import auth as auth_service
 from app.services import notifications as notification_service
@@ -45,7 +44,7 @@ def notifications():
 @bp.route("/notifications/read", methods=["POST"])
 @any_staff
 def notifications_read():
-    notification_service.mark_all_read(current_user, datetime.now(timezone.utc))
+    notification_service.mark_all_read(current_user, clock.now())
     return redirect(url_for(".notifications"), code=303)
 
 

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 
 from flask import Blueprint, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import clock
+from app.api.errors import status_of
 from app.domain import geo
 from app.domain.workflow import STATE_LABELS
 from app.http_edge import client_ip, public, translate_message
@@ -159,9 +160,10 @@ def enrol_submit():
         enrolled = device_service.redeem(
             str(data.get("code", "")), current_user,
             label=str(data.get("label", ""))[:100], phone_number=str(data.get("phone_number", ""))[:20],
-            now=datetime.now(timezone.utc), ip=client_ip(), user_agent=request.headers.get("User-Agent", ""),
+            now=clock.now(), ip=client_ip(), user_agent=request.headers.get("User-Agent", ""),
             replace=data.get("replace") is True, replaces=str(data.get("replaces", ""))[:36],
         )
     except device_service.DeviceError as e:
-        return jsonify(error=e.code, message=translate_message(e.message, e.params)), e.status
+        # The phone reads this like an API answer: the status from the API's table.
+        return jsonify(error=e.code, message=translate_message(e.message, e.params)), status_of(e.code)
     return jsonify(device_uuid=enrolled.device.uuid, token=enrolled.token, user={"name": current_user.full_name})

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from datetime import datetime, timezone
 from functools import wraps
 from typing import Callable
 from urllib.parse import urlsplit
@@ -20,6 +19,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
+from app import clock
 from app.domain import basemap
 from app.extensions import login_manager
 from app.http_edge import client_ip
@@ -88,7 +88,7 @@ def init_app(app: Flask) -> None:
         # The cookie is only a pointer: the login must still be open on the server (logout, a
         # password change or disabling ended it), so a copied cookie dies with its session.
         if not auth_service.check_session(
-            session.get(SESSION_TOKEN_KEY), user.id, now=datetime.now(timezone.utc),
+            session.get(SESSION_TOKEN_KEY), user.id, now=clock.now(),
             idle_seconds=app.config["SESSION_IDLE_MINUTES"] * 60,
             max_seconds=int(app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()),
         ):
@@ -104,7 +104,7 @@ def init_app(app: Flask) -> None:
             if session.pop("_was_logged_in", None):
                 g.session_expired = True
             return login_manager.unauthorized()
-        now = datetime.now(timezone.utc).timestamp()
+        now = clock.now().timestamp()
         last = session.get("_last_seen")
         idle_limit = app.config["SESSION_IDLE_MINUTES"] * 60
         if last is not None and now - last > idle_limit:

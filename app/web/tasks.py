@@ -5,10 +5,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.http_edge import client_ip, translate_message
+from app import clock
+from app.http_edge import client_ip
 from app.services import auth as auth_service
 from app.services import tasks as task_service
 from app.services.scope import ACTIONS, PHOTOS, TASKS, abilities, grants, may_see_trail, office_reach, require
+from app.web.errors import back_to
 from app.web.security import any_staff, roles_required
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
@@ -34,14 +36,9 @@ def reassign(task_id: int):
     task = task_service.task_in_reach(current_user, task_id)
     officer_id = request.form.get("officer_id", "")
     to = auth_service.find_user(int(officer_id)) if officer_id.isascii() and officer_id.isdigit() else None
-    try:
-        if to is None:
-            raise task_service.ReportError("bad_assignee", "Choose an active loan officer of the loan's office.", 422)
-        task_service.reassign(task, to, current_user, ip=client_ip())
-    except task_service.ReportError as e:
-        flash(translate_message(e.message), "error")
-    else:
-        flash(_("Task reassigned to %(name)s.", name=to.full_name), "success")
+    back_to(url_for(".index"))
+    task_service.reassign(task, to, current_user, ip=client_ip())  # no such officer: refused there
+    flash(_("Task reassigned to %(name)s.", name=to.full_name), "success")
     return redirect(url_for(".index"), code=303)
 
 
@@ -53,13 +50,13 @@ def trail_day(user_id: int):
 
     from flask import abort
 
-    from app.services import jobs, trail
+    from app.services import trail
 
     officer = auth_service.find_user(user_id)
     if officer is None or not may_see_trail(current_user, officer):
         abort(404)
     try:
-        day = date.fromisoformat(request.args.get("date", "")) if request.args.get("date") else jobs.business_today()
+        day = date.fromisoformat(request.args.get("date", "")) if request.args.get("date") else clock.business_today()
     except ValueError:
         abort(400)
     if not date(2000, 1, 1) <= day <= date(9999, 12, 30):  # 0001-01-01 in China time is before year 1 in UTC

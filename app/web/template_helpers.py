@@ -1,7 +1,7 @@
 """Filters and globals the templates use: money, local time, translated labels."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 
 from flask import Flask
@@ -9,6 +9,7 @@ from flask_login import current_user
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 
+from app import clock
 from app.domain import workflow
 from app.domain.geo import FLAG_LABELS, format_distance
 from app.domain.i18n import N_
@@ -87,7 +88,7 @@ def init_app(app: Flask) -> None:
             "method_label": lambda m: translate_message(METHOD_LABELS.get(m, m)),
             "notification_label": notification_label,
             "flag_labels": flag_labels,
-            "now": lambda: datetime.now(timezone.utc),
+            "now": lambda: clock.now(),
             # The menu offers only what the user's roles are granted (the views refuse the rest).
             "menu_may": lambda: grants(current_user) if current_user.is_authenticated else {},
             # And the actions it may take there (the phone app, administration…).

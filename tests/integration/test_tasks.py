@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from app.api.errors import status_of
 from app.api.schemas import VisitReport
 from app.extensions import db
 from app.models import Application, Borrower, FollowUpTask, Loan, Notification, SmsMessage, TaskPhoto, User
@@ -174,7 +175,7 @@ def test_a_visit_at_the_home_is_verified_with_its_photo_and_a_resend_changes_not
         # A different report for the same task is refused.
         with pytest.raises(tasks.ReportError) as closed:
             _send(app, task.uuid, _report(task, lat=HOME[0], lon=HOME[1]))
-        assert closed.value.status == 409
+        assert closed.value.code == "task_closed" and status_of(closed.value.code) == 409
 
 
 @pytest.mark.parametrize("offset,accuracy,mock,flags", [
@@ -201,7 +202,7 @@ def test_bad_reports_are_explained_and_write_nothing(app, demo):
         body = _report(task, lat=HOME[0], lon=HOME[1], photo=b"not a jpeg at all")
         with pytest.raises(tasks.ReportError) as bad:
             _send(app, task.uuid, body)
-        assert bad.value.status == 422 and "photos" in bad.value.fields
+        assert bad.value.code == "invalid_report" and status_of(bad.value.code) == 422 and "photos" in bad.value.fields
         body = _report(task, lat=HOME[0], lon=HOME[1])
         body["gps"]["at"] = (NOW + timedelta(hours=2)).isoformat()  # the phone's clock is hours ahead
         body["outcome"]["promise_date"] = "2020-01-01"
@@ -212,7 +213,7 @@ def test_bad_reports_are_explained_and_write_nothing(app, demo):
         assert db.session.get(FollowUpTask, task.id).status == "open"
         with pytest.raises(tasks.ReportError) as other:
             _send(app, task.uuid, _report(task, lat=HOME[0], lon=HOME[1]), who="officer1")
-        assert other.value.status == 409
+        assert other.value.code == "task_closed" and status_of(other.value.code) == 409
 
 
 def test_the_director_reassigns_an_open_task_within_his_office(app, demo):

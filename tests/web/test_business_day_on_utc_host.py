@@ -134,3 +134,19 @@ def test_the_first_request_of_the_day_runs_the_job_for_china_date(utc_host_at_2a
     client.get("/login")
     with app.app_context():
         assert db.session.scalars(select(JobRun.for_date)).all() == [CHINA_DATE]
+
+
+def test_first_level_review_routes_on_china_date(utc_host_at_2am_beijing, app, client, auth, demo):
+    """What the preview says is what l1_pass stores: the age on China's date at both."""
+    a = _application(app, "awaiting_l1")
+    with app.app_context():
+        application = db.session.get(Application, a.id)
+        limit = application.product.rules.special_age_max
+        application.borrower.birth_date = CHINA_DATE.replace(year=CHINA_DATE.year - limit - 1)
+        db.session.commit()
+        version = application.version
+    auth.login("reviewer1")
+    auth.post(f"/applications/{a.id}/act", {"event": "l1_pass", "version": version})
+    with app.app_context():
+        stored = db.session.get(Application, a.id)
+        assert stored.needs_special and "age_above" in [r["code"] for r in stored.routing_reasons]

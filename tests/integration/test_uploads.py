@@ -1,0 +1,65 @@
+"""The resumable-upload mechanics on a real disk (app/storage/uploads.py), apart from who may upload."""
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+
+import pytest
+
+from app.storage.local import LocalPhotoStore
+from app.storage.uploads import Uploads, UploadTooLong
+
+DATA = bytes(range(256)) * 1000  # 256,000 bytes
+SHA = hashlib.sha256(DATA).hexdigest()
+
+
+@pytest.fixture()
+def uploads(tmp_path) -> Uploads:
+    return Uploads(LocalPhotoStore(tmp_path / "photos"))
+
+
+def test_chunks_append_at_the_offset_and_the_checksum_is_of_the_whole(uploads):
+    assert uploads.offset("ab12") == 0
+    with uploads.lock("ab12"):
+        assert uploads.append("ab12", io.BytesIO(DATA[:100_000]), room=len(DATA)) == 100_000
+    assert uploads.offset("ab12") == 100_000 and not uploads.complete("ab12", len(DATA))
+    with uploads.lock("ab12"):
+        uploads.append("ab12", io.BytesIO(DATA[100_000:]), room=len(DATA) - 100_000)
+    assert uploads.complete("ab12", len(DATA)) and uploads.checksum("ab12") == SHA
+
+
+def test_a_body_longer_than_announced_leaves_the_part_as_it_was(uploads):
+    uploads.append("cd34", io.BytesIO(DATA[:1000]), room=len(DATA))
+    with pytest.raises(UploadTooLong):
+        uploads.append("cd34", io.BytesIO(DATA[1000:5001]), room=4000)
+    assert uploads.offset("cd34") == 1000 and uploads.part("cd34").read_bytes() == DATA[:1000]
+
+
+def test_the_proof_tells_own_verified_bytes_from_someone_elses(uploads):
+    uploads.append("ef56", io.BytesIO(DATA), room=len(DATA))
+    uploads.store_verified("ef56", SHA)  # the proof is written, then the part moves into the store
+    assert uploads.store.exists(SHA) and not uploads.part("ef56").exists()
+    assert uploads.proven("ef56", SHA)
+    # Another upload of the same content has no proof of its own: the object proves nothing to it.
+    assert not uploads.proven("0123", SHA)
+    uploads.clear_proof("ef56")
+    assert not uploads.proven("ef56", SHA) and not uploads.has_proof("ef56")
+
+
+def test_the_lock_keeps_two_appends_of_one_upload_apart(uploads):
+    order: list[str] = []
+    inside = threading.Event()
+
+    def second() -> None:
+        with uploads.lock("aa99"):
+            order.append("second")
+
+    with uploads.lock("aa00"):  # same two-character prefix: the same lock file
+        order.append("first in")
+        t = threading.Thread(target=second)
+        t.start()
+        inside.wait(0.2)
+        order.append("first out")
+    t.join()
+    assert order == ["first in", "first out", "second"]
