@@ -14,6 +14,7 @@ from app.domain.i18n import N_
 from app.domain.manifest import ManifestError
 from app.extensions import photo_store
 from app.http_edge import client_ip, notification_label, public, translate_message
+from app.services import app_settings
 from app.services import devices as device_service
 from app.services import identity_access, sync, transactions
 from app.services import products as product_service
@@ -44,12 +45,13 @@ def device_api(view: Callable) -> Callable:
             user_agent=request.headers.get("User-Agent", ""),
         )
         # Checked after the device, so a revoked phone is wiped whatever its version.
-        if _version_tuple(version) < _version_tuple(current_app.config["MIN_CLIENT_VERSION"]):
+        minimum = app_settings.min_client_version(current_app.config)  # the admin's setting
+        if _version_tuple(version) < _version_tuple(minimum):
             return error(
                 "client_outdated",
                 N_("This app version is too old. It will update itself now; then sending resumes."),
                 426,
-                min_supported=current_app.config["MIN_CLIENT_VERSION"],
+                min_supported=minimum,
             )
         try:
             return view(*args, **kwargs)
@@ -83,7 +85,7 @@ def json_body(schema: type[schemas.Schema], *, code: str, message: str, override
 @bp.route("/version")
 @public
 def version():
-    return jsonify(current=current_app.config["CLIENT_VERSION"], min_supported=current_app.config["MIN_CLIENT_VERSION"])
+    return jsonify(current=current_app.config["CLIENT_VERSION"], min_supported=app_settings.min_client_version(current_app.config))
 
 
 @bp.route("/device")

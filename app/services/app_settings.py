@@ -16,16 +16,17 @@ from app.extensions import db
 from app.models import Setting, User
 from app.models.types import utcnow
 from app.services import audit
+from app.services.errors import ServiceError
 
 MIN_CLIENT_VERSION = "min_client_version"
 
 
-class SettingError(ValueError):
+class SettingError(ServiceError, ValueError):
     """A value refused, with a message in the user's language (N_) and its parameters."""
 
     def __init__(self, message: str, params: dict | None = None, field: str = "value") -> None:
-        super().__init__(message)
-        self.message, self.params, self.field = message, params or {}, field
+        super().__init__("invalid_setting", message, **(params or {}))
+        self.field = field
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from app.extensions import db
 from app.models import Borrower, SmsMessage, User
 from app.services import audit, scope
 from app.services.sms import CANCELLED, EXPIRED, FAILED, PENDING, SENDING, SENT
+from app.services.errors import ServiceError
 
 # What the screen filters by: "queued" is waiting or being sent right now.
 STATUS_FILTERS: dict[str, tuple[str, ...]] = {
@@ -41,10 +42,9 @@ KIND_LABELS = {"before": N_("before due"), "due": N_("due today"), "staff_escala
 LIST_LIMIT = 200
 
 
-class OutboxError(ValueError):
+class OutboxError(ServiceError, ValueError):
     def __init__(self, message: str, params: dict | None = None) -> None:
-        super().__init__(message)
-        self.message, self.params = message, params or {}
+        super().__init__("outbox_refused", message, **(params or {}))
 
 
 def may_see(user: User) -> bool:
