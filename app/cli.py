@@ -69,9 +69,18 @@ def register_cli(app: Flask) -> None:
         for_day = day.date() if day else job_service.business_today()
         from app.services.tasks import TaskSettings
 
-        result = job_service.run_daily(for_day, class_days=job_service.class_days(current_app.config),
-                                       sms_settings=job_service.sms_settings(current_app.config),
-                                       task_settings=TaskSettings.from_config(current_app.config))
+        from app import clock
+        from app.services import job_control
+
+        try:  # under the run lease: never beside another run (the admin's run now, another host)
+            result = job_control.run_leased(
+                for_day, holder=job_control.holder_name("cli"), now=clock.now(),
+                class_days=job_service.class_days(current_app.config),
+                sms_settings=job_service.sms_settings(current_app.config),
+                task_settings=TaskSettings.from_config(current_app.config))
+        except job_control.JobBusy as e:
+            raise click.ClickException(f"daily job for {for_day.isoformat()} not run: already running "
+                                       f"({e.params['holder']})") from None
         click.echo(f"daily job for {for_day.isoformat()}: {result}")
 
     @jobs.command("sms")

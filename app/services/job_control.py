@@ -22,17 +22,17 @@ from app.domain.i18n import N_
 from app.extensions import db
 from app.models import JobLock, JobRun
 from app.services import audit, jobs
-from app.services.errors import ServiceError
 LEASE = timedelta(minutes=30)  # far above a run (docs/MEASUREMENTS.md: 44-65 s for a million loans)
 
 
-class JobBusy(ServiceError, RuntimeError):
+class JobBusy(RuntimeError):
     """The job is running (another click, another administrator, cron with a lease)."""
 
     message = N_("The daily job is already running (started by %(holder)s). Wait until it has finished.")
 
     def __init__(self, holder: str) -> None:
-        super().__init__("job_busy", JobBusy.message, holder=holder or "?")
+        super().__init__(holder)
+        self.params = {"holder": holder or "?"}
 
 
 @dataclass(frozen=True)
@@ -74,24 +74,33 @@ def current_lease(job: str, *, now: datetime) -> Lease | None:
     return Lease(row.held_by, row.held_until)
 
 
-def run_now(day: date, *, actor_id: int, actor: str, ip: str, now: datetime, **settings) -> dict:
-    """Run the daily job for ``day`` at the administrator's request, audited with its result.
-    Raises JobBusy when a run holds the lease."""
-    db.session.commit()  # end this request's read, so the lease below sees the latest state
-    holder = holder_name(actor)
+def run_leased(day: date, *, holder: str, now: datetime, **settings) -> dict:
+    """``jobs.run_daily`` under the lease (the screen's run now, ``flask jobs daily``); raises
+    JobBusy, having done nothing, when another run holds it."""
     if not claim(jobs.DAILY, holder, now=now):
         lease = current_lease(jobs.DAILY, now=now)
         raise JobBusy(lease.held_by if lease else "")
     try:
-        # The audit row is written in the job's own transaction: the run and its record commit together.
-        audit.record("job.run_now", actor_id=actor_id, object_type="job", ip=ip, job=jobs.DAILY, day=day.isoformat())
-        result = jobs.run_daily(day, **settings)
-        if result.get("skipped"):  # another process committed the day's first run at the same moment
-            audit.record("job.run_now", actor_id=actor_id, object_type="job", ip=ip, job=jobs.DAILY,
-                         day=day.isoformat(), result="skipped")
-            db.session.commit()
+        return jobs.run_daily(day, **settings)
     finally:
         release(jobs.DAILY, holder)
+
+
+def run_now(day: date, *, actor_id: int, actor: str, ip: str, now: datetime, **settings) -> dict:
+    """Run the daily job for ``day`` at the administrator's request, audited with its result.
+    Raises JobBusy when a run holds the lease."""
+    db.session.commit()  # end this request's read, so the lease sees the latest state
+    # The audit row is written in the job's own transaction: the run and its record commit together.
+    audit.record("job.run_now", actor_id=actor_id, object_type="job", ip=ip, job=jobs.DAILY, day=day.isoformat())
+    try:
+        result = run_leased(day, holder=holder_name(actor), now=now, **settings)
+    except JobBusy:
+        db.session.rollback()  # nothing ran: no audit row either
+        raise
+    if result.get("skipped"):  # another process committed the day's first run at the same moment
+        audit.record("job.run_now", actor_id=actor_id, object_type="job", ip=ip, job=jobs.DAILY,
+                     day=day.isoformat(), result="skipped")
+        db.session.commit()
     return result
 
 

@@ -90,3 +90,20 @@ def test_of_many_claims_at_the_same_moment_exactly_one_wins(app, demo):
     assert len(won) == 1
     with app.app_context():
         assert db.session.get(JobLock, "daily").held_by == won[0]
+
+
+def test_the_command_line_run_takes_the_same_lease(app, demo):
+    now = datetime.now(timezone.utc)
+    runner = app.test_cli_runner()
+    with app.app_context():
+        assert job_control.claim("daily", "admin@host1:77", now=now)  # the admin's run now is going on
+    result = runner.invoke(args=["jobs", "daily"])
+    assert result.exit_code == 1 and "already running (admin@host1:77)" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(JobRun)) is None
+        job_control.release("daily", "admin@host1:77")
+    result = runner.invoke(args=["jobs", "daily"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(select(JobRun)) is not None
+        assert db.session.get(JobLock, "daily").held_until is None
