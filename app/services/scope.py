@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.services.errors import NotFound
 from app.extensions import db
-from app.models import HQ_ROLES, ROLES, Application, Borrower, FollowUpTask, Loan, User
+from app.models import HQ_ROLES, ROLES, Application, Borrower, FollowUpTask, Loan, User, UserRole
 
 Scoped = TypeVar("Scoped", Application, Borrower, Loan)
 Owned = TypeVar("Owned", Application, Borrower, FollowUpTask, Loan)
@@ -208,6 +208,12 @@ def may_see_trail(viewer: User, officer: User) -> bool:
 def may_be_assigned(officer: User, office_id: int) -> bool:
     """Whether a post-loan task of a loan of this office may go to this user."""
     return officer.office_id == office_id and officer.has_role("officer") and officer.is_enabled
+
+
+def assignees(office_id: int) -> Select:
+    """The users ``may_be_assigned`` accepts for this office, as a query: its active loan officers."""
+    return (select(User).join(UserRole, UserRole.user_id == User.id)
+            .where(User.office_id == office_id, UserRole.role == "officer", User.is_enabled.is_(True)))
 
 
 # --- the officer's phone: his own records, whatever his other roles ---------------------------

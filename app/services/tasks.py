@@ -27,11 +27,12 @@ from app.domain import dates, geo
 from app.domain.i18n import N_
 from app.domain.phone import PhoneError, normalise_mobile
 from app.extensions import db
-from app.models import FollowUpTask, Loan, Notification, SmsMessage, TaskPhoto, User, UserRole
+from app.models import FollowUpTask, Loan, Notification, SmsMessage, TaskPhoto, User
 from app.models.types import UTCDateTime
 from app.services import audit
 from app.services.errors import ServiceError
-from app.services.scope import OutOfScope, can, may_be_assigned, own_clause, owns, scoped_tasks, task_clause
+from app.services.scope import (OutOfScope, assignees, can, may_be_assigned, own_clause, owns, scoped_tasks,
+                                task_clause)
 from app.sms.templates import KIND_STAFF_ESCALATION, escalation_text
 from app.storage import PhotoStore
 from app.storage.validation import PhotoRejected, validate_image
@@ -474,8 +475,4 @@ def assignable_officers(user: User) -> list[User]:
     """For a director: the active loan officers of his office, to whom he may hand a task."""
     if not can(user, "reassign_tasks"):
         return []
-    return list(db.session.scalars(
-        select(User).join(UserRole, UserRole.user_id == User.id)
-        .where(User.office_id == user.office_id, UserRole.role == "officer", User.is_enabled.is_(True))
-        .order_by(User.full_name)
-    ))
+    return list(db.session.scalars(assignees(user.office_id).order_by(User.full_name)))

@@ -61,3 +61,11 @@ def test_the_loan_page_offers_the_contract_and_the_money_forms_to_their_roles(ap
     html = response.get_data(as_text=True)
     assert (f'href="/loans/{loan_id}/note"' in html) == _has(roles, "cashier", "director", "officer"), "contract"
     assert bool(re.search(rf'action="/loans/{loan_id}/repayments"', html)) == _has(roles, "cashier"), "repayment"
+
+
+def test_a_director_is_offered_the_trails_of_his_own_offices_officers_only(client, auth, demo):
+    auth.login("director1")
+    html = client.get("/tasks/").get_data(as_text=True)
+    for officer in ("officer1", "officer2"):  # office o1, the director's
+        assert f'href="/tasks/trail/{demo[officer]}"' in html
+    assert f'href="/tasks/trail/{demo["officer3"]}"' not in html  # office o2
