@@ -22,17 +22,18 @@ from app.domain.i18n import N_
 from app.extensions import db
 from app.models import JobLock, JobRun
 from app.services import audit, jobs
+from app.services.errors import ServiceError
+
 LEASE = timedelta(minutes=30)  # far above a run (docs/MEASUREMENTS.md: 44-65 s for a million loans)
 
 
-class JobBusy(RuntimeError):
+class JobBusy(ServiceError, RuntimeError):
     """The job is running (another click, another administrator, cron with a lease)."""
 
     message = N_("The daily job is already running (started by %(holder)s). Wait until it has finished.")
 
     def __init__(self, holder: str) -> None:
-        super().__init__(holder)
-        self.params = {"holder": holder or "?"}
+        super().__init__("job_busy", JobBusy.message, holder=holder or "?")
 
 
 @dataclass(frozen=True)
