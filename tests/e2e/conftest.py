@@ -140,6 +140,9 @@ def login(page, base: str, username: str, password: str = "demo1234") -> None:
         page.click("button[type=submit].primary", no_wait_after=True)
         try:
             page.wait_for_url(f"{base}/", wait_until="domcontentloaded", timeout=15000)
+            # DOMContentLoaded may come before the stylesheet is applied (always possible with
+            # scripts off): a test that measures the page right after login measures it laid out.
+            page.wait_for_load_state("load", timeout=15000)
             return
         except Exception:
             if attempt:

@@ -39,7 +39,7 @@ def test_the_directors_top_bar_is_one_line_at_360_px_and_its_menu_opens(browser,
             assert page.locator(f"header.topbar >> text={text}").first.is_visible(), text
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         page.click("nav.mainnav >> text=贷后任务")
-        page.wait_for_url(f"{live_server}/tasks/")
+        page.wait_for_url(f"{live_server}/tasks/")  # waits for "load": the stylesheet is applied
         assert page.evaluate(BAR_LINES)["lines"] == 1  # the next page starts with the menu closed
     finally:
         context.close()
