@@ -88,10 +88,10 @@ def register_cli(app: Flask) -> None:
         """Send the SMS reminders that are due (run every few minutes; each message goes once)."""
         from app import clock
         from app.services import sms as sms_service
-        from app.sms import make_gateway
+        from app.sms import make_gateway, reminder_settings
 
         result = sms_service.send_due(clock.now(), make_gateway(current_app.config),
-                                      max_attempts=current_app.config["SMS_MAX_ATTEMPTS"])
+                                      max_attempts=reminder_settings(current_app.config).max_attempts)
         click.echo(f"sms: {result}")
 
     app.cli.add_command(demo)

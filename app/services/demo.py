@@ -202,21 +202,23 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
 
 
 def _disburse_with_a_repayment(app: Application, users: dict[str, User], now: datetime) -> None:
-    """A loan paid out about two months ago, its first installment repaid on time."""
+    """A loan paid out about two months ago, its first installment repaid on time (under the default
+    loan settings: the demo's dates are its own, whatever a deployment configures)."""
     from app.services import loans
 
+    settings = loans.LoanSettings()
     today = clock.business_today(now)
     paid_out = today - timedelta(days=70)
     loan = loans.disburse(
         app, loans.DisbursementForm(amount=f"{app.amount:.2f}", disbursed_on=paid_out.isoformat(),
                                     channel="bank_transfer", reference="DEMO-0001"),
-        users["cashier1"], today=paid_out, now=now - timedelta(days=70),
+        users["cashier1"], today=paid_out, now=now - timedelta(days=70), settings=settings,
     )
     first = loan.installments[0]
     loans.record_repayment(
         loan, amount=f"{first.principal_due + first.interest_due:.2f}", paid_on=first.due_date.isoformat(),
         channel="cash", reference="DEMO-R-0001", user=users["cashier1"], today=first.due_date, now=now,
-        expected_version=loan.version,
+        expected_version=loan.version, settings=settings,
     )
 
 

@@ -20,22 +20,19 @@ from app.clock import now
 from app.domain.repayment import DEFAULT_CLASS_DAYS, PENALTY_DAYS_PER_YEAR, RATE_UNITS
 from app.extensions import db
 from app.models import JobRun
+from app.sms.gateways import ReminderSettings, reminder_settings
 
 DAILY = "daily"
 
 
 def class_days(config) -> tuple[int, ...]:
-    days = tuple(config.get("LOAN_CLASS_DAYS") or DEFAULT_CLASS_DAYS)
-    if len(days) != 4 or list(days) != sorted(days) or days[0] < 1:
-        raise ValueError("LOAN_CLASS_DAYS needs four increasing days, the first at least 1")
-    return days
+    from app.services.loans import LoanSettings
+
+    return LoanSettings.from_config(config).class_days
 
 
-def sms_settings(config) -> dict:
-    return {
-        "days_before": int(config["SMS_REMIND_DAYS_BEFORE"]),
-        "overdue_days": tuple(int(d) for d in str(config["SMS_OVERDUE_DAYS"]).split(",") if d.strip()),
-    }
+def sms_settings(config) -> ReminderSettings:
+    return reminder_settings(config)
 
 
 def _sql(dialect: str) -> dict[str, str]:
@@ -45,7 +42,7 @@ def _sql(dialect: str) -> dict[str, str]:
     return {"days": "DATEDIFF(:day, {a})", "greatest": "GREATEST({a}, {b})", "idiv": "DIV"}
 
 
-def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sms_settings: dict | None = None,
+def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sms_settings: ReminderSettings | None = None,
               task_settings=None) -> dict:
     """Bring every active loan to ``day``; returns counts. Commits once."""
     q = _sql(db.engine.dialect.name)
@@ -96,7 +93,8 @@ def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sm
     if sms_settings is not None:
         from app.services import sms
 
-        reminders = sms.enqueue_reminders(day, **sms_settings)
+        reminders = sms.enqueue_reminders(day, days_before=sms_settings.days_before,
+                                          overdue_days=sms_settings.overdue_days, sign=sms_settings.sign)
     detail = {"installments_accrued": accrued, "reminders": reminders, "tasks": new_tasks}
     run = db.session.scalar(select(JobRun).where(JobRun.job == DAILY, JobRun.for_date == day))
     if run is None:

@@ -15,7 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
-from flask import current_app
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -70,8 +69,19 @@ def _date(text: str, field: str, errors: dict) -> date | None:
         return None
 
 
-def _backdate_days() -> int:
-    return int(current_app.config.get("BACKDATE_MAX_DAYS", dates.DEFAULT_BACKDATE_MAX_DAYS))
+@dataclass(frozen=True)
+class LoanSettings:
+    """What the institution configures for loan accounts (app/config.py), read once at the edge."""
+
+    backdate_max_days: int = dates.DEFAULT_BACKDATE_MAX_DAYS
+    class_days: tuple[int, ...] = rp.DEFAULT_CLASS_DAYS
+
+    @classmethod
+    def from_config(cls, config) -> LoanSettings:
+        days = tuple(int(d) for d in (config.get("LOAN_CLASS_DAYS") or rp.DEFAULT_CLASS_DAYS))
+        if len(days) != 4 or list(days) != sorted(days) or days[0] < 1:
+            raise ValueError("LOAN_CLASS_DAYS needs four increasing days, the first at least 1")
+        return cls(int(config.get("BACKDATE_MAX_DAYS", dates.DEFAULT_BACKDATE_MAX_DAYS)), days)
 
 
 def approved_on(application: Application) -> date | None:
@@ -92,7 +102,8 @@ def schedule_for(application: Application, amount: Decimal, start: date, due_dat
     ))
 
 
-def disburse(application: Application, form: DisbursementForm, user: User, *, today: date, now: datetime, ip: str = "") -> Loan:
+def disburse(application: Application, form: DisbursementForm, user: User, *, today: date, now: datetime,
+             settings: LoanSettings, ip: str = "") -> Loan:
     """Create the loan and its schedule and move the application to disbursed, in one commit."""
     errors: dict[str, tuple[str, dict]] = {}
     amount = None
@@ -106,7 +117,7 @@ def disburse(application: Application, form: DisbursementForm, user: User, *, to
     on = _date(form.disbursed_on, "disbursed_on", errors)
     if on is not None:
         # Not ahead of today, not before the approval, not older than the back-dating window.
-        problem = dates.check_business_date(on, today=today, max_back_days=_backdate_days(),
+        problem = dates.check_business_date(on, today=today, max_back_days=settings.backdate_max_days,
                                             not_before=approved_on(application), not_before_what=N_("the approval"))
         if problem:
             errors["disbursed_on"] = problem
@@ -299,7 +310,8 @@ def store_receipt(upload: BinaryIO, store: PhotoStore, *, max_bytes: int, max_pi
 
 def record_repayment(
     loan: Loan, *, amount: str, paid_on: str, channel: str, reference: str, user: User,
-    today: date, now: datetime, expected_version: int, ip: str = "", receipt: BinaryIO | None = None,
+    today: date, now: datetime, expected_version: int, settings: LoanSettings, ip: str = "",
+    receipt: BinaryIO | None = None,
     store: PhotoStore | None = None, max_photo_bytes: int = 0, max_photo_pixels: int = 0,
 ) -> Repayment:
     """Record one repayment; ``receipt`` (a photo of the paper receipt) is stored only once the
@@ -318,7 +330,7 @@ def record_repayment(
     elif on is not None and on < loan.disbursed_on:
         errors["paid_on"] = (N_("The loan was disbursed on %(date)s; a repayment cannot be earlier."),
                              {"date": loan.disbursed_on.isoformat()})
-    elif on is not None and (problem := dates.check_business_date(on, today=today, max_back_days=_backdate_days())):
+    elif on is not None and (problem := dates.check_business_date(on, today=today, max_back_days=settings.backdate_max_days)):
         errors["paid_on"] = problem
     if channel not in CHANNELS:
         errors["channel"] = (N_("Choose how the money was paid."), {})
@@ -349,7 +361,7 @@ def record_repayment(
                           recorded_by_id=user.id, recorded_at=now, receipt_sha256=receipt_sha256)
     db.session.add(repayment)
     db.session.flush()
-    _rebuild(loan, max(on, loan.accrued_through or on))
+    _rebuild(loan, max(on, loan.accrued_through or on), settings.class_days)
     audit.record("repayment_recorded", actor_id=user.id, object_type="loan", object_id=loan.id, ip=ip,
                  repayment_id=repayment.id, amount=str(value), paid_on=on.isoformat(), reference=reference,
                  allocation=repayment.allocation)
@@ -357,7 +369,8 @@ def record_repayment(
     return repayment
 
 
-def reverse_repayment(repayment: Repayment, user: User, reason: str, *, now: datetime, ip: str = "") -> None:
+def reverse_repayment(repayment: Repayment, user: User, reason: str, *, now: datetime, settings: LoanSettings,
+                      ip: str = "") -> None:
     """A second person reverses a mistaken repayment; everything after it is re-allocated."""
     if repayment.reversed_at is not None:
         raise LoanError({"reason": (N_("This repayment is already reversed."), {})})
@@ -367,9 +380,9 @@ def reverse_repayment(repayment: Repayment, user: User, reason: str, *, now: dat
         raise LoanError({"reason": (N_("Please give a reason to reverse it."), {})})
     # A reversal rewrites the loan's history from the repayment's date: the same window as back-dating one.
     if dates.check_business_date(repayment.paid_on, today=max(dates.business_today(now), repayment.paid_on),
-                                 max_back_days=_backdate_days()):
+                                 max_back_days=settings.backdate_max_days):
         raise LoanError({"reason": (N_("This repayment is older than %(days)s days; it can no longer be reversed here."),
-                                    {"days": _backdate_days()})})
+                                    {"days": settings.backdate_max_days})})
     loan = repayment.loan
     repayment.reversed_at, repayment.reversed_by_id, repayment.reversal_reason = now, user.id, reason.strip()[:200]
     if loan.status == "closed":
@@ -377,13 +390,13 @@ def reverse_repayment(repayment: Repayment, user: User, reason: str, *, now: dat
         # Closing cancelled these (and nothing else cancels a task): the loan needs them again.
         db.session.execute(update(FollowUpTask).where(FollowUpTask.loan_id == loan.id,
                                                       FollowUpTask.status == "cancelled").values(status="open"))
-    _rebuild(loan, loan.accrued_through or repayment.paid_on)
+    _rebuild(loan, loan.accrued_through or repayment.paid_on, settings.class_days)
     audit.record("repayment_reversed", actor_id=user.id, object_type="loan", object_id=loan.id, ip=ip,
                  repayment_id=repayment.id, amount=str(repayment.amount), reason=reason.strip())
     _commit(loan)
 
 
-def _rebuild(loan: Loan, as_of: date) -> None:
+def _rebuild(loan: Loan, as_of: date, class_days: tuple[int, ...]) -> None:
     """Write the replayed position onto the installments, repayments and the loan."""
     pos = position(loan, as_of)
     by_seq = {i.seq: i for i in loan.installments}
@@ -398,7 +411,7 @@ def _rebuild(loan: Loan, as_of: date) -> None:
         r.allocation = {"parts": pos.allocations.get(r.id, [])} if r.reversed_at is None else {"parts": []}
     loan.accrued_through = as_of
     loan.days_past_due = pos.days_past_due()
-    loan.classification = rp.classify(loan.days_past_due, current_app.config.get("LOAN_CLASS_DAYS") or rp.DEFAULT_CLASS_DAYS)
+    loan.classification = rp.classify(loan.days_past_due, class_days)
     if pos.closed_on is not None:
         loan.status, loan.closed_on = "closed", pos.closed_on
         # Repaid in full: no more visits. (A reversal that reopens the loan reopens them.)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from flask import Flask, current_app
@@ -64,19 +65,27 @@ class OcrOff(ServiceError):
         super().__init__("ocr_off", message, **(params or {}))
 
 
-def engine_name() -> str:
-    return (current_app.config.get("OCR_ENGINE") or "rapidocr").strip().lower()
+@dataclass(frozen=True)
+class OcrSettings:
+    """Which engine reads the photos, and where its local models are (app/config.py), read at the edge."""
+
+    engine: str = "rapidocr"
+    model_dir: str | None = None
+
+    @classmethod
+    def from_config(cls, config) -> OcrSettings:
+        return cls((config.get("OCR_ENGINE") or "rapidocr").strip().lower(), config.get("OCR_MODEL_DIR") or None)
+
+    @property
+    def available(self) -> bool:
+        return self.engine != "none"
 
 
-def available() -> bool:
-    return engine_name() != "none"
-
-
-def request_run(sha256: str, *, now: datetime) -> OcrRun:
+def request_run(sha256: str, *, now: datetime, settings: OcrSettings) -> OcrRun:
     """The run for this image: the cached one, or a new one started in the background."""
-    if not available():
+    if not settings.available:
         raise OcrOff(N_("OCR is switched off on this server."))
-    name = engine_name()
+    name = settings.engine
     run = db.session.scalar(select(OcrRun).where(OcrRun.sha256 == sha256, OcrRun.engine == name))
     if run is None:
         run = OcrRun(sha256=sha256, engine=name, status="pending", requested_at=now)
@@ -87,11 +96,11 @@ def request_run(sha256: str, *, now: datetime) -> OcrRun:
             # Someone asked for the same image at the same moment: theirs is the run.
             db.session.rollback()
             return db.session.scalar(select(OcrRun).where(OcrRun.sha256 == sha256, OcrRun.engine == name))
-        _submit(run.id)
+        _submit(run.id, settings)
     elif run.status == "pending" and _as_utc(run.requested_at) < now - STALE_AFTER:
         run.requested_at = now
         db.session.commit()
-        _submit(run.id)
+        _submit(run.id, settings)
     elif run.status == "done":
         # Read before it was known as this document, or under older rules: the lines are kept,
         # so extracting again costs no OCR (milliseconds) and the stored fields stay right.
@@ -104,7 +113,7 @@ def request_run(sha256: str, *, now: datetime) -> OcrRun:
         # A failure may have been passing (e.g. a missing model later installed): try once more.
         run.status, run.error, run.requested_at = "pending", "", now
         db.session.commit()
-        _submit(run.id)
+        _submit(run.id, settings)
     return run
 
 
@@ -167,17 +176,18 @@ def _executor(app: Flask) -> ThreadPoolExecutor:
         return executor
 
 
-def _submit(run_id: int) -> None:
+def _submit(run_id: int, settings: OcrSettings) -> None:
+    # The worker thread needs the application (its own app context), not the request.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    _executor(app).submit(_work, app, run_id)
+    _executor(app).submit(_work, app, run_id, settings.model_dir)
 
 
 _engines: dict[tuple[str, str | None], OcrEngine] = {}
 
 
-def _engine(app: Flask, name: str) -> OcrEngine:
+def _engine(name: str, model_dir: str | None) -> OcrEngine:
     # Loaded once per process: the models take seconds to load and stay in memory.
-    key = (name, app.config.get("OCR_MODEL_DIR"))
+    key = (name, model_dir)
     with _start_lock:
         if key not in _engines:
             engine = make_engine(name, model_dir=key[1])
@@ -187,13 +197,13 @@ def _engine(app: Flask, name: str) -> OcrEngine:
         return _engines[key]
 
 
-def _work(app: Flask, run_id: int) -> None:
+def _work(app: Flask, run_id: int, model_dir: str | None) -> None:
     with app.app_context():
         run = db.session.get(OcrRun, run_id)
         if run is None or run.status != "pending":
             return
         try:
-            engine = _engine(app, run.engine)
+            engine = _engine(run.engine, model_dir)
             with photo_store().open(run.sha256) as f, Image.open(f) as image:
                 image.load()
                 result = engine.read(image)

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from flask import current_app
 from sqlalchemy import case, exists, insert, or_, select, update
 
 from app.clock import business_today
@@ -76,14 +75,14 @@ class ReminderRun:
 
 
 def enqueue_reminders(
-    on: date, *, days_before: int, overdue_days: Iterable[int] | str, sign: str | None = None
+    on: date, *, days_before: int, overdue_days: Iterable[int] | str, sign: str
 ) -> int:
     """Queue the reminders for local date ``on``; returns how many were created. Does not commit."""
     return enqueue_reminders_report(on, days_before=days_before, overdue_days=overdue_days, sign=sign).created
 
 
 def enqueue_reminders_report(
-    on: date, *, days_before: int, overdue_days: Iterable[int] | str, sign: str | None = None
+    on: date, *, days_before: int, overdue_days: Iterable[int] | str, sign: str
 ) -> ReminderRun:
     """Queue, in the caller's transaction (not committed here), one reminder per unpaid
     installment of an active loan that is due in exactly ``days_before`` days ("before"), due on
@@ -97,8 +96,6 @@ def enqueue_reminders_report(
     kinds: dict[date, str] = {on + timedelta(days=days_before): KIND_BEFORE, on: KIND_DUE}
     for days in parse_days(overdue_days if isinstance(overdue_days, str) else tuple(overdue_days)):
         kinds[on - timedelta(days=days)] = overdue_kind(days)
-    if sign is None:
-        sign = str(current_app.config.get("SMS_SIGN") or DEFAULT_SIGN)
 
     kind = case(kinds, value=Installment.due_date)
     already_queued = exists().where(

@@ -33,6 +33,10 @@ GROUPS = (
 )
 
 
+def _ocr_settings() -> ocr_service.OcrSettings:
+    return ocr_service.OcrSettings.from_config(current_app.config)
+
+
 def _entry_app(application_id: int):
     return scope.application(current_user, application_id)
 
@@ -48,7 +52,7 @@ def _form_context(app, values: dict[str, str], errors: dict | None = None, deriv
         "errors": {k: translate_message(m, p) for k, (m, p) in (errors or {}).items()},
         "derived": derived or {},
         "products": entry_service.product_limits(),
-        "ocr_on": ocr_service.available() and can(current_user, "enter_data"),
+        "ocr_on": _ocr_settings().available and can(current_user, "enter_data"),
         "events": workflow.allowed_events(app.facts(), app_service.actor_for(current_user)),
     }
 
@@ -156,7 +160,7 @@ def screenshot_ocr(application_id: int, screenshot_id: int):
 
 def _start_ocr(app, sha256: str, new_shot):
     try:
-        run = ocr_service.request_run(sha256, now=clock.now())
+        run = ocr_service.request_run(sha256, now=clock.now(), settings=_ocr_settings())
     except ocr_service.OcrOff as e:
         return _ocr_partial(app, None, error=translate_message(e.message, e.params), status=409)
     return _ocr_partial(app, run, new_shot=new_shot)

@@ -22,6 +22,10 @@ from app.web.security import any_staff, roles_required
 bp = Blueprint("loans", __name__)
 
 
+def _settings() -> loan_service.LoanSettings:
+    return loan_service.LoanSettings.from_config(current_app.config)
+
+
 def _errors(e: loan_service.LoanError) -> dict[str, str]:
     return {k: translate_message(m, p) for k, (m, p) in e.errors.items()}
 
@@ -34,7 +38,8 @@ def disburse(application_id: int):
                                             ("amount", "disbursed_on", "channel", "reference", "due_dates")})
     back_to(url_for("applications.detail", application_id=app.id))
     try:
-        loan = loan_service.disburse(app, form, current_user, today=clock.business_today(), now=clock.now(), ip=client_ip())
+        loan = loan_service.disburse(app, form, current_user, today=clock.business_today(), now=clock.now(),
+                                      settings=_settings(), ip=client_ip())
     except loan_service.LoanError as e:  # shown beside the fields, the typing kept
         return _application_page(app, form, _errors(e)), 422
     flash(_("Disbursed: the loan account and its schedule are created."), "success")
@@ -79,7 +84,7 @@ def repay(loan_id: int):
     try:
         loan_service.record_repayment(
             loan, **values, user=current_user, today=clock.business_today(), now=clock.now(),
-            expected_version=expected, ip=client_ip(),
+            expected_version=expected, settings=_settings(), ip=client_ip(),
             receipt=upload.stream if upload is not None and upload.filename else None, store=photo_store(),
             max_photo_bytes=current_app.config["MAX_PHOTO_BYTES"], max_photo_pixels=current_app.config["MAX_PHOTO_PIXELS"],
         )
@@ -100,7 +105,8 @@ def reverse(loan_id: int, repayment_id: int):
     if rep is None:
         abort(404)
     back_to(url_for(".detail", loan_id=loan_id))
-    loan_service.reverse_repayment(rep, current_user, request.form.get("reason", ""), now=clock.now(), ip=client_ip())
+    loan_service.reverse_repayment(rep, current_user, request.form.get("reason", ""), now=clock.now(),
+                                   settings=_settings(), ip=client_ip())
     flash(_("Repayment reversed; the later repayments were allocated again."), "success")
     return redirect(url_for(".detail", loan_id=loan_id), code=303)
 

@@ -14,6 +14,8 @@ from app.services import jobs
 from app.services import loans as loan_service
 from tests.support.staff import second_cashier
 
+LOAN_SETTINGS = loan_service.LoanSettings()  # the embedded defaults (app/config.py sets none other)
+
 NOW = datetime(2026, 1, 15, 2, 0, tzinfo=timezone.utc)
 DAY = date(2026, 1, 15)
 
@@ -37,12 +39,12 @@ def _qian() -> Application:
 
 def _disburse(amount: str = "15000", on: date = DAY, channel: str = "bank_transfer", reference: str = "BT-001") -> Loan:
     form = loan_service.DisbursementForm(amount=amount, disbursed_on=on.isoformat(), channel=channel, reference=reference)
-    return loan_service.disburse(_qian(), form, _user("cashier1"), today=on, now=NOW)
+    return loan_service.disburse(_qian(), form, _user("cashier1"), today=on, now=NOW, settings=LOAN_SETTINGS)
 
 
 def _pay(loan: Loan, amount: str, on: date, reference: str, who: str = "cashier1") -> Repayment:
     return loan_service.record_repayment(loan, amount=amount, paid_on=on.isoformat(), channel="cash", reference=reference,
-                                         user=_user(who), today=on, now=NOW, expected_version=loan.version)
+                                         user=_user(who), today=on, now=NOW, expected_version=loan.version, settings=LOAN_SETTINGS)
 
 
 def test_disbursement_creates_the_loan_and_schedule_in_one_step(app, demo):
@@ -69,7 +71,7 @@ def test_bad_disbursement_input_is_explained_and_writes_nothing(app, demo, chang
     with app.app_context():
         values = {"amount": "15000", "disbursed_on": DAY.isoformat(), "channel": "bank_transfer", "reference": "BT-1"} | change
         with pytest.raises(loan_service.LoanError) as refused:
-            loan_service.disburse(_qian(), loan_service.DisbursementForm(**values), _user("cashier1"), today=DAY, now=NOW)
+            loan_service.disburse(_qian(), loan_service.DisbursementForm(**values), _user("cashier1"), today=DAY, now=NOW, settings=LOAN_SETTINGS)
         assert field in refused.value.errors
         db.session.rollback()
         assert _loans_of_qian() == 0
@@ -186,8 +188,8 @@ def test_a_reversal_by_a_second_person_reallocates_everything_after_it(app, demo
         r1 = _pay(loan, str(first.principal_due + first.interest_due), first.due_date, "R-1")
         r2 = _pay(loan, "100", second_inst.due_date, "R-2")
         with pytest.raises(loan_service.LoanError):
-            loan_service.reverse_repayment(r1, _user("cashier1"), "录错了", now=NOW)
-        loan_service.reverse_repayment(r1, second_cashier(), "录错了", now=NOW)
+            loan_service.reverse_repayment(r1, _user("cashier1"), "录错了", now=NOW, settings=LOAN_SETTINGS)
+        loan_service.reverse_repayment(r1, second_cashier(), "录错了", now=NOW, settings=LOAN_SETTINGS)
         assert r1.reversed_at is not None and r1.allocation == {"parts": []}
         # R-2 now goes first to the overdue first installment.
         assert [c for seq, c, _f in r2.allocation["parts"]][0] in ("penalty", "overdue_interest")
@@ -217,7 +219,7 @@ def test_bad_repayments_are_explained_and_write_nothing(app, demo, amount, on, r
         _pay(loan, "50", DAY, "DUP")
         with pytest.raises(loan_service.LoanError) as refused:
             loan_service.record_repayment(loan, amount=amount, paid_on=on.isoformat(), channel="cash", reference=reference,
-                                          user=_user("cashier1"), today=DAY, now=NOW, expected_version=loan.version)
+                                          user=_user("cashier1"), today=DAY, now=NOW, expected_version=loan.version, settings=LOAN_SETTINGS)
         assert field in refused.value.errors
         db.session.rollback()
         assert db.session.scalar(select(func.count()).select_from(Repayment).where(Repayment.loan_id == loan.id)) == 1

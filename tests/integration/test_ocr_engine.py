@@ -302,7 +302,7 @@ def test_the_app_proposes_by_collection_item_and_screenshots_inherit_it(app, dem
 
         card = attach("id_front", digest, 9)
         assert ocr_service.kind_of_image(digest) is DocumentKind.ID_CARD
-        run = ocr_service.request_run(digest, now=now)
+        run = ocr_service.request_run(digest, now=now, settings=ocr_service.OcrSettings.from_config(app.config))
         app.extensions["ocr_executor"].submit(lambda: None).result(timeout=600)  # one worker: FIFO
         db.session.commit()  # end this transaction: MariaDB's repeatable read would show the old row
         run = db.session.get(OcrRun, run.id)
@@ -331,7 +331,7 @@ def test_the_app_proposes_by_collection_item_and_screenshots_inherit_it(app, dem
         run.fields = {**run.fields, "date": {"value": "1985-06-12", "confidence": 0.97, "source": "出生"}}
         db.session.commit()
         assert "signed_on" not in ocr_service.proposals(run)
-        ocr_service.request_run(digest, now=now)
+        ocr_service.request_run(digest, now=now, settings=ocr_service.OcrSettings.from_config(app.config))
         db.session.commit()
         assert "date" not in db.session.get(OcrRun, run.id).fields
 

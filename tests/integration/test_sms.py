@@ -216,7 +216,8 @@ def test_sign_comes_from_the_configuration(app, demo):
     app.config["SMS_SIGN"] = "惠农信贷"
     with app.app_context():
         _portfolio(demo, only={"张三"})
-        sms.enqueue_reminders(ON, days_before=3, overdue_days=(1, 7))
+        configured = reminder_settings(app.config)  # what the daily job passes (jobs.sms_settings)
+        sms.enqueue_reminders(ON, days_before=3, overdue_days=(1, 7), sign=configured.sign)
         db.session.commit()
         assert _messages()[0].body == TEXT_BEFORE.replace("【贷贷通】", "【惠农信贷】")
 

@@ -23,6 +23,8 @@ from app.storage import make_store
 from tests.support.staff import second_cashier
 from tests.sync_helpers import jpeg_bytes
 
+LOAN_SETTINGS = loan_service.LoanSettings()  # the embedded defaults (app/config.py sets none other)
+
 DAY = date(2026, 1, 15)
 NOW = datetime(2026, 1, 15, 2, 0, tzinfo=timezone.utc)
 HOME = (30.6800, 104.1000)
@@ -40,7 +42,7 @@ def _loan() -> Loan:
     for t in app.transitions:  # approved before DAY: the demo approves at the real clock
         t.at = min(t.at, NOW - timedelta(days=1))
     form = loan_service.DisbursementForm(amount="15000", disbursed_on=DAY.isoformat(), channel="cash", reference="")
-    return loan_service.disburse(app, form, _user("cashier1"), today=DAY, now=NOW)
+    return loan_service.disburse(app, form, _user("cashier1"), today=DAY, now=NOW, settings=LOAN_SETTINGS)
 
 
 def _tasks(loan_id: int) -> list[tuple[str, date, str, str]]:
@@ -340,10 +342,10 @@ def test_repaying_in_full_cancels_the_open_tasks_and_a_reversal_reopens_them(app
         now = datetime(2026, 2, 24, 2, tzinfo=timezone.utc)
         paid = loan_service.record_repayment(
             loan, amount=f"{owed:.2f}", paid_on=on.isoformat(), channel="cash", reference="R-1",
-            user=_user("cashier1"), today=on, now=now, expected_version=loan.version)
+            user=_user("cashier1"), today=on, now=now, expected_version=loan.version, settings=LOAN_SETTINGS)
         assert db.session.get(Loan, loan_id).status == "closed"
         assert "open" not in _statuses(loan_id) and {"revisit", "collection"} <= _statuses(loan_id)["cancelled"]
-        loan_service.reverse_repayment(paid, second_cashier(), "录错了", now=now)
+        loan_service.reverse_repayment(paid, second_cashier(), "录错了", now=now, settings=LOAN_SETTINGS)
         assert db.session.get(Loan, loan_id).status == "active"
         assert {"revisit", "collection"} <= _statuses(loan_id)["open"] and "cancelled" not in _statuses(loan_id)
 

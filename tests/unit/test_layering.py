@@ -116,6 +116,13 @@ def service_problems(source: str, package: str) -> list[str]:
         for chain, line in attribute_chains(source)
         if any(_within(chain, bad) for bad in REQUEST_STATE)
     ]
+    # Settings reach a service one way: a settings object built from the configuration at the edge
+    # (SyncSettings, TaskSettings, LoanSettings, OcrSettings, ReminderSettings), never read inside.
+    problems += [
+        f"line {line}: reads {chain} (take a settings object)"
+        for chain, line in attribute_chains(source)
+        if _within(chain, "current_app.config") or _within(chain, "flask.current_app.config")
+    ]
     return problems
 
 
@@ -245,6 +252,11 @@ def test_view_checker(source: str, bad: bool) -> None:
         ("import flask\nx = flask.request.args", True),
         ("from flask_login import current_user", True),
         ("from flask import current_app", False),
+        ("from flask import current_app\nsign = current_app.config['SMS_SIGN']", True),
+        ("from flask import current_app\ndays = current_app.config.get('BACKDATE_MAX_DAYS')", True),
+        ("import flask\nengine = flask.current_app.config['OCR_ENGINE']", True),
+        ("from flask import current_app\napp = current_app._get_current_object()", False),
+        ("def f(config):\n    return config['SMS_SIGN']", False),
         ("from flask import Flask", False),
         ("from app.services import audit", False),
         ("request = build_request()", False),

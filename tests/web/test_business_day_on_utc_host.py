@@ -110,7 +110,7 @@ def test_ocr_checks_id_numbers_against_china_date(utc_host_at_2am_beijing, app, 
     with app.app_context():
         photo = db.session.get(Photo, photo_id)
         # A finished reading whose ID number is of someone born today in China.
-        db.session.add(OcrRun(sha256=photo.sha256, engine=ocr_service.engine_name(), status="done", seconds=1.0,
+        db.session.add(OcrRun(sha256=photo.sha256, engine=ocr_service.OcrSettings.from_config(app.config).engine, status="done", seconds=1.0,
                               lines=[["借款人身份证号码：" + BORN_TODAY, 0.99]], fields={}))
         db.session.commit()
     auth.login("clerk1")

@@ -59,7 +59,7 @@ def test_repayment_dates_outside_the_window_are_refused_and_old_ones_are_not_rev
 
         with pytest.raises(loan_service.LoanError) as refused:
             loan_service.reverse_repayment(db.session.get(Repayment, old_id), second_cashier(), "录错了",
-                                           now=datetime.now(timezone.utc))
+                                           now=datetime.now(timezone.utc), settings=loan_service.LoanSettings())
         assert "reason" in refused.value.errors
         assert db.session.get(Repayment, old_id).reversed_at is None
 

@@ -24,7 +24,7 @@ def _disburse_qian(app) -> Loan:
         today = jobs.business_today()
         form = loan_service.DisbursementForm(amount="15000", disbursed_on=today.isoformat(), channel="bank_transfer",
                                              reference="BT-C1")
-        loan = loan_service.disburse(application, form, cashier, today=today, now=datetime.now(timezone.utc))
+        loan = loan_service.disburse(application, form, cashier, today=today, now=datetime.now(timezone.utc), settings=loan_service.LoanSettings())
         db.session.refresh(loan)
         db.session.expunge(loan)
         return loan

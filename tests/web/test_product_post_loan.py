@@ -121,5 +121,5 @@ def test_a_new_loan_takes_the_products_order_and_an_existing_loan_keeps_its_own(
         loan = loan_service.disburse(
             application, loan_service.DisbursementForm(amount="15000", disbursed_on=today.isoformat(), channel="cash",
                                                        reference=""),
-            cashier, today=today, now=now)
+            cashier, today=today, now=now, settings=loan_service.LoanSettings())
         assert list(loan.allocation_order) == list(ORDER)
