@@ -1,6 +1,6 @@
 """The one clock: the moment now (aware, UTC) and the institution's business date.
 
-Everything that needs "now" or "today" asks here, never ``datetime.now()`` or ``date.today()``:
+Everything that needs "now" or "today" asks here, never the datetime module's own now or today:
 a server runs on UTC, while the business date is China's (Asia/Shanghai), and from 00:00 to
 08:00 Beijing time the two calendars differ. The pure conversions live in ``app.domain.dates``
 (which is given a moment and never reads the clock); this module is the only reader of the

@@ -302,3 +302,50 @@ def test_a_relative_import_is_resolved_from_its_package() -> None:
     assert ("app.web.security.client_ip", 1) in imports("from ..web.security import client_ip", "app.api")
     assert package_of(APP / "web" / "__init__.py") == "app.web"
     assert package_of(APP / "web" / "loans.py") == "app.web"
+
+
+# --- one clock ------------------------------------------------------------------------------
+
+SYSTEM_CLOCK = ("datetime.now", "datetime.utcnow", "datetime.today", "date.today",
+                "datetime.datetime.now", "datetime.datetime.utcnow", "datetime.date.today", "time.time")
+CLOCK = APP / "clock.py"
+
+
+def clock_reads(source: str) -> list[str]:
+    """Where the source reads the system's date or time itself instead of asking app.clock."""
+    return [f"line {line}: {chain}()" for chain, line in call_chains(source) if chain in SYSTEM_CLOCK]
+
+
+def call_chains(source: str) -> list[tuple[str, int]]:
+    calls = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            parts, inner = [node.func.attr], node.func.value
+            while isinstance(inner, ast.Attribute):
+                parts.append(inner.attr)
+                inner = inner.value
+            if isinstance(inner, ast.Name):
+                calls.append((".".join([inner.id, *reversed(parts)]), node.lineno))
+    return calls
+
+
+@pytest.mark.parametrize("path", [p for p in python_files(APP) if p != CLOCK], ids=_id)
+def test_only_the_clock_reads_the_system_clock(path: Path) -> None:
+    # A UTC server and China's business date disagree from 00:00 to 08:00 Beijing time.
+    assert clock_reads(path.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "bad"),
+    [
+        ("from datetime import date\nd = date.today()", True),
+        ("from datetime import datetime, timezone\nn = datetime.now(timezone.utc)", True),
+        ("import datetime\nn = datetime.datetime.utcnow()", True),
+        ("import time\nt = time.time()", True),
+        ("from app import clock\nd = clock.business_today()", False),
+        ("import time\nt = time.monotonic()", False),
+        ("from datetime import date\nd = date.fromisoformat('2026-11-30')", False),
+    ],
+)
+def test_clock_checker(source: str, bad: bool) -> None:
+    assert bool(clock_reads(source)) == bad
