@@ -64,13 +64,12 @@ def register_cli(app: Flask) -> None:
     @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
                   help="Business day to bring the loans to (default: today in China Standard Time).")
     def jobs_daily(day) -> None:
-        from app.services import jobs as job_service
-
-        for_day = day.date() if day else job_service.business_today()
-        from app.services.tasks import TaskSettings
-
         from app import clock
         from app.services import job_control
+        from app.services import jobs as job_service
+        from app.services.tasks import TaskSettings
+
+        for_day = day.date() if day else clock.business_today()
 
         try:  # under the run lease: never beside another run (the admin's run now, another host)
             result = job_control.run_leased(

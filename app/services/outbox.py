@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.domain.i18n import N_

@@ -38,7 +38,7 @@ from app.extensions import db
 from app.models import Borrower, Installment, Loan, SmsMessage
 from app.models.types import utcnow
 from app.sms.gateways import SendResult, SmsGateway, parse_days
-from app.sms.templates import DEFAULT_SIGN, KIND_BEFORE, KIND_DUE, overdue_kind, reminder_text
+from app.sms.templates import KIND_BEFORE, KIND_DUE, overdue_kind, reminder_text
 
 __all__ = [
     "BACKOFF",

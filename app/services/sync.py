@@ -27,7 +27,7 @@ from app.domain.manifest import (
 )
 from app.domain.workflow import STATE_LABELS, Event, State, TransitionRefused
 from app.extensions import db
-from app.models import Application, Borrower, Device, Photo, Product, Transition
+from app.models import Application, Borrower, Device, Photo, Transition
 from app.services import applications as app_service
 from app.services import audit
 from app.services.errors import ServiceError

@@ -5,9 +5,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.http_edge import client_ip, translate_message
-from app.services import jobs, outbox
-from app.services.scope import ADMIN, TASKS, OutOfScope, roles_granted
+from app import clock
+from app.http_edge import client_ip
+from app.services import outbox
+from app.services.scope import ADMIN, TASKS, roles_granted
+from app.web.errors import back_to
 from app.web.security import roles_required
 
 bp = Blueprint("outbox", __name__, url_prefix="/outbox")
@@ -26,7 +28,7 @@ def index():
     return render_template(
         "outbox/index.html", status=status, counts=outbox.counts(current_user),
         per_borrower=outbox.per_borrower(current_user), filters=outbox.STATUS_LABELS,
-        messages=outbox.messages(current_user, status=status, today=jobs.business_today()),
+        messages=outbox.messages(current_user, status=status, today=clock.business_today()),
         kind_labels=outbox.KIND_LABELS, may_resend=outbox.may_resend(current_user),
     )
 
@@ -35,12 +37,9 @@ def index():
 @roles_required(*ROLES)
 def borrower(borrower_id: int):
     """A borrower's messages: the fragment the borrower page loads, or a page of its own."""
-    try:
-        found = outbox.borrower_in_reach(current_user, borrower_id)
-    except OutOfScope:
-        abort(404)
+    found = outbox.borrower_in_reach(current_user, borrower_id)  # outside reach: 404 (web/errors.py)
     context = dict(borrower=found, counts=outbox.counts(current_user, borrower_id=borrower_id),
-                   messages=outbox.messages(current_user, borrower_id=borrower_id, today=jobs.business_today()),
+                   messages=outbox.messages(current_user, borrower_id=borrower_id, today=clock.business_today()),
                    filters=outbox.STATUS_LABELS, kind_labels=outbox.KIND_LABELS)
     if request.headers.get("HX-Request") == "true":
         return render_template("outbox/_borrower.html", **context)
@@ -50,13 +49,9 @@ def borrower(borrower_id: int):
 @bp.route("/<int:message_id>/resend", methods=["POST"])
 @roles_required("admin")
 def resend(message_id: int):
-    try:
-        outbox.resend(current_user, message_id, today=jobs.business_today(), ip=client_ip())
-    except OutOfScope:
-        abort(404)
-    except outbox.OutboxError as e:
-        flash(translate_message(e.message, e.params), "error")
-    else:
-        flash(_("Message queued again; it goes out with the next sending run."), "success")
     status = request.form.get("status", "")
-    return redirect(url_for(".index", status=status if status in outbox.STATUS_FILTERS else None), code=303)
+    back = url_for(".index", status=status if status in outbox.STATUS_FILTERS else None)
+    back_to(back)  # a refusal (web/errors.py) comes back to the list as it was filtered
+    outbox.resend(current_user, message_id, today=clock.business_today(), ip=client_ip())
+    flash(_("Message queued again; it goes out with the next sending run."), "success")
+    return redirect(back, code=303)

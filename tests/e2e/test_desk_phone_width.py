@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Borrower, Loan
 from app.services import jobs
-from tests.e2e.conftest import CHROMIUM_ARGS, PHONE, login, wait_for_state
+from tests.e2e.conftest import PHONE, login, wait_for_state
 
 pytestmark = pytest.mark.e2e
 
