@@ -53,6 +53,9 @@ def claim(job: str, holder: str, *, now: datetime) -> bool:
     with db.engine.connect() as conn:
         conn.execute(insert(t).prefix_with("OR IGNORE", dialect="sqlite").prefix_with("IGNORE", dialect="mysql"),
                      {"job": job, "held_by": "", "held_until": None})
+        # Committed apart: on MariaDB an ignored duplicate leaves a shared lock on the row, and two
+        # claimers each holding one while asking for the UPDATE's exclusive lock deadlock (1213).
+        conn.commit()
         claimed = conn.execute(
             update(t).where(t.c.job == job, or_(t.c.held_until.is_(None), t.c.held_until < now))
             .values(held_by=holder, held_until=now + LEASE)
