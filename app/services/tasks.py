@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from sqlalchemy import Date, TextClause, and_, bindparam, insert, select, text
+from sqlalchemy import Date, TextClause, and_, bindparam, insert, or_, select, text
 from sqlalchemy.orm import selectinload
 
 from app import clock
@@ -254,12 +254,17 @@ def _as_date(value: date | str) -> date:
 
 
 def plan_for(user: User, day: date, settings: TaskSettings) -> dict:
-    """Open tasks of this officer due up to the horizon, plus everything overdue, by due date."""
+    """Open tasks of this officer due up to the horizon, plus everything overdue, by due date; and
+    the visits he completed on ``day`` with the server's verdict, so that a plan renewed during the
+    day (the phone asks every few minutes) still shows the day's work done."""
     until = day + timedelta(days=settings.horizon_days)
+    day_began = datetime.combine(day, datetime.min.time(), tzinfo=dates.BEIJING).astimezone(timezone.utc)
     loan = selectinload(FollowUpTask.loan)
     tasks = db.session.scalars(
-        select(FollowUpTask).where(own_clause(user, FollowUpTask), FollowUpTask.status == "open",
-                                   FollowUpTask.due_date <= until)
+        select(FollowUpTask).where(
+            own_clause(user, FollowUpTask),
+            or_(and_(FollowUpTask.status == "open", FollowUpTask.due_date <= until),
+                and_(FollowUpTask.status == "done", FollowUpTask.completed_at >= day_began)))
         # Four statements for any number of tasks, not three per task (bench/plan_and_trail.py).
         .options(loan.selectinload(Loan.borrower), loan.selectinload(Loan.installments))
         .order_by(FollowUpTask.due_date, FollowUpTask.id)
@@ -273,6 +278,7 @@ def plan_for(user: User, day: date, settings: TaskSettings) -> dict:
                            for i in loan.installments), Decimal("0"))
         items.append({
             "uuid": t.uuid, "kind": t.kind, "due_date": t.due_date.isoformat(), "status": t.status,
+            **({"result": _answer(t), "report_uuid": t.report_uuid} if t.status == "done" else {}),
             "evidence": list(EVIDENCE.get(t.kind, ("gps",))),
             "borrower": {"name": b.name, "village": b.village, "address": b.address, "phone": b.phone,
                          "home": {"lat": b.home_lat, "lon": b.home_lon} if b.home_lat is not None else None},

@@ -109,3 +109,23 @@ def test_the_directors_list_shows_what_was_paid_and_promised_in_yuan(app, client
     assert "还款 ¥1,200.50" in page and f"承诺 {promise} 前还 ¥300.00" in page
     assert "还款 0.00" not in page and "还款 ¥0.00" not in page
     assert len(tasks) >= 2
+
+
+def test_a_plan_renewed_during_the_day_keeps_the_days_visits_done_with_their_verdict(app, client, demo):
+    """The phone renews its plan every few minutes (issue 12 item 6): a visit reported this morning
+    stays on it, done, with the server's verdict; yesterday's done visits do not come back."""
+    _feng_tasks(app)
+    headers = enrol(app, "officer1")
+    first, second = client.get("/api/v1/plan", headers=headers).get_json()["tasks"][:2]
+    _report(app, client, headers, first["uuid"])
+    _report(app, client, headers, second["uuid"])
+    with app.app_context():  # the second visit was made yesterday (China's date)
+        task = db.session.scalar(select(FollowUpTask).where(FollowUpTask.uuid == second["uuid"]))
+        task.completed_at = datetime.now(timezone.utc) - __import__("datetime").timedelta(days=1)
+        db.session.commit()
+    renewed = {t["uuid"]: t for t in client.get("/api/v1/plan", headers=headers).get_json()["tasks"]}
+    done = renewed[first["uuid"]]
+    assert done["status"] == "done" and done["report_uuid"]
+    assert done["result"]["on_site"] is True and done["result"]["flags"] == [] and done["result"]["distance_m"] is not None
+    assert second["uuid"] not in renewed
+    assert all(t["status"] == "open" for u, t in renewed.items() if u != first["uuid"])
