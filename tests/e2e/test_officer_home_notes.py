@@ -44,6 +44,12 @@ def test_own_work_comes_first_and_notifications_are_grouped(app, live_server, of
     # Opened, the group lists each one.
     rows.nth(1).locator("summary").click()
     assert all(f"农户{i}" in rows.nth(1).inner_text() for i in range(12))
+    # The home drawn again after a sync (the plan is renewed every few minutes) keeps it open.
+    page.evaluate("document.querySelector('#list-notes > li').dataset.old = '1'")
+    page.evaluate("Sync.run({ sendNow: true })")
+    wait_until(page, "document.querySelector('#list-notes > li') && !document.querySelector('#list-notes > li[data-old]')")
+    assert page.locator("#list-notes details[open]").count() == 1
+    assert all(f"农户{i}" in rows.nth(1).inner_text() for i in range(12))
     page.click("#notes-read")
     wait_until(page, "Store.getMeta('notifications').then(n => n.unread === 0)")
     page.wait_for_selector("#list-notes .unread", state="detached")

@@ -20,10 +20,11 @@ function groupsOf(data) {
   return (data.items || []).map((n) => ({ label: n.label, day: businessDay(new Date(n.at)), count: 1, unread: n.unread ? 1 : 0, items: [n] }));
 }
 
-function groupRow(g, today) {
+function groupRow(g, today, opened) {
   const item = document.createElement("li");
   item.className = "row notice-group" + (g.unread ? " unread" : "");
   item.dataset.count = g.count;
+  item.dataset.group = g.label + "|" + g.day;
   const latest = g.items[0];
   const when = g.day === today ? t("today") : g.day;
   if (g.count === 1) {
@@ -32,6 +33,7 @@ function groupRow(g, today) {
     return item;
   }
   const details = document.createElement("details");
+  details.open = opened.has(item.dataset.group);
   const summary = document.createElement("summary");
   summary.appendChild(line("row-main", g.label + " · " + t("notes_count", { count: g.count }) + " · " + when));
   summary.appendChild(line("row-sub", latest.message + " …" + (g.unread ? " · " + t("notes_new", { count: g.unread }) : "")));
@@ -54,8 +56,11 @@ export function renderNotes() {
   return Store.getMeta("notifications").then((data) => {
     const list = $("#list-notes"), groups = data ? groupsOf(data) : [];
     const today = businessDay();
+    // The home is drawn again after every sync (the plan is renewed every few minutes): a group the
+    // officer has opened stays open.
+    const opened = new Set(Array.from(list.querySelectorAll("details[open]")).map((d) => d.closest("li").dataset.group));
     list.innerHTML = "";
-    groups.slice(0, SHOWN_GROUPS).forEach((g) => list.appendChild(groupRow(g, today)));
+    groups.slice(0, SHOWN_GROUPS).forEach((g) => list.appendChild(groupRow(g, today, opened)));
     $("#notes-card").hidden = !groups.length;
     const badge = $("#notes-badge");
     badge.textContent = (data && data.unread) || 0;
