@@ -2,7 +2,7 @@
 // photos per document, home GPS, loan; what is missing is listed before Finish is allowed.
 // Everything is kept in IndexedDB as it is typed; Sync sends it when it can.
 import { t } from "./i18n.js";
-import { $, show, banner, button, renderHome } from "./ui.js";
+import { $, show, banner, button, renderHome, renderChecklist } from "./ui.js";
 import { errorText } from "./format.js";
 import { products, borrowers, settings, product, fillProducts } from "./boot.js";
 import { thumbnails, collectPhotos, dropPhoto, takePosition } from "./collector.js";
@@ -135,21 +135,7 @@ function renderIdInfo() {
 }
 
 function renderMissing() {
-  const list = $("#missing");
-  list.innerHTML = "";
-  const m = missing(current);
-  m.forEach((text) => {
-    const item = document.createElement("li");
-    item.textContent = text;
-    list.appendChild(item);
-  });
-  if (!m.length) {
-    const ok = document.createElement("li");
-    ok.className = "ok";
-    ok.textContent = t(amending(current) ? "amend_complete" : "all_complete");
-    list.appendChild(ok);
-  }
-  $("#finish").disabled = m.length > 0;
+  renderChecklist($("#missing"), missing(current), t(amending(current) ? "amend_complete" : "all_complete"), $("#finish"));
 }
 
 function renderPhotos() {

@@ -37,6 +37,23 @@ export function emptyRow(text) {
   return item;
 }
 
+// A form's checklist: each thing still missing, or one "complete" line; finishing waits for it.
+export function renderChecklist(list, missing, completeText, finish) {
+  list.innerHTML = "";
+  missing.forEach((text) => {
+    const item = document.createElement("li");
+    item.textContent = text;
+    list.appendChild(item);
+  });
+  if (!missing.length) {
+    const ok = document.createElement("li");
+    ok.className = "ok";
+    ok.textContent = completeText;
+    list.appendChild(ok);
+  }
+  finish.disabled = missing.length > 0;
+}
+
 // The home view is drawn by home.js; forms go back to it through here (no import cycle).
 let homeRenderer = () => Promise.resolve();
 export function setHomeRenderer(fn) { homeRenderer = fn; }

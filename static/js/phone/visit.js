@@ -1,7 +1,7 @@
 // The visit report of one task of the work plan: outcome, photos and GPS of the visit. A report is
 // its own record (Store reports) until the server confirms it; it works offline from start to end.
 import { t } from "./i18n.js";
-import { $, $$, show, banner, renderHome } from "./ui.js";
+import { $, $$, show, banner, renderHome, renderChecklist } from "./ui.js";
 import { yuan, money, formatDistance, errorText } from "./format.js";
 import { settings } from "./boot.js";
 import { homeDistance } from "./geo.js";
@@ -118,21 +118,7 @@ function missing(r) {
 }
 
 function renderMissing() {
-  const list = $("#visit-missing");
-  list.innerHTML = "";
-  const m = missing(currentReport);
-  m.forEach((text) => {
-    const item = document.createElement("li");
-    item.textContent = text;
-    list.appendChild(item);
-  });
-  if (!m.length) {
-    const ok = document.createElement("li");
-    ok.className = "ok";
-    ok.textContent = t("visit_complete");
-    list.appendChild(ok);
-  }
-  $("#visit-finish").disabled = m.length > 0;
+  renderChecklist($("#visit-missing"), missing(currentReport), t("visit_complete"), $("#visit-finish"));
 }
 
 function renderPhotos() {
