@@ -25,8 +25,9 @@ PYTEST := $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
 test-sqlite: translations
 	$(PYTEST)
 
+# tests/unit is the pure domain (no database: tests/unit/test_domain_purity.py): it runs once, above.
 test-mariadb: translations
-	scripts/mariadb-test-server.sh $(PYTEST)
+	scripts/mariadb-test-server.sh $(PYTEST) --ignore=tests/unit
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
