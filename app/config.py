@@ -51,6 +51,8 @@ class Config:
         # Idle timeout: a phone left on a table logs itself out.
         self.SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 60)
         self.SESSION_COOKIE_HTTPONLY = True
+        # Set the cookie only when the session changes (app/web/security.py: concurrent requests).
+        self.SESSION_REFRESH_EACH_REQUEST = False
         self.SESSION_COOKIE_SAMESITE = "Lax"
         # Unset: Secure everywhere but on localhost (app/web/security.py); 1: always; 0: never
         # (a production configuration says so at start-up).

@@ -30,6 +30,8 @@ from app.services.scope import ALL_ROLES
 SESSION_TOKEN_KEY = "_sid"
 # Pages of the officer's phone app, the only ones that may use the camera and geolocation.
 DEVICE_FEATURE_PREFIXES = ("/m/",)
+LAST_SEEN_STEP_SECONDS = 60  # how finely the idle timeout is measured
+
 log = logging.getLogger(__name__)
 
 
@@ -113,9 +115,16 @@ def init_app(app: Flask) -> None:
             session.clear()
             g.session_expired = True
             return login_manager.unauthorized()
-        session["_last_seen"] = now
-        session["_was_logged_in"] = True
-        session.permanent = True
+        # The session is written (a Set-Cookie) only when something in it changes, at most once a
+        # minute for the idle clock: a request that began before a POST (a thumbnail, the menu's
+        # badges) and ends after it would otherwise answer with its older cookie and lose what the
+        # POST put there (its flash message).
+        if last is None or now - last >= LAST_SEEN_STEP_SECONDS:
+            session["_last_seen"] = now
+        if not session.get("_was_logged_in"):
+            session["_was_logged_in"] = True
+        if not session.permanent:
+            session.permanent = True
         return None
 
     app.session_interface = SessionInterface()

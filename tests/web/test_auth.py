@@ -331,3 +331,14 @@ def test_unknown_names_are_locked_out_exactly_like_accounts(app, demo):
     with app.app_context():
         row = db.session.scalar(select(LoginFailure).where(LoginFailure.username == "no-such-user"))
         assert row.failures == 5 and row.locked_until is not None
+
+
+def test_a_page_view_leaves_the_session_cookie_alone_so_a_slower_request_cannot_undo_a_post(app, client, auth, demo):
+    """A thumbnail or the menu's badges, begun before a POST and answered after it, used to send the
+    session cookie as it was before the POST and so drop its flash message: only a change sets it."""
+    auth.login("director1")
+    client.get("/")
+    assert "Set-Cookie" not in client.get("/").headers  # nothing changed: no cookie
+    with client.session_transaction() as s:
+        s["_last_seen"] -= 120  # two idle minutes later the idle clock moves on
+    assert "Set-Cookie" in client.get("/").headers
