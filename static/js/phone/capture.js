@@ -6,11 +6,11 @@ import { $, show, banner, button, renderHome, renderChecklist } from "./ui.js";
 import { errorText } from "./format.js";
 import { products, borrowers, settings, product, fillProducts } from "./boot.js";
 import { thumbnails, collectPhotos, dropPhoto, takePosition } from "./collector.js";
-import { renderStorage, askPersistence, registerBackgroundSync } from "./persist.js";
+import { renderStorage, askPersistence, registerBackgroundSync, recordSaver } from "./persist.js";
 import Sync from "../sync/index.js";
 
 let current = null;   // the draft being edited
-let saveTimer = null;
+const saver = recordSaver((d) => Store.putDraft(d), () => current);
 const thumbs = thumbnails();
 
 export function editingDraft() { return current !== null; }
@@ -114,16 +114,9 @@ function fillForm(d) {
   renderMissing();
 }
 
-function save() {
-  clearTimeout(saveTimer);
-  const d = current;
-  saveTimer = setTimeout(() => Store.putDraft(d), 250);
-}
+function save() { saver.soon(); }
 
-function saveNow() {
-  clearTimeout(saveTimer);
-  return current ? Store.putDraft(current) : Promise.resolve();
-}
+function saveNow() { return saver.now(); }
 
 function renderIdInfo() {
   const raw = current.borrower.id_number;
@@ -301,7 +294,7 @@ export function wireCapture() {
     if (!confirm(t("confirm_delete_draft"))) return;
     const d = current;
     current = null;
-    clearTimeout(saveTimer);
+    saver.cancel();
     Store.deleteDraft(d).then(goHome);
   });
 }

@@ -28,3 +28,22 @@ export function registerBackgroundSync() {
     navigator.serviceWorker.ready.then((reg) => reg.sync.register("ddt-sync")).catch(() => {});
   }
 }
+
+// Saves a form's record a quarter second after the last keystroke (soon), at once (now), or not at
+// all when the form is left (cancel). ``current()`` is the record on screen, null when none.
+export function recordSaver(put, current) {
+  let timer = null;
+  return {
+    soon() {
+      clearTimeout(timer);
+      const record = current();
+      timer = setTimeout(() => put(record), 250);
+    },
+    now() {
+      clearTimeout(timer);
+      const record = current();
+      return record ? put(record) : Promise.resolve();
+    },
+    cancel() { clearTimeout(timer); },
+  };
+}

@@ -7,12 +7,12 @@ import { settings } from "./boot.js";
 import { homeDistance } from "./geo.js";
 import { latestReports, taskNeeds } from "./tasks.js";
 import { thumbnails, collectPhotos, dropPhoto, takePosition } from "./collector.js";
-import { askPersistence, registerBackgroundSync } from "./persist.js";
+import { askPersistence, registerBackgroundSync, recordSaver } from "./persist.js";
 import Sync from "../sync/index.js";
 
 const MAX_VISIT_PHOTOS = 3;
 let currentReport = null;   // the visit report being edited
-let saveTimer = null;
+const saver = recordSaver((r) => Store.putReport(r), () => currentReport);
 let visitRadius = null;     // the plan's visit_radius_m: nearer than this counts as on site
 const thumbs = thumbnails();
 
@@ -92,16 +92,9 @@ function fillVisit(r) {
   renderMissing();
 }
 
-function save() {
-  clearTimeout(saveTimer);
-  const r = currentReport;
-  saveTimer = setTimeout(() => Store.putReport(r), 250);
-}
+function save() { saver.soon(); }
 
-function saveNow() {
-  clearTimeout(saveTimer);
-  return currentReport ? Store.putReport(currentReport) : Promise.resolve();
-}
+function saveNow() { return saver.now(); }
 
 function missing(r) {
   const out = [], o = r.outcome, task = r.task;
@@ -213,7 +206,7 @@ function finish() {
 
 function back() {
   const r = currentReport;
-  clearTimeout(saveTimer);
+  saver.cancel();
   currentReport = null;
   const done = pristine(r) ? Store.getReport(r.uuid).then((stored) => { if (stored) return Store.deleteReport(r); }) : Store.putReport(r);
   return done.then(backHome);
@@ -244,7 +237,7 @@ export function wireVisit() {
     if (!confirm(t("confirm_discard_report"))) return;
     const r = currentReport;
     currentReport = null;
-    clearTimeout(saveTimer);
+    saver.cancel();
     Store.deleteReport(r).then(backHome);
   });
 }
