@@ -41,6 +41,20 @@ and JS BigInts then agree bit for bit, with no decimal context or float in the w
 * Due dates keep the anchor's day of month, clamped to the month's end and always counted from the
   anchor (``start``, or ``first_due`` when given): Jan 31 -> Feb 28/29 -> Mar 31 -> Apr 30.
 
+Holidays and working days
+-------------------------
+``working_days`` (a ``WorkingDays``: the configured holidays and the weekend days worked instead,
+调休) moves each due date that is not a working day to the next working day ("following"). The
+amounts do not move with it: interest accrues on the *unadjusted* dates (ISDA's "unadjusted"
+convention), so regular periods still accrue rate/12 (rate/4) and a broken first period or a
+custom schedule the engine's day count between the unadjusted dates. A moved installment
+therefore owes exactly what it owed on its calendar date, the principal parts still sum to the
+principal, and later dates are still counted from the anchor (a move never drifts the schedule).
+Only the effective annual rate, an IRR on the dates paid, sees the moved dates. Two custom dates
+in one holiday may land on the same working day (dates are then non-decreasing). Without
+``working_days`` (the default) nothing moves; the phone's offline calculator (schedule.js) has
+no holiday list and always shows unadjusted dates.
+
 Effective annual rate
 ---------------------
 The IRR of the cash flows (principal out at ``start``, each installment in on its due date),
@@ -73,6 +87,7 @@ __all__ = [
     "Schedule",
     "ScheduleError",
     "ScheduleRequest",
+    "WorkingDays",
     "add_months",
     "build_schedule",
     "parse_request",
@@ -83,6 +98,7 @@ FREQUENCIES = ("monthly", "quarterly", "custom")
 DAY_COUNTS = ("act/360", "act/365", "30/360")
 MAX_INSTALLMENTS = 600  # also the longest term in months: 50 years
 MAX_PRINCIPAL = Decimal("1000000000000")  # exclusive; as far as money.to_capitals can write
+MAX_HOLIDAY_RUN = 60  # longest run of non-working days a due date may skip (a typo'd list otherwise)
 
 RATE_SCALE = 10**18
 RATE_PLACES = 18
@@ -108,6 +124,31 @@ class ScheduleError(ValueError):
 
 
 @dataclass(frozen=True)
+class WorkingDays:
+    """Which dates are working days: Monday to Friday, except ``holidays``, plus the weekend
+    dates in ``working_weekends`` (调休, a Saturday or Sunday worked in exchange for a holiday)."""
+
+    holidays: frozenset[date] = frozenset()
+    working_weekends: frozenset[date] = frozenset()
+
+    def is_working(self, day: date) -> bool:
+        if day in self.holidays:
+            return False
+        return day.weekday() < 5 or day in self.working_weekends
+
+    def next_working(self, day: date) -> date:
+        """``day`` if it is a working day, else the first working day after it."""
+        for later in range(MAX_HOLIDAY_RUN + 1):
+            moved = date.fromordinal(day.toordinal() + later)
+            if self.is_working(moved):
+                return moved
+        raise ScheduleError(
+            N_("No working day within %(days)s days after %(date)s: check the holiday list"),
+            {"days": MAX_HOLIDAY_RUN, "date": day.isoformat()},
+        )
+
+
+@dataclass(frozen=True)
 class ScheduleRequest:
     """What a schedule is built from. ``term_months`` is ignored for ``custom`` (the dates rule)."""
 
@@ -120,6 +161,7 @@ class ScheduleRequest:
     first_due: date | None = None  # monthly/quarterly: the first due date, if not one period on
     due_dates: tuple[date, ...] = ()  # custom: every due date, increasing
     day_count: str = "act/360"
+    working_days: WorkingDays | None = None  # move due dates off non-working days (see above)
 
 
 @dataclass(frozen=True)
@@ -428,6 +470,8 @@ def build_schedule(req: ScheduleRequest) -> Schedule:
     """The repayment schedule for ``req``; ScheduleError (N_ message) for bad input."""
     plan = _plan(req)
     raw = _lines_fen(plan, req.method)
+    if req.working_days is not None:
+        raw = [(req.working_days.next_working(due), principal, interest) for due, principal, interest in raw]
     lines = []
     balance = plan.principal
     for seq, (due, principal, interest) in enumerate(raw, 1):

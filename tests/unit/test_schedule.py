@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +19,7 @@ from app.domain.schedule import (
     Schedule,
     ScheduleError,
     ScheduleRequest,
+    WorkingDays,
     add_months,
     build_schedule,
     parse_request,
@@ -368,3 +370,56 @@ def test_vectors_cover_every_method_frequency_and_day_count():
                                                              ("monthly", "quarterly", "custom")}
     assert {v["day_count"] for v in built if v["first_due"] or v["frequency"] == "custom"} == set(DAY_COUNTS)
     assert sum("error" in v["expected"] for v in vectors) >= 20
+
+
+# --- holidays and working days (issue 13 item 4) -------------------------------------------
+
+@st.composite
+def working_days(draw, around: date):
+    """A calendar of holidays near ``around`` (runs of up to 9 days, like 国庆) and some worked weekends."""
+    holidays: set[date] = set()
+    for _ in range(draw(st.integers(0, 40))):
+        first = around + timedelta(days=draw(st.integers(0, 3700)))
+        holidays.update(first + timedelta(days=k) for k in range(draw(st.integers(1, 9))))
+    weekends = {d for d in (around + timedelta(days=draw(st.integers(0, 3700))) for _ in range(draw(st.integers(0, 10))))
+                if d.weekday() >= 5}
+    return WorkingDays(frozenset(holidays), frozenset(weekends))
+
+
+@PROPERTY_SETTINGS
+@given(st.data())
+def test_due_dates_move_to_the_next_working_day_and_nothing_else_changes(data):
+    req = data.draw(requests())
+    calendar_ = data.draw(working_days(req.start))
+    plain = build_schedule(req)
+    moved = build_schedule(replace(req, working_days=calendar_))
+    # Every amount is the unadjusted schedule's: principal sums exactly, interest unchanged.
+    for a, b in zip(plain.lines, moved.lines, strict=True):
+        assert (a.seq, a.principal, a.interest, a.total, a.balance) == (b.seq, b.principal, b.interest, b.total, b.balance)
+        assert a.due_date <= b.due_date and calendar_.is_working(b.due_date)
+        # The first working day on or after the calendar date: no working day is skipped.
+        assert all(not calendar_.is_working(a.due_date + timedelta(days=k)) for k in range((b.due_date - a.due_date).days))
+    assert sum(column(moved, "principal")) == req.principal == moved.total_principal
+    dues = column(moved, "due_date")
+    assert dues == sorted(dues) and dues[0] > req.start
+
+
+def test_a_due_date_in_the_national_day_holiday_moves_after_it():
+    golden_week = frozenset(date(2026, 10, 1) + timedelta(days=k) for k in range(7))
+    worked = frozenset({date(2026, 10, 10)})  # 调休: Saturday 10 October is a working day
+    s = build("12000", "0.12", 3, start=date(2026, 9, 3),
+              first_due=date(2026, 10, 3), working_days=WorkingDays(golden_week, worked))
+    plain = build("12000", "0.12", 3, start=date(2026, 9, 3), first_due=date(2026, 10, 3))
+    assert column(s, "due_date") == [date(2026, 10, 8), date(2026, 11, 3), date(2026, 12, 3)]
+    assert column(s, "total") == column(plain, "total")
+    # 3 Jan 2027 is a Sunday and 4 Jan a Monday; a worked Saturday is a working day.
+    weekend = WorkingDays(frozenset(), frozenset({date(2027, 1, 9)}))
+    assert weekend.next_working(date(2027, 1, 3)) == date(2027, 1, 4)
+    assert weekend.next_working(date(2027, 1, 9)) == date(2027, 1, 9)
+
+
+def test_a_calendar_with_no_working_day_in_sight_is_refused():
+    everything = WorkingDays(frozenset(date(2026, 1, 1) + timedelta(days=k) for k in range(400)))
+    with pytest.raises(ScheduleError) as info:
+        build("1000", "0.12", 1, working_days=everything)
+    assert "working day" in info.value.message
