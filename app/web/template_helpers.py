@@ -14,21 +14,9 @@ from app.domain import workflow
 from app.domain.geo import FLAG_LABELS, format_distance
 from app.domain.i18n import N_
 from app.domain.money import format_money, to_capitals
+from app.domain.staff_roles import ROLE_LABELS
 from app.http_edge import notification_label, translate_message
 from app.services.scope import abilities, grants
-
-ROLE_LABELS = {
-    "officer": N_("Loan officer"),
-    "director": N_("Office director"),
-    "clerk": N_("HQ data entry"),
-    "reviewer1": N_("First-level reviewer"),
-    "reviewer2": N_("Second-level reviewer"),
-    "special_reviewer": N_("Special reviewer"),
-    "cashier": N_("Cashier"),
-    "admin": N_("Administrator"),
-    "auditor": N_("Internal auditor"),
-}
-
 
 METHOD_LABELS = {
     "annuity": N_("Equal installments (等额本息)"),
