@@ -32,10 +32,14 @@ class Office(db.Model):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
-    is_hq: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_hq: Mapped[bool] = mapped_column(Boolean, default=False)  # kind == "head_office"
+    # head_office → branch (支行/分部) → office (办事处); the rules: app/services/offices.py.
+    kind: Mapped[str] = mapped_column(String(20), default="office")
     address: Mapped[str] = mapped_column(String(200), default="")
     lat: Mapped[float | None] = mapped_column(Double)
     lon: Mapped[float | None] = mapped_column(Double)
+    # Closed offices keep their history but drop out of every picker.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     parent: Mapped[Office | None] = relationship(remote_side=[id])
     users: Mapped[list[User]] = relationship(back_populates="office")
@@ -54,6 +58,9 @@ class User(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0)
     # Bumped to end every open session of this user at once (disabled, phone revoked).
     session_epoch: Mapped[int] = mapped_column(default=0)
+    # Set with a temporary password (a new account, a reset by the admin): until the user sets his
+    # own, every page leads to the password change and the phone's API refuses.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

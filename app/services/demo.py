@@ -66,7 +66,7 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
     With a photo store, each application gets drawn stand-in photos for its documents.
     """
     now = now or clock.now()
-    hq = Office(code="HQ", name="总部", is_hq=True, address="县城人民路1号", lat=30.6586, lon=104.0648)
+    hq = Office(code="HQ", name="总部", is_hq=True, kind="head_office", address="县城人民路1号", lat=30.6586, lon=104.0648)
     o1 = Office(code="CG", name="城关办事处", parent=hq, address="城关镇东街12号", lat=30.6712, lon=104.0821)
     o2 = Office(code="HK", name="河口办事处", parent=hq, address="河口乡场镇", lat=30.5104, lon=104.2335)
     offices = {"hq": hq, "o1": o1, "o2": o2}
