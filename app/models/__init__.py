@@ -15,7 +15,7 @@ from app.models.org import (
     UserRole,
 )
 from app.models.people import Borrower
-from app.models.products import REPAYMENT_METHODS, CollectionItem, Product
+from app.models.products import REPAYMENT_METHODS, CollectionItem, Holiday, Product, ProductVersion
 from app.models.settings import JobLock, Setting
 from app.models.tasks import FollowUpTask, TaskPhoto, TrackPoint
 
@@ -23,5 +23,5 @@ __all__ = [
     "Application", "AuditLog", "BlockedPhoneNumber", "Borrower", "EnrolmentCode", "CollectionItem", "Device", "FollowUpTask",
     "HQ_ROLES", "Installment", "JobRun", "Loan", "Notification", "OcrRun", "Office", "Photo", "Product",
     "REPAYMENT_METHODS", "ROLES", "Repayment", "Screenshot", "SmsMessage", "TaskPhoto", "TrackPoint", "Transition",
-    "User", "UserRole", "JobLock", "Setting",
+    "User", "UserRole", "JobLock", "Setting", "Holiday", "ProductVersion",
 ]

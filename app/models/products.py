@@ -1,14 +1,15 @@
 """Loan products (业务类型) and the photos each one needs (采集项目)."""
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.routing import RoutingRules
 from app.extensions import db
-from app.models.types import Money, Rate
+from app.models.types import Money, Rate, UTCDateTime, utcnow
 
 REPAYMENT_METHODS = ("annuity", "equal_principal", "interest_only", "bullet", "flat")
 
@@ -43,6 +44,10 @@ class Product(db.Model):
     # (True) or is shown to the reviewer as a finding (False, the default).
     entry_mismatch_blocks: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A due date on a holiday or a weekend (unless worked, 调休) moves to the next working day.
+    holiday_shift: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Bumped by every change of the terms; product_versions keeps each version's terms.
+    version: Mapped[int] = mapped_column(default=1)
 
     items: Mapped[list[CollectionItem]] = relationship(
         back_populates="product",
@@ -66,5 +71,33 @@ class CollectionItem(db.Model):
     required_count: Mapped[int] = mapped_column(default=1)
     max_count: Mapped[int] = mapped_column(default=5)
     sort_order: Mapped[int] = mapped_column(default=0)
+    # A retired item is no longer asked for by the phone; it stays because photos refer to it.
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
     product: Mapped[Product] = relationship(back_populates="items")
+
+
+class ProductVersion(db.Model):
+    """The terms of a product as they were from ``changed_at`` (version 1 = as created)."""
+
+    __tablename__ = "product_versions"
+    __table_args__ = (UniqueConstraint("product_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    terms: Mapped[dict] = mapped_column(JSON)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Holiday(db.Model):
+    """A configured date: a holiday (no due date on it, for products that move them) or, with
+    ``working``, a weekend day worked instead (调休)."""
+
+    __tablename__ = "holidays"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    name: Mapped[str] = mapped_column(String(50), default="")
+    working: Mapped[bool] = mapped_column(Boolean, default=False)
