@@ -103,3 +103,6 @@ def register_cli(app: Flask) -> None:
     from app.schedule_cli import register as register_schedule
 
     register_schedule(app)
+    from app.backup_cli import register as register_backup
+
+    register_backup(app)

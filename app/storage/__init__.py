@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -64,6 +64,10 @@ class PhotoStore(Protocol):
 
     def delete(self, sha256: str) -> None:
         """Remove the original and its derivatives; no error when already gone."""
+        ...
+
+    def iter_objects(self) -> Iterator[str]:
+        """The SHA-256 of every stored original, in ascending order (backups walk the store so)."""
         ...
 
 

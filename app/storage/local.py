@@ -15,14 +15,18 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from app.storage import DERIVATIVES, check_sha256, render_derivative
 
 __all__ = ["LocalPhotoStore"]
+
+_SHA256_NAME = re.compile(r"[0-9a-f]{64}")
 
 
 class LocalPhotoStore:
@@ -111,6 +115,14 @@ class LocalPhotoStore:
         for kind in DERIVATIVES:
             self.derivative_path(sha256, kind).unlink(missing_ok=True)
         self.object_path(sha256).unlink(missing_ok=True)
+
+    def iter_objects(self) -> Iterator[str]:
+        for first in sorted(p.name for p in self._objects.iterdir() if p.is_dir()):
+            for second in sorted(p.name for p in (self._objects / first).iterdir() if p.is_dir()):
+                for entry in sorted((self._objects / first / second).iterdir()):
+                    # Only published objects: temporary names start with a dot.
+                    if entry.is_file() and _SHA256_NAME.fullmatch(entry.name):
+                        yield entry.name
 
     # -- helpers -------------------------------------------------------------------------------
 

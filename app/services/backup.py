@@ -1,0 +1,340 @@
+"""Backup and restore of a whole installation: the database and the photo store, with a manifest.
+
+``create(dest, store, …)`` writes into a new folder (layout: app/domain/backup_manifest.py):
+
+1. an audit row ``backup.create`` (committed first, so the copy carries the trace of its making);
+2. the database: SQLite through the online backup API (``sqlite3.Connection.backup``: a consistent
+   copy while the app keeps writing), MariaDB/MySQL through ``mariadb-dump --single-transaction``
+   (one consistent snapshot without locking the tables), the credentials in a temporary
+   ``--defaults-extra-file`` of mode 0600, never on the command line;
+3. every original of the photo store, through the store's own interface (``iter_objects``,
+   ``open``), so an object store backend is backed up the same way. Photos are content-addressed
+   and never change: taken after the database, every photo the copied rows name is there;
+4. ``manifest.json`` last (created at, app version, Alembic revision, database kind, each file's
+   size and SHA-256): a folder without it is an interrupted backup and is never restored.
+
+``restore(src, store)`` only into an empty installation (no row in any table, no photo): it checks
+the manifest and the SHA-256 and size of every file before writing anything, then loads the
+database (SQLite: the backup API from a verified copy; MariaDB: the ``mariadb`` client reading the
+dump into the emptied database) and puts the photos into the store (``put_file``).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, inspect, select, table, text
+from sqlalchemy.engine import URL, Engine
+
+from app.domain import backup_manifest
+from app.domain.backup_manifest import Entry, Manifest, ManifestError
+from app.domain.i18n import N_
+from app.extensions import db
+from app.services import audit
+from app.services.errors import ServiceError
+from app.storage import PhotoStore
+
+__all__ = ["BackupError", "create", "installation_emptiness", "read_manifest", "restore"]
+
+_CHUNK = 1024 * 1024
+
+
+class BackupError(ServiceError):
+    """A backup or restore refused or failed; nothing of a refused restore was written."""
+
+
+# -- backup ------------------------------------------------------------------------------------
+
+
+def create(dest: Path, store: PhotoStore, *, now: datetime, app_version: str,
+           actor_id: int | None = None) -> Manifest:
+    """Write a backup of the database and the photo store into ``dest`` (new or empty)."""
+    dest = Path(dest)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise BackupError("backup_dir_not_empty",
+                          N_("The backup folder %(dir)s is not empty: choose a new folder."), dir=str(dest))
+    engine = db.engine
+    kind = _kind(engine)
+    audit.record("backup.create", actor_id=actor_id, object_type="backup", dir=str(dest.resolve()))
+    db.session.commit()
+    revision = _alembic_revision()
+    db.session.remove()
+
+    dest.mkdir(parents=True, exist_ok=True)
+    database_file = dest / backup_manifest.DATABASE_FILES[kind]
+    if kind == "sqlite":
+        _sqlite_copy(_sqlite_path(engine.url), database_file)
+    else:
+        _mysql_dump(engine.url, database_file)
+    entries = [Entry(database_file.name, database_file.stat().st_size, _sha256_file(database_file))]
+
+    for sha256 in store.iter_objects():
+        relative = backup_manifest.photo_path(sha256)
+        target = dest / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest, size = hashlib.sha256(), 0
+        with store.open(sha256) as src, target.open("wb") as out:
+            while chunk := src.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        entries.append(Entry(relative, size, digest.hexdigest()))
+
+    manifest = backup_manifest.build(created_at=now, app_version=app_version, alembic_revision=revision,
+                                     database_kind=kind, files=entries)
+    tmp = dest / f".{backup_manifest.MANIFEST_NAME}.tmp"
+    with tmp.open("w", encoding="utf-8") as f:
+        json.dump(manifest, f, ensure_ascii=False, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, dest / backup_manifest.MANIFEST_NAME)
+    return backup_manifest.parse(manifest)
+
+
+# -- restore -----------------------------------------------------------------------------------
+
+
+def read_manifest(src: Path) -> Manifest:
+    path = Path(src) / backup_manifest.MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise BackupError("no_backup", N_("No backup in %(dir)s: manifest.json is missing or unreadable."),
+                          dir=str(src)) from None
+    try:
+        return backup_manifest.parse(data)
+    except ManifestError as e:
+        raise BackupError("bad_manifest", N_("The backup's manifest is not valid: %(reason)s"),
+                          reason=str(e)) from None
+
+
+def installation_emptiness(store: PhotoStore) -> tuple[str, str] | None:
+    """None when the installation is empty; else what is not: ("table", name) or ("photos", "")."""
+    engine = db.engine
+    names = sorted(inspect(engine).get_table_names())
+    with engine.connect() as conn:
+        for name in names:
+            if name == "alembic_version":
+                continue
+            if conn.scalar(select(func.count()).select_from(table(name))):
+                return ("table", name)
+    if next(iter(store.iter_objects()), None) is not None:
+        return ("photos", "")
+    return None
+
+
+def restore(src: Path, store: PhotoStore, *, actor_id: int | None = None) -> Manifest:
+    """Load the backup in ``src`` into this (empty) installation; refuses before writing anything."""
+    src = Path(src)
+    manifest = read_manifest(src)
+    engine = db.engine
+    kind = _kind(engine)
+    if manifest.database_kind != kind:
+        raise BackupError("backup_kind", N_("This backup is of a %(kind)s database; this installation uses %(target)s."),
+                          kind=manifest.database_kind, target=kind)
+    db.session.remove()
+    not_empty = installation_emptiness(store)
+    if not_empty and not_empty[0] == "table":
+        raise BackupError("not_empty", N_("The database is not empty (table %(table)s has rows): a backup is "
+                                          "restored only into an empty installation."), table=not_empty[1])
+    if not_empty:
+        raise BackupError("not_empty", N_("The photo store is not empty: a backup is restored only into an "
+                                          "empty installation."))
+    for entry in manifest.files:  # every file checked before anything is written
+        _verify(src, entry)
+
+    engine.dispose()
+    database_file = src / manifest.database_file
+    if kind == "sqlite":
+        _sqlite_load(database_file, _sqlite_path(engine.url),
+                     next(e for e in manifest.files if e.path == manifest.database_file))
+    else:
+        _mysql_load(engine, database_file)
+    engine.dispose()
+
+    for sha256, entry in manifest.photos:
+        if store.exists(sha256):
+            continue
+        tmp = _copy_verified(src / entry.path, Path(store.uploads_dir), entry)
+        store.put_file(sha256, tmp)
+
+    audit.record("backup.restore", actor_id=actor_id, object_type="backup", dir=str(src.resolve()),
+                 created_at=manifest.created_at, alembic_revision=manifest.alembic_revision,
+                 files=len(manifest.files))
+    db.session.commit()
+    return manifest
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _kind(engine: Engine) -> str:
+    name = engine.dialect.name
+    if name == "sqlite":
+        if not _sqlite_path(engine.url):
+            raise BackupError("backup_unsupported", N_("Unsupported database for backup: %(kind)s"),
+                              kind="sqlite (in memory)")
+        return "sqlite"
+    if name in ("mysql", "mariadb"):
+        return "mysql"
+    raise BackupError("backup_unsupported", N_("Unsupported database for backup: %(kind)s"), kind=name)
+
+
+def _sqlite_path(url: URL) -> str:
+    database = url.database or ""
+    return "" if database in ("", ":memory:") or database.startswith("file::memory:") else database
+
+
+def _alembic_revision() -> str:
+    with contextlib.suppress(Exception):
+        return db.session.scalar(text("SELECT version_num FROM alembic_version")) or ""
+    db.session.rollback()
+    return ""
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _verify(src: Path, entry: Entry) -> None:
+    path = src / entry.path
+    if not path.is_file():
+        raise BackupError("backup_file_missing", N_("%(path)s is missing from the backup; nothing was restored."),
+                          path=entry.path)
+    if path.stat().st_size != entry.size or _sha256_file(path) != entry.sha256:
+        raise BackupError("backup_damaged", N_("%(path)s does not match the manifest (SHA-256 or size differs): "
+                                               "the backup is damaged or was changed; nothing was restored."),
+                          path=entry.path)
+
+
+def _copy_verified(path: Path, into: Path, entry: Entry) -> Path:
+    """A copy of ``path`` in ``into`` whose bytes were hashed as they were copied (what is loaded is
+    what was checked, even if the backup folder changed after the first check)."""
+    into.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".restore-", dir=into)
+    tmp = Path(name)
+    digest, size = hashlib.sha256(), 0
+    try:
+        with path.open("rb") as f, os.fdopen(fd, "wb") as out:
+            while chunk := f.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        if size != entry.size or digest.hexdigest() != entry.sha256:
+            raise BackupError("backup_damaged", N_("%(path)s does not match the manifest (SHA-256 or size differs): "
+                                                   "the backup is damaged or was changed; nothing was restored."),
+                              path=entry.path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _sqlite_copy(source: str, dest: Path) -> None:
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        out = sqlite3.connect(dest)
+        try:
+            src.backup(out)
+        finally:
+            out.close()
+    finally:
+        src.close()
+
+
+def _sqlite_load(backup_file: Path, target: str, entry: Entry) -> None:
+    copy = _copy_verified(backup_file, Path(target).resolve().parent, entry)
+    try:
+        src = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+        try:
+            out = sqlite3.connect(target)
+            try:
+                src.backup(out)
+            finally:
+                out.close()
+        finally:
+            src.close()
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def _program(*names: str) -> str:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise BackupError("program_missing", N_("%(program)s was not found: install the MariaDB client "
+                                            "(apt-get install mariadb-client)."), program=names[0])
+
+
+def _option_value(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@contextlib.contextmanager
+def _defaults_file(url: URL) -> Iterator[str]:
+    """A client option file of mode 0600 with the connection's credentials, removed afterwards."""
+    lines = ["[client]"]
+    if url.username:
+        lines.append(f"user={_option_value(url.username)}")
+    if url.password is not None:
+        lines.append(f"password={_option_value(str(url.password))}")
+    if url.host:
+        lines.append(f"host={_option_value(url.host)}")
+    if url.port:
+        lines.append(f"port={int(url.port)}")
+    socket = url.query.get("unix_socket")
+    if socket:
+        lines.append(f"socket={_option_value(str(socket))}")
+    fd, name = tempfile.mkstemp(prefix="ddt-client-", suffix=".cnf")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        yield name
+    finally:
+        os.unlink(name)
+
+
+def _run(argv: list[str], *, stdin=None, stdout=None) -> None:
+    result = subprocess.run(argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, check=False)
+    if result.returncode != 0:
+        error = result.stderr.decode("utf-8", "replace").strip()[-500:]
+        raise BackupError("program_failed", N_("%(program)s failed: %(error)s"),
+                          program=Path(argv[0]).name, error=error)
+
+
+def _mysql_dump(url: URL, dest: Path) -> None:
+    program = _program("mariadb-dump", "mysqldump")
+    with _defaults_file(url) as options, dest.open("wb") as out:
+        _run([program, f"--defaults-extra-file={options}", "--single-transaction", "--hex-blob",
+              "--no-tablespaces", "--skip-dump-date", "--default-character-set=utf8mb4",
+              "--", str(url.database)], stdout=out)
+
+
+def _mysql_load(engine: Engine, dump: Path) -> None:
+    program = _program("mariadb", "mysql")
+    # The tables are all empty (checked): drop them, so the database becomes exactly the dump's.
+    with engine.begin() as conn:
+        conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+        for name in inspect(conn).get_table_names():
+            conn.execute(text(f"DROP TABLE `{name}`"))
+        conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+    engine.dispose()
+    with _defaults_file(engine.url) as options, dump.open("rb") as f:
+        _run([program, f"--defaults-extra-file={options}", "--default-character-set=utf8mb4",
+              "--", str(engine.url.database)], stdin=f)

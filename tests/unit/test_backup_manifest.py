@@ -1,0 +1,50 @@
+"""The backup manifest reads back what it wrote, and refuses anything it must not trust."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.domain import backup_manifest as bm
+
+SHA = "ab" + "0" * 62
+
+
+def _manifest(files):
+    return bm.build(created_at=datetime(2026, 11, 30, tzinfo=timezone.utc), app_version="0.3.0",
+                    alembic_revision="0015", database_kind="sqlite", files=files)
+
+
+def test_round_trip():
+    files = [bm.Entry("database.sqlite3", 10, "1" * 64), bm.Entry(bm.photo_path(SHA), 5, SHA)]
+    manifest = bm.parse(_manifest(files))
+    assert manifest.files == tuple(files)
+    assert manifest.photos == ((SHA, files[1]),)
+    assert manifest.total_bytes == 15
+
+
+@pytest.mark.parametrize("path", ["../database.sqlite3", "/etc/passwd", "photos/ab/../../x", "photos\\ab",
+                                  "photos/cd/" + SHA, "photos/ab/" + "1" * 64, "other.txt", ""])
+def test_unsafe_or_unexpected_paths_are_refused(path):
+    files = [bm.Entry("database.sqlite3", 10, "1" * 64), bm.Entry(path, 5, SHA)]
+    with pytest.raises(bm.ManifestError):
+        bm.parse(_manifest(files))
+
+
+def test_a_manifest_without_its_database_file_or_with_a_duplicate_is_refused():
+    with pytest.raises(bm.ManifestError):
+        bm.parse(_manifest([bm.Entry(bm.photo_path(SHA), 5, SHA)]))
+    entry = bm.Entry("database.sqlite3", 10, "1" * 64)
+    with pytest.raises(bm.ManifestError):
+        bm.parse(_manifest([entry, entry]))
+
+
+@given(st.recursive(st.none() | st.integers() | st.text(max_size=5),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4)))
+def test_any_json_is_read_or_refused_with_manifest_error(data):
+    try:
+        bm.parse(data)
+    except bm.ManifestError:
+        pass
