@@ -24,6 +24,9 @@ class Borrower(db.Model):
     birth_date: Mapped[date] = mapped_column(Date)
     phone: Mapped[str] = mapped_column(String(20), default="")
     village: Mapped[str] = mapped_column(String(100), default="")
+    # 乡镇 and 县, as an imported book gives them (village is the 村).
+    township: Mapped[str] = mapped_column(String(100), default="")
+    county: Mapped[str] = mapped_column(String(100), default="")
     address: Mapped[str] = mapped_column(String(200), default="")
     # Borrowers of one household share a key, for the per-household loan limit.
     household_key: Mapped[str] = mapped_column(String(50), default="", index=True)

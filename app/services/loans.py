@@ -396,6 +396,11 @@ def reverse_repayment(repayment: Repayment, user: User, reason: str, *, now: dat
     _commit(loan)
 
 
+def rebuild(loan: Loan, as_of: date, class_days: tuple[int, ...]) -> None:
+    """Replay the loan's standing repayments onto it (repayments added by the book import)."""
+    _rebuild(loan, as_of, class_days)
+
+
 def _rebuild(loan: Loan, as_of: date, class_days: tuple[int, ...]) -> None:
     """Write the replayed position onto the installments, repayments and the loan."""
     pos = position(loan, as_of)
