@@ -9,6 +9,7 @@ import io
 import tempfile
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -243,8 +244,10 @@ DEMO_PHOTO_SIZE = (1200, 900)
 _CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 
 
+@lru_cache(maxsize=128)
 def demo_photo(borrower: str, item: str) -> bytes:
-    """A stand-in photo: a sheet of paper with the document's name and the borrower's."""
+    """A stand-in photo: a sheet of paper with the document's name and the borrower's.
+    The same two names give the same bytes, drawn once per process (the tests load the demo often)."""
     from PIL import Image, ImageDraw, ImageFont
 
     img = Image.new("RGB", DEMO_PHOTO_SIZE, (92, 84, 70))
