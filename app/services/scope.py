@@ -9,8 +9,9 @@ it shows a kind of data, and passes ``grants(user)`` to its template as ``may`` 
 tests a flag, never a role. No other module writes an ``office_id`` or ``officer_id`` condition of
 reach. docs/ARCHITECTURE.md ("Who sees what") has the same table in words.
 
-Reach: an officer reaches his own customers, a director his office's, headquarters roles every
-office. Grants: least privilege — each role gets what its work needs and nothing more. The
+Reach: an officer reaches his own customers, a director his office's and those of every office
+under it (a branch director every office of his branch, however deep: ``director_offices()``),
+headquarters roles every office. Grants: least privilege — each role gets what its work needs and nothing more. The
 administrator runs users, products and devices: he has no workflow duty that needs a borrower's
 photos, full ID number or application data; he may open a borrower's page (masked) to read who
 viewed that borrower's data, as the internal auditor may.
@@ -24,7 +25,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.services.errors import NotFound
 from app.extensions import db
-from app.models import HQ_ROLES, ROLES, Application, Borrower, FollowUpTask, Loan, User, UserRole
+from app.domain import offices as office_rules
+from app.models import HQ_ROLES, ROLES, Application, Borrower, FollowUpTask, Loan, Office, User, UserRole
 
 Scoped = TypeVar("Scoped", Application, Borrower, Loan)
 Owned = TypeVar("Owned", Application, Borrower, FollowUpTask, Loan)
@@ -139,10 +141,22 @@ def roles_granted(kind: str) -> tuple[str, ...]:
     return tuple(role for role, kinds in GRANTS.items() if kind in kinds)
 
 
+def director_offices(user: User) -> frozenset[int]:
+    """The offices a director reaches: his own and every office under it, however deep (an
+    办事处's director his office; a branch's director every office of the branch). The one place
+    the hierarchy enters reach: every condition below that names offices uses it."""
+    if user.office_id is None:
+        return frozenset()
+    if user.office is not None and user.office.kind == office_rules.OFFICE:
+        return frozenset({user.office_id})  # an office holds no offices: no query
+    tree = dict(db.session.execute(select(Office.id, Office.parent_id)).tuples().all())
+    return frozenset(office_rules.descendants(tree, user.office_id))
+
+
 def scope_clause(user: User, model: type[Scoped]) -> ColumnElement[bool]:
     """Reach, role by role, of only the roles granted this model's kind of data: an HQ role every
-    office, a director his office, an officer his own (an admin who is also an officer reaches
-    his own customers, not every office's)."""
+    office, a director his office and the offices under it, an officer his own (an admin who is
+    also an officer reaches his own customers, not every office's)."""
     kind = _MODEL_KIND[model]
     conditions: list[ColumnElement[bool]] = []
     for role in user.roles:
@@ -151,7 +165,7 @@ def scope_clause(user: User, model: type[Scoped]) -> ColumnElement[bool]:
         if role in HQ_ROLES:
             return true()
         if role == "director":
-            conditions.append(model.office_id == user.office_id)
+            conditions.append(model.office_id.in_(sorted(director_offices(user))))
         elif role == "officer":
             conditions.append(model.officer_id == user.id)
     return or_(*conditions) if conditions else false()
@@ -180,9 +194,14 @@ def loan(user: User, loan_id: int) -> Loan:
     return get_scoped(user, Loan, loan_id)
 
 
-def office_reach(user: User, kind: str) -> int | None:
-    """The office whose figures of this kind the user sees: None for every office (HQ)."""
-    return None if reaches_every_office(user, kind) else user.office_id
+def office_reach(user: User, kind: str) -> frozenset[int] | None:
+    """The offices whose figures of this kind the user sees: None for every office (HQ); a
+    director's office and those under it; anyone else his own office."""
+    if reaches_every_office(user, kind):
+        return None
+    if user.has_role("director") and kind in GRANTS["director"]:
+        return director_offices(user)
+    return frozenset({user.office_id})
 
 
 # --- post-loan tasks and trails: the reach of the task's loan, with the tasks grant -----------
@@ -198,11 +217,12 @@ def scoped_tasks(user: User) -> Select:
 
 
 def may_see_trail(viewer: User, officer: User) -> bool:
-    """An officer's GPS trail: the officer himself, his office's director, headquarters roles
+    """An officer's GPS trail: the officer himself, the directors who reach his office (his office's,
+    a branch's above it), headquarters roles
     granted post-loan work (the internal auditor); nobody else."""
     if viewer.id == officer.id or reaches_every_office(viewer, TASKS):
         return True
-    return viewer.has_role("director") and viewer.office_id == officer.office_id
+    return viewer.has_role("director") and officer.office_id in director_offices(viewer)
 
 
 def may_be_assigned(officer: User, office_id: int) -> bool:

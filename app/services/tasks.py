@@ -14,6 +14,7 @@ import logging
 import os
 import tempfile
 import uuid as uuid_mod
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -429,12 +430,12 @@ def reassign(task: FollowUpTask, to: User | None, by: User, *, ip: str = "") -> 
     db.session.commit()
 
 
-def visit_report(office_id: int | None) -> list[dict]:
-    """Per officer: visits reported, verified on site, flagged."""
+def visit_report(office_ids: Collection[int] | None) -> list[dict]:
+    """Per officer of these offices (None: every office): visits reported, verified on site, flagged."""
     query = select(User.full_name, FollowUpTask.on_site).join(User, User.id == FollowUpTask.officer_id).where(
         FollowUpTask.status == "done")
-    if office_id is not None:
-        query = query.where(User.office_id == office_id)
+    if office_ids is not None:
+        query = query.where(User.office_id.in_(sorted(office_ids)))
     counts: dict[str, dict[str, int]] = {}
     for name, on_site in db.session.execute(query):
         row = counts.setdefault(name, {"visits": 0, "verified": 0, "flagged": 0})

@@ -30,3 +30,5 @@ def register_web(app: Flask) -> None:
 
     for module in (auth, main, applications, entry, loans, tasks, borrowers, admin, pwa, mobile, outbox, jobs, settings):
         app.register_blueprint(module.bp)
+    from app.web import offices
+    app.register_blueprint(offices.bp)

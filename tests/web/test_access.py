@@ -94,6 +94,7 @@ def _url(app, rule: str, username: str) -> str | None:
             "device_id": device.id if device else 0, "photo_id": photo.id,
             "product_id": application.product_id,
         }
+        ids["office_id"] = user.office_id
         if "<int:screenshot_id>" in rule or "<int:run_id>" in rule:
             ids |= _screenshot_and_ocr_run(application, photo)
         if "<int:task_id>" in rule:
