@@ -495,8 +495,9 @@ def _repayment_rows() -> Iterable[list]:
         yield list(row)
 
 
-def template(path: Path) -> None:
-    """The empty workbook to fill in: the three sheets, their headers, one example row each."""
+def template(path) -> None:
+    """The empty workbook to fill in: the three sheets, their headers, one example row each
+    (``path``: a file name or a binary file object)."""
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
@@ -525,3 +526,40 @@ def actor(login: str | None) -> User:
         raise BookRefused("book_no_admin", N_("No enabled administrator %(login)s to record the import as."),
                           login=login or "")
     return user
+
+
+_SHA = re.compile(r"[0-9a-f]{64}")
+
+
+def store_upload(stream, folder: Path, max_bytes: int) -> tuple[str, Path]:
+    """Keep an uploaded workbook under its SHA-256 until the administrator confirms it; refuses a file
+    over ``max_bytes`` (read no further) or one that is not a workbook, before any parsing."""
+    import os
+    import tempfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(suffix=".part", dir=folder)
+    tmp = Path(name)
+    h, size = hashlib.sha256(), 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for block in iter(lambda: stream.read(1024 * 1024), b""):
+                size += len(block)
+                if size > max_bytes:
+                    raise BookRefused("book_too_big", N_("The file is %(size)s MB; at most %(limit)s MB can be imported."),
+                                      size=f"> {max_bytes / 1024 / 1024:.0f}", limit=f"{max_bytes / 1024 / 1024:.0f}")
+                h.update(block)
+                out.write(block)
+        refuse_file(tmp, max_bytes)
+        path = folder / f"{h.hexdigest()}.xlsx"
+        tmp.replace(path)
+        return h.hexdigest(), path
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def stored_upload(folder: Path, digest: str) -> Path:
+    path = folder / f"{digest}.xlsx"
+    if not _SHA.fullmatch(digest or "") or not path.exists():
+        raise BookRefused("book_upload_gone", N_("The checked file is no longer here; please upload it again."))
+    return path

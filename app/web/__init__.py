@@ -32,3 +32,5 @@ def register_web(app: Flask) -> None:
         app.register_blueprint(module.bp)
     from app.web import offices
     app.register_blueprint(offices.bp)
+    from app.web import book
+    app.register_blueprint(book.bp)
