@@ -103,6 +103,9 @@ def register_cli(app: Flask) -> None:
     from app.schedule_cli import register as register_schedule
 
     register_schedule(app)
+    from app.setup_cli import register as register_setup
+
+    register_setup(app)
     from app.book_cli import register as register_book
 
     register_book(app)

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 
 from app.domain import versions
+from app.domain.i18n import N_
 from app.extensions import db
 from app.models import Setting, User
 from app.models.types import utcnow
@@ -77,4 +78,43 @@ def set_min_client_version(value: str, *, current: str, config, actor_id: int, i
                 raise
         else:
             break
+    return value
+
+
+# --- the institution's name (set by `flask setup`) ---------------------------------------------
+
+INSTITUTION_NAME = "institution_name"
+MAX_INSTITUTION_NAME = 100
+
+
+def institution_name() -> str | None:
+    """The institution's name as set at setup, or None (the demo, or a database before setup)."""
+    row = db.session.get(Setting, INSTITUTION_NAME)
+    return row.value if row is not None and row.value else None
+
+
+def institution_name_or_default(config) -> str:
+    """The name printed on contracts: the one set at setup, else INSTITUTION_NAME from the environment."""
+    return institution_name() or str(config["INSTITUTION_NAME"])
+
+
+def set_institution_name(value: str, *, actor_id: int | None, ip: str = "", commit: bool = True) -> str:
+    """Store the institution's name (1–100 characters); audited with the old and new value."""
+    value = " ".join(value.split())
+    if not value:
+        raise SettingError(N_("Institution name: enter the institution's name."), field="institution")
+    if len(value) > MAX_INSTITUTION_NAME:
+        raise SettingError(N_("Institution name: at most %(max)s characters."), {"max": MAX_INSTITUTION_NAME},
+                           field="institution")
+    before = institution_name()
+    row = db.session.get(Setting, INSTITUTION_NAME)
+    if row is None:
+        row = Setting(key=INSTITUTION_NAME, value=value)
+        db.session.add(row)
+    row.value, row.updated_by_id, row.updated_at = value, actor_id, utcnow()
+    audit.record("setting.changed", actor_id=actor_id, object_type="setting", ip=ip, key=INSTITUTION_NAME,
+                 **({"before": {"institution_name": before}} if before is not None else {}),
+                 after={"institution_name": value})
+    if commit:
+        db.session.commit()
     return value

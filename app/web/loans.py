@@ -10,7 +10,7 @@ from app.domain import repayment as rp
 from app.extensions import photo_store
 from app.http_edge import client_ip, translate_message
 from app.services import loans as loan_service
-from app.services import identity_access, portfolio
+from app.services import app_settings, identity_access, portfolio
 from app.services import products as product_service
 from app.services import scope
 from app.services.scope import ACTIONS, abilities
@@ -142,7 +142,7 @@ def note(loan_id: int):
                                 object_id=loan.id, ip=client_ip())
     response = current_app.make_response(render_template(
         "loans/note.html", loan=loan, channels=loan_service.CHANNELS,
-        institution=current_app.config["INSTITUTION_NAME"]))
+        institution=app_settings.institution_name_or_default(current_app.config)))
     response.headers["Cache-Control"] = "no-store"
     return response
 

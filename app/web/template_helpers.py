@@ -9,6 +9,8 @@ from flask_login import current_user
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from app import clock
 from app.domain import workflow
 from app.domain.geo import FLAG_LABELS, format_distance
@@ -16,6 +18,7 @@ from app.domain.i18n import N_
 from app.domain.money import format_money, to_capitals
 from app.domain.staff_roles import ROLE_LABELS
 from app.http_edge import notification_label, translate_message
+from app.services import app_settings
 from app.services.scope import abilities, grants
 
 METHOD_LABELS = {
@@ -33,6 +36,14 @@ def flag_labels(flags) -> str:
         return ""
     reasons = _(", ").join(translate_message(FLAG_LABELS.get(f, f)) for f in flags)
     return _("(%(reasons)s)", reasons=reasons)
+
+
+def _institution_name() -> str | None:
+    """The name set at setup; an error page drawn while the database is failing shows none."""
+    try:
+        return app_settings.institution_name()
+    except SQLAlchemyError:
+        return None
 
 
 def init_app(app: Flask) -> None:
@@ -81,4 +92,6 @@ def init_app(app: Flask) -> None:
             "menu_may": lambda: grants(current_user) if current_user.is_authenticated else {},
             # And the actions it may take there (the phone app, administration…).
             "menu_can": lambda: abilities(current_user) if current_user.is_authenticated else {},
+            # The institution's name in the top bar, once `flask setup` has set it.
+            "institution_name": _institution_name,
         }
