@@ -25,9 +25,10 @@ PYTEST := $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
 test-sqlite: translations
 	$(PYTEST)
 
-# tests/unit is the pure domain (no database: tests/unit/test_domain_purity.py): it runs once, above.
+# Run once, above: tests/unit, the pure domain (no database: tests/unit/test_domain_purity.py), and the
+# browser tests marked browser_side (what the page itself does; pytest.ini says which).
 test-mariadb: translations
-	scripts/mariadb-test-server.sh $(PYTEST) --ignore=tests/unit
+	scripts/mariadb-test-server.sh $(PYTEST) --ignore=tests/unit -m "not browser_side"
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)

@@ -9,7 +9,7 @@ from app.models import Borrower, Loan
 from app.services import jobs
 from tests.e2e.conftest import PHONE, login, wait_for_state
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser_side]
 
 BAR_LINES = """() => {
   const bar = document.querySelector('header.topbar');

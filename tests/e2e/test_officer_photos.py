@@ -5,7 +5,7 @@ import pytest
 
 from tests.e2e.officer import blob_count, enrol_phone, phone_photos, wait_until
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser_side]
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Product
 from tests.e2e.officer import enrol_phone
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser_side]
 
 
 def test_offline_calculator_matches_the_server_engine(app, live_server, officer_phone):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser_side]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "static" / "js" / "schedule.js"

@@ -12,7 +12,7 @@ from app.models import Application, Borrower, FollowUpTask, Loan, Product, User
 from app.services import jobs
 from tests.e2e.conftest import login
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser_side]
 
 # The shared desktop and officer_phone contexts keep the app's CSP in force (tests/e2e/conftest.py).
 # Reports every CSP violation to the console, whatever the page does with it.

@@ -14,7 +14,7 @@ from app.services import devices as device_service
 from app.services import jobs
 from tests.e2e.conftest import login, wait_for_state
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser_side]
 
 # A 1x1 transparent PNG: the tile server is not reachable from here, the route answers for it.
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
