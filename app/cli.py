@@ -67,6 +67,7 @@ def register_cli(app: Flask) -> None:
         from app import clock
         from app.services import job_control
         from app.services import jobs as job_service
+        from app import retention_cli
         from app.services.tasks import TaskSettings
 
         for_day = day.date() if day else clock.business_today()
@@ -76,7 +77,8 @@ def register_cli(app: Flask) -> None:
                 for_day, holder=job_control.holder_name("cli"), now=clock.now(),
                 class_days=job_service.class_days(current_app.config),
                 sms_settings=job_service.sms_settings(current_app.config),
-                task_settings=TaskSettings.from_config(current_app.config))
+                task_settings=TaskSettings.from_config(current_app.config),
+                retention=retention_cli.retention_from(current_app))
         except job_control.JobBusy as e:
             raise click.ClickException(f"daily job for {for_day.isoformat()} not run: already running "
                                        f"({e.params['holder']})") from None
@@ -100,6 +102,9 @@ def register_cli(app: Flask) -> None:
     from app.ocr.cli import register as register_ocr
 
     register_ocr(app)
+    from app.retention_cli import register as register_retention
+
+    register_retention(app)
     from app.schedule_cli import register as register_schedule
 
     register_schedule(app)

@@ -90,6 +90,12 @@ class Config:
         # Business dates (disbursement, repayment, IOU date…) may be at most this many days back
         # (app/domain/dates.py); phones' times are held to the same window.
         self.BACKDATE_MAX_DAYS = _int("BACKDATE_MAX_DAYS", 30)
+        # Personal information over time (app/services/retention.py): photos and screenshots of a
+        # rejected or withdrawn application are deleted this many days after the decision; those
+        # of a fully repaid (closed) loan this many years after it closed. 0 keeps them forever.
+        # Loan, repayment and borrower records are kept (credit records).
+        self.RETENTION_REJECTED_PHOTOS_DAYS = _int("RETENTION_REJECTED_PHOTOS_DAYS", 180)
+        self.RETENTION_CLOSED_LOAN_PHOTOS_YEARS = _int("RETENTION_CLOSED_LOAN_PHOTOS_YEARS", 5)
         # The phone app: older than MIN_CLIENT_VERSION must update before it may sync.
         self.CLIENT_VERSION = os.environ.get("CLIENT_VERSION", APP_VERSION)
         self.MIN_CLIENT_VERSION = os.environ.get("MIN_CLIENT_VERSION", APP_VERSION)

@@ -128,6 +128,8 @@ class Photo(db.Model):
     gps_accuracy_m: Mapped[int | None]
     # Set once the bytes are stored and their SHA-256 checked.
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the retention purge deleted the bytes (app/services/retention.py); the row stays.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     application: Mapped[Application] = relationship(back_populates="photos")
     item: Mapped[CollectionItem] = relationship()
@@ -149,6 +151,7 @@ class Screenshot(db.Model):
     rotation: Mapped[int] = mapped_column(default=0)
     box: Mapped[list] = mapped_column(JSON)  # [left, top, right, bottom]
     label: Mapped[str] = mapped_column(String(50), default="")
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # bytes deleted by the retention purge
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -12,6 +12,15 @@ from app.models.types import UTCDateTime, utcnow
 
 class AuditLog(db.Model):
     __tablename__ = "audit_log"
+    # The viewer's filters, each ending in id so a page is one range scan newest first (keyset
+    # pagination): by person, by object, by action; by date through ``at`` (migration 0014).
+    # ix_audit_log_actor_id (from 0001) already ends in the row id on SQLite (rowid) and InnoDB
+    # (the primary key is part of every secondary index), so it serves "by person" as it is.
+    __table_args__ = (
+        Index("ix_audit_log_object_type_object_id_id", "object_type", "object_id", "id"),
+        Index("ix_audit_log_object_type_id", "object_type", "id"),  # a type alone, newest first
+        Index("ix_audit_log_action_id", "action", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -37,7 +46,7 @@ class IdentityView(db.Model):
     __table_args__ = (Index("ix_identity_views_borrower_id_at", "borrower_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # the viewer's date filter
     viewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"))
     what: Mapped[str] = mapped_column(String(80))

@@ -60,7 +60,7 @@ def photo_kind(photo: Photo) -> str:
 
 def kinds_of_photos(photos: Iterable[Photo]) -> list[str]:
     """What a page showing these (received) photos showed: ``id_photo`` and/or ``photo``."""
-    found = {photo_kind(p) for p in photos if p.received_at is not None}
+    found = {photo_kind(p) for p in photos if p.received_at is not None and p.purged_at is None}
     return [k for k in ("id_photo", "photo") if k in found]
 
 

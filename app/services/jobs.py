@@ -10,6 +10,8 @@ which the fen figure is derived (see app.domain.repayment).
 """
 from __future__ import annotations
 
+import logging
+
 from datetime import date
 
 from sqlalchemy import select, text
@@ -43,8 +45,9 @@ def _sql(dialect: str) -> dict[str, str]:
 
 
 def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sms_settings: ReminderSettings | None = None,
-              task_settings=None) -> dict:
-    """Bring every active loan to ``day``; returns counts. Commits once."""
+              task_settings=None, retention=None) -> dict:
+    """Bring every active loan to ``day``; returns counts. Commits once; then, given ``retention``
+    (``app.services.retention.Retention``), runs the retention purge in its own commits."""
     q = _sql(db.engine.dialect.name)
     since = "(SELECT COALESCE(loans.accrued_through, loans.disbursed_on) FROM loans WHERE loans.id = installments.loan_id)"
     start = q["greatest"].format(a="installments.due_date", b=since)
@@ -107,6 +110,16 @@ def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sm
         # Another process ran the same day at the same moment: its run stands, ours is void.
         db.session.rollback()
         return {"skipped": True}
+    if retention is not None:
+        from app.services import retention as retention_service
+
+        try:
+            detail = detail | {"retention": retention_service.purge(
+                today=day, now=now(), settings=retention.settings, store=retention.store)}
+        except Exception:  # the day's work stands; the purge is tried again tomorrow
+            db.session.rollback()
+            logging.getLogger(__name__).exception("retention purge failed")
+            detail = detail | {"retention": "failed"}
     return detail
 
 

@@ -19,7 +19,9 @@ KINDS = ("thumb", "view")
 
 
 def received_photo(application: Application, photo_id: int) -> Photo | None:
-    return next((p for p in application.photos if p.id == photo_id and p.received_at is not None), None)
+    # A photo deleted by the retention purge (app/services/retention.py) is gone, as if never received.
+    return next((p for p in application.photos
+                 if p.id == photo_id and p.received_at is not None and p.purged_at is None), None)
 
 
 def archive_name(application: Application, photo: Photo) -> str:
@@ -33,7 +35,7 @@ def build_zip(application: Application, store: PhotoStore, *, user: User, ip: st
     # JPEGs do not compress further: store them, which is also fastest.
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as archive:
         for photo in application.photos:
-            if photo.received_at is None:
+            if photo.received_at is None or photo.purged_at is not None:
                 continue
             info = zipfile.ZipInfo(archive_name(application, photo), date_time=photo.received_at.timetuple()[:6])
             archive.writestr(info, clean_original(store, photo.sha256))

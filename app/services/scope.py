@@ -41,8 +41,9 @@ LOANS = "loans"                # loan accounts, schedules, repayments, the print
 TASKS = "tasks"                # post-loan tasks, visit reports and photos, officers' GPS trails
 ADMIN = "admin"                # users, devices, products, settings
 VIEW_LOG = "view_log"          # who viewed whose identity data
+AUDIT_LOG = "audit_log"        # the audit log viewer (/admin/audit): every audited act, identity views
 
-KINDS = (BORROWERS, APPLICATIONS, PHOTOS, FULL_ID, LOANS, TASKS, ADMIN, VIEW_LOG)
+KINDS = (BORROWERS, APPLICATIONS, PHOTOS, FULL_ID, LOANS, TASKS, ADMIN, VIEW_LOG, AUDIT_LOG)
 
 _WORKFLOW = frozenset({BORROWERS, APPLICATIONS, PHOTOS, LOANS})
 GRANTS: dict[str, frozenset[str]] = {
@@ -60,9 +61,9 @@ GRANTS: dict[str, frozenset[str]] = {
     # Disburses and takes repayments: the loan and the borrower's name; the full ID number only on
     # the contract he prints; no photos.
     "cashier": frozenset({BORROWERS, APPLICATIONS, LOANS, FULL_ID}),
-    "admin": frozenset({ADMIN, BORROWERS, VIEW_LOG}),
-    # Internal audit, read-only: everything masked, no photos, the view log.
-    "auditor": frozenset({BORROWERS, APPLICATIONS, LOANS, TASKS, VIEW_LOG}),
+    "admin": frozenset({ADMIN, BORROWERS, VIEW_LOG, AUDIT_LOG}),
+    # Internal audit, read-only: everything masked, no photos, the view log, the audit log.
+    "auditor": frozenset({BORROWERS, APPLICATIONS, LOANS, TASKS, VIEW_LOG, AUDIT_LOG}),
 }
 
 # Where a granted full ID number is shown; every screen elsewhere shows it masked. "contract" is
@@ -86,6 +87,9 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "enter_data": ("clerk",),                      # the data-entry screen, screenshots, OCR
     "walk_own_trail": ("officer",),                # his own GPS trail of the day
     "reassign_tasks": ("director",),               # hand an office's task to another officer
+    # A borrower's access request (PIPL art. 45): everything held about him, as one file, handed
+    # to him by the administrator (audited, and recorded as a view of his full ID number).
+    "export_borrower_data": ("admin",),
     "print_contract": tuple(role for role, places in FULL_ID_WHERE.items() if "contract" in places),
 }
 

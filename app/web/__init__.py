@@ -26,9 +26,9 @@ def register_web(app: Flask) -> None:
     daily.init_app(app)
     template_helpers.init_app(app)
     errors.init_app(app)
-    from app.web import jobs, outbox, settings
+    from app.web import audit_log, jobs, outbox, settings
 
-    for module in (auth, main, applications, entry, loans, tasks, borrowers, admin, pwa, mobile, outbox, jobs, settings):
+    for module in (auth, main, applications, entry, loans, tasks, borrowers, admin, pwa, mobile, outbox, jobs, settings, audit_log):
         app.register_blueprint(module.bp)
     from app.web import offices
     app.register_blueprint(offices.bp)

@@ -29,11 +29,13 @@ def init_app(app: Flask) -> None:
             if app.extensions.get("daily_job_done") == today:
                 return
             if not jobs.has_run(today):
+                from app.retention_cli import retention_from
                 from app.services.tasks import TaskSettings
 
                 result = jobs.run_daily(today, class_days=jobs.class_days(current_app.config),
                                         sms_settings=jobs.sms_settings(current_app.config),
-                                        task_settings=TaskSettings.from_config(current_app.config))
+                                        task_settings=TaskSettings.from_config(current_app.config),
+                                        retention=retention_from(current_app))
                 log.info("daily job for %s on first request: %s", today, result)
                 if current_app.config["SMS_GATEWAY"] == "console":
                     # The console gateway only logs: cheap enough to do here, after the job's commit.

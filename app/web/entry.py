@@ -188,7 +188,7 @@ def ocr_status(application_id: int, run_id: int):
 def screenshot_image(application_id: int, screenshot_id: int, kind: str):
     app = scope.application(current_user, application_id)
     require(current_user, PHOTOS)
-    shot = next((s for s in app.screenshots if s.id == screenshot_id), None)
+    shot = next((s for s in app.screenshots if s.id == screenshot_id and s.purged_at is None), None)
     if shot is None or kind not in images.KINDS:
         abort(404)
     identity_access.record_photo(current_user, app.borrower_id, shot.photo, kind, object_type="screenshot",

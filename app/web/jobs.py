@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import clock
+from app.retention_cli import retention_from
 from app.http_edge import client_ip
 from app.services import job_control, jobs
 from app.services.tasks import TaskSettings
@@ -32,7 +33,7 @@ def run():
     result = job_control.run_now(
         day, actor_id=current_user.id, actor=current_user.username, ip=client_ip(), now=clock.now(),
         class_days=jobs.class_days(config), sms_settings=jobs.sms_settings(config),
-        task_settings=TaskSettings.from_config(config))
+        task_settings=TaskSettings.from_config(config), retention=retention_from(current_app))
     if result.get("skipped"):
         flash(_("Another run of the daily job finished at the same moment; its result stands."), "info")
     else:

@@ -165,8 +165,8 @@ MAY = {
     "reviewer2": {"borrowers", "applications", "photos", "loans"},
     "special_reviewer": {"borrowers", "applications", "photos", "loans"},
     "cashier": {"borrowers", "applications", "loans"},
-    "admin": {"borrowers", "view_log"},
-    "auditor": {"borrowers", "applications", "loans", "tasks", "view_log"},
+    "admin": {"borrowers", "view_log", "audit_log"},
+    "auditor": {"borrowers", "applications", "loans", "tasks", "view_log", "audit_log"},
 }
 # The only pages that show a full ID number, and to whom: the clerk keys it in; the contract the
 # borrower signs carries it (printed by the cashier, the director or the officer). Every other
