@@ -121,7 +121,7 @@ def bootstrap():
                 "method": p.repayment_method, "frequency": p.frequency, "day_count": p.day_count,
                 "items": [
                     {"id": i.id, "code": i.code, "name": i.name, "required": i.required_count, "max": i.max_count}
-                    for i in p.items
+                    for i in p.items if not i.retired  # a retired item is no longer asked for
                 ],
             }
             for p in products

@@ -31,6 +31,7 @@ from app.models import Application, FollowUpTask, Installment, Loan, Repayment, 
 from app.models.loans import ContractCounter
 from app.services import applications as app_service
 from app.services import audit
+from app.services import holidays
 from app.services.errors import ServiceError
 from app.storage import PhotoStore, sha256_of_file
 from app.storage.validation import PhotoRejected, validate_image
@@ -99,6 +100,8 @@ def schedule_for(application: Application, amount: Decimal, start: date, due_dat
         principal=amount, annual_rate=product.annual_rate, term_months=application.term_months,
         method=product.repayment_method, start=start, frequency=product.frequency,
         day_count=product.day_count, due_dates=due_dates if product.frequency == "custom" else (),
+        # The product may move due dates off holidays and weekends (app/services/holidays.py).
+        working_days=holidays.working_days() if product.holiday_shift else None,
     ))
 
 
@@ -232,6 +235,7 @@ def calculate(product, raw: dict[str, str]) -> Schedule:
         return build_schedule(ScheduleRequest(
             principal=amount, annual_rate=rate_percent / 100, term_months=int(term), method=product.repayment_method,
             start=start, frequency=product.frequency, day_count=product.day_count, due_dates=due_dates,
+            working_days=holidays.working_days() if product.holiday_shift else None,
         ))
     except ScheduleError as e:
         raise LoanError({"amount": (e.message, e.params)}) from None

@@ -288,8 +288,14 @@ def update_post_loan_settings(product: Product, values: Mapping[str, str], actor
     before["allocation_order"] = list(product.allocation_order or [])
     if before == after:
         return False
+    new_order = before["allocation_order"] != after["allocation_order"]
+    if new_order:
+        _ensure_first_snapshot(product)  # the order is a loan term: a new version of the product
     for name, value in after.items():
         setattr(product, name, value)
+    if new_order:
+        product.version += 1
+        _snapshot(product, actor_id)
     audit.record(
         "product_post_loan_changed", actor_id=actor_id, object_type="product", object_id=product.id, ip=ip,
         before={k: str(v) if isinstance(v, Decimal) else v for k, v in before.items()},
@@ -336,3 +342,441 @@ def active_products(*, with_items: bool = False) -> list[Product]:
     if with_items:
         query = query.options(selectinload(Product.items))
     return list(db.session.scalars(query))
+
+
+# --- the product's terms: create, edit, version, retire, delete (issue 13 item 1 and 3) --------
+#
+# A loan copies its terms from the product when it is disbursed (loans.disburse: rate, method,
+# frequency, day count, penalty rate, allocation order; the installments are written then), so a
+# change here never alters an existing loan or installment. An application not yet disbursed is
+# disbursed under the terms in force on that day. Every change of the terms bumps
+# ``Product.version`` and writes a ``ProductVersion`` row with the new terms: the rows say which
+# terms were in force from when. (A product created before migration 0013 gets the row of its
+# version 1 written, with the terms it had, the first time it is changed.)
+
+MAX_RATE_PERCENT = Decimal("36")  # the annual rate range, in per cent (0-36 %)
+MAX_PENALTY_PERCENT = Decimal("100")
+MAX_TERM = 600  # months, as the schedule engine allows (schedule.MAX_INSTALLMENTS)
+_CODE = re.compile(r"[A-Za-z0-9_-]{1,30}")
+_PERCENT = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,4})?")
+
+TERM_LABELS: dict[str, str] = {
+    "code": N_("Product code"),
+    "name": N_("Product name"),
+    "repayment_method": N_("Repayment method"),
+    "frequency": N_("Repayment frequency"),
+    "day_count": N_("Day count"),
+    "annual_rate": N_("Default annual rate (%)"),
+    "min_rate": N_("Lowest annual rate (%)"),
+    "max_rate": N_("Highest annual rate (%)"),
+    "penalty_rate": N_("Penalty interest rate (% a year)"),
+    "min_amount": N_("Smallest amount (yuan)"),
+    "max_amount": N_("Largest amount (yuan)"),
+    "min_term_months": N_("Shortest term (months)"),
+    "max_term_months": N_("Longest term (months)"),
+    "holiday_shift": N_("A due date on a holiday or weekend moves to the next working day"),
+}
+METHOD_LABELS = {
+    "annuity": N_("Equal installments (等额本息)"),
+    "equal_principal": N_("Equal principal (等额本金)"),
+    "interest_only": N_("Monthly interest, principal at maturity (按月付息到期还本)"),
+    "bullet": N_("Principal and interest at maturity (到期一次还本付息)"),
+    "flat": N_("Flat rate on the original principal"),
+}
+FREQUENCY_LABELS = {"monthly": N_("monthly"), "quarterly": N_("quarterly"),
+                    "custom": N_("custom dates (e.g. after the harvest)")}
+DAY_COUNT_LABELS = {"act/360": N_("actual days / 360"), "act/365": N_("actual days / 365"),
+                    "30/360": N_("30 / 360")}
+RATE_FIELDS = ("annual_rate", "min_rate", "max_rate", "penalty_rate")
+# What a version records (and the audit compares): the terms a loan or an application is made under.
+VERSIONED = ("code", "name", "repayment_method", "frequency", "day_count", "annual_rate", "min_rate", "max_rate",
+             "penalty_rate", "min_amount", "max_amount", "min_term_months", "max_term_months", "holiday_shift",
+             "allocation_order")
+
+
+class ProductFormError(RulesFormError):
+    """The typed terms are invalid; ``errors`` maps each bad field to its N_ message (naming the field)."""
+
+
+class ProductInUse(ServiceError):
+    def __init__(self, applications: int) -> None:
+        super().__init__("product_in_use", N_(
+            "This product is used by %(count)s application(s) or loan(s): it cannot be deleted. Retire it instead."),
+            count=applications)
+
+
+def term_values(p: Product | None = None) -> dict[str, str]:
+    """The terms form's values: rates in per cent, amounts in yuan."""
+    if p is None:
+        return {"code": "", "name": "", "repayment_method": "annuity", "frequency": "monthly", "day_count": "act/360",
+                "annual_rate": "", "min_rate": "", "max_rate": "", "penalty_rate": "", "min_amount": "",
+                "max_amount": "", "min_term_months": "", "max_term_months": "", "holiday_shift": ""}
+    values = {name: str(getattr(p, name)) for name in ("code", "name", "repayment_method", "frequency", "day_count",
+                                                      "min_term_months", "max_term_months")}
+    for name in RATE_FIELDS:
+        values[name] = _percent_text(getattr(p, name))
+    values["min_amount"], values["max_amount"] = str(to_money(p.min_amount)), str(to_money(p.max_amount))
+    values["holiday_shift"] = "1" if p.holiday_shift else ""
+    return values
+
+
+def _percent_text(rate: Decimal) -> str:
+    text = f"{(rate * 100).quantize(Decimal('0.0001')):f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def parse_terms(values: Mapping[str, str], *, current: Product | None = None) -> dict[str, Any]:
+    """Strictly parse the terms form; ProductFormError with one message per bad field (each naming it)."""
+    errors: Errors = {}
+    out: dict[str, Any] = {}
+
+    def fail(field: str, message: str, **params: Any) -> None:
+        errors.setdefault(field, (message, {"field": TERM_LABELS[field], **params}))
+
+    code = (values.get("code") or "").strip()
+    if not _CODE.fullmatch(code):
+        fail("code", N_("%(field)s: 1 to 30 letters, digits, - or _ (e.g. XYD)."))
+    else:
+        taken = db.session.scalar(select(Product.id).where(Product.code == code))
+        if taken is not None and (current is None or taken != current.id):
+            fail("code", N_("%(field)s: %(code)s is already used by another product."), code=code)
+    out["code"] = code
+    name = " ".join((values.get("name") or "").split())
+    if not 1 <= len(name) <= 100:
+        fail("name", N_("%(field)s: enter a name of 1 to %(max)s characters."), max=100)
+    out["name"] = name
+    for field, allowed in (("repayment_method", METHOD_LABELS), ("frequency", FREQUENCY_LABELS),
+                           ("day_count", DAY_COUNT_LABELS)):
+        value = values.get(field) or ""
+        if value not in allowed:
+            fail(field, N_("%(field)s: choose one of the listed options."))
+        out[field] = value
+    for field in RATE_FIELDS:
+        text = "".join((values.get(field) or "").split()).translate(_FULLWIDTH_DIGITS).rstrip("%％")
+        top = MAX_PENALTY_PERCENT if field == "penalty_rate" else MAX_RATE_PERCENT
+        if not _PERCENT.fullmatch(text) or Decimal(text) > top:
+            fail(field, N_("%(field)s: enter a percentage from 0 to %(max)s with at most 4 decimals, e.g. 9.6."),
+                 max=str(top))
+            out[field] = None
+        else:
+            out[field] = Decimal(text) / 100
+    lo, default, hi = out["min_rate"], out["annual_rate"], out["max_rate"]
+    if lo is not None and hi is not None and lo > hi:
+        fail("min_rate", N_("%(field)s: %(low)s %% is above the highest rate %(high)s %%."),
+             low=_percent_text(lo), high=_percent_text(hi))
+    elif None not in (lo, default, hi) and not lo <= default <= hi:
+        fail("annual_rate", N_("%(field)s: %(rate)s %% must lie between the lowest (%(low)s %%) and the highest (%(high)s %%)."),
+             rate=_percent_text(default), low=_percent_text(lo), high=_percent_text(hi))
+    for field in ("min_amount", "max_amount"):
+        amount = None
+        try:
+            amount = parse_amount(values.get(field) or "")
+        except AmountError:
+            fail(field, N_("%(field)s: enter an amount in yuan with at most 2 decimals, e.g. 5000 or 5000.50."))
+        if amount is not None and not Decimal("0") < amount <= MAX_AMOUNT:
+            fail(field, N_("%(field)s: enter an amount above 0 and at most %(max)s yuan."), max=format_money(MAX_AMOUNT))
+            amount = None
+        out[field] = amount
+    if out["min_amount"] is not None and out["max_amount"] is not None and out["min_amount"] > out["max_amount"]:
+        fail("min_amount", N_("%(field)s: %(low)s is above the largest amount %(high)s."),
+             low=format_money(out["min_amount"]), high=format_money(out["max_amount"]))
+    for field in ("min_term_months", "max_term_months"):
+        months = _optional_int(values, field, 1, MAX_TERM, {}, "")
+        if months is None:
+            fail(field, N_("%(field)s: enter a whole number of months from 1 to %(max)s."), max=MAX_TERM)
+        out[field] = months
+    if out["min_term_months"] is not None and out["max_term_months"] is not None:
+        if out["min_term_months"] > out["max_term_months"]:
+            fail("min_term_months", N_("%(field)s: %(low)s is above the longest term %(high)s."),
+                 low=out["min_term_months"], high=out["max_term_months"])
+        elif out["frequency"] == "quarterly" and (out["min_term_months"] % 3 or out["max_term_months"] % 3):
+            fail("min_term_months", N_("%(field)s: a quarterly product needs terms in whole quarters (3, 6, 9 … months)."))
+    out["holiday_shift"] = (values.get("holiday_shift") or "") in ("1", "on", "true", "yes")
+    if errors:
+        raise ProductFormError(errors)
+    return out
+
+
+def terms_of(p: Product) -> dict[str, Any]:
+    """The versioned terms as plain JSON (rates as fractions and amounts in yuan, as strings)."""
+    out: dict[str, Any] = {}
+    for name in VERSIONED:
+        value = getattr(p, name)
+        if name == "allocation_order":
+            value = list(value or [])
+        elif name in ("min_amount", "max_amount"):
+            value = str(to_money(value))
+        elif isinstance(value, Decimal):
+            value = _rate_text(value)
+        out[name] = value
+    return out
+
+
+def _rate_text(rate: Decimal) -> str:
+    return f"{rate.quantize(Decimal('0.000001')):f}"
+
+
+def _jsonable_terms(parsed: Mapping[str, Any]) -> dict[str, Any]:
+    out = {}
+    for name, value in parsed.items():
+        if name in ("min_amount", "max_amount"):
+            value = str(to_money(value))
+        elif isinstance(value, Decimal):
+            value = _rate_text(value)
+        out[name] = value
+    return out
+
+
+def _snapshot(p: Product, actor_id: int | None) -> None:
+    from app.models import ProductVersion
+
+    db.session.add(ProductVersion(product_id=p.id, version=p.version, terms=terms_of(p), changed_by_id=actor_id))
+
+
+def _ensure_first_snapshot(p: Product) -> None:
+    """A product from before versioning gets the row of its current version, unattributed."""
+    from app.models import ProductVersion
+
+    exists = db.session.scalar(select(ProductVersion.id).where(ProductVersion.product_id == p.id,
+                                                               ProductVersion.version == p.version))
+    if exists is None:
+        _snapshot(p, None)
+
+
+def create_product(values: Mapping[str, str], *, actor_id: int | None, ip: str = "") -> Product:
+    """A new product (active, no collection items yet), version 1, audited; nothing written on error."""
+    parsed = parse_terms(values)
+    p = Product(**parsed, routing_rules={}, allocation_order=[], version=1, is_active=True)
+    db.session.add(p)
+    db.session.flush()
+    _snapshot(p, actor_id)
+    audit.record("product.create", actor_id=actor_id, object_type="product", object_id=p.id, ip=ip,
+                 after=_jsonable_terms(parsed))
+    db.session.commit()
+    return p
+
+
+def update_terms(p: Product, values: Mapping[str, str], *, actor_id: int | None, ip: str = "") -> bool:
+    """Store changed terms as a new version, audited with before/after; False when nothing changed."""
+    parsed = parse_terms(values, current=p)
+    before_all = terms_of(p)
+    after_all = {**before_all, **_jsonable_terms(parsed)}
+    changed = [name for name in parsed if before_all[name] != after_all[name]]
+    if not changed:
+        return False
+    _ensure_first_snapshot(p)
+    for name in changed:
+        setattr(p, name, parsed[name])
+    p.version += 1
+    _snapshot(p, actor_id)
+    audit.record("product.update", actor_id=actor_id, object_type="product", object_id=p.id, ip=ip,
+                 before={n: before_all[n] for n in changed}, after={n: after_all[n] for n in changed},
+                 version=p.version)
+    db.session.commit()
+    return True
+
+
+def versions(p: Product) -> list:
+    """The product's versions, newest first."""
+    from app.models import ProductVersion
+
+    return list(db.session.scalars(select(ProductVersion).where(ProductVersion.product_id == p.id)
+                                   .order_by(ProductVersion.version.desc())))
+
+
+def uses(p: Product) -> int:
+    """How many applications (and so loans) were made with this product."""
+    from sqlalchemy import func
+
+    from app.models import Application, Loan
+
+    applications = db.session.scalar(select(func.count()).select_from(Application)
+                                     .where(Application.product_id == p.id)) or 0
+    return applications or db.session.scalar(select(func.count()).select_from(Loan).where(Loan.product_id == p.id)) or 0
+
+
+def set_active(p: Product, active: bool, *, actor_id: int | None, ip: str = "") -> bool:
+    """Retire (no longer offered on the phone, the calculator or to new applications) or offer again."""
+    if p.is_active == active:
+        return False
+    p.is_active = active
+    audit.record("product.retire" if not active else "product.reactivate", actor_id=actor_id,
+                 object_type="product", object_id=p.id, ip=ip, before={"is_active": not active},
+                 after={"is_active": active})
+    db.session.commit()
+    return True
+
+
+def delete_product(p: Product, *, actor_id: int | None, ip: str = "") -> None:
+    """Delete a product never used by an application or a loan; ProductInUse otherwise."""
+    used = uses(p)
+    if used:
+        raise ProductInUse(used)
+    before = terms_of(p)
+    before["items"] = [i.name for i in p.items]
+    audit.record("product.delete", actor_id=actor_id, object_type="product", object_id=p.id, ip=ip, before=before)
+    from sqlalchemy import delete
+
+    from app.models import ProductVersion
+
+    db.session.execute(delete(ProductVersion).where(ProductVersion.product_id == p.id))
+    db.session.delete(p)
+    db.session.commit()
+
+
+# --- collection items: the photos the phone asks for (issue 13 item 2) ------------------------
+#
+# An item no photo refers to is deleted; an item with photos is retired instead (hidden from the
+# phone's checklist and the preview, kept for those photos and their names), and can be restored.
+
+MAX_PHOTOS_PER_ITEM = 20
+ITEM_LABELS = {
+    "item_code": N_("Item code"),
+    "item_name": N_("Item name"),
+    "required_count": N_("Photos required"),
+    "max_count": N_("Most photos"),
+}
+
+
+def _item_fields(p: Product, values: Mapping[str, str], item=None) -> dict[str, Any]:
+    errors: Errors = {}
+
+    def fail(field: str, message: str, **params: Any) -> None:
+        errors.setdefault(field, (message, {"field": ITEM_LABELS[field], **params}))
+
+    out: dict[str, Any] = {}
+    if item is None:
+        code = (values.get("item_code") or "").strip()
+        if not _CODE.fullmatch(code):
+            fail("item_code", N_("%(field)s: 1 to 30 letters, digits, - or _ (e.g. id_card)."))
+        elif any(i.code == code for i in p.items):
+            fail("item_code", N_("%(field)s: %(code)s is already an item of this product."), code=code)
+        out["code"] = code
+    name = " ".join((values.get("item_name") or "").split())
+    if not 1 <= len(name) <= 50:
+        fail("item_name", N_("%(field)s: enter a name of 1 to %(max)s characters."), max=50)
+    elif any(i.name == name and i is not item and not i.retired for i in p.items):
+        fail("item_name", N_("%(field)s: %(name)s is already an item of this product."), name=name)
+    out["name"] = name
+    most = _optional_int(values, "max_count", 1, MAX_PHOTOS_PER_ITEM, {}, "")
+    if most is None:
+        fail("max_count", N_("%(field)s: enter a whole number from 1 to %(max)s."), max=MAX_PHOTOS_PER_ITEM)
+    required = _optional_int(values, "required_count", 0, MAX_PHOTOS_PER_ITEM, {}, "")
+    if required is None:
+        fail("required_count", N_("%(field)s: enter a whole number from 0 to %(max)s."), max=MAX_PHOTOS_PER_ITEM)
+    elif most is not None and required > most:
+        fail("required_count", N_("%(field)s: %(required)s is more than the most photos, %(max)s."),
+             required=required, max=most)
+    out["required_count"], out["max_count"] = required, most
+    if errors:
+        raise ProductFormError(errors)
+    return out
+
+
+def _item_json(item) -> dict[str, Any]:
+    return {"code": item.code, "name": item.name, "required_count": item.required_count,
+            "max_count": item.max_count, "sort_order": item.sort_order, "retired": item.retired}
+
+
+def add_item(p: Product, values: Mapping[str, str], *, actor_id: int | None, ip: str = ""):
+    """A new collection item at the end of the list, audited; ProductFormError (nothing written)."""
+    from app.models import CollectionItem
+
+    fields = _item_fields(p, values)
+    item = CollectionItem(product=p, sort_order=max((i.sort_order for i in p.items), default=0) + 1, **fields)
+    db.session.add(item)
+    db.session.flush()
+    audit.record("product.item_add", actor_id=actor_id, object_type="product", object_id=p.id, ip=ip,
+                 after=_item_json(item))
+    db.session.commit()
+    return item
+
+
+def item(p: Product, item_id: int):
+    """The product's collection item with this id; another product's item is not found."""
+    from app.services.scope import OutOfScope
+
+    found = next((i for i in p.items if i.id == item_id), None)
+    if found is None:
+        raise OutOfScope("CollectionItem", item_id)
+    return found
+
+
+def update_item(p: Product, it, values: Mapping[str, str], *, actor_id: int | None, ip: str = "") -> bool:
+    fields = _item_fields(p, values, it)
+    before = {k: getattr(it, k) for k in fields if getattr(it, k) != fields[k]}
+    if not before:
+        return False
+    for k in before:
+        setattr(it, k, fields[k])
+    audit.record("product.item_update", actor_id=actor_id, object_type="product", object_id=p.id, ip=ip,
+                 item=it.code, before=before, after={k: fields[k] for k in before})
+    db.session.commit()
+    return True
+
+
+def move_item(p: Product, it, step: int, *, actor_id: int | None, ip: str = "") -> bool:
+    """Swap the item with its neighbour above (step -1) or below (+1) in the phone's order."""
+    shown = [i for i in p.items if not i.retired]
+    if it not in shown:
+        return False
+    at = shown.index(it)
+    if not 0 <= at + step < len(shown):
+        return False
+    order_before = [i.code for i in shown]
+    shown[at], shown[at + step] = shown[at + step], shown[at]
+    for n, i in enumerate(shown, 1):
+        i.sort_order = n
+    retired = [i for i in p.items if i.retired]
+    for n, i in enumerate(retired, len(shown) + 1):
+        i.sort_order = n
+    audit.record("product.item_reorder", actor_id=actor_id, object_type="product", object_id=p.id, ip=ip,
+                 before={"order": order_before}, after={"order": [i.code for i in shown]})
+    db.session.commit()
+    db.session.expire(p, ["items"])
+    return True
+
+
+def remove_item(p: Product, it, *, actor_id: int | None, ip: str = "") -> str:
+    """Delete an item no photo refers to ("deleted"), else retire it ("retired")."""
+    from sqlalchemy import func
+
+    from app.models import Photo
+
+    photos = db.session.scalar(select(func.count()).select_from(Photo).where(Photo.collection_item_id == it.id)) or 0
+    if photos:
+        it.retired = True
+        audit.record("product.item_retire", actor_id=actor_id, object_type="product", object_id=p.id, ip=ip,
+                     item=it.code, photos=photos, before={"retired": False}, after={"retired": True})
+        db.session.commit()
+        return "retired"
+    audit.record("product.item_delete", actor_id=actor_id, object_type="product", object_id=p.id, ip=ip,
+                 before=_item_json(it))
+    p.items.remove(it)
+    db.session.commit()
+    return "deleted"
+
+
+def restore_item(p: Product, it, *, actor_id: int | None, ip: str = "") -> bool:
+    if not it.retired:
+        return False
+    it.retired = False
+    audit.record("product.item_restore", actor_id=actor_id, object_type="product", object_id=p.id, ip=ip,
+                 item=it.code, before={"retired": True}, after={"retired": False})
+    db.session.commit()
+    return True
+
+
+def checklist(p: Product) -> list:
+    """The items the phone asks for, in its order (retired ones left out)."""
+    return [i for i in p.items if not i.retired]
+
+
+def draft_item(values: Mapping[str, str]) -> dict[str, Any] | None:
+    """The item being typed in the add form, for the preview; None until it has a name."""
+    name = " ".join((values.get("item_name") or "").split())[:50]
+    if not name:
+        return None
+    most = _optional_int(values, "max_count", 1, MAX_PHOTOS_PER_ITEM, {}, "") or 1
+    required = min(_optional_int(values, "required_count", 0, MAX_PHOTOS_PER_ITEM, {}, "") or 0, most)
+    return {"name": name, "required_count": required, "max_count": most}

@@ -59,7 +59,8 @@ def product_specs() -> dict[int, ProductSpec]:
     return {
         p.id: ProductSpec(
             p.id, p.name, p.min_amount, p.max_amount, p.min_term_months, p.max_term_months,
-            tuple(ItemSpec(i.id, i.name, i.required_count, i.max_count) for i in p.items),
+            # A retired item still takes the photos a phone captured before, but requires none.
+            tuple(ItemSpec(i.id, i.name, 0 if i.retired else i.required_count, i.max_count) for i in p.items),
         )
         for p in products
     }
