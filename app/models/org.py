@@ -34,7 +34,7 @@ class Office(db.Model):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
     is_hq: Mapped[bool] = mapped_column(Boolean, default=False)  # kind == "head_office"
     # head_office → branch (支行/分部) → office (办事处); the rules: app/services/offices.py.
-    kind: Mapped[str] = mapped_column(String(20), default="office")
+    kind: Mapped[str] = mapped_column(String(20), default="office", server_default="office")
     address: Mapped[str] = mapped_column(String(200), default="")
     lat: Mapped[float | None] = mapped_column(Double)
     lon: Mapped[float | None] = mapped_column(Double)

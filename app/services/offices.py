@@ -62,6 +62,10 @@ def office(office_id: int) -> Office:
     return found
 
 
+def head_office() -> Office | None:
+    return db.session.scalar(select(Office).where(Office.kind == rules.HEAD_OFFICE).order_by(Office.id))
+
+
 def parents() -> dict[int, int | None]:
     """The whole tree as office id → parent id (the offices table is small)."""
     return dict(db.session.execute(select(Office.id, Office.parent_id)).tuples().all())

@@ -36,7 +36,9 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required("admin")
 def create():
-    form, errors = office_service.OfficeForm(kind=request.args.get("kind", rules.OFFICE)), {}
+    head = office_service.head_office()
+    form = office_service.OfficeForm(kind=request.args.get("kind", rules.OFFICE), parent_id=str(head.id) if head else "")
+    errors: dict[str, str] = {}
     if request.method == "POST":
         form = _form()
         try:

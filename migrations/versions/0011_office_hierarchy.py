@@ -17,15 +17,13 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('offices', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('kind', sa.String(length=20), nullable=False, server_default='office'))
-        batch_op.add_column(sa.Column('closed_at', sa.DateTime(), nullable=True))
+    # Plain ALTER TABLE (no table copy): on SQLite a batch copy of offices, which users, loans and
+    # offices themselves reference, fails its DROP TABLE under foreign keys once rows exist.
+    op.add_column('offices', sa.Column('kind', sa.String(length=20), nullable=False, server_default='office'))
+    op.add_column('offices', sa.Column('closed_at', sa.DateTime(), nullable=True))
     op.execute("UPDATE offices SET kind = 'head_office' WHERE is_hq")
-    with op.batch_alter_table('offices', schema=None) as batch_op:
-        batch_op.alter_column('kind', existing_type=sa.String(length=20), server_default=None)
 
 
 def downgrade():
-    with op.batch_alter_table('offices', schema=None) as batch_op:
-        batch_op.drop_column('closed_at')
-        batch_op.drop_column('kind')
+    op.drop_column('offices', 'closed_at')
+    op.drop_column('offices', 'kind')
