@@ -245,8 +245,13 @@ def _copy_verified(path: Path, into: Path, entry: Entry) -> Path:
     return tmp
 
 
+def _read_only_uri(path: str | Path) -> str:
+    # as_uri() escapes what a file name may hold ("?", "#", "%", spaces) that a bare URI would misread.
+    return Path(path).resolve().as_uri() + "?mode=ro"
+
+
 def _sqlite_copy(source: str, dest: Path) -> None:
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    src = sqlite3.connect(_read_only_uri(source), uri=True)
     try:
         out = sqlite3.connect(dest)
         try:
@@ -260,7 +265,7 @@ def _sqlite_copy(source: str, dest: Path) -> None:
 def _sqlite_load(backup_file: Path, target: str, entry: Entry) -> None:
     copy = _copy_verified(backup_file, Path(target).resolve().parent, entry)
     try:
-        src = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+        src = sqlite3.connect(_read_only_uri(copy), uri=True)
         try:
             out = sqlite3.connect(target)
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.domain import backup_manifest as bm
@@ -41,6 +41,7 @@ def test_a_manifest_without_its_database_file_or_with_a_duplicate_is_refused():
         bm.parse(_manifest([entry, entry]))
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a shared, busy CI machine
 @given(st.recursive(st.none() | st.integers() | st.text(max_size=5),
                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4)))
 def test_any_json_is_read_or_refused_with_manifest_error(data):
@@ -48,3 +49,16 @@ def test_any_json_is_read_or_refused_with_manifest_error(data):
         bm.parse(data)
     except bm.ManifestError:
         pass
+
+
+_sha = st.text("0123456789abcdef", min_size=64, max_size=64)
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(_sha, st.integers(0, 2**40)), max_size=20, unique_by=lambda t: t[0]),
+       _sha, st.integers(0, 2**40))
+def test_every_built_manifest_reads_back_the_same(photos, db_sha, db_size):
+    files = [bm.Entry("database.sqlite3", db_size, db_sha)] + [bm.Entry(bm.photo_path(h), n, h) for h, n in photos]
+    manifest = bm.parse(_manifest(files))
+    assert manifest.files == tuple(files)
+    assert [h for h, _ in manifest.photos] == [h for h, _ in photos]
