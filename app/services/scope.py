@@ -18,6 +18,7 @@ viewed that borrower's data, as the internal auditor may.
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TypeVar
 
 from sqlalchemy import Select, false, or_, select, true
@@ -234,10 +235,12 @@ def may_be_assigned(officer: User, office_id: int) -> bool:
     return officer.office_id == office_id and officer.has_role("officer") and officer.is_enabled
 
 
-def assignees(office_id: int) -> Select:
-    """The users ``may_be_assigned`` accepts for this office, as a query: its active loan officers."""
+def assignees(office_id: int | Collection[int]) -> Select:
+    """The users ``may_be_assigned`` accepts for this office (or these offices), as a query: the
+    active loan officers there."""
+    ids = [office_id] if isinstance(office_id, int) else sorted(office_id)
     return (select(User).join(UserRole, UserRole.user_id == User.id)
-            .where(User.office_id == office_id, UserRole.role == "officer", User.is_enabled.is_(True)))
+            .where(User.office_id.in_(ids), UserRole.role == "officer", User.is_enabled.is_(True)))
 
 
 # --- the officer's phone: his own records, whatever his other roles ---------------------------

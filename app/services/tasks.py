@@ -32,7 +32,7 @@ from app.models import FollowUpTask, Loan, Notification, SmsMessage, TaskPhoto, 
 from app.models.types import UTCDateTime
 from app.services import audit
 from app.services.errors import ServiceError
-from app.services.scope import (OutOfScope, assignees, can, may_be_assigned, own_clause, owns, scoped_tasks,
+from app.services.scope import (OutOfScope, assignees, can, director_offices, may_be_assigned, own_clause, owns, scoped_tasks,
                                 task_clause)
 from app.sms.templates import KIND_STAFF_ESCALATION, escalation_text
 from app.storage import PhotoStore
@@ -479,7 +479,8 @@ def visit_photo(user: User, photo_id: int) -> TaskPhoto:
 
 
 def assignable_officers(user: User) -> list[User]:
-    """For a director: the active loan officers of his office, to whom he may hand a task."""
+    """For a director: the active loan officers of the offices he reaches (his office, and those
+    under it for a branch director), to whom he may hand a task of their office."""
     if not can(user, "reassign_tasks"):
         return []
-    return list(db.session.scalars(assignees(user.office_id).order_by(User.full_name)))
+    return list(db.session.scalars(assignees(director_offices(user)).order_by(User.full_name)))

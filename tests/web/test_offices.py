@@ -237,3 +237,13 @@ def test_an_office_director_does_not_reach_a_sibling_or_his_branch(app, demo):
 
         user = db.session.get(User, demo["director1"])
         assert branch_id not in scope.director_offices(user)
+
+
+def test_a_branch_director_may_hand_a_task_to_the_officers_of_the_offices_under_him(app, demo):
+    _, boss_id = _branch_director(app, _admin(app))
+    with app.app_context():
+        from app.services import tasks
+
+        offered = {u.username for u in tasks.assignable_officers(db.session.get(User, boss_id))}
+        assert offered == {"officer1", "officer2"}  # 城关's, under his branch; never 河口's officer3
+        assert {u.username for u in tasks.assignable_officers(db.session.get(User, demo["director2"]))} == {"officer3"}
