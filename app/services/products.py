@@ -312,7 +312,7 @@ def set_entry_mismatch_blocks(product: Product, blocks: bool, *, actor_id: int, 
         return False
     product.entry_mismatch_blocks = blocks
     audit.record("product_entry_rule_changed", actor_id=actor_id, object_type="product", object_id=product.id, ip=ip,
-                 before=not blocks, after=blocks)
+                 before={"entry_mismatch_blocks": not blocks}, after={"entry_mismatch_blocks": blocks})
     db.session.commit()
     return True
 
