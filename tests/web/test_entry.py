@@ -358,7 +358,9 @@ def test_the_admin_sets_whether_a_difference_blocks_and_it_is_audited(app, clien
     with app.app_context():
         assert db.session.get(Product, product_id).entry_mismatch_blocks is True
         rows = db.session.scalars(select(AuditLog).where(AuditLog.action == "product_entry_rule_changed")).all()
-        assert len(rows) == 1 and rows[0].detail["after"] is True
+        # The audit viewer's before/after table: {field: value}, never a bare value.
+        assert len(rows) == 1 and rows[0].detail["after"] == {"entry_mismatch_blocks": True}
+        assert rows[0].detail["before"] == {"entry_mismatch_blocks": False}
     clerk = Auth(app.test_client())
     clerk.login("clerk1")
     assert clerk.post(f"/admin/products/{product_id}/entry-rule", {"entry_mismatch_blocks": "0"}).status_code == 403
