@@ -558,6 +558,12 @@ def create_product(values: Mapping[str, str], *, actor_id: int | None, ip: str =
 
 def update_terms(p: Product, values: Mapping[str, str], *, actor_id: int | None, ip: str = "") -> bool:
     """Store changed terms as a new version, audited with before/after; False when nothing changed."""
+    seen = (values.get("version") or "").strip()
+    if seen and seen != str(p.version):
+        # Someone saved other terms since this form was opened: saving it would undo theirs.
+        raise ProductFormError({"": (N_(
+            "These terms were changed by someone else (now version %(version)s) since you opened the form. "
+            "Reload the page and make your change again."), {"version": p.version})})
     parsed = parse_terms(values, current=p)
     before_all = terms_of(p)
     after_all = {**before_all, **_jsonable_terms(parsed)}

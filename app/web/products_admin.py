@@ -57,7 +57,7 @@ def new_product():
 def edit_product(product_id: int):
     product = product_service.product(product_id)
     if request.method == "POST":
-        values = _form(TERM_NAMES)
+        values = _form((*TERM_NAMES, "version"))
         try:
             changed = product_service.update_terms(product, values, actor_id=current_user.id, ip=client_ip())
         except product_service.ProductFormError as e:

@@ -231,3 +231,18 @@ def test_only_the_admin_reaches_the_product_screens(app, client, auth, demo):
     pid = _product_id(app, "XYD")
     for url in ("/admin/products/new", f"/admin/products/{pid}", "/admin/holidays", f"/admin/products/{pid}/preview"):
         assert client.get(url).status_code in (302, 403, 404)
+
+
+def test_terms_saved_by_someone_else_meanwhile_are_not_undone(app, client, auth, demo):
+    auth.login("admin")
+    pid = _product_id(app, "XYD")
+    with app.app_context():
+        from app.services.products import term_values
+        values = {**term_values(db.session.get(Product, pid)), "version": "1"}
+    assert auth.post(f"/admin/products/{pid}", data={**values, "annual_rate": "11"}).status_code == 303
+    r = auth.post(f"/admin/products/{pid}", data={**values, "annual_rate": "12"})  # the same, older form
+    assert r.status_code == 422 and "其他人修改" in _text(r)
+    with app.app_context():
+        p = db.session.get(Product, pid)
+        assert (p.version, str(p.annual_rate)) == (2, "0.11")
+
