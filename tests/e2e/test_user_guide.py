@@ -68,6 +68,8 @@ def _officer(camera, app, browser, base) -> None:
         page = context.new_page()
         enrol_phone(app, page, base)
         page.wait_for_selector("#view-home:not([hidden])")
+        page.click("#send-now")  # the work plan comes with the next contact
+        page.wait_for_selector("#list-plan li button")
         camera.shot(page, "officer-home", full_page=True)
         page.click("#new-application")
         page.wait_for_selector("#view-draft:not([hidden])")
@@ -80,6 +82,11 @@ def _officer(camera, app, browser, base) -> None:
         page.click("#open-calculator")
         page.wait_for_selector("#view-calc:not([hidden])")
         camera.shot(page, "officer-calculator")
+        page.click("#calc-back")
+        page.wait_for_selector("#view-home:not([hidden])")
+        page.locator("#list-plan li button").first.click()
+        page.wait_for_selector("#view-visit:not([hidden])")
+        camera.shot(page, "officer-visit", full_page=True)
     finally:
         context.close()
 
