@@ -31,6 +31,7 @@ STATUS: dict[str, int] = {
     "unknown_device": 401,
     "device_revoked": 401,
     "user_disabled": 401,
+    "password_change_required": 403,
     "already_revoked": 400,
     "too_many_phones": 400,
     # manifests, resubmissions and uploads (services/sync.py)

@@ -6,7 +6,8 @@ answered the same (an unknown name is throttled and locked exactly like an accou
 
 A login is a ``UserSession`` row; the cookie carries its random token. Logout ends that row only
 (the user's other sessions go on), a password change ends every other session of the user, and
-disabling ends them all. A copied cookie whose row has ended is refused.
+disabling ends them all (the administrator's changes: app/services/staff.py). A copied cookie
+whose row has ended is refused.
 """
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import selectinload
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.domain import passwords
 from app.domain.i18n import N_
 from app.extensions import db
 from app.models import Device, User
@@ -31,7 +32,7 @@ from app.services import audit
 SESSION_TOUCH_SECONDS = 60
 # Unknown names' failure rows are forgotten this long after their last failure, once unlocked.
 FORGET_UNKNOWN_AFTER = timedelta(days=1)
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
 
 _dummy_hashes: dict[str, str] = {}
 
@@ -229,39 +230,31 @@ def change_password(
     user: User, current: str, new: str, confirm: str, *, method: str, now: datetime, keep_token: str | None,
     ip: str = "",
 ) -> dict[str, str]:
-    """Change a user's own password. Returns {field: N_ message} (nothing written) or {} on success;
-    success ends every other session of the user (a stolen cookie elsewhere stops working)."""
+    """Change a user's own password. Returns {field: N_ message} (nothing written) or {} on success
+    (messages take ``num``: MIN_PASSWORD_LENGTH). The new one must pass ``passwords.password_problems``
+    (length, not the login, not a common password). Success clears ``must_change_password`` and ends
+    every other session of the user (a stolen cookie elsewhere stops working)."""
     errors: dict[str, str] = {}
     if not check_password_hash(user.password_hash, current):
         errors["current"] = N_("The current password is wrong.")
-    if len(new) < MIN_PASSWORD_LENGTH:
-        errors["new"] = N_("The new password needs at least %(num)s characters.")
-    elif new == current:
+    problems = passwords.password_problems(new, user.username)
+    if new == current:
         errors["new"] = N_("The new password must differ from the current one.")
+    elif problems:
+        errors["new"] = problems[0][0]
     if not errors.get("new") and new != confirm:
         errors["confirm"] = N_("The two new passwords differ.")
     if errors:
         return errors
     user.password_hash = hash_password(new, method)
     end_sessions(user.id, now=now, why="password_changed", keep_token=keep_token)
-    audit.record("password_changed", actor_id=user.id, object_type="user", object_id=user.id, ip=ip)
+    changed = {}
+    if user.must_change_password:
+        user.must_change_password = False
+        changed = {"before": {"must_change_password": True}, "after": {"must_change_password": False}}
+    audit.record("password_changed", actor_id=user.id, object_type="user", object_id=user.id, ip=ip, **changed)
     db.session.commit()
     return {}
-
-
-def set_enabled(target: User, enabled: bool, *, actor_id: int, ip: str = "", now: datetime | None = None) -> None:
-    target.is_enabled = enabled
-    if not enabled:
-        target.session_epoch += 1
-        end_sessions(target.id, now=now or utcnow(), why="disabled")
-    if enabled:
-        target.failed_logins = 0
-        target.locked_until = None
-    audit.record(
-        "user_enabled" if enabled else "user_disabled",
-        actor_id=actor_id, object_type="user", object_id=target.id, ip=ip,
-    )
-    db.session.commit()
 
 
 # --- reading staff accounts ---------------------------------------------------------------
@@ -280,13 +273,6 @@ def user(user_id: int) -> User:
     if found is None:
         raise OutOfScope("User", user_id)
     return found
-
-
-def users_by_office() -> list[User]:
-    """Every staff account, office by office, for the administrator."""
-    return list(db.session.scalars(
-        select(User).options(selectinload(User.office)).order_by(User.office_id, User.username)
-    ))
 
 
 def account_summary() -> dict[str, int]:

@@ -185,6 +185,9 @@ def authenticate(device_uuid: str, token: str, *, now: datetime, client_version:
         raise DeviceError("device_revoked", N_("This phone has been revoked. Its data has been removed; contact the administrator."))
     if not device.user.is_enabled:
         raise DeviceError("user_disabled", N_("Your account is disabled. Contact the administrator."))
+    if device.user.must_change_password:
+        raise DeviceError("password_change_required", N_(
+            "Your password was reset: log in on the web page and choose a new password before the phone may sync."))
     # One write at most, and at most once a minute or on a new app version, so a busy sync
     # does not rewrite the row on every chunk (on SQLite every write contends for the lock).
     changed = False

@@ -30,9 +30,11 @@ def register_web(app: Flask) -> None:
 
     for module in (auth, main, applications, entry, loans, tasks, borrowers, admin, pwa, mobile, outbox, jobs, settings, audit_log):
         app.register_blueprint(module.bp)
-    from app.web import products_admin
-    app.register_blueprint(products_admin.bp)
+    from app.web import staff
+    app.register_blueprint(staff.bp)
     from app.web import offices
     app.register_blueprint(offices.bp)
+    from app.web import products_admin
+    app.register_blueprint(products_admin.bp)
     from app.web import book
     app.register_blueprint(book.bp)

@@ -1,4 +1,4 @@
-"""Administration: staff accounts, enrolled devices, the loan products' review rules and post-loan settings."""
+"""Administration (staff accounts: app/web/staff.py): enrolled devices, the loan products' review rules and post-loan settings."""
 from __future__ import annotations
 
 import segno
@@ -17,28 +17,6 @@ from app.web.errors import back_to
 from app.web.security import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-@bp.route("/users")
-@roles_required("admin")
-def users():
-    return render_template("admin/users.html", users=auth_service.users_by_office())
-
-
-@bp.route("/users/<int:user_id>/enabled", methods=["POST"])
-@roles_required("admin")
-def set_enabled(user_id: int):
-    user = auth_service.user(user_id)
-    enable = request.form.get("enabled") == "1"
-    if user.id == current_user.id and not enable:
-        flash(_("You cannot disable your own account."), "error")
-    else:
-        auth_service.set_enabled(user, enable, actor_id=current_user.id, ip=client_ip())
-        flash(
-            _("%(name)s enabled.", name=user.full_name) if enable else _("%(name)s disabled.", name=user.full_name),
-            "success",
-        )
-    return redirect(url_for(".users"), code=303)
 
 
 @bp.route("/devices")
@@ -79,7 +57,7 @@ def enrolment_code(user_id: int):
     officer = auth_service.user(user_id)
     # 更换 on the devices page: a code for the replacement of this phone.
     replaces = device_service.active_device(officer, request.form.get("replaces", ""))
-    back_to(url_for(".users"))
+    back_to(url_for("staff.users"))
     code = device_service.create_enrolment_code(officer, admin=current_user, now=clock.now(), ip=client_ip())
     link = url_for("mobile.enrol", code=code, _external=True, **({"replaces": replaces.uuid} if replaces else {}))
     qr_svg = segno.make(link, error="m").svg_inline(scale=5)

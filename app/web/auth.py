@@ -109,4 +109,5 @@ def password():
             field: translate_message(message, {"num": auth_service.MIN_PASSWORD_LENGTH})
             for field, message in problems.items()
         }
-    return render_template("auth/password.html", errors=errors), (422 if errors else 200)
+    return render_template("auth/password.html", errors=errors, min_length=auth_service.MIN_PASSWORD_LENGTH), (
+        422 if errors else 200)

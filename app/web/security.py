@@ -31,6 +31,8 @@ SESSION_TOKEN_KEY = "_sid"
 # Pages of the officer's phone app, the only ones that may use the camera and geolocation.
 DEVICE_FEATURE_PREFIXES = ("/m/",)
 LAST_SEEN_STEP_SECONDS = 60  # how finely the idle timeout is measured
+# All a user with a temporary password may reach (User.must_change_password).
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.password", "auth.logout", "main.set_language"})
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +127,12 @@ def init_app(app: Flask) -> None:
             session["_was_logged_in"] = True
         if not session.permanent:
             session.permanent = True
+        if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+            # A temporary password (new account, reset by the admin): nothing else until it is changed.
+            target = url_for("auth.password")
+            if is_htmx():
+                return "", 200, {"HX-Redirect": target}
+            return redirect(target, code=303)
         return None
 
     app.session_interface = SessionInterface()

@@ -240,7 +240,10 @@ def test_password_change_refuses_bad_input_and_changes_nothing(app, client, auth
     before = _user(app, "clerk1").password_hash
     cases = (
         ({"current": "wrong", "new": "a-new-pass-9", "confirm": "a-new-pass-9"}, "当前密码不正确"),
-        ({"current": "demo1234", "new": "short", "confirm": "short"}, "至少需要 8 个字符"),
+        ({"current": "demo1234", "new": "short-pw9", "confirm": "short-pw9"}, "至少需要 10 个字符"),
+        ({"current": "demo1234", "new": "CLERK1", "confirm": "CLERK1"}, "至少需要 10 个字符"),
+        ({"current": "demo1234", "new": "qwertyuiop", "confirm": "qwertyuiop"}, "太常见"),
+        ({"current": "demo1234", "new": "Password123", "confirm": "Password123"}, "太常见"),
         ({"current": "demo1234", "new": "demo1234", "confirm": "demo1234"}, "不能与当前密码相同"),
         ({"current": "demo1234", "new": "a-new-pass-9", "confirm": "a-new-pass-8"}, "两次输入的新密码不一致"),
     )
