@@ -211,8 +211,11 @@ def run(path: Path, *, user: User, today: date, now: datetime, dry_run: bool,
                          past_due_loans=summary.past_due_loans)
             db.session.commit()
             summary.written = True
-    except IntegrityError:
+    except IntegrityError as e:
         db.session.rollback()
+        import logging
+
+        logging.getLogger(__name__).warning("book import refused on a conflict: %s", str(e.orig)[:300])
         raise BookRefused("book_conflict", N_("Someone changed the same records meanwhile; nothing was imported. "
                                               "Please import the file again.")) from None
     except BaseException:
@@ -343,7 +346,9 @@ class _Writer:
     def _add(self, name: str, row: dict) -> None:
         self.buf[name].append(row)
         if len(self.buf[name]) >= CHUNK:
-            self.flush(name)
+            # The rows it points at go first (foreign keys): every table before it in _ORDER.
+            for parent in _ORDER[:_ORDER.index(name) + 1]:
+                self.flush(parent)
 
     def flush(self, name: str) -> None:
         rows, self.buf[name] = self.buf[name], []
@@ -363,8 +368,6 @@ class _Writer:
 
     def loan(self, loan: dbook.LoanRow, pays: list[dbook.RepaymentRow], pos: rp.Position, product: Product,
              office: Office, look: _Lookups, class_days: tuple[int, ...]) -> None:
-        # Borrowers go first: the loans' foreign keys point at them.
-        self.flush("borrowers")
         officer_id = look.users[loan.officer][0]
         borrower_id = look.borrowers[loan.id_number]
         aid, lid = self._id("a"), self._id("l")

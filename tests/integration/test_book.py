@@ -313,3 +313,13 @@ def test_cli_json_and_exit_code(app, demo, tmp_path):
     out_file = tmp_path / "export.xlsx"
     result = runner.invoke(args=["export", "book", str(out_file)])
     assert result.exit_code == 0 and out_file.exists()
+
+
+def test_rows_sent_in_many_chunks_keep_their_references_in_order(app, demo, tmp_path, monkeypatch):
+    """Installments fill their chunk before the loans they point at: the loans must go in first."""
+    monkeypatch.setattr(book, "CHUNK", 3)
+    with app.app_context():
+        s = _run(write_book(tmp_path / "b.xlsx"))
+        assert s.errors == [] and s.written
+        assert db.session.scalar(select(func.count()).select_from(Installment).join(Loan)
+                                 .where(Loan.contract_no.like("OLD%"))) == 18
