@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from app.config import PROJECT_ROOT
 from app.extensions import db
-from app.models import Application, Borrower, Loan, User
+from app.models import Application, Borrower, Loan, Product, User
 from tests.e2e.conftest import PHONE, login, wait_for_state
 from tests.e2e.officer import enrol_phone
 
@@ -42,6 +42,11 @@ def _loan_id(app, name: str) -> int:
 def _user_id(app, username: str) -> int:
     with app.app_context():
         return db.session.scalar(select(User.id).where(User.username == username))
+
+
+def _product_id(app, code: str) -> int:
+    with app.app_context():
+        return db.session.scalar(select(Product.id).where(Product.code == code))
 
 
 class Camera:
@@ -174,6 +179,8 @@ def _admin(camera, app, browser, base) -> None:
             camera.shot(page, name, full_page=full_page)
         page.goto(f"{base}/admin/users/{_user_id(app, 'officer1')}")
         camera.shot(page, "admin-staff-account", full_page=True)
+        page.goto(f"{base}/admin/products/{_product_id(app, 'XYD')}")
+        camera.shot(page, "admin-product-terms", full_page=True)
     finally:
         context.close()
 
