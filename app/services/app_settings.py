@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from app.domain import versions
 from app.domain.i18n import N_
@@ -91,6 +91,14 @@ def institution_name() -> str | None:
     """The institution's name as set at setup, or None (the demo, or a database before setup)."""
     row = db.session.get(Setting, INSTITUTION_NAME)
     return row.value if row is not None and row.value else None
+
+
+def institution_name_shown() -> str | None:
+    """For the top bar: the name, or None, also while an error page is drawn for a failing database."""
+    try:
+        return institution_name()
+    except SQLAlchemyError:
+        return None
 
 
 def institution_name_or_default(config) -> str:

@@ -9,8 +9,6 @@ from flask_login import current_user
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from app import clock
 from app.domain import workflow
 from app.domain.geo import FLAG_LABELS, format_distance
@@ -36,14 +34,6 @@ def flag_labels(flags) -> str:
         return ""
     reasons = _(", ").join(translate_message(FLAG_LABELS.get(f, f)) for f in flags)
     return _("(%(reasons)s)", reasons=reasons)
-
-
-def _institution_name() -> str | None:
-    """The name set at setup; an error page drawn while the database is failing shows none."""
-    try:
-        return app_settings.institution_name()
-    except SQLAlchemyError:
-        return None
 
 
 def init_app(app: Flask) -> None:
@@ -93,5 +83,5 @@ def init_app(app: Flask) -> None:
             # And the actions it may take there (the phone app, administration…).
             "menu_can": lambda: abilities(current_user) if current_user.is_authenticated else {},
             # The institution's name in the top bar, once `flask setup` has set it.
-            "institution_name": _institution_name,
+            "institution_name": app_settings.institution_name_shown,
         }
