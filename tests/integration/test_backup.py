@@ -73,7 +73,14 @@ def _backup(app, directory: Path) -> None:
     assert "备份完成" in result.output
 
 
-def test_restore_finds_every_row_and_every_photo(app, demo, target, tmp_path):
+@pytest.mark.parametrize("prepared", ["blank", "migrated"])
+def test_restore_finds_every_row_and_every_photo(app, demo, target, tmp_path, prepared):
+    if prepared == "migrated":  # the usual way: install, `flask db upgrade`, then restore
+        from flask_migrate import upgrade
+
+        with target.app_context():
+            upgrade()
+            db.engine.dispose()
     _backup(app, tmp_path / "bk")
     source_rows, source_photos = _rows(app), _photos(app)
     assert len(source_photos) > 10, "the demo data set brings real photos"
