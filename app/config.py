@@ -71,6 +71,8 @@ class Config:
         self.LOGIN_LOCK_SECONDS = _int("LOGIN_LOCK_SECONDS", 60)
         self.PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
         self.MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)
+        # The existing book's workbook (flask import book, the admin's upload): larger files are refused unread.
+        self.BOOK_MAX_BYTES = _int("BOOK_MAX_BYTES", 50 * 1024 * 1024)
         self.PHOTO_STORE = os.environ.get("PHOTO_STORE", "local")
         # Photos: the phone downscales before upload; these limits catch anything else.
         self.MAX_PHOTO_BYTES = _int("MAX_PHOTO_BYTES", 15 * 1024 * 1024)
