@@ -82,13 +82,21 @@ def test_setup_refuses_a_lone_office_too(app, tmp_path):
 
 
 def test_weak_passwords_and_bad_values_are_refused_in_chinese_and_nothing_is_written(app, tmp_path):
-    # The password rules' own wording (app/domain/passwords.py) is the staff screens' too.
-    for password in ("short1", "boss", "", "1234567890", "password123"):
+    # The password rules (app/domain/passwords.py) are the staff screens' too.
+    for password, says in (("short1", "密码至少需要 10 个字符"), ("", "密码至少需要 10 个字符"),
+                           ("1234567890", "太常见"), ("password123", "太常见")):
         result = _scripted(app, tmp_path, password)
         assert result.exit_code == EXIT_REFUSED, password
         assert result.output.startswith("错误："), (password, result.output)
-        assert ("10" in result.output) == (len(password) < 10), (password, result.output)
+        assert says in result.output, (password, result.output)
         assert _counts(app) == (0, 0, 0, 0)
+    # Not the login (case aside): a login long enough for the length rule to pass.
+    secret = tmp_path / "same"
+    secret.write_text("headoffice1", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=[
+        "setup", "--institution", "机构", "--head-office", "总部", "--admin-login", "HeadOffice1",
+        "--admin-password-file", str(secret)])
+    assert result.exit_code == EXIT_REFUSED and "密码不能与登录名相同" in result.output, result.output
     secret = tmp_path / "pw"
     secret.write_text(GOOD_PASSWORD, encoding="utf-8")
     bad = [
