@@ -131,6 +131,11 @@ def init_app(app: Flask) -> None:
             # A temporary password (new account, reset by the admin): nothing else until it is changed.
             target = url_for("auth.password")
             if is_htmx():
+                # The menu's badges poll from the password page itself: nothing to show, no reload
+                # (an HX-Redirect there would reload the page for ever); from any other page, go.
+                if (urlsplit(request.headers.get("HX-Current-URL", "")).path == target
+                        and request.headers.get("HX-Boosted") != "true"):
+                    return "", 204
                 return "", 200, {"HX-Redirect": target}
             return redirect(target, code=303)
         return None

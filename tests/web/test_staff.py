@@ -77,6 +77,9 @@ def test_first_login_leads_only_to_the_password_change(app, client, auth, demo):
         assert r.status_code == 303 and r.headers["Location"].endswith("/password"), path
     r = client.get("/", headers={"HX-Request": "true"})
     assert r.headers.get("HX-Redirect", "").endswith("/password")
+    # The menu's badges polling from the password page itself: no reload loop.
+    r = client.get("/nav/counts", headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/password"})
+    assert r.status_code == 204 and "HX-Redirect" not in r.headers
     page = client.get("/password").get_data(as_text=True)
     assert "您正在使用临时密码" in page
     r = _post_on_password_page(client, {"current": temporary, "new": "稻田-river-2026", "confirm": "稻田-river-2026"})
