@@ -69,36 +69,50 @@ def create(dest: Path, store: PhotoStore, *, now: datetime, app_version: str,
     revision = _alembic_revision()
     db.session.remove()
 
+    created = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
-    database_file = dest / backup_manifest.DATABASE_FILES[kind]
-    if kind == "sqlite":
-        _sqlite_copy(_sqlite_path(engine.url), database_file)
-    else:
-        _mysql_dump(engine.url, database_file)
-    entries = [Entry(database_file.name, database_file.stat().st_size, _sha256_file(database_file))]
+    try:
+        database_file = dest / backup_manifest.DATABASE_FILES[kind]
+        if kind == "sqlite":
+            _sqlite_copy(_sqlite_path(engine.url), database_file)
+        else:
+            _mysql_dump(engine.url, database_file)
+        entries = [Entry(database_file.name, database_file.stat().st_size, _sha256_file(database_file))]
 
-    for sha256 in store.iter_objects():
-        relative = backup_manifest.photo_path(sha256)
-        target = dest / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        digest, size = hashlib.sha256(), 0
-        with store.open(sha256) as src, target.open("wb") as out:
-            while chunk := src.read(_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        entries.append(Entry(relative, size, digest.hexdigest()))
+        for sha256 in store.iter_objects():
+            relative = backup_manifest.photo_path(sha256)
+            target = dest / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            digest, size = hashlib.sha256(), 0
+            with store.open(sha256) as src, target.open("wb") as out:
+                while chunk := src.read(_CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            entries.append(Entry(relative, size, digest.hexdigest()))
 
-    manifest = backup_manifest.build(created_at=now, app_version=app_version, alembic_revision=revision,
-                                     database_kind=kind, files=entries)
-    tmp = dest / f".{backup_manifest.MANIFEST_NAME}.tmp"
-    with tmp.open("w", encoding="utf-8") as f:
-        json.dump(manifest, f, ensure_ascii=False, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, dest / backup_manifest.MANIFEST_NAME)
+        manifest = backup_manifest.build(created_at=now, app_version=app_version, alembic_revision=revision,
+                                         database_kind=kind, files=entries)
+        tmp = dest / f".{backup_manifest.MANIFEST_NAME}.tmp"
+        with tmp.open("w", encoding="utf-8") as f:
+            json.dump(manifest, f, ensure_ascii=False, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, dest / backup_manifest.MANIFEST_NAME)
+    except BaseException:
+        # A failed backup leaves no half copy behind: the folder it made goes; one that was there
+        # (empty, as checked) is emptied of what this run wrote.
+        if created:
+            shutil.rmtree(dest, ignore_errors=True)
+        else:
+            for child in dest.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
+        raise
     return backup_manifest.parse(manifest)
 
 

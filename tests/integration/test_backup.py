@@ -156,3 +156,15 @@ def test_backup_refuses_a_folder_that_is_not_empty_and_restore_a_folder_without_
 
     result = app.test_cli_runner().invoke(args=["restore", str(tmp_path / "used")])
     assert result.exit_code == 1 and "manifest.json" in result.output
+
+
+def test_a_failed_backup_leaves_no_half_copy(app, demo, tmp_path, monkeypatch):
+    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() == "sqlite":
+        pytest.skip("the MariaDB client programs are what can be missing")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
+    result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "bk")])
+    assert result.exit_code == 1 and "找不到 mariadb-dump" in result.output
+    assert not (tmp_path / "bk").exists()
+    (tmp_path / "empty").mkdir()
+    result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "empty")])
+    assert result.exit_code == 1 and list((tmp_path / "empty").iterdir()) == []
