@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.domain.i18n import N_
 from app.domain.schedule import WorkingDays
@@ -85,10 +86,14 @@ def add(values: Mapping[str, str], *, actor_id: int | None, ip: str = "") -> Hol
         raise HolidayError(errors)
     row = Holiday(day=day, name=name, working=working)
     db.session.add(row)
-    db.session.flush()
-    audit.record("holiday.create", actor_id=actor_id, object_type="setting", object_id=row.id, ip=ip,
-                 after={"day": day.isoformat(), "name": name, "working": working})
-    db.session.commit()
+    try:
+        db.session.flush()
+        audit.record("holiday.create", actor_id=actor_id, object_type="setting", object_id=row.id, ip=ip,
+                     after={"day": day.isoformat(), "name": name, "working": working})
+        db.session.commit()
+    except IntegrityError:  # the same date added by someone else at the same moment
+        db.session.rollback()
+        raise HolidayError({"day": (N_("%(date)s is already in the list."), {"date": day.isoformat()})}) from None
     return row
 
 
@@ -126,7 +131,11 @@ def add_many(text: str, *, working: bool, actor_id: int | None, ip: str = "") ->
     if new:
         audit.record("holiday.create_many", actor_id=actor_id, object_type="setting", ip=ip,
                      after={"days": [h.day.isoformat() for h in new], "working": working})
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # some of the dates added by someone else at the same moment: paste again
+        db.session.rollback()
+        raise HolidayError({"lines": (N_("Dates: someone else added some of these dates just now; paste them again."), {})}) from None
     return len(new), len(existing)
 
 

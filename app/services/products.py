@@ -546,14 +546,33 @@ def _ensure_first_snapshot(p: Product) -> None:
 def create_product(values: Mapping[str, str], *, actor_id: int | None, ip: str = "") -> Product:
     """A new product (active, no collection items yet), version 1, audited; nothing written on error."""
     parsed = parse_terms(values)
+    from sqlalchemy.exc import IntegrityError
+
     p = Product(**parsed, routing_rules={}, allocation_order=[], version=1, is_active=True)
     db.session.add(p)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise ProductFormError({"code": (N_("%(field)s: %(code)s was just taken by someone else."),
+                                         {"field": TERM_LABELS["code"], "code": parsed["code"]})}) from None
     _snapshot(p, actor_id)
     audit.record("product.create", actor_id=actor_id, object_type="product", object_id=p.id, ip=ip,
                  after=_jsonable_terms(parsed))
-    db.session.commit()
+    _commit_unique("code", TERM_LABELS["code"], parsed["code"])
     return p
+
+
+def _commit_unique(field: str, label: str, code: str) -> None:
+    """Commit; a unique key taken at the same moment by someone else is refused at its field."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ProductFormError({field: (N_("%(field)s: %(code)s was just taken by someone else."),
+                                        {"field": label, "code": code})}) from None
 
 
 def update_terms(p: Product, values: Mapping[str, str], *, actor_id: int | None, ip: str = "") -> bool:
@@ -691,10 +710,9 @@ def add_item(p: Product, values: Mapping[str, str], *, actor_id: int | None, ip:
     fields = _item_fields(p, values)
     item = CollectionItem(product=p, sort_order=max((i.sort_order for i in p.items), default=0) + 1, **fields)
     db.session.add(item)
-    db.session.flush()
     audit.record("product.item_add", actor_id=actor_id, object_type="product", object_id=p.id, ip=ip,
                  after=_item_json(item))
-    db.session.commit()
+    _commit_unique("item_code", ITEM_LABELS["item_code"], fields["code"])
     return item
 
 

@@ -246,3 +246,19 @@ def test_terms_saved_by_someone_else_meanwhile_are_not_undone(app, client, auth,
         p = db.session.get(Product, pid)
         assert (p.version, str(p.annual_rate)) == (2, "0.11")
 
+
+
+def test_the_phone_bootstrap_leaves_out_retired_items_and_retired_products(app, client, auth, demo):
+    from app.models import Photo
+    from tests.sync_helpers import enrol
+    auth.login("admin")
+    with app.app_context():
+        photo = db.session.scalars(select(Photo)).first()
+        item_id, pid = photo.collection_item_id, photo.item.product_id
+        other = db.session.scalar(select(Product.id).where(Product.id != pid))
+    assert auth.post(f"/admin/products/{pid}/items/{item_id}/remove").status_code == 303  # retired: it has photos
+    assert auth.post(f"/admin/products/{other}/status", data={"active": "0"}).status_code == 303
+    phone = app.test_client()
+    data = phone.get("/api/v1/bootstrap", headers=enrol(app, "officer1")).get_json()
+    assert [p["id"] for p in data["products"]] == [pid]
+    assert item_id not in [i["id"] for i in data["products"][0]["items"]] and data["products"][0]["items"]
