@@ -70,7 +70,8 @@ def create(dest: Path, store: PhotoStore, *, now: datetime, app_version: str,
     db.session.remove()
 
     created = not dest.exists()
-    dest.mkdir(parents=True, exist_ok=True)
+    # Borrowers' identities and photos: the folder is for the backup's owner alone.
+    dest.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         database_file = dest / backup_manifest.DATABASE_FILES[kind]
         if kind == "sqlite":

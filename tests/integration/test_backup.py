@@ -88,6 +88,7 @@ def test_restore_finds_every_row_and_every_photo(app, demo, target, tmp_path, pr
 
     manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text())
     assert manifest["database"]["kind"] in ("sqlite", "mysql")
+    assert (tmp_path / "bk").stat().st_mode & 0o077 == 0, "personal data: only the owner may enter"
     assert manifest["alembic_revision"] == source_rows["alembic_version"][0][0]
     assert {f["sha256"] for f in manifest["files"][1:]} == set(source_photos)
 
