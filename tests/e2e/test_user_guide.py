@@ -19,7 +19,8 @@ from app.models import Application, Borrower, Loan, Product, User
 from tests.e2e.conftest import PHONE, login, wait_for_state
 from tests.e2e.officer import enrol_phone
 
-pytestmark = pytest.mark.e2e
+# The pictures are documentation: made once, on SQLite (Makefile: the MariaDB run leaves out browser_side).
+pytestmark = [pytest.mark.e2e, pytest.mark.browser_side]
 
 GUIDES = PROJECT_ROOT / "docs" / "zh"
 IMAGES = GUIDES / "img"
