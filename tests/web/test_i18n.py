@@ -98,7 +98,8 @@ def test_the_pages_in_chinese_show_no_ascii_colon_beside_chinese_text(app, demo)
             "cashier1": [f"/loans/{loan}", f"/applications/{app_of('钱七')}"],
             "reviewer1": [f"/applications/{app_of('李四')}"],
             "admin": ["/admin/users", "/admin/devices", "/admin/products", f"/admin/products/{product}/rules",
-                      f"/admin/products/{product}/post-loan"],
+                      f"/admin/products/{product}/post-loan", "/admin/users/new", f"/admin/users/{officer}",
+                      f"/admin/users/{officer}/transfer", f"/admin/users/{officer}/portfolio"],
         }
     found = []
     for user, paths in pages.items():
