@@ -213,6 +213,10 @@ def update_user(user: User, *, full_name: str, mobile: str, roles: set[str], act
     fields: dict = {}
     name, phone = _check_person(full_name, mobile, fields)
     _check_roles(roles, user.office, fields)
+    if "roles" not in fields and "officer" in user.roles and "officer" not in roles and not portfolio(user).empty:
+        # His borrowers, loans and tasks would point at someone who is no longer an officer.
+        fields["roles"] = (N_("%(name)s still has open work: hand it over to another officer before taking "
+                              "away the officer role."), {"name": user.full_name})
     _refuse(fields)
     if "admin" not in roles:
         _refuse_last_admin(user)

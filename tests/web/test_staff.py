@@ -168,6 +168,14 @@ def test_the_last_administrator_stays(app, auth, demo):
         assert staff_service.set_enabled(db.session.get(User, demo["admin"]), False, actor_id=admin2.id)
 
 
+def test_the_officer_role_stays_while_he_has_open_work(app, auth, demo):
+    auth.login("admin")
+    r = auth.post(f"/admin/users/{demo['officer1']}", {"full_name": "李明", "mobile": "", "roles": ["director"]})
+    assert r.status_code == 422 and "仍有未结业务" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, demo["officer1"]).roles == {"officer"}
+
+
 def test_own_account_cannot_be_disabled(app, auth, demo):
     auth.login("admin")
     r = auth.post(f"/admin/users/{demo['admin']}/enabled", {"enabled": "0"})
