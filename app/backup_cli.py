@@ -24,6 +24,15 @@ def _refusal(error) -> click.ClickException:
         return click.ClickException(translate_message(error.message, error.params))
 
 
+def _known_revisions() -> frozenset[str]:
+    """Every migration revision this version of the app has (from migrations/)."""
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    config = current_app.extensions["migrate"].migrate.get_config()
+    return frozenset(script.revision for script in ScriptDirectory.from_config(config).walk_revisions())
+
+
 def register(app: Flask) -> None:
     @app.cli.command("backup")
     @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
@@ -50,7 +59,7 @@ def register(app: Flask) -> None:
         from app.services import backup
 
         try:
-            manifest = backup.restore(directory, photo_store())
+            manifest = backup.restore(directory, photo_store(), known_revisions=_known_revisions())
         except backup.BackupError as e:
             raise _refusal(e) from None
         click.echo(f"恢复完成 restored: {directory} (made {manifest.created_at}, app {manifest.app_version}, "

@@ -149,10 +149,19 @@ def installation_emptiness(store: PhotoStore) -> tuple[str, str] | None:
     return None
 
 
-def restore(src: Path, store: PhotoStore, *, actor_id: int | None = None) -> Manifest:
-    """Load the backup in ``src`` into this (empty) installation; refuses before writing anything."""
+def restore(src: Path, store: PhotoStore, *, known_revisions: frozenset[str] | None = None,
+            actor_id: int | None = None) -> Manifest:
+    """Load the backup in ``src`` into this (empty) installation; refuses before writing anything.
+
+    ``known_revisions``: the migrations this version of the app has; a backup made by a newer
+    version (a revision not among them) is refused, since this code could not run on its schema.
+    """
     src = Path(src)
     manifest = read_manifest(src)
+    if known_revisions is not None and manifest.alembic_revision not in known_revisions:
+        raise BackupError("backup_newer", N_("This backup comes from a newer version of Daidaitong (database "
+                                             "revision %(revision)s): install that version first, then restore."),
+                          revision=manifest.alembic_revision or "-")
     engine = db.engine
     kind = _kind(engine)
     if manifest.database_kind != kind:

@@ -169,3 +169,14 @@ def test_a_failed_backup_leaves_no_half_copy(app, demo, tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
     result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "empty")])
     assert result.exit_code == 1 and list((tmp_path / "empty").iterdir()) == []
+
+
+def test_a_backup_from_a_newer_version_is_refused(app, target, tmp_path):
+    _backup(app, tmp_path / "bk")
+    path = tmp_path / "bk" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["alembic_revision"] = "9999"  # a migration this code does not have
+    path.write_text(json.dumps(manifest))
+    result = target.test_cli_runner().invoke(args=["restore", str(tmp_path / "bk")])
+    assert result.exit_code == 1 and "更新版本" in result.output and "9999" in result.output
+    _assert_empty(target)
