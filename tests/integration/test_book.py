@@ -89,8 +89,8 @@ def test_a_valid_book_is_imported_with_its_summary_and_audit(app, demo, tmp_path
             (i.principal_due - i.principal_paid for i in db.session.scalars(select(Installment))
              if i.loan.contract_no.startswith("OLD")), Decimal("0"))
         audit_row = db.session.scalar(select(AuditLog).where(AuditLog.action == "book.import"))
-        assert audit_row.object_type == "import" and audit_row.detail["sha256"] == s.sha256
-        assert audit_row.detail["new_loans"] == 2
+        assert audit_row.object_type == "import" and audit_row.detail["after"]["sha256"] == s.sha256
+        assert audit_row.detail["after"]["new_loans"] == 2
         assert _counts()[3] == before[3] + 2
 
 
@@ -323,3 +323,16 @@ def test_rows_sent_in_many_chunks_keep_their_references_in_order(app, demo, tmp_
         assert s.errors == [] and s.written
         assert db.session.scalar(select(func.count()).select_from(Installment).join(Loan)
                                  .where(Loan.contract_no.like("OLD%"))) == 18
+
+
+def test_a_later_book_adds_only_its_new_repayments_and_the_loan_is_as_if_imported_whole(app, demo, tmp_path):
+    with app.app_context():
+        _run(write_book(tmp_path / "first.xlsx", repayments=[REPAYMENTS[0], REPAYMENTS[2]]))
+        s = _run(write_book(tmp_path / "all.xlsx"))
+        assert s.errors == [] and (s.new_loans, s.new_repayments) == (0, 1)
+        grown = _snapshot("OLD-001")
+        audit_rows = db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "book.import"))
+        assert audit_rows == 2
+        _delete_loans_and_borrowers()
+        _run(write_book(tmp_path / "all.xlsx"))
+        assert _snapshot("OLD-001") == grown

@@ -50,7 +50,7 @@ def test_upload_check_then_import(app, demo, tmp_path):
     assert _old_loans(app) == 2
     with app.app_context():
         row = db.session.scalar(select(AuditLog).where(AuditLog.action == "book.import"))
-        assert row.detail["file"] == "旧账.xlsx" and row.ip is not None
+        assert row.detail["after"]["file"] == "旧账.xlsx" and row.ip is not None
     # The same confirmation again: the stored file is gone, nothing happens twice.
     r = admin.post("/admin/book/import", data={"digest": digest})
     assert r.status_code == 422 and "重新上传" in r.get_data(as_text=True)
