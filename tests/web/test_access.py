@@ -92,9 +92,18 @@ def _url(app, rule: str, username: str) -> str | None:
         ids = {
             "application_id": application.id, "borrower_id": application.borrower_id, "user_id": user.id,
             "device_id": device.id if device else 0, "photo_id": photo.id,
-            "product_id": application.product_id,
+            "product_id": application.product_id, "item_id": photo.collection_item_id,
         }
         ids["office_id"] = user.office_id
+        if "<int:holiday_id>" in rule:
+            from datetime import date
+
+            from app.models import Holiday
+
+            holiday = db.session.scalar(select(Holiday)) or Holiday(day=date(2026, 10, 1), name="国庆节")
+            db.session.add(holiday)
+            db.session.commit()
+            ids["holiday_id"] = holiday.id
         if "<int:screenshot_id>" in rule or "<int:run_id>" in rule:
             ids |= _screenshot_and_ocr_run(application, photo)
         if "<int:task_id>" in rule:
