@@ -8,16 +8,19 @@ per role, only the screens the guides explain.
 from __future__ import annotations
 
 import re
+import sys
 import time
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
 
+from app import clock
 from app.config import PROJECT_ROOT
 from app.extensions import db
 from app.models import Application, Borrower, Loan, Product, User
-from tests.e2e.conftest import PHONE, login, wait_for_state
-from tests.e2e.officer import enrol_phone
+from app.services import devices as device_service
+from tests.e2e.conftest import PHONE, ensure_controlled, login, wait_for_state
 
 # The pictures are documentation: made once, on SQLite (Makefile: the MariaDB run leaves out browser_side).
 pytestmark = [pytest.mark.e2e, pytest.mark.browser_side]
@@ -28,6 +31,26 @@ ROLE_GUIDES = ("officer", "director", "clerk", "reviewer", "cashier", "admin")
 DESKTOP = {"width": 1366, "height": 900}
 ZH = {"locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
 IMAGE_REF = re.compile(r"\]\((img/[a-z0-9-]+\.png)\)")
+# The pictures show dates and times; on one fixed moment they come out the same from run to run
+# (10:00 in Beijing), so a run changes a picture only when its screen changed.
+FROZEN = datetime(2026, 6, 15, 2, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(monkeypatch):
+    """The app's one clock (app/clock.py, the only reader of the system's time) stands at FROZEN,
+    also where a module took ``now`` by name; set before the demo data is loaded (autouse)."""
+    real = clock.now
+
+    def fixed() -> datetime:
+        return FROZEN
+
+    monkeypatch.setattr(clock, "now", fixed)
+    for name, module in list(sys.modules.items()):
+        if name.startswith("app.") and module is not None:
+            for attribute, value in list(vars(module).items()):
+                if value is real:
+                    monkeypatch.setattr(module, attribute, fixed)
 
 
 def _application_id(app, name: str) -> int:
@@ -66,13 +89,29 @@ class Camera:
         self.written.add(f"img/{name}.png")
 
 
+def _enrol(app, page, base: str, username: str) -> None:
+    with app.app_context():
+        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        officer = db.session.scalar(select(User).where(User.username == username))
+        code = device_service.create_enrolment_code(officer, admin=admin, now=clock.now())
+    login(page, base, username)
+    page.goto(f"{base}/m/enrol")
+    page.fill("input[name=code]", code)
+    page.click("#enrol-form button[type=submit]")
+    page.wait_for_url(f"{base}/m/?enrolled=1")
+    page.wait_for_selector("#view-home:not([hidden])")
+    ensure_controlled(page)
+    page.wait_for_selector("#view-home:not([hidden])")
+
+
 def _officer(camera, app, browser, base) -> None:
     context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, service_workers="allow", **ZH,
                                   permissions=["geolocation"],
                                   geolocation={"latitude": 30.6612, "longitude": 104.0932, "accuracy": 12})
+    context.clock.set_fixed_time(FROZEN)  # the phone's own clock agrees with the server's (timers still run)
     try:
         page = context.new_page()
-        enrol_phone(app, page, base)
+        _enrol(app, page, base, "officer1")
         page.wait_for_selector("#view-home:not([hidden])")
         page.click("#send-now")  # the work plan comes with the next contact
         page.wait_for_selector("#list-plan li button")
