@@ -80,9 +80,15 @@ class Camera:
 
     def shot(self, page, name: str, *, full_page: bool = False) -> None:
         page.wait_for_load_state("load")
+        if page.locator("#nav-counts").count():  # the menu's badges arrive by htmx after the page
+            page.wait_for_load_state("networkidle")
         # Thumbnails load lazily, below the fold only once scrolled to: a full-page picture wants them all.
         page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(i => { i.loading = 'eager'; })")
         wait_for_state(page, "[...document.images].every(i => i.complete)")
+        page.evaluate("document.activeElement && document.activeElement.blur()")  # no focus ring by chance
+        # A whole-page picture takes the page's height as it is then: wait until it stops changing.
+        wait_for_state(page, "(() => { const h = document.scrollingElement.scrollHeight;"
+                             " const same = window.__guideHeight === h; window.__guideHeight = h; return same; })()")
         # caret="initial": hiding the caret leaves style="" on the inputs, which htmx's settle would
         # copy onto the next boosted page as an inline style (a CSP violation not of the app's making).
         page.screenshot(path=str(IMAGES / f"{name}.png"), full_page=full_page, caret="initial")
