@@ -21,6 +21,9 @@ from xml.parsers import expat
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
 
+from app.domain.i18n import N_
+from app.services.errors import ServiceError
+
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -28,8 +31,10 @@ CJK_DATE_FORMATS = frozenset(range(27, 37)) | frozenset(range(50, 59))
 _READ = 1 << 16
 
 
-class NotAWorkbook(ValueError):
-    pass
+class NotAWorkbook(ServiceError):
+    def __init__(self, detail: str = "") -> None:
+        super().__init__("book_not_workbook", N_("This file is not an Excel workbook (.xlsx)."))
+        self.detail = detail
 
 
 def _local(name: str) -> str:
