@@ -62,7 +62,6 @@ def test_the_trail_draws_on_tianditu_tiles_with_the_key(app, live_server, deskto
     summary = page.inner_text("#trail-summary")
     assert "44 m" in summary and "0.0" not in summary
     assert page.locator("#map-note").count() == 0
-    page.screenshot(path="/tmp/ddt/h4/trail-1366.png")
 
 
 def test_without_a_key_no_tiles_and_a_note_for_the_admin(app, live_server, desktop):
