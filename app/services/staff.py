@@ -143,6 +143,26 @@ def portfolio(user: User) -> Portfolio:
     )
 
 
+def open_work(user: User) -> dict[str, int]:
+    """What an officer leaves undone if he stops working: open applications, active loans, open tasks
+    (his borrowers alone need nobody). Empty when there is nothing."""
+    work = portfolio(user).as_dict()
+    work.pop("borrowers")
+    return work if any(work.values()) else {}
+
+
+def disabled_with_open_work() -> set[int]:
+    """Disabled accounts that still hold open applications, active loans or open tasks: someone must
+    take them over (the staff list says so beside each)."""
+    disabled = select(User.id).where(User.is_enabled.is_(False))
+    held = set()
+    for model, clause in ((Application, Application.state.not_in(CLOSED_STATES)), (Loan, Loan.status == "active"),
+                          (FollowUpTask, FollowUpTask.status == "open")):
+        held |= set(db.session.scalars(select(model.officer_id).where(clause, model.officer_id.in_(disabled))
+                                       .distinct()))
+    return held
+
+
 # --- create and edit --------------------------------------------------------------------------
 
 

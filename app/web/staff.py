@@ -42,7 +42,8 @@ def _typed() -> dict:
 @bp.route("")
 @roles_required("admin")
 def users():
-    return render_template("admin/users.html", users=staff_service.staff_list())
+    return render_template("admin/users.html", users=staff_service.staff_list(),
+                           left_work=staff_service.disabled_with_open_work())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -97,6 +98,13 @@ def set_enabled(user_id: int):
     if staff_service.set_enabled(user, enable, actor_id=current_user.id, ip=client_ip()):
         flash(_("%(name)s enabled.", name=user.full_name) if enable else _("%(name)s disabled.", name=user.full_name),
               "success")
+        # Disabling is never held up (a leaver or a lost trust must stop at once), but his open work
+        # must not be forgotten: the admin is sent on to hand it over.
+        work = {} if enable else staff_service.open_work(user)
+        if work:
+            flash(_("%(name)s still holds %(applications)s open applications, %(loans)s active loans and %(tasks)s "
+                    "open tasks: hand them to another officer.", name=user.full_name, **work), "warning")
+            return redirect(url_for(".portfolio", user_id=user.id), code=303)
     return redirect(url_for(".users"), code=303)
 
 

@@ -341,3 +341,25 @@ def test_move_portfolio_to_an_officer_of_another_office(app, auth, demo):
         _nothing_orphaned()
         row = db.session.scalar(select(AuditLog).where(AuditLog.action == "user.portfolio_moved"))
         assert row.detail["after"] == {"officer_id": demo["officer3"]} and row.detail["portfolio"]["borrowers"] == before["borrowers"]
+
+
+def test_disabling_an_officer_with_open_work_leads_to_handing_it_over(app, auth, demo):
+    # Disabling is never refused for open work (a leaver must stop at once); the admin is sent on to
+    # hand the work over, and the staff list keeps saying so until it is done.
+    auth.login("admin")
+    r = auth.post(f"/admin/users/{demo['officer1']}/enabled", {"enabled": "0"})
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/admin/users/{demo['officer1']}/portfolio")
+    page = auth.client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "仍有" in page and "请移交给其他客户经理" in page
+    with app.app_context():
+        assert not db.session.get(User, demo["officer1"]).is_enabled
+    listing = auth.client.get("/admin/users").get_data(as_text=True)
+    assert listing.count("尚有未结业务，请移交") == 1
+    auth.post(f"/admin/users/{demo['officer1']}/portfolio", {"to_officer_id": str(demo["officer2"])})
+    assert "尚有未结业务，请移交" not in auth.client.get("/admin/users").get_data(as_text=True)
+    with app.app_context():
+        _nothing_orphaned()
+    # An officer with nothing open goes back to the list.
+    r = auth.post(f"/admin/users/{demo['officer1']}/enabled", {"enabled": "1"})
+    r = auth.post(f"/admin/users/{demo['officer1']}/enabled", {"enabled": "0"})
+    assert r.headers["Location"].endswith("/admin/users")
