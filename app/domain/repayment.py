@@ -36,8 +36,11 @@ __all__ = [
     "RepaymentSplit",
     "ScheduleRow",
     "classify",
+    "penalty_fen",
     "penalty_from_basis",
+    "rate_millionths",
     "replay",
+    "replay_fen",
     "schedule_rows",
     "split_allocation",
     "validate_order",
@@ -66,11 +69,20 @@ def _yuan(fen: int) -> Decimal:
     return (Decimal(fen) / 100).quantize(Decimal("0.01"))
 
 
+def rate_millionths(rate: Decimal) -> int:
+    """The penalty rate as the integer ``penalty_from_basis`` computes with (millionths a year)."""
+    return int((rate * RATE_UNITS).to_integral_value())
+
+
+def penalty_fen(basis: int, millionths: int) -> int:
+    """``penalty_from_basis`` in fen, all integer: half-up of basis x rate / 360."""
+    den = PENALTY_DAYS_PER_YEAR * RATE_UNITS
+    return (2 * basis * millionths + den) // (2 * den)
+
+
 def penalty_from_basis(basis: int, rate: Decimal) -> Decimal:
     """Penalty in yuan for ``basis`` fen-days at ``rate`` a year (actual/360), half-up to the fen."""
-    millionths = int((rate * RATE_UNITS).to_integral_value())
-    den = PENALTY_DAYS_PER_YEAR * RATE_UNITS
-    return _yuan((2 * basis * millionths + den) // (2 * den))
+    return _yuan(penalty_fen(basis, rate_millionths(rate)))
 
 
 def classify(days_past_due: int, class_days: Sequence[int] = DEFAULT_CLASS_DAYS) -> str:
@@ -110,11 +122,18 @@ class InstallmentPosition:
     paid_off_on: date | None = None
 
     def penalty_due(self, rate: Decimal) -> int:
-        return _fen(penalty_from_basis(self.penalty_basis, rate)) - self.penalty_paid
+        return self._penalty_due(rate_millionths(rate))
 
     def settled(self, rate: Decimal) -> bool:
+        return self._settled(rate_millionths(rate))
+
+    # The same in integers, with the rate already in millionths (what replay computes with).
+    def _penalty_due(self, millionths: int) -> int:
+        return penalty_fen(self.penalty_basis, millionths) - self.penalty_paid
+
+    def _settled(self, millionths: int) -> bool:
         return (self.principal_paid >= self.principal_due and self.interest_paid >= self.interest_due
-                and self.penalty_due(rate) <= 0)
+                and penalty_fen(self.penalty_basis, millionths) <= self.penalty_paid)
 
 
 @dataclass
@@ -161,25 +180,43 @@ def replay(
     ``schedule`` holds (seq, due date, principal, interest); ``start`` is the disbursement date.
     Payments dated after ``as_of`` are ignored.
     """
+    return replay_fen([(seq, due, _fen(p), _fen(i)) for seq, due, p, i in schedule],
+                      [(p.key, p.paid_on, _fen(p.amount)) for p in payments],
+                      penalty_rate=penalty_rate, as_of=as_of, start=start, order=order)
+
+
+def replay_fen(
+    schedule: Sequence[tuple[int, date, int, int]],
+    payments: Sequence[tuple[int, date, int]],
+    *,
+    penalty_rate: Decimal,
+    as_of: date,
+    start: date,
+    order: Sequence[str] = COMPONENTS,
+) -> Position:
+    """``replay`` with the schedule as (seq, due date, principal fen, interest fen) and the payments
+    as (key, paid on, fen): the same position, computed in integers only (``replay`` converts and
+    calls this; a bulk import calls it directly with ``schedule.schedule_fen``'s lines)."""
     order = validate_order(order)
-    items = [InstallmentPosition(seq, due, _fen(p), _fen(i)) for seq, due, p, i in schedule]
+    millionths = rate_millionths(penalty_rate)
+    items = [InstallmentPosition(seq, due, p, i) for seq, due, p, i in schedule]
     pos = Position(items, as_of)
     cursor = start
-    for pay in sorted((p for p in payments if p.paid_on <= as_of), key=lambda p: (p.paid_on, p.key)):
-        _accrue(items, cursor, pay.paid_on)
-        cursor = max(cursor, pay.paid_on)
-        pos.allocations[pay.key] = _allocate(items, _fen(pay.amount), pay.paid_on, penalty_rate, order)
+    for key, paid_on, fen in sorted((p for p in payments if p[1] <= as_of), key=lambda p: (p[1], p[0])):
+        _accrue(items, cursor, paid_on)
+        cursor = max(cursor, paid_on)
+        pos.allocations[key] = _allocate(items, fen, paid_on, millionths, order)
     _accrue(items, cursor, as_of)
-    if all(i.settled(penalty_rate) for i in items) and items:
+    if all(i._settled(millionths) for i in items) and items:
         pos.closed_on = max((i.paid_off_on for i in items if i.paid_off_on), default=None)
     return pos
 
 
-def _allocate(items: list[InstallmentPosition], fen: int, on: date, rate: Decimal,
+def _allocate(items: list[InstallmentPosition], fen: int, on: date, millionths: int,
               order: Sequence[str]) -> list[tuple[int, str, int]]:
     parts: list[tuple[int, str, int]] = []
     overdue = [i for i in items if i.due_date < on]
-    current = [i for i in items if i.due_date >= on and not i.settled(rate)][:1]
+    current = [i for i in items if i.due_date >= on and not i._settled(millionths)][:1]
 
     def take(i: InstallmentPosition, component: str, owed: int, attr: str) -> None:
         nonlocal fen
@@ -192,7 +229,7 @@ def _allocate(items: list[InstallmentPosition], fen: int, on: date, rate: Decima
     for component in order:
         if component == "penalty":
             for i in items:
-                take(i, component, i.penalty_due(rate), "penalty_paid")
+                take(i, component, i._penalty_due(millionths), "penalty_paid")
         else:
             when, what = component.split("_")
             for i in (overdue if when == "overdue" else current):
@@ -212,7 +249,7 @@ def _allocate(items: list[InstallmentPosition], fen: int, on: date, rate: Decima
     if fen:
         parts.append((0, "unapplied", fen))  # more than everything owed: kept, shown, refunded by hand
     for i in items:
-        if i.paid_off_on is None and i.settled(rate):
+        if i.paid_off_on is None and i._settled(millionths):
             i.paid_off_on = on
     return parts
 

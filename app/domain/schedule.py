@@ -91,6 +91,7 @@ __all__ = [
     "add_months",
     "build_schedule",
     "parse_request",
+    "schedule_fen",
 ]
 
 METHODS = ("annuity", "equal_principal", "interest_only", "bullet", "flat")
@@ -466,12 +467,24 @@ def _money(fen: int) -> Decimal:
     return Decimal(fen).scaleb(-2)
 
 
-def build_schedule(req: ScheduleRequest) -> Schedule:
-    """The repayment schedule for ``req``; ScheduleError (N_ message) for bad input."""
+def _raw_lines(req: ScheduleRequest) -> tuple[_Plan, list[tuple[date, int, int]]]:
     plan = _plan(req)
     raw = _lines_fen(plan, req.method)
     if req.working_days is not None:
         raw = [(req.working_days.next_working(due), principal, interest) for due, principal, interest in raw]
+    return plan, raw
+
+
+def schedule_fen(req: ScheduleRequest) -> list[tuple[int, date, int, int]]:
+    """The lines of ``build_schedule(req)`` as (seq, due date, principal fen, interest fen), without
+    the effective annual rate or any Decimal: what a bulk import needs (the same ``_raw_lines``, so
+    the same fen; tests/unit/test_schedule.py checks it against ``build_schedule``)."""
+    return [(seq, due, principal, interest) for seq, (due, principal, interest) in enumerate(_raw_lines(req)[1], 1)]
+
+
+def build_schedule(req: ScheduleRequest) -> Schedule:
+    """The repayment schedule for ``req``; ScheduleError (N_ message) for bad input."""
+    plan, raw = _raw_lines(req)
     lines = []
     balance = plan.principal
     for seq, (due, principal, interest) in enumerate(raw, 1):

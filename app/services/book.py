@@ -35,7 +35,7 @@ from app.domain import book as dbook
 from app.domain import repayment as rp
 from app.domain.i18n import N_
 from app.domain.money import from_fen
-from app.domain.schedule import ScheduleError, ScheduleRequest, build_schedule
+from app.domain.schedule import ScheduleError, ScheduleRequest, schedule_fen
 from app.extensions import db
 from app.models import Application, Borrower, Installment, Loan, Office, Product, Repayment, Transition, User, UserRole
 from app.models.loans import ContractCounter
@@ -282,7 +282,7 @@ def _check_and_write(parsed: dbook.ParsedBook, look: _Lookups, errors: list[dboo
         if product is None:
             continue
         try:
-            schedule = build_schedule(ScheduleRequest(
+            lines = schedule_fen(ScheduleRequest(
                 principal=loan.principal, annual_rate=loan.annual_rate, term_months=loan.term_months,
                 method=loan.method, start=loan.disbursed_on, frequency=product.frequency,
                 day_count=product.day_count,
@@ -291,19 +291,20 @@ def _check_and_write(parsed: dbook.ParsedBook, look: _Lookups, errors: list[dboo
         except ScheduleError as e:
             errors.append(E(dbook.LOANS, loan.row, "本金", e.message, e.params))
             continue
-        if schedule.lines[-1].due_date != loan.maturity_date:
+        if lines[-1][1] != loan.maturity_date:
             errors.append(E(dbook.LOANS, loan.row, "到期日",
                             N_("By the product's schedule this loan falls due on %(date)s."),
-                            {"date": schedule.lines[-1].due_date.isoformat()}))
+                            {"date": lines[-1][1].isoformat()}))
             continue
         if len(errors) != n_errors:
             continue
-        lines = [(ln.seq, ln.due_date, ln.principal, ln.interest) for ln in schedule.lines]
+        # The same engine and allocation as a disbursement and a repayment here, in integer fen
+        # (schedule_fen / replay_fen: the same lines and position, proven equal in the unit tests).
         pays = payments.get(loan.loan_no, [])
-        keys = [rp.Payment(k, r.paid_on, r.amount) for k, r in enumerate(pays)]
+        keys = [(k, r.paid_on, _fen(r.amount)) for k, r in enumerate(pays)]
         order = rp.validate_order(product.allocation_order or ())
-        pos = rp.replay(lines, keys, penalty_rate=product.penalty_rate, as_of=today, start=loan.disbursed_on,
-                        order=order)
+        pos = rp.replay_fen(lines, keys, penalty_rate=product.penalty_rate, as_of=today, start=loan.disbursed_on,
+                            order=order)
         outstanding += sum(i.principal_due - i.principal_paid for i in pos.installments)
         if pos.days_past_due() > 0:
             summary.past_due_loans += 1
@@ -334,35 +335,60 @@ class _Writer:
         self.at = now.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
         self.next = {t: (db.session.scalar(select(func.max(m.id))) or 0) + 1
                      for t, m in (("b", Borrower), ("a", Application), ("l", Loan), ("r", Repayment))}
-        self.buf: dict[str, list[dict]] = defaultdict(list)
+        self.buf: dict[str, list[tuple]] = defaultdict(list)
         self.contract_max: dict[tuple[int, int], int] = {}
+        self.statements: dict[str, tuple[str, list]] = {}
 
     def _id(self, kind: str) -> int:
         i = self.next[kind]
         self.next[kind] = i + 1
         return i
 
-    def _add(self, name: str, row: dict) -> None:
+    def _add(self, name: str, row: tuple) -> None:
         self.buf[name].append(row)
         if len(self.buf[name]) >= CHUNK:
             # The rows it points at go first (foreign keys): every table before it in _ORDER.
             for parent in _ORDER[:_ORDER.index(name) + 1]:
                 self.flush(parent)
 
+    def _statement(self, name: str) -> tuple[str, list]:
+        """The table's INSERT in the driver's own parameter style, and each column's bind processor
+        (what SQLAlchemy would apply per value: dates as SQLite stores them, JSON dumped, …)."""
+        if name not in self.statements:
+            conn = db.session.connection()
+            dialect = conn.dialect
+            t = _TABLES[name]
+            compiled = t.insert().compile(dialect=dialect)
+            keys = [c.name for c in t.columns]
+            assert compiled.positional and list(compiled.positiontup or ()) == keys, (name, compiled.positiontup)
+            procs = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in t.columns]
+            self.statements[name] = (str(compiled), procs)
+        return self.statements[name]
+
     def flush(self, name: str) -> None:
+        """Rows as tuples in the table's column order, sent through the driver's executemany."""
         rows, self.buf[name] = self.buf[name], []
-        if rows:
-            db.session.execute(_TABLES[name].insert(), rows)
+        if not rows:
+            return
+        sql, procs = self._statement(name)
+        converting = [(k, p) for k, p in enumerate(procs) if p is not None]
+        if converting:
+            converted = []
+            for row in rows:
+                row = list(row)
+                for k, p in converting:
+                    row[k] = p(row[k])
+                converted.append(tuple(row))
+            rows = converted
+        db.session.connection().exec_driver_sql(sql, rows)
 
     def borrower(self, b: dbook.BorrowerRow, look: _Lookups) -> int:
         officer_id, office_id, _ = look.users[b.officer]
         bid = self._id("b")
-        self._add("borrowers", {
-            "id": bid, "uuid": str(uuid_mod.uuid4()), "name": b.name, "id_number": b.id_number, "sex": b.sex,
-            "birth_date": b.birth_date, "phone": b.phone, "village": b.village, "township": b.township,
-            "county": b.county, "address": b.address, "household_key": "", "home_lat": b.lat, "home_lon": b.lon,
-            "related_party": False, "sms_opt_out": False, "office_id": office_id, "officer_id": officer_id,
-            "created_at": self.at})
+        # Columns in _T_BORROWERS order.
+        self._add("borrowers", (
+            bid, str(uuid_mod.uuid4()), b.name, b.id_number, b.sex, b.birth_date, b.phone, b.village, b.township,
+            b.county, b.address, "", b.lat, b.lon, False, False, office_id, officer_id, self.at))
         return bid
 
     def loan(self, loan: dbook.LoanRow, pays: list[dbook.RepaymentRow], pos: rp.Position, product: Product,
@@ -370,45 +396,35 @@ class _Writer:
         officer_id = look.users[loan.officer][0]
         borrower_id = look.borrowers[loan.id_number]
         aid, lid = self._id("a"), self._id("l")
-        self._add("applications", {
-            "id": aid, "uuid": str(uuid_mod.uuid4()), "borrower_id": borrower_id, "product_id": product.id,
-            "officer_id": officer_id, "office_id": office.id, "amount": _fen(loan.principal),
-            "term_months": loan.term_months, "purpose": "", "state": "disbursed", "version": 1, "gps_note": "",
-            "needs_l2": False, "needs_special": False, "routing_reasons": [], "entry_data": {},
-            "manifest_sha256": "", "created_at": self.at, "updated_at": self.at})
-        self._add("transitions", {
-            "application_id": aid, "event": "disburse", "from_state": "awaiting_disbursement",
-            "to_state": "disbursed", "actor_id": self.user_id, "at": self.at,
-            "comment": IMPORT_COMMENT % self.digest[:12]})
+        # Each tuple in its table's column order (_T_APPLICATIONS, _T_TRANSITIONS, _T_LOANS, …).
+        principal = _fen(loan.principal)
+        self._add("applications", (
+            aid, str(uuid_mod.uuid4()), borrower_id, product.id, officer_id, office.id, principal,
+            loan.term_months, "", "disbursed", 1, "", False, False, [], {}, "", self.at, self.at))
+        self._add("transitions", (
+            aid, "disburse", "awaiting_disbursement", "disbursed", self.user_id, self.at,
+            IMPORT_COMMENT % self.digest[:12]))
         closed = pos.closed_on is not None
         # A repaid loan rests where its last repayment left it (the daily job skips closed loans);
         # an open one is brought to today, as the daily job would.
         accrued = max([loan.disbursed_on, *(r.paid_on for r in pays)]) if closed else pos.as_of
         days = pos.days_past_due()  # zero once repaid in full
-        self._add("loans", {
-            "id": lid, "application_id": aid, "contract_no": loan.loan_no, "borrower_id": borrower_id,
-            "product_id": product.id, "officer_id": officer_id, "office_id": office.id,
-            "principal": _fen(loan.principal), "annual_rate": _millionths(loan.annual_rate),
-            "repayment_method": loan.method, "frequency": product.frequency, "day_count": product.day_count,
-            "penalty_rate": _millionths(product.penalty_rate), "allocation_order": list(product.allocation_order or []),
-            "term_months": loan.term_months, "disbursed_on": loan.disbursed_on, "maturity_date": loan.maturity_date,
-            "channel": "cash", "reference": "", "disbursed_by_id": self.user_id,
-            "status": "closed" if closed else "active", "days_past_due": days, "accrued_through": accrued,
-            "closed_on": pos.closed_on, "classification": rp.classify(days, class_days), "version": 1,
-            "created_at": self.at})
-        rate = product.penalty_rate
+        penalty_millionths = _millionths(product.penalty_rate)
+        self._add("loans", (
+            lid, aid, loan.loan_no, borrower_id, product.id, officer_id, office.id, principal,
+            _millionths(loan.annual_rate), loan.method, product.frequency, product.day_count, penalty_millionths,
+            list(product.allocation_order or []), loan.term_months, loan.disbursed_on, loan.maturity_date,
+            "cash", "", self.user_id, "closed" if closed else "active", days, accrued, pos.closed_on,
+            rp.classify(days, class_days), 1, self.at))
+        # penalty_accrued as penalty_from_basis gives it, in integer fen (rp.penalty_fen).
         for i in pos.installments:
-            self._add("installments", {
-                "loan_id": lid, "seq": i.seq, "due_date": i.due_date, "principal_due": i.principal_due,
-                "interest_due": i.interest_due, "principal_paid": i.principal_paid, "interest_paid": i.interest_paid,
-                "penalty_accrued": _fen(rp.penalty_from_basis(i.penalty_basis, rate)), "penalty_paid": i.penalty_paid,
-                "penalty_basis": i.penalty_basis, "paid_off_on": i.paid_off_on})
+            self._add("installments", (
+                lid, i.seq, i.due_date, i.principal_due, i.interest_due, i.principal_paid, i.interest_paid,
+                rp.penalty_fen(i.penalty_basis, penalty_millionths), i.penalty_paid, i.penalty_basis, i.paid_off_on))
         for k, r in enumerate(pays):
-            self._add("repayments", {
-                "id": self._id("r"), "loan_id": lid, "amount": _fen(r.amount), "paid_on": r.paid_on,
-                "channel": r.channel, "reference": r.reference, "recorded_by_id": self.user_id,
-                "recorded_at": self.at, "reversal_reason": "",
-                "allocation": {"parts": [list(p) for p in pos.allocations.get(k, [])]}, "receipt_sha256": ""})
+            self._add("repayments", (
+                self._id("r"), lid, _fen(r.amount), r.paid_on, r.channel, r.reference, self.user_id, self.at, "",
+                {"parts": [list(p) for p in pos.allocations.get(k, [])]}, ""))
         m = _CONTRACT_NO.fullmatch(loan.loan_no)
         if m and m[1] == office.code:
             key = (office.id, int(m[2]))

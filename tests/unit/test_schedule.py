@@ -423,3 +423,37 @@ def test_a_calendar_with_no_working_day_in_sight_is_refused():
     with pytest.raises(ScheduleError) as info:
         build("1000", "0.12", 1, working_days=everything)
     assert "working day" in info.value.message
+
+
+@PROPERTY_SETTINGS
+@given(st.data())
+def test_schedule_fen_is_build_schedule_in_fen(data):
+    """The import's fast call (no effective rate, no Decimal) gives the very lines build_schedule gives,
+    with and without a holiday calendar, and refuses what it refuses."""
+    from app.domain.schedule import schedule_fen
+
+    req = data.draw(requests())
+    if data.draw(st.booleans()):
+        req = replace(req, working_days=data.draw(working_days(req.start)))
+    try:
+        full = build_schedule(req)
+    except ScheduleError as e:
+        with pytest.raises(ScheduleError) as info:
+            schedule_fen(req)
+        assert (info.value.message, info.value.params) == (e.message, e.params)
+        return
+    assert schedule_fen(req) == [(ln.seq, ln.due_date, int(ln.principal * 100), int(ln.interest * 100))
+                                 for ln in full.lines]
+
+
+@pytest.mark.parametrize("kwargs", [dict(principal=D("0")), dict(annual_rate=D("1.5")), dict(term_months=0),
+                                    dict(method="weekly")])
+def test_schedule_fen_refuses_as_build_schedule(kwargs):
+    from app.domain.schedule import schedule_fen
+
+    req = replace(ScheduleRequest(D("1000"), D("0.12"), 12, "annuity", date(2026, 1, 15)), **kwargs)
+    with pytest.raises(ScheduleError) as a:
+        build_schedule(req)
+    with pytest.raises(ScheduleError) as b:
+        schedule_fen(req)
+    assert (a.value.message, a.value.params) == (b.value.message, b.value.params)
