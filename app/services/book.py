@@ -151,10 +151,13 @@ class _Lookups:
         self.officers = set(db.session.scalars(
             select(User.username).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == "officer")))
         self.offices: dict[str, Office] = {}
-        for office in db.session.scalars(select(Office)):
+        # Open offices first: a name a closed office shared with an open one means the open one.
+        all_offices = sorted(db.session.scalars(select(Office)), key=lambda o: (o.closed_at is not None, o.id))
+        for office in all_offices:
             self.offices.setdefault(office.code, office)
-        for office in db.session.scalars(select(Office)):
+        for office in all_offices:
             self.offices.setdefault(office.name, office)
+        self.closed_offices = {o.id: o.name for o in all_offices if o.closed_at is not None}
         self.products = {p.code: p for p in db.session.scalars(select(Product))}
         self.borrowers = dict(db.session.execute(select(Borrower.id_number, Borrower.id)).all())
         self.loans = {no: (i, b, d) for no, i, b, d in db.session.execute(
@@ -179,7 +182,13 @@ class _Lookups:
             return N_("%(login)s is not a loan officer.")
         if not user[2]:
             return N_("The account %(login)s is disabled.")
+        if user[1] in self.closed_offices:
+            return N_("The office of %(login)s, %(office)s, is closed: transfer the officer first.")
         return None
+
+    def officer_params(self, login: str) -> dict:
+        user = self.users.get(login)
+        return {"login": login, "office": self.closed_offices.get(user[1], "") if user else ""}
 
 
 def run(path: Path, *, user: User, today: date, now: datetime, dry_run: bool,
@@ -231,7 +240,7 @@ def _check_and_write(parsed: dbook.ParsedBook, look: _Lookups, errors: list[dboo
     for b in parsed.borrowers:
         problem = look.officer_error(b.officer)
         if problem:
-            errors.append(E(dbook.BORROWERS, b.row, "客户经理", problem, {"login": b.officer}))
+            errors.append(E(dbook.BORROWERS, b.row, "客户经理", problem, look.officer_params(b.officer)))
         book_borrowers[b.id_number] = b
     if writer is not None and not errors:
         for b in parsed.borrowers:
@@ -262,10 +271,14 @@ def _check_and_write(parsed: dbook.ParsedBook, look: _Lookups, errors: list[dboo
         n_errors = len(errors)
         problem = look.officer_error(loan.officer)
         if problem:
-            errors.append(E(dbook.LOANS, loan.row, "客户经理", problem, {"login": loan.officer}))
+            errors.append(E(dbook.LOANS, loan.row, "客户经理", problem, look.officer_params(loan.officer)))
         office = look.offices.get(loan.office)
         if office is None:
             errors.append(E(dbook.LOANS, loan.row, "办事处", N_("There is no office with the code or name %(office)s."),
+                            {"office": loan.office}))
+        elif office.closed_at is not None:
+            errors.append(E(dbook.LOANS, loan.row, "办事处",
+                            N_("The office %(office)s is closed; no loan can be booked to it."),
                             {"office": loan.office}))
         product = look.products.get(loan.product)
         if product is None:
@@ -479,11 +492,21 @@ def export(path: Path) -> dict[str, int]:
         ws.append(list(dbook.COLUMNS[sheet]))
         n = 0
         for row in rows:
-            ws.append(row)
+            ws.append([_as_text(ws, v) if isinstance(v, str) and v.startswith("=") else v for v in row])
             n += 1
         counts[sheet] = n
     wb.save(path)
     return counts
+
+
+def _as_text(ws, value: str):
+    """A cell that stays text: openpyxl stores any string beginning with "=" as a formula, which Excel
+    would then evaluate (formula injection through an address, a name or a receipt number)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"
+    return cell
 
 
 def _borrower_rows() -> Iterable[list]:

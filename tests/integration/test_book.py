@@ -336,3 +336,59 @@ def test_a_later_book_adds_only_its_new_repayments_and_the_loan_is_as_if_importe
         _delete_loans_and_borrowers()
         _run(write_book(tmp_path / "all.xlsx"))
         assert _snapshot("OLD-001") == grown
+
+
+def test_a_closed_office_a_disabled_officer_and_an_officer_of_a_closed_office_are_refused(app, demo, tmp_path):
+    from app.models import Office
+
+    with app.app_context():
+        before = _counts()
+        hk = db.session.scalar(select(Office).where(Office.code == "HK"))
+        hk.closed_at = NOW  # officer3 works there; LOANS[1] names it as 河口办事处
+        db.session.scalar(select(User).where(User.username == "officer1")).is_enabled = False
+        db.session.commit()
+        s = _run(write_book(tmp_path / "b.xlsx"))
+        by_cell = {(e.sheet, e.row, e.column): e for e in s.errors}
+        assert by_cell[(dbook.LOANS, 3, "办事处")].message == "The office %(office)s is closed; no loan can be booked to it."
+        for where in ((dbook.BORROWERS, 3, "客户经理"), (dbook.LOANS, 3, "客户经理")):
+            assert by_cell[where].params == {"login": "officer3", "office": hk.name}
+            assert "is closed" in by_cell[where].message
+        for where in ((dbook.BORROWERS, 2, "客户经理"), (dbook.LOANS, 2, "客户经理")):
+            assert by_cell[where].message == "The account %(login)s is disabled."
+        assert not s.written and _counts() == before
+        # In Chinese at the edge.
+        from flask_babel import force_locale, gettext
+
+        with app.test_request_context(), force_locale("zh"):
+            e = by_cell[(dbook.LOANS, 3, "办事处")]
+            assert "已" in gettext(e.message, **e.params)
+
+
+def test_text_beginning_with_an_equals_sign_is_exported_as_text_not_a_formula(app, demo, tmp_path):
+    from app import clock
+
+    today = clock.business_today()
+    b = [list(x) for x in BORROWERS]
+    b[0][6] = '=HYPERLINK("http://example.com","点击")'
+    with app.app_context():
+        original = write_book(tmp_path / "b.xlsx", borrowers=b)
+        wb = load_workbook(original)  # as typed in Excel with a leading ' : text, not a formula
+        ws = wb[dbook.BORROWERS]
+        ws.cell(2, 7).value = b[0][6]
+        ws.cell(2, 7).data_type = "s"
+        wb.save(original)
+        s = _run(original, today=today)
+        assert s.errors == [] and s.written
+        assert db.session.scalar(select(Borrower.address).where(Borrower.id_number == ID1)) == b[0][6]
+        exported = tmp_path / "out.xlsx"
+        book.export(exported)
+        wb = load_workbook(exported)
+        ws = wb[dbook.BORROWERS]
+        cells = [row[6] for row in ws.iter_rows(min_row=2) if row[0].value == ID1]
+        assert [(c.value, c.data_type) for c in cells] == [(b[0][6], "s")]
+        assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+        # ... and it comes back unchanged.
+        _delete_loans_and_borrowers()
+        s = _run(exported, today=today)
+        assert s.errors == [], s.errors
+        assert db.session.scalar(select(Borrower.address).where(Borrower.id_number == ID1)) == b[0][6]
