@@ -289,15 +289,7 @@ def _sqlite_copy(source: str, dest: Path) -> None:
 def _sqlite_load(backup_file: Path, target: str, entry: Entry) -> None:
     copy = _copy_verified(backup_file, Path(target).resolve().parent, entry)
     try:
-        src = sqlite3.connect(_read_only_uri(copy), uri=True)
-        try:
-            out = sqlite3.connect(target)
-            try:
-                src.backup(out)
-            finally:
-                out.close()
-        finally:
-            src.close()
+        _sqlite_copy(str(copy), Path(target))
     finally:
         copy.unlink(missing_ok=True)
 

@@ -1,11 +1,11 @@
 """Driving the officer's capture app in Chromium: enrol, capture, inspect IndexedDB."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import select
 
+from app import clock
 from app.extensions import db
 from app.models import User
 from app.services import devices as device_service
@@ -27,7 +27,7 @@ def enrol_phone(app, page, base: str, username: str = "officer1") -> None:
     with app.app_context():
         admin = db.session.scalar(select(User).where(User.username == "admin"))
         officer = db.session.scalar(select(User).where(User.username == username))
-        code = device_service.create_enrolment_code(officer, admin=admin, now=datetime.now(timezone.utc))
+        code = device_service.create_enrolment_code(officer, admin=admin, now=clock.now())
     login(page, base, username)
     page.goto(f"{base}/m/enrol")
     page.fill("input[name=code]", code)

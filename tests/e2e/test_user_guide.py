@@ -19,8 +19,8 @@ from app import clock
 from app.config import PROJECT_ROOT
 from app.extensions import db
 from app.models import Application, Borrower, Loan, Product, User
-from app.services import devices as device_service
-from tests.e2e.conftest import PHONE, ensure_controlled, login, wait_for_state
+from tests.e2e.conftest import PHONE, login, wait_for_state
+from tests.e2e.officer import enrol_phone
 
 # The pictures are documentation: made once, on SQLite (Makefile: the MariaDB run leaves out browser_side).
 pytestmark = [pytest.mark.e2e, pytest.mark.browser_side]
@@ -95,21 +95,6 @@ class Camera:
         self.written.add(f"img/{name}.png")
 
 
-def _enrol(app, page, base: str, username: str) -> None:
-    with app.app_context():
-        admin = db.session.scalar(select(User).where(User.username == "admin"))
-        officer = db.session.scalar(select(User).where(User.username == username))
-        code = device_service.create_enrolment_code(officer, admin=admin, now=clock.now())
-    login(page, base, username)
-    page.goto(f"{base}/m/enrol")
-    page.fill("input[name=code]", code)
-    page.click("#enrol-form button[type=submit]")
-    page.wait_for_url(f"{base}/m/?enrolled=1")
-    page.wait_for_selector("#view-home:not([hidden])")
-    ensure_controlled(page)
-    page.wait_for_selector("#view-home:not([hidden])")
-
-
 def _officer(camera, app, browser, base) -> None:
     context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, service_workers="allow", **ZH,
                                   permissions=["geolocation"],
@@ -117,7 +102,7 @@ def _officer(camera, app, browser, base) -> None:
     context.clock.set_fixed_time(FROZEN)  # the phone's own clock agrees with the server's (timers still run)
     try:
         page = context.new_page()
-        _enrol(app, page, base, "officer1")
+        enrol_phone(app, page, base, "officer1")
         page.wait_for_selector("#view-home:not([hidden])")
         page.click("#send-now")  # the work plan comes with the next contact
         page.wait_for_selector("#list-plan li button")
