@@ -216,7 +216,11 @@ def _allocate(items: list[InstallmentPosition], fen: int, on: date, millionths: 
               order: Sequence[str]) -> list[tuple[int, str, int]]:
     parts: list[tuple[int, str, int]] = []
     overdue = [i for i in items if i.due_date < on]
-    current = [i for i in items if i.due_date >= on and not i._settled(millionths)][:1]
+    current: list[InstallmentPosition] = []  # the first installment due on or after ``on`` not yet settled
+    for i in items:
+        if i.due_date >= on and not i._settled(millionths):
+            current.append(i)
+            break
 
     def take(i: InstallmentPosition, component: str, owed: int, attr: str) -> None:
         nonlocal fen

@@ -371,11 +371,12 @@ class _Writer:
             conn = db.session.connection()
             dialect = conn.dialect
             t = _TABLES[name]
-            compiled = t.insert().compile(dialect=dialect)
-            keys = [c.name for c in t.columns]
-            assert compiled.positional and list(compiled.positiontup or ()) == keys, (name, compiled.positiontup)
+            q = dialect.identifier_preparer.quote
+            mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]  # SQLite, PyMySQL
+            sql = (f"INSERT INTO {q(t.name)} ({', '.join(q(c.name) for c in t.columns)}) "
+                   f"VALUES ({', '.join([mark] * len(t.columns))})")
             procs = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in t.columns]
-            self.statements[name] = (str(compiled), procs)
+            self.statements[name] = (sql, procs)
         return self.statements[name]
 
     def flush(self, name: str) -> None:
