@@ -1,6 +1,7 @@
 """Real Chromium (Debian's package) driven by Playwright against a live server in this process."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -123,6 +124,17 @@ def desktop(browser):
     context = browser.new_context(viewport={"width": 1366, "height": 900}, service_workers="allow")
     yield context
     context.close()
+
+
+# True while the page is no wider than the screen (nothing to scroll sideways).
+FITS = "document.scrollingElement.scrollWidth <= window.innerWidth"
+
+
+def screenshot(page, name: str) -> None:
+    """A full-page picture into $SCREENSHOT_DIR, when it is set (to look at a screen by eye)."""
+    folder = os.environ.get("SCREENSHOT_DIR")
+    if folder:
+        page.screenshot(path=os.path.join(folder, name), full_page=True)
 
 
 def login(page, base: str, username: str, password: str = "demo1234") -> None:

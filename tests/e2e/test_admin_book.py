@@ -2,25 +2,16 @@
 import it, nothing wider than the screen. Screenshots go to $SCREENSHOT_DIR when set."""
 from __future__ import annotations
 
-import os
 
 import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Loan
-from tests.e2e.conftest import login, wait_for_state
+from tests.e2e.conftest import FITS, login, screenshot, wait_for_state
 from tests.integration.test_book import write_book
 
 pytestmark = pytest.mark.e2e
-
-FITS = "document.scrollingElement.scrollWidth <= window.innerWidth"
-
-
-def _shot(page, name: str) -> None:
-    folder = os.environ.get("SCREENSHOT_DIR")
-    if folder:
-        page.screenshot(path=os.path.join(folder, name), full_page=True)
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
@@ -35,10 +26,10 @@ def test_upload_check_and_import_a_book(app, live_server, phone, desktop, demo, 
     wait_for_state(page, "!!document.querySelector('#book-import')")
     assert "2" in page.inner_text("#book-summary")
     assert page.evaluate(FITS), "the check report is wider than the screen"
-    _shot(page, f"book-checked-{width}.png")
+    screenshot(page, f"book-checked-{width}.png")
     page.click("#book-import")
     wait_for_state(page, "!!document.querySelector('#book-imported')")
     assert page.evaluate(FITS), "the import report is wider than the screen"
-    _shot(page, f"book-imported-{width}.png")
+    screenshot(page, f"book-imported-{width}.png")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Loan).where(Loan.contract_no.like("OLD%"))) == 2

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import login, wait_for_state
+from tests.e2e.conftest import FITS, login, wait_for_state
 
 pytestmark = pytest.mark.e2e
-
-FITS = "document.scrollingElement.scrollWidth <= window.innerWidth"
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])

@@ -3,7 +3,6 @@ item 10): nothing wider than the screen, the resend button and the run-now butto
 browser under the app's CSP. Screenshots go to $SCREENSHOT_DIR when set."""
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pytest
@@ -12,17 +11,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Borrower, SmsMessage
 from app.services import jobs
-from tests.e2e.conftest import login, wait_for_state
+from tests.e2e.conftest import FITS, login, screenshot, wait_for_state
 
 pytestmark = pytest.mark.e2e
-
-FITS = "document.scrollingElement.scrollWidth <= window.innerWidth"
-
-
-def _shot(page, name: str) -> None:
-    folder = os.environ.get("SCREENSHOT_DIR")
-    if folder:
-        page.screenshot(path=os.path.join(folder, name), full_page=True)
 
 
 def _messages(app, demo) -> int:
@@ -52,25 +43,25 @@ def test_the_admin_screens_fit_and_work(app, live_server, phone, desktop, demo, 
     page.goto(f"{live_server}/outbox/")
     assert page.evaluate(FITS), "the outbox is wider than the screen"
     assert "138****5678" in page.inner_text(f"#sms-{message_id}")
-    _shot(page, f"outbox-{width}.png")
+    screenshot(page, f"outbox-{width}.png")
     page.click(f"#sms-{message_id} button")
     wait_for_state(page, f"document.querySelector('#sms-{message_id}')?.dataset.status === 'queued'")
-    _shot(page, f"outbox-resent-{width}.png")
+    screenshot(page, f"outbox-resent-{width}.png")
 
     page.goto(f"{live_server}/admin/jobs/")
     page.click("#run-now")
     wait_for_state(page, "document.querySelectorAll('#job-runs tbody tr').length === 1")
     assert page.evaluate(FITS), "the job screen is wider than the screen"
-    _shot(page, f"jobs-{width}.png")
+    screenshot(page, f"jobs-{width}.png")
 
     page.goto(f"{live_server}/admin/settings/")
     page.fill("input[name=min_client_version]", "9.0.0")
     page.click("button[type=submit].primary")
     wait_for_state(page, "!!document.querySelector('#err-min-version')")
     assert page.evaluate(FITS), "the settings screen is wider than the screen"
-    _shot(page, f"settings-{width}.png")
+    screenshot(page, f"settings-{width}.png")
 
     page.goto(f"{live_server}/borrowers/{borrower_id}")
     wait_for_state(page, "!!document.querySelector('#borrower-sms')")
     assert page.evaluate(FITS), "the borrower page is wider than the screen"
-    _shot(page, f"borrower-{width}.png")
+    screenshot(page, f"borrower-{width}.png")

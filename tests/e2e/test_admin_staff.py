@@ -3,21 +3,12 @@ account, reads the temporary password once, and the new user's first login leads
 password change, after which the home page opens. Screenshots go to $SCREENSHOT_DIR when set."""
 from __future__ import annotations
 
-import os
 
 import pytest
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import FITS, login, screenshot
 
 pytestmark = pytest.mark.e2e
-
-FITS = "document.scrollingElement.scrollWidth <= window.innerWidth"
-
-
-def _shot(page, name: str) -> None:
-    folder = os.environ.get("SCREENSHOT_DIR")
-    if folder:
-        page.screenshot(path=os.path.join(folder, name), full_page=True)
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
@@ -37,11 +28,11 @@ def test_create_an_account_and_the_first_login_changes_the_password(live_server,
     page.select_option("select[name=office_id]", label="城关办事处")
     page.check("input[name=roles][value=officer]")
     assert page.evaluate(FITS), "the account form is wider than the screen"
-    _shot(page, f"staff-new-{width}.png")
+    screenshot(page, f"staff-new-{width}.png")
     page.click("#user-form button[type=submit]")
     temporary = page.wait_for_selector("#temporary-password").inner_text().strip()
     assert page.evaluate(FITS), "the temporary password page is wider than the screen"
-    _shot(page, f"staff-temporary-{width}.png")
+    screenshot(page, f"staff-temporary-{width}.png")
 
     context.clear_cookies()  # the new user logs in on this browser (the logout button hides in the 360 px menu)
     page.goto(f"{live_server}/login")
@@ -51,7 +42,7 @@ def test_create_an_account_and_the_first_login_changes_the_password(live_server,
     page.wait_for_url(f"{live_server}/password")
     page.wait_for_selector("#must-change")
     assert page.evaluate(FITS), "the password page is wider than the screen"
-    _shot(page, f"staff-first-login-{width}.png")
+    screenshot(page, f"staff-first-login-{width}.png")
     page.fill("input[name=current]", temporary)
     page.fill("input[name=new]", "password123")
     page.fill("input[name=confirm]", "password123")

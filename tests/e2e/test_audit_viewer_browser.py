@@ -9,11 +9,10 @@ from sqlalchemy import insert
 
 from app.extensions import db
 from app.models import AuditLog
-from tests.e2e.conftest import login, wait_for_state
+from tests.e2e.conftest import FITS, login, wait_for_state
 
 pytestmark = pytest.mark.e2e
 
-FITS = "document.scrollingElement.scrollWidth <= window.innerWidth"
 ROWS = "document.querySelectorAll('#audit-rows tr.audit-row').length"
 
 

@@ -2,15 +2,13 @@
 360 px and 1366 px (issue 13 items 1 and 2), in a real browser under the app's CSP."""
 from __future__ import annotations
 
-import os
 
 import pytest
 
-from tests.e2e.conftest import login, wait_for_state
+from tests.e2e.conftest import FITS, login, screenshot, wait_for_state
 
 pytestmark = pytest.mark.e2e
 
-FITS = "document.scrollingElement.scrollWidth <= window.innerWidth"
 PREVIEW_ITEMS = "document.querySelectorAll('#checklist-preview .photo-item:not(.draft)').length"
 
 
@@ -41,6 +39,4 @@ def test_create_a_product_with_two_items_and_see_the_preview(live_server, phone,
     preview = page.inner_text("#checklist-preview")
     assert "身份证" in preview and "0 / 1–3" in preview and "已拍0张，需要2张" in preview
     assert page.evaluate(FITS), "the product page is wider than the screen"
-    folder = os.environ.get("SCREENSHOT_DIR")
-    if folder:
-        page.screenshot(path=os.path.join(folder, f"product-{360 if size == 'phone' else 1366}.png"), full_page=True)
+    screenshot(page, f"product-{360 if size == 'phone' else 1366}.png")
