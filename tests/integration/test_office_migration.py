@@ -6,12 +6,12 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
 from app import create_app
-from app.config import TestConfig
+from app import config
 from app.extensions import db
 
 
 def test_existing_offices_get_their_kind(tmp_path):
-    app = create_app(TestConfig(f"sqlite:///{tmp_path / 'm.sqlite3'}", tmp_path / "photos"))
+    app = create_app(config.TestConfig(f"sqlite:///{tmp_path / 'm.sqlite3'}", tmp_path / "photos"))
     with app.app_context():
         upgrade(revision="0010")
         with db.engine.begin() as conn:
