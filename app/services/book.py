@@ -24,20 +24,21 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Integer, String, column, func, select, table
 from sqlalchemy.exc import IntegrityError
 
+from app import clock
 from app.domain import book as dbook
 from app.domain import repayment as rp
 from app.domain.i18n import N_
 from app.domain.money import from_fen
 from app.domain.schedule import ScheduleError, ScheduleRequest, schedule_fen
 from app.extensions import db
-from app.models import Application, Borrower, Installment, Loan, Office, Product, Repayment, Transition, User, UserRole
+from app.models import Application, Borrower, Loan, Office, Product, Repayment, User, UserRole
 from app.models.loans import ContractCounter
 from app.services import audit
 from app.services.errors import ServiceError
@@ -580,6 +581,7 @@ def store_upload(stream, folder: Path, max_bytes: int) -> tuple[str, Path]:
     import tempfile
 
     folder.mkdir(parents=True, exist_ok=True)
+    forget_stale_uploads(folder)
     fd, name = tempfile.mkstemp(suffix=".part", dir=folder)
     tmp = Path(name)
     h, size = hashlib.sha256(), 0
@@ -598,6 +600,22 @@ def store_upload(stream, folder: Path, max_bytes: int) -> tuple[str, Path]:
         return h.hexdigest(), path
     finally:
         tmp.unlink(missing_ok=True)
+
+
+# A checked workbook waits this long for its confirmation; then it is deleted (it holds the book's ID
+# numbers: it must not lie about forever because nobody pressed 导入).
+UPLOAD_KEEP = timedelta(days=1)
+
+
+def forget_stale_uploads(folder: Path) -> int:
+    """Delete workbooks (and part files of cut uploads) left unconfirmed longer than UPLOAD_KEEP."""
+    cutoff = (clock.now() - UPLOAD_KEEP).timestamp()
+    gone = 0
+    for path in folder.iterdir():
+        if path.suffix in (".xlsx", ".part") and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            gone += 1
+    return gone
 
 
 def stored_upload(folder: Path, digest: str) -> Path:

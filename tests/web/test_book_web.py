@@ -86,3 +86,33 @@ def test_only_the_admin_reaches_the_page(app, demo):
     officer.login("officer1")
     assert officer.client.get("/admin/book/").status_code in (302, 303, 403)
     assert officer.client.get("/admin/book/template.xlsx").status_code in (302, 303, 403)
+
+
+def test_a_workbook_left_unconfirmed_is_deleted_a_day_later(app, demo, tmp_path):
+    # A checked book holds every borrower's ID number: it waits a day for 导入, then it goes.
+    import os
+    import time
+
+    from app.extensions import photo_store
+
+    admin = _admin(app)
+    data = write_book(tmp_path / "b.xlsx").read_bytes()
+    r = admin.post("/admin/book/check", data={"workbook": (io.BytesIO(data), "旧账.xlsx")},
+                   content_type="multipart/form-data")
+    digest = r.get_data(as_text=True).split('name="digest" value="')[1].split('"')[0]
+    with app.app_context():
+        folder = photo_store().uploads_dir / "book"
+    waiting = folder / f"{digest}.xlsx"
+    cut = folder / "cut-upload.part"
+    cut.write_bytes(b"PK")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(waiting, (two_days_ago, two_days_ago))
+    os.utime(cut, (two_days_ago, two_days_ago))
+    other = write_book(tmp_path / "c.xlsx", repayments=[]).read_bytes()
+    r = admin.post("/admin/book/check", data={"workbook": (io.BytesIO(other), "新账.xlsx")},
+                   content_type="multipart/form-data")
+    assert r.status_code == 200
+    assert not waiting.exists() and not cut.exists()
+    assert len(list(folder.glob("*.xlsx"))) == 1  # the new one waits
+    r = admin.post("/admin/book/import", data={"digest": digest})
+    assert r.status_code == 422 and "重新上传" in r.get_data(as_text=True)
