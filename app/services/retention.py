@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, delete, exists, func, inspect, or_, select, update
+from sqlalchemy import delete, exists, func, inspect, or_, select, update
 
 from app.extensions import db
 from app.models import Application, Borrower, Installment, Loan, Photo, Repayment, Screenshot, Transition, User

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, current_app, render_template, request, send_file
+from flask import Blueprint, current_app, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 
