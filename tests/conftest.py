@@ -23,8 +23,13 @@ def _database_url(tmp_root: Path) -> str:
     if not base:
         return f"sqlite:///{tmp_root / f'test-{worker}.sqlite3'}"
     url = make_url(base)
-    name = f"{url.database or 'ddt_test'}_{worker}"
     # A private database per xdist worker, created fresh for this run.
+    return fresh_mariadb_database(base, f"{url.database or 'ddt_test'}_{worker}")
+
+
+def fresh_mariadb_database(server_url: str, name: str) -> str:
+    """An empty database ``name`` on the MariaDB server of ``server_url`` (dropped first if there); its URL."""
+    url = make_url(server_url)
     server = create_engine(url.set(database="mysql"))
     with server.begin() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))

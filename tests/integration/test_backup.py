@@ -15,6 +15,7 @@ from app import create_app
 from app import config
 from app.extensions import db, photo_store
 from app.services import backup
+from tests.conftest import fresh_mariadb_database
 
 
 def _target_url(source_url: str, tmp_path: Path) -> str:
@@ -22,13 +23,7 @@ def _target_url(source_url: str, tmp_path: Path) -> str:
     url = make_url(source_url)
     if url.get_backend_name() == "sqlite":
         return f"sqlite:///{tmp_path / 'restored.sqlite3'}"
-    name = f"{url.database}_restore"
-    server = create_engine(url.set(database="mysql"))
-    with server.begin() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
-    server.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+    return fresh_mariadb_database(source_url, f"{url.database}_restore")
 
 
 @pytest.fixture()
