@@ -16,7 +16,8 @@ pytestmark = pytest.mark.e2e
 ROWS = "document.querySelectorAll('#audit-rows tr.audit-row').length"
 
 
-@pytest.mark.parametrize("size", ["phone", "desktop"])
+# The same server work runs at 1366 px on both databases; the 360 px layout once, on SQLite.
+@pytest.mark.parametrize("size", [pytest.param("phone", marks=pytest.mark.browser_side), "desktop"])
 def test_the_audit_viewer_fits_pages_and_escapes(app, live_server, phone, desktop, demo, size):
     with app.app_context():
         db.session.execute(insert(AuditLog), [
