@@ -16,6 +16,7 @@ from app.models.org import (
 )
 from app.models.people import Borrower
 from app.models.products import REPAYMENT_METHODS, CollectionItem, Holiday, Product, ProductVersion
+from app.models.reports import LoanSnapshot, PortfolioSnapshot
 from app.models.settings import JobLock, Setting
 from app.models.tasks import FollowUpTask, TaskPhoto, TrackPoint
 
@@ -23,5 +24,5 @@ __all__ = [
     "Application", "AuditLog", "BlockedPhoneNumber", "Borrower", "EnrolmentCode", "CollectionItem", "Device", "FollowUpTask",
     "HQ_ROLES", "Installment", "JobRun", "Loan", "Notification", "OcrRun", "Office", "Photo", "Product",
     "REPAYMENT_METHODS", "ROLES", "Repayment", "Screenshot", "SmsMessage", "TaskPhoto", "TrackPoint", "Transition",
-    "User", "UserRole", "JobLock", "Setting", "Holiday", "ProductVersion",
+    "User", "UserRole", "JobLock", "Setting", "Holiday", "ProductVersion", "LoanSnapshot", "PortfolioSnapshot",
 ]

@@ -27,9 +27,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.services.errors import NotFound
 from app.extensions import db
 from app.domain import offices as office_rules
-from app.models import HQ_ROLES, ROLES, Application, Borrower, FollowUpTask, Loan, Office, User, UserRole
+from app.models import (HQ_ROLES, ROLES, Application, Borrower, FollowUpTask, Loan, LoanSnapshot, Office,
+                        PortfolioSnapshot, User, UserRole)
 
-Scoped = TypeVar("Scoped", Application, Borrower, Loan)
+Scoped = TypeVar("Scoped", Application, Borrower, Loan, PortfolioSnapshot, LoanSnapshot)
 Owned = TypeVar("Owned", Application, Borrower, FollowUpTask, Loan)
 ALL_ROLES = frozenset(ROLES)
 
@@ -77,7 +78,9 @@ FULL_ID_WHERE: dict[str, tuple[str, ...]] = {
     "cashier": ("contract",),
 }
 
-_MODEL_KIND = {Borrower: BORROWERS, Application: APPLICATIONS, Loan: LOANS}
+# The report snapshots (app/models/reports.py) are loans' figures: reached as loans are.
+_MODEL_KIND = {Borrower: BORROWERS, Application: APPLICATIONS, Loan: LOANS,
+               PortfolioSnapshot: LOANS, LoanSnapshot: LOANS}
 
 # What a role may do, beyond seeing: the routes declare these roles (``roles_required``), the
 # templates test the flags ``can.<action>`` (``abilities()``), so both read this one table.

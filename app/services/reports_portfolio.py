@@ -1,0 +1,1 @@
+"""Placeholder: filled by the report builders of issue 14."""
