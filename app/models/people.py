@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Double, ForeignKey, String
+from sqlalchemy import Boolean, Computed, Date, Double, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.idcard import mask
@@ -14,12 +14,26 @@ from app.models.types import UTCDateTime, UUIDStr, new_uuid, utcnow
 
 class Borrower(db.Model):
     __tablename__ = "borrowers"
+    # The search box's keys (app/services/search.py): each kind of query a range or equality on
+    # one index. Names and villages match by prefix (a B-tree serves "张%", never "%三%"); the
+    # office's and the officer's lists come in name order from their own index.
+    __table_args__ = (
+        Index("ix_borrowers_name", "name"),
+        Index("ix_borrowers_phone", "phone"),
+        Index("ix_borrowers_village", "village"),
+        Index("ix_borrowers_office_name", "office_id", "name"),
+        Index("ix_borrowers_officer_name", "officer_id", "name"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(UUIDStr, unique=True, default=new_uuid)
     name: Mapped[str] = mapped_column(String(50))
     # PRC resident ID number, normalised (upper-case X); one person, one borrower row.
     id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    # Its last six digits (what a borrower reads out at the counter), kept by the database itself
+    # (a virtual generated column: no writer can forget it, the book import's bulk INSERT included).
+    id_last6: Mapped[str | None] = mapped_column(String(6), Computed("substr(id_number, 13, 6)", persisted=False),
+                                          index=True)
     sex: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[date] = mapped_column(Date)
     phone: Mapped[str] = mapped_column(String(20), default="")
