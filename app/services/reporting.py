@@ -17,6 +17,8 @@ million rows.
 """
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -37,7 +39,7 @@ from app.services.errors import ServiceError
 # that nobody starts a ten-year scan by a slip of the year.
 MAX_PERIOD_DAYS = 3 * 366
 BY = ("office", "branch", "officer", "product")
-KINDS = ("text", "int", "money", "percent", "date", "days")
+KINDS = ("text", "int", "money", "percent", "date", "days", "hours")  # hours: Decimal, one decimal
 
 
 class ReportRequestError(ServiceError):
@@ -108,9 +110,16 @@ def register(spec: ReportSpec) -> ReportSpec:
     return spec
 
 
+# The modules whose import registers builders. Named as data, not imported by this module's code:
+# the builders depend on this module, never the reverse (tests/unit/test_service_imports.py).
+BUILDER_MODULES = ("app.services.reports_portfolio", "app.services.reports_flow", "app.services.reports_pipeline")
+
+
 def _load_builders() -> None:
     """The builders register themselves on import; import them once, here, so every edge sees all."""
-    from app.services import reports_flow, reports_portfolio  # noqa: F401
+    for module in BUILDER_MODULES:
+        if module not in sys.modules:
+            importlib.import_module(module)
 
 
 def specs() -> list[ReportSpec]:
