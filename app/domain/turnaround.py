@@ -77,17 +77,26 @@ class Stay:
 def stays(start: datetime, moves: Iterable[tuple[datetime, str, str]]) -> list[Stay]:
     """One application's stays in waiting states, from its capture ``start`` and its transitions
     ``(at, from_state, to_state)`` in order. A stay's end is the next transition's moment; the last
-    state, if it is a waiting state, is a stay still open."""
+    state, if it is a waiting state, is a stay still open. A first move out of any state but
+    ``uploading`` (an application imported with its loan: its history is not here) has no known
+    start and is no stay."""
     found: list[Stay] = []
     since = start
     current = "uploading"
+    first = True
     for at, from_state, to_state in moves:
-        if from_state in STEP_STATES:
+        if from_state in STEP_STATES and known_start(first, from_state):
             found.append(Stay(from_state, since, at))
-        since, current = at, to_state
+        since, current, first = at, to_state, False
     if current in STEP_STATES:
         found.append(Stay(current, since, None))
     return found
+
+
+def known_start(first: bool, from_state: str) -> bool:
+    """Whether a move ends a stay whose start is known: any move after the first; the first only
+    out of ``uploading`` (started at the capture)."""
+    return not first or from_state == "uploading"
 
 
 def hours(seconds: float) -> float:

@@ -97,3 +97,8 @@ def test_stays_tile_the_time_from_capture_to_the_last_move(path, gaps):
     assert len(closed) == waiting_moves
     if all(m[1] in turnaround.STEP_STATES for m in moves):
         assert abs(total - (clock - T0).total_seconds()) < 1e-3
+
+
+def test_an_imported_application_has_no_stay_of_unknown_start():
+    # The book import records only the disbursement: its wait before is not known, not zero.
+    assert turnaround.stays(T0, [(at(0), "awaiting_disbursement", "disbursed")]) == []
