@@ -41,7 +41,8 @@ FILTER_LABELS = {
     "as_of": N_("As of"), "from": N_("From"), "to": N_("To"), "by": N_("Breakdown"),
     "office": N_("Office"), "officer": N_("Officer"), "product": N_("Product"),
 }
-BY_LABELS = {"office": N_("Office"), "branch": N_("Branch"), "officer": N_("Officer"), "product": N_("Product")}
+BY_LABELS = {"office": N_("Office"), "branch": N_("Branch"), "officer": N_("Officer"), "product": N_("Product"),
+             "month": N_("Month")}  # month: the pipeline report's breakdown
 NUMBER_FORMATS = {"int": "#,##0", "days": "0", "hours": "0.0", "money": "#,##0.00", "percent": "0.00%", "date": "yyyy-mm-dd"}
 # A cell a spreadsheet would take for a formula (=, +, -, @; a tab or carriage return before one).
 _FORMULA_LIKE = re.compile(r"^[=+\-@\t\r]")

@@ -2,6 +2,7 @@
 against a small timeline built in the test, on SQLite and MariaDB."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -147,3 +148,16 @@ def test_a_director_sees_only_his_office(app, book):
         assert report.totals["awaiting_director_done"] == 0
         with pytest.raises(reporting.ReportRequestError):
             _run("director2", office="CG")
+
+
+def test_the_report_screen_and_workbook_offer_the_month_breakdown(app, book, client, auth):
+    auth.login("reviewer1")
+    page = client.get("/reports/pipeline?by=month&from=2026-10-01")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "审批流程与时效" in html and "2026-10" in html
+    # The breakdown's choice is named (the month is this report's own breakdown).
+    assert re.search(r'<option value="month"[^>]*>月份</option>', html)
+    workbook = client.get("/reports/pipeline?by=month&from=2026-10-01&format=csv")
+    assert workbook.status_code == 200
+    assert "按月" in workbook.get_data(as_text=True) or "月份" in workbook.get_data(as_text=True)
