@@ -25,19 +25,25 @@ it touches: the report reads the ledger as it stands.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (BigInteger, Integer, String, and_, case, column, exists, extract, func, literal, or_,
-                        select, table, true, type_coerce)
+from sqlalchemy import (BigInteger, Integer, String, and_, case, column, exists, extract, false, func, literal,
+                        or_, select, table, true, type_coerce)
 from sqlalchemy.sql.elements import quoted_name
 from sqlalchemy.orm import aliased
 
+from app import clock
+from app.domain import dates
 from app.domain.i18n import N_
+from app.domain.portfolio import par_buckets, par_threshold
 from app.extensions import db
-from app.models import Installment, Loan, Office, Product, Repayment, User
-from app.services import reporting
-from app.services.reporting import Column, Report, ReportRequest, ReportSpec
+from app.models import Application, Borrower, Installment, Loan, Office, Product, Repayment, User
+from app.models.reports import PortfolioSnapshot
+from app.models.tasks import FollowUpTask
+from app.services import reporting, scope
+from app.services.reporting import Column, Report, ReportRequest, ReportRequestError, ReportSpec
 
 # The allocation components that pay principal or interest (not penalty, not an overpayment).
 PAID_COMPONENTS = ("overdue_interest", "overdue_principal", "current_interest", "current_principal",
@@ -354,3 +360,272 @@ reporting.register(ReportSpec("disbursements", N_("Disbursements"), build_disbur
 reporting.register(ReportSpec("collection", N_("Expected vs collected"), build_collection, period=True,
                               description=N_("What fell due in a period and what was collected of it: on time, "
                                              "late, still unpaid, and the collection rate.")))
+
+
+# --- arrears: the collection list -------------------------------------------------------------
+
+
+def _gettext():
+    from flask_babel import gettext  # the reader's language in a request; "zh" under force_locale
+
+    def translate(message: str) -> str:
+        try:
+            return gettext(message)
+        except RuntimeError:  # no request and no forced locale: the English source
+            return message
+    return translate
+
+
+def _latest_task(loans, *conditions):
+    """The latest done visit of each loan ``loans`` selects (that meets ``conditions``)."""
+    rank = func.row_number().over(partition_by=FollowUpTask.loan_id,
+                                  order_by=(FollowUpTask.completed_at.desc(), FollowUpTask.id.desc()))
+    ranked = (select(FollowUpTask.loan_id, FollowUpTask.completed_at, FollowUpTask.on_site, FollowUpTask.flags,
+                     FollowUpTask.outcome, rank.label("rank"))
+              .where(FollowUpTask.status == "done", FollowUpTask.loan_id.in_(loans), *conditions)
+              .subquery())
+    return ranked
+
+
+def _verdict(on_site: bool | None, flags, gettext) -> str:
+    if on_site is None:
+        return ""
+    if on_site:
+        return gettext("On site")
+    names = {"far": N_("far from home"), "poor_accuracy": N_("poor GPS accuracy"),
+             "mock_location": N_("mock location"), "no_home_gps": N_("no home GPS"), "no_gps": N_("no GPS")}
+    reasons = "、".join(gettext(names.get(flag, flag)) for flag in (flags or []))
+    return gettext("Not on site") + (f"（{reasons}）" if reasons else "")
+
+
+ARREARS_NOTE = N_(
+    "Active loans with any day past due, as the daily job left them today, most days past due first. "
+    "Overdue: principal and interest of installments past their due date, and penalty interest not yet "
+    "paid. Last visit: the latest visit reported, and whether its GPS put the officer at the "
+    "borrower's home. Last promise: the latest promise to pay recorded on a visit.")
+
+
+def _yuan_text(text: str | None) -> Decimal | None:
+    """An amount a visit report holds ("500.00", checked when recorded), as yuan."""
+    return None if not text else Decimal(text).quantize(Decimal("0.01"))
+
+
+def build_arrears(viewer: User | None, request: ReportRequest) -> Report:
+    if request.as_of != clock.business_today():
+        raise ReportRequestError("arrears_today_only", N_(
+            "The arrears list is today's list to work from; for a past day see the PAR report."))
+    in_arrears = [Loan.status == "active", Loan.days_past_due > 0, *_filters(request, viewer)]
+    late = Installment.due_date < request.as_of
+    overdue = (select(Installment.loan_id.label("loan_id"),
+                      func.sum(case((late, _fen(Installment.principal_due) - _fen(Installment.principal_paid)),
+                                    else_=0)).label("principal"),
+                      func.sum(case((late, _fen(Installment.interest_due) - _fen(Installment.interest_paid)),
+                                    else_=0)).label("interest"),
+                      func.sum(_fen(Installment.penalty_accrued) - _fen(Installment.penalty_paid)).label("penalty"),
+                      func.sum(_fen(Installment.principal_due) - _fen(Installment.principal_paid))
+                      .label("outstanding"))
+               .join(Loan, Loan.id == Installment.loan_id)
+               .where(*in_arrears)
+               .group_by(Installment.loan_id)
+               .subquery())
+    ids = select(Loan.id).where(*in_arrears)
+    # Visits are post-loan work: shown to those granted it (scope.TASKS), over the same loans.
+    tasks_seen = true() if viewer is None or scope.may(viewer, scope.TASKS) else false()
+    visit = _latest_task(ids, tasks_seen)
+    promise_date = FollowUpTask.outcome["promise_date"].as_string()
+    promise = _latest_task(ids, tasks_seen, promise_date.is_not(None), promise_date != "null")
+    officer = aliased(User)
+    stmt = (select(Loan.contract_no, Borrower.name, Borrower.phone, Borrower.village, Office.name, officer.full_name,
+                   Loan.days_past_due, overdue.c.principal, overdue.c.interest, overdue.c.penalty,
+                   overdue.c.outstanding, visit.c.completed_at, visit.c.on_site, visit.c.flags, visit.c.outcome,
+                   promise.c.outcome)
+            .join(overdue, overdue.c.loan_id == Loan.id)
+            .join(Borrower, Borrower.id == Loan.borrower_id)
+            .join(Office, Office.id == Loan.office_id)
+            .join(officer, officer.id == Loan.officer_id)
+            .outerjoin(visit, and_(visit.c.loan_id == Loan.id, visit.c.rank == 1))
+            .outerjoin(promise, and_(promise.c.loan_id == Loan.id, promise.c.rank == 1))
+            .where(*in_arrears)
+            .order_by(Loan.days_past_due.desc(), Loan.id))
+    totals_row = db.session.execute(
+        select(func.count(), func.sum(overdue.c.principal + overdue.c.interest + overdue.c.penalty),
+               func.sum(overdue.c.outstanding))).one()
+
+    def rows():
+        gettext = _gettext()
+        for (contract, name, phone, village, office, officer_name, dpd, principal, interest, penalty, outstanding,
+             visited_at, on_site, flags, visit_outcome, promise_outcome) in db.session.execute(
+                 stmt, execution_options={"yield_per": 1000}):
+            promised = promise_outcome or {}
+            yield {
+                "contract_no": contract or "", "borrower": name, "mobile": phone, "village": village,
+                "office": office, "officer": officer_name, "days_past_due": int(dpd),
+                "overdue_principal": reporting.fen_to_yuan(principal),
+                "overdue_interest": reporting.fen_to_yuan(interest), "penalty": reporting.fen_to_yuan(penalty),
+                "overdue": reporting.fen_to_yuan(_int(principal) + _int(interest) + _int(penalty)),
+                "outstanding_principal": reporting.fen_to_yuan(outstanding),
+                "last_visit": dates.business_date_of(visited_at) if visited_at else None, "verdict": _verdict(on_site, flags, gettext),
+                "visit_notes": (visit_outcome or {}).get("notes", "") if visited_at else "",
+                "promise_date": date.fromisoformat(promised["promise_date"]) if promised.get("promise_date") else None,
+                "promise_amount": _yuan_text(promised.get("promise_amount")),
+            }
+
+    columns = [
+        Column("contract_no", N_("Contract number")),
+        Column("borrower", N_("Borrower"), personal=True), Column("mobile", N_("Mobile"), personal=True),
+        Column("village", N_("Village"), personal=True), Column("office", N_("Office")),
+        Column("officer", N_("Officer")), Column("days_past_due", N_("Days past due"), "days"),
+        Column("overdue_principal", N_("Overdue principal"), "money"),
+        Column("overdue_interest", N_("Overdue interest"), "money"), Column("penalty", N_("Penalty interest"), "money"),
+        Column("overdue", N_("Overdue amount"), "money"),
+        Column("outstanding_principal", N_("Outstanding principal"), "money"),
+        Column("last_visit", N_("Last visit"), "date"), Column("verdict", N_("Visit verdict")),
+        Column("visit_notes", N_("Visit notes"), personal=True),
+        Column("promise_date", N_("Promised to pay on"), "date"),
+        Column("promise_amount", N_("Promised amount"), "money"),
+    ]
+    count, overdue_total, outstanding_total = totals_row
+    return Report("arrears", N_("Arrears list"), request, columns, rows(),
+                  {"loans": _int(count), "overdue": reporting.fen_to_yuan(overdue_total),
+                   "outstanding_principal": reporting.fen_to_yuan(outstanding_total)},
+                  notes=[ARREARS_NOTE])
+
+
+# --- officers ---------------------------------------------------------------------------------
+
+
+def _utc_start(day: date) -> datetime:
+    """The first moment of a business day (Asia/Shanghai), in UTC as times are stored."""
+    return datetime.combine(day, time.min, dates.BEIJING).astimezone(timezone.utc)
+
+
+def _portfolio_by_officer(viewer: User | None, request: ReportRequest) -> dict[int, dict[str, int]]:
+    """Active loans, outstanding principal and PAR30 principal per officer: live today, from the
+    day's snapshot for a past day (the opening of that day)."""
+    if request.as_of == clock.business_today():
+        outstanding = _fen(Installment.principal_due) - _fen(Installment.principal_paid)
+        at_risk = Loan.days_past_due >= par_threshold(30)
+        rows = db.session.execute(
+            select(Loan.officer_id, func.count(func.distinct(Loan.id)), func.sum(outstanding),
+                   func.sum(case((at_risk, outstanding), else_=0)))
+            .join(Installment, Installment.loan_id == Loan.id)
+            .where(Loan.status == "active", *_filters(request, viewer))
+            .group_by(Loan.officer_id)).all()
+    else:
+        _check_snapshot_day(request.as_of)
+        S = PortfolioSnapshot
+        rows = db.session.execute(
+            select(S.officer_id, func.sum(S.loans), func.sum(S.outstanding_principal_fen),
+                   func.sum(case((S.dpd_bucket.in_(par_buckets(30)), S.outstanding_principal_fen), else_=0)))
+            .where(S.day == request.as_of, *_filters(request, viewer, S))
+            .group_by(S.officer_id)).all()
+    return {officer: {"loans": _int(n), "outstanding": _int(o), "par30": _int(p)} for officer, n, o, p in rows}
+
+
+def _check_snapshot_day(day: date) -> None:
+    if db.session.scalar(select(PortfolioSnapshot.id).where(PortfolioSnapshot.day == day).limit(1)) is not None:
+        return
+    before = db.session.scalar(select(func.max(PortfolioSnapshot.day)).where(PortfolioSnapshot.day < day))
+    after = db.session.scalar(select(func.min(PortfolioSnapshot.day)).where(PortfolioSnapshot.day > day))
+    nearest = min((d for d in (before, after) if d is not None), key=lambda d: abs((d - day).days), default=None)
+    if nearest is None:
+        raise ReportRequestError("no_snapshot", N_("No figures were kept for %(day)s, nor for any other past day."),
+                                 day=day.isoformat())
+    raise ReportRequestError("no_snapshot", N_("No figures were kept for %(day)s; the nearest day with figures is "
+                                               "%(nearest)s."), day=day.isoformat(), nearest=nearest.isoformat())
+
+
+def _applications_by_officer(viewer, request: ReportRequest) -> dict[int, dict[str, int]]:
+    approved = Application.state.in_(("awaiting_disbursement", "disbursed"))
+    rows = db.session.execute(
+        select(Application.officer_id, func.count(Application.id), func.sum(case((approved, 1), else_=0)),
+               func.sum(case((Application.state == "rejected", 1), else_=0)))
+        .where(Application.captured_at >= _utc_start(request.date_from),
+               Application.captured_at < _utc_start(request.date_to + timedelta(days=1)),
+               *_filters(request, viewer, Application))
+        .group_by(Application.officer_id)).all()
+    return {officer: {"captured": _int(n), "approved": _int(a), "rejected": _int(r)} for officer, n, a, r in rows}
+
+
+def _visits_by_officer(viewer, request: ReportRequest) -> dict[int, dict[str, int]]:
+    """Visits reported in the period (on site / not), and tasks overdue at the as-of day (due before
+    it and not reported before it; cancelled tasks are not counted)."""
+    T = FollowUpTask
+    loan_conditions = [true() if viewer is None else scope.task_clause(viewer),
+                       reporting.office_filter(request, Loan.office_id)]
+    if request.product_id is not None:
+        loan_conditions.append(Loan.product_id == request.product_id)
+    officer_condition = true() if request.officer_id is None else T.officer_id == request.officer_id
+    in_period = and_(T.status == "done", T.completed_at >= _utc_start(request.date_from),
+                     T.completed_at < _utc_start(request.date_to + timedelta(days=1)))
+    day_began = _utc_start(request.as_of)
+    overdue = and_(T.status != "cancelled", T.due_date < request.as_of,
+                   or_(T.completed_at.is_(None), T.completed_at >= day_began))
+    rows = db.session.execute(
+        select(T.officer_id, func.sum(case((in_period, 1), else_=0)),
+               func.sum(case((and_(in_period, T.on_site.is_(True)), 1), else_=0)),
+               func.sum(case((and_(in_period, T.on_site.is_(False)), 1), else_=0)),
+               func.sum(case((overdue, 1), else_=0)))
+        .join(Loan, Loan.id == T.loan_id)
+        .where(*loan_conditions, officer_condition, or_(in_period, overdue))
+        .group_by(T.officer_id)).all()
+    return {officer: {"visits": _int(v), "verified": _int(ok), "flagged": _int(f), "tasks_overdue": _int(o)}
+            for officer, v, ok, f, o in rows}
+
+
+OFFICER_FIGURES = ("loans", "outstanding", "par30", "captured", "approved", "rejected", "visits", "verified",
+                   "flagged", "tasks_overdue")
+
+
+def _officer_row(figures: dict[str, int]) -> dict[str, Any]:
+    f = {key: figures.get(key, 0) for key in OFFICER_FIGURES}
+    return {
+        "loans": f["loans"], "outstanding": reporting.fen_to_yuan(f["outstanding"]),
+        "par30_principal": reporting.fen_to_yuan(f["par30"]), "par30": reporting.share(f["par30"], f["outstanding"]),
+        "captured": f["captured"], "approved": f["approved"], "rejected": f["rejected"],
+        "approval_rate": reporting.share(f["approved"], f["approved"] + f["rejected"]),
+        "visits": f["visits"], "verified": f["verified"], "flagged": f["flagged"],
+        "tasks_overdue": f["tasks_overdue"],
+    }
+
+
+OFFICERS_NOTE = N_(
+    "Portfolio: active loans and their outstanding principal as of the as-of day (today: live; a past "
+    "day: the figures kept that day); PAR30: the principal of loans more than 30 days past due. "
+    "Applications captured in the period; approval rate: approved (awaiting disbursement or disbursed) "
+    "over approved and rejected, of those captured in the period. Visits reported in the period: "
+    "verified when the GPS put the officer at the home, flagged when it did not. Tasks overdue: due "
+    "before the as-of day and not yet reported by then.")
+
+
+def build_officers(viewer: User | None, request: ReportRequest) -> Report:
+    merged: dict[int, dict[str, int]] = {}
+    for part in (_portfolio_by_officer(viewer, request), _applications_by_officer(viewer, request),
+                 _visits_by_officer(viewer, request)):
+        for officer, figures in part.items():
+            merged.setdefault(officer, {}).update(figures)
+    people = {uid: (name, office) for uid, name, office in db.session.execute(
+        select(User.id, User.full_name, Office.name).join(Office, Office.id == User.office_id)
+        .where(User.id.in_(sorted(merged))))} if merged else {}
+    rows = [{"officer": people.get(uid, ("", ""))[0], "office": people.get(uid, ("", ""))[1]}
+            | _officer_row(merged[uid]) for uid in sorted(merged, key=lambda u: (people.get(u, ("", ""))[1:], u))]
+    total = {key: sum(figures.get(key, 0) for figures in merged.values()) for key in OFFICER_FIGURES}
+    columns = [
+        Column("officer", N_("Officer")), Column("office", N_("Office")),
+        Column("loans", N_("Loans"), "int"), Column("outstanding", N_("Outstanding principal"), "money"),
+        Column("par30_principal", N_("PAR30 principal"), "money"), Column("par30", N_("PAR30 (%)"), "percent"),
+        Column("captured", N_("Applications captured"), "int"), Column("approved", N_("Approved"), "int"),
+        Column("rejected", N_("Rejected"), "int"), Column("approval_rate", N_("Approval rate (%)"), "percent"),
+        Column("visits", N_("Visits done"), "int"), Column("verified", N_("Visits verified"), "int"),
+        Column("flagged", N_("Visits flagged"), "int"), Column("tasks_overdue", N_("Tasks overdue"), "int"),
+    ]
+    return Report("officers", N_("Officer performance"), request, columns, rows, _officer_row(total),
+                  notes=[OFFICERS_NOTE])
+
+
+reporting.register(ReportSpec("arrears", N_("Arrears list"), build_arrears, by=(),
+                              description=N_("Today's late loans to collect: borrower, mobile, village, officer, "
+                                             "days past due, overdue amount, last visit and last promise to pay.")))
+reporting.register(ReportSpec("officers", N_("Officer performance"), build_officers, period=True, by=(),
+                              description=N_("Each officer's portfolio, PAR30, applications and approval rate, "
+                                             "visits and overdue tasks.")))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -267,3 +268,118 @@ def test_collection_and_disbursements_reconcile_on_random_books(app, demo, plans
             assert sum(row["loans"] for row in rows) == disbursed["loans"]
             assert sum(_fen(row["amount"]) for row in rows) == _fen(disbursed["amount"])
             assert sum(row["first_loans"] for row in rows) == disbursed["first_loans"]
+
+
+# --- arrears and officers (as of TODAY, on the app's clock) -------------------------------------
+
+JUNE = [
+    # E: nothing paid; 51 days past due on 30 June (since 10 May): 2,000.00 principal and 15.00 interest overdue.
+    Plan("a", "e1", date(2026, 4, 10), [(date(2026, 5, 10), "1000.00", "10.00"), (date(2026, 6, 10), "1000.00", "5.00"),
+                                        (date(2026, 7, 10), "1000.00", "5.00")]),
+    # F: due 20 June (505.00), 100.00 paid on 25 June (the interest, then 95.00 of principal): 405.00 overdue.
+    Plan("b", "f1", date(2026, 5, 20), [(date(2026, 6, 20), "500.00", "5.00")], [(date(2026, 6, 25), "100.00", False)]),
+    # G: not yet due.
+    Plan("a", "g1", date(2026, 6, 15), [(date(2026, 7, 15), "1000.00", "10.00")]),
+]
+
+
+def _at(day: date, hour_beijing: int = 10) -> datetime:
+    return datetime(day.year, day.month, day.day, hour_beijing, tzinfo=timezone(timedelta(hours=8))).astimezone(timezone.utc)
+
+
+def _june_book(monkeypatch) -> dict[str, Loan]:
+    from app import clock
+    from app.models.tasks import FollowUpTask
+
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+    e, f, g = _build(JUNE)
+    officer_ta = e.officer_id
+    db.session.add_all([
+        FollowUpTask(loan_id=e.id, officer_id=officer_ta, kind="collection", due_date=date(2026, 5, 25), status="done",
+                     on_site=True, flags=[], completed_at=_at(date(2026, 6, 1)),
+                     outcome={"promise_date": "2026-06-15", "promise_amount": "500.00", "notes": "答应月中还"}),
+        FollowUpTask(loan_id=e.id, officer_id=officer_ta, kind="escalation", due_date=date(2026, 6, 15), status="done",
+                     on_site=False, flags=["far"], completed_at=_at(date(2026, 6, 20)),
+                     outcome={"promise_date": None, "promise_amount": None, "notes": "不在家"}),
+        # Due 25 June, still open on 30 June: overdue.
+        FollowUpTask(loan_id=e.id, officer_id=officer_ta, kind="revisit", due_date=date(2026, 6, 25), status="open"),
+        # Due 20 June, reported 29 June: a visit of the period, not overdue on 30 June.
+        FollowUpTask(loan_id=g.id, officer_id=officer_ta, kind="revisit", due_date=date(2026, 6, 20), status="done",
+                     on_site=True, flags=[], completed_at=_at(date(2026, 6, 29)), outcome={"notes": ""}),
+        FollowUpTask(loan_id=f.id, officer_id=f.officer_id, kind="collection", due_date=date(2026, 7, 5), status="open"),
+    ])
+    db.session.commit()
+    return {"e": e, "f": f, "g": g}
+
+
+def test_arrears_list_is_streamed_with_last_visit_and_last_promise(app, demo, monkeypatch):
+    from flask_babel import force_locale
+
+    with app.app_context(), force_locale("zh"):
+        book = _june_book(monkeypatch)
+        report = reporting.run(None, reporting.parse("arrears", {"office": "BR"}, viewer=None, today=TODAY))
+        assert not isinstance(report.rows, (list, tuple))  # a generator over a streamed query
+        assert {c.key for c in report.columns if c.personal} == {"borrower", "mobile", "village", "visit_notes"}
+        rows = list(report.rows)
+        assert [(r["borrower"], r["days_past_due"]) for r in rows] == [("测e1", 51), ("测f1", 10)]
+        e, f = rows
+        assert (e["overdue_principal"], e["overdue_interest"], e["penalty"], e["overdue"]) == (
+            Decimal("2000.00"), Decimal("15.00"), Decimal("0.00"), Decimal("2015.00"))
+        assert e["outstanding_principal"] == Decimal("3000.00") and e["village"] == "e1村"
+        assert e["last_visit"] == date(2026, 6, 20) and e["verdict"] == "不在现场（离家太远）"
+        assert e["visit_notes"] == "不在家"
+        # The promise is the latest one made, on an earlier visit than the last.
+        assert (e["promise_date"], e["promise_amount"]) == (date(2026, 6, 15), Decimal("500.00"))
+        assert (f["overdue"], f["last_visit"], f["promise_date"], f["verdict"]) == (Decimal("405.00"), None, None, "")
+        assert report.totals == {"loans": 2, "overdue": Decimal("2420.00"), "outstanding_principal": Decimal("3405.00")}
+        # An officer sees his own customers only.
+        officer_ta = db.session.get(User, book["e"].officer_id)
+        mine = reporting.run(officer_ta, reporting.parse("arrears", {}, viewer=officer_ta, today=TODAY))
+        assert [r["borrower"] for r in mine.rows] == ["测e1"]
+        # A past day: not the list to work from; said in words.
+        with pytest.raises(reporting.ReportRequestError):
+            reporting.run(None, reporting.parse("arrears", {"as_of": "2026-06-29"}, viewer=None, today=TODAY))
+
+
+def test_officers_report_portfolio_applications_and_visits(app, demo, monkeypatch):
+    with app.app_context():
+        book = _june_book(monkeypatch)
+        e = book["e"]
+        product = db.session.get(Product, e.product_id)
+        for state, at in (("awaiting_l1", datetime(2026, 5, 31, 16, 30, tzinfo=timezone.utc)),  # 1 June 00:30 in Beijing
+                          ("rejected", _at(date(2026, 6, 5))), ("awaiting_disbursement", _at(date(2026, 6, 10))),
+                          ("disbursed", datetime(2026, 5, 31, 15, 0, tzinfo=timezone.utc))):  # 31 May 23:00: before
+            db.session.add(Application(borrower_id=e.borrower_id, product=product, officer_id=e.officer_id,
+                                       office_id=e.office_id, amount=Decimal("1000"), term_months=3, state=state,
+                                       captured_at=at))
+        db.session.commit()
+        report = _report("officers", **{"from": "2026-06-01", "to": "2026-06-30"})
+        rows = {row["officer"]: row for row in report["rows"]}
+        assert rows["officer_ta"] == {
+            "officer": "officer_ta", "office": "甲办事处", "loans": 2, "outstanding": "4000.00",
+            "par30_principal": "3000.00", "par30": "75.00", "captured": 3, "approved": 1, "rejected": 1,
+            "approval_rate": "50.00", "visits": 3, "verified": 2, "flagged": 1, "tasks_overdue": 1}
+        assert (rows["officer_tb"]["loans"], rows["officer_tb"]["outstanding"], rows["officer_tb"]["par30"],
+                rows["officer_tb"]["tasks_overdue"]) == (1, "405.00", "0.00", 0)
+        assert report["totals"]["loans"] == 3 and report["totals"]["outstanding"] == "4405.00"
+        assert report["totals"]["visits"] == 3
+
+
+def test_officers_report_reads_a_past_day_from_its_snapshot(app, demo, monkeypatch):
+    from app.models.reports import PortfolioSnapshot
+
+    with app.app_context():
+        book = _june_book(monkeypatch)
+        e = book["e"]
+        for bucket, loans, fen in ((0, 1, 300000), (3, 1, 100000)):
+            db.session.add(PortfolioSnapshot(day=date(2026, 6, 1), office_id=e.office_id, officer_id=e.officer_id,
+                                             product_id=e.product_id, classification="normal", dpd_bucket=bucket,
+                                             loans=loans, outstanding_principal_fen=fen, overdue_principal_fen=0,
+                                             overdue_interest_fen=0, penalty_outstanding_fen=0))
+        db.session.commit()
+        report = _report("officers", as_of="2026-06-01", **{"from": "2026-06-01", "to": "2026-06-01"})
+        row = {r["officer"]: r for r in report["rows"]}["officer_ta"]
+        assert (row["loans"], row["outstanding"], row["par30_principal"], row["par30"]) == (2, "4000.00", "1000.00", "25.00")
+        with pytest.raises(reporting.ReportRequestError) as refused:
+            _report("officers", as_of="2026-06-03", **{"from": "2026-06-01", "to": "2026-06-03"})
+        assert refused.value.params["nearest"] == "2026-06-01"
