@@ -243,7 +243,10 @@ def _fen(text: str) -> int:
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(plans=_plans(), window=st.tuples(st.integers(0, 150), st.integers(0, 150)))
-def test_collection_and_disbursements_reconcile_on_random_books(app, demo, plans, window):
+def test_collection_and_disbursements_reconcile_on_random_books(app, demo, monkeypatch, plans, window):
+    from app import clock
+
+    monkeypatch.setattr(clock, "now", lambda: NOW)
     with app.app_context():
         _clear()
         loans = _build(plans)
@@ -268,6 +271,17 @@ def test_collection_and_disbursements_reconcile_on_random_books(app, demo, plans
             assert sum(row["loans"] for row in rows) == disbursed["loans"]
             assert sum(_fen(row["amount"]) for row in rows) == _fen(disbursed["amount"])
             assert sum(row["first_loans"] for row in rows) == disbursed["first_loans"]
+        # The arrears list: exactly the loans past due, and its totals are the sum of its rows.
+        arrears = _report("arrears")
+        assert arrears["totals"]["loans"] == len(arrears["rows"]) == sum(
+            1 for loan in loans if loan.status == "active" and loan.days_past_due > 0)
+        assert sum(_fen(r["overdue"]) for r in arrears["rows"]) == _fen(arrears["totals"]["overdue"])
+        assert [r["days_past_due"] for r in arrears["rows"]] == sorted(
+            (r["days_past_due"] for r in arrears["rows"]), reverse=True)
+        officers = _report("officers", **{"from": first.isoformat(), "to": last.isoformat()})
+        for key in ("loans", "outstanding", "par30_principal"):
+            assert sum(_fen(str(r[key])) for r in officers["rows"]) == _fen(str(officers["totals"][key]))
+        assert officers["totals"]["loans"] == sum(1 for loan in loans if loan.status == "active")
 
 
 # --- arrears and officers (as of TODAY, on the app's clock) -------------------------------------
