@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import select, true
@@ -31,7 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.domain import offices as office_rules
 from app.domain.i18n import N_
 from app.extensions import db
-from app.models import Office, Product, User
+from app.models import Office, Product, User, UserRole
 from app.services import scope
 from app.services.errors import ServiceError
 
@@ -294,4 +295,56 @@ def as_json(report: Report) -> dict[str, Any]:
         "filters": filters_shown(report.request),
         "rows": [{key: plain(value) for key, value in row.items()} for row in report.rows],
         "totals": {key: plain(value) for key, value in report.totals.items()},
+    }
+
+
+# --- what the screens need beside a report ---------------------------------------------------
+
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    number: int
+    has_next: bool
+    size: int = PAGE_SIZE
+
+
+def page_number(raw: Mapping[str, str]) -> int:
+    value = (raw.get("page") or "").strip()
+    if not value:
+        return 1
+    if not value.isdigit() or len(value) > 9 or int(value) < 1:
+        raise ReportRequestError("bad_page", N_("The page number must be a whole number from 1."))
+    return int(value)
+
+
+def page(rows: Iterable[dict[str, Any]], number: int, size: int = PAGE_SIZE) -> Page:
+    """Rows ``(number-1)*size`` to ``number*size`` of a report, read through once (a streamed list
+    is never held whole). A page past the end is refused, naming the last page."""
+    it = iter(rows)
+    skipped = sum(1 for _ in islice(it, (number - 1) * size))
+    taken = list(islice(it, size + 1))
+    if number > 1 and not taken:
+        last = max(1, -(-skipped // size))
+        raise ReportRequestError("page_past_end", N_("There is no page %(page)s: this report has %(last)s."),
+                                 page=number, last=last)
+    return Page(taken[:size], number, len(taken) > size, size)
+
+
+def filter_choices(viewer: User | None) -> dict[str, list[tuple[str, str]]]:
+    """The offices, officers and products a viewer may filter by: (value, name) pairs."""
+    office_q = select(Office.code, Office.name).order_by(Office.code)
+    officer_q = (select(User.id, User.full_name).join(UserRole, UserRole.user_id == User.id)
+                 .where(UserRole.role == "officer").order_by(User.full_name))
+    reach_ids = None if viewer is None else scope.office_reach(viewer, scope.LOANS)
+    if reach_ids is not None:
+        office_q = office_q.where(Office.id.in_(sorted(reach_ids)))
+        officer_q = officer_q.where(User.office_id.in_(sorted(reach_ids)) | (User.id == viewer.id))
+    products = select(Product.code, Product.name).order_by(Product.code)
+    return {
+        "offices": [(code, name) for code, name in db.session.execute(office_q)],
+        "officers": [(str(i), name) for i, name in db.session.execute(officer_q.distinct())],
+        "products": [(code, name) for code, name in db.session.execute(products)],
     }

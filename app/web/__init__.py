@@ -38,3 +38,5 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(products_admin.bp)
     from app.web import book
     app.register_blueprint(book.bp)
+    from app.web import reports
+    app.register_blueprint(reports.bp)

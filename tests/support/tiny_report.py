@@ -3,6 +3,9 @@ reach, one row per office (counts, principal, share, the latest disbursement dat
 loan with the borrower's name (a personal column) when ``extra["list"]`` is set."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+from decimal import Decimal
+
 from sqlalchemy import BigInteger, func, select, type_coerce
 
 from app.domain.i18n import N_
@@ -58,3 +61,32 @@ def register(monkeypatch, *, period: bool = False) -> None:
     monkeypatch.setitem(reporting.REPORTS, NAME,
                         ReportSpec(NAME, N_("Loans"), build, period=period, by=("office",),
                                    description=N_("Principal outstanding")))
+
+
+def add_loans(today) -> dict[str, int]:
+    """Two more loans beside the demo's (城关, officer1): one of 河口's officer3, 12 days past due,
+    and one of 城关's officer2; returns the loans per office name."""
+    from app.models import Application, Installment, Product, User
+
+    def who(name):
+        return db.session.scalar(select(User).where(User.username == name))
+
+    product = db.session.scalar(select(Product).where(Product.code == "XYD"))
+    for n, (officer, fen, dpd) in enumerate((("officer3", 800_000, 12), ("officer2", 1_234_550, 0)), start=1):
+        user = who(officer)
+        borrower = Borrower(name=f"报表借款人{n}", id_number=f"8{n:017d}", sex="M", birth_date=date(1980, 1, 1),
+                            office_id=user.office_id, officer_id=user.id, village="=1+1" if n == 1 else "红星村")
+        application = Application(borrower=borrower, product=product, officer_id=user.id, office_id=user.office_id,
+                                  amount=Decimal(fen) / 100, term_months=1, state="disbursed")
+        disbursed = today - timedelta(days=30 + dpd)
+        loan = Loan(application=application, borrower=borrower, product_id=product.id, officer_id=user.id,
+                    office_id=user.office_id, principal=Decimal(fen) / 100, annual_rate=Decimal("0.0960"),
+                    repayment_method="equal_principal", penalty_rate=Decimal("0.1440"), term_months=1,
+                    disbursed_on=disbursed, maturity_date=disbursed + timedelta(days=30), channel="cash",
+                    disbursed_by_id=who("cashier1").id, accrued_through=today, days_past_due=dpd)
+        loan.installments = [Installment(seq=1, due_date=disbursed + timedelta(days=30),
+                                         principal_due=Decimal(fen) / 100, interest_due=Decimal("0.00"))]
+        db.session.add(loan)
+    db.session.commit()
+    return dict(db.session.execute(select(Office.name, func.count(Loan.id)).join(Loan, Loan.office_id == Office.id)
+                                   .group_by(Office.name)).tuples().all())
