@@ -98,6 +98,10 @@ def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sm
 
         reminders = sms.enqueue_reminders(day, days_before=sms_settings.days_before,
                                           overdue_days=sms_settings.overdue_days, sign=sms_settings.sign)
+    from app.services import snapshots
+
+    # The opening of the day as the reports as of a past day will read it (same transaction).
+    snapshots.write(day)
     detail = {"installments_accrued": accrued, "reminders": reminders, "tasks": new_tasks}
     run = db.session.scalar(select(JobRun).where(JobRun.job == DAILY, JobRun.for_date == day))
     if run is None:

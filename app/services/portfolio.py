@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import BigInteger, func, select, type_coerce
 
+from app.domain.portfolio import par_threshold
 from app.extensions import db
 from app.models import Installment, Loan, User
 from app.services.scope import scope_clause
@@ -13,7 +14,8 @@ PAR_DAYS = (1, 30, 90)
 
 
 def par(user: User) -> dict:
-    """PAR-n: the outstanding principal of loans n or more days past due, over all outstanding.
+    """PAR-n: the outstanding principal of loans more than n days past due (PAR1: any day), over
+    all outstanding — the definition of app.domain.portfolio, which the reports share.
 
     One grouped query: outstanding principal per days-past-due bucket, as the daily job left it.
     """
@@ -31,7 +33,7 @@ def par(user: User) -> dict:
               "loans": db.session.scalar(select(func.count()).select_from(Loan)
                                          .where(Loan.status == "active", scope_clause(user, Loan))) or 0}
     for days in PAR_DAYS:
-        at_risk = sum((amount for dpd, amount in buckets if dpd >= days), Decimal("0"))
+        at_risk = sum((amount for dpd, amount in buckets if dpd >= par_threshold(days)), Decimal("0"))
         result[f"par{days}"] = (at_risk / total * 100).quantize(Decimal("0.01")) if total else Decimal("0.00")
         result[f"par{days}_amount"] = at_risk.quantize(Decimal("0.01"))
     return result

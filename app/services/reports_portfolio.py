@@ -1,1 +1,255 @@
-"""Placeholder: filled by the report builders of issue 14."""
+"""The portfolio reports: ``par`` (portfolio at risk and ageing), ``classification`` (five
+categories and their migration between two dates) and ``upcoming`` (dues in the coming days), and
+the two figures the dashboard draws (``monthly_positions``, ``class_distribution``).
+
+One rule for every date: as of today the figures come from the live tables (through
+``snapshots.positions`` / ``snapshots.loan_figures``, the same definitions the daily job's
+snapshot is written with), as of a past day from that day's snapshot — so what a report says of a
+day today is what it said on that day. A past day without a snapshot is refused with the nearest
+day that has one. Every query is scoped by ``reporting.reach`` and filtered by the request's
+office, officer and product; grouped in SQL, never a loop over loans.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, func, literal, select, true, type_coerce
+
+from app import clock
+from app.domain import offices as office_rules
+from app.domain import portfolio as dpd_rules
+from app.domain.i18n import N_
+from app.domain.repayment import CLASS_LABELS, CLASSES
+from app.extensions import db
+from app.models import Installment, Loan, Office, Product, User
+from app.models.reports import LoanSnapshot, PortfolioSnapshot
+from app.services import reporting, snapshots
+from app.services.reporting import Column, Report, ReportRequest, ReportRequestError, ReportSpec
+
+Amounts = dpd_rules.Amounts
+
+
+def _today() -> date:
+    return clock.business_today()
+
+
+def _missing(day: date) -> ReportRequestError:
+    nearest = snapshots.nearest_day(day)
+    if nearest is None:
+        return ReportRequestError("no_snapshot", N_("No figures were kept for %(day)s, nor for any other day yet: "
+                                                    "ask for today's figures."), day=day.isoformat())
+    return ReportRequestError("no_snapshot", N_("No figures were kept for %(day)s; the nearest day with figures "
+                                                "is %(nearest)s."), day=day.isoformat(), nearest=nearest.isoformat())
+
+
+def _filters(model, *, office_ids=None, officer_id=None, product_id=None) -> list:
+    where = []
+    if office_ids is not None:
+        where.append(model.office_id.in_(sorted(office_ids)))
+    if officer_id is not None:
+        where.append(model.officer_id == officer_id)
+    if product_id is not None:
+        where.append(model.product_id == product_id)
+    return where
+
+
+def buckets(viewer: User | None, day: date, *, group: str | None = None, office_ids=None, officer_id=None,
+            product_id=None, today: date | None = None) -> list[tuple[Any, str, int, int, int]]:
+    """(group key, class, dpd bucket, loans, outstanding principal fen) of the loans in reach on
+    ``day``: live when ``day`` is today, else from the day's snapshot (refused when there is none).
+
+    ``group`` is None (key None), "office", "officer" or "product" (key: that id).
+    """
+    today = today or _today()
+    if day > today:
+        raise ReportRequestError("future_date", N_("The as-of date cannot be after today."))
+    if day == today:
+        source = snapshots.loan_figures(day, reporting.reach(viewer, Loan),
+                                        *_filters(Loan, office_ids=office_ids, officer_id=officer_id,
+                                                  product_id=product_id)).subquery("per_loan")
+        c = source.c
+        loans, principal = func.count(), func.sum(c.principal)
+        key = c[f"{group}_id"] if group else literal(None)
+        query = select(key, c.classification, c.dpd_bucket, loans, principal).group_by(
+            *([key] if group else []), c.classification, c.dpd_bucket)
+    else:
+        if not snapshots.has_snapshot(day):
+            raise _missing(day)
+        s = PortfolioSnapshot
+        key = getattr(s, f"{group}_id") if group else literal(None)
+        query = (select(key, s.classification, s.dpd_bucket, func.sum(s.loans),
+                        func.sum(type_coerce(s.outstanding_principal_fen, BigInteger)))
+                 .where(s.day == day, reporting.reach(viewer, s),
+                        *_filters(s, office_ids=office_ids, officer_id=officer_id, product_id=product_id))
+                 .group_by(*([key] if group else []), s.classification, s.dpd_bucket))
+    return [(k, cls, int(b), int(n or 0), int(p or 0)) for k, cls, b, n, p in db.session.execute(query)]
+
+
+# --- what the dashboard draws ----------------------------------------------------------------
+
+
+def monthly_positions(viewer: User | None, months: list[date], office_ids=None) -> list[dict]:
+    """For each date (a month's opening; today live): loans, outstanding principal, PAR30 principal
+    and its share of the outstanding. A day without a snapshot gives zeros and ``recorded`` False."""
+    today = _today()
+    result = []
+    for day in months:
+        try:
+            rows = buckets(viewer, day, office_ids=office_ids, today=today)
+            recorded = True
+        except ReportRequestError:
+            rows, recorded = [], False
+        by_bucket: dict[int, Amounts] = defaultdict(Amounts)
+        for _key, _cls, bucket, loans, fen in rows:
+            by_bucket[bucket] = by_bucket[bucket] + Amounts(loans, fen)
+        figures = dpd_rules.par_and_ageing(by_bucket)
+        total, par30 = figures["total"], figures["par30"]
+        result.append({"day": day, "loans": total.loans, "outstanding": reporting.fen_to_yuan(total.principal_fen),
+                       "par30_principal": reporting.fen_to_yuan(par30.principal_fen),
+                       "par30_share": reporting.share(par30.principal_fen, total.principal_fen),
+                       "recorded": recorded})
+    return result
+
+
+def class_distribution(viewer: User | None, office_ids=None) -> list[dict]:
+    """Today's active loans in reach by five-category class (every class, in order, zeros too):
+    loans, outstanding principal (yuan) and share of the outstanding (percent)."""
+    rows = buckets(viewer, _today(), office_ids=office_ids)
+    loans: dict[str, int] = defaultdict(int)
+    fen: dict[str, int] = defaultdict(int)
+    for _key, cls, _bucket, n, principal in rows:
+        loans[cls] += n
+        fen[cls] += principal
+    whole = sum(fen.values())
+    return [{"classification": cls, "loans": loans[cls], "outstanding": reporting.fen_to_yuan(fen[cls]),
+             "share": reporting.share(fen[cls], whole)} for cls in CLASSES]
+
+
+# --- breakdowns -------------------------------------------------------------------------------
+
+TOTAL_LABEL = N_("All")
+
+
+def _branch_of() -> dict[int, int]:
+    """Each office's branch: itself or its ancestor right under the head office (the head office
+    itself stays where it is) — the unit a "by branch" breakdown adds up to."""
+    offices = db.session.execute(select(Office.id, Office.parent_id, Office.is_hq)).all()
+    parent = {o.id: o.parent_id for o in offices}
+    top = {o.id for o in offices if o.parent_id is None or o.is_hq}
+    result = {}
+    for office_id in parent:
+        at = office_id
+        while parent.get(at) is not None and parent[at] not in top:
+            at = parent[at]
+        result[office_id] = at
+    return result
+
+
+def _labels(by: str | None, keys: Iterable[Any]) -> dict[Any, str]:
+    keys = [k for k in keys if k is not None]
+    if by in ("office", "branch"):
+        return dict(db.session.execute(select(Office.id, Office.name).where(Office.id.in_(keys))).tuples().all())
+    if by == "officer":
+        return dict(db.session.execute(select(User.id, User.full_name).where(User.id.in_(keys))).tuples().all())
+    if by == "product":
+        return dict(db.session.execute(select(Product.id, Product.name).where(Product.id.in_(keys))).tuples().all())
+    return {}
+
+
+def _grouped_buckets(viewer: User | None, request: ReportRequest, day: date | None = None):
+    """The request's rows of ``buckets``, with the key turned into the breakdown's (branch: the
+    offices' branch)."""
+    group = {"branch": "office"}.get(request.by or "", request.by)
+    rows = buckets(viewer, day or request.as_of, group=group, office_ids=request.office_ids,
+                   officer_id=request.officer_id, product_id=request.product_id)
+    if request.by == "branch":
+        branch = _branch_of()
+        rows = [(branch.get(k, k), cls, b, n, p) for k, cls, b, n, p in rows]
+    return rows
+
+
+def _group_column(by: str | None) -> Column:
+    label = {"office": N_("Office"), "branch": N_("Branch"), "officer": N_("Loan officer"),
+             "product": N_("Product")}.get(by or "", N_("Portfolio"))
+    return Column("group", label, "text")
+
+
+# --- par: portfolio at risk and ageing --------------------------------------------------------
+
+PAR_KEYS = [f"par{days}" for days in dpd_rules.PAR_DAYS]
+AGE_KEYS = [f"age_{first}_{last or ''}" for first, last in dpd_rules.AGEING]
+
+
+def _par_columns(by: str | None) -> list[Column]:
+    columns = [_group_column(by), Column("loans", N_("Loans"), "int"),
+               Column("outstanding_principal", N_("Outstanding principal"), "money")]
+    for days in dpd_rules.PAR_DAYS:
+        loans, principal, share = PAR_LABELS[days]
+        columns += [Column(f"par{days}_loans", loans, "int"), Column(f"par{days}_principal", principal, "money"),
+                    Column(f"par{days}_share", share, "percent")]
+    for bucket, key in zip(dpd_rules.AGEING, AGE_KEYS):
+        loans, principal = AGE_LABELS[bucket]
+        columns += [Column(f"{key}_loans", loans, "int"), Column(f"{key}_principal", principal, "money")]
+    return columns
+
+
+# Written out, so that each is a string the translators see.
+PAR_LABELS = {
+    1: (N_("PAR1 loans"), N_("PAR1 principal"), N_("PAR1 share")),
+    7: (N_("PAR7 loans"), N_("PAR7 principal"), N_("PAR7 share")),
+    30: (N_("PAR30 loans"), N_("PAR30 principal"), N_("PAR30 share")),
+    60: (N_("PAR60 loans"), N_("PAR60 principal"), N_("PAR60 share")),
+    90: (N_("PAR90 loans"), N_("PAR90 principal"), N_("PAR90 share")),
+    180: (N_("PAR180 loans"), N_("PAR180 principal"), N_("PAR180 share")),
+}
+AGE_LABELS = {
+    (1, 30): (N_("1–30 days: loans"), N_("1–30 days: principal")),
+    (31, 60): (N_("31–60 days: loans"), N_("31–60 days: principal")),
+    (61, 90): (N_("61–90 days: loans"), N_("61–90 days: principal")),
+    (91, 180): (N_("91–180 days: loans"), N_("91–180 days: principal")),
+    (181, None): (N_("Over 180 days: loans"), N_("Over 180 days: principal")),
+}
+
+
+def _par_figures(by_bucket: dict[int, Amounts]) -> dict[str, Any]:
+    figures = dpd_rules.par_and_ageing(by_bucket)
+    total = figures["total"]
+    row: dict[str, Any] = {"loans": total.loans, "outstanding_principal": reporting.fen_to_yuan(total.principal_fen)}
+    for key in PAR_KEYS:
+        row[f"{key}_loans"] = figures[key].loans
+        row[f"{key}_principal"] = reporting.fen_to_yuan(figures[key].principal_fen)
+        row[f"{key}_share"] = reporting.share(figures[key].principal_fen, total.principal_fen)
+    for key in AGE_KEYS:
+        row[f"{key}_loans"] = figures[key].loans
+        row[f"{key}_principal"] = reporting.fen_to_yuan(figures[key].principal_fen)
+    return row
+
+
+def build_par(viewer: User | None, request: ReportRequest) -> Report:
+    rows = _grouped_buckets(viewer, request)
+    per_group: dict[Any, dict[int, Amounts]] = defaultdict(lambda: defaultdict(Amounts))
+    overall: dict[int, Amounts] = defaultdict(Amounts)
+    for key, _cls, bucket, loans, fen in rows:
+        per_group[key][bucket] = per_group[key][bucket] + Amounts(loans, fen)
+        overall[bucket] = overall[bucket] + Amounts(loans, fen)
+    labels = _labels(request.by, per_group)
+    out = []
+    if request.by:
+        for key in sorted(per_group, key=lambda k: (labels.get(k, ""), k or 0)):
+            out.append({"group": labels.get(key, str(key)), **_par_figures(per_group[key])})
+    else:
+        out.append({"group": TOTAL_LABEL, **_par_figures(overall)})
+    return Report("par", PAR_TITLE, request, _par_columns(request.by), out,
+                  totals={"group": TOTAL_LABEL, **_par_figures(overall)}, notes=[PAR_NOTE])
+
+
+PAR_TITLE = N_("Portfolio at risk and ageing")
+PAR_NOTE = N_("PARn is the outstanding principal of the loans more than n days past due (PAR1: any day "
+              "past due); its percentage is of all outstanding principal. Ageing buckets count days "
+              "past due. As of today from the live loans, as of a past day from that day's record.")
+
+reporting.register(ReportSpec("par", PAR_TITLE, build_par, period=False,
+                              description=N_("Loans past due by days, their principal, and PAR1 to PAR180.")))

@@ -1,0 +1,250 @@
+"""The portfolio reports (par, classification, upcoming), the snapshots they read for a past day,
+and the dashboard's two figures, against small books built here, on the real database."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from app import clock
+from app.domain import portfolio as dpd_rules
+from app.extensions import db
+from app.models import Loan, LoanSnapshot, Office, PortfolioSnapshot
+from app.services import jobs, reporting, reports_portfolio, snapshots
+from app.services import loans as loan_service
+from app.services import portfolio as portfolio_card
+from tests.support import book
+
+# One loan at each edge of the buckets: (days past due, outstanding principal in fen).
+EDGES = ((0, 100_000), (1, 200_000), (7, 300_000), (8, 400_000), (30, 500_000), (31, 600_000),
+         (60, 700_000), (61, 800_000), (90, 900_000), (91, 1_000_000), (180, 1_100_000), (181, 1_200_000))
+
+
+def _today() -> date:
+    return clock.business_today()
+
+
+def _edge_book(today: date) -> None:
+    book.set_demo_loan_aside()
+    for k, (dpd, fen) in enumerate(EDGES):
+        book.late_loan(("officer1", "officer2", "officer3")[k % 3], ("XYD", "LBD")[k % 2], fen, dpd, today)
+    db.session.commit()
+
+
+def _report(name: str, viewer=None, **raw) -> dict:
+    request = reporting.parse(name, {k: str(v) for k, v in raw.items()}, viewer=viewer, today=_today())
+    return reporting.as_json(reporting.run(viewer, request))
+
+
+def _yuan(fen: int) -> str:
+    return f"{Decimal(fen) / 100:.2f}"
+
+
+def _over(days: int) -> int:
+    return sum(fen for dpd, fen in EDGES if dpd > days)
+
+
+def test_par_is_the_principal_of_loans_more_than_n_days_past_due(app, demo):
+    with app.app_context():
+        today = _today()
+        _edge_book(today)
+        totals = _report("par")["totals"]
+        assert totals["loans"] == len(EDGES)
+        assert totals["outstanding_principal"] == _yuan(sum(fen for _d, fen in EDGES))
+        assert totals["par1_principal"] == _yuan(_over(0))
+        assert totals["par7_principal"] == _yuan(_over(7))   # 8 days and over: not the loan 7 days late
+        assert totals["par30_principal"] == _yuan(_over(30))
+        assert totals["par60_principal"] == _yuan(_over(60))
+        assert totals["par90_principal"] == _yuan(_over(90))
+        assert totals["par180_principal"] == _yuan(_over(180))
+        assert totals["par30_loans"] == sum(1 for d, _f in EDGES if d > 30)
+        assert totals["age_1_30_principal"] == _yuan(200_000 + 300_000 + 400_000 + 500_000)
+        assert totals["age_181__principal"] == _yuan(1_200_000)
+        whole = sum(fen for _d, fen in EDGES)
+        assert totals["par30_share"] == f"{Decimal(_over(30) * 100) / whole:.2f}"
+
+
+def test_the_loans_page_par_card_follows_the_same_definition(app, demo):
+    """It counted n *or more* days: a loan exactly 30 days late was in PAR30."""
+    with app.app_context():
+        today = _today()
+        _edge_book(today)
+        card = portfolio_card.par(book.user("reviewer1"))
+        assert card["par1_amount"] == Decimal(_yuan(_over(0)))
+        assert card["par30_amount"] == Decimal(_yuan(_over(30)))
+        assert card["par90_amount"] == Decimal(_yuan(_over(90)))
+
+
+@pytest.mark.parametrize("by", ["office", "branch", "officer", "product"])
+def test_every_breakdown_adds_up_to_the_total(app, demo, by):
+    with app.app_context():
+        _edge_book(_today())
+        report = _report("par", by=by)
+        assert len(report["rows"]) >= 2
+        for key, total in report["totals"].items():
+            if key.endswith("_principal") or key == "loans" or key.endswith("_loans"):
+                summed = sum(Decimal(str(row[key])) for row in report["rows"])
+                assert summed == Decimal(str(total)), key
+
+
+def test_a_director_sees_his_offices_and_an_officer_his_loans(app, demo):
+    with app.app_context():
+        _edge_book(_today())
+        mine = [fen for k, (_d, fen) in enumerate(EDGES) if k % 3 == 0]
+        his_office = [fen for k, (_d, fen) in enumerate(EDGES) if k % 3 in (0, 1)]
+        assert _report("par", book.user("officer1"))["totals"]["outstanding_principal"] == _yuan(sum(mine))
+        assert _report("par", book.user("director1"))["totals"]["outstanding_principal"] == _yuan(sum(his_office))
+        positions = reports_portfolio.monthly_positions(book.user("director2"), [_today()])
+        assert positions[0]["loans"] == sum(1 for k in range(len(EDGES)) if k % 3 == 2)
+
+
+def test_the_daily_job_keeps_the_day_as_the_ledger_rebuilds_it(app, demo):
+    """The snapshot the job writes for a day equals the one rebuilt from schedules and repayments."""
+    with app.app_context():
+        book.set_demo_loan_aside()
+        today = _today()
+        day = today - timedelta(days=40)
+        start = day - timedelta(days=200)
+        made = [
+            book.loan("officer1", "XYD", 1_200_000, start, installments=12, interest_fen=9_000,
+                      payments=((start + timedelta(days=30), 109_000), (start + timedelta(days=61), 109_000))),
+            book.loan("officer2", "XYD", 600_000, start + timedelta(days=20), installments=6, interest_fen=4_000,
+                      payments=((start + timedelta(days=50), 104_000),)),
+            book.loan("officer3", "LBD", 500_000, start + timedelta(days=100), installments=1, days=90),
+            book.loan("officer3", "XYD", 300_000, day - timedelta(days=20), installments=3),
+            # Repaid in full before the day: not on the books that morning.
+            book.loan("officer1", "LBD", 200_000, start, installments=1, payments=((start + timedelta(days=10), 200_000),)),
+        ]
+        for loan in made:
+            loan_service.rebuild(loan, day, jobs.DEFAULT_CLASS_DAYS)
+        db.session.commit()
+        jobs.run_daily(day)
+        kept = _snapshot_rows(day)
+        assert kept and sum(r[5] for r in kept) == 4
+        snapshots.rebuild(day)
+        db.session.commit()
+        assert _snapshot_rows(day) == kept
+
+
+def test_a_month_opening_keeps_one_row_per_loan(app, demo):
+    with app.app_context():
+        book.set_demo_loan_aside()
+        opening = _today().replace(day=1) - timedelta(days=1)
+        opening = opening.replace(day=1)
+        book.loan("officer1", "XYD", 300_000, opening - timedelta(days=100), installments=3)
+        book.loan("officer2", "XYD", 100_000, opening - timedelta(days=10), installments=1)
+        db.session.commit()
+        snapshots.rebuild(opening)
+        db.session.commit()
+        rows = db.session.execute(select(LoanSnapshot.classification, LoanSnapshot.days_past_due,
+                                         LoanSnapshot.outstanding_principal_fen)
+                                  .where(LoanSnapshot.day == opening).order_by(LoanSnapshot.loan_id)).all()
+        # The first: its installments of 30 and 60 days are unpaid (70 days late: special mention).
+        assert [tuple(r) for r in rows] == [("special_mention", 70, 300_000), ("normal", 0, 100_000)]
+
+
+def _snapshot_rows(day: date) -> list[tuple]:
+    s = PortfolioSnapshot
+    return [tuple(r) for r in db.session.execute(
+        select(s.office_id, s.officer_id, s.product_id, s.classification, s.dpd_bucket, s.loans,
+               s.outstanding_principal_fen, s.overdue_principal_fen, s.overdue_interest_fen,
+               s.penalty_outstanding_fen).where(s.day == day)
+        .order_by(s.office_id, s.officer_id, s.product_id, s.classification, s.dpd_bucket))]
+
+
+def test_a_past_day_reads_what_the_report_said_that_day(app, demo):
+    """Today's live figures, kept by the daily job, are tomorrow's figures as of today — even after
+    a repayment changes the live book."""
+    with app.app_context():
+        today = _today()
+        _edge_book(today)
+        said = reports_portfolio.buckets(None, today, group="office", today=today)
+        snapshots.write(today)
+        db.session.commit()
+        late = db.session.scalar(select(Loan).where(Loan.days_past_due == 181))
+        book.loan("officer1", "XYD", 50_000, today - timedelta(days=3))  # and a new loan
+        late.installments[0].principal_paid = Decimal("1000.00")
+        db.session.commit()
+        assert sorted(reports_portfolio.buckets(None, today, group="office", today=today)) != sorted(said)
+        later = reports_portfolio.buckets(None, today, group="office", today=today + timedelta(days=1))
+        assert sorted(later) == sorted(said)
+
+
+def test_a_past_day_without_figures_names_the_nearest_one(app, demo):
+    with app.app_context():
+        book.set_demo_loan_aside()
+        today = _today()
+        book.late_loan("officer1", "XYD", 100_000, 0, today)
+        db.session.commit()
+        with pytest.raises(reporting.ReportRequestError) as refused:
+            _report("par", as_of=(today - timedelta(days=3)).isoformat())
+        assert refused.value.code == "no_snapshot" and "nearest" not in refused.value.params
+        snapshots.write(today - timedelta(days=10))
+        db.session.commit()
+        with pytest.raises(reporting.ReportRequestError) as refused:
+            _report("par", as_of=(today - timedelta(days=3)).isoformat())
+        assert refused.value.params["nearest"] == (today - timedelta(days=10)).isoformat()
+        assert _report("par", as_of=(today - timedelta(days=10)).isoformat())["totals"]["loans"] == 1
+
+
+def test_the_dashboard_figures(app, demo):
+    with app.app_context():
+        today = _today()
+        _edge_book(today)
+        opening = today.replace(day=1)
+        snapshots.write(opening) if opening != today else None
+        db.session.commit()
+        months = [opening - timedelta(days=400), opening, today]
+        positions = reports_portfolio.monthly_positions(None, months)
+        assert [p["day"] for p in positions] == months
+        assert positions[0]["recorded"] is False and positions[0]["loans"] == 0
+        now = positions[-1]
+        assert now["loans"] == len(EDGES) and now["par30_principal"] == Decimal(_yuan(_over(30)))
+        assert now["outstanding"] == Decimal(_yuan(sum(f for _d, f in EDGES)))
+        classes = reports_portfolio.class_distribution(None)
+        assert [c["classification"] for c in classes] == ["normal", "special_mention", "substandard", "doubtful", "loss"]
+        assert sum(c["loans"] for c in classes) == len(EDGES)
+        assert [c["loans"] for c in classes] == [1, 8, 2, 1, 0]  # 0 days; 1–90; 91 and 180; 181
+        office = db.session.scalar(select(Office.id).where(Office.code == "HK"))
+        assert sum(c["loans"] for c in reports_portfolio.class_distribution(None, office_ids={office})) == 4
+
+
+# --- reconciliation over random books ----------------------------------------------------------
+
+LOANS = st.lists(st.tuples(st.sampled_from(["officer1", "officer2", "officer3"]), st.sampled_from(["XYD", "LBD"]),
+                           st.integers(1, 5_000_000), st.integers(0, 400)), min_size=1, max_size=12)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(LOANS)
+def test_random_books_reconcile(app, demo, loans):
+    with app.app_context():
+        try:
+            book.set_demo_loan_aside()
+            today = _today()
+            for officer, code, fen, dpd in loans:
+                book.late_loan(officer, code, fen, dpd, today)
+            db.session.commit()
+            live = _report("par")
+            totals = live["totals"]
+            assert Decimal(totals["outstanding_principal"]) == Decimal(sum(f for *_x, f, _d in loans)) / 100
+            # PAR buckets nested; ageing adds up to PAR1; PAR1 plus current is the whole.
+            chain = [Decimal(totals[f"par{d}_principal"]) for d in dpd_rules.PAR_DAYS]
+            assert chain == sorted(chain, reverse=True)
+            ageing = sum(Decimal(totals[f"{k}_principal"]) for k in reports_portfolio.AGE_KEYS)
+            assert ageing == chain[0]
+            for by in ("office", "branch", "officer", "product"):
+                rows = _report("par", by=by)["rows"]
+                for key in ("loans", "outstanding_principal", "par1_principal", "par30_principal", "par90_principal"):
+                    assert sum(Decimal(str(r[key])) for r in rows) == Decimal(str(totals[key])), (by, key)
+            # Kept today, read tomorrow: the same figures.
+            snapshots.write(today)
+            db.session.commit()
+            kept = reports_portfolio.buckets(None, today, today=today + timedelta(days=1))
+            assert sorted(kept) == sorted(reports_portfolio.buckets(None, today, today=today))
+        finally:
+            book.clear()
