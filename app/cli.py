@@ -117,3 +117,6 @@ def register_cli(app: Flask) -> None:
     from app.backup_cli import register as register_backup
 
     register_backup(app)
+    from app.report_cli import register as register_report
+
+    register_report(app)
