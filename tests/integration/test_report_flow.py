@@ -147,6 +147,29 @@ def test_collection_splits_what_fell_due_into_on_time_late_and_unpaid(app, demo)
         assert longer["late"] == "928.00" and longer["unpaid"] == "1308.00"
 
 
+def test_flow_reports_keep_to_the_viewers_reach(app, demo):
+    with app.app_context():
+        _build(FEB)
+        period = {"from": "2026-02-01", "to": "2026-02-28"}
+
+        def due(username: str) -> str:
+            viewer = db.session.scalar(select(User).where(User.username == username))
+            request = reporting.parse("collection", period, viewer=viewer, today=TODAY)
+            return reporting.as_json(reporting.run(viewer, request))["totals"]["due"]
+
+        assert due("officer_ta") == "1530.00"  # his own loans A and B only
+        assert due("director1") == "0.00"      # another office's director sees none of this branch
+        viewer = db.session.scalar(select(User).where(User.username == "director1"))
+        with pytest.raises(reporting.ReportRequestError):
+            reporting.parse("collection", {"office": "BR"} | period, viewer=viewer, today=TODAY)
+        months = reports_flow.collection_monthly(viewer, [date(2026, 2, 1)])
+        assert months[0]["due"] == Decimal("0.00")
+        officer_ta = db.session.scalar(select(User).where(User.username == "officer_ta"))
+        assert reports_flow.disbursed_monthly(officer_ta, [date(2026, 1, 1), date(2026, 2, 1)]) == [
+            {"month": date(2026, 1, 1), "loans": 2, "amount": Decimal("2500.00")},
+            {"month": date(2026, 2, 1), "loans": 0, "amount": Decimal("0.00")}]
+
+
 def test_disbursements_count_first_and_repeat_loans(app, demo):
     with app.app_context():
         _build(FEB)
