@@ -130,9 +130,6 @@ def class_distribution(viewer: User | None, office_ids=None) -> list[dict]:
 
 # --- breakdowns -------------------------------------------------------------------------------
 
-TOTAL_LABEL = N_("All")
-
-
 def _branch_of() -> dict[int, int]:
     """Each office's branch: itself or its ancestor right under the head office (the head office
     itself stays where it is) — the unit a "by branch" breakdown adds up to."""
@@ -171,10 +168,25 @@ def _grouped_buckets(viewer: User | None, request: ReportRequest, day: date | No
     return rows
 
 
-def _group_column(by: str | None) -> Column:
+def _group_columns(by: str | None) -> list[Column]:
+    """The breakdown's first column (none for the whole portfolio in one row)."""
+    if not by:
+        return []
     label = {"office": N_("Office"), "branch": N_("Branch"), "officer": N_("Loan officer"),
-             "product": N_("Product")}.get(by or "", N_("Portfolio"))
-    return Column("group", label, "text")
+             "product": N_("Product"), "week": N_("Week"), "month": N_("Month")}[by]
+    return [Column("group", label, "text")]
+
+
+def _translate():
+    """The reader's language for the few words a report writes into its rows (class names)."""
+    from flask_babel import gettext  # in a request: the reader's; under force_locale: that one
+
+    def translate(message: str) -> str:
+        try:
+            return gettext(message)
+        except RuntimeError:  # no request and no forced locale: the English source
+            return message
+    return translate
 
 
 # --- par: portfolio at risk and ageing --------------------------------------------------------
@@ -184,7 +196,7 @@ AGE_KEYS = [f"age_{first}_{last or ''}" for first, last in dpd_rules.AGEING]
 
 
 def _par_columns(by: str | None) -> list[Column]:
-    columns = [_group_column(by), Column("loans", N_("Loans"), "int"),
+    columns = [*_group_columns(by), Column("loans", N_("Loans"), "int"),
                Column("outstanding_principal", N_("Outstanding principal"), "money")]
     for days in dpd_rules.PAR_DAYS:
         loans, principal, share = PAR_LABELS[days]
@@ -241,9 +253,9 @@ def build_par(viewer: User | None, request: ReportRequest) -> Report:
         for key in sorted(per_group, key=lambda k: (labels.get(k, ""), k or 0)):
             out.append({"group": labels.get(key, str(key)), **_par_figures(per_group[key])})
     else:
-        out.append({"group": TOTAL_LABEL, **_par_figures(overall)})
+        out.append(_par_figures(overall))
     return Report("par", PAR_TITLE, request, _par_columns(request.by), out,
-                  totals={"group": TOTAL_LABEL, **_par_figures(overall)}, notes=[PAR_NOTE])
+                  totals=_par_figures(overall), notes=[PAR_NOTE])
 
 
 PAR_TITLE = N_("Portfolio at risk and ageing")
@@ -253,3 +265,188 @@ PAR_NOTE = N_("PARn is the outstanding principal of the loans more than n days p
 
 reporting.register(ReportSpec("par", PAR_TITLE, build_par, period=False,
                               description=N_("Loans past due by days, their principal, and PAR1 to PAR180.")))
+
+
+# --- classification: the five categories and how loans moved between them -------------------
+
+CLASS_TITLE = N_("Five-category classification")
+NEW_ROW = N_("Disbursed since From")
+TO_LABELS = {"normal": N_("→ Normal"), "special_mention": N_("→ Special mention"),
+             "substandard": N_("→ Substandard"), "doubtful": N_("→ Doubtful"), "loss": N_("→ Loss"),
+             "left": N_("→ Repaid or left")}
+CLASS_NOTES = [
+    N_("Counts and outstanding principal of the active loans by class on the To day (the as-of day when "
+       "To is not given); shares are of all loans and of all outstanding principal."),
+    N_("Migration: each row is a class on the From day, each → column the class the same loans had on the "
+       "To day; “Repaid or left” counts loans no longer on the books on the To day; the last row counts "
+       "the loans disbursed in between, by their class on the To day."),
+]
+NO_MATRIX = N_("The migration compares the loans at the opening of a month (the 1st) or today: choose "
+               "From and To among those days to see it.")
+
+
+def _classes_on(viewer: User | None, request: ReportRequest, day: date, today: date):
+    """(loan_id, classification) of each loan in reach on ``day``, as a subquery-able select:
+    live today, the loan rows of a month's opening otherwise; None when the day has none."""
+    if day == today:
+        return (select(Loan.id.label("loan_id"), Loan.classification.label("classification"))
+                .where(Loan.status == "active", reporting.reach(viewer, Loan),
+                       *_filters(Loan, office_ids=request.office_ids, officer_id=request.officer_id,
+                                 product_id=request.product_id)))
+    if day.day != 1 or not snapshots.has_snapshot(day):
+        return None
+    s = LoanSnapshot
+    return (select(s.loan_id.label("loan_id"), s.classification.label("classification"))
+            .where(s.day == day, reporting.reach(viewer, s),
+                   *_filters(s, office_ids=request.office_ids, officer_id=request.officer_id,
+                             product_id=request.product_id)))
+
+
+def migration(viewer: User | None, request: ReportRequest, date_from: date, date_to: date,
+              today: date | None = None) -> dict[str, dict[str, int]] | None:
+    """Loans by (class on ``date_from``) → (class on ``date_to``, or "left"); the row "new" holds the
+    loans on the books on ``date_to`` only. None when either day keeps no loan rows."""
+    today = today or _today()
+    before, after = _classes_on(viewer, request, date_from, today), _classes_on(viewer, request, date_to, today)
+    if before is None or after is None:
+        return None
+    f, t = before.subquery("f"), after.subquery("t")
+    matrix: dict[str, dict[str, int]] = {cls: defaultdict(int) for cls in (*CLASSES, "new")}
+    for was, now, count in db.session.execute(
+            select(f.c.classification, t.c.classification, func.count())
+            .select_from(f.outerjoin(t, t.c.loan_id == f.c.loan_id))
+            .group_by(f.c.classification, t.c.classification)):
+        matrix.setdefault(was, defaultdict(int))[now or "left"] += int(count)
+    for now, count in db.session.execute(
+            select(t.c.classification, func.count()).select_from(t.outerjoin(f, f.c.loan_id == t.c.loan_id))
+            .where(f.c.loan_id.is_(None)).group_by(t.c.classification)):
+        matrix["new"][now] += int(count)
+    return matrix
+
+
+def build_classification(viewer: User | None, request: ReportRequest) -> Report:
+    today = _today()
+    date_to = request.date_to or request.as_of
+    date_from = request.date_from or date_to.replace(day=1)
+    rows_in = buckets(viewer, date_to, office_ids=request.office_ids, officer_id=request.officer_id,
+                      product_id=request.product_id, today=today)
+    loans: dict[str, int] = defaultdict(int)
+    fen: dict[str, int] = defaultdict(int)
+    for _key, cls, _bucket, n, principal in rows_in:
+        loans[cls] += n
+        fen[cls] += principal
+    all_loans, all_fen = sum(loans.values()), sum(fen.values())
+    matrix = migration(viewer, request, date_from, date_to, today)
+    translate = _translate()
+    targets = [*CLASSES, "left"]
+    rows: list[dict[str, Any]] = []
+    for cls in CLASSES:
+        row: dict[str, Any] = {"classification": translate(CLASS_LABELS[cls]), "loans": loans[cls],
+                               "outstanding_principal": reporting.fen_to_yuan(fen[cls]),
+                               "loans_share": reporting.share(loans[cls], all_loans),
+                               "principal_share": reporting.share(fen[cls], all_fen)}
+        if matrix is not None:
+            row["from_loans"] = sum(matrix[cls].values())
+            row.update({f"to_{target}": matrix[cls][target] for target in targets})
+        rows.append(row)
+    if matrix is not None:
+        rows.append({"classification": translate(NEW_ROW), "loans": None, "outstanding_principal": None,
+                     "loans_share": None, "principal_share": None, "from_loans": None,
+                     **{f"to_{target}": matrix["new"][target] for target in targets}})
+    columns = [Column("classification", N_("Class")), Column("loans", N_("Loans"), "int"),
+               Column("outstanding_principal", N_("Outstanding principal"), "money"),
+               Column("loans_share", N_("Share of loans"), "percent"),
+               Column("principal_share", N_("Share of principal"), "percent")]
+    totals: dict[str, Any] = {"loans": all_loans, "outstanding_principal": reporting.fen_to_yuan(all_fen),
+                              "loans_share": reporting.share(all_loans, all_loans),
+                              "principal_share": reporting.share(all_fen, all_fen)}
+    notes = list(CLASS_NOTES)
+    if matrix is not None:
+        columns += [Column("from_loans", N_("Loans on From"), "int")]
+        columns += [Column(f"to_{target}", TO_LABELS[target], "int") for target in targets]
+        totals["from_loans"] = sum(r["from_loans"] for r in rows[:len(CLASSES)])
+        totals.update({f"to_{target}": sum(r[f"to_{target}"] for r in rows) for target in targets})
+    else:
+        notes.append(NO_MATRIX)
+    return Report("classification", CLASS_TITLE, request, columns, rows, totals, notes)
+
+
+reporting.register(ReportSpec("classification", CLASS_TITLE, build_classification, period=True, by=(),
+                              description=N_("Loans and balances in each of the five categories, and how many "
+                                             "moved from one to another between two dates.")))
+
+
+# --- upcoming: what the schedules expect in the coming days ------------------------------------
+
+UPCOMING_TITLE = N_("Upcoming dues")
+HORIZONS = (7, 30, 90)
+UPCOMING_NOTE = N_("What the schedules still expect after the as-of day, up to the horizon (7, 30 or 90 "
+                   "days): principal and interest not yet paid, installment by installment. Arrears "
+                   "already due and penalty interest are not included (see the arrears list).")
+
+
+def _horizon(request: ReportRequest) -> int:
+    raw = (request.extra.get("days") or "30").strip()
+    if raw not in {str(days) for days in HORIZONS}:
+        raise ReportRequestError("bad_horizon", N_("Choose 7, 30 or 90 days ahead."))
+    return int(raw)
+
+
+def build_upcoming(viewer: User | None, request: ReportRequest) -> Report:
+    today = _today()
+    if request.as_of != today:
+        raise ReportRequestError("upcoming_today_only", N_("Upcoming dues are counted from today's schedules: "
+                                                           "leave As of empty."))
+    days = _horizon(request)
+    end = request.as_of + timedelta(days=days)
+    by = request.by or "week"
+    group = {"branch": "office"}.get(by, by)
+    principal = func.sum(type_coerce(Installment.principal_due, BigInteger)
+                         - type_coerce(Installment.principal_paid, BigInteger))
+    interest = func.sum(type_coerce(Installment.interest_due, BigInteger)
+                        - type_coerce(Installment.interest_paid, BigInteger))
+    key = getattr(Loan, f"{group}_id") if group in ("office", "officer", "product") else literal(None)
+    query = (select(key, Installment.due_date, func.count(), principal, interest)
+             .join(Loan, Loan.id == Installment.loan_id)
+             .where(Loan.status == "active", Installment.paid_off_on.is_(None),
+                    Installment.due_date > request.as_of, Installment.due_date <= end,
+                    reporting.reach(viewer, Loan),
+                    *_filters(Loan, office_ids=request.office_ids, officer_id=request.officer_id,
+                              product_id=request.product_id))
+             .group_by(*([key] if group in ("office", "officer", "product") else []), Installment.due_date))
+    branch = _branch_of() if by == "branch" else {}
+    sums: dict[Any, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for k, due, count, p, i in db.session.execute(query):
+        if by == "week":
+            monday = due - timedelta(days=due.weekday())
+            k = (max(monday, request.as_of + timedelta(days=1)), min(monday + timedelta(days=6), end))
+        elif by == "month":
+            k = due.strftime("%Y-%m")
+        elif by == "branch":
+            k = branch.get(k, k)
+        figures = sums[k]
+        figures[0] += int(count)
+        figures[1] += int(p or 0)
+        figures[2] += int(i or 0)
+
+    def line(figures: list[int]) -> dict[str, Any]:
+        return {"installments": figures[0], "principal": reporting.fen_to_yuan(figures[1]),
+                "interest": reporting.fen_to_yuan(figures[2]), "amount": reporting.fen_to_yuan(figures[1] + figures[2])}
+
+    if by in ("week", "month"):
+        keys = sorted(sums)
+        labels = {k: (f"{k[0].isoformat()} – {k[1].isoformat()}" if by == "week" else k) for k in keys}
+    else:
+        labels = _labels(by, sums)
+        keys = sorted(sums, key=lambda k: (labels.get(k, ""), k or 0))
+    rows = [{"group": labels.get(k, str(k)), **line(sums[k])} for k in keys]
+    whole = [sum(f[n] for f in sums.values()) for n in range(3)]
+    columns = [*_group_columns(by), Column("installments", N_("Installments"), "int"),
+               Column("principal", N_("Principal"), "money"), Column("interest", N_("Interest"), "money"),
+               Column("amount", N_("Amount"), "money")]
+    return Report("upcoming", UPCOMING_TITLE, request, columns, rows, line(whole), [UPCOMING_NOTE])
+
+
+reporting.register(ReportSpec("upcoming", UPCOMING_TITLE, build_upcoming, by=("week", "month", *reporting.BY),
+                              description=N_("Principal and interest the schedules expect in the next 7, 30 or "
+                                             "90 days, by week or month.")))

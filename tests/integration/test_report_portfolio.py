@@ -248,3 +248,87 @@ def test_random_books_reconcile(app, demo, loans):
             assert sorted(kept) == sorted(reports_portfolio.buckets(None, today, today=today))
         finally:
             book.clear()
+
+
+# --- classification and its migration matrix --------------------------------------------------
+
+
+def _classification_book(today: date) -> date:
+    """Four loans around the last month's opening; returns that opening."""
+    book.set_demo_loan_aside()
+    opening = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    made = [
+        # normal at the opening, its first installment unpaid since: special mention today
+        book.loan("officer1", "XYD", 300_000, opening - timedelta(days=20), installments=3),
+        # normal at both dates
+        book.loan("officer2", "XYD", 200_000, opening - timedelta(days=20), installments=1, days=140),
+        # repaid in full after the opening: off the books today
+        book.loan("officer3", "LBD", 100_000, opening - timedelta(days=20), installments=1,
+                  payments=((opening + timedelta(days=5), 100_000),)),
+        # disbursed after the opening
+        book.loan("officer3", "XYD", 50_000, opening + timedelta(days=5), installments=1, days=90),
+    ]
+    db.session.commit()
+    snapshots.rebuild(opening)
+    for loan in made:
+        loan_service.rebuild(loan, today, jobs.DEFAULT_CLASS_DAYS)
+    db.session.commit()
+    return opening
+
+
+def test_classification_counts_balances_and_the_migration_between_two_dates(app, demo):
+    with app.app_context():
+        today = _today()
+        opening = _classification_book(today)
+        report = _report("classification", **{"from": opening.isoformat()})
+        rows = {r["classification"]: r for r in report["rows"]}
+        normal, watch, new = rows["Normal"], rows["Special mention"], rows["Disbursed since From"]
+        assert (normal["loans"], normal["outstanding_principal"]) == (2, "2500.00")
+        assert (watch["loans"], watch["outstanding_principal"]) == (1, "3000.00")
+        assert normal["loans_share"] == "66.67" and watch["principal_share"] == "54.55"
+        assert normal["from_loans"] == 3
+        assert (normal["to_normal"], normal["to_special_mention"], normal["to_left"]) == (1, 1, 1)
+        assert new["to_normal"] == 1 and new["loans"] is None
+        assert report["totals"]["loans"] == 3 and report["totals"]["to_left"] == 1
+        # An officer sees only his loans' moves.
+        mine = _report("classification", book.user("officer1"), **{"from": opening.isoformat()})
+        assert {r["classification"]: r["to_special_mention"] for r in mine["rows"]}["Normal"] == 1
+        assert mine["totals"]["from_loans"] == 1
+
+
+def test_classification_between_days_without_loan_rows_says_so(app, demo):
+    with app.app_context():
+        today = _today()
+        opening = _classification_book(today)
+        snapshots.rebuild(opening + timedelta(days=3))
+        db.session.commit()
+        report = reporting.run(None, reporting.parse("classification", {"from": opening.isoformat(),
+                                                                        "to": (opening + timedelta(days=3)).isoformat()},
+                                                     viewer=None, today=today))
+        assert any("opening of a month" in note for note in report.notes)
+        assert "to_normal" not in reporting.as_json(report)["rows"][0]
+        assert reporting.as_json(report)["totals"]["loans"] == 3
+
+
+# --- upcoming dues --------------------------------------------------------------------------------
+
+
+def test_upcoming_dues_in_the_next_7_30_and_90_days(app, demo):
+    with app.app_context():
+        today = _today()
+        book.set_demo_loan_aside()
+        book.loan("officer1", "XYD", 300_000, today - timedelta(days=25), installments=3, interest_fen=1_000)
+        book.loan("officer3", "XYD", 100_000, today - timedelta(days=50), installments=1, days=40)  # already late
+        db.session.commit()
+        week = _report("upcoming", days=7)["totals"]
+        assert (week["installments"], week["principal"], week["interest"], week["amount"]) == (1, "1000.00", "10.00", "1010.00")
+        assert _report("upcoming", days=30)["totals"]["installments"] == 1
+        quarter = _report("upcoming", days=90)
+        assert quarter["totals"]["principal"] == "3000.00" and quarter["totals"]["interest"] == "30.00"
+        for by in ("week", "month", "office", "branch", "officer", "product"):
+            rows = _report("upcoming", days=90, by=by)["rows"]
+            assert sum(Decimal(r["amount"]) for r in rows) == Decimal("3030.00"), by
+        assert _report("upcoming", book.user("officer3"), days=90)["totals"]["installments"] == 0
+        for bad in ({"days": "10"}, {"as_of": (today - timedelta(days=1)).isoformat()}):
+            with pytest.raises(reporting.ReportRequestError):
+                _report("upcoming", **bad)
