@@ -27,7 +27,7 @@ from app.domain.i18n import N_
 from app.extensions import db
 from app.models import User
 from app.services import audit
-from app.services.reporting import Column, Report, ReportRequestError, filters_shown
+from app.services.reporting import Column, Report, ReportRequest, ReportRequestError, filters_shown
 
 FORMATS = ("csv", "xlsx")
 MEDIA_TYPES = {
@@ -283,3 +283,49 @@ def list_report(name: str, title: str, request, columns: list[Column], rows: Ite
                 notes: list[str] | None = None) -> Report:
     """A list (not a registered report) in the shape ``write`` takes."""
     return Report(name=name, title=title, request=request, columns=columns, rows=rows, notes=list(notes or []))
+
+
+# --- lists that are not registered reports --------------------------------------------------------
+
+
+def loans_report(viewer: User, as_of: date) -> Report:
+    """The loans list (/loans) as a report: every loan in the viewer's reach (not only the 200 the
+    page shows), the most days past due first, streamed from the database."""
+    from sqlalchemy import BigInteger, func, select, type_coerce
+
+    from app.domain.repayment import CLASS_LABELS
+    from app.models import Borrower, Installment, Loan, Office, Product
+    from app.services import reporting
+
+    outstanding = (select(Installment.loan_id.label("loan_id"),
+                          func.sum(type_coerce(Installment.principal_due, BigInteger)
+                                   - type_coerce(Installment.principal_paid, BigInteger)).label("fen"))
+                   .group_by(Installment.loan_id).subquery())
+    q = (select(Loan.contract_no, Loan.id, Borrower.name, Office.name, User.full_name, Product.name,
+                type_coerce(Loan.principal, BigInteger), Loan.disbursed_on, Loan.maturity_date, Loan.status,
+                func.coalesce(outstanding.c.fen, 0), Loan.days_past_due, Loan.classification)
+         .join(Borrower, Borrower.id == Loan.borrower_id).join(Office, Office.id == Loan.office_id)
+         .join(User, User.id == Loan.officer_id).join(Product, Product.id == Loan.product_id)
+         .outerjoin(outstanding, outstanding.c.loan_id == Loan.id)
+         .where(reporting.reach(viewer, Loan)).order_by(Loan.days_past_due.desc(), Loan.id.desc()))
+    statuses = {"active": N_("Active"), "closed": N_("Closed"), "written_off": N_("Written off")}
+
+    def rows():
+        for (contract, loan_id, borrower, office, officer, product, fen, disbursed, maturity, status, left,
+             dpd, klass) in db.session.execute(q).yield_per(2000):
+            yield {"contract_no": contract or f"#{loan_id}", "borrower": borrower, "office": office,
+                   "officer": officer, "product": product, "principal": reporting.fen_to_yuan(fen),
+                   "disbursed_on": disbursed, "maturity_date": maturity,
+                   "status": _default_translate(statuses.get(status, status)),
+                   "outstanding_principal": reporting.fen_to_yuan(left), "days_past_due": dpd,
+                   "classification": _default_translate(CLASS_LABELS.get(klass, klass))}
+
+    columns = [Column("contract_no", N_("Loan number")), Column("borrower", N_("Borrower"), personal=True),
+               Column("office", N_("Office")), Column("officer", N_("Officer")), Column("product", N_("Product")),
+               Column("principal", N_("Principal"), "money"), Column("disbursed_on", N_("Disbursed on"), "date"),
+               Column("maturity_date", N_("Maturity date"), "date"), Column("status", N_("Status")),
+               Column("outstanding_principal", N_("Outstanding principal"), "money"),
+               Column("days_past_due", N_("Days past due"), "days"),
+               Column("classification", N_("Loan class"))]
+    request = ReportRequest(name="loans", as_of=as_of)
+    return Report("loans", N_("Loans"), request, columns, rows())

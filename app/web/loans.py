@@ -172,5 +172,13 @@ def calculator():
 @bp.route("/loans")
 @any_staff
 def index():
+    fmt = request.args.get("format", "").strip()
+    if fmt:  # ?format=csv|xlsx: every loan in reach, not only the page's first 200 (audited)
+        from app.services import exports
+        from app.web.reports import send_export
+
+        scope.require(current_user, scope.LOANS)
+        exports.check_format(fmt)
+        return send_export(exports.loans_report(current_user, clock.business_today()), fmt)
     return render_template("loans/index.html", loans=loan_service.in_reach(current_user), par=portfolio.par(current_user),
                            class_labels=rp.CLASS_LABELS)

@@ -175,3 +175,27 @@ def test_every_registered_report_shows_and_downloads(app, client, auth, book, us
         assert ws.freeze_panes and ws.cell(1, 1).value
         c = client.get(f"/reports/{spec.name}{query}{'&' if query else '?'}format=csv")
         assert c.status_code == 200 and c.data.startswith(b"\xef\xbb\xbf"), spec.name
+
+
+def test_the_loans_list_downloads_every_loan_in_reach_and_no_other(app, client, auth, book, demo):
+    auth.login("director1")  # 城关: two loans; 河口's is not his
+    page = client.get("/loans").get_data(as_text=True)
+    assert 'href="/loans?format=xlsx"' in page and 'href="/loans?format=csv"' in page
+    r = client.get("/loans?format=xlsx")
+    assert r.status_code == 200
+    ws = load_workbook(io.BytesIO(r.data)).active
+    values = [tuple(v) for v in ws.iter_rows(values_only=True)]
+    header = next(i for i, v in enumerate(values) if v[0] == "贷款编号")
+    rows = values[header + 1:]
+    assert len(rows) == 2 and all(v[2] == "城关办事处" for v in rows)
+    assert {v[1] for v in rows} >= {"报表借款人2"} and "报表借款人1" not in {v[1] for v in rows}
+    big = next(v for v in rows if v[1] == "报表借款人2")
+    assert big[5] == 12345.5 and big[9] == 12345.5 and big[10] == 0 and big[11] == "正常"
+    c = client.get("/loans?format=csv")
+    assert c.data.startswith(b"\xef\xbb\xbf") and "报表借款人1" not in c.data.decode("utf-8-sig")
+    with app.app_context():
+        assert [a.detail["report"] for a in db.session.scalars(
+            select(AuditLog).where(AuditLog.action == "report.exported"))] == ["loans", "loans"]
+    auth.post("/logout")
+    auth.login("clerk1")  # no loans grant
+    assert client.get("/loans?format=csv").status_code == 404
