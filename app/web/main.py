@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import clock
 from app.http_edge import public
 from app.services import auth as auth_service
+from app.services import dashboard as dashboard_service
 from app.services import notifications as notification_service
+from app.services import reporting
 from app.services import transactions
 from app.services.queues import queues_for, waiting_total
 from app.services.scope import ADMIN, abilities, may
@@ -21,8 +25,25 @@ bp = Blueprint("main", __name__)
 @any_staff
 def home():
     admin_summary = auth_service.account_summary() if may(current_user, ADMIN) else None
+    board = None
+    if dashboard_service.shows_dashboard(current_user):
+        board = dashboard_service.build(current_user, clock.business_today(),
+                                        month_label=lambda d: format_date(d, "MMM"))
     return render_template("main/home.html", queues=queues_for(current_user), admin_summary=admin_summary,
-                           can=abilities(current_user))
+                           can=abilities(current_user), board=board, links=_dashboard_links() if board else [])
+
+
+def _dashboard_links() -> list[tuple[str, str]]:
+    """Where a director goes from his figures: the arrears list and the reports, once they exist."""
+    links = []
+    if "reports.show" in current_app.view_functions:
+        names = {spec.name for spec in reporting.specs()}
+        for name, label in (("arrears", _("Arrears list")), ("pipeline", _("Pipeline and turnaround"))):
+            if name in names:
+                links.append((url_for("reports.show", name=name), label))
+    if "reports.index" in current_app.view_functions:
+        links.append((url_for("reports.index"), _("All reports")))
+    return links
 
 
 @bp.route("/nav/counts")
