@@ -68,6 +68,7 @@ class ReportRequest:
     office_code: str = ""
     officer_id: int | None = None
     product_id: int | None = None
+    product_code: str = ""    # as asked, for the filters written at the top of an export
     extra: Mapping[str, str] = field(default_factory=dict)  # a report's own filters, checked by it
 
 
@@ -217,7 +218,7 @@ def parse(name: str, raw: Mapping[str, str], *, viewer: User | None, today: date
         product_id = db.session.scalar(select(Product.id).where(Product.code == product_code[:30]))
         if product_id is None:
             raise ReportRequestError("unknown_product", N_("There is no product with that code."))
-        request = replace(request, product_id=product_id)
+        request = replace(request, product_id=product_id, product_code=product_code[:30])
     return request
 
 
@@ -282,7 +283,7 @@ def filters_shown(request: ReportRequest) -> dict[str, str]:
     if request.officer_id is not None:
         shown["officer"] = str(request.officer_id)
     if request.product_id is not None:
-        shown["product"] = str(request.product_id)
+        shown["product"] = request.product_code or str(request.product_id)
     shown.update({k: str(v) for k, v in request.extra.items() if v})
     return shown
 

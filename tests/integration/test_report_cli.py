@@ -89,3 +89,12 @@ def test_every_registered_report_writes_json_xlsx_and_csv(runner, tmp_path):
         if spec.name == "par":
             assert {"loans", "outstanding_principal", "par1_principal", "par30_principal",
                     "par90_principal"} <= set(data["totals"])
+
+
+def test_the_filters_name_the_product_by_the_code_asked_for(runner, tmp_path):
+    out = tmp_path / "tiny.json"
+    result = runner.invoke(args=["report", "tiny", "--product", "XYD", "--format", "json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["filters"]["product"] == "XYD"  # not the product's internal id
+    assert sum(r["loans"] for r in data["rows"]) == 3
