@@ -140,7 +140,9 @@ def _ended_stays(conditions: list, start: datetime, end: datetime) -> Iterable[t
                            UTCDateTime).label("started"),
                first_id.label("first_id"))
         .join(Application, Application.id == Transition.application_id)
-        .where(*conditions)
+        # Only the applications that moved in the period: the window reads their whole timeline.
+        .where(*conditions, Transition.application_id.in_(
+            select(Transition.application_id).where(Transition.at >= start, Transition.at < end)))
         .subquery()
     )
     query = (
@@ -179,12 +181,17 @@ def _waiting(conditions: list, as_of: date, today: date, now: datetime) -> Itera
     today the live state, since its last transition; a past day the state the last transition
     before the day's end left it in."""
     cutoff = now if as_of >= today else _utc_start(as_of + timedelta(days=1))
-    last = (select(Transition.application_id, func.max(Transition.id).label("last_id"))
-            .where(Transition.at < cutoff).group_by(Transition.application_id).subquery())
+    moves = select(Transition.application_id, func.max(Transition.id).label("last_id")).where(Transition.at < cutoff)
+    if as_of >= today:
+        waiting_ids = select(Application.id).where(Application.state.in_(turnaround.STEP_STATES))
+        moves = moves.where(Transition.application_id.in_(waiting_ids))
+    last = moves.group_by(Transition.application_id).subquery()
     moved = Transition.__table__.alias("moved")
     since = func.coalesce(moved.c.at, Application.captured_at, Application.created_at)
     if as_of >= today:
+        # Today: the live state (indexed); only the applications waiting now are read.
         state = Application.state
+        conditions = [*conditions, Application.state.in_(turnaround.STEP_STATES)]
     else:
         state = func.coalesce(moved.c.to_state, "uploading")
     query = (
