@@ -264,9 +264,14 @@ def _collection(conditions: list, key, *, due_from: date, due_to: date, counted)
     loans ``conditions`` select. ``counted``: the SQL condition a repayment's date meets to count
     (paid by the period's last day; for the monthly series, by the end of the installment's month)."""
     window = [Installment.due_date >= due_from, Installment.due_date <= due_to]
+    due_fen = _fen(Installment.principal_due) + _fen(Installment.interest_due)
+    # Settled on or before its due date: all of it was collected on time (penalty cannot have
+    # accrued), without reading the allocations. Nothing paid at all: nothing to read either.
+    settled_on_time = and_(Installment.paid_off_on.is_not(None), Installment.paid_off_on <= Installment.due_date)
+    touched = (_fen(Installment.principal_paid) + _fen(Installment.interest_paid)) > 0
     due_rows = db.session.execute(_keyed(
-        select(_key_or_zero(key), func.count(Installment.id),
-               func.sum(_fen(Installment.principal_due) + _fen(Installment.interest_due)))
+        select(_key_or_zero(key), func.count(Installment.id), func.sum(due_fen),
+               func.sum(case((settled_on_time, due_fen), else_=0)))
         .join(Loan, Loan.id == Installment.loan_id)
         .where(*window, *conditions), key)
     ).all()
@@ -278,12 +283,12 @@ def _collection(conditions: list, key, *, due_from: date, due_to: date, counted)
         .join(Loan, Loan.id == Installment.loan_id)
         .join(Repayment, Repayment.loan_id == Loan.id)
         .join(source, true())
-        .where(*window, *conditions, Repayment.reversed_at.is_(None), seq == Installment.seq,
-               component.in_(PAID_COMPONENTS), counted), key)
+        .where(*window, *conditions, ~settled_on_time, touched, Repayment.reversed_at.is_(None),
+               seq == Installment.seq, component.in_(PAID_COMPONENTS), counted), key)
     ).all()
     grouped: dict[int, dict[str, int]] = {}
-    for k, count, due in due_rows:
-        grouped[_int(k)] = {"installments": _int(count), "due": _int(due), "on_time": 0, "late": 0}
+    for k, count, due, quick in due_rows:
+        grouped[_int(k)] = {"installments": _int(count), "due": _int(due), "on_time": _int(quick), "late": 0}
     for k, early, late in paid_rows:
         figures = grouped.setdefault(_int(k), {"installments": 0, "due": 0, "on_time": 0, "late": 0})
         figures["on_time"] += _int(early)
