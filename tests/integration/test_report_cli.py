@@ -98,3 +98,14 @@ def test_the_filters_name_the_product_by_the_code_asked_for(runner, tmp_path):
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["filters"]["product"] == "XYD"  # not the product's internal id
     assert sum(r["loans"] for r in data["rows"]) == 3
+
+
+
+def test_the_json_written_row_by_row_is_exactly_as_json(app, runner, tmp_path):
+    out = tmp_path / "tiny.json"
+    result = runner.invoke(args=["report", "tiny", "--by", "office", "--format", "json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        request = reporting.parse("tiny", {"by": "office"}, viewer=None, today=clock.business_today())
+        expected = reporting.as_json(reporting.run(None, request))
+    assert json.loads(out.read_text(encoding="utf-8")) == expected and len(expected["rows"]) == 2
