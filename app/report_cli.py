@@ -113,5 +113,14 @@ def _refuse(zh: str, en: str) -> None:
 report_group = ReportGroup("report", help="Reports as files: flask report NAME --format csv|xlsx|json --out FILE.")
 
 
+@report_group.command("snapshots", help="Rebuild the kept figures of past days from the ledger (imported books).")
+@click.option("--from", "date_from", required=True, help="The first day, YYYY-MM-DD.")
+@click.option("--to", "date_to", required=True, help="The last day, YYYY-MM-DD.")
+def snapshots_command(date_from: str, date_to: str) -> None:
+    from app.snapshots_cli import run_snapshots
+
+    run_snapshots(date_from, date_to)
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(report_group)

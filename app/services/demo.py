@@ -199,6 +199,12 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
             _disburse_with_a_repayment(app, users, now)
         else:
             _walk(app, target, users, now)
+    # The kept figures of the last 12 month openings, rebuilt from the demo's ledger: the
+    # dashboard's trends and the reports as of a month's opening have history from the start.
+    from app.services import snapshots
+
+    snapshots.seed_month_openings(clock.business_today(now))
+    db.session.commit()
     return users
 
 

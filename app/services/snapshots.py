@@ -27,9 +27,14 @@ from sqlalchemy.sql import Select
 
 from app.domain import portfolio as dpd_rules
 from app.domain import repayment as rp
+from app.domain.i18n import N_
 from app.extensions import db
-from app.models import Installment, Loan, Repayment
+from app.models import Installment, JobRun, Loan, Repayment
 from app.models.reports import LoanSnapshot, PortfolioSnapshot
+from app.services import audit
+from app.services.errors import ServiceError
+
+DAILY = "daily"  # JobRun.job of the daily job (app.services.jobs.DAILY; not imported: jobs imports this module)
 
 CHUNK = 2000  # loans replayed per batch by rebuild(): bounded memory, few queries
 
@@ -120,11 +125,15 @@ def write(day: date) -> dict:
 
 
 def has_snapshot(day: date) -> bool:
-    return db.session.scalar(select(PortfolioSnapshot.id).where(PortfolioSnapshot.day == day).limit(1)) is not None
+    """Whether the figures of ``day`` are kept: it has snapshot rows, or the daily job ran that day
+    (a day with no active loan keeps no row; the job's run says the day was seen all the same)."""
+    if db.session.scalar(select(PortfolioSnapshot.id).where(PortfolioSnapshot.day == day).limit(1)) is not None:
+        return True
+    return db.session.scalar(select(JobRun.id).where(JobRun.job == DAILY, JobRun.for_date == day)) is not None
 
 
 def nearest_day(day: date) -> date | None:
-    """The snapshot day nearest to ``day`` (the earlier one on a tie), or None when there is none."""
+    """The day with snapshot rows nearest to ``day`` (the earlier one on a tie), or None."""
     before = db.session.scalar(select(func.max(PortfolioSnapshot.day)).where(PortfolioSnapshot.day <= day))
     after = db.session.scalar(select(func.min(PortfolioSnapshot.day)).where(PortfolioSnapshot.day >= day))
     if before is None or after is None:
@@ -228,8 +237,20 @@ def month_openings(today: date, count: int = 12) -> list[date]:
     return sorted(days)
 
 
-def rebuild_range(date_from: date, date_to: date, class_days: Sequence[int] = rp.DEFAULT_CLASS_DAYS) -> dict:
-    """Rebuild every day of [date_from, date_to], committing each day. Returns totals."""
+MAX_REBUILD_DAYS = 3 * 366
+
+
+def rebuild_range(date_from: date, date_to: date, *, today: date, actor_id: int | None = None,
+                  class_days: Sequence[int] = rp.DEFAULT_CLASS_DAYS) -> dict:
+    """Rebuild every day of [date_from, date_to] (each day in its own commit, so an interrupted run
+    keeps the days done), then audit ``snapshots.rebuilt``. Refused (SnapshotRangeError, nothing
+    written): the days in the wrong order, a day after today, more than three years."""
+    if date_to < date_from:
+        raise SnapshotRangeError("dates_reversed", N_("The period ends before it starts: check From and To."))
+    if date_to > today:
+        raise SnapshotRangeError("future_date", N_("The period cannot end after today."))
+    if (date_to - date_from).days + 1 > MAX_REBUILD_DAYS:
+        raise SnapshotRangeError("period_too_long", N_("A report covers at most three years: choose a shorter period."))
     days = written = 0
     day = date_from
     while day <= date_to:
@@ -237,8 +258,23 @@ def rebuild_range(date_from: date, date_to: date, class_days: Sequence[int] = rp
         db.session.commit()
         days += 1
         day += timedelta(days=1)
+    audit.record("snapshots.rebuilt", actor_id=actor_id, object_type="snapshots",
+                 date_from=date_from.isoformat(), date_to=date_to.isoformat(), days=days, rows=written)
+    db.session.commit()
     return {"days": days, "portfolio_rows": written}
 
 
+def seed_month_openings(today: date, count: int = 12, class_days: Sequence[int] = rp.DEFAULT_CLASS_DAYS) -> int:
+    """Rebuild the last ``count`` month openings (for the demo: the dashboard's trends have
+    history from the first day). Returns the days written; the caller commits."""
+    for day in month_openings(today, count):
+        rebuild(day, class_days)
+    return count
+
+
+class SnapshotRangeError(ServiceError):
+    """Days to rebuild that cannot be: said in words, nothing written."""
+
+
 __all__ = ["bucket_expr", "has_snapshot", "loan_figures", "month_openings", "nearest_day", "positions",
-           "rebuild", "rebuild_range", "replayed", "write"]
+           "rebuild", "rebuild_range", "replayed", "seed_month_openings", "write"]

@@ -177,6 +177,7 @@ def test_a_past_day_reads_what_the_report_said_that_day(app, demo):
 def test_a_past_day_without_figures_names_the_nearest_one(app, demo):
     with app.app_context():
         book.set_demo_loan_aside()
+        book.clear()  # the demo's month openings too
         today = _today()
         book.late_loan("officer1", "XYD", 100_000, 0, today)
         db.session.commit()
@@ -332,3 +333,44 @@ def test_upcoming_dues_in_the_next_7_30_and_90_days(app, demo):
         for bad in ({"days": "10"}, {"as_of": (today - timedelta(days=1)).isoformat()}):
             with pytest.raises(reporting.ReportRequestError):
                 _report("upcoming", **bad)
+
+
+# --- rebuilding past days: the command line and the demo --------------------------------------
+
+
+def test_flask_report_snapshots_rebuilds_past_days_and_refuses_a_bad_range(app, demo):
+    from app.models import AuditLog
+
+    with app.app_context():
+        today = _today()
+        _classification_book(today)
+        db.session.execute(PortfolioSnapshot.__table__.delete())
+        db.session.commit()
+    runner = app.test_cli_runner()
+    first, last = today - timedelta(days=6), today - timedelta(days=4)
+    refused = runner.invoke(args=["report", "snapshots", "--from", last.isoformat(), "--to", first.isoformat()])
+    assert refused.exit_code == 2 and "The period ends before it starts" in refused.output
+    with app.app_context():
+        assert db.session.scalar(select(PortfolioSnapshot.id)) is None  # nothing written
+    done = runner.invoke(args=["report", "snapshots", "--from", first.isoformat(), "--to", last.isoformat()])
+    assert done.exit_code == 0, done.output
+    with app.app_context():
+        kept = db.session.scalars(select(PortfolioSnapshot.day).distinct().order_by(PortfolioSnapshot.day)).all()
+        assert kept == [first, first + timedelta(days=1), last]
+        audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "snapshots.rebuilt"))
+        assert audit is not None
+        # What the report says of such a day is what the ledger held that morning.
+        assert _report("par", as_of=last.isoformat())["totals"]["loans"] == 3
+
+
+def test_the_demo_keeps_the_last_twelve_month_openings(app, demo):
+    with app.app_context():
+        today = _today()
+        months = snapshots.month_openings(today)
+        assert len(months) == 12 and months[-1] == today.replace(day=1)
+        positions = reports_portfolio.monthly_positions(book.user("director1"), months)
+        disbursed = db.session.scalar(select(Loan.disbursed_on))
+        # A month opening before the demo's first loan kept no row (and no daily run saw it).
+        assert [(p["recorded"], p["loans"]) for p in positions] == [
+            (True, 1) if disbursed < day else (False, 0) for day in months]
+        assert positions[-1]["outstanding"] > 0
