@@ -40,3 +40,5 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(book.bp)
     from app.web import reports
     app.register_blueprint(reports.bp)
+    from app.web import search
+    app.register_blueprint(search.bp)

@@ -1,0 +1,87 @@
+"""The query terminal's search box (/search): parse the query string, call the search service,
+render the page or, for htmx, the results alone; export what was found (audited)."""
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, after_this_request, render_template, request, send_file
+from flask_login import current_user
+from sqlalchemy import select
+
+from app import clock
+from app.domain import repayment as rp
+from app.domain.workflow import STATE_LABELS, State
+from app.extensions import db
+from app.http_edge import client_ip, translate_message
+from app.models import Office, Product, User
+from app.services import scope
+from app.services import search as search_service
+from app.web.htmx import wants_partial
+from app.web.security import any_staff
+
+bp = Blueprint("search", __name__, url_prefix="/search")
+
+
+def _choices() -> dict:
+    reach = scope.office_reach(current_user, scope.BORROWERS)
+    offices = select(Office.code, Office.name).order_by(Office.code)
+    officers = select(User.id, User.full_name).order_by(User.full_name)
+    if reach is not None:
+        offices = offices.where(Office.id.in_(sorted(reach)))
+        officers = officers.where(User.office_id.in_(sorted(reach)))
+    return {
+        "offices": db.session.execute(offices).all(),
+        "officers": db.session.execute(officers).all(),
+        "products": db.session.execute(select(Product.code, Product.name).order_by(Product.code)).all(),
+        "loan_states": search_service.LOAN_STATE_LABELS,
+        "application_states": {s.value: STATE_LABELS[State(s)] for s in State},
+        "classes": rp.CLASS_LABELS,
+        "sorts": search_service.SORTS,
+    }
+
+
+@bp.route("/")
+@any_staff
+def index():
+    scope.require(current_user, scope.BORROWERS)
+    raw = {k: v for k, v in request.args.items()}
+    error = page = None
+    try:
+        req = search_service.parse(raw, current_user)
+        page = search_service.run(current_user, req)
+    except search_service.SearchError as e:
+        req = search_service.SearchRequest(raw={k: v[:50] for k, v in raw.items() if k != "page"})
+        error = translate_message(e.message, e.params)
+    context = dict(page=page, error=error, req=req, raw=raw, kind_labels=search_service.KIND_LABELS,
+                   may=scope.grants(current_user), class_labels=rp.CLASS_LABELS)
+    status = 400 if error else 200
+    if wants_partial():
+        return render_template("search/_results.html", **context), status
+    return render_template("search/index.html", **context, **_choices()), status
+
+
+@bp.route("/export")
+@any_staff
+def export():
+    """Everything found, as CSV or XLSX (masked ID numbers; the export audited with its filters)."""
+    scope.require(current_user, scope.BORROWERS)
+    fmt = request.args.get("format", "xlsx")
+    req = search_service.parse(request.args, current_user)
+    return send_export(search_service.as_report(current_user, req, today=clock.business_today()), fmt)
+
+
+def send_export(report, fmt: str):
+    """Write ``report`` as CSV or XLSX (audited by ``exports.audited_download``) and send it."""
+    from app.services import exports
+
+    path, name, _rows = exports.audited_download(current_user, report, fmt, client_ip())
+
+    @after_this_request
+    def _remove(response):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return response
+
+    return send_file(path, as_attachment=True, download_name=name)

@@ -1,0 +1,133 @@
+"""The query terminal's search box: each kind of key, the filters, sorting, pages, reach, refusals."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Application, Borrower, Loan
+from app.services import search
+
+
+def _names(client, **args) -> str:
+    return client.get("/search/?" + urlencode(args)).get_data(as_text=True)
+
+
+def _borrower(app, name: str) -> Borrower:
+    with app.app_context():
+        b = db.session.scalar(select(Borrower).where(Borrower.name == name))
+        db.session.expunge(b)
+        return b
+
+
+def test_kind_of_each_key():
+    assert search.kind_of("51340119800212123X") == "id_number"
+    assert search.kind_of("12123X") == "id_last6" and search.kind_of("121234") == "id_last6"
+    assert search.kind_of("13908120009") == "mobile" and search.kind_of("1390812") == "mobile"
+    assert search.kind_of("#12") == "application" and search.kind_of("12") == "application"
+    assert search.kind_of("CG-2026-00001") == "loan"
+    assert search.kind_of("张") == "text" and search.kind_of("") == "all"
+
+
+def test_hq_finds_by_name_prefix_id_last6_mobile_and_full_id_masked(app, client, auth, demo):
+    feng = _borrower(app, "冯十二")
+    auth.login("reviewer1")
+    html = _names(client, q="冯")
+    assert "冯十二" in html and "张三" not in html
+    assert feng.id_number not in html and feng.id_number_masked in html  # masked in the results
+    html = _names(client, q=feng.id_number[-6:].lower())
+    assert "冯十二" in html and "张三" not in html
+    assert "冯十二" in _names(client, q=feng.id_number)
+    assert "冯十二" in _names(client, q=feng.phone)
+    assert "冯十二" in _names(client, q=feng.phone[:8])
+    # A name is matched by its beginning: the given name alone finds nobody (see app/services/search.py).
+    assert "冯十二" not in _names(client, q="十二")
+    # The village by its beginning.
+    html = _names(client, q="河口乡")
+    assert "钱七" in html and "冯十二" not in html
+
+
+def test_loan_number_and_application_number(app, client, auth, demo):
+    with app.app_context():
+        loan = db.session.scalar(select(Loan))
+        contract_no, borrower_id = loan.contract_no, loan.borrower_id
+        zhang_app = db.session.scalar(select(Application.id).join(Borrower).where(Borrower.name == "张三"))
+    auth.login("reviewer1")
+    html = _names(client, q=contract_no)
+    assert f"/borrowers/{borrower_id}" in html and "张三" not in html
+    html = _names(client, q=f"#{zhang_app}")
+    assert "张三" in html and "冯十二" not in html
+
+
+def test_filters_state_class_dpd_product_and_dates(app, client, auth, demo):
+    auth.login("reviewer1")
+    html = _names(client, state="active")
+    assert "冯十二" in html and "张三" not in html
+    html = _names(client, state="awaiting_l1")
+    assert "李四" in html and "冯十二" not in html
+    assert "冯十二" in _names(client, **{"class": "normal"})
+    assert "冯十二" not in _names(client, **{"class": "loss"})
+    assert "冯十二" in _names(client, dpd_min="0", product="XYD")
+    assert "冯十二" not in _names(client, product="LBD", state="active")
+    assert "冯十二" not in _names(client, **{"from": "2000-01-01", "to": "2000-12-31"})
+
+
+def test_reach_an_officer_sees_only_his_customers(app, client, auth, demo):
+    auth.login("officer3")
+    html = _names(client)
+    assert "钱七" in html and "冯十二" not in html and "张三" not in html
+    # Not by a name, an ID number or an office code either.
+    feng = _borrower(app, "冯十二")
+    assert "冯十二" not in _names(client, q=feng.id_number[-6:])
+    r = client.get("/search/?office=CG")
+    assert r.status_code == 400 and "冯十二" not in r.get_data(as_text=True)
+
+
+def test_director_office_filter_and_sort_and_pages(app, client, auth, demo, monkeypatch):
+    auth.login("director1")
+    html = _names(client)
+    assert "冯十二" in html and "钱七" not in html  # 城关's director: not 河口's borrowers
+    monkeypatch.setattr(search, "PER_PAGE", 2)
+    first = _names(client, sort="oldest")
+    assert first.index("张三") < first.index("李四") and 'rel="next"' in first
+    second = _names(client, sort="oldest", page="2")
+    assert "张三" not in second and 'rel="prev"' in second
+    newest = _names(client, sort="newest")
+    assert "冯十二" in newest and "张三" not in newest
+
+
+@pytest.mark.parametrize("args,message", [
+    ({"page": "99"}, "没有第 99 页"),
+    ({"page": "5000"}, "缩小"),
+    ({"from": "2026-05-01", "to": "2026-01-01"}, "起始日期"),
+    ({"dpd_min": "30", "dpd_max": "5"}, "天数"),
+    ({"from": "yesterday"}, "YYYY-MM-DD"),
+    ({"office": "NOPE"}, "机构"),
+    ({"sort": "drop table"}, "排序"),
+    ({"state": "nonsense"}, "状态"),
+])
+def test_bad_input_is_a_clear_message_never_a_500(app, client, auth, demo, args, message):
+    auth.login("reviewer1")
+    r = client.get("/search/?" + urlencode(args))
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400, html
+    assert message in html
+    r = client.get("/search/?" + urlencode(args), headers={"HX-Request": "true"})
+    assert r.status_code == 400 and 'id="search-results"' in r.get_data(as_text=True)
+
+
+def test_htmx_gets_the_results_alone_and_the_url_is_shareable(app, client, auth, demo):
+    auth.login("reviewer1")
+    r = client.get("/search/?q=冯&state=active", headers={"HX-Request": "true"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "<html" not in html and "冯十二" in html
+    page = _names(client, q="冯", state="active")
+    assert 'value="冯"' in page and 'value="active" selected' in page  # the filters come back from the URL
+
+
+def test_like_wildcards_are_literal(app, client, auth, demo):
+    auth.login("reviewer1")
+    assert "冯十二" not in _names(client, q="%")
+    assert "冯十二" not in _names(client, q="_")
