@@ -261,7 +261,8 @@ def build_par(viewer: User | None, request: ReportRequest) -> Report:
 PAR_TITLE = N_("Portfolio at risk and ageing")
 PAR_NOTE = N_("PARn is the outstanding principal of the loans more than n days past due (PAR1: any day "
               "past due); its percentage is of all outstanding principal. Ageing buckets count days "
-              "past due. As of today from the live loans, as of a past day from that day's record.")
+              "past due. As of today from the live loans; as of a past day, the figures the daily job "
+              "kept at that day's opening (repayments of that day come in the next day's figures).")
 
 reporting.register(ReportSpec("par", PAR_TITLE, build_par, period=False,
                               description=N_("Loans past due by days, their principal, and PAR1 to PAR180.")))
