@@ -10,6 +10,7 @@ from app.http_edge import client_ip, translate_message
 from app.services import borrowers as borrower_service
 from app.services import identity_access
 from app.services import scope
+from app.services.search import LOAN_STATE_LABELS
 from app.services.scope import ACTIONS, VIEW_LOG, abilities, grants, require
 from app.web.htmx import render_page_or_partial
 from app.web.security import any_staff, roles_required
@@ -35,8 +36,29 @@ def detail(borrower_id: int):
                                 object_id=borrower.id, ip=client_ip())
     may = grants(current_user)
     views = identity_access.views_of(borrower.id) if may[VIEW_LOG] else None
+    story = borrower_service.story(current_user, borrower, applications, clock.business_today())
     return render_template("borrowers/detail.html", borrower=borrower, applications=applications, may=may, views=views,
-                           labels=identity_access)
+                           labels=identity_access, story=story, home=_home(borrower, applications),
+                           state_labels=LOAN_STATE_LABELS)
+
+
+def _home(borrower, applications) -> dict | None:
+    """The home on the map: the borrower's GPS, else the newest application's (WGS-84, converted
+    to the tiles' system as the trail map does); None when nothing recorded it."""
+    from flask import current_app
+
+    from app.domain import basemap, geo
+
+    point = next(((lat, lon) for lat, lon in [(borrower.home_lat, borrower.home_lon)]
+                  + [(a.home_lat, a.home_lon) for a in applications] if lat is not None and lon is not None), None)
+    if point is None:
+        return None
+    base_map = basemap.from_config(current_app.config)
+    lat, lon = point if base_map.crs == geo.WGS84 else geo.from_wgs84(point[0], point[1], base_map.crs)
+    # Drawn by trail.js as one place: its marker at the home.
+    home = {"lat": lat, "lon": lon, "on_site": True, "borrower": borrower.name, "distance_m": None,
+            "home": {"lat": lat, "lon": lon}}
+    return {"base_map": base_map, "data": {"points": [], "visits": [home]}}
 
 
 @bp.route("/<int:borrower_id>/views")
