@@ -67,14 +67,17 @@ def buckets(viewer: User | None, day: date, *, group: str | None = None, office_
     if day > today:
         raise ReportRequestError("future_date", N_("The as-of date cannot be after today."))
     if day == today:
-        source = snapshots.loan_figures(day, reporting.reach(viewer, Loan),
-                                        *_filters(Loan, office_ids=office_ids, officer_id=officer_id,
-                                                  product_id=product_id)).subquery("per_loan")
-        c = source.c
-        loans, principal = func.count(), func.sum(c.principal)
-        key = c[f"{group}_id"] if group else literal(None)
-        query = select(key, c.classification, c.dpd_bucket, loans, principal).group_by(
-            *([key] if group else []), c.classification, c.dpd_bucket)
+        # One level of grouping straight over the installments (what snapshots.positions sums per
+        # loan first): the same principal, loans counted distinct.
+        bucket = snapshots.bucket_expr(Loan.days_past_due)
+        principal = func.sum(type_coerce(Installment.principal_due, BigInteger)
+                             - type_coerce(Installment.principal_paid, BigInteger))
+        key = getattr(Loan, f"{group}_id") if group else literal(None)
+        query = (select(key, Loan.classification, bucket, func.count(func.distinct(Loan.id)), principal)
+                 .join(Installment, Installment.loan_id == Loan.id)
+                 .where(Loan.status == "active", reporting.reach(viewer, Loan),
+                        *_filters(Loan, office_ids=office_ids, officer_id=officer_id, product_id=product_id))
+                 .group_by(*([key] if group else []), Loan.classification, bucket))
     else:
         if not snapshots.has_snapshot(day):
             raise _missing(day)
