@@ -294,6 +294,14 @@ def test_collection_and_disbursements_reconcile_on_random_books(app, demo, monke
             assert sum(row["loans"] for row in rows) == disbursed["loans"]
             assert sum(_fen(row["amount"]) for row in rows) == _fen(disbursed["amount"])
             assert sum(row["first_loans"] for row in rows) == disbursed["first_loans"]
+        # The dashboard's series is the collection report of each month.
+        offices = frozenset(o.id for o in db.session.scalars(select(Office).where(Office.code.in_(["BR", "TA", "TB"]))))
+        months = [date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1)]
+        for month, point in zip(months, reports_flow.collection_monthly(None, months, offices)):
+            end = reports_flow._month_end(month)
+            same = _report("collection", **{"from": month.isoformat(), "to": end.isoformat()})["totals"]
+            assert (str(point["due"]), point["collected"], str(point["rate"])) == (
+                same["due"], Decimal(same["on_time"]) + Decimal(same["late"]), same["rate"])
         # The arrears list: exactly the loans past due, and its totals are the sum of its rows.
         arrears = _report("arrears")
         assert arrears["totals"]["loans"] == len(arrears["rows"]) == sum(
