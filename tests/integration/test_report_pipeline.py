@@ -7,9 +7,12 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
 from app import clock
+from app.domain import turnaround
 from app.extensions import db
 from app.models import Application, Borrower, Product, User
 from app.models.applications import Transition
@@ -161,3 +164,57 @@ def test_the_report_screen_and_workbook_offer_the_month_breakdown(app, book, cli
     workbook = client.get("/reports/pipeline?by=month&from=2026-10-01&format=csv")
     assert workbook.status_code == 200
     assert "按月" in workbook.get_data(as_text=True) or "月份" in workbook.get_data(as_text=True)
+
+
+# --- the query against the pure definition, on random timelines -----------------------------------
+
+STATES = list(turnaround.STEP_STATES) + ["disbursed", "rejected"]
+timelines = st.lists(
+    st.tuples(st.sampled_from(["officer1", "officer3"]),
+              st.integers(min_value=0, max_value=40 * 24),               # capture: hours after Oct 10
+              st.lists(st.tuples(st.integers(min_value=0, max_value=200), st.sampled_from(STATES)),
+                       max_size=6),
+              st.booleans()),                                            # imported (no history)
+    min_size=1, max_size=6)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(timelines)
+def test_the_query_counts_what_the_domain_definition_counts(app, book, books):
+    """Random timelines: the report's counts, medians and 90th percentiles equal those of
+    ``turnaround.stays`` over the same transitions, and the office breakdown adds up to the totals."""
+    start = datetime(2026, 10, 10, tzinfo=timezone.utc)
+    with app.app_context():
+        db.session.execute(delete(Transition))
+        db.session.execute(update(Application).values(state="withdrawn", created_at=NOW, captured_at=NOW))
+        expected: dict[str, list[float]] = {s: [] for s in turnaround.STEP_STATES}
+        waiting: dict[str, int] = {s: 0 for s in turnaround.STEP_STATES}
+        period = (datetime(2026, 11, 1, tzinfo=timezone.utc) - timedelta(hours=8), NOW)  # Nov 1 in Beijing to now
+        for officer, capture_hours, steps, imported in books:
+            captured = start + timedelta(hours=capture_hours)
+            moves, state, clock_at = [], "awaiting_disbursement" if imported else "uploading", 0
+            for gap, target in steps:
+                clock_at += gap
+                if captured + timedelta(hours=clock_at) > NOW or state not in turnaround.STEP_STATES:
+                    break
+                moves.append((clock_at, state, target))
+                state = target
+            _application(officer, captured, moves)
+            stays = turnaround.stays(captured, [(captured + timedelta(hours=h), a, b) for h, a, b in moves])
+            for stay in stays:
+                if stay.ended is not None and period[0] <= stay.ended < period[1]:
+                    expected[stay.state].append(stay.seconds(NOW))
+            if stays and stays[-1].ended is None:
+                waiting[stays[-1].state] += 1
+        db.session.commit()
+        report = _run(None, **{"from": "2026-11-01"})
+        by_office = list(_run(None, by="office", **{"from": "2026-11-01"}).rows)
+        for state in turnaround.STEP_STATES:
+            found = turnaround.figures(expected[state])
+            assert report.totals[f"{state}_done"] == len(expected[state])
+            if found:
+                assert report.totals[f"{state}_median"] == (Decimal(found.median) / 3600).quantize(Decimal("0.1"))
+                assert report.totals[f"{state}_p90"] == (Decimal(found.p90) / 3600).quantize(Decimal("0.1"))
+            assert report.totals[f"{state}_waiting"] == waiting[state]
+            assert sum(r[f"{state}_done"] for r in by_office) == report.totals[f"{state}_done"]
+            assert sum(r[f"{state}_waiting"] for r in by_office) == report.totals[f"{state}_waiting"]
