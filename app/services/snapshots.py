@@ -158,18 +158,19 @@ def replayed(day: date, loan_ids: Sequence[int] | None = None,
     if loan_ids is not None:
         keys = keys.where(Loan.id.in_(list(loan_ids)))
     ids = list(db.session.scalars(keys))
+    conn = db.session.connection()  # plain rows: no ORM row processing over a whole book
     for chunk in _chunks(ids, CHUNK):
-        loans = db.session.execute(
+        loans = conn.execute(
             select(Loan.id, Loan.office_id, Loan.officer_id, Loan.product_id, Loan.disbursed_on, Loan.penalty_rate,
                    Loan.allocation_order).where(Loan.id.in_(chunk))).all()
         schedules: dict[int, list[tuple[int, date, int, int]]] = defaultdict(list)
-        for loan_id, seq, due, principal, interest in db.session.execute(
+        for loan_id, seq, due, principal, interest in conn.execute(
                 select(Installment.loan_id, Installment.seq, Installment.due_date,
                        _fen(Installment.principal_due), _fen(Installment.interest_due))
                 .where(Installment.loan_id.in_(chunk)).order_by(Installment.loan_id, Installment.seq)):
             schedules[loan_id].append((seq, due, int(principal), int(interest)))
         payments: dict[int, list[tuple[int, date, int]]] = defaultdict(list)
-        for key, loan_id, paid_on, amount in db.session.execute(
+        for key, loan_id, paid_on, amount in conn.execute(
                 select(Repayment.id, Repayment.loan_id, Repayment.paid_on, _fen(Repayment.amount))
                 .where(Repayment.loan_id.in_(chunk), Repayment.reversed_at.is_(None), Repayment.paid_on < day)):
             payments[loan_id].append((key, paid_on, int(amount)))
