@@ -189,7 +189,9 @@ def test_the_query_counts_what_the_domain_definition_counts(app, book, books):
         db.session.execute(update(Application).values(state="withdrawn", created_at=NOW, captured_at=NOW))
         expected: dict[str, list[float]] = {s: [] for s in turnaround.STEP_STATES}
         waiting: dict[str, int] = {s: 0 for s in turnaround.STEP_STATES}
-        period = (datetime(2026, 11, 1, tzinfo=timezone.utc) - timedelta(hours=8), NOW)  # Nov 1 in Beijing to now
+        # From Nov 1 to the end of Nov 20 in Beijing (no move is later than now).
+        period = (datetime(2026, 11, 1, tzinfo=timezone.utc) - timedelta(hours=8),
+                  datetime(2026, 11, 21, tzinfo=timezone.utc) - timedelta(hours=8))
         for officer, capture_hours, steps, imported in books:
             captured = start + timedelta(hours=capture_hours)
             moves, state, clock_at = [], "awaiting_disbursement" if imported else "uploading", 0
