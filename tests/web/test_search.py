@@ -131,3 +131,33 @@ def test_like_wildcards_are_literal(app, client, auth, demo):
     auth.login("reviewer1")
     assert "冯十二" not in _names(client, q="%")
     assert "冯十二" not in _names(client, q="_")
+
+
+def test_results_export_as_xlsx_and_csv_masked_and_audited(app, client, auth, demo):
+    import csv
+    import io
+
+    import openpyxl
+
+    from app.models import AuditLog
+
+    feng = _borrower(app, "冯十二")
+    auth.login("director1")
+    r = client.get("/search/export?" + urlencode({"q": "冯", "format": "xlsx"}))
+    assert r.status_code == 200
+    ws = openpyxl.load_workbook(io.BytesIO(r.data), read_only=True).active
+    flat = [v for row in ws.iter_rows(values_only=True) for v in row if v is not None]
+    assert "冯十二" in flat and feng.id_number_masked in flat and feng.id_number not in flat
+    assert "张三" not in flat and "冯" in flat  # the query written at the top
+    r = client.get("/search/export?" + urlencode({"state": "active", "format": "csv"}))
+    text = r.data.decode("utf-8")
+    assert text.startswith("\ufeff") and "冯十二" in text and "张三" not in text
+    with app.app_context():
+        audits = db.session.scalars(select(AuditLog).where(AuditLog.action == "report.exported")).all()
+        assert len(audits) == 2 and all(a.actor_id == demo["director1"] for a in audits)
+    # Reach holds in the export too: another office's officer exports nothing of 城关's.
+    other = app.test_client()
+    from tests.conftest import Auth
+    Auth(other).login("officer3")
+    text = other.get("/search/export?format=csv").data.decode("utf-8")
+    assert "冯十二" not in text and "钱七" in text
