@@ -149,7 +149,9 @@ def assemble(today: date, months: Sequence[date], positions: Sequence[Mapping[st
         "outstanding": charts.line_chart(_scaled([m.outstanding for m in rows], units["outstanding"]), labels),
         "par30": charts.line_chart([m.par30_share for m in rows], labels),
         "disbursed": charts.bar_chart(_scaled([m.disbursed_amount for m in rows], units["disbursed"]), labels),
-        "collection": charts.line_chart([m.collection_rate for m in rows], labels),
+        # The current month is not over: what falls due later this month is not yet collectable,
+        # so its rate is no point of the trend (the page gives it as figures).
+        "collection": charts.line_chart([m.collection_rate for m in rows[:-1]] + [None], labels),
     }
     return board
 
