@@ -144,6 +144,18 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _prefix(column, text: str) -> ColumnElement[bool]:
+    """``column`` begins with ``text``: the LIKE says it exactly, the range [text, next string) lets
+    every database read it from the index (SQLite's LIKE is case-folding and never uses a plain
+    index; MariaDB's LIKE 'x%' would, the range costs it nothing)."""
+    like = column.like(_escape(text) + "%", escape="\\")
+    code = ord(text[-1]) + 1
+    if code > 0x10FFFF:
+        return and_(column >= text, like)
+    upper = text[:-1] + chr(0xE000 if 0xD800 <= code <= 0xDFFF else code)  # never a lone surrogate
+    return and_(column >= text, column < upper, like)
+
+
 def _int(raw: Mapping[str, str], key: str, *, limit: int = 10**9) -> int | None:
     value = (raw.get(key) or "").strip()
     if not value:
@@ -238,17 +250,15 @@ def _match(viewer: User, req: SearchRequest) -> ColumnElement[bool] | None:
     if kind == "id_last6":
         return Borrower.id_last6 == q
     if kind == "mobile":
-        return Borrower.phone == q if len(q) == 11 else Borrower.phone.like(_escape(q) + "%", escape="\\")
+        return Borrower.phone == q if len(q) == 11 else _prefix(Borrower.phone, q)
     if kind == "application":
         number = int(q.lstrip("#") or 0)
         return Borrower.id.in_(select(Application.borrower_id).where(
             Application.id == number, scope.scope_clause(viewer, Application)))
     if kind == "loan":
-        return Borrower.id.in_(select(Loan.borrower_id).where(
-            Loan.contract_no.like(_escape(q.upper()) + "%", escape="\\")))
+        return Borrower.id.in_(select(Loan.borrower_id).where(_prefix(Loan.contract_no, q.upper())))
     if kind == "text":
-        like = _escape(q) + "%"
-        return Borrower.name.like(like, escape="\\") | Borrower.village.like(like, escape="\\")
+        return _prefix(Borrower.name, q) | _prefix(Borrower.village, q)
     return None
 
 
