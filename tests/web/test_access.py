@@ -132,7 +132,7 @@ def _url(app, rule: str, username: str) -> str | None:
             ids |= {"loan_id": loan.id, "repayment_id": loan.repayments[0].id}
     for name, value in ids.items():
         rule = rule.replace(f"<int:{name}>", str(value))
-    rule = rule.replace("<kind>", "thumb")
+    rule = rule.replace("<kind>", "thumb").replace("<name>", "par")  # /reports/<name>: a registered report
     assert "<" not in rule, rule
     return rule
 
@@ -189,7 +189,7 @@ def _needs(rule: str, endpoint: str) -> str | None:
         return "photos"
     if endpoint == "borrowers.views":
         return "view_log"
-    if "<int:loan_id>" in rule:
+    if "<int:loan_id>" in rule or rule.startswith("/reports"):  # reports are loans' figures
         return "loans"
     if "<int:application_id>" in rule:
         return "applications"
