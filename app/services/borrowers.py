@@ -6,7 +6,7 @@ from datetime import date
 
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain import idcard
@@ -87,13 +87,13 @@ SEARCH_LIMIT = 50
 
 
 def search(user: User, q: str = "") -> list[Borrower]:
-    """The borrowers in the user's reach whose name, ID number or village contains ``q``."""
-    from app.services.scope import scoped
+    """The borrowers in the user's reach that the search box finds for ``q`` (app/services/search.py:
+    a name or village by its beginning, the full ID number or its last six digits, a mobile…), read
+    from the search keys' indexes; a ``%``-contains match would read every borrower."""
+    from app.services import search as search_service
 
-    query = scoped(user, Borrower)
-    if q:
-        like = f"%{q}%"
-        query = query.where(or_(Borrower.name.like(like), Borrower.id_number.like(like), Borrower.village.like(like)))
+    request = search_service.parse({"q": q}, user)
+    query = select(Borrower).where(*search_service.conditions(user, request))
     return list(db.session.scalars(query.order_by(Borrower.name, Borrower.id).limit(SEARCH_LIMIT)))
 
 

@@ -262,7 +262,7 @@ def _match(viewer: User, req: SearchRequest) -> ColumnElement[bool] | None:
     return None
 
 
-def _conditions(viewer: User, req: SearchRequest) -> list[ColumnElement[bool]]:
+def conditions(viewer: User, req: SearchRequest) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [scope.scope_clause(viewer, Borrower)]
     match = _match(viewer, req)
     if match is not None:
@@ -315,7 +315,7 @@ def _select(viewer: User, req: SearchRequest):
     return (select(Borrower.id, Borrower.name, Borrower.id_number, Borrower.phone, Borrower.village,
                    Office.name, User.full_name)
             .join(Office, Office.id == Borrower.office_id).join(User, User.id == Borrower.officer_id)
-            .where(*_conditions(viewer, req)).order_by(*_order(req)))
+            .where(*conditions(viewer, req)).order_by(*_order(req)))
 
 
 def run(viewer: User, req: SearchRequest) -> Page:

@@ -184,3 +184,15 @@ def test_each_kind_of_query_reads_an_index_range_on_sqlite(app, demo, q, index):
         sql = str(stmt.compile(conn, compile_kwargs={"literal_binds": True}))
         plan = [row[-1] for row in conn.execute(text("EXPLAIN QUERY PLAN " + sql))]
         assert any("USING" in step and index in step for step in plan), plan
+
+
+def test_the_borrowers_list_search_uses_the_same_keys(app, client, auth, demo):
+    """/borrowers?q= goes through the search keys too: a typed % is a character, not "everyone"
+    (it was a %…% LIKE that read every borrower), and the last six digits find the borrower."""
+    feng = _borrower(app, "冯十二")
+    auth.login("reviewer1")
+    rows = client.get("/borrowers/", query_string={"q": "%"}, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "冯十二" not in rows and "张三" not in rows
+    rows = client.get("/borrowers/", query_string={"q": feng.id_number[-6:]},
+                      headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "冯十二" in rows and "张三" not in rows
