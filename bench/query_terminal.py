@@ -304,6 +304,7 @@ def generate(app, n: int, seed: int) -> None:
         seen_ids: set[str] = set()
         seen_phones: set[str] = set()
         next_app = n + 1
+        contract_seq: dict[tuple[int, int], int] = {}
         next_transition = 1
         next_repayment = 1
         with engine.connect() as conn:
@@ -323,7 +324,9 @@ def generate(app, n: int, seed: int) -> None:
                     product = 1 + rng.randrange(PRODUCTS)
                     loan[3], loan[4], loan[5], loan[18] = product, officer, office, 2
                     disbursed = date.fromisoformat(loan[14])
-                    loan.append(f"{office:02d}{disbursed.year}{i:08d}")
+                    # The app's contract number: office code - year - that office's sequence in the year.
+                    seq = contract_seq[(office, disbursed.year)] = contract_seq.get((office, disbursed.year), 0) + 1
+                    loan.append(f"OF{office:02d}-{disbursed.year}-{seq:05d}")
                     rows["loans"].append(tuple(loan))
                     rows["installments"].extend(inst)
                     while (idn := id_number(rng)) in seen_ids:
@@ -492,6 +495,7 @@ class Timed:
     label: str
     times: list[float]
     note: str = ""
+    cpu: list[float] | None = None  # this process's CPU seconds of each run (SQLite's work is in it)
 
     @property
     def median(self) -> float:
@@ -503,8 +507,10 @@ class Timed:
         return s[min(len(s) - 1, max(0, round(0.95 * len(s)) - 1))]
 
     def line(self) -> str:
+        cpu = f"  cpu median {statistics.median(self.cpu) * 1000:9.1f} ms" if self.cpu else ""
         return (f"  {self.label:<58} median {self.median * 1000:9.1f} ms  p95 {self.p95 * 1000:9.1f} ms  "
-                f"max {max(self.times) * 1000:9.1f} ms  (n={len(self.times)}){'  ' + self.note if self.note else ''}")
+                f"max {max(self.times) * 1000:9.1f} ms{cpu}  (n={len(self.times)})"
+                f"{'  ' + self.note if self.note else ''}")
 
 
 def timed(label: str, fn: Callable[[], Any], repeat: int, warm: int = 1, note: str = "") -> Timed:
@@ -513,13 +519,14 @@ def timed(label: str, fn: Callable[[], Any], repeat: int, warm: int = 1, note: s
     for _ in range(warm):
         fn()
         db.session.rollback()
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         db.session.rollback()
-    t = Timed(label, times, note)
+    t = Timed(label, times, note, cpu)
     print(t.line(), flush=True)
     return t
 
@@ -610,7 +617,7 @@ def measure_par(args, results: list, explainer: Explainer) -> None:
 
     print("PAR card of the loans page (app.services.portfolio.par):")
     for label, user in viewers().items():
-        results.append(timed(f"portfolio.par, {label}", lambda: portfolio.par(user), args.repeat))
+        results.append(timed(f"portfolio.par, {label}", lambda: portfolio.par(user), args.repeat, warm=args.warm))
     explainer.run("portfolio.par (HQ)", lambda: portfolio.par(viewers()["HQ (reviewer1)"]))
     if not args.no_naive:
         naive_loop(args, results)
@@ -624,13 +631,13 @@ def naive_loop(args, results: list) -> None:
 
     total = db.session.scalar(select(func.count()).select_from(Loan).where(Loan.status == "active"))
     n = min(args.naive_limit, total)
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     naive_portfolio(n)
-    spent = time.perf_counter() - t0
+    spent, cpu = time.perf_counter() - t0, time.process_time() - c0
     est = spent / n * total
     note = "" if n == total else f"  EXTRAPOLATED from {n:,} loans (linear): ~{est:.0f} s for {total:,}"
-    print(f"  naive: ORM loop over active loans + installments, PAR/class by office in Python: {spent:.1f} s for "
-          f"{n:,} loans ({spent / n * 1e6:.0f} us/loan){note}", flush=True)
+    print(f"  naive: ORM loop over active loans + installments, PAR/class by office in Python: {spent:.1f} s "
+          f"(cpu {cpu:.1f} s) for {n:,} loans ({spent / n * 1e6:.0f} us/loan){note}", flush=True)
     results.append(Timed(f"naive ORM loop over {total:,} loans" + (" (extrapolated)" if n < total else ""), [est]))
 
 
@@ -653,6 +660,8 @@ def measure_reports(args, results: list, explainer: Explainer) -> None:
     reporting._load_builders()
     specs = reporting.specs()
     print(f"reports registered in this checkout: {', '.join(s.name for s in specs) or 'none'}")
+    wanted = {s.strip() for s in args.reports.split(",") if s.strip()}
+    specs = [s for s in specs if not wanted or s.name in wanted]
     who = viewers()
     for spec in specs:
         for what, raw in report_requests(spec.name, spec):
@@ -669,7 +678,7 @@ def measure_reports(args, results: list, explainer: Explainer) -> None:
                     report = reporting.run(user, request)
                     count[0] = sum(1 for _ in report.rows)
                 try:
-                    t = timed(f"{spec.name} {what}, {label}", run, max(1, args.repeat // 2))
+                    t = timed(f"{spec.name} {what}, {label}", run, max(1, args.repeat // 2), warm=args.warm)
                 except Exception as exc:  # noqa: BLE001
                     from app.extensions import db
                     db.session.rollback()
@@ -690,7 +699,8 @@ def measure_dashboard(args, results: list, explainer: Explainer) -> None:
         if not dashboard.shows_dashboard(user):
             continue
         try:
-            t = timed(f"dashboard.build, {label}", lambda user=user: dashboard.build(user, DAY), args.repeat)
+            t = timed(f"dashboard.build, {label}", lambda user=user: dashboard.build(user, DAY), args.repeat,
+                      warm=args.warm)
         except Exception as exc:  # noqa: BLE001
             from app.extensions import db
             db.session.rollback()
@@ -707,15 +717,15 @@ def naive_dashboard(results: list) -> None:
     """The 12 month-opening positions recomputed from the installments (no snapshots), once."""
     from app.extensions import db
 
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     for m in month_openings(DAY):
         db.session.execute(db.text(
             "SELECT COUNT(DISTINCT i.loan_id), SUM(i.principal_due - CASE WHEN i.paid_off_on IS NULL "
             "THEN i.principal_paid ELSE 0 END) FROM installments i JOIN loans l ON l.id = i.loan_id "
             "WHERE l.disbursed_on < :m AND (i.paid_off_on IS NULL OR i.paid_off_on >= :m)"), {"m": m}).all()
-    spent = time.perf_counter() - t0
+    spent, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(f"  naive: the 12 month openings' outstanding recomputed from the installments (SQL, no snapshots): "
-          f"{spent:.1f} s (once)", flush=True)
+          f"{spent:.1f} s (cpu {cpu:.1f} s, once)", flush=True)
     results.append(Timed("naive dashboard positions recomputed", [spent]))
     db.session.rollback()
 
@@ -748,11 +758,13 @@ def measure_search(args, results: list, explainer: Explainer) -> None:
     for label, user in viewers().items():
         if search is not None:
             kinds: dict[str, list[float]] = {}
+            cpus: list[float] = []
             for kind, q in terms:
                 try:
-                    t0 = time.perf_counter()
+                    c0, t0 = time.process_time(), time.perf_counter()
                     search.run(user, search.parse({"q": q}, user))
                     kinds.setdefault(kind, []).append(time.perf_counter() - t0)
+                    cpus.append(time.process_time() - c0)
                 except Exception as exc:  # noqa: BLE001
                     from app.extensions import db
                     db.session.rollback()
@@ -760,7 +772,7 @@ def measure_search(args, results: list, explainer: Explainer) -> None:
                     break
             every = [x for v in kinds.values() for x in v]
             if every:
-                t = Timed(f"search.run (one page), {label}, all kinds", every)
+                t = Timed(f"search.run (one page), {label}, all kinds", every, cpu=cpus)
                 print(t.line())
                 results.append(t)
                 for kind, v in sorted(kinds.items()):
@@ -840,9 +852,11 @@ def _export_child(pipe, url: str, tmp: str, rows: int, how: str, extra_path: str
                 wb.save(out)
                 written = len(everything)
             seconds = time.perf_counter() - t0
+        cpu = time.process_time()
         from openpyxl.xml import LXML
         pipe.send({"rows": written, "seconds": seconds, "rss_before": before, "peak": _vm("VmHWM:"),
-                   "bytes": out.stat().st_size, "lxml": LXML})
+                   "bytes": out.stat().st_size, "lxml": LXML,
+                   "cpu": cpu})
         out.unlink()
     except BaseException as exc:  # noqa: BLE001
         import traceback
@@ -886,7 +900,8 @@ def measure_export(args, url: str, tmp: Path, results: list) -> None:
             continue
         how = "openpyxl on lxml" if got["lxml"] else "openpyxl on its pure-Python writer"
         print(f"  streamed (exports.write, write-only workbook from a yield_per query; {how}): {got['rows']:,} rows "
-              f"in {got['seconds']:.1f} s ({got['seconds'] / got['rows'] * 1e6:.0f} us/row), RSS "
+              f"in {got['seconds']:.1f} s (cpu of the whole process {got['cpu']:.1f} s; "
+              f"{got['seconds'] / got['rows'] * 1e6:.0f} us/row), RSS "
               f"{got['rss_before']:.0f} MB before, peak {got['peak']:.0f} MB, file {got['bytes'] / 2**20:.1f} MB",
               flush=True)
         results.append(Timed(f"export streamed {got['rows']:,} rows ({how}), peak RSS {got['peak']:.0f} MB",
@@ -984,6 +999,8 @@ def parse_args() -> argparse.Namespace:
                              "(timed), measure again")
     parser.add_argument("--lxml-path", default=None,
                         help="a folder holding lxml (pip install --target): the export is also run with it")
+    parser.add_argument("--reports", default="", help="comma-separated report names (default: every registered one)")
+    parser.add_argument("--warm", type=int, default=1, help="untimed runs before the timed ones (default 1)")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive ways (ORM loops, recomputations)")
     parser.add_argument("--explain", nargs="?", const="slow", default="",
                         help="print query plans: of search and the PAR card, and of reports/dashboard that miss "
