@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -252,14 +252,17 @@ SEARCH_LIMIT = 50
 
 
 def search(user: User, q: str = "", state: str = "") -> list[Application]:
-    """The applications in the user's reach whose borrower's name or ID number contains ``q``,
-    in ``state`` if it is one; the latest changed first."""
+    """The applications in the user's reach whose borrower the search box finds for ``q`` (a name
+    by its beginning, the full ID number or its last six digits…: app/services/search.py — never a
+    ``%q%`` match, which read every borrower and took a typed ``%`` for "anyone"), in ``state`` if
+    it is one; the latest changed first."""
+    from app.services import search as search_service
     from app.services.scope import scoped
 
     query = scoped(user, Application).join(Borrower, Application.borrower_id == Borrower.id)
-    if q:
-        like = f"%{q}%"
-        query = query.where(or_(Borrower.name.like(like), Borrower.id_number.like(like)))
+    match = search_service.borrower_match(user, q.strip()) if q.strip() else None
+    if match is not None:
+        query = query.where(match)
     if state in {s.value for s in State}:
         query = query.where(Application.state == state)
     return list(db.session.scalars(

@@ -262,6 +262,12 @@ def _match(viewer: User, req: SearchRequest) -> ColumnElement[bool] | None:
     return None
 
 
+def borrower_match(viewer: User, q: str) -> ColumnElement[bool] | None:
+    """What the box matches for ``q`` alone, as a condition on Borrower (None for an empty box):
+    other lists that find people by a typed word (the applications list) use the same keys."""
+    return _match(viewer, parse({"q": q}, viewer))
+
+
 def conditions(viewer: User, req: SearchRequest) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [scope.scope_clause(viewer, Borrower)]
     match = _match(viewer, req)

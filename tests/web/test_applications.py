@@ -103,3 +103,19 @@ def test_detail_shows_distance_from_the_office_and_duplicate_id_numbers(app, cli
         db.session.commit()
     page = client.get(f"/applications/{a.id}").get_data(as_text=True)
     assert "另有1笔在途申请" in page
+
+
+def test_the_applications_list_finds_by_the_search_keys_not_by_any_substring(app, client, auth, demo):
+    """A typed ``%`` was taken as "anyone" and a fragment of an ID number matched anywhere in it:
+    the list now finds by the search box's keys (name by its beginning, ID number's last six)."""
+    zhang = _app(app, "张三")
+    with app.app_context():
+        id_number = db.session.get(Borrower, zhang.borrower_id).id_number
+    auth.login("reviewer1")
+
+    def names(q):
+        page = client.get("/applications/", query_string={"q": q}).get_data(as_text=True)
+        return page.count("张三")
+
+    assert names("张") >= 1 and names(id_number[-6:]) >= 1 and names(id_number) >= 1
+    assert names("%") == 0 and names("三") == 0 and names(id_number[3:9]) == 0
