@@ -4,7 +4,8 @@ their reach, each with its 12-month trend, and the five-category class distribut
 The figures come from the reports' own functions (``reports_portfolio.monthly_positions`` and
 ``class_distribution``, ``reports_flow.disbursed_monthly`` and ``collection_monthly``), so a figure
 on the dashboard is the figure of the report with the same definition: the positions at each
-month's close read the snapshots, the current month reads the live tables (today).
+month's close read the snapshots, the current month today's opening (kept by the day's run of the
+daily job; computed live before it has run).
 
 The twelve months are the current month (to date) and the eleven before it. A month's position is
 its close, i.e. the opening of the next month; the current month's is today's. ``assemble`` turns

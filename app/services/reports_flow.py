@@ -506,9 +506,13 @@ def _utc_start(day: date) -> datetime:
 
 
 def _portfolio_by_officer(viewer: User | None, request: ReportRequest) -> dict[int, dict[str, int]]:
-    """Active loans, outstanding principal and PAR30 principal per officer: live today, from the
-    day's snapshot for a past day (the opening of that day)."""
-    if request.as_of == clock.business_today():
+    """Active loans, outstanding principal and PAR30 principal per officer, from the day's snapshot
+    (the opening of that day) — today's too once the daily job has run for today; live until then
+    (reports_portfolio.reads_live)."""
+    from app.services.reports_portfolio import reads_live
+
+    today = clock.business_today()
+    if reads_live(request.as_of, today):
         outstanding = _fen(Installment.principal_due) - _fen(Installment.principal_paid)
         at_risk = Loan.days_past_due >= par_threshold(30)
         rows = db.session.execute(
@@ -518,7 +522,8 @@ def _portfolio_by_officer(viewer: User | None, request: ReportRequest) -> dict[i
             .where(Loan.status == "active", *_filters(request, viewer))
             .group_by(Loan.officer_id)).all()
     else:
-        _check_snapshot_day(request.as_of)
+        if request.as_of != today:  # today's opening is kept (the daily job ran), rows or none
+            _check_snapshot_day(request.as_of)
         S = PortfolioSnapshot
         rows = db.session.execute(
             select(S.officer_id, func.sum(S.loans), func.sum(S.outstanding_principal_fen),
@@ -596,8 +601,8 @@ def _officer_row(figures: dict[str, int]) -> dict[str, Any]:
 
 
 OFFICERS_NOTE = N_(
-    "Portfolio: active loans and their outstanding principal as of the as-of day (today: live; a past "
-    "day: the figures kept that day); PAR30: the principal of loans more than 30 days past due. "
+    "Portfolio: active loans and their outstanding principal at the opening of the as-of day (the "
+    "figures the daily job kept that day); PAR30: the principal of loans more than 30 days past due. "
     "Applications captured in the period; approval rate: approved (awaiting disbursement or disbursed) "
     "over approved and rejected, of those captured in the period. Visits reported in the period: "
     "verified when the GPS put the officer at the home, flagged when it did not. Tasks overdue: due "
@@ -605,6 +610,8 @@ OFFICERS_NOTE = N_(
 
 
 def build_officers(viewer: User | None, request: ReportRequest) -> Report:
+    from app.services.reports_portfolio import today_notes
+
     merged: dict[int, dict[str, int]] = {}
     for part in (_portfolio_by_officer(viewer, request), _applications_by_officer(viewer, request),
                  _visits_by_officer(viewer, request)):
@@ -626,7 +633,7 @@ def build_officers(viewer: User | None, request: ReportRequest) -> Report:
         Column("flagged", N_("Visits flagged"), "int"), Column("tasks_overdue", N_("Tasks overdue"), "int"),
     ]
     return Report("officers", N_("Officer performance"), request, columns, rows, _officer_row(total),
-                  notes=[OFFICERS_NOTE])
+                  notes=[OFFICERS_NOTE, *today_notes(request.as_of)])
 
 
 reporting.register(ReportSpec("arrears", N_("Arrears list"), build_arrears, by=(),

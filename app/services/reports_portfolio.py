@@ -2,10 +2,12 @@
 categories and their migration between two dates) and ``upcoming`` (dues in the coming days), and
 the two figures the dashboard draws (``monthly_positions``, ``class_distribution``).
 
-One rule for every date: as of today the figures come from the live tables (through
-``snapshots.positions`` / ``snapshots.loan_figures``, the same definitions the daily job's
-snapshot is written with), as of a past day from that day's snapshot — so what a report says of a
-day today is what it said on that day. A past day without a snapshot is refused with the nearest
+One rule for every date: the figures of a day are that day's opening snapshot, the one the daily
+job's run for the day wrote — today's too, once the daily job has run for today (one query over
+``portfolio_snapshots``; repayments taken today count from tomorrow's figures). Until it has run,
+today's figures are computed from the live tables through the same definition the snapshot is
+written with (``snapshots.positions`` / ``snapshots.loan_figures``), and a note says so. So what a
+report says of a day today is exactly what it said on that day. A past day without a snapshot is refused with the nearest
 day that has one. Every query is scoped by ``reporting.reach`` and filtered by the request's
 office, officer and product; grouped in SQL, never a loop over loans.
 """
@@ -56,17 +58,37 @@ def _filters(model, *, office_ids=None, officer_id=None, product_id=None) -> lis
     return where
 
 
+def reads_live(day: date, today: date) -> bool:
+    """Whether the aggregate figures of ``day`` are computed from the live tables: only today, and
+    only until the daily job has run for today (then they read its opening snapshot)."""
+    return day == today and not snapshots.opening_kept(today)
+
+
+OPENING_NOTE = N_("Figures at the opening of today: repayments taken today count from tomorrow's figures.")
+LIVE_NOTE = N_("The daily run has not yet run today: figures computed from the live loans, "
+               "repayments taken today included.")
+
+
+def today_notes(day: date, today: date | None = None) -> list[str]:
+    """The note saying where today's figures come from (none for a past day)."""
+    today = today or _today()
+    if day != today:
+        return []
+    return [LIVE_NOTE if reads_live(day, today) else OPENING_NOTE]
+
+
 def buckets(viewer: User | None, day: date, *, group: str | None = None, office_ids=None, officer_id=None,
-            product_id=None, today: date | None = None) -> list[tuple[Any, str, int, int, int]]:
+            product_id=None, today: date | None = None, live: bool | None = None) -> list[tuple[Any, str, int, int, int]]:
     """(group key, class, dpd bucket, loans, outstanding principal fen) of the loans in reach on
-    ``day``: live when ``day`` is today, else from the day's snapshot (refused when there is none).
+    ``day``: from the day's snapshot (refused when a past day has none); today from its opening
+    once the daily job has run for it, live until then (``live`` True forces it, for today only).
 
     ``group`` is None (key None), "office", "officer" or "product" (key: that id).
     """
     today = today or _today()
     if day > today:
         raise ReportRequestError("future_date", N_("The as-of date cannot be after today."))
-    if day == today:
+    if day == today and (live or (live is None and reads_live(day, today))):
         # One level of grouping straight over the installments (what snapshots.positions sums per
         # loan first): the same principal, loans counted distinct.
         bucket = snapshots.bucket_expr(Loan.days_past_due)
@@ -79,7 +101,7 @@ def buckets(viewer: User | None, day: date, *, group: str | None = None, office_
                         *_filters(Loan, office_ids=office_ids, officer_id=officer_id, product_id=product_id))
                  .group_by(*([key] if group else []), Loan.classification, bucket))
     else:
-        if not snapshots.has_snapshot(day):
+        if day != today and not snapshots.has_snapshot(day):
             raise _missing(day)
         s = PortfolioSnapshot
         key = getattr(s, f"{group}_id") if group else literal(None)
@@ -95,7 +117,8 @@ def buckets(viewer: User | None, day: date, *, group: str | None = None, office_
 
 
 def monthly_positions(viewer: User | None, months: list[date], office_ids=None) -> list[dict]:
-    """For each date (a month's opening; today live): loans, outstanding principal, PAR30 principal
+    """For each date (a month's opening; today: its opening, live until the daily job has run):
+    loans, outstanding principal, PAR30 principal
     and its share of the outstanding. A day without a snapshot gives zeros and ``recorded`` False."""
     today = _today()
     result = []
@@ -118,7 +141,8 @@ def monthly_positions(viewer: User | None, months: list[date], office_ids=None) 
 
 
 def class_distribution(viewer: User | None, office_ids=None) -> list[dict]:
-    """Today's active loans in reach by five-category class (every class, in order, zeros too):
+    """Today's active loans in reach (at today's opening once the daily job has run, live until
+    then) by five-category class (every class, in order, zeros too):
     loans, outstanding principal (yuan) and share of the outstanding (percent)."""
     rows = buckets(viewer, _today(), office_ids=office_ids)
     loans: dict[str, int] = defaultdict(int)
@@ -258,14 +282,14 @@ def build_par(viewer: User | None, request: ReportRequest) -> Report:
     else:
         out.append(_par_figures(overall))
     return Report("par", PAR_TITLE, request, _par_columns(request.by), out,
-                  totals=_par_figures(overall), notes=[PAR_NOTE])
+                  totals=_par_figures(overall), notes=[PAR_NOTE, *today_notes(request.as_of)])
 
 
 PAR_TITLE = N_("Portfolio at risk and ageing")
 PAR_NOTE = N_("PARn is the outstanding principal of the loans more than n days past due (PAR1: any day "
               "past due); its percentage is of all outstanding principal. Ageing buckets count days "
-              "past due. As of today from the live loans; as of a past day, the figures the daily job "
-              "kept at that day's opening (repayments of that day come in the next day's figures).")
+              "past due. The figures of a day are those the daily job kept at that day's opening "
+              "(repayments of that day come in the next day's figures).")
 
 reporting.register(ReportSpec("par", PAR_TITLE, build_par, period=False,
                               description=N_("Loans past due by days, their principal, and PAR1 to PAR180.")))
@@ -291,8 +315,9 @@ NO_MATRIX = N_("The migration compares the loans at the opening of a month (the 
 
 def _classes_on(viewer: User | None, request: ReportRequest, day: date, today: date):
     """(loan_id, classification) of each loan in reach on ``day``, as a subquery-able select:
-    live today, the loan rows of a month's opening otherwise; None when the day has none."""
-    if day == today:
+    live today (the loan rows of today's opening when today is the 1st and the daily job has run),
+    the loan rows of a month's opening otherwise; None when the day has none."""
+    if day == today and (day.day != 1 or reads_live(day, today)):
         return (select(Loan.id.label("loan_id"), Loan.classification.label("classification"))
                 .where(Loan.status == "active", reporting.reach(viewer, Loan),
                        *_filters(Loan, office_ids=request.office_ids, officer_id=request.officer_id,
@@ -364,7 +389,7 @@ def build_classification(viewer: User | None, request: ReportRequest) -> Report:
     totals: dict[str, Any] = {"loans": all_loans, "outstanding_principal": reporting.fen_to_yuan(all_fen),
                               "loans_share": reporting.share(all_loans, all_loans),
                               "principal_share": reporting.share(all_fen, all_fen)}
-    notes = list(CLASS_NOTES)
+    notes = [*CLASS_NOTES, *today_notes(date_to, today)]
     if matrix is not None:
         columns += [Column("from_loans", N_("Loans on From"), "int")]
         columns += [Column(f"to_{target}", TO_LABELS[target], "int") for target in targets]

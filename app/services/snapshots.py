@@ -132,6 +132,13 @@ def has_snapshot(day: date) -> bool:
     return db.session.scalar(select(JobRun.id).where(JobRun.job == DAILY, JobRun.for_date == day)) is not None
 
 
+def opening_kept(today: date) -> bool:
+    """Whether the daily job has run for ``today``: its run wrote today's opening (in the same
+    commit), so the "as of today" aggregate figures read that snapshot instead of every
+    installment; until it has run they are computed live with the same definition (``positions``)."""
+    return db.session.scalar(select(JobRun.id).where(JobRun.job == DAILY, JobRun.for_date == today)) is not None
+
+
 def nearest_day(day: date) -> date | None:
     """The day with snapshot rows nearest to ``day`` (the earlier one on a tie), or None."""
     before = db.session.scalar(select(func.max(PortfolioSnapshot.day)).where(PortfolioSnapshot.day <= day))
@@ -277,5 +284,6 @@ class SnapshotRangeError(ServiceError):
     """Days to rebuild that cannot be: said in words, nothing written."""
 
 
-__all__ = ["bucket_expr", "has_snapshot", "loan_figures", "month_openings", "nearest_day", "positions",
-           "rebuild", "rebuild_range", "replayed", "seed_month_openings", "write"]
+__all__ = ["bucket_expr", "has_snapshot", "loan_figures", "month_openings", "nearest_day", "opening_kept", "positions",
+           "previous_month", "rebuild", "rebuild_range", "replayed", "seed_month_openings", "write",
+           "write_month"]

@@ -410,6 +410,33 @@ def test_officers_report_portfolio_applications_and_visits(app, demo, monkeypatc
         assert report["totals"]["visits"] == 3
 
 
+def test_officers_report_reads_todays_opening_once_the_daily_job_has_run(app, demo, monkeypatch):
+    """A repayment taken today changes the portfolio columns computed live, not today's opening."""
+    from sqlalchemy import delete
+
+    from app.models import JobRun
+    from app.services import jobs, reports_portfolio
+
+    with app.app_context():
+        book = _june_book(monkeypatch)
+        jobs.run_daily(TODAY)
+        e = db.session.get(Loan, book["e"].id)
+        e.installments[0].principal_paid = Decimal("1000.00")  # the first installment repaid today
+        db.session.commit()
+
+        def officer_ta() -> tuple:
+            request = reporting.parse("officers", {"office": "BR", "from": "2026-06-01", "to": "2026-06-30"},
+                                      viewer=None, today=TODAY)
+            report = reporting.run(None, request)
+            row = {r["officer"]: r for r in reporting.as_json(report)["rows"]}["officer_ta"]
+            return (row["loans"], row["outstanding"], row["par30_principal"]), report.notes
+
+        assert officer_ta() == ((2, "4000.00", "3000.00"), [reports_flow.OFFICERS_NOTE, reports_portfolio.OPENING_NOTE])
+        db.session.execute(delete(JobRun).where(JobRun.for_date == TODAY))  # as before the day's run
+        db.session.commit()
+        assert officer_ta() == ((2, "3000.00", "2000.00"), [reports_flow.OFFICERS_NOTE, reports_portfolio.LIVE_NOTE])
+
+
 def test_officers_report_reads_a_past_day_from_its_snapshot(app, demo, monkeypatch):
     from app.models.reports import PortfolioSnapshot
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app import clock
 from app.domain import portfolio as dpd_rules
@@ -38,6 +38,11 @@ def _edge_book(today: date) -> None:
 def _report(name: str, viewer=None, **raw) -> dict:
     request = reporting.parse(name, {k: str(v) for k, v in raw.items()}, viewer=viewer, today=_today())
     return reporting.as_json(reporting.run(viewer, request))
+
+
+def _notes(name: str, viewer=None, **raw) -> list[str]:
+    request = reporting.parse(name, {k: str(v) for k, v in raw.items()}, viewer=viewer, today=_today())
+    return reporting.run(viewer, request).notes
 
 
 def _yuan(fen: int) -> str:
@@ -172,6 +177,56 @@ def test_a_past_day_reads_what_the_report_said_that_day(app, demo):
         assert sorted(reports_portfolio.buckets(None, today, group="office", today=today)) != sorted(said)
         later = reports_portfolio.buckets(None, today, group="office", today=today + timedelta(days=1))
         assert sorted(later) == sorted(said)
+
+
+def test_today_reads_its_opening_once_the_daily_job_has_run(app, demo):
+    """Until the daily job has run for today, today's figures are computed live (a repayment taken
+    today changes them); once it has, every "as of today" aggregate reads the opening it kept — a
+    repayment or a loan of today counts from tomorrow's figures — and is what the live fallback
+    said when the job ran (one definition)."""
+    from app.models import JobRun
+
+    with app.app_context():
+        today = _today()
+        _edge_book(today)
+        reviewer = book.user("reviewer1")
+        before = _report("par")
+        assert before["totals"]["outstanding_principal"] == _yuan(sum(f for _d, f in EDGES))
+        assert reports_portfolio.LIVE_NOTE in _notes("par")
+        assert portfolio_card.par(reviewer)["opening"] is False
+        jobs.run_daily(today)
+        assert sorted(reports_portfolio.buckets(None, today, group="office")) == sorted(
+            reports_portfolio.buckets(None, today, group="office", live=True))
+        opening = _report("par")
+        assert opening["totals"] == before["totals"] and reports_portfolio.OPENING_NOTE in _notes("par")
+        card, classes = portfolio_card.par(reviewer), reports_portfolio.class_distribution(None)
+        positions = reports_portfolio.monthly_positions(None, [today])
+        classified = _report("classification")
+        # Taken today: 1,000.00 repaid on the loan 181 days late, and a new loan.
+        late = db.session.scalar(select(Loan).where(Loan.days_past_due == 181))
+        late.installments[0].principal_paid = Decimal("1000.00")
+        book.loan("officer1", "XYD", 50_000, today)
+        db.session.commit()
+        live = reports_portfolio.buckets(None, today, live=True)
+        assert sum(p for *_k, p in live) == sum(f for _d, f in EDGES) - 100_000 + 50_000
+        assert _report("par")["totals"] == before["totals"]
+        assert portfolio_card.par(reviewer) == card and card["opening"] is True
+        assert card["par90_amount"] == Decimal(_yuan(_over(90)))
+        assert reports_portfolio.class_distribution(None) == classes
+        assert reports_portfolio.monthly_positions(None, [today]) == positions
+        assert positions[0]["outstanding"] == Decimal(_yuan(sum(f for _d, f in EDGES)))
+        assert _report("classification")["totals"]["loans"] == classified["totals"]["loans"] == len(EDGES)
+        # Tomorrow reads the same day's figures: what the report said today.
+        assert sorted(reports_portfolio.buckets(None, today, today=today + timedelta(days=1))) == sorted(
+            reports_portfolio.buckets(None, today))
+        # Without the day's run (its record gone), today is live again, today's repayment and loan in.
+        db.session.execute(delete(JobRun).where(JobRun.for_date == today))
+        db.session.commit()
+        again = _report("par")
+        assert reports_portfolio.LIVE_NOTE in _notes("par")
+        assert again["totals"]["outstanding_principal"] == _yuan(sum(f for _d, f in EDGES) - 100_000 + 50_000)
+        assert again["totals"]["loans"] == len(EDGES) + 1
+        assert portfolio_card.par(reviewer)["outstanding"] == Decimal(again["totals"]["outstanding_principal"])
 
 
 def test_a_past_day_without_figures_names_the_nearest_one(app, demo):
