@@ -285,5 +285,4 @@ class SnapshotRangeError(ServiceError):
 
 
 __all__ = ["bucket_expr", "has_snapshot", "loan_figures", "month_openings", "nearest_day", "opening_kept", "positions",
-           "previous_month", "rebuild", "rebuild_range", "replayed", "seed_month_openings", "write",
-           "write_month"]
+           "rebuild", "rebuild_range", "replayed", "seed_month_openings", "write"]
