@@ -262,6 +262,22 @@ def _match(viewer: User, req: SearchRequest) -> ColumnElement[bool] | None:
     return None
 
 
+def filter_choices(viewer: User) -> dict[str, list[tuple]]:
+    """The offices, officers and products the box's filters offer this viewer: (value, name) pairs
+    of what lies within his reach."""
+    reach = scope.office_reach(viewer, scope.BORROWERS)
+    offices = select(Office.code, Office.name).order_by(Office.code)
+    officers = select(User.id, User.full_name).order_by(User.full_name)
+    if reach is not None:
+        offices = offices.where(Office.id.in_(sorted(reach)))
+        officers = officers.where(User.office_id.in_(sorted(reach)))
+    return {
+        "offices": [tuple(row) for row in db.session.execute(offices)],
+        "officers": [tuple(row) for row in db.session.execute(officers)],
+        "products": [tuple(row) for row in db.session.execute(select(Product.code, Product.name).order_by(Product.code))],
+    }
+
+
 def borrower_match(viewer: User, q: str) -> ColumnElement[bool] | None:
     """What the box matches for ``q`` alone, as a condition on Borrower (None for an empty box):
     other lists that find people by a typed word (the applications list) use the same keys."""

@@ -6,14 +6,11 @@ import os
 
 from flask import Blueprint, after_this_request, render_template, request, send_file
 from flask_login import current_user
-from sqlalchemy import select
 
 from app import clock
 from app.domain import repayment as rp
 from app.domain.workflow import STATE_LABELS, State
-from app.extensions import db
 from app.http_edge import client_ip, translate_message
-from app.models import Office, Product, User
 from app.services import scope
 from app.services import search as search_service
 from app.web.htmx import wants_partial
@@ -23,16 +20,8 @@ bp = Blueprint("search", __name__, url_prefix="/search")
 
 
 def _choices() -> dict:
-    reach = scope.office_reach(current_user, scope.BORROWERS)
-    offices = select(Office.code, Office.name).order_by(Office.code)
-    officers = select(User.id, User.full_name).order_by(User.full_name)
-    if reach is not None:
-        offices = offices.where(Office.id.in_(sorted(reach)))
-        officers = officers.where(User.office_id.in_(sorted(reach)))
     return {
-        "offices": db.session.execute(offices).all(),
-        "officers": db.session.execute(officers).all(),
-        "products": db.session.execute(select(Product.code, Product.name).order_by(Product.code)).all(),
+        **search_service.filter_choices(current_user),
         "loan_states": search_service.LOAN_STATE_LABELS,
         "application_states": {s.value: STATE_LABELS[State(s)] for s in State},
         "classes": rp.CLASS_LABELS,
