@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from app.domain.i18n import N_
 
 # (first day, last day or None) of each snapshot bucket; index = PortfolioSnapshot.dpd_bucket.
 DPD_BUCKETS: tuple[tuple[int, int | None], ...] = (
@@ -18,10 +17,6 @@ DPD_BUCKETS: tuple[tuple[int, int | None], ...] = (
 )
 PAR_DAYS: tuple[int, ...] = (1, 7, 30, 60, 90, 180)
 AGEING: tuple[tuple[int, int | None], ...] = ((1, 30), (31, 60), (61, 90), (91, 180), (181, None))
-AGEING_LABELS = {
-    (1, 30): N_("1–30 days"), (31, 60): N_("31–60 days"), (61, 90): N_("61–90 days"),
-    (91, 180): N_("91–180 days"), (181, None): N_("Over 180 days"),
-}
 
 
 def bucket_of(days_past_due: int) -> int:
