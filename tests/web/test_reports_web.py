@@ -199,3 +199,19 @@ def test_the_loans_list_downloads_every_loan_in_reach_and_no_other(app, client, 
     auth.post("/logout")
     auth.login("clerk1")  # no loans grant
     assert client.get("/loans?format=csv").status_code == 404
+
+
+def test_todays_report_says_whether_it_reads_the_opening_or_the_live_loans(app, client, auth, book):
+    from app.services import jobs
+
+    auth.login("reviewer1")
+    for name in ("par", "classification", "officers"):
+        page = client.get(f"/reports/{name}").get_data(as_text=True)
+        assert "日终处理尚未运行" in page and "今日开始时的数据" not in page, name
+    with app.app_context():
+        jobs.run_daily(clock.business_today())
+    for name in ("par", "classification", "officers"):
+        page = client.get(f"/reports/{name}").get_data(as_text=True)
+        assert "今日开始时的数据" in page and "日终处理尚未运行" not in page, name
+    assert "今日开始时的数据" not in client.get(
+        f"/reports/par?as_of={(clock.business_today() - timedelta(days=1)).isoformat()}").get_data(as_text=True)
