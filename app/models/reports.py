@@ -56,3 +56,29 @@ class LoanSnapshot(db.Model):
     classification: Mapped[str] = mapped_column(String(20))
     days_past_due: Mapped[int]
     outstanding_principal_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class MonthlyFigures(db.Model):
+    """A closed month's flows, grouped by office × officer × product, kept when the month closes
+    (the daily job's run on the next month's first day, or a rebuild of that day): the collection
+    report of the month (installments falling due in it, their due, what standing repayments paid
+    on them on or before their due date and after it up to the month's last day) and the loans
+    paid out in it. Amounts in integer fen; ``month`` is the month's first day."""
+
+    __tablename__ = "monthly_figures"
+    __table_args__ = (
+        # Also the index of every read: a month, then an office.
+        UniqueConstraint("month", "office_id", "officer_id", "product_id", name="uq_monthly_figures_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    installments_due: Mapped[int]
+    due_fen: Mapped[int] = mapped_column(BigInteger)
+    collected_on_time_fen: Mapped[int] = mapped_column(BigInteger)
+    collected_late_fen: Mapped[int] = mapped_column(BigInteger)
+    disbursed_loans: Mapped[int]
+    disbursed_fen: Mapped[int] = mapped_column(BigInteger)

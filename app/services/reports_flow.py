@@ -40,7 +40,7 @@ from app.domain.i18n import N_
 from app.domain.portfolio import par_buckets, par_threshold
 from app.extensions import db
 from app.models import Application, Borrower, Installment, Loan, Office, Product, Repayment, User
-from app.models.reports import PortfolioSnapshot
+from app.models.reports import MonthlyFigures, PortfolioSnapshot
 from app.models.tasks import FollowUpTask
 from app.services import reporting, scope
 from app.services.reporting import Column, Report, ReportRequest, ReportRequestError, ReportSpec
@@ -220,21 +220,62 @@ def build_disbursements(viewer: User | None, request: ReportRequest) -> Report:
                             "a repeat loan follows an earlier one.")])
 
 
+def _paid_out(conditions: list, key, *, date_from: date, date_to: date) -> dict:
+    """Loans paid out in [date_from, date_to] of those ``conditions`` select, per group key (see
+    ``_keys``): {"loans": count, "amount": fen}."""
+    keys, width, heads, grouped_by, key_of = _keys(key)
+    rows = db.session.execute(grouped_by(
+        select(*heads, func.count(Loan.id), func.sum(_fen(Loan.principal)))
+        .where(Loan.disbursed_on >= date_from, Loan.disbursed_on <= date_to, *conditions))
+    ).all()
+    return {key_of(row): {"loans": _int(row[width]), "amount": _int(row[width + 1])} for row in rows}
+
+
+def _kept(months: Iterable[date]) -> set[date]:
+    """Those of ``months`` (first days) whose figures are kept (``MonthlyFigures``: written when the
+    month closed, so never the current month)."""
+    wanted = sorted({m.replace(day=1) for m in months})
+    if not wanted:
+        return set()
+    return set(db.session.scalars(select(MonthlyFigures.month).where(MonthlyFigures.month.in_(wanted))
+                                  .group_by(MonthlyFigures.month)))
+
+
+def _kept_sums(viewer: User | None, months: set[date], office_ids, *columns) -> dict[date, tuple[int, ...]]:
+    """The kept figures of ``months`` in the viewer's reach, summed per month."""
+    if not months:
+        return {}
+    rows = db.session.execute(
+        select(MonthlyFigures.month, *[func.sum(c) for c in columns])
+        .where(MonthlyFigures.month.in_(sorted(months)), reporting.reach(viewer, MonthlyFigures),
+               _office_ids_filter(office_ids, MonthlyFigures.office_id))
+        .group_by(MonthlyFigures.month)).all()
+    return {row[0]: tuple(_int(v) for v in row[1:]) for row in rows}
+
+
+def _live_months(months: Iterable[date], column) -> tuple[date, date, Any]:
+    """The span of ``months`` and the condition that ``column`` (a date) falls in one of them."""
+    months = sorted({m.replace(day=1) for m in months})
+    return months[0], _month_end(months[-1]), _month_key(column).in_([m.year * 12 + m.month - 1 for m in months])
+
+
 def disbursed_monthly(viewer: User | None, months: list[date], office_ids=None) -> list[dict]:
-    """Loans paid out in each of ``months`` (each a month's first day): count and amount (yuan)."""
+    """Loans paid out in each of ``months`` (each a month's first day): count and amount (yuan).
+    A closed month reads its kept figures; a month not kept (the current one) the loans."""
     if not months:
         return []
-    first, last = min(months).replace(day=1), _month_end(max(months))
-    key = _month_key(Loan.disbursed_on)
-    rows = db.session.execute(
-        select(key, func.count(Loan.id), func.sum(_fen(Loan.principal)))
-        .where(Loan.disbursed_on >= first, Loan.disbursed_on <= last, reporting.reach(viewer, Loan),
-               _office_ids_filter(office_ids, Loan.office_id))
-        .group_by(key)
-    ).all()
-    found = {_month_of(k): (n, a) for k, n, a in rows}
-    return [{"month": m.replace(day=1), "loans": _int(found.get(m.replace(day=1), (0, 0))[0]),
-             "amount": reporting.fen_to_yuan(found.get(m.replace(day=1), (0, 0))[1])} for m in months]
+    kept = _kept(months)
+    found = {m: {"loans": n, "amount": a} for m, (n, a) in _kept_sums(
+        viewer, kept, office_ids, MonthlyFigures.disbursed_loans, MonthlyFigures.disbursed_fen).items()}
+    live = [m for m in months if m.replace(day=1) not in kept]
+    if live:
+        first, last, in_months = _live_months(live, Loan.disbursed_on)
+        rows = _paid_out([in_months, reporting.reach(viewer, Loan), _office_ids_filter(office_ids, Loan.office_id)],
+                         _month_key(Loan.disbursed_on), date_from=first, date_to=last)
+        found.update({_month_of(k): figures for k, figures in rows.items()})
+    empty = {"loans": 0, "amount": 0}
+    return [{"month": m.replace(day=1), "loans": found.get(m.replace(day=1), empty)["loans"],
+             "amount": reporting.fen_to_yuan(found.get(m.replace(day=1), empty)["amount"])} for m in months]
 
 
 # --- collection -------------------------------------------------------------------------------
@@ -259,38 +300,57 @@ def _allocation_parts():
     return source, source.c.part_seq, source.c.part_component, source.c.part_fen
 
 
+def _keys(key):
+    """For a breakdown by ``key`` (None, a column, or a tuple of columns): the columns, how many
+    lead each row, the SELECT's leading items, GROUP BY, and a row's key (an int, or a tuple of
+    ints for several columns; 0 when there is no breakdown)."""
+    keys = [] if key is None else list(key) if isinstance(key, (tuple, list)) else [key]
+    width = max(len(keys), 1)
+
+    def grouped_by(stmt):
+        return stmt.group_by(*keys) if keys else stmt
+
+    def key_of(row):
+        return tuple(_int(v) for v in row[:width]) if len(keys) > 1 else _int(row[0])
+
+    return keys, width, keys or [literal(0)], grouped_by, key_of
+
+
 def _collection(conditions: list, key, *, due_from: date, due_to: date, counted) -> dict[int, dict[str, int]]:
     """Due, on time and late per group key, for installments due in [due_from, due_to] of the
-    loans ``conditions`` select. ``counted``: the SQL condition a repayment's date meets to count
+    loans ``conditions`` select (``key``: None, a column, or a tuple of columns, see ``_keys``). ``counted``: the SQL condition a repayment's date meets to count
     (paid by the period's last day; for the monthly series, by the end of the installment's month)."""
     window = [Installment.due_date >= due_from, Installment.due_date <= due_to]
+    keys, width, heads, grouped_by, key_of = _keys(key)
     due_fen = _fen(Installment.principal_due) + _fen(Installment.interest_due)
     # Settled on or before its due date: all of it was collected on time (penalty cannot have
     # accrued), without reading the allocations. Nothing paid at all: nothing to read either.
     settled_on_time = and_(Installment.paid_off_on.is_not(None), Installment.paid_off_on <= Installment.due_date)
     touched = (_fen(Installment.principal_paid) + _fen(Installment.interest_paid)) > 0
-    due_rows = db.session.execute(_keyed(
-        select(_key_or_zero(key), func.count(Installment.id), func.sum(due_fen),
+    due_rows = db.session.execute(grouped_by(
+        select(*heads, func.count(Installment.id), func.sum(due_fen),
                func.sum(case((settled_on_time, due_fen), else_=0)))
         .join(Loan, Loan.id == Installment.loan_id)
-        .where(*window, *conditions), key)
+        .where(*window, *conditions))
     ).all()
     source, seq, component, fen = _allocation_parts()
     on_time = Repayment.paid_on <= Installment.due_date
-    paid_rows = db.session.execute(_keyed(
-        select(_key_or_zero(key), func.sum(case((on_time, fen), else_=0)), func.sum(case((on_time, 0), else_=fen)))
+    paid_rows = db.session.execute(grouped_by(
+        select(*heads, func.sum(case((on_time, fen), else_=0)), func.sum(case((on_time, 0), else_=fen)))
         .select_from(Installment)
         .join(Loan, Loan.id == Installment.loan_id)
         .join(Repayment, Repayment.loan_id == Loan.id)
         .join(source, true())
         .where(*window, *conditions, ~settled_on_time, touched, Repayment.reversed_at.is_(None),
-               seq == Installment.seq, component.in_(PAID_COMPONENTS), counted), key)
+               seq == Installment.seq, component.in_(PAID_COMPONENTS), counted))
     ).all()
-    grouped: dict[int, dict[str, int]] = {}
-    for k, count, due, quick in due_rows:
-        grouped[_int(k)] = {"installments": _int(count), "due": _int(due), "on_time": _int(quick), "late": 0}
-    for k, early, late in paid_rows:
-        figures = grouped.setdefault(_int(k), {"installments": 0, "due": 0, "on_time": 0, "late": 0})
+    grouped: dict = {}
+    for row in due_rows:
+        count, due, quick = row[width:]
+        grouped[key_of(row)] = {"installments": _int(count), "due": _int(due), "on_time": _int(quick), "late": 0}
+    for row in paid_rows:
+        early, late = row[width:]
+        figures = grouped.setdefault(key_of(row), {"installments": 0, "due": 0, "on_time": 0, "late": 0})
         figures["on_time"] += _int(early)
         figures["late"] += _int(late)
     return grouped
@@ -340,15 +400,24 @@ def build_collection(viewer: User | None, request: ReportRequest) -> Report:
 
 def collection_monthly(viewer: User | None, months: list[date], office_ids=None) -> list[dict]:
     """For each of ``months``: what fell due in the month and what of it was collected by the
-    month's end (on time or late), in yuan, and the rate — the collection report of that month."""
+    month's end (on time or late), in yuan, and the rate — the collection report of that month.
+    A closed month reads its kept figures (``month_figures``, written when it closed); a month
+    not kept (the current one) is computed from the ledger."""
     if not months:
         return []
-    first, last = min(months).replace(day=1), _month_end(max(months))
-    key = _month_key(Installment.due_date)
-    conditions = [reporting.reach(viewer, Loan), _office_ids_filter(office_ids, Loan.office_id)]
-    # A late payment counts up to the end of the installment's own month.
-    grouped = _collection(conditions, key, due_from=first, due_to=last,
-                          counted=_month_key(Repayment.paid_on) <= key)
+    kept = _kept(months)
+    grouped = {m.year * 12 + m.month - 1: {"due": due, "on_time": on_time, "late": late}
+               for m, (due, on_time, late) in _kept_sums(
+                   viewer, kept, office_ids, MonthlyFigures.due_fen, MonthlyFigures.collected_on_time_fen,
+                   MonthlyFigures.collected_late_fen).items()}
+    live = [m for m in months if m.replace(day=1) not in kept]
+    if live:
+        first, last, in_months = _live_months(live, Installment.due_date)
+        key = _month_key(Installment.due_date)
+        conditions = [in_months, reporting.reach(viewer, Loan), _office_ids_filter(office_ids, Loan.office_id)]
+        # A late payment counts up to the end of the installment's own month.
+        grouped.update(_collection(conditions, key, due_from=first, due_to=last,
+                                   counted=_month_key(Repayment.paid_on) <= key))
     result = []
     for m in months:
         figures = grouped.get(m.year * 12 + m.month - 1, {})
@@ -357,6 +426,25 @@ def collection_monthly(viewer: User | None, months: list[date], office_ids=None)
         result.append({"month": m.replace(day=1), "due": reporting.fen_to_yuan(due),
                        "collected": reporting.fen_to_yuan(collected), "rate": reporting.share(collected, due)})
     return result
+
+
+def month_figures(month: date) -> list[dict]:
+    """The figures kept of a closed month, per office × officer × product (``MonthlyFigures``
+    columns, fen): the collection report of the month — the same query, ``_collection`` — and
+    the loans paid out in it, over the whole institution, as the ledger stands now."""
+    first, last = month.replace(day=1), _month_end(month)
+    keys = (Loan.office_id, Loan.officer_id, Loan.product_id)
+    flows = _collection([], keys, due_from=first, due_to=last, counted=Repayment.paid_on <= last)
+    paid = _paid_out([], keys, date_from=first, date_to=last)
+    rows = []
+    for office_id, officer_id, product_id in sorted(set(flows) | set(paid)):
+        flow = flows.get((office_id, officer_id, product_id), {})
+        out = paid.get((office_id, officer_id, product_id), {})
+        rows.append({"month": first, "office_id": office_id, "officer_id": officer_id, "product_id": product_id,
+                     "installments_due": flow.get("installments", 0), "due_fen": flow.get("due", 0),
+                     "collected_on_time_fen": flow.get("on_time", 0), "collected_late_fen": flow.get("late", 0),
+                     "disbursed_loans": out.get("loans", 0), "disbursed_fen": out.get("amount", 0)})
+    return rows
 
 
 reporting.register(ReportSpec("disbursements", N_("Disbursements"), build_disbursements, period=True,

@@ -29,8 +29,9 @@ from app.extensions import db
 from app.domain import offices as office_rules
 from app.models import (HQ_ROLES, ROLES, Application, Borrower, FollowUpTask, Loan, LoanSnapshot, Office,
                         PortfolioSnapshot, User, UserRole)
+from app.models.reports import MonthlyFigures
 
-Scoped = TypeVar("Scoped", Application, Borrower, Loan, PortfolioSnapshot, LoanSnapshot)
+Scoped = TypeVar("Scoped", Application, Borrower, Loan, PortfolioSnapshot, LoanSnapshot, MonthlyFigures)
 Owned = TypeVar("Owned", Application, Borrower, FollowUpTask, Loan)
 ALL_ROLES = frozenset(ROLES)
 
@@ -80,7 +81,7 @@ FULL_ID_WHERE: dict[str, tuple[str, ...]] = {
 
 # The report snapshots (app/models/reports.py) are loans' figures: reached as loans are.
 _MODEL_KIND = {Borrower: BORROWERS, Application: APPLICATIONS, Loan: LOANS,
-               PortfolioSnapshot: LOANS, LoanSnapshot: LOANS}
+               PortfolioSnapshot: LOANS, LoanSnapshot: LOANS, MonthlyFigures: LOANS}
 
 # What a role may do, beyond seeing: the routes declare these roles (``roles_required``), the
 # templates test the flags ``can.<action>`` (``abilities()``), so both read this one table.

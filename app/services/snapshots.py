@@ -30,7 +30,7 @@ from app.domain import repayment as rp
 from app.domain.i18n import N_
 from app.extensions import db
 from app.models import Installment, JobRun, Loan, Repayment
-from app.models.reports import LoanSnapshot, PortfolioSnapshot
+from app.models.reports import LoanSnapshot, MonthlyFigures, PortfolioSnapshot
 from app.services import audit
 from app.services.errors import ServiceError
 
@@ -104,8 +104,28 @@ def _clear(day: date, *, loans_too: bool) -> None:
         db.session.execute(delete(LoanSnapshot).where(LoanSnapshot.day == day))
 
 
+def previous_month(day: date) -> date:
+    """The first day of the month before ``day``'s."""
+    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def write_month(month: date) -> int:
+    """Keep the figures of the closed ``month`` (its first day): replace its ``MonthlyFigures``
+    rows by the collection report's and the disbursements' figures of that month as the ledger
+    stands (``reports_flow.month_figures``). The caller commits. Returns the rows written."""
+    from app.services import reports_flow  # it imports the reporting layer, which loads at first use
+
+    month = month.replace(day=1)
+    db.session.execute(delete(MonthlyFigures).where(MonthlyFigures.month == month))
+    rows = reports_flow.month_figures(month)
+    if rows:
+        db.session.execute(insert(MonthlyFigures), rows)
+    return len(rows)
+
+
 def write(day: date) -> dict:
-    """The day's snapshot rows from the live tables (the caller commits). Returns counts."""
+    """The day's snapshot rows from the live tables (the caller commits). Returns counts. On a
+    month's first day also the loan rows and the kept figures of the month just closed."""
     _clear(day, loans_too=day.day == 1)
     grouped = positions(day).subquery("grouped")
     source = select(literal(day, type_=PortfolioSnapshot.day.type).label("day"),
@@ -121,7 +141,8 @@ def write(day: date) -> dict:
              "outstanding_principal_fen"],
             select(literal(day, type_=LoanSnapshot.day.type), c.loan_id, c.office_id, c.officer_id, c.product_id,
                    c.classification, c.days_past_due, c.principal))).rowcount
-    return {"portfolio_rows": written, "loan_rows": loan_rows}
+    month_rows = write_month(previous_month(day)) if day.day == 1 else 0
+    return {"portfolio_rows": written, "loan_rows": loan_rows, "month_rows": month_rows}
 
 
 def has_snapshot(day: date) -> bool:
@@ -203,7 +224,8 @@ def replayed(day: date, loan_ids: Sequence[int] | None = None,
 def rebuild(day: date, class_days: Sequence[int] = rp.DEFAULT_CLASS_DAYS) -> dict:
     """Replace ``day``'s snapshot rows by the ones replayed from the ledger (the caller commits).
 
-    Loan rows are written only for the first day of a month, as the daily job writes them.
+    Loan rows and the closed month's kept figures are written only for the first day of a
+    month, as the daily job writes them.
     """
     month_opening = day.day == 1
     _clear(day, loans_too=month_opening)
@@ -231,7 +253,8 @@ def rebuild(day: date, class_days: Sequence[int] = rp.DEFAULT_CLASS_DAYS) -> dic
             for key, sums in groups.items()]
     if rows:
         db.session.execute(insert(PortfolioSnapshot), rows)
-    return {"portfolio_rows": len(rows), "loans": sum(s[0] for s in groups.values())}
+    month_rows = write_month(previous_month(day)) if month_opening else 0
+    return {"portfolio_rows": len(rows), "loans": sum(s[0] for s in groups.values()), "month_rows": month_rows}
 
 
 def month_openings(today: date, count: int = 12) -> list[date]:
@@ -285,4 +308,5 @@ class SnapshotRangeError(ServiceError):
 
 
 __all__ = ["bucket_expr", "has_snapshot", "loan_figures", "month_openings", "nearest_day", "opening_kept", "positions",
-           "rebuild", "rebuild_range", "replayed", "seed_month_openings", "write"]
+           "previous_month", "rebuild", "rebuild_range", "replayed", "seed_month_openings", "write",
+           "write_month"]
