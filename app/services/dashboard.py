@@ -166,6 +166,9 @@ def build(viewer: User, today: date, *, office_ids: frozenset[int] | None = None
     ids = None if office_ids is None else sorted(office_ids)
     positions = reports_portfolio.monthly_positions(viewer, position_days(today, months), office_ids=ids)
     disbursed = reports_flow.disbursed_monthly(viewer, months, office_ids=ids)
-    collection = reports_flow.collection_monthly(viewer, months, office_ids=ids)
+    # Closed months only: they are kept (monthly_figures), while the month under way would be
+    # read from the ledger on every visit to the home page (seconds on a large book); the page
+    # links to the collection report for it instead.
+    collection = reports_flow.collection_monthly(viewer, months[:-1], office_ids=ids)
     classes = reports_portfolio.class_distribution(viewer, office_ids=ids)
     return assemble(today, months, positions, disbursed, collection, classes, month_label=month_label)

@@ -116,3 +116,26 @@ def test_todays_position_is_the_opening_once_the_daily_job_has_run(app, client, 
     opening = outstanding()
     repay("200", "R-opening")
     assert outstanding() == opening
+
+
+def test_the_home_page_reads_no_collection_of_the_month_under_way(app, monkeypatch, demo):
+    """The month under way is not kept: computing its collection from the ledger on every visit
+    took seconds on a large book, so the dashboard asks only for closed months and links to the
+    collection report for this month."""
+    from app import clock
+    from app.services import reports_flow
+    from tests.support import book
+
+    asked: list[list[date]] = []
+    real = reports_flow.collection_monthly
+
+    def spy(viewer, months, office_ids=None):
+        asked.append(list(months))
+        return real(viewer, months, office_ids=office_ids)
+
+    monkeypatch.setattr(reports_flow, "collection_monthly", spy)
+    with app.app_context():
+        today = clock.business_today()
+        board = dashboard.build(book.user("director1"), today)
+    assert asked and all(month < today.replace(day=1) for month in asked[0]) and len(asked[0]) == 11
+    assert board.current.due is None and board.current.collection_rate is None
