@@ -78,14 +78,16 @@ def _empty_all_tables() -> None:
 
 
 @pytest.fixture()
-def demo(app):
-    """The demo data set; returns the demo users' ids by username."""
+def demo(app, request):
+    """The demo data set; returns the demo users' ids by username. Its kept history (the figures of
+    the last 12 month openings) only for a test marked ``demo_history``."""
     from app.services import demo as demo_service
 
     with app.app_context():
         from app.storage import make_store
 
-        users = demo_service.load(app.config["PASSWORD_HASH_METHOD"], make_store(app.config))
+        users = demo_service.load(app.config["PASSWORD_HASH_METHOD"], make_store(app.config),
+                                  history=request.node.get_closest_marker("demo_history") is not None)
         return {name: user.id for name, user in users.items()}
 
 

@@ -1,7 +1,12 @@
 """The dashboard in a real browser: director1 on a 360 px phone, headquarters at 1366 px."""
 from __future__ import annotations
 
+import pytest
+
 from tests.e2e.conftest import FITS, login, screenshot
+
+# As `make run` shows it: the demo with its last 12 month openings kept.
+pytestmark = pytest.mark.demo_history
 
 CHARTS = "#dashboard svg.chart"
 

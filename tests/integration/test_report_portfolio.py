@@ -418,6 +418,7 @@ def test_flask_report_snapshots_rebuilds_past_days_and_refuses_a_bad_range(app, 
         assert _report("par", as_of=last.isoformat())["totals"]["loans"] == 3
 
 
+@pytest.mark.demo_history
 def test_the_demo_keeps_the_last_twelve_month_openings(app, demo):
     with app.app_context():
         today = _today()
