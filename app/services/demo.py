@@ -67,7 +67,7 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
 
     With a photo store, each application gets drawn stand-in photos for its documents. With
     ``history`` (the default), the kept figures of the last 12 month openings are rebuilt too (the
-    tests that do not read them leave them out: it is most of a test's setup).
+    tests that do not read them leave them out: about a tenth of a test's setup).
     """
     now = now or clock.now()
     hq = Office(code="HQ", name="总部", is_hq=True, kind="head_office", address="县城人民路1号", lat=30.6586, lon=104.0648)
