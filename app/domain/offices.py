@@ -39,6 +39,21 @@ def descendants(parents: Mapping[int, int | None], root: int) -> set[int]:
     return found
 
 
+def branch_of(parents: Mapping[int, int | None], kinds: Mapping[int, str]) -> dict[int, int]:
+    """Each office's branch, the unit a report's "by branch" breakdown adds up to: a branch and the
+    head office stand for themselves, an office for the branch above it (one straight under the
+    head office for itself). A cycle in the data never loops."""
+    found: dict[int, int] = {}
+    for office in kinds:
+        at, seen = office, {office}
+        while kinds.get(at) == OFFICE and parents.get(at) is not None and parents[at] not in seen \
+                and kinds.get(parents[at]) != HEAD_OFFICE:
+            at = parents[at]
+            seen.add(at)
+        found[office] = at
+    return found
+
+
 def parent_problem(kind: str, parent_kind: str | None) -> Problem | None:
     """Whether an office of ``kind`` may sit under an office of ``parent_kind`` (None: no parent)."""
     allowed = PARENT_KINDS[kind]

@@ -152,6 +152,57 @@ def office_filter(request: ReportRequest, column) -> ColumnElement[bool]:
     return true() if request.office_ids is None else column.in_(sorted(request.office_ids))
 
 
+def conditions(viewer: User | None, request: ReportRequest, model) -> list[ColumnElement[bool]]:
+    """Reach and the request's office, officer and product filters on a model with those columns
+    (Loan, Application, a snapshot): the WHERE every builder starts from."""
+    where = [reach(viewer, model), office_filter(request, model.office_id)]
+    if request.officer_id is not None:
+        where.append(model.officer_id == request.officer_id)
+    if request.product_id is not None:
+        where.append(model.product_id == request.product_id)
+    return where
+
+
+# --- breakdowns: one meaning of "by office / branch / officer / product" for every report -----
+
+GROUP_LABELS = {"office": N_("Office"), "branch": N_("Branch"), "officer": N_("Loan officer"),
+                "product": N_("Product"), "week": N_("Week"), "month": N_("Month")}
+
+
+def group_columns(by: str | None) -> list[Column]:
+    """The breakdown's first column (none for the whole portfolio in one row)."""
+    return [Column("group", GROUP_LABELS[by], "text")] if by else []
+
+
+def branch_of() -> dict[int, int]:
+    """Each office's branch (app.domain.offices.branch_of), for a breakdown by branch."""
+    rows = db.session.execute(select(Office.id, Office.parent_id, Office.kind)).all()
+    return office_rules.branch_of({r.id: r.parent_id for r in rows}, {r.id: r.kind for r in rows})
+
+
+def group_names(by: str | None, keys: Iterable[Any]) -> dict[Any, str]:
+    """The names of a breakdown's keys (offices and branches, officers, products) in one query."""
+    keys = sorted({k for k in keys if k is not None})
+    if not keys or by not in ("office", "branch", "officer", "product"):
+        return {}
+    model, name = {"office": (Office, Office.name), "branch": (Office, Office.name),
+                   "officer": (User, User.full_name), "product": (Product, Product.name)}[by]
+    return dict(db.session.execute(select(model.id, name).where(model.id.in_(keys))).tuples().all())
+
+
+def translator() -> Callable[[str], str]:
+    """The reader's language for the few words a report writes into its rows (class names,
+    verdicts): in a request the reader's, under force_locale that one, else the English source."""
+    from flask_babel import gettext
+
+    def translate(message: str) -> str:
+        try:
+            return gettext(message)
+        except RuntimeError:  # no request and no forced locale
+            return message
+    return translate
+
+
 # --- parsing what a person or a script typed ------------------------------------------------
 
 

@@ -29,9 +29,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (BigInteger, Integer, String, and_, case, column, exists, extract, false, func, literal,
-                        or_, select, table, true, type_coerce)
-from sqlalchemy.sql.elements import quoted_name
+from sqlalchemy import and_, case, exists, extract, false, func, literal, or_, select, true
 from sqlalchemy.orm import aliased
 
 from app import clock
@@ -39,25 +37,11 @@ from app.domain import dates
 from app.domain.i18n import N_
 from app.domain.portfolio import par_buckets, par_threshold
 from app.extensions import db
-from app.models import Application, Borrower, Installment, Loan, Office, Product, Repayment, User
+from app.models import Application, Borrower, Installment, Loan, Office, Repayment, User
 from app.models.reports import MonthlyFigures, PortfolioSnapshot
 from app.models.tasks import FollowUpTask
-from app.services import reporting, scope
+from app.services import flows, reporting, scope, snapshots
 from app.services.reporting import Column, Report, ReportRequest, ReportRequestError, ReportSpec
-
-# The allocation components that pay principal or interest (not penalty, not an overpayment).
-PAID_COMPONENTS = ("overdue_interest", "overdue_principal", "current_interest", "current_principal",
-                   "prepaid_principal")
-
-
-def _fen(column):
-    """A Money column as the raw integer fen the database holds (the Money type would give yuan)."""
-    return type_coerce(column, BigInteger)
-
-
-def _int(value: Any) -> int:
-    return int(value or 0)
-
 
 # --- breakdowns -------------------------------------------------------------------------------
 
@@ -83,63 +67,17 @@ def _key_or_zero(key):
     return literal(0) if key is None else key
 
 
-def _branch_of() -> dict[int, int]:
-    """Each office's branch: itself for a branch or the head office, else the branch above it
-    (an office straight under the head office stands for itself)."""
-    offices = db.session.execute(select(Office.id, Office.parent_id, Office.kind)).all()
-    kind = {o.id: o.kind for o in offices}
-    parent = {o.id: o.parent_id for o in offices}
-    found = {}
-    for office_id in kind:
-        current = office_id
-        while kind.get(current) == "office" and parent.get(current) is not None \
-                and kind.get(parent[current]) != "head_office":
-            current = parent[current]
-        found[office_id] = current
-    return found
-
-
-def _labels(by: str | None, keys: Iterable[int]) -> dict[int, str]:
-    keys = sorted(set(keys))
-    if not by or not keys:
-        return {}
-    if by in ("office", "branch"):
-        rows = db.session.execute(select(Office.id, Office.name).where(Office.id.in_(keys)))
-    elif by == "officer":
-        rows = db.session.execute(select(User.id, User.full_name).where(User.id.in_(keys)))
-    else:
-        rows = db.session.execute(select(Product.id, Product.name).where(Product.id.in_(keys)))
-    return {key: name for key, name in rows.tuples()}
-
-
 def _fold(by: str | None, grouped: dict[int, dict[str, int]]) -> dict[int, dict[str, int]]:
     """Sum per-office figures into their branches when the breakdown is by branch."""
     if by != "branch":
         return grouped
-    branch = _branch_of()
+    branch = reporting.branch_of()
     folded: dict[int, dict[str, int]] = {}
     for office_id, figures in grouped.items():
         into = folded.setdefault(branch.get(office_id, office_id), {})
         for key, value in figures.items():
             into[key] = into.get(key, 0) + value
     return folded
-
-
-def _key_column(by: str | None) -> list[Column]:
-    if not by:
-        return []
-    label = {"office": N_("Office"), "branch": N_("Branch"), "officer": N_("Officer"),
-             "product": N_("Product")}[by]
-    return [Column("group", label)]
-
-
-def _filters(request: ReportRequest, viewer: User | None, model=Loan) -> list:
-    conditions = [reporting.reach(viewer, model), reporting.office_filter(request, model.office_id)]
-    if request.officer_id is not None:
-        conditions.append(model.officer_id == request.officer_id)
-    if request.product_id is not None:
-        conditions.append(model.product_id == request.product_id)
-    return conditions
 
 
 def _office_ids_filter(office_ids, column):
@@ -152,11 +90,6 @@ def _month_key(column):
 
 def _month_of(key: int) -> date:
     return date(int(key) // 12, int(key) % 12 + 1, 1)
-
-
-def _month_end(month: date) -> date:
-    following = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-    return following - timedelta(days=1)
 
 
 # --- disbursements ----------------------------------------------------------------------------
@@ -173,15 +106,15 @@ def _earlier_loan():
 def _disbursed(viewer, request: ReportRequest) -> dict[int, dict[str, int]]:
     key = _group_column(request.by)
     repeat = _earlier_loan()
-    amount = _fen(Loan.principal)
+    amount = flows.fen_of(Loan.principal)
     rows = db.session.execute(
         _keyed(select(_key_or_zero(key), func.count(Loan.id), func.sum(amount),
                       func.sum(case((repeat, 0), else_=1)), func.sum(case((repeat, 0), else_=amount)))
                .where(Loan.disbursed_on >= request.date_from, Loan.disbursed_on <= request.date_to,
-                      *_filters(request, viewer)), key)
+                      *reporting.conditions(viewer, request, Loan)), key)
     ).all()
-    return _fold(request.by, {_int(k): {"loans": _int(n), "amount": _int(a), "first_loans": _int(fn),
-                                        "first_amount": _int(fa)} for k, n, a, fn, fa in rows})
+    return _fold(request.by, {flows.whole(k): {"loans": flows.whole(n), "amount": flows.whole(a), "first_loans": flows.whole(fn),
+                                        "first_amount": flows.whole(fa)} for k, n, a, fn, fa in rows})
 
 
 def _disbursement_row(figures: dict[str, int]) -> dict[str, Any]:
@@ -198,7 +131,7 @@ def _disbursement_row(figures: dict[str, int]) -> dict[str, Any]:
 
 def build_disbursements(viewer: User | None, request: ReportRequest) -> Report:
     grouped = _disbursed(viewer, request)
-    labels = _labels(request.by, grouped)
+    labels = reporting.group_names(request.by, grouped)
     rows = []
     if request.by:
         for key in sorted(grouped, key=lambda k: (labels.get(k, ""), k)):
@@ -207,7 +140,7 @@ def build_disbursements(viewer: User | None, request: ReportRequest) -> Report:
     for figures in grouped.values():
         for name, value in figures.items():
             total[name] = total.get(name, 0) + value
-    columns = _key_column(request.by) + [
+    columns = reporting.group_columns(request.by) + [
         Column("loans", N_("Loans"), "int"), Column("amount", N_("Amount"), "money"),
         Column("average", N_("Average size"), "money"),
         Column("first_loans", N_("First loans"), "int"), Column("first_amount", N_("First loans' amount"), "money"),
@@ -218,17 +151,6 @@ def build_disbursements(viewer: User | None, request: ReportRequest) -> Report:
     return Report("disbursements", N_("Disbursements"), request, columns, rows, _disbursement_row(total),
                   notes=[N_("Loans paid out in the period. A first loan is the borrower's first loan with us; "
                             "a repeat loan follows an earlier one.")])
-
-
-def _paid_out(conditions: list, key, *, date_from: date, date_to: date) -> dict:
-    """Loans paid out in [date_from, date_to] of those ``conditions`` select, per group key (see
-    ``_keys``): {"loans": count, "amount": fen}."""
-    keys, width, heads, grouped_by, key_of = _keys(key)
-    rows = db.session.execute(grouped_by(
-        select(*heads, func.count(Loan.id), func.sum(_fen(Loan.principal)))
-        .where(Loan.disbursed_on >= date_from, Loan.disbursed_on <= date_to, *conditions))
-    ).all()
-    return {key_of(row): {"loans": _int(row[width]), "amount": _int(row[width + 1])} for row in rows}
 
 
 def _kept(months: Iterable[date]) -> set[date]:
@@ -250,13 +172,13 @@ def _kept_sums(viewer: User | None, months: set[date], office_ids, *columns) -> 
         .where(MonthlyFigures.month.in_(sorted(months)), reporting.reach(viewer, MonthlyFigures),
                _office_ids_filter(office_ids, MonthlyFigures.office_id))
         .group_by(MonthlyFigures.month)).all()
-    return {row[0]: tuple(_int(v) for v in row[1:]) for row in rows}
+    return {row[0]: tuple(flows.whole(v) for v in row[1:]) for row in rows}
 
 
 def _live_months(months: Iterable[date], column) -> tuple[date, date, Any]:
     """The span of ``months`` and the condition that ``column`` (a date) falls in one of them."""
     months = sorted({m.replace(day=1) for m in months})
-    return months[0], _month_end(months[-1]), _month_key(column).in_([m.year * 12 + m.month - 1 for m in months])
+    return months[0], flows.month_end(months[-1]), _month_key(column).in_([m.year * 12 + m.month - 1 for m in months])
 
 
 def disbursed_monthly(viewer: User | None, months: list[date], office_ids=None) -> list[dict]:
@@ -270,7 +192,7 @@ def disbursed_monthly(viewer: User | None, months: list[date], office_ids=None) 
     live = [m for m in months if m.replace(day=1) not in kept]
     if live:
         first, last, in_months = _live_months(live, Loan.disbursed_on)
-        rows = _paid_out([in_months, reporting.reach(viewer, Loan), _office_ids_filter(office_ids, Loan.office_id)],
+        rows = flows.paid_out([in_months, reporting.reach(viewer, Loan), _office_ids_filter(office_ids, Loan.office_id)],
                          _month_key(Loan.disbursed_on), date_from=first, date_to=last)
         found.update({_month_of(k): figures for k, figures in rows.items()})
     empty = {"loans": 0, "amount": 0}
@@ -279,81 +201,6 @@ def disbursed_monthly(viewer: User | None, months: list[date], office_ids=None) 
 
 
 # --- collection -------------------------------------------------------------------------------
-
-
-def _allocation_parts():
-    """A FROM item that unfolds each repayment's allocation (``{"parts": [[seq, component, fen],
-    ...]}``) into rows, and its seq, component and fen columns: JSON_TABLE on MariaDB, json_each on
-    SQLite. It reads ``repayments.allocation``: join it after ``repayments``."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        source = table(quoted_name("json_each(repayments.allocation, '$.parts')", quote=False),
-                       column("value")).alias("part")
-        value = source.c.value
-        return (source, type_coerce(func.json_extract(value, "$[0]"), Integer),
-                type_coerce(func.json_extract(value, "$[1]"), String),
-                type_coerce(func.json_extract(value, "$[2]"), BigInteger))
-    source = table(quoted_name("JSON_TABLE(repayments.allocation, '$.parts[*]' COLUMNS ("
-                               "part_seq INT PATH '$[0]', part_component VARCHAR(30) PATH '$[1]', "
-                               "part_fen BIGINT PATH '$[2]'))", quote=False),
-                   column("part_seq", Integer), column("part_component", String),
-                   column("part_fen", BigInteger)).alias("part")
-    return source, source.c.part_seq, source.c.part_component, source.c.part_fen
-
-
-def _keys(key):
-    """For a breakdown by ``key`` (None, a column, or a tuple of columns): the columns, how many
-    lead each row, the SELECT's leading items, GROUP BY, and a row's key (an int, or a tuple of
-    ints for several columns; 0 when there is no breakdown)."""
-    keys = [] if key is None else list(key) if isinstance(key, (tuple, list)) else [key]
-    width = max(len(keys), 1)
-
-    def grouped_by(stmt):
-        return stmt.group_by(*keys) if keys else stmt
-
-    def key_of(row):
-        return tuple(_int(v) for v in row[:width]) if len(keys) > 1 else _int(row[0])
-
-    return keys, width, keys or [literal(0)], grouped_by, key_of
-
-
-def _collection(conditions: list, key, *, due_from: date, due_to: date, counted) -> dict[int, dict[str, int]]:
-    """Due, on time and late per group key, for installments due in [due_from, due_to] of the
-    loans ``conditions`` select (``key``: None, a column, or a tuple of columns, see ``_keys``). ``counted``: the SQL condition a repayment's date meets to count
-    (paid by the period's last day; for the monthly series, by the end of the installment's month)."""
-    window = [Installment.due_date >= due_from, Installment.due_date <= due_to]
-    keys, width, heads, grouped_by, key_of = _keys(key)
-    due_fen = _fen(Installment.principal_due) + _fen(Installment.interest_due)
-    # Settled on or before its due date: all of it was collected on time (penalty cannot have
-    # accrued), without reading the allocations. Nothing paid at all: nothing to read either.
-    settled_on_time = and_(Installment.paid_off_on.is_not(None), Installment.paid_off_on <= Installment.due_date)
-    touched = (_fen(Installment.principal_paid) + _fen(Installment.interest_paid)) > 0
-    due_rows = db.session.execute(grouped_by(
-        select(*heads, func.count(Installment.id), func.sum(due_fen),
-               func.sum(case((settled_on_time, due_fen), else_=0)))
-        .join(Loan, Loan.id == Installment.loan_id)
-        .where(*window, *conditions))
-    ).all()
-    source, seq, component, fen = _allocation_parts()
-    on_time = Repayment.paid_on <= Installment.due_date
-    paid_rows = db.session.execute(grouped_by(
-        select(*heads, func.sum(case((on_time, fen), else_=0)), func.sum(case((on_time, 0), else_=fen)))
-        .select_from(Installment)
-        .join(Loan, Loan.id == Installment.loan_id)
-        .join(Repayment, Repayment.loan_id == Loan.id)
-        .join(source, true())
-        .where(*window, *conditions, ~settled_on_time, touched, Repayment.reversed_at.is_(None),
-               seq == Installment.seq, component.in_(PAID_COMPONENTS), counted))
-    ).all()
-    grouped: dict = {}
-    for row in due_rows:
-        count, due, quick = row[width:]
-        grouped[key_of(row)] = {"installments": _int(count), "due": _int(due), "on_time": _int(quick), "late": 0}
-    for row in paid_rows:
-        early, late = row[width:]
-        figures = grouped.setdefault(key_of(row), {"installments": 0, "due": 0, "on_time": 0, "late": 0})
-        figures["on_time"] += _int(early)
-        figures["late"] += _int(late)
-    return grouped
 
 
 def _collection_row(figures: dict[str, int]) -> dict[str, Any]:
@@ -376,10 +223,10 @@ COLLECTION_NOTE = N_(
 
 def build_collection(viewer: User | None, request: ReportRequest) -> Report:
     key = _group_column(request.by)
-    grouped = _fold(request.by, _collection(_filters(request, viewer), key, due_from=request.date_from,
+    grouped = _fold(request.by, flows.collection(reporting.conditions(viewer, request, Loan), key, due_from=request.date_from,
                                             due_to=request.date_to,
                                             counted=Repayment.paid_on <= request.date_to))
-    labels = _labels(request.by, grouped)
+    labels = reporting.group_names(request.by, grouped)
     rows = []
     if request.by:
         for k in sorted(grouped, key=lambda k: (labels.get(k, ""), k)):
@@ -388,7 +235,7 @@ def build_collection(viewer: User | None, request: ReportRequest) -> Report:
     for figures in grouped.values():
         for name, value in figures.items():
             total[name] = total.get(name, 0) + value
-    columns = _key_column(request.by) + [
+    columns = reporting.group_columns(request.by) + [
         Column("installments", N_("Installments due"), "int"), Column("due", N_("Due"), "money"),
         Column("on_time", N_("Collected on time"), "money"), Column("late", N_("Collected late"), "money"),
         Column("unpaid", N_("Still unpaid"), "money"), Column("rate", N_("Collection rate (%)"), "percent"),
@@ -416,7 +263,7 @@ def collection_monthly(viewer: User | None, months: list[date], office_ids=None)
         key = _month_key(Installment.due_date)
         conditions = [in_months, reporting.reach(viewer, Loan), _office_ids_filter(office_ids, Loan.office_id)]
         # A late payment counts up to the end of the installment's own month.
-        grouped.update(_collection(conditions, key, due_from=first, due_to=last,
+        grouped.update(flows.collection(conditions, key, due_from=first, due_to=last,
                                    counted=_month_key(Repayment.paid_on) <= key))
     result = []
     for m in months:
@@ -428,25 +275,6 @@ def collection_monthly(viewer: User | None, months: list[date], office_ids=None)
     return result
 
 
-def month_figures(month: date) -> list[dict]:
-    """The figures kept of a closed month, per office × officer × product (``MonthlyFigures``
-    columns, fen): the collection report of the month — the same query, ``_collection`` — and
-    the loans paid out in it, over the whole institution, as the ledger stands now."""
-    first, last = month.replace(day=1), _month_end(month)
-    keys = (Loan.office_id, Loan.officer_id, Loan.product_id)
-    flows = _collection([], keys, due_from=first, due_to=last, counted=Repayment.paid_on <= last)
-    paid = _paid_out([], keys, date_from=first, date_to=last)
-    rows = []
-    for office_id, officer_id, product_id in sorted(set(flows) | set(paid)):
-        flow = flows.get((office_id, officer_id, product_id), {})
-        out = paid.get((office_id, officer_id, product_id), {})
-        rows.append({"month": first, "office_id": office_id, "officer_id": officer_id, "product_id": product_id,
-                     "installments_due": flow.get("installments", 0), "due_fen": flow.get("due", 0),
-                     "collected_on_time_fen": flow.get("on_time", 0), "collected_late_fen": flow.get("late", 0),
-                     "disbursed_loans": out.get("loans", 0), "disbursed_fen": out.get("amount", 0)})
-    return rows
-
-
 reporting.register(ReportSpec("disbursements", N_("Disbursements"), build_disbursements, period=True,
                               description=N_("Loans paid out in a period: count, amount, average size, "
                                              "first loans and repeat loans.")))
@@ -456,17 +284,6 @@ reporting.register(ReportSpec("collection", N_("Expected vs collected"), build_c
 
 
 # --- arrears: the collection list -------------------------------------------------------------
-
-
-def _gettext():
-    from flask_babel import gettext  # the reader's language in a request; "zh" under force_locale
-
-    def translate(message: str) -> str:
-        try:
-            return gettext(message)
-        except RuntimeError:  # no request and no forced locale: the English source
-            return message
-    return translate
 
 
 def _latest_task(loans, *conditions):
@@ -507,15 +324,15 @@ def build_arrears(viewer: User | None, request: ReportRequest) -> Report:
     if request.as_of != clock.business_today():
         raise ReportRequestError("arrears_today_only", N_(
             "The arrears list is today's list to work from; for a past day see the PAR report."))
-    in_arrears = [Loan.status == "active", Loan.days_past_due > 0, *_filters(request, viewer)]
+    in_arrears = [Loan.status == "active", Loan.days_past_due > 0, *reporting.conditions(viewer, request, Loan)]
     late = Installment.due_date < request.as_of
     overdue = (select(Installment.loan_id.label("loan_id"),
-                      func.sum(case((late, _fen(Installment.principal_due) - _fen(Installment.principal_paid)),
+                      func.sum(case((late, flows.fen_of(Installment.principal_due) - flows.fen_of(Installment.principal_paid)),
                                     else_=0)).label("principal"),
-                      func.sum(case((late, _fen(Installment.interest_due) - _fen(Installment.interest_paid)),
+                      func.sum(case((late, flows.fen_of(Installment.interest_due) - flows.fen_of(Installment.interest_paid)),
                                     else_=0)).label("interest"),
-                      func.sum(_fen(Installment.penalty_accrued) - _fen(Installment.penalty_paid)).label("penalty"),
-                      func.sum(_fen(Installment.principal_due) - _fen(Installment.principal_paid))
+                      func.sum(flows.fen_of(Installment.penalty_accrued) - flows.fen_of(Installment.penalty_paid)).label("penalty"),
+                      func.sum(flows.fen_of(Installment.principal_due) - flows.fen_of(Installment.principal_paid))
                       .label("outstanding"))
                .join(Loan, Loan.id == Installment.loan_id)
                .where(*in_arrears)
@@ -545,7 +362,7 @@ def build_arrears(viewer: User | None, request: ReportRequest) -> Report:
                func.sum(overdue.c.outstanding))).one()
 
     def rows():
-        gettext = _gettext()
+        gettext = reporting.translator()
         for (contract, name, phone, village, office, officer_name, dpd, principal, interest, penalty, outstanding,
              visited_at, on_site, flags, visit_outcome, promise_outcome) in db.session.execute(
                  stmt, execution_options={"yield_per": 1000}):
@@ -555,7 +372,7 @@ def build_arrears(viewer: User | None, request: ReportRequest) -> Report:
                 "office": office, "officer": officer_name, "days_past_due": int(dpd),
                 "overdue_principal": reporting.fen_to_yuan(principal),
                 "overdue_interest": reporting.fen_to_yuan(interest), "penalty": reporting.fen_to_yuan(penalty),
-                "overdue": reporting.fen_to_yuan(_int(principal) + _int(interest) + _int(penalty)),
+                "overdue": reporting.fen_to_yuan(flows.whole(principal) + flows.whole(interest) + flows.whole(penalty)),
                 "outstanding_principal": reporting.fen_to_yuan(outstanding),
                 "last_visit": dates.business_date_of(visited_at) if visited_at else None,
                 "verdict": _verdict(on_site, flags, gettext),
@@ -580,7 +397,7 @@ def build_arrears(viewer: User | None, request: ReportRequest) -> Report:
     ]
     count, overdue_total, outstanding_total = totals_row
     return Report("arrears", N_("Arrears list"), request, columns, rows(),
-                  {"loans": _int(count), "overdue": reporting.fen_to_yuan(overdue_total),
+                  {"loans": flows.whole(count), "overdue": reporting.fen_to_yuan(overdue_total),
                    "outstanding_principal": reporting.fen_to_yuan(outstanding_total)},
                   notes=[ARREARS_NOTE])
 
@@ -596,18 +413,17 @@ def _utc_start(day: date) -> datetime:
 def _portfolio_by_officer(viewer: User | None, request: ReportRequest) -> dict[int, dict[str, int]]:
     """Active loans, outstanding principal and PAR30 principal per officer, from the day's snapshot
     (the opening of that day) — today's too once the daily job has run for today; live until then
-    (reports_portfolio.reads_live)."""
-    from app.services.reports_portfolio import reads_live
+    (snapshots.reads_live)."""
 
     today = clock.business_today()
-    if reads_live(request.as_of, today):
-        outstanding = _fen(Installment.principal_due) - _fen(Installment.principal_paid)
+    if snapshots.reads_live(request.as_of, today):
+        outstanding = flows.fen_of(Installment.principal_due) - flows.fen_of(Installment.principal_paid)
         at_risk = Loan.days_past_due >= par_threshold(30)
         rows = db.session.execute(
             select(Loan.officer_id, func.count(func.distinct(Loan.id)), func.sum(outstanding),
                    func.sum(case((at_risk, outstanding), else_=0)))
             .join(Installment, Installment.loan_id == Loan.id)
-            .where(Loan.status == "active", *_filters(request, viewer))
+            .where(Loan.status == "active", *reporting.conditions(viewer, request, Loan))
             .group_by(Loan.officer_id)).all()
     else:
         if request.as_of != today:  # today's opening is kept (the daily job ran), rows or none
@@ -616,9 +432,9 @@ def _portfolio_by_officer(viewer: User | None, request: ReportRequest) -> dict[i
         rows = db.session.execute(
             select(S.officer_id, func.sum(S.loans), func.sum(S.outstanding_principal_fen),
                    func.sum(case((S.dpd_bucket.in_(par_buckets(30)), S.outstanding_principal_fen), else_=0)))
-            .where(S.day == request.as_of, *_filters(request, viewer, S))
+            .where(S.day == request.as_of, *reporting.conditions(viewer, request, S))
             .group_by(S.officer_id)).all()
-    return {officer: {"loans": _int(n), "outstanding": _int(o), "par30": _int(p)} for officer, n, o, p in rows}
+    return {officer: {"loans": flows.whole(n), "outstanding": flows.whole(o), "par30": flows.whole(p)} for officer, n, o, p in rows}
 
 
 def _check_snapshot_day(day: date) -> None:
@@ -641,9 +457,9 @@ def _applications_by_officer(viewer, request: ReportRequest) -> dict[int, dict[s
                func.sum(case((Application.state == "rejected", 1), else_=0)))
         .where(Application.captured_at >= _utc_start(request.date_from),
                Application.captured_at < _utc_start(request.date_to + timedelta(days=1)),
-               *_filters(request, viewer, Application))
+               *reporting.conditions(viewer, request, Application))
         .group_by(Application.officer_id)).all()
-    return {officer: {"captured": _int(n), "approved": _int(a), "rejected": _int(r)} for officer, n, a, r in rows}
+    return {officer: {"captured": flows.whole(n), "approved": flows.whole(a), "rejected": flows.whole(r)} for officer, n, a, r in rows}
 
 
 def _visits_by_officer(viewer, request: ReportRequest) -> dict[int, dict[str, int]]:
@@ -668,7 +484,7 @@ def _visits_by_officer(viewer, request: ReportRequest) -> dict[int, dict[str, in
         .join(Loan, Loan.id == T.loan_id)
         .where(*loan_conditions, officer_condition, or_(in_period, overdue))
         .group_by(T.officer_id)).all()
-    return {officer: {"visits": _int(v), "verified": _int(ok), "flagged": _int(f), "tasks_overdue": _int(o)}
+    return {officer: {"visits": flows.whole(v), "verified": flows.whole(ok), "flagged": flows.whole(f), "tasks_overdue": flows.whole(o)}
             for officer, v, ok, f, o in rows}
 
 
@@ -698,7 +514,6 @@ OFFICERS_NOTE = N_(
 
 
 def build_officers(viewer: User | None, request: ReportRequest) -> Report:
-    from app.services.reports_portfolio import today_notes
 
     merged: dict[int, dict[str, int]] = {}
     for part in (_portfolio_by_officer(viewer, request), _applications_by_officer(viewer, request),
@@ -721,7 +536,7 @@ def build_officers(viewer: User | None, request: ReportRequest) -> Report:
         Column("flagged", N_("Visits flagged"), "int"), Column("tasks_overdue", N_("Tasks overdue"), "int"),
     ]
     return Report("officers", N_("Officer performance"), request, columns, rows, _officer_row(total),
-                  notes=[OFFICERS_NOTE, *today_notes(request.as_of)])
+                  notes=[OFFICERS_NOTE, *snapshots.today_notes(request.as_of)])
 
 
 reporting.register(ReportSpec("arrears", N_("Arrears list"), build_arrears, by=(),

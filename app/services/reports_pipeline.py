@@ -119,15 +119,6 @@ class _Figures:
         return row
 
 
-def _conditions(viewer: User | None, request: ReportRequest) -> list:
-    conditions = [reporting.reach(viewer, Application), reporting.office_filter(request, Application.office_id)]
-    if request.officer_id is not None:
-        conditions.append(Application.officer_id == request.officer_id)
-    if request.product_id is not None:
-        conditions.append(Application.product_id == request.product_id)
-    return conditions
-
-
 def _ended_stays(conditions: list, start: datetime, end: datetime) -> Iterable[tuple[int, str, datetime, datetime]]:
     """(office, state, started, ended) of every stay that ended in [start, end) and whose start is
     known: the previous transition of the same application, or for the first, its capture."""
@@ -210,7 +201,7 @@ def build(viewer: User | None, request: ReportRequest) -> Report:
     date_from = request.date_from or request.as_of.replace(day=1)
     date_to = request.date_to or request.as_of
     start, end = _utc_start(date_from), _utc_start(date_to + timedelta(days=1))
-    conditions = _conditions(viewer, request)
+    conditions = reporting.conditions(viewer, request, Application)
     groups: dict[Any, _Figures] = defaultdict(_Figures)
     whole = _Figures()
 

@@ -14,19 +14,17 @@ office, officer and product; grouped in SQL, never a loop over loans.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, func, literal, select, true, type_coerce
+from sqlalchemy import BigInteger, func, literal, select, type_coerce
 
 from app import clock
-from app.domain import offices as office_rules
 from app.domain import portfolio as dpd_rules
 from app.domain.i18n import N_
 from app.domain.repayment import CLASS_LABELS, CLASSES
 from app.extensions import db
-from app.models import Installment, Loan, Office, Product, User
+from app.models import Installment, Loan, User
 from app.models.reports import LoanSnapshot, PortfolioSnapshot
 from app.services import reporting, snapshots
 from app.services.reporting import Column, Report, ReportRequest, ReportRequestError, ReportSpec
@@ -58,25 +56,6 @@ def _filters(model, *, office_ids=None, officer_id=None, product_id=None) -> lis
     return where
 
 
-def reads_live(day: date, today: date) -> bool:
-    """Whether the aggregate figures of ``day`` are computed from the live tables: only today, and
-    only until the daily job has run for today (then they read its opening snapshot)."""
-    return day == today and not snapshots.opening_kept(today)
-
-
-OPENING_NOTE = N_("Figures at the opening of today: repayments taken today count from tomorrow's figures.")
-LIVE_NOTE = N_("The daily run has not yet run today: figures computed from the live loans, "
-               "repayments taken today included.")
-
-
-def today_notes(day: date, today: date | None = None) -> list[str]:
-    """The note saying where today's figures come from (none for a past day)."""
-    today = today or _today()
-    if day != today:
-        return []
-    return [LIVE_NOTE if reads_live(day, today) else OPENING_NOTE]
-
-
 def buckets(viewer: User | None, day: date, *, group: str | None = None, office_ids=None, officer_id=None,
             product_id=None, today: date | None = None, live: bool | None = None) -> list[tuple[Any, str, int, int, int]]:
     """(group key, class, dpd bucket, loans, outstanding principal fen) of the loans in reach on
@@ -88,7 +67,7 @@ def buckets(viewer: User | None, day: date, *, group: str | None = None, office_
     today = today or _today()
     if day > today:
         raise ReportRequestError("future_date", N_("The as-of date cannot be after today."))
-    if day == today and (live or (live is None and reads_live(day, today))):
+    if day == today and (live or (live is None and snapshots.reads_live(day, today))):
         # One level of grouping straight over the installments (what snapshots.positions sums per
         # loan first): the same principal, loans counted distinct.
         bucket = snapshots.bucket_expr(Loan.days_past_due)
@@ -157,32 +136,6 @@ def class_distribution(viewer: User | None, office_ids=None) -> list[dict]:
 
 # --- breakdowns -------------------------------------------------------------------------------
 
-def _branch_of() -> dict[int, int]:
-    """Each office's branch: itself or its ancestor right under the head office (the head office
-    itself stays where it is) — the unit a "by branch" breakdown adds up to."""
-    offices = db.session.execute(select(Office.id, Office.parent_id, Office.is_hq)).all()
-    parent = {o.id: o.parent_id for o in offices}
-    top = {o.id for o in offices if o.parent_id is None or o.is_hq}
-    result = {}
-    for office_id in parent:
-        at = office_id
-        while parent.get(at) is not None and parent[at] not in top:
-            at = parent[at]
-        result[office_id] = at
-    return result
-
-
-def _labels(by: str | None, keys: Iterable[Any]) -> dict[Any, str]:
-    keys = [k for k in keys if k is not None]
-    if by in ("office", "branch"):
-        return dict(db.session.execute(select(Office.id, Office.name).where(Office.id.in_(keys))).tuples().all())
-    if by == "officer":
-        return dict(db.session.execute(select(User.id, User.full_name).where(User.id.in_(keys))).tuples().all())
-    if by == "product":
-        return dict(db.session.execute(select(Product.id, Product.name).where(Product.id.in_(keys))).tuples().all())
-    return {}
-
-
 def _grouped_buckets(viewer: User | None, request: ReportRequest, day: date | None = None):
     """The request's rows of ``buckets``, with the key turned into the breakdown's (branch: the
     offices' branch)."""
@@ -190,30 +143,9 @@ def _grouped_buckets(viewer: User | None, request: ReportRequest, day: date | No
     rows = buckets(viewer, day or request.as_of, group=group, office_ids=request.office_ids,
                    officer_id=request.officer_id, product_id=request.product_id)
     if request.by == "branch":
-        branch = _branch_of()
+        branch = reporting.branch_of()
         rows = [(branch.get(k, k), cls, b, n, p) for k, cls, b, n, p in rows]
     return rows
-
-
-def _group_columns(by: str | None) -> list[Column]:
-    """The breakdown's first column (none for the whole portfolio in one row)."""
-    if not by:
-        return []
-    label = {"office": N_("Office"), "branch": N_("Branch"), "officer": N_("Loan officer"),
-             "product": N_("Product"), "week": N_("Week"), "month": N_("Month")}[by]
-    return [Column("group", label, "text")]
-
-
-def _translate():
-    """The reader's language for the few words a report writes into its rows (class names)."""
-    from flask_babel import gettext  # in a request: the reader's; under force_locale: that one
-
-    def translate(message: str) -> str:
-        try:
-            return gettext(message)
-        except RuntimeError:  # no request and no forced locale: the English source
-            return message
-    return translate
 
 
 # --- par: portfolio at risk and ageing --------------------------------------------------------
@@ -223,7 +155,7 @@ AGE_KEYS = [f"age_{first}_{last or ''}" for first, last in dpd_rules.AGEING]
 
 
 def _par_columns(by: str | None) -> list[Column]:
-    columns = [*_group_columns(by), Column("loans", N_("Loans"), "int"),
+    columns = [*reporting.group_columns(by), Column("loans", N_("Loans"), "int"),
                Column("outstanding_principal", N_("Outstanding principal"), "money")]
     for days in dpd_rules.PAR_DAYS:
         loans, principal, share = PAR_LABELS[days]
@@ -274,7 +206,7 @@ def build_par(viewer: User | None, request: ReportRequest) -> Report:
     for key, _cls, bucket, loans, fen in rows:
         per_group[key][bucket] = per_group[key][bucket] + Amounts(loans, fen)
         overall[bucket] = overall[bucket] + Amounts(loans, fen)
-    labels = _labels(request.by, per_group)
+    labels = reporting.group_names(request.by, per_group)
     out = []
     if request.by:
         for key in sorted(per_group, key=lambda k: (labels.get(k, ""), k or 0)):
@@ -282,7 +214,7 @@ def build_par(viewer: User | None, request: ReportRequest) -> Report:
     else:
         out.append(_par_figures(overall))
     return Report("par", PAR_TITLE, request, _par_columns(request.by), out,
-                  totals=_par_figures(overall), notes=[PAR_NOTE, *today_notes(request.as_of)])
+                  totals=_par_figures(overall), notes=[PAR_NOTE, *snapshots.today_notes(request.as_of)])
 
 
 PAR_TITLE = N_("Portfolio at risk and ageing")
@@ -317,7 +249,7 @@ def _classes_on(viewer: User | None, request: ReportRequest, day: date, today: d
     """(loan_id, classification) of each loan in reach on ``day``, as a subquery-able select:
     live today (the loan rows of today's opening when today is the 1st and the daily job has run),
     the loan rows of a month's opening otherwise; None when the day has none."""
-    if day == today and (day.day != 1 or reads_live(day, today)):
+    if day == today and (day.day != 1 or snapshots.reads_live(day, today)):
         return (select(Loan.id.label("loan_id"), Loan.classification.label("classification"))
                 .where(Loan.status == "active", reporting.reach(viewer, Loan),
                        *_filters(Loan, office_ids=request.office_ids, officer_id=request.officer_id,
@@ -366,7 +298,7 @@ def build_classification(viewer: User | None, request: ReportRequest) -> Report:
         fen[cls] += principal
     all_loans, all_fen = sum(loans.values()), sum(fen.values())
     matrix = migration(viewer, request, date_from, date_to, today)
-    translate = _translate()
+    translate = reporting.translator()
     targets = [*CLASSES, "left"]
     rows: list[dict[str, Any]] = []
     for cls in CLASSES:
@@ -389,7 +321,7 @@ def build_classification(viewer: User | None, request: ReportRequest) -> Report:
     totals: dict[str, Any] = {"loans": all_loans, "outstanding_principal": reporting.fen_to_yuan(all_fen),
                               "loans_share": reporting.share(all_loans, all_loans),
                               "principal_share": reporting.share(all_fen, all_fen)}
-    notes = [*CLASS_NOTES, *today_notes(date_to, today)]
+    notes = [*CLASS_NOTES, *snapshots.today_notes(date_to, today)]
     if matrix is not None:
         columns += [Column("from_loans", N_("Loans on From"), "int")]
         columns += [Column(f"to_{target}", TO_LABELS[target], "int") for target in targets]
@@ -443,7 +375,7 @@ def build_upcoming(viewer: User | None, request: ReportRequest) -> Report:
                     *_filters(Loan, office_ids=request.office_ids, officer_id=request.officer_id,
                               product_id=request.product_id))
              .group_by(*([key] if group in ("office", "officer", "product") else []), Installment.due_date))
-    branch = _branch_of() if by == "branch" else {}
+    branch = reporting.branch_of() if by == "branch" else {}
     sums: dict[Any, list[int]] = defaultdict(lambda: [0, 0, 0])
     for k, due, count, p, i in db.session.execute(query):
         if by == "week":
@@ -466,11 +398,11 @@ def build_upcoming(viewer: User | None, request: ReportRequest) -> Report:
         keys = sorted(sums)
         labels = {k: (f"{k[0].isoformat()} – {k[1].isoformat()}" if by == "week" else k) for k in keys}
     else:
-        labels = _labels(by, sums)
+        labels = reporting.group_names(by, sums)
         keys = sorted(sums, key=lambda k: (labels.get(k, ""), k or 0))
     rows = [{"group": labels.get(k, str(k)), **line(sums[k])} for k in keys]
     whole = [sum(f[n] for f in sums.values()) for n in range(3)]
-    columns = [*_group_columns(by), Column("installments", N_("Installments"), "int"),
+    columns = [*reporting.group_columns(by), Column("installments", N_("Installments"), "int"),
                Column("principal", N_("Principal"), "money"), Column("interest", N_("Interest"), "money"),
                Column("amount", N_("Amount"), "money")]
     return Report("upcoming", UPCOMING_TITLE, request, columns, rows, line(whole), [UPCOMING_NOTE])

@@ -25,13 +25,14 @@ from datetime import date, timedelta
 from sqlalchemy import BigInteger, case, delete, func, insert, literal, or_, select, type_coerce
 from sqlalchemy.sql import Select
 
+from app import clock
 from app.domain import portfolio as dpd_rules
 from app.domain import repayment as rp
 from app.domain.i18n import N_
 from app.extensions import db
 from app.models import Installment, JobRun, Loan, Repayment
 from app.models.reports import LoanSnapshot, MonthlyFigures, PortfolioSnapshot
-from app.services import audit
+from app.services import audit, flows
 from app.services.errors import ServiceError
 
 DAILY = "daily"  # JobRun.job of the daily job (app.services.jobs.DAILY; not imported: jobs imports this module)
@@ -112,12 +113,11 @@ def previous_month(day: date) -> date:
 def write_month(month: date) -> int:
     """Keep the figures of the closed ``month`` (its first day): replace its ``MonthlyFigures``
     rows by the collection report's and the disbursements' figures of that month as the ledger
-    stands (``reports_flow.month_figures``). The caller commits. Returns the rows written."""
-    from app.services import reports_flow  # it imports the reporting layer, which loads at first use
+    stands (``flows.month_figures``). The caller commits. Returns the rows written."""
 
     month = month.replace(day=1)
     db.session.execute(delete(MonthlyFigures).where(MonthlyFigures.month == month))
-    rows = reports_flow.month_figures(month)
+    rows = flows.month_figures(month)
     if rows:
         db.session.execute(insert(MonthlyFigures), rows)
     return len(rows)
@@ -158,6 +158,25 @@ def opening_kept(today: date) -> bool:
     commit), so the "as of today" aggregate figures read that snapshot instead of every
     installment; until it has run they are computed live with the same definition (``positions``)."""
     return db.session.scalar(select(JobRun.id).where(JobRun.job == DAILY, JobRun.for_date == today)) is not None
+
+
+def reads_live(day: date, today: date) -> bool:
+    """Whether the aggregate figures of ``day`` are computed from the live tables: only today, and
+    only until the daily job has run for today (then they read its opening snapshot)."""
+    return day == today and not opening_kept(today)
+
+
+OPENING_NOTE = N_("Figures at the opening of today: repayments taken today count from tomorrow's figures.")
+LIVE_NOTE = N_("The daily run has not yet run today: figures computed from the live loans, "
+               "repayments taken today included.")
+
+
+def today_notes(day: date, today: date | None = None) -> list[str]:
+    """The note saying where today's figures come from (none for a past day)."""
+    today = today or clock.business_today()
+    if day != today:
+        return []
+    return [LIVE_NOTE if reads_live(day, today) else OPENING_NOTE]
 
 
 def nearest_day(day: date) -> date | None:

@@ -19,7 +19,7 @@ from app.models import (Application, Borrower, Installment, Loan, Office, Produc
                         UserRole)
 from app.services import loans as loan_service
 from app.models.reports import MonthlyFigures
-from app.services import reporting, reports_flow, snapshots
+from app.services import flows, reporting, reports_flow, snapshots
 
 TODAY = date(2026, 6, 30)
 NOW = datetime(2026, 6, 30, 2, 0, tzinfo=timezone.utc)
@@ -296,7 +296,7 @@ def _expected_collection(loans: list[Loan], first: date, last: date) -> tuple[in
             if r.reversed_at is not None or r.paid_on > last:
                 continue
             for seq, component, fen in r.allocation.get("parts", []):
-                if seq in by_seq and component in reports_flow.PAID_COMPONENTS:
+                if seq in by_seq and component in flows.PAID_COMPONENTS:
                     if r.paid_on <= by_seq[seq].due_date:
                         on_time += fen
                     else:
@@ -315,7 +315,7 @@ def _assert_kept_equals_live(months: list[date]) -> None:
              for by, model, label in (("office", Office, Office.name), ("officer", User, User.full_name),
                                       ("product", Product, Product.name))}
     for month in months:
-        period = {"from": month.isoformat(), "to": reports_flow._month_end(month).isoformat()}
+        period = {"from": month.isoformat(), "to": flows.month_end(month).isoformat()}
         kept = db.session.scalars(select(MonthlyFigures).join(Office, Office.id == MonthlyFigures.office_id)
                                   .where(MonthlyFigures.month == month, Office.code.in_(["TA", "TB"]))).all()
         for by in ("office", "officer", "product"):
@@ -382,7 +382,7 @@ def test_collection_and_disbursements_reconcile_on_random_books(app, demo, monke
             collected = reports_flow.collection_monthly(None, months, offices)
             paid_out_monthly = reports_flow.disbursed_monthly(None, months, offices)
             for month, point, out in zip(months, collected, paid_out_monthly):
-                end = reports_flow._month_end(month)
+                end = flows.month_end(month)
                 same = _report("collection", **{"from": month.isoformat(), "to": end.isoformat()})["totals"]
                 assert (str(point["due"]), point["collected"], str(point["rate"])) == (
                     same["due"], Decimal(same["on_time"]) + Decimal(same["late"]), same["rate"])
@@ -501,7 +501,7 @@ def test_officers_report_reads_todays_opening_once_the_daily_job_has_run(app, de
     from sqlalchemy import delete
 
     from app.models import JobRun
-    from app.services import jobs, reports_portfolio
+    from app.services import jobs
 
     with app.app_context():
         book = _june_book(monkeypatch)
@@ -517,10 +517,10 @@ def test_officers_report_reads_todays_opening_once_the_daily_job_has_run(app, de
             row = {r["officer"]: r for r in reporting.as_json(report)["rows"]}["officer_ta"]
             return (row["loans"], row["outstanding"], row["par30_principal"]), report.notes
 
-        assert officer_ta() == ((2, "4000.00", "3000.00"), [reports_flow.OFFICERS_NOTE, reports_portfolio.OPENING_NOTE])
+        assert officer_ta() == ((2, "4000.00", "3000.00"), [reports_flow.OFFICERS_NOTE, snapshots.OPENING_NOTE])
         db.session.execute(delete(JobRun).where(JobRun.for_date == TODAY))  # as before the day's run
         db.session.commit()
-        assert officer_ta() == ((2, "3000.00", "2000.00"), [reports_flow.OFFICERS_NOTE, reports_portfolio.LIVE_NOTE])
+        assert officer_ta() == ((2, "3000.00", "2000.00"), [reports_flow.OFFICERS_NOTE, snapshots.LIVE_NOTE])
 
 
 def test_officers_report_reads_a_past_day_from_its_snapshot(app, demo, monkeypatch):

@@ -192,13 +192,13 @@ def test_today_reads_its_opening_once_the_daily_job_has_run(app, demo):
         reviewer = book.user("reviewer1")
         before = _report("par")
         assert before["totals"]["outstanding_principal"] == _yuan(sum(f for _d, f in EDGES))
-        assert reports_portfolio.LIVE_NOTE in _notes("par")
+        assert snapshots.LIVE_NOTE in _notes("par")
         assert portfolio_card.par(reviewer)["opening"] is False
         jobs.run_daily(today)
         assert sorted(reports_portfolio.buckets(None, today, group="office")) == sorted(
             reports_portfolio.buckets(None, today, group="office", live=True))
         opening = _report("par")
-        assert opening["totals"] == before["totals"] and reports_portfolio.OPENING_NOTE in _notes("par")
+        assert opening["totals"] == before["totals"] and snapshots.OPENING_NOTE in _notes("par")
         card, classes = portfolio_card.par(reviewer), reports_portfolio.class_distribution(None)
         positions = reports_portfolio.monthly_positions(None, [today])
         classified = _report("classification")
@@ -223,7 +223,7 @@ def test_today_reads_its_opening_once_the_daily_job_has_run(app, demo):
         db.session.execute(delete(JobRun).where(JobRun.for_date == today))
         db.session.commit()
         again = _report("par")
-        assert reports_portfolio.LIVE_NOTE in _notes("par")
+        assert snapshots.LIVE_NOTE in _notes("par")
         assert again["totals"]["outstanding_principal"] == _yuan(sum(f for _d, f in EDGES) - 100_000 + 50_000)
         assert again["totals"]["loans"] == len(EDGES) + 1
         assert portfolio_card.par(reviewer)["outstanding"] == Decimal(again["totals"]["outstanding_principal"])

@@ -73,3 +73,13 @@ def test_coordinates():
     for bad in ("北纬30", "30,5", "0x10"):
         assert rules.coordinate(bad, -90, 90) == (None, "number"), bad
     assert math.isclose(rules.coordinate("1e1", -90, 90)[0], 10.0)
+
+
+def test_each_office_adds_up_into_its_branch():
+    parents = {1: None, 2: 1, 3: 2, 4: 2, 5: 1, 6: 1}
+    kinds = {1: rules.HEAD_OFFICE, 2: rules.BRANCH, 3: rules.OFFICE, 4: rules.OFFICE, 5: rules.OFFICE,
+             6: rules.BRANCH}
+    # An office under a branch → that branch; one straight under the head office → itself.
+    assert rules.branch_of(parents, kinds) == {1: 1, 2: 2, 3: 2, 4: 2, 5: 5, 6: 6}
+    # Bad data (an office under an office, a cycle) ends, at a branch or where the walk began.
+    assert rules.branch_of({7: 8, 8: 7}, {7: rules.OFFICE, 8: rules.OFFICE}) == {7: 8, 8: 7}
