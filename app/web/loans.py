@@ -159,7 +159,7 @@ def statement(loan_id: int):
     built = statement_service.build(loan, max(today, loan.accrued_through or today))
     fmt = request.args.get("format")
     if fmt:
-        from app.web.search import send_export
+        from app.web.reports import send_export
 
         return send_export(statement_service.as_report(built), fmt)
     response = current_app.make_response(render_template(

@@ -2,18 +2,17 @@
 render the page or, for htmx, the results alone; export what was found (audited)."""
 from __future__ import annotations
 
-import os
-
-from flask import Blueprint, after_this_request, render_template, request, send_file
+from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from app import clock
 from app.domain import repayment as rp
 from app.domain.workflow import STATE_LABELS, State
-from app.http_edge import client_ip, translate_message
+from app.http_edge import translate_message
 from app.services import scope
 from app.services import search as search_service
 from app.web.htmx import wants_partial
+from app.web.reports import send_export
 from app.web.security import any_staff
 
 bp = Blueprint("search", __name__, url_prefix="/search")
@@ -57,20 +56,3 @@ def export():
     fmt = request.args.get("format", "xlsx")
     req = search_service.parse(request.args, current_user)
     return send_export(search_service.as_report(current_user, req, today=clock.business_today()), fmt)
-
-
-def send_export(report, fmt: str):
-    """Write ``report`` as CSV or XLSX (audited by ``exports.audited_download``) and send it."""
-    from app.services import exports
-
-    path, name, _rows = exports.audited_download(current_user, report, fmt, client_ip())
-
-    @after_this_request
-    def _remove(response):
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        return response
-
-    return send_file(path, as_attachment=True, download_name=name)
