@@ -91,3 +91,19 @@ def clear() -> None:
         db.session.execute(delete(Application).where(Application.id.in_(app_ids)))
         db.session.execute(delete(Borrower).where(Borrower.id.in_(borrower_ids)))
     db.session.commit()
+
+
+def repay_late_demo_loan_today(app, amount: str, reference: str) -> None:
+    """The cashier takes a repayment dated today on the demo's late loan (冯十二's), through the page."""
+    from app.services import jobs
+    from tests.conftest import Auth
+
+    cashier = Auth(app.test_client())
+    cashier.login("cashier1")
+    with app.app_context():
+        loan = db.session.scalar(select(Loan).join(Borrower).where(Borrower.name == "冯十二"))
+        loan_id, version = loan.id, loan.version
+    response = cashier.post(f"/loans/{loan_id}/repayments", {
+        "amount": amount, "paid_on": jobs.business_today().isoformat(), "channel": "cash",
+        "reference": reference, "version": version})
+    assert response.status_code == 303

@@ -86,35 +86,21 @@ def test_headquarters_sees_every_office(client, auth, demo):
 
 def test_todays_position_is_the_opening_once_the_daily_job_has_run(app, client, auth, demo):
     """A repayment taken today moves today's outstanding before the day's run (live), not after it."""
-    from sqlalchemy import select
-
-    from app.extensions import db
-    from app.models import Borrower, Loan
     from app.services import jobs
-    from tests.conftest import Auth
+    from tests.support import book
 
     def outstanding() -> str:
         html = client.get("/").get_data(as_text=True)
         return re.search(r'id="kpi-outstanding">.*?<p class="figure money">([^<]*)</p>', html, re.S).group(1)
 
-    def repay(amount: str, reference: str) -> None:
-        cashier = Auth(app.test_client())
-        cashier.login("cashier1")
-        with app.app_context():
-            loan = db.session.scalar(select(Loan).join(Borrower).where(Borrower.name == "冯十二"))
-            loan_id, version = loan.id, loan.version
-        assert cashier.post(f"/loans/{loan_id}/repayments", {
-            "amount": amount, "paid_on": jobs.business_today().isoformat(), "channel": "cash",
-            "reference": reference, "version": version}).status_code == 303
-
     auth.login("reviewer1")
     live = outstanding()
-    repay("300", "R-live")
+    book.repay_late_demo_loan_today(app, "300", "R-live")
     assert outstanding() != live
     with app.app_context():
         jobs.run_daily(jobs.business_today())
     opening = outstanding()
-    repay("200", "R-opening")
+    book.repay_late_demo_loan_today(app, "200", "R-opening")
     assert outstanding() == opening
 
 

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import Application, Borrower, Loan
 from app.services import jobs
 from tests.conftest import Auth
+from tests.support import book
 
 
 def _qian_id(app) -> int:
@@ -93,26 +94,16 @@ def test_the_par_card_reads_todays_opening_once_the_daily_job_has_run(app, clien
         page = client.get("/loans").get_data(as_text=True)
         return re.search(r'<section class="card" id="portfolio">.*?</section>', page, re.S).group(0)
 
-    def repay(amount: str, reference: str) -> None:
-        cashier = Auth(app.test_client())
-        cashier.login("cashier1")
-        with app.app_context():
-            loan = db.session.scalar(select(Loan).join(Borrower).where(Borrower.name == "冯十二"))
-            loan_id, version = loan.id, loan.version
-        ok = cashier.post(f"/loans/{loan_id}/repayments", {"amount": amount, "paid_on": jobs.business_today().isoformat(),
-                                                           "channel": "cash", "reference": reference, "version": version})
-        assert ok.status_code == 303
-
     auth.login("reviewer1")
     live = card()
     assert "日终处理尚未运行" in live
-    repay("300", "R-live")
+    book.repay_late_demo_loan_today(app, "300", "R-live")
     assert card() != live  # the live fallback counts today's repayment
     with app.app_context():
         jobs.run_daily(jobs.business_today())
     opening = card()
     assert "今日开始时的数据" in opening and "日终处理尚未运行" not in opening
-    repay("200", "R-opening")
+    book.repay_late_demo_loan_today(app, "200", "R-opening")
     assert card() == opening  # counted from tomorrow's figures
 
 
