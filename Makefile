@@ -6,7 +6,7 @@ PORT ?= 5000
 WORKERS ?= 2
 export FLASK_APP := app
 
-.PHONY: run dev test test-sqlite test-mariadb install install-dev system-packages translations db demo clean
+.PHONY: run dev test test-sqlite test-mariadb install install-dev system-packages translations db demo clean android test-android
 
 ## make run: install, migrate the embedded SQLite database, load demo data if empty, serve with gunicorn
 run: install translations db demo
@@ -44,6 +44,10 @@ system-packages:
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/activate
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
+
+## make android: the officer's Android app, a signed APK in android_wrapper/build/ (android_wrapper/README.md)
+android:
+	scripts/android-build.sh
 
 translations:
 	$(BIN)/pybabel compile -d app/translations --statistics 2>&1 | grep -v '^compiling' || true
