@@ -17,8 +17,8 @@ run: install translations db demo
 dev: install translations db demo
 	$(BIN)/flask run --debug --port $(PORT)
 
-## make test: install what the tests need and run the whole suite on SQLite, then on MariaDB
-test: install-dev translations test-sqlite test-mariadb
+## make test: install what the tests need, build and test the Android app, then run the whole suite on SQLite, then on MariaDB
+test: install-dev test-android translations test-sqlite test-mariadb
 
 PYTEST := $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
 
@@ -48,6 +48,10 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/activate
 ## make android: the officer's Android app, a signed APK in android_wrapper/build/ (android_wrapper/README.md)
 android:
 	scripts/android-build.sh
+
+## make test-android: build the APK, check its signature, alignment and manifest, run the JUnit tests
+test-android:
+	scripts/android-test.sh
 
 translations:
 	$(BIN)/pybabel compile -d app/translations --statistics 2>&1 | grep -v '^compiling' || true

@@ -13,7 +13,7 @@ TOOLS=$(scripts/ensure-android-toolchain.sh --print-dir | tail -n1)
 ANDROID_JAR=$TOOLS/root/usr/lib/android-sdk/platforms/android-23/android.jar
 DX_JAR=$TOOLS/root/usr/share/java/com.android.dx.jar
 SRC=android_wrapper
-OUT=$SRC/build
+OUT=$PWD/$SRC/build
 PACKAGE=com.daidaitong.officer
 
 prop() { sed -n "s/^$1=//p" "$SRC/version.properties" | tr -d '\r' | tail -n1; }

@@ -16,3 +16,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# The Android app's build tools (aapt, apksigner, zipalign, JUnit; Debian 11's android.jar and dx).
+"$(dirname "$0")/ensure-android-toolchain.sh"

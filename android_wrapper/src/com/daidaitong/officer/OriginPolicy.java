@@ -96,12 +96,13 @@ public final class OriginPolicy {
             throw new Refused("malformed", "not a URL");
         }
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-        if (uri.getRawUserInfo() != null) throw new Refused("malformed", "user name in the address");
-        String host = uri.getHost();
-        if (host == null || host.isEmpty()) throw new Refused("malformed", "no host name");
-        host = normaliseHost(host);
-        if (host == null) throw new Refused("malformed", "bad host name");
-        int port = uri.getPort();
+        if (uri.getRawUserInfo() != null || (uri.getRawAuthority() != null && uri.getRawAuthority().contains("@"))) {
+            throw new Refused("malformed", "user name in the address");
+        }
+        Object[] hp = hostPort(uri);
+        if (hp == null) throw new Refused("malformed", "no host name");
+        String host = (String) hp[0];
+        int port = (Integer) hp[1];
         if (port == 0 || port > 65535) throw new Refused("malformed", "bad port");
         if ("https".equals(scheme)) return new Origin("https", host, port == 443 ? -1 : port);
         if ("http".equals(scheme)) {
@@ -123,12 +124,44 @@ public final class OriginPolicy {
         }
         String scheme = uri.getScheme() == null ? null : uri.getScheme().toLowerCase(Locale.ROOT);
         if (!"https".equals(scheme) && !"http".equals(scheme)) return null;
-        if (uri.getRawUserInfo() != null) return null;
+        if (uri.getRawUserInfo() != null || (uri.getRawAuthority() != null && uri.getRawAuthority().contains("@"))) return null;
+        Object[] hp = hostPort(uri);
+        if (hp == null) return null;
+        return new Origin(scheme, (String) hp[0], (Integer) hp[1]);
+    }
+
+    /**
+     * {normalised host, port or -1}, or null. java.net.URI leaves the host null for names it does not
+     * take as a server authority (non-ASCII names, a last label starting with a digit): those are read
+     * from the authority by hand, then put through IDN like any other.
+     */
+    private static Object[] hostPort(URI uri) {
         String host = uri.getHost();
-        if (host == null) return null;
+        int port = uri.getPort();
+        if (host == null) {
+            String auth = uri.getAuthority();
+            if (auth == null || auth.isEmpty() || auth.contains("@") || auth.startsWith("[")) return null;
+            int colon = auth.lastIndexOf(':');
+            if (colon >= 0) {
+                String p = auth.substring(colon + 1);
+                if (p.isEmpty() || p.length() > 5) return null;
+                for (int i = 0; i < p.length(); i++) {
+                    if (p.charAt(i) < '0' || p.charAt(i) > '9') return null;
+                }
+                port = Integer.parseInt(p);
+                auth = auth.substring(0, colon);
+            }
+            host = auth;
+        }
+        if (host.isEmpty()) return null;
         host = normaliseHost(host);
         if (host == null) return null;
-        return new Origin(scheme, host, uri.getPort());
+        for (int i = 0; i < host.length(); i++) {
+            char c = host.charAt(i);
+            boolean ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == ':';
+            if (!ok) return null;
+        }
+        return new Object[] {host, port};
     }
 
     private static String normaliseHost(String host) {
