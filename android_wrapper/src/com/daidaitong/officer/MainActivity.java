@@ -80,7 +80,8 @@ public class MainActivity extends Activity {
         registerServices();
 
         OriginPolicy.Origin server = storedServer();
-        String linked = OriginPolicy.setupLinkServer(getIntent() == null ? null : getIntent().getDataString());
+        // A setup link counts when it starts the app, not again when the system recreates it.
+        String linked = saved != null ? null : OriginPolicy.setupLinkServer(getIntent() == null ? null : getIntent().getDataString());
         if (server == null || linked != null) {
             showSetup(linked, server);
         } else {
