@@ -2,6 +2,8 @@
 // returns the device token once; it is kept in IndexedDB and sent with every /api/v1 call.
 // When the officer already holds as many active phones as allowed, the server names the phone this
 // one would replace (409 replace_needed); only after he confirms is it sent again with replace=true.
+// In the Android app the phone also reports its SIM identity (bridge.js; android_wrapper/PROTOCOL.md):
+// the server binds the device to it, and the phone sends the same identity with every API call.
 (function () {
   "use strict";
   var form = document.getElementById("enrol-form");
@@ -13,15 +15,19 @@
     result.textContent = "";
     result.className = "";
     confirmBox.hidden = true;
+    var sim = "";
     return Bridge.identity().then(function (id) {
+      sim = id.sim_header || "";
+      var body = {
+        code: form.elements.code.value, label: form.elements.label.value || id.label,
+        phone_number: id.phone_number, replaces: form.elements.replaces.value, replace: replace,
+      };
+      if (id.sim) body.sim = id.sim;  // the compact object; a plain browser is not bound to a SIM
       return fetch("/m/enrol", {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-        body: JSON.stringify({
-          code: form.elements.code.value, label: form.elements.label.value || id.label,
-          phone_number: id.phone_number, replaces: form.elements.replaces.value, replace: replace,
-        }),
+        body: JSON.stringify(body),
       });
     }).then(function (resp) {
       return resp.json().then(function (data) {
@@ -31,7 +37,9 @@
           return null;
         }
         if (!resp.ok) throw new Error(data.message || resp.statusText);
-        return Store.setMeta("device", { uuid: data.device_uuid, token: data.token, enrolled_at: new Date().toISOString() })
+        var device = { uuid: data.device_uuid, token: data.token, enrolled_at: new Date().toISOString() };
+        if (sim) device.sim = sim;  // sent as X-Device-Sim with every API call (sync/core.js)
+        return Store.setMeta("device", device)
           .then(function () { return Store.deleteMeta("bootstrap"); })
           .then(function () { location.href = "/m/?enrolled=1"; });
       });

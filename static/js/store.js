@@ -42,10 +42,12 @@
     return dbPromise;
   }
 
-  function tx(storeNames, mode, work) {
+  // ``durable``: resolve only once the data is on disk (strict durability), for what another party
+  // deletes on our word (the Android app's trail points); the browser's default may resolve earlier.
+  function tx(storeNames, mode, work, durable) {
     return open().then(function (db) {
       return new Promise(function (resolve, reject) {
-        var t = db.transaction(storeNames, mode);
+        var t = durable ? db.transaction(storeNames, mode, { durability: "strict" }) : db.transaction(storeNames, mode);
         var result;
         t.oncomplete = function () { resolve(result); };
         t.onerror = function () { reject(t.error); };
@@ -110,8 +112,8 @@
     getMeta: function (key) {
       return tx(["meta"], "readonly", function (meta, done) { request(meta.get(key), done); });
     },
-    setMeta: function (key, value) {
-      return tx(["meta"], "readwrite", function (meta) { meta.put(value, key); });
+    setMeta: function (key, value, options) {
+      return tx(["meta"], "readwrite", function (meta) { meta.put(value, key); }, !!(options && options.durable));
     },
     deleteMeta: function (key) {
       return tx(["meta"], "readwrite", function (meta) { meta.delete(key); });
