@@ -19,12 +19,13 @@ FIXTURES=$OUT/fixtures
 
 if [ -x android_wrapper/test/make-fixtures.sh ] || [ -f android_wrapper/test/make-fixtures.sh ]; then
   if [ "$SIGNING_KIND" = debug ]; then
-    ks_pass=android
+    ks_pass=android key_pass=android
   else
-    ks_pass=$ANDROID_KEYSTORE_PASSWORD
+    ks_pass=$ANDROID_KEYSTORE_PASSWORD key_pass=${ANDROID_KEY_PASSWORD:-$ANDROID_KEYSTORE_PASSWORD}
   fi
   ANDROID_APK=$ANDROID_APK ANDROID_JAR=$ANDROID_JAR DX_JAR=$DX_JAR \
-  ANDROID_KEYSTORE=$SIGNING_KEYSTORE ANDROID_KEY_ALIAS=$SIGNING_KEY_ALIAS ANDROID_KEYSTORE_PASSWORD=$ks_pass \
+  ANDROID_KEYSTORE=$SIGNING_KEYSTORE ANDROID_KEY_ALIAS=$SIGNING_KEY_ALIAS \
+  ANDROID_KEYSTORE_PASSWORD=$ks_pass ANDROID_KEY_PASSWORD=$key_pass \
   AAPT=aapt APKSIGNER=apksigner ZIPALIGN=zipalign FIXTURES_DIR=$FIXTURES \
     bash android_wrapper/test/make-fixtures.sh "$OUT"
 fi

@@ -27,7 +27,7 @@ public final class Bridge implements Events {
     private final OriginPolicy policy;
     private final Router router;
     private final String hello;
-    private WebMessagePort port; // main thread only
+    private volatile WebMessagePort port; // written on the main thread only
     private boolean offerDue = true;
 
     public Bridge(WebView web, OriginPolicy policy, Router router, String hello) {
@@ -35,6 +35,12 @@ public final class Bridge implements Events {
         this.policy = policy;
         this.router = router;
         this.hello = hello;
+    }
+
+    /** True while a page on the server's origin holds an open channel (any thread). */
+    public static boolean hasPage() {
+        Bridge b = live;
+        return b != null && b.port != null;
     }
 
     /** Events for code without the Activity (services, jobs): go to the live page's channel, or are dropped. */

@@ -4,6 +4,7 @@ import android.Manifest;
 import android.app.Activity;
 import android.app.AlertDialog;
 import android.content.ActivityNotFoundException;
+import android.content.Context;
 import android.content.DialogInterface;
 import android.content.Intent;
 import android.content.SharedPreferences;
@@ -73,10 +74,10 @@ public class MainActivity extends Activity {
     protected void onCreate(Bundle saved) {
         super.onCreate(saved);
         prefs = getSharedPreferences(PREFS, MODE_PRIVATE);
-        debugBuild = (getApplicationInfo().flags & ApplicationInfo.FLAG_DEBUGGABLE) != 0;
+        debugBuild = isDebugBuild(this);
         router = new Router(Bridge.routerLog());
         events = Bridge.events();
-        registerOwnHandlers();
+        registerOwnHandlers(router, this);
         registerServices();
 
         OriginPolicy.Origin server = storedServer();
@@ -89,11 +90,12 @@ public class MainActivity extends Activity {
         }
     }
 
-    private void registerOwnHandlers() {
-        router.register("identity", new IdentityHandler(this));
-        router.register("location", new LocationHandler(this));
-        router.register("network", new NetworkHandler(this));
-        router.register("version", new VersionHandler(this));
+    /** identity, location, network, version: the same for the page and for a headless sync page. */
+    static void registerOwnHandlers(Router r, Context c) {
+        r.register("identity", new IdentityHandler(c));
+        r.register("location", new LocationHandler(c));
+        r.register("network", new NetworkHandler(c));
+        r.register("version", new VersionHandler(c));
     }
 
     /** The background trail, updates and the sync job register their handlers here. */
@@ -110,14 +112,23 @@ public class MainActivity extends Activity {
     }
 
     private OriginPolicy.Origin storedServer() {
-        String s = prefs.getString(PREF_SERVER, null);
+        return serverOrigin(this);
+    }
+
+    /** The server's origin set at first start, or null (not set, or not allowed in this build). */
+    static OriginPolicy.Origin serverOrigin(Context c) {
+        String s = c.getSharedPreferences(PREFS, MODE_PRIVATE).getString(PREF_SERVER, null);
         if (s == null) return null;
         try {
-            return OriginPolicy.parseServer(s, debugBuild);
+            return OriginPolicy.parseServer(s, isDebugBuild(c));
         } catch (OriginPolicy.Refused e) {
             Log.w(TAG, "stored server refused (" + e.getMessage() + "): asking again");
             return null;
         }
+    }
+
+    static boolean isDebugBuild(Context c) {
+        return (c.getApplicationInfo().flags & ApplicationInfo.FLAG_DEBUGGABLE) != 0;
     }
 
     // ---- First start: the server's address ----
@@ -209,21 +220,8 @@ public class MainActivity extends Activity {
     private void openWebView(OriginPolicy.Origin server, Bundle saved) {
         closeWebView();
         policy = new OriginPolicy(server);
-        if (debugBuild) WebView.setWebContentsDebuggingEnabled(true);
         web = new WebView(this);
-        WebSettings s = web.getSettings();
-        s.setJavaScriptEnabled(true);
-        s.setDomStorageEnabled(true);
-        s.setDatabaseEnabled(true);
-        s.setGeolocationEnabled(true);
-        s.setAllowFileAccess(false);
-        s.setAllowFileAccessFromFileURLs(false);
-        s.setAllowUniversalAccessFromFileURLs(false);
-        // Content access stays on: the camera photo and chosen files are content:// URIs the upload reads.
-        s.setMixedContentMode(WebSettings.MIXED_CONTENT_NEVER_ALLOW);
-        s.setJavaScriptCanOpenWindowsAutomatically(false);
-        s.setSupportMultipleWindows(false);
-        s.setUserAgentString(s.getUserAgentString() + " DaidaitongAndroid/" + versionCode());
+        configureWebView(web, this);
         web.setWebViewClient(new Client());
         web.setWebChromeClient(new Chrome());
         setContentView(web);
@@ -236,6 +234,24 @@ public class MainActivity extends Activity {
             web.loadUrl(policy.startUrl());
         }
         askStartPermissions();
+    }
+
+    /** The WebView's settings, for the page and for a headless sync page alike. */
+    static void configureWebView(WebView web, Context c) {
+        if (isDebugBuild(c)) WebView.setWebContentsDebuggingEnabled(true);
+        WebSettings s = web.getSettings();
+        s.setJavaScriptEnabled(true);
+        s.setDomStorageEnabled(true);
+        s.setDatabaseEnabled(true);
+        s.setGeolocationEnabled(true);
+        s.setAllowFileAccess(false);
+        s.setAllowFileAccessFromFileURLs(false);
+        s.setAllowUniversalAccessFromFileURLs(false);
+        // Content access stays on: the camera photo and chosen files are content:// URIs the upload reads.
+        s.setMixedContentMode(WebSettings.MIXED_CONTENT_NEVER_ALLOW);
+        s.setJavaScriptCanOpenWindowsAutomatically(false);
+        s.setSupportMultipleWindows(false);
+        s.setUserAgentString(s.getUserAgentString() + " DaidaitongAndroid/" + versionCodeOf(c));
     }
 
     private void closeWebView() {
@@ -264,18 +280,26 @@ public class MainActivity extends Activity {
     }
 
     int versionCode() {
-        PackageInfo info = packageInfo();
-        return info == null ? 0 : info.versionCode;
+        return versionCodeOf(this);
     }
 
     String versionName() {
-        PackageInfo info = packageInfo();
+        return versionNameOf(this);
+    }
+
+    static int versionCodeOf(Context c) {
+        PackageInfo info = packageInfo(c);
+        return info == null ? 0 : info.versionCode;
+    }
+
+    static String versionNameOf(Context c) {
+        PackageInfo info = packageInfo(c);
         return info == null || info.versionName == null ? "" : info.versionName;
     }
 
-    private PackageInfo packageInfo() {
+    private static PackageInfo packageInfo(Context c) {
         try {
-            return getPackageManager().getPackageInfo(getPackageName(), 0);
+            return c.getPackageManager().getPackageInfo(c.getPackageName(), 0);
         } catch (PackageManager.NameNotFoundException e) {
             return null;
         }
