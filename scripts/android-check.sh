@@ -20,4 +20,12 @@ done
 grep -q "^launchable-activity: name='$PACKAGE.MainActivity'" <<<"$badging" || fail "no launcher activity $PACKAGE.MainActivity"
 grep -q "^application: .*icon='res/" <<<"$badging" || fail "no launcher icon"
 code=$(sed -n "s/^package: .* versionCode='\([0-9]*\)'.*/\1/p" <<<"$badging")
+# The build's output-metadata.json (what `flask android publish` reads) describes this very file.
+meta=$(dirname "$APK")/output-metadata.json
+if [ -f "$meta" ]; then
+  grep -q "\"size\":$(stat -c %s "$APK")," "$meta" || fail "$meta: size is not the APK's"
+  grep -q "\"sha256\":\"$(sha256sum "$APK" | cut -d' ' -f1)\"" "$meta" || fail "$meta: sha256 is not the APK's"
+  grep -q "\"version_code\":$code," "$meta" || fail "$meta: version_code is not the APK's ($code)"
+  grep -q "\"package\":\"$PACKAGE\"" "$meta" || fail "$meta: package is not $PACKAGE"
+fi
 echo "android-check: $APK verifies, is aligned, $PACKAGE versionCode $code with its permissions and launcher"
