@@ -9,14 +9,13 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 import org.json.JSONArray;
 
 /** trail.start / trail.stop / trail.take / trail.ack (PROTOCOL.md): the page's side of the trail. */
 final class TrailBridge {
-    /** Journal writes (fsync) off the main thread, one at a time. */
-    private static final ExecutorService IO = Executors.newSingleThreadExecutor();
+    /** Journal reads and writes (fsync) off the main thread, one at a time, with the service's. */
+    private static final ExecutorService IO = TrailService.IO;
 
     private TrailBridge() {
     }

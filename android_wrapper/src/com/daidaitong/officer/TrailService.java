@@ -24,6 +24,8 @@ import android.util.Log;
 import java.io.File;
 import java.io.IOException;
 import java.util.TimeZone;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * The background trail: a foreground service (ongoing notification "正在记录工作轨迹" with the hours)
@@ -45,9 +47,13 @@ public class TrailService extends Service {
     static final long FIX_TIMEOUT_MS = 60000L;
 
     private static TrailStore store;
+    /** The journal's writes and reads, one at a time, off the main thread (the trail.* handlers use it too). */
+    static final ExecutorService IO = Executors.newSingleThreadExecutor();
+
+    /** Held from the alarm (TrailAlarmReceiver) until the sample has ended; never longer than the timeout. */
+    private static PowerManager.WakeLock wakeLock;
 
     private final Handler main = new Handler(Looper.getMainLooper());
-    private PowerManager.WakeLock wakeLock;
     private LocationListener pending;
     private Runnable pendingTimeout;
 
@@ -123,13 +129,17 @@ public class TrailService extends Service {
             stopSelf();
             return START_NOT_STICKY;
         }
-        // The notification says the current hours (they may have changed with a new trail.start).
-        ((NotificationManager) getSystemService(NOTIFICATION_SERVICE)).notify(NOTIFICATION_ID, notification(s));
+        // Foreground again on every start (startForegroundService asks it each time); the notification
+        // says the current hours (they may have changed with a new trail.start).
+        startForeground(NOTIFICATION_ID, notification(s));
         boolean sampleNow = intent != null && ACTION_SAMPLE.equals(intent.getAction());
         if (sampleNow && s.within(System.currentTimeMillis(), TimeZone.getDefault())) {
             sample(s);
         } else {
             scheduleNext(s);
+            if (pending == null) {
+                releaseWakeLock();
+            }
         }
         return START_STICKY;
     }
@@ -142,6 +152,7 @@ public class TrailService extends Service {
     @Override
     public void onDestroy() {
         finishSample(null, null);
+        releaseWakeLock();
         super.onDestroy();
     }
 
@@ -156,10 +167,12 @@ public class TrailService extends Service {
         if (pending != null) {
             return; // one sample at a time; its end schedules the next
         }
+        holdWakeLock(this);
         prefs(this).edit().putLong("last_sample", System.currentTimeMillis()).apply();
         if (checkSelfPermission(Manifest.permission.ACCESS_FINE_LOCATION) != PackageManager.PERMISSION_GRANTED) {
             Log.w(TAG, "sample skipped: location permission not granted");
             scheduleNext(s);
+            releaseWakeLock();
             return;
         }
         LocationManager lm = (LocationManager) getSystemService(LOCATION_SERVICE);
@@ -168,11 +181,10 @@ public class TrailService extends Service {
         if (provider == null) {
             Log.w(TAG, "sample skipped: location is switched off");
             scheduleNext(s);
+            releaseWakeLock();
             return;
         }
-        PowerManager pm = (PowerManager) getSystemService(POWER_SERVICE);
-        wakeLock = pm.newWakeLock(PowerManager.PARTIAL_WAKE_LOCK, "daidaitong:trail-sample");
-        wakeLock.acquire(FIX_TIMEOUT_MS + 10000L);
+        holdWakeLock(this);
         pending = new LocationListener() {
             @Override
             public void onLocationChanged(Location location) {
@@ -221,31 +233,53 @@ public class TrailService extends Service {
             main.removeCallbacks(pendingTimeout);
             pendingTimeout = null;
         }
-        if (fix != null) {
-            store(fix);
-        }
         if (s != null) {
             scheduleNext(s);
         }
-        if (wakeLock != null) {
-            if (wakeLock.isHeld()) {
-                wakeLock.release();
-            }
-            wakeLock = null;
+        if (fix != null) {
+            store(fix); // releases the wake lock once the point is on disk
+        } else {
+            releaseWakeLock();
         }
     }
 
-    private void store(Location fix) {
-        try {
-            TrailStore st = store(this);
-            TrailPoint p = st.add(TrailPoint.sample(fix.getTime() > 0 ? fix.getTime() : System.currentTimeMillis(),
-                    fix.getLatitude(), fix.getLongitude(), Math.round(fix.getAccuracy()), fix.getProvider(),
-                    fix.isFromMockProvider()));
-            Log.i(TAG, "stored " + p + " (" + st.waiting() + " waiting)");
-            Bridge.events().send("trail_points", TrailJson.waiting(st.waiting()));
-        } catch (IOException e) {
-            Log.e(TAG, "point not stored: " + e);
+    /** A partial wake lock for one sample (the alarm's receiver takes it before the service starts). */
+    static synchronized void holdWakeLock(Context c) {
+        if (wakeLock == null) {
+            PowerManager pm = (PowerManager) c.getApplicationContext().getSystemService(POWER_SERVICE);
+            wakeLock = pm.newWakeLock(PowerManager.PARTIAL_WAKE_LOCK, "daidaitong:trail-sample");
+            wakeLock.setReferenceCounted(false);
         }
+        wakeLock.acquire(FIX_TIMEOUT_MS + 15000L);
+    }
+
+    static synchronized void releaseWakeLock() {
+        if (wakeLock != null && wakeLock.isHeld()) {
+            wakeLock.release();
+        }
+    }
+
+    /** Stores on the IO thread (the journal's fsync, and the first open's replay, stay off the main thread). */
+    private void store(Location fix) {
+        final TrailPoint sample = TrailPoint.sample(fix.getTime() > 0 ? fix.getTime() : System.currentTimeMillis(),
+                fix.getLatitude(), fix.getLongitude(), Math.round(fix.getAccuracy()), fix.getProvider(),
+                fix.isFromMockProvider());
+        final Context app = getApplicationContext();
+        IO.execute(new Runnable() {
+            @Override
+            public void run() {
+                try {
+                    TrailStore st = store(app);
+                    TrailPoint p = st.add(sample);
+                    Log.i(TAG, "stored " + p + " (" + st.waiting() + " waiting)");
+                    Bridge.events().send("trail_points", TrailJson.waiting(st.waiting()));
+                } catch (IOException e) {
+                    Log.e(TAG, "point not stored: " + e);
+                } finally {
+                    releaseWakeLock();
+                }
+            }
+        });
     }
 
     // ------------------------------------------------------------------ platform helpers
@@ -254,20 +288,13 @@ public class TrailService extends Service {
         return (AlarmManager) c.getSystemService(Context.ALARM_SERVICE);
     }
 
-    /** The alarm's intent: the service with ACTION_SAMPLE (getForegroundService on API 26+). */
+    /**
+     * The alarm's intent: a broadcast to TrailAlarmReceiver (the alarm manager keeps the phone awake
+     * while a receiver runs, not while a service starts; the receiver takes the sample's wake lock).
+     */
     static PendingIntent sampleIntent(Context c) {
-        Intent i = new Intent(c, TrailService.class).setAction(ACTION_SAMPLE);
-        int flags = PendingIntent.FLAG_UPDATE_CURRENT | PendingIntent.FLAG_IMMUTABLE;
-        if (Build.VERSION.SDK_INT >= 26) {
-            try {
-                return (PendingIntent) PendingIntent.class
-                        .getMethod("getForegroundService", Context.class, int.class, Intent.class, int.class)
-                        .invoke(null, c, 0, i, flags);
-            } catch (Exception e) {
-                Log.w(TAG, "getForegroundService failed: " + e);
-            }
-        }
-        return PendingIntent.getService(c, 0, i, flags);
+        Intent i = new Intent(c, TrailAlarmReceiver.class).setAction(ACTION_SAMPLE);
+        return PendingIntent.getBroadcast(c, 0, i, PendingIntent.FLAG_UPDATE_CURRENT | PendingIntent.FLAG_IMMUTABLE);
     }
 
     @SuppressWarnings("deprecation")

@@ -14,7 +14,6 @@ import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.UUID;
 import java.util.logging.Logger;
@@ -304,7 +303,8 @@ public final class TrailStore {
     private static String crc(String body) {
         CRC32 c = new CRC32();
         c.update(body.getBytes(UTF8));
-        return String.format(Locale.ROOT, "%08x", c.getValue());
+        String h = Long.toHexString(c.getValue());
+        return "00000000".substring(h.length()) + h;
     }
 
     private static byte[] readAll(File f) throws IOException {

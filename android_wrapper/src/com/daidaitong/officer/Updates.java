@@ -99,12 +99,20 @@ final class Updates {
         String busy = p.getString("state", "");
         boolean sameRelease = r != null && r.versionCode == p.getInt("release_code", -1)
                 && r.sha256.equals(p.getString("sha256", ""));
-        if (r != null && r.newerThan(own) && sameRelease
-                && (UpdateRelease.DOWNLOADING.equals(busy) || UpdateRelease.READY.equals(busy))) {
-            state = busy;
+        boolean inHand = sameRelease && (UpdateRelease.READY.equals(busy)
+                || (UpdateRelease.DOWNLOADING.equals(busy) && downloadRunning(c)));
+        if (r != null && r.newerThan(own) && inHand) {
+            if (!UpdateRelease.BLOCKED.equals(state)) {
+                state = busy; // blocked stays blocked: the page then asks update.install
+            }
         } else if (r != null && r.newerThan(own) && download) {
             startDownload(c, r, false);
-            state = UpdateRelease.DOWNLOADING;
+            if (!UpdateRelease.BLOCKED.equals(state)) {
+                state = UpdateRelease.DOWNLOADING;
+            }
+        } else if (r != null && !r.newerThan(own) && p.getLong("download_id", -1) >= 0) {
+            refuse(c, "installed already"); // the app was updated: the old download goes
+            p.edit().putString("state", UpdateRelease.UP_TO_DATE).apply();
         }
         JSONObject o = new JSONObject();
         try {
