@@ -49,7 +49,7 @@ log=$OUT/junit.log
 set +e
 java -cp "$OUT/test-classes:$OUT/classes:$JUNIT_CP:$JSON_JAR" \
   -Dprotocol.dir="$PWD/android_wrapper/protocol" -Dfixtures.dir="$FIXTURES" -Dapk.path="$ANDROID_APK" \
-  -Dandroid.jar="$ANDROID_JAR" \
+  -Dandroid.jar="$ANDROID_JAR" -Dsrc.dir="$PWD/android_wrapper/src" \
   org.junit.runner.JUnitCore "${classes[@]}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e

@@ -331,14 +331,12 @@ public class MainActivity extends Activity {
 
     /** Links off the server's origin open in the phone's browser (or dialler, mail…); never in our WebView. */
     private void openOutside(String url) {
-        Uri uri = Uri.parse(url);
-        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
-        if (!(scheme.equals("https") || scheme.equals("http") || scheme.equals("tel") || scheme.equals("mailto") || scheme.equals("sms"))) {
-            Log.w(TAG, "link with scheme " + scheme + " not opened");
+        if (!WebPolicy.mayOpenOutside(url)) {
+            Log.w(TAG, "link not opened: " + (url == null ? "null" : url.substring(0, Math.min(url.length(), 40))));
             return;
         }
         try {
-            Intent i = new Intent(Intent.ACTION_VIEW, uri);
+            Intent i = new Intent(Intent.ACTION_VIEW, Uri.parse(url));
             i.addCategory(Intent.CATEGORY_BROWSABLE);
             startActivity(i);
         } catch (ActivityNotFoundException e) {
@@ -382,16 +380,7 @@ public class MainActivity extends Activity {
 
     /** An <input type=file accept="image/*" capture>: the camera, directly. */
     static boolean isImageCapture(WebChromeClient.FileChooserParams params) {
-        if (params == null || !params.isCaptureEnabled()) return false;
-        String[] types = params.getAcceptTypes();
-        if (types == null || types.length == 0) return true;
-        for (String t : types) {
-            for (String one : t.split(",")) {
-                String x = one.trim().toLowerCase(java.util.Locale.ROOT);
-                if (x.isEmpty() || x.startsWith("image/") || x.endsWith(".jpg") || x.endsWith(".jpeg") || x.endsWith(".png")) return true;
-            }
-        }
-        return false;
+        return params != null && WebPolicy.opensCamera(params.isCaptureEnabled(), params.getAcceptTypes());
     }
 
     private boolean openCamera() {

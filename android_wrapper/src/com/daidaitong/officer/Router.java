@@ -28,7 +28,7 @@ public final class Router {
         void post(String message);
     }
 
-    /** Log lines (android.util.Log in the app, a list in the tests). */
+    /** Log lines (logcat in the app, a list in the tests). */
     public interface Log {
         void warn(String message);
     }
