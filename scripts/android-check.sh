@@ -19,6 +19,18 @@ for p in INTERNET CAMERA ACCESS_FINE_LOCATION READ_PHONE_STATE FOREGROUND_SERVIC
 done
 grep -q "^launchable-activity: name='$PACKAGE.MainActivity'" <<<"$badging" || fail "no launcher activity $PACKAGE.MainActivity"
 grep -q "^application: .*icon='res/" <<<"$badging" || fail "no launcher icon"
+# The compiled manifest: no backup of the app's data (tokens, the queue), the camera's photo provider
+# private, and the app's components as declared (name exported) — read from the binary XML.
+tree=$(aapt dump xmltree "$APK" AndroidManifest.xml) || fail "aapt cannot read the manifest of $APK"
+grep -q 'A: android:allowBackup([^)]*)=(type 0x12)0x0$' <<<"$tree" || fail "android:allowBackup is not false"
+components=$(awk '
+  /E: (activity|service|receiver|provider) / { if (el) print el, name, ex; el=$2; name=""; ex="default"; next }
+  /E: application / { next }
+  el && /A: android:name\(/ && name == "" { match($0, /Raw: "[^"]*"/); name=substr($0, RSTART+6, RLENGTH-7) }
+  el && /A: android:exported\(/ { ex = ($0 ~ /0xffffffff$/) ? "exported" : "private" }
+  END { if (el) print el, name, ex }' <<<"$tree")
+grep -qx "provider .CaptureProvider private" <<<"$components" || fail "CaptureProvider is not declared private (exported=false): $components"
+grep -qx "activity .MainActivity exported" <<<"$components" || fail "MainActivity is not exported (the launcher needs it)"
 code=$(sed -n "s/^package: .* versionCode='\([0-9]*\)'.*/\1/p" <<<"$badging")
 # The build's output-metadata.json (what `flask android publish` reads) describes this very file.
 meta=$(dirname "$APK")/output-metadata.json
