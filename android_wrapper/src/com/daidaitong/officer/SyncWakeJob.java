@@ -32,7 +32,7 @@ public class SyncWakeJob extends JobService {
     static final int JOB_CONNECTIVITY = 1501;
     static final int JOB_DAILY = 1502;
     static final long WAIT_MS = 5 * 60 * 1000L;
-    static final long AGAIN_AFTER_MS = 30 * 60 * 1000L;
+    static final long AGAIN_AFTER_MS = 15 * 60 * 1000L;
     static final long DAY_MS = 24 * 60 * 60 * 1000L;
 
     private static final Handler MAIN = new Handler(Looper.getMainLooper());
@@ -51,7 +51,9 @@ public class SyncWakeJob extends JobService {
             haveDaily |= j.getId() == JOB_DAILY;
         }
         if (!haveConn) {
-            scheduleConnectivity(c, 0);
+            // Not at once: at app start the page runs its own queue, and a headless page beside it
+            // would only do the same work twice.
+            scheduleConnectivity(c, AGAIN_AFTER_MS);
         }
         if (!haveDaily) {
             PersistableBundle extras = new PersistableBundle();

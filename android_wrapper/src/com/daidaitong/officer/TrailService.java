@@ -184,7 +184,6 @@ public class TrailService extends Service {
             releaseWakeLock();
             return;
         }
-        holdWakeLock(this);
         pending = new LocationListener() {
             @Override
             public void onLocationChanged(Location location) {
