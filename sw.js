@@ -6,11 +6,21 @@
 // - Office pages are network-first with an offline fallback page, and are never cached: no
 //   person's data stays in the cache for the next user after logout.
 // - Nothing here stores captured data; that lives in IndexedDB (static/js/store.js).
-"use strict";
+// - The queue drains with the app closed: on Background Sync's "sync" event this worker runs the
+//   same sync engine as the page (static/js/sync/), so an application finished offline is sent
+//   when signal returns even if the officer has locked the phone. Registered as a module worker
+//   (type "module"): the sync engine is ES modules; store.js, bridge.js and the tus client are
+//   classic scripts that attach themselves to `self`, imported here for that side effect.
+import "./static/vendor/tus-js-client-4.3.1/tus.min.js";
+import "./static/js/store.js";
+import "./static/js/bridge.js";
+import Sync from "./static/js/sync/index.js";
+
 const VERSION = "__CLIENT_VERSION__";
+Sync.configure({ version: VERSION });
 // The shell's own revision: raised whenever the list below changes, so a phone on the same client
 // version still gets a fresh cache without files of the old shell in it.
-const SHELL_REVISION = 3;
+const SHELL_REVISION = 4;
 const CACHE = "ddt-shell-" + VERSION + "-" + SHELL_REVISION;
 const SHELL = [
   "/m/",
@@ -47,6 +57,7 @@ const SHELL = [
   "/static/js/sync/visits.js",
   "/static/js/sync/notices.js",
   "/static/js/sync/trail.js",
+  "/static/js/sync/http.js",
   "/static/vendor/htmx-2.0.11/htmx.min.js",
   "/static/vendor/tus-js-client-4.3.1/tus.min.js",
   "/static/icons/icon-192.png",
@@ -74,12 +85,42 @@ self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "SKIP_WAITING") self.skipWaiting();
 });
 
-// Background Sync is a bonus where the browser has it: it wakes an open page to run its queue.
+// Background Sync ("ddt-sync", registered whenever something is queued): the browser wakes this
+// worker when there is signal, even with every page of the app closed.
+// - The capture app open and visible on screen: it runs the queue itself (its run shows each
+//   chunk's progress) and answers when done. A hidden page (a locked phone) may be frozen and never
+//   answer; after PAGE_ANSWER_MS the worker runs the queue itself.
+// - Otherwise the worker runs it. Either way the Web Lock "ddt-sync" (sync/index.js) lets only one
+//   run go at a time, so a late page run or a second wake finds the work done and sends nothing twice.
+// - Something still waiting afterwards (no signal after all, a server error) fails the event, so
+//   the browser wakes the worker again later; the open page's timer keeps trying as well.
+const PAGE_ANSWER_MS = 15000;
+
+function askVisiblePage() {
+  return self.clients.matchAll({ type: "window" }).then((pages) => {
+    const page = pages.find((p) => p.visibilityState === "visible" && new URL(p.url).pathname === "/m/");
+    if (!page) return false;
+    return new Promise((resolve) => {
+      const channel = new MessageChannel();
+      const timer = setTimeout(() => resolve(false), PAGE_ANSWER_MS);
+      channel.port1.onmessage = () => { clearTimeout(timer); resolve(true); };
+      page.postMessage({ type: "sync" }, [channel.port2]);
+    });
+  });
+}
+
+function drain(lastChance) {
+  return askVisiblePage()
+    .then((pageRan) => (pageRan ? null : Sync.run({ fresh: true })))
+    .then(() => Sync.pending().catch(() => 0))  // a wiped phone has nothing left
+    .then((left) => {
+      if (left && !lastChance) throw new Error(left + " item(s) still waiting to be sent");
+    });
+}
+
 self.addEventListener("sync", (event) => {
   if (event.tag !== "ddt-sync") return;
-  event.waitUntil(
-    self.clients.matchAll({ type: "window" }).then((clients) => clients.forEach((c) => c.postMessage({ type: "sync" })))
-  );
+  event.waitUntil(drain(event.lastChance));
 });
 
 self.addEventListener("fetch", (event) => {

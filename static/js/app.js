@@ -2,7 +2,9 @@
 "use strict";
 if ("serviceWorker" in navigator) {
   window.addEventListener("load", function () {
-    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function (err) {
+    // A module worker (it imports the phone's sync engine); the same type as the phone app's
+    // registration, or each page would replace the other's worker.
+    navigator.serviceWorker.register("/sw.js", { type: "module", scope: "/" }).catch(function (err) {
       console.warn("service worker registration failed", err);
     });
   });

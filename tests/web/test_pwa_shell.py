@@ -9,7 +9,8 @@ import re
 
 from app.config import PROJECT_ROOT
 
-IMPORT = re.compile(r'^\s*import\s[^;]*?from\s+"(\.\.?/[\w./-]+\.js)"', re.MULTILINE)
+# ``import … from "./x.js"`` and ``import "./x.js"`` (a classic script imported for its side effect).
+IMPORT = re.compile(r'^\s*import\s+(?:[^;"]*?\sfrom\s+)?"(\.\.?/[\w./-]+\.js)"', re.MULTILINE)
 
 
 def _shell(client) -> list[str]:
@@ -50,3 +51,19 @@ def test_the_old_single_script_is_gone(client):
     assert not (PROJECT_ROOT / "static/js/officer.js").exists()
     assert "officer.js" not in client.get("/sw.js").get_data(as_text=True)
     assert "officer.js" not in client.get("/m/").get_data(as_text=True)
+
+
+def test_the_worker_runs_the_same_sync_engine_and_holds_what_it_imports(client):
+    """The queue drains with the app closed (issue 15): sw.js imports the page's sync engine (one
+    implementation) and the classic scripts it needs; every one of them is precached and served."""
+    graph = _module_graph("/sw.js") - {"/sw.js"}
+    assert {"/static/js/sync/index.js", "/static/js/sync/core.js", "/static/js/sync/applications.js",
+            "/static/js/sync/visits.js", "/static/js/sync/trail.js", "/static/js/sync/http.js",
+            "/static/js/store.js", "/static/js/bridge.js", "/static/vendor/tus-js-client-4.3.1/tus.min.js"} <= graph
+    shell = _shell(client)
+    assert not graph - set(shell), "not precached: " + ", ".join(sorted(graph - set(shell)))
+    # The worker is registered as a module worker wherever it is registered (one type, or the
+    # pages would replace each other's worker).
+    for script in ("static/js/phone/main.js", "static/js/app.js"):
+        text = (PROJECT_ROOT / script).read_text(encoding="utf-8")
+        assert re.search(r'register\("/sw\.js", \{ type: "module", scope: "/" \}\)', text), script

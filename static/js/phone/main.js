@@ -43,13 +43,34 @@ function fetchDeviceAndBootstrap() {
     });
 }
 
+// A word from the sync engine (sync/core.js): an update under way, or the server holding the phone.
+function showBanner(key) {
+  if (key === "sim_changed") renderDeviceStatus(key);
+  banner(t(key), key === "sim_changed" ? "error" : "info");
+}
+
+function redraw() {
+  if (!editingDraft() && !editingReport()) renderHome();
+}
+
+// The worker is a module worker: it runs the same sync engine on Background Sync with the app
+// closed (sw.js). A phone that still has the classic worker gets this one as an update.
 function registerWorker() {
   if (!navigator.serviceWorker) return;
-  navigator.serviceWorker.register("/sw.js", { scope: "/" }).then((reg) => {
+  navigator.serviceWorker.register("/sw.js", { type: "module", scope: "/" }).then((reg) => {
     // An update that arrived last time takes over now, at start, before any work begins.
     if (reg.waiting && navigator.serviceWorker.controller) Sync.activateWaiting(reg);
   }).catch(() => {});
-  navigator.serviceWorker.addEventListener("message", (e) => { if (e.data && e.data.type === "sync") Sync.run(); });
+  navigator.serviceWorker.addEventListener("message", (e) => {
+    const msg = e.data || {};
+    // Woken by Background Sync while on screen: this page runs the queue (with its progress) and
+    // tells the worker when it is done.
+    if (msg.type === "sync") Sync.run({ fresh: true }).then(() => { if (e.ports[0]) e.ports[0].postMessage({ type: "done" }); });
+    // The worker's run changed the queue, has news, or wiped the revoked phone.
+    else if (msg.type === "changed") redraw();
+    else if (msg.type === "banner") showBanner(msg.key);
+    else if (msg.type === "wiped") location.replace("/login?wiped=1");
+  });
 }
 
 function open() {
@@ -84,8 +105,12 @@ function wire() {
   $("#locate-me").addEventListener("click", locateMe);
   $("#send-now").addEventListener("click", () => Sync.run({ sendNow: true }));
   $("#wifi-only").addEventListener("change", (e) => Store.setMeta("wifi_only", e.target.checked));
-  Sync.onBanner((key) => banner(t(key), "info"));
-  Sync.onChange(() => { if (!editingDraft() && !editingReport()) renderHome(); });
+  Sync.onBanner(showBanner);
+  // The Android app (bridge.js): another SIM card is put to the server at once (which holds the
+  // phone until the admin approves it again); Wi-Fi regained sends the photos held for it.
+  Bridge.onEvent("sim_changed", () => refreshFromServer());
+  Bridge.onEvent("network_changed", (net) => { if (net.connected) Sync.run({ fresh: true }); });
+  Sync.onChange(redraw);
   window.addEventListener("online", () => { renderNet(); Sync.run({ fresh: true }); });
   window.addEventListener("offline", renderNet);
   // Back in front (the officer switches to the app again): like opening it, the bootstrap (a
@@ -97,7 +122,8 @@ function wire() {
 
 renderNet();
 registerWorker();
-open();
+// Inside the Android app, after its bridge has said hello (and the SIM the calls carry is current).
+Bridge.ready().then(open);
 wire();
 // A run a minute while the app is open: sends what is due and renews a plan older than five
 // minutes (sync/visits.js). Offline a run does nothing; a run never starts while one is under way.

@@ -1,6 +1,7 @@
 // Keeping captures safe until they are sent: persistent storage, the space left, Background Sync.
 import { t } from "./i18n.js";
 import { $, banner } from "./ui.js";
+import { requestBackgroundSync } from "../sync/core.js";
 
 export function renderStorage() {
   if (!navigator.storage || !navigator.storage.estimate) return;
@@ -22,11 +23,11 @@ export function askPersistence() {
   });
 }
 
-// A bonus where the browser has it; Android WebView does not, so the timer and "online" do the work.
+// Wakes the service worker when there is signal, so a finished application or visit report is
+// sent even if the app is closed by then (sw.js). Android WebView has no Background Sync: there the
+// app's job wakes the page, and the timer and "online" do the work.
 export function registerBackgroundSync() {
-  if (navigator.serviceWorker && "SyncManager" in window) {
-    navigator.serviceWorker.ready.then((reg) => reg.sync.register("ddt-sync")).catch(() => {});
-  }
+  return requestBackgroundSync();
 }
 
 // Saves a form's record a quarter second after the last keystroke (soon), at once (now), or not at

@@ -3,6 +3,7 @@
 // Network errors and 5xx retry with backoff; a 4xx is shown to the officer and the item is kept.
 // Applications a reviewer returned come back as to-dos.
 import { ApiError, Halt, emit, authHeaders, api, handleGlobal, backoffMs } from "./core.js";
+import { fetchHttpStack } from "./http.js";
 
 function manifestOf(d) {
   return {
@@ -37,6 +38,8 @@ function uploadPhoto(d, p) {
         chunkSize: boot.settings.upload_chunk_bytes || 256 * 1024,
         retryDelays: [0, 1000, 3000],
         storeFingerprintForResuming: false,
+        // fetch, not XMLHttpRequest: the service worker runs this too (sync/http.js).
+        httpStack: fetchHttpStack,
         headers: authHeaders(device),
         onProgress: function (sent) { p.progress = sent; emit(); },
         onSuccess: function (payload) {

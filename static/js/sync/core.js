@@ -1,8 +1,32 @@
 // The phone's link to the server: authenticated API calls, the errors worth another try, and the
 // answers that concern the whole phone (revoked -> wipe, outdated -> update first). The queues
 // (applications.js, visits.js, trail.js, notices.js) go through here; index.js runs them.
-export const CLIENT_VERSION = document.body.dataset.clientVersion;
+// The same modules run in the page and in the service worker (sw.js, on its "sync" event): nothing
+// here touches document, window or location at load time, and what differs between the two
+// (wiping, updating, telling the screen) asks inWorker() first.
 const listeners = [];
+let configuredVersion = null;
+
+// The service worker: no page, no DOM; it tells open pages by message.
+function inWorker() {
+  return typeof self.ServiceWorkerGlobalScope !== "undefined" && self instanceof self.ServiceWorkerGlobalScope;
+}
+
+// The page reads its client version from <body data-client-version>; the worker is told (sw.js
+// carries the version the server wrote into it).
+function configure(options) { configuredVersion = options.version; }
+function clientVersion() {
+  if (configuredVersion) return configuredVersion;
+  return self.document && document.body ? document.body.dataset.clientVersion : "";
+}
+
+// Posts a message to every open page of the app (from the worker).
+function tellPages(message) {
+  if (!inWorker()) return Promise.resolve();
+  return self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (pages) {
+    pages.forEach(function (page) { page.postMessage(message); });
+  });
+}
 
 function ApiError(status, body) {
   this.status = status;
@@ -19,7 +43,11 @@ ApiError.prototype = Object.create(Error.prototype);
 function Halt() { this.message = "halt"; }
 Halt.prototype = Object.create(Error.prototype);
 
-function emit() { listeners.forEach(function (fn) { try { fn(); } catch (e) { console.error(e); } }); }
+// Something in the queue changed: the page redraws; the worker tells the open pages to.
+function emit() {
+  listeners.forEach(function (fn) { try { fn(); } catch (e) { console.error(e); } });
+  tellPages({ type: "changed" });
+}
 
 function compareVersions(a, b) {
   var x = String(a).split(".").map(Number), y = String(b).split(".").map(Number);
@@ -31,7 +59,7 @@ function compareVersions(a, b) {
 }
 
 function authHeaders(device) {
-  return { "Authorization": "Bearer " + device.token, "X-Device-Id": device.uuid, "X-Client-Version": CLIENT_VERSION };
+  return Object.assign({ "Authorization": "Bearer " + device.token, "X-Device-Id": device.uuid, "X-Client-Version": clientVersion() }, device.sim ? { "X-Device-Sim": device.sim } : {});
 }
 
 function api(method, path, body) {
@@ -53,12 +81,34 @@ function api(method, path, body) {
 // Answers that concern the whole phone, not one item: revoked → wipe; outdated → update.
 function handleGlobal(status, data) {
   if (status === 401 && data && data.wipe) return wipe().then(function () { throw new Halt(); });
-  if (status === 426) return forceUpdate().then(function () { throw new Halt(); });
+  // Another SIM card (or none) than the phone was enrolled with: held until the admin approves it again.
+  if (status === 403 && data && data.error === "sim_changed") return Store.setMeta("device_status", "sim_changed").then(function () { emitBanner("sim_changed"); throw new Halt(); });
+  if (status === 426) {
+    // The Android app below the published minimum updates itself (the wrapper downloads, checks and
+    // installs the APK); the web client takes the service worker's new version.
+    if (data && data.error === "app_outdated") return updateApp().then(function () { throw new Halt(); });
+    return forceUpdate().then(function () { throw new Halt(); });
+  }
   return Promise.resolve();
+}
+
+function updateApp() {
+  if (inWorker()) return Promise.resolve();  // the worker only stops; the page asks the app
+  if (self.Bridge && Bridge.kind === "android" && Bridge.installUpdate) {
+    emitBanner("updating");
+    return Promise.resolve().then(function () { return Bridge.installUpdate(); }).catch(function (e) { console.error(e); });
+  }
+  return forceUpdate();
 }
 
 function wipe() {
   var clearCaches = self.caches ? caches.keys().then(function (keys) { return Promise.all(keys.map(function (k) { return caches.delete(k); })); }) : Promise.resolve();
+  if (inWorker()) {
+    // No page to send to the login page: the worker wipes, unregisters itself and tells any open
+    // page, which then leaves for the login page as it would have done itself.
+    return Promise.all([Store.wipe(), clearCaches]).then(function () { return self.registration.unregister(); })
+      .then(function () { return tellPages({ type: "wiped" }); });
+  }
   var unregister = navigator.serviceWorker ? navigator.serviceWorker.getRegistrations().then(function (regs) { return Promise.all(regs.map(function (r) { return r.unregister(); })); }) : Promise.resolve();
   return Promise.all([Store.wipe(), clearCaches, unregister]).then(function () {
     // The server ended this officer's sessions when it revoked the phone; the login page says why.
@@ -89,6 +139,8 @@ function activateWaiting(reg) {
 }
 
 function forceUpdate() {
+  // The worker fetches its new version (it takes over when a page next starts) and stops the run.
+  if (inWorker()) return self.registration.update().catch(function () {});
   emitBanner("updating");
   if (!navigator.serviceWorker) { location.reload(); return new Promise(function () {}); }
   return navigator.serviceWorker.getRegistration("/").then(function (reg) {
@@ -98,16 +150,20 @@ function forceUpdate() {
 }
 
 let bannerHandler = null;
-function emitBanner(key) { if (bannerHandler) bannerHandler(key); }
+function emitBanner(key) {
+  if (bannerHandler) bannerHandler(key);
+  tellPages({ type: "banner", key: key });
+}
 
 // Before anything syncs: an outdated client updates first; a merely older one updates next start.
 function versionGate() {
   return fetch("/api/v1/version", { cache: "no-store" })
     .then(function (r) { return r.json(); })
     .then(function (v) {
-      if (compareVersions(v.min_supported, CLIENT_VERSION) > 0) return forceUpdate().then(function () { throw new Halt(); });
-      if (compareVersions(v.current, CLIENT_VERSION) > 0 && navigator.serviceWorker) {
-        navigator.serviceWorker.getRegistration("/").then(function (reg) { if (reg) reg.update(); });
+      if (compareVersions(v.min_supported, clientVersion()) > 0) return forceUpdate().then(function () { throw new Halt(); });
+      if (compareVersions(v.current, clientVersion()) > 0) {
+        if (inWorker()) self.registration.update().catch(function () {});
+        else if (navigator.serviceWorker) navigator.serviceWorker.getRegistration("/").then(function (reg) { if (reg) reg.update(); });
       }
     }, function () { /* offline: check again next time */ });
 }
@@ -118,4 +174,13 @@ function backoffMs(attempts) { return Math.min(5000 * Math.pow(2, attempts - 1),
 export function onChange(fn) { listeners.push(fn); }
 export function onBanner(fn) { bannerHandler = fn; }
 
-export { ApiError, Halt, emit, compareVersions, authHeaders, api, handleGlobal, wipe, activateWaiting, versionGate, backoffMs };
+// Asks the browser to wake the service worker ("ddt-sync") when there is signal, so what was just
+// queued is sent even if the app is closed by then. A no-op where there is no Background Sync
+// (Android WebView: the app's own job wakes the page instead, and the timer and "online" run it).
+function requestBackgroundSync() {
+  if (inWorker() || !navigator.serviceWorker || !("SyncManager" in self)) return Promise.resolve();
+  return navigator.serviceWorker.ready.then(function (reg) { return reg.sync.register("ddt-sync"); }).catch(function () {});
+}
+
+export { ApiError, Halt, emit, compareVersions, authHeaders, api, handleGlobal, wipe, activateWaiting, versionGate, backoffMs,
+  configure, clientVersion, inWorker, tellPages, requestBackgroundSync };

@@ -2,7 +2,10 @@
 // server confirms it. One run, in order: the version check, the applications (manifest, tus
 // photo uploads), the visit reports, notifications, the GPS trail, the work plan, returned
 // to-dos. Runs never overlap; a "send now" or regained signal during a run gets one more run.
-import { CLIENT_VERSION, ApiError, Halt, api, wipe, versionGate, activateWaiting, compareVersions, onChange, onBanner, emit } from "./core.js";
+// The page and the service worker (sw.js, woken by Background Sync with the app closed) both run
+// this same code; a Web Lock ("ddt-sync") keeps their runs one after the other, never side by side.
+import { ApiError, Halt, api, wipe, versionGate, activateWaiting, compareVersions, onChange, onBanner, emit,
+  configure, clientVersion, requestBackgroundSync } from "./core.js";
 import { syncApplications, fetchReturned } from "./applications.js";
 import { localDay, syncReports, refreshPlan } from "./visits.js";
 import { fetchNotifications, markNotificationsRead } from "./notices.js";
@@ -27,6 +30,23 @@ function runOnce(opts) {
   });
 }
 
+// One run at a time across the page and the worker. Where the browser has no Web Locks the page's
+// own guard below still holds, and a worker runs only when no page answers (sw.js).
+function locked(work) {
+  if (navigator.locks && navigator.locks.request) return navigator.locks.request("ddt-sync", work);
+  return work();
+}
+
+// What still waits to be sent (photos held for Wi-Fi excepted): the worker's sync event fails
+// while this is above zero, so the browser wakes it again later.
+function pending() {
+  return Promise.all([Store.allDrafts(), Store.allReports(), Store.getMeta("trail")]).then(function (r) {
+    var drafts = r[0].filter(function (d) { return (d.status === "queued" || d.status === "uploading") && !d.waiting_wifi; });
+    var reports = r[1].filter(function (x) { return x.status === "queued"; });
+    return drafts.length + reports.length + (r[2] || []).length;
+  });
+}
+
 function run(opts) {
   opts = opts || {};
   if (running) {
@@ -34,7 +54,7 @@ function run(opts) {
     if (opts.sendNow || opts.fresh) again = { sendNow: !!(opts.sendNow || (again && again.sendNow)), fresh: true };
     return running;
   }
-  running = runOnce(opts).catch((err) => {
+  running = locked(() => runOnce(opts)).catch((err) => {
     if (!(err instanceof Halt) && !(err instanceof ApiError)) console.error(err);
   }).then(() => {
     running = null;
@@ -50,7 +70,8 @@ function run(opts) {
 
 const Sync = {
   run, api, wipe, versionGate, activateWaiting, compareVersions, onChange, onBanner, localDay, sampleTrail,
-  markNotificationsRead, withinHours, clientVersion: CLIENT_VERSION,
+  markNotificationsRead, withinHours, configure, pending, requestBackgroundSync,
+  get clientVersion() { return clientVersion(); },
 };
 // Also on the page's global object: the browser tests and a technician's console reach it there.
 self.Sync = Sync;

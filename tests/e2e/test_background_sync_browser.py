@@ -1,0 +1,307 @@
+"""The queue drains with the app closed (issue 15): the service worker sends it on Background Sync.
+
+Every page of the app is closed (an about:blank page keeps the browser context alive), signal
+returns, and the worker's ``sync`` event is fired through the DevTools protocol, as the browser
+fires it when connectivity comes back. What was captured offline must then be on the server: the
+application with every photo (rows and the stored files' SHA-256), a visit report with its photo,
+and the trail points; after a cut in the middle of an upload, a second wake finishes it with
+nothing doubled."""
+from __future__ import annotations
+
+import hashlib
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Application, FollowUpTask, Photo, TaskPhoto, TrackPoint
+from app.storage import make_store
+from tests.e2e.officer import blob_count, capture, drafts, enrol_phone, phone_photos, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="session")
+def photos(tmp_path_factory):
+    return phone_photos(tmp_path_factory.mktemp("bg-camera"))
+
+
+class Worker:
+    """The origin's service worker registration, seen through the DevTools protocol of a page that
+    is not the app's (about:blank), so it lives on when every page of the app is closed."""
+
+    def __init__(self, context, base: str):
+        self.base = base
+        # Chrome allows Background Sync by default; Playwright's contexts deny what is not granted
+        # (and a grant for an origin replaces the context's: geolocation is named again).
+        context.grant_permissions(["geolocation", "background-sync"], origin=base)
+        self.blank = context.new_page()
+        self.cdp = context.new_cdp_session(self.blank)
+        self.registrations: dict[str, dict] = {}
+        self.versions: list[dict] = []
+        self.cdp.on("ServiceWorker.workerRegistrationUpdated",
+                    lambda e: self.registrations.update({r["registrationId"]: r for r in e["registrations"]}))
+        self.cdp.on("ServiceWorker.workerVersionUpdated", lambda e: self.versions.extend(e["versions"]))
+        self.cdp.send("ServiceWorker.enable")
+
+    def registration_id(self) -> str:
+        scope = self.base + "/"
+        ids = [r["registrationId"] for r in self.registrations.values() if r["scopeURL"] == scope and not r["isDeleted"]]
+        assert len(ids) == 1, self.registrations
+        return ids[0]
+
+    def fire_sync(self) -> None:
+        self.cdp.send("ServiceWorker.dispatchSyncEvent", {
+            "origin": self.base, "registrationId": self.registration_id(), "tag": "ddt-sync", "lastChance": False,
+        })
+
+    def running_versions(self) -> set[str]:
+        latest: dict[str, dict] = {}
+        for v in self.versions:
+            latest[v["versionId"]] = v
+        return {k for k, v in latest.items() if v["runningStatus"] in ("running", "starting")}
+
+
+def close_app_pages(context, worker: Worker) -> None:
+    for page in context.pages:
+        if page is not worker.blank:
+            page.close()
+    assert [p.url for p in context.pages] == ["about:blank"]
+
+
+def wait_for(page, predicate, timeout: float = 60.0, poll: float = 0.2):
+    """Wait (on the server's state, not a clock) until ``predicate()`` returns something truthy.
+    It waits in ``page`` (the blank one), so Playwright keeps serving routes and protocol events."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s; last value: {value!r}")
+        page.wait_for_timeout(poll * 1000)
+
+
+def _server_application(app, uuid: str):
+    with app.app_context():
+        db.session.expire_all()
+        a = db.session.scalar(select(Application).where(Application.uuid == uuid))
+        if a is None:
+            return None
+        store = make_store(app.config)
+        photos = []
+        for p in a.photos:
+            stored = None
+            if p.received_at is not None:
+                with store.open(p.sha256) as f:
+                    stored = hashlib.sha256(f.read()).hexdigest()
+            photos.append({"uuid": p.uuid, "sha256": p.sha256, "stored_sha256": stored})
+        return {"state": a.state, "photos": photos}
+
+
+def _all_received(app, uuid: str, count: int):
+    server = _server_application(app, uuid)
+    if server and len(server["photos"]) == count and all(p["stored_sha256"] for p in server["photos"]):
+        return server
+    return None
+
+
+def _registered_tags(page) -> list[str]:
+    return page.evaluate("navigator.serviceWorker.ready.then(r => r.sync.getTags())")
+
+
+def _enrolled_offline_capture(app, live_server, officer_phone, photos):
+    page = officer_phone.new_page()
+    enrol_phone(app, page, live_server)
+    # The worker that controls the app is the module worker that carries the sync engine.
+    wait_until(page, "navigator.serviceWorker.ready.then(r => r.active && r.active.state === 'activated')")
+    officer_phone.set_offline(True)
+    capture(page, photos)
+    [draft] = drafts(page)
+    assert draft["status"] == "queued" and blob_count(page) == len(draft["photos"]) == 5
+    # Finishing asked the browser to wake the worker when there is signal.
+    assert "ddt-sync" in _registered_tags(page)
+    return page, draft
+
+
+def test_an_application_finished_offline_is_sent_with_every_page_closed(app, live_server, officer_phone, photos):
+    worker = Worker(officer_phone, live_server)
+    page, draft = _enrolled_offline_capture(app, live_server, officer_phone, photos)
+    worker.registration_id()
+    # The officer locks the phone: no page of the app is left.
+    close_app_pages(officer_phone, worker)
+    officer_phone.set_offline(False)
+    assert _server_application(app, draft["uuid"]) is None
+    worker.fire_sync()
+
+    server = wait_for(worker.blank, lambda: _all_received(app, draft["uuid"], 5))
+    assert server["state"] == "awaiting_director"
+    by_uuid = {p["uuid"]: p for p in server["photos"]}
+    assert set(by_uuid) == {p["uuid"] for p in draft["photos"]}
+    for p in draft["photos"]:
+        assert by_uuid[p["uuid"]]["sha256"] == p["sha256"] == by_uuid[p["uuid"]]["stored_sha256"]
+
+    # The phone's queue agrees: opened again, the application is sent and its photo blobs are gone.
+    page = officer_phone.new_page()
+    page.goto(f"{live_server}/m/")
+    page.wait_for_selector("#view-home:not([hidden])")
+    wait_until(page, "Store.allDrafts().then(d => d.length === 1 && d[0].status === 'sent')")
+    wait_until(page, """new Promise((resolve) => { const req = indexedDB.open('ddt');
+        req.onsuccess = () => { const c = req.result.transaction('blobs').objectStore('blobs').count();
+                                c.onsuccess = () => { resolve(c.result === 0); req.result.close(); }; }; })""")
+
+
+def test_a_visit_report_and_trail_points_are_sent_with_every_page_closed(app, live_server, officer_phone, photos):
+    from tests.e2e.test_officer_plan import _row, _tasks, _visit
+
+    app.config["TRAIL_HOURS"] = "00:00-24:00"
+    tasks = _tasks(app)
+    worker = Worker(officer_phone, live_server)
+    page = officer_phone.new_page()
+    enrol_phone(app, page, live_server)
+    wait_until(page, "Store.getMeta('plan').then(p => !!p && p.tasks.length >= 2)")
+    page.wait_for_selector(_row(tasks["revisit"]))
+    # The first position of the session went out with signal; what follows is taken offline.
+    wait_until(page, "Promise.all([Store.getMeta('trail'), Store.getMeta('trail_last')]).then(r => r[1] && !(r[0] || []).length)")
+    with app.app_context():
+        points_before = db.session.scalar(select(func.count()).select_from(TrackPoint))
+    officer_phone.set_offline(True)
+    for lat in (30.671, 30.672, 30.673):
+        officer_phone.set_geolocation({"latitude": lat, "longitude": 104.09, "accuracy": 10})
+        page.evaluate("Store.setMeta('trail_last', null).then(() => Sync.sampleTrail())")
+    assert page.evaluate("Store.getMeta('trail').then(p => p.length)") == 3
+    _visit(page, officer_phone, tasks["revisit"], north_m=40, photo=photos[0],
+           fill={"notes": "关机后发送"}, checks=["loan_use_verified"])
+    [report] = page.evaluate("Store.allReports()")
+    assert report["status"] == "queued"
+    assert "ddt-sync" in _registered_tags(page)
+
+    close_app_pages(officer_phone, worker)
+    officer_phone.set_offline(False)
+    worker.fire_sync()
+
+    def report_done():
+        with app.app_context():
+            db.session.expire_all()
+            task = db.session.scalar(select(FollowUpTask).where(FollowUpTask.uuid == tasks["revisit"]))
+            return task if task.status == "done" else None
+
+    task = wait_for(worker.blank, report_done)
+    with app.app_context():
+        assert task.report_uuid == report["uuid"] and task.on_site is True
+        store = make_store(app.config)
+        [photo] = db.session.scalars(select(TaskPhoto).where(TaskPhoto.task_id == task.id)).all()
+        with store.open(photo.sha256) as f:
+            assert hashlib.sha256(f.read()).hexdigest() == photo.sha256 == report["photos"][0]["sha256"]
+
+    def trail_sent():
+        with app.app_context():
+            return db.session.scalar(select(func.count()).select_from(TrackPoint)) == points_before + 3
+
+    wait_for(worker.blank, trail_sent)
+    with app.app_context():
+        lats = db.session.scalars(select(TrackPoint.lat).order_by(TrackPoint.id.desc()).limit(3)).all()
+    assert sorted(lats) == [30.671, 30.672, 30.673]
+
+
+def test_a_cut_mid_upload_in_the_worker_is_finished_by_the_next_wake_with_nothing_doubled(
+        app, live_server, officer_phone, photos):
+    worker = Worker(officer_phone, live_server)
+    page, draft = _enrolled_offline_capture(app, live_server, officer_phone, photos)
+    # Small chunks so each photo takes several; the signal drops after the 3rd chunk of the run.
+    patches: list[tuple[str, int]] = []
+    cut = {"on": True, "refused": 0}
+
+    def uploads(route):
+        request = route.request
+        if request.method == "PATCH":
+            if cut["on"] and len(patches) >= 3:
+                cut["refused"] += 1
+                return route.abort("internetdisconnected")
+            patches.append((request.url.rsplit("/", 1)[1], int(request.headers["upload-offset"])))
+        return route.continue_()
+
+    officer_phone.route("**/api/v1/uploads/*", uploads)
+    page.evaluate("Store.getMeta('bootstrap').then(b => { b.settings.upload_chunk_bytes = 16384; return Store.setMeta('bootstrap', b); })")
+    close_app_pages(officer_phone, worker)
+    officer_phone.set_offline(False)
+    worker.fire_sync()
+
+    # The worker's run: the manifest went, three chunks, then the tus client's retries all fail.
+    wait_for(worker.blank, lambda: cut["refused"] >= 4)
+    cut_photo = patches[-1][0]
+    assert _server_application(app, draft["uuid"]) is not None
+    assert _all_received(app, draft["uuid"], 5) is None
+
+    # Signal again; the browser wakes the worker once more.
+    cut["on"] = False
+    sent_before_resume = len(patches)
+    worker.fire_sync()
+    server = wait_for(worker.blank, lambda: _all_received(app, draft["uuid"], 5))
+    for p in draft["photos"]:
+        match = [s for s in server["photos"] if s["uuid"] == p["uuid"]]
+        assert len(match) == 1 and match[0]["sha256"] == p["sha256"] == match[0]["stored_sha256"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Application).where(Application.uuid == draft["uuid"])) == 1
+        assert db.session.scalar(select(func.count()).select_from(Photo).where(
+            Photo.uuid.in_([p["uuid"] for p in draft["photos"]]))) == 5
+    # Resumed where it stopped: the cut photo's next chunk starts at the offset the server held.
+    resumed = [offset for uuid, offset in patches[sent_before_resume:] if uuid == cut_photo]
+    assert resumed and resumed[0] > 0
+    # No chunk was sent twice.
+    assert len(set(patches)) == len(patches)
+
+
+def test_a_phone_with_the_classic_worker_takes_the_module_worker_as_an_update(app, live_server, officer_phone):
+    """Phones in the field hold the previous, classic worker (sw.js before issue 15). Opening the
+    app registers the module worker: it installs as an update, takes over at the next start, and
+    it is the one that sends the queue with the app closed."""
+    import subprocess
+
+    from app.config import PROJECT_ROOT
+
+    app.config["TRAIL_HOURS"] = "00:00-24:00"
+    classic = subprocess.run(["git", "show", "7865655:sw.js"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                             check=True).stdout.replace("__CLIENT_VERSION__", app.config["CLIENT_VERSION"])
+    assert "import " not in classic
+    served = {"classic": True}
+
+    def old_worker(route):
+        if served["classic"]:
+            return route.fulfill(status=200, body=classic, content_type="application/javascript",
+                                 headers={"Cache-Control": "no-cache"})
+        return route.continue_()
+
+    officer_phone.route("**/sw.js", old_worker)
+    page = officer_phone.new_page()
+    page.goto(f"{live_server}/offline")
+    # The old app's registration: classic.
+    page.evaluate("navigator.serviceWorker.getRegistrations().then(rs => Promise.all(rs.map(r => r.unregister())))")
+    page.evaluate("navigator.serviceWorker.register('/sw.js', {scope: '/'}).then(() => navigator.serviceWorker.ready)")
+    assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
+    served["classic"] = False
+    page.close()
+
+    worker = Worker(officer_phone, live_server)
+    page = officer_phone.new_page()
+    enrol_phone(app, page, live_server)
+    # The next start activates the waiting module worker before any work begins.
+    page.reload()
+    page.wait_for_selector("#view-home:not([hidden])")
+    wait_until(page, "navigator.serviceWorker.ready.then(r => !r.waiting && !r.installing && !!r.active)")
+    # It is the module worker now: it answers with the sync engine loaded.
+    officer_phone.set_offline(True)
+    page.evaluate("Store.setMeta('trail_last', null).then(() => Sync.sampleTrail())")
+    assert page.evaluate("Store.getMeta('trail').then(p => (p || []).length)") == 1
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(TrackPoint))
+    close_app_pages(officer_phone, worker)
+    officer_phone.set_offline(False)
+    worker.fire_sync()
+
+    def sent():
+        with app.app_context():
+            return db.session.scalar(select(func.count()).select_from(TrackPoint)) == before + 1
+
+    wait_for(worker.blank, sent)
