@@ -83,37 +83,25 @@ final class Updates {
     static JSONObject check(Context c, boolean download) {
         int own = ownVersionCode(c);
         SharedPreferences p = prefs(c);
-        UpdateRelease r;
-        String state;
+        UpdateRelease r = null;
+        boolean fetchFailed = false;
         try {
             r = fetch(c);
-            state = UpdateRelease.state(own, r);
         } catch (IOException | IllegalArgumentException e) {
             Log.w(TAG, "release check failed: " + e.getMessage());
-            r = null;
-            state = UpdateRelease.FAILED;
+            fetchFailed = true;
         }
-        if (r != null) {
-            p.edit().putInt("available", r.versionCode).putInt("min", r.minVersionCode).apply();
-        }
-        String busy = p.getString("state", "");
-        boolean sameRelease = r != null && r.versionCode == p.getInt("release_code", -1)
-                && r.sha256.equals(p.getString("sha256", ""));
-        boolean inHand = sameRelease && (UpdateRelease.READY.equals(busy)
-                || (UpdateRelease.DOWNLOADING.equals(busy) && downloadRunning(c)));
-        if (r != null && r.newerThan(own) && inHand) {
-            if (!UpdateRelease.BLOCKED.equals(state)) {
-                state = busy; // blocked stays blocked: the page then asks update.install
-            }
-        } else if (r != null && r.newerThan(own) && download) {
+        boolean holding = p.getLong("download_id", -1) >= 0;
+        UpdateDecision d = UpdateDecision.decide(own, r, fetchFailed, p.getString("state", ""),
+                holding ? p.getInt("release_code", -1) : -1, p.getString("sha256", ""),
+                holding && downloadRunning(c), download);
+        if (d.startDownload) {
             startDownload(c, r, false);
-            if (!UpdateRelease.BLOCKED.equals(state)) {
-                state = UpdateRelease.DOWNLOADING;
-            }
-        } else if (r != null && !r.newerThan(own) && p.getLong("download_id", -1) >= 0) {
-            refuse(c, "installed already"); // the app was updated: the old download goes
+        } else if (d.dropDownload) {
+            refuse(c, "no longer needed"); // nothing newer published, or installed already
             p.edit().putString("state", UpdateRelease.UP_TO_DATE).apply();
         }
+        String state = d.state;
         JSONObject o = new JSONObject();
         try {
             o.put("current", own);
@@ -132,7 +120,8 @@ final class Updates {
         SharedPreferences p = prefs(c);
         int own = ownVersionCode(c);
         String busy = p.getString("state", "");
-        if (UpdateRelease.READY.equals(busy)) {
+        if (UpdateRelease.READY.equals(busy) && p.getInt("release_code", -1) > own) {
+            // Verified again right before the installer: the file may have changed since.
             return verifyAndOpen(c, true) ? UpdateRelease.READY : UpdateRelease.FAILED;
         }
         if (UpdateRelease.DOWNLOADING.equals(busy) && downloadRunning(c)) {
