@@ -57,12 +57,18 @@ final class LocationHandler implements Router.Handler {
 
     private void start(final LocationManager lm, int timeout, int maxAge, final Router.Reply reply) {
         if (maxAge > 0) {
-            Location best = null;
-            for (String p : new String[] {LocationManager.GPS_PROVIDER, LocationManager.NETWORK_PROVIDER}) {
-                if (!lm.getAllProviders().contains(p)) continue;
-                Location l = lm.getLastKnownLocation(p);
-                if (l != null && ageMillis(l) <= maxAge && (best == null || l.getAccuracy() < best.getAccuracy())) best = l;
+            String[] providers = {LocationManager.GPS_PROVIDER, LocationManager.NETWORK_PROVIDER};
+            Location[] last = new Location[2];
+            long[] ages = new long[2];
+            float[] accuracies = new float[2];
+            for (int i = 0; i < 2; i++) {
+                if (!lm.getAllProviders().contains(providers[i])) continue;
+                last[i] = lm.getLastKnownLocation(providers[i]);
+                if (last[i] == null) continue;
+                ages[i] = ageMillis(last[i]);
+                accuracies[i] = last[i].hasAccuracy() ? last[i].getAccuracy() : Float.MAX_VALUE;
             }
+            Location best = FixRace.recent(last, ages, accuracies, maxAge);
             if (best != null) {
                 reply.ok(result(best));
                 return;
@@ -74,32 +80,29 @@ final class LocationHandler implements Router.Handler {
             reply.fail(Protocol.UNAVAILABLE, "location is switched off");
             return;
         }
-        final Location[] fallback = new Location[1];
-        final boolean[] done = new boolean[1];
+        final FixRace<Location> race = new FixRace<Location>(gps);
         final LocationListener[] listeners = new LocationListener[2];
-        final Runnable finish = new Runnable() {
+        final Runnable[] timer = new Runnable[1];
+        final Runnable stop = new Runnable() {
             @Override
             public void run() {
-                if (done[0]) return;
-                done[0] = true;
+                main.removeCallbacks(timer[0]);
                 for (LocationListener l : listeners) {
                     if (l != null) lm.removeUpdates(l);
                 }
-                if (fallback[0] != null) reply.ok(result(fallback[0]));
-                else reply.fail(Protocol.TIMEOUT, "no fix within the timeout");
+            }
+        };
+        timer[0] = new Runnable() {
+            @Override
+            public void run() {
+                answer(race.onTimeout(), stop, reply);
             }
         };
         if (gps) {
             listeners[0] = new Listener() {
                 @Override
                 public void onLocationChanged(Location l) {
-                    if (done[0]) return;
-                    done[0] = true;
-                    main.removeCallbacks(finish);
-                    for (LocationListener x : listeners) {
-                        if (x != null) lm.removeUpdates(x);
-                    }
-                    reply.ok(result(l));
+                    answer(race.onGps(l), stop, reply);
                 }
             };
             lm.requestSingleUpdate(LocationManager.GPS_PROVIDER, listeners[0], Looper.getMainLooper());
@@ -108,13 +111,19 @@ final class LocationHandler implements Router.Handler {
             listeners[1] = new Listener() {
                 @Override
                 public void onLocationChanged(Location l) {
-                    fallback[0] = l;
-                    if (listeners[0] == null) finish.run(); // no GPS: the network's fix is the answer
+                    answer(race.onNetwork(l), stop, reply);
                 }
             };
             lm.requestSingleUpdate(LocationManager.NETWORK_PROVIDER, listeners[1], Looper.getMainLooper());
         }
-        main.postDelayed(finish, timeout);
+        main.postDelayed(timer[0], timeout);
+    }
+
+    private static void answer(FixRace.Outcome<Location> outcome, Runnable stop, Router.Reply reply) {
+        if (outcome == null) return;
+        stop.run();
+        if (outcome.timedOut) reply.fail(Protocol.TIMEOUT, "no fix within the timeout");
+        else reply.ok(result(outcome.fix));
     }
 
     private static long ageMillis(Location l) {

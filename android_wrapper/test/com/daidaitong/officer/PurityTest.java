@@ -12,7 +12,7 @@ import org.junit.Test;
 
 /** The classes tested here stay free of android.*, and the tests really run without android.jar. */
 public class PurityTest {
-    static final String[] PURE = {"Protocol", "OriginPolicy", "Router", "Events", "Results", "WebPolicy",
+    static final String[] PURE = {"Protocol", "OriginPolicy", "Router", "Events", "Results", "WebPolicy", "FixRace",
         "TrailStore", "TrailPoint", "TrailSchedule", "TrailJson", "UpdateVerifier", "UpdateApkManifest", "UpdateRelease"};
 
     @Test
