@@ -83,6 +83,7 @@ public class MainActivity extends Activity {
         OriginPolicy.Origin server = storedServer();
         // A setup link counts when it starts the app, not again when the system recreates it.
         String linked = saved != null ? null : OriginPolicy.setupLinkServer(getIntent() == null ? null : getIntent().getDataString());
+        if (linked != null && server != null && sameServer(linked, server)) linked = null;
         if (server == null || linked != null) {
             showSetup(linked, server);
         } else {
@@ -112,7 +113,18 @@ public class MainActivity extends Activity {
         super.onNewIntent(intent);
         setIntent(intent);
         String linked = OriginPolicy.setupLinkServer(intent == null ? null : intent.getDataString());
-        if (linked != null) showSetup(linked, storedServer());
+        OriginPolicy.Origin current = storedServer();
+        if (linked == null || (current != null && sameServer(linked, current) && web != null)) return;
+        showSetup(linked, current);
+    }
+
+    /** A setup link for the server already set changes nothing (the page stays as it is). */
+    private boolean sameServer(String linked, OriginPolicy.Origin current) {
+        try {
+            return OriginPolicy.parseServer(linked, debugBuild).equals(current);
+        } catch (OriginPolicy.Refused e) {
+            return false;
+        }
     }
 
     private OriginPolicy.Origin storedServer() {
