@@ -101,6 +101,9 @@ class Config:
         # The phone app: older than MIN_CLIENT_VERSION must update before it may sync.
         self.CLIENT_VERSION = os.environ.get("CLIENT_VERSION", APP_VERSION)
         self.MIN_CLIENT_VERSION = os.environ.get("MIN_CLIENT_VERSION", APP_VERSION)
+        # The key of the phones' SIM fingerprints (app/domain/sim.py); unset, SECRET_KEY. Set it once
+        # and keep it: a new key makes every SIM-bound phone's SIM look changed.
+        self.SIM_FINGERPRINT_KEY = os.environ.get("SIM_FINGERPRINT_KEY", "")
         # SMS repayment reminders. "console" writes each message to the log; "http" posts it to
         # SMS_HTTP_URL as the JSON object SMS_HTTP_BODY, whose string values may hold {phone}, {text}
         # (the whole message, sign included), {sign}, {content} (the message without the sign) and

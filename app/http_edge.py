@@ -41,4 +41,6 @@ def notification_label(kind: str) -> str:
         return translate_message(workflow.EVENT_LABELS[workflow.Event(kind)])
     if kind == "task_assigned":
         return gettext("A task was assigned to you")
+    if kind == "device_sim_changed":  # services/devices.py: a phone held until the admin acts
+        return gettext("SIM card changed")
     return translate_message(KIND_LABELS.get(kind, kind))

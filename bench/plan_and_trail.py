@@ -415,7 +415,7 @@ def build(app: Any, args: argparse.Namespace) -> Data:
         device_uuids = [str(uuid.uuid4()) for _ in usernames]
         db.session.execute(insert(Device), [
             {"id": i, "uuid": device_uuids[i - 1], "user_id": i, "label": "bench phone", "phone_number": "",
-             "imsi": "", "token_hash": hashlib.sha256(tokens[i - 1].encode()).hexdigest(), "status": "active",
+             "token_hash": hashlib.sha256(tokens[i - 1].encode()).hexdigest(), "status": "active",
              "client_version": version, "enrolled_at": now - timedelta(days=30),
              "last_seen_at": now - timedelta(hours=1)}
             for i in range(1, len(usernames) + 1)

@@ -34,6 +34,10 @@ STATUS: dict[str, int] = {
     "password_change_required": 403,
     "already_revoked": 400,
     "too_many_phones": 400,
+    "bad_sim": 422,
+    "sim_changed": 403,  # held until the admin re-approves the new SIM or revokes the phone
+    "sim_not_changed": 409,
+    "sim_unreadable": 409,
     # manifests, resubmissions and uploads (services/sync.py)
     "manifest_changed": 409,
     "not_yours": 403,

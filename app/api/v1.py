@@ -43,6 +43,8 @@ def device_api(view: Callable) -> Callable:
         g.device = device_service.authenticate(  # a DeviceError is answered by api_errors.refusal
             request.headers.get("X-Device-Id", ""), token, now=clock.now(), client_version=version,
             user_agent=request.headers.get("User-Agent", ""),
+            sim_header=request.headers.get("X-Device-Sim"), sim_key=device_service.sim_key(current_app.config),
+            ip=client_ip(),
         )
         # Checked after the device, so a revoked phone is wiped whatever its version.
         minimum = app_settings.min_client_version(current_app.config)  # the admin's setting

@@ -142,7 +142,6 @@ class Device(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     label: Mapped[str] = mapped_column(String(100), default="")
     phone_number: Mapped[str] = mapped_column(String(20), default="")
-    imsi: Mapped[str] = mapped_column(String(20), default="")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # active: may capture and sync; retired: may only upload what it holds; revoked: refused, wipes itself.
     status: Mapped[str] = mapped_column(String(10), default="active")
@@ -155,6 +154,17 @@ class Device(db.Model):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The SIM card the phone is bound to (app/domain/sim.py): a keyed fingerprint, never the IMSI,
+    # and a label safe to show ("中国移动 …1234"). Empty: not SIM-bound (a plain browser).
+    sim_fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    sim_label: Mapped[str] = mapped_column(String(40), default="")
+    sim_bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Held since a call came with another SIM (or none): refused until the admin re-approves or
+    # revokes it, even if the old SIM comes back. The other SIM's fingerprint ("" when the call
+    # sent nothing readable) and label.
+    sim_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sim_changed_fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    sim_changed_label: Mapped[str] = mapped_column(String(40), default="")
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
 

@@ -5,21 +5,30 @@ Enrolling a phone beyond that is a replacement: the phone is told which phone it
 enrols only after the officer confirms (``replace=True``); the replaced phone is revoked — refused
 from then on, it wipes its data at its next contact. A lost phone (挂失停用) is revoked by the
 admin after a confirmation page; that also ends the officer's sessions everywhere.
+
+A phone enrolled from the Android app is bound to its SIM card (a keyed fingerprint, app/domain/sim.py).
+Every later call names its SIM (``X-Device-Sim``); another SIM, none, or one that cannot be read holds
+the phone: refused (403 ``sim_changed``), recorded once, the admins and the officer's office director
+told, until the admin re-approves the new SIM or revokes the phone. The hold stays even if the old SIM
+comes back: a SIM taken out and put back is for the admin to judge, not the phone. A phone enrolled
+from a plain browser sends no SIM and is not SIM-bound.
 """
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
+from app.domain import sim as sim_rules
 from app.domain.devices import model_from_user_agent
 from app.domain.i18n import N_
 from app.extensions import db
-from app.models import BlockedPhoneNumber, Device, EnrolmentCode, User
+from app.models import BlockedPhoneNumber, Device, EnrolmentCode, Notification, User, UserRole
 from app.models.org import DeviceAllowance
 from app.services import audit
 from app.services.errors import ServiceError
@@ -113,9 +122,31 @@ def set_allowance(officer: User, max_active: int, *, admin: User, now: datetime,
     return True
 
 
+SIM_CHANGED = N_("This phone's SIM card has been changed (or removed): syncing is paused. Contact the"
+                 " administrator to approve it again.")
+
+
+def sim_key(config: Mapping[str, object]) -> bytes:
+    """The key of the SIM fingerprints: SIM_FINGERPRINT_KEY, else SECRET_KEY (the views pass the app's config)."""
+    return str(config.get("SIM_FINGERPRINT_KEY") or config["SECRET_KEY"]).encode()
+
+
+def read_sim(data: object) -> sim_rules.SimIdentity | None:
+    """The enrolment body's ``sim`` (None: a plain browser, not SIM-bound); DeviceError ``bad_sim``."""
+    if data is None:
+        return None
+    try:
+        return sim_rules.parse(data)
+    except sim_rules.SimError as e:
+        raise DeviceError("bad_sim", e.message) from None
+
+
 def redeem(raw_code: str, user: User, *, label: str, phone_number: str, now: datetime, ip: str = "",
-           user_agent: str = "", replace: bool = False, replaces: str = "") -> Enrolled:
-    """Bind a new device to ``user``. The code must be his, unused and unexpired.
+           user_agent: str = "", replace: bool = False, replaces: str = "",
+           sim: sim_rules.SimIdentity | None = None, sim_key: bytes = b"") -> Enrolled:
+    """Bind a new device to ``user``. The code must be his, unused and unexpired. With ``sim`` (the
+    SIM the Android app reports, see ``read_sim``) the device is bound to that SIM card, fingerprinted
+    with ``sim_key``.
 
     When he already holds as many active phones as allowed, this is a replacement: refused with
     ``replace_needed`` (409, naming the phone it would replace) unless ``replace`` confirms it; then
@@ -154,6 +185,9 @@ def redeem(raw_code: str, user: User, *, label: str, phone_number: str, now: dat
         token_hash=_sha256(token), status="active", enrolled_at=now, last_seen_at=now,
         user_agent=user_agent[:300], model=model_from_user_agent(user_agent),
     )
+    if sim is not None:
+        device.sim_fingerprint = sim_rules.fingerprint(sim, sim_key)
+        device.sim_label, device.sim_bound_at = sim_rules.label(sim), now
     db.session.add(device)
     db.session.flush()
     # Single use even under a race: only one UPDATE finds it unredeemed.
@@ -171,18 +205,22 @@ def redeem(raw_code: str, user: User, *, label: str, phone_number: str, now: dat
         audit.record("device_replaced", actor_id=user.id, object_type="device", object_id=old.id, ip=ip,
                      by_device=device.id)
     audit.record("device_enrolled", actor_id=user.id, object_type="device", object_id=device.id, ip=ip,
-                 label=device.label, model=device.model, replaced=[d.id for d in replaced])
+                 label=device.label, model=device.model, replaced=[d.id for d in replaced], sim=device.sim_label)
     db.session.commit()
     return Enrolled(device, token)
 
 
-def authenticate(device_uuid: str, token: str, *, now: datetime, client_version: str = "", user_agent: str = "") -> Device:
-    """The device behind an API call, or DeviceError (401/403) saying why not."""
+def authenticate(device_uuid: str, token: str, *, now: datetime, client_version: str = "", user_agent: str = "",
+                 sim_header: str | None = None, sim_key: bytes = b"", ip: str = "") -> Device:
+    """The device behind an API call, or DeviceError (401/403) saying why not. ``sim_header`` is the
+    call's ``X-Device-Sim`` (None when absent); only a SIM-bound device reads it."""
     device = db.session.scalar(select(Device).where(Device.uuid == device_uuid)) if device_uuid else None
     if device is None or not token or not secrets.compare_digest(device.token_hash, _sha256(token)):
         raise DeviceError("unknown_device", N_("This phone is not enrolled. Log in and enrol it again."))
     if device.status == "revoked":
         raise DeviceError("device_revoked", N_("This phone has been revoked. Its data has been removed; contact the administrator."))
+    if device.sim_fingerprint:  # fields of the row already read: no query unless the SIM changed
+        _check_sim(device, sim_header, sim_key, now=now, ip=ip)
     if not device.user.is_enabled:
         raise DeviceError("user_disabled", N_("Your account is disabled. Contact the administrator."))
     if device.user.must_change_password:
@@ -204,6 +242,71 @@ def authenticate(device_uuid: str, token: str, *, now: datetime, client_version:
     if changed:
         db.session.commit()
     return device
+
+
+def _check_sim(device: Device, sim_header: str | None, key: bytes, *, now: datetime, ip: str) -> None:
+    """Pass a SIM-bound device whose call names its SIM; hold it (recorded once) on any other."""
+    if device.sim_changed_at is not None:
+        raise DeviceError("sim_changed", SIM_CHANGED)
+    try:
+        reported = sim_rules.parse_header(sim_header) if sim_header is not None else None
+    except sim_rules.SimError:
+        reported = None  # unreadable counts as a change, as a missing header does
+    new = sim_rules.fingerprint(reported, key) if reported is not None else ""
+    if new and sim_rules.same(new, device.sim_fingerprint):
+        return
+    new_label = sim_rules.label(reported) if reported is not None else sim_rules.UNREADABLE_LABEL
+    # Once, even when several calls arrive together: only one UPDATE finds the phone not yet held.
+    held = db.session.execute(
+        update(Device).where(Device.id == device.id, Device.sim_changed_at.is_(None))
+        .values(sim_changed_at=now, sim_changed_fingerprint=new, sim_changed_label=new_label)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if held == 1:
+        audit.record("device_sim_changed", actor_id=device.user_id, object_type="device", object_id=device.id, ip=ip,
+                     before=device.sim_label, after=new_label)
+        _notify_sim_changed(device, now)
+        db.session.commit()
+    raise DeviceError("sim_changed", SIM_CHANGED)
+
+
+def _notify_sim_changed(device: Device, now: datetime) -> None:
+    """Tell every admin (to re-approve or revoke) and the officer's office director(s)."""
+    officer = device.user
+    admins = set(db.session.scalars(
+        select(User.id).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == "admin", User.is_enabled.is_(True))
+    ))
+    directors = set(db.session.scalars(
+        select(User.id).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == "director", User.office_id == officer.office_id, User.is_enabled.is_(True))
+    )) - admins
+    text = f"{officer.full_name} · {describe(device)}"[:300]
+    for user_id in sorted(admins):
+        db.session.add(Notification(user_id=user_id, kind="device_sim_changed", message=text,
+                                    link=f"/admin/devices#device-{device.id}", created_at=now))
+    for user_id in sorted(directors):
+        db.session.add(Notification(user_id=user_id, kind="device_sim_changed", message=text,
+                                    link=f"/phones/#device-{device.id}", created_at=now))
+
+
+def reapprove_sim(device: Device, *, admin: User, now: datetime, ip: str = "") -> None:
+    """Release a phone held for a SIM change: bind it to the SIM it now has. Audited."""
+    if device.status == "revoked":
+        raise DeviceError("already_revoked", N_("A revoked phone stays revoked; enrol a new one."))
+    if device.sim_changed_at is None:
+        raise DeviceError("sim_not_changed", N_("This phone's SIM card has not changed; there is nothing to approve."))
+    if not device.sim_changed_fingerprint:
+        raise DeviceError("sim_unreadable", N_(
+            "This phone sent no readable SIM card information, so there is no SIM to approve. Report it lost,"
+            " or have the officer enrol it again from the app."))
+    before = device.sim_label
+    device.sim_fingerprint, device.sim_label = device.sim_changed_fingerprint, device.sim_changed_label
+    device.sim_bound_at = now
+    device.sim_changed_at, device.sim_changed_fingerprint, device.sim_changed_label = None, "", ""
+    audit.record("device_sim_reapproved", actor_id=admin.id, object_type="device", object_id=device.id, ip=ip,
+                 before=before, after=device.sim_label)
+    db.session.commit()
 
 
 def set_status(device: Device, status: str, *, admin: User, now: datetime, ip: str = "") -> None:
@@ -256,13 +359,14 @@ def device(device_id: int) -> Device:
     return found
 
 
-def by_officer() -> list[dict]:
+def by_officer(offices: frozenset[int] | None = None) -> list[dict]:
     """The phones grouped by officer: ``{"user", "devices", "allowance", "active"}`` per officer,
-    his phones by status and newest enrolment first."""
-    rows = db.session.scalars(
-        select(Device).options(selectinload(Device.user).selectinload(User.office))
-        .order_by(Device.user_id, Device.status, Device.enrolled_at.desc())
-    ).all()
+    his phones by status and newest enrolment first; only officers of ``offices`` when given (a
+    director's reach, app/services/scope.py ``office_reach``)."""
+    query = select(Device).options(selectinload(Device.user).selectinload(User.office))
+    if offices is not None:
+        query = query.join(User, User.id == Device.user_id).where(User.office_id.in_(offices))
+    rows = db.session.scalars(query.order_by(Device.user_id, Device.status, Device.enrolled_at.desc())).all()
     allowed = allowances(sorted({d.user_id for d in rows}))
     officers: dict[int, dict] = {}
     for d in rows:

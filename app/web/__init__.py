@@ -42,3 +42,5 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(reports.bp)
     from app.web import search
     app.register_blueprint(search.bp)
+    from app.web import phones
+    app.register_blueprint(phones.bp)

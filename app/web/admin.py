@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from app import clock
 from app.domain.phone import PhoneError, normalise_mobile
+from app.domain.sim import ABSENT_LABEL, UNREADABLE_LABEL
 from app.http_edge import client_ip, translate_message
 from app.services import auth as auth_service
 from app.services import devices as device_service
@@ -26,7 +27,7 @@ def devices():
     return render_template("admin/devices.html", officers=device_service.by_officer(),
                            blocked=device_service.blocked_numbers(),
                            status_label=device_status_label, max_allowance=device_service.MAX_ALLOWANCE,
-                           describe=device_service.describe)
+                           describe=device_service.describe, sim_label=sim_label)
 
 
 @bp.route("/devices/<int:device_id>/lost")
@@ -82,6 +83,18 @@ def device_status(device_id: int):
     device_service.set_status(device, status, admin=current_user, now=clock.now(), ip=client_ip())
     flash(_("Phone %(label)s is now %(status)s.", label=device_service.describe(device), status=device_status_label(status)), "success")
     return redirect(url_for(".devices"), code=303)
+
+
+@bp.route("/devices/<int:device_id>/sim-approve", methods=["POST"])
+@roles_required("admin")
+def device_sim_approve(device_id: int):
+    """重新核准: the phone held for a SIM change is bound to its new SIM and may sync again."""
+    device = device_service.device(device_id)
+    back_to(url_for(".devices"))
+    device_service.reapprove_sim(device, admin=current_user, now=clock.now(), ip=client_ip())
+    flash(_("Phone %(label)s may sync again with SIM card %(sim)s.", label=device_service.describe(device),
+            sim=sim_label(device.sim_label)), "success")
+    return redirect(url_for(".devices", _anchor=f"device-{device.id}"), code=303)
 
 
 @bp.route("/blocked-numbers", methods=["POST"])
@@ -177,6 +190,11 @@ def _post_loan_page(product, values: dict[str, str], errors: dict[str, str]) -> 
         components=product_service.COMPONENT_LABELS,
         defaults={name: str(getattr(defaults, name)) for name, _kind, _label in product_service.POST_LOAN_FIELDS},
     )
+
+
+def sim_label(label: str) -> str:
+    """A SIM card's label (app/domain/sim.py) in words: no SIM, nothing readable, or as kept."""
+    return {ABSENT_LABEL: _("no SIM card"), UNREADABLE_LABEL: _("no readable SIM information")}.get(label, label)
 
 
 def device_status_label(status: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -155,13 +155,17 @@ def enrol():
 @bp.route("/enrol", methods=["POST"])
 @roles_required("officer")
 def enrol_submit():
-    data = request.get_json(silent=True) or {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):  # not JSON, or an array: read as an empty form (a bad code)
+        data = {}
     try:
         enrolled = device_service.redeem(
             str(data.get("code", "")), current_user,
             label=str(data.get("label", ""))[:100], phone_number=str(data.get("phone_number", ""))[:20],
             now=clock.now(), ip=client_ip(), user_agent=request.headers.get("User-Agent", ""),
             replace=data.get("replace") is True, replaces=str(data.get("replaces", ""))[:36],
+            sim=device_service.read_sim(data.get("sim")),  # from the Android app: bound to this SIM
+            sim_key=device_service.sim_key(current_app.config),
         )
     except device_service.DeviceError as e:
         # The phone reads this like an API answer: the status from the API's table.
