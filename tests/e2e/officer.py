@@ -38,8 +38,10 @@ def enrol_phone(app, page, base: str, username: str = "officer1") -> None:
     page.wait_for_selector("#view-home:not([hidden])")
 
 
-def capture(page, photos: list[Path], *, name: str = "周大福", serial: int = 321, finish: bool = True) -> None:
-    """Fill a whole application through the form, as the officer does."""
+def capture(page, photos: list[Path], *, name: str = "周大福", serial: int = 321, finish: bool = True,
+            gps_shown: str = "104.09") -> None:
+    """Fill a whole application through the form, as the officer does (``gps_shown``: part of the
+    position the phone reports, shown once the fix is taken)."""
     page.click("#new-application")
     page.wait_for_selector("#view-draft:not([hidden])")
     page.fill("#view-draft input[name=name]", name)
@@ -53,7 +55,7 @@ def capture(page, photos: list[Path], *, name: str = "周大福", serial: int = 
         items.nth(i).locator("input[type=file]").set_input_files(str(photos[i % len(photos)]))
         wait_for_state(page, f"document.querySelectorAll('.thumb').length > {before}")
     page.click("#take-gps")
-    wait_for_state(page, "document.querySelector('#gps-info').textContent.includes('104.09')")
+    wait_for_state(page, f"document.querySelector('#gps-info').textContent.includes('{gps_shown}')")
     page.fill("#view-draft input[name=amount]", "8000")
     page.fill("#view-draft input[name=term_months]", "12")
     page.fill("#view-draft input[name=purpose]", "购买化肥种子")

@@ -93,4 +93,8 @@ export function renderDeviceStatus(status) {
   const retired = status === "retired";
   $("#new-application").disabled = retired;
   $("#retired-note").hidden = !retired;
+  // Held by the server for another SIM card (or none) until the admin approves the phone again.
+  const simNote = $("#sim-note");
+  simNote.hidden = status !== "sim_changed";
+  simNote.textContent = status === "sim_changed" ? t("sim_changed") : "";
 }
