@@ -41,17 +41,26 @@ if [ ! -f "$ANDROID_JAR" ] || [ ! -f "$DX_JAR" ]; then
   mirror=${mirror:-http://deb.debian.org/debian}
   mirror=${mirror%/}
   keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-  echo "Fetching libandroid-23-java and dalvik-exchange from Debian 11 ($mirror) into $DIR…" >&2
   work=$DIR/apt
-  mkdir -p "$work/etc/preferences.d" "$work/state/lists/partial" "$work/cache/archives/partial" "$work/debs" "$DIR/root"
-  echo "deb [signed-by=$keyring] $mirror bullseye main" > "$work/etc/sources.list"
-  : > "$work/state/status"
-  apt_private=(-o Dir::Etc::SourceList="$work/etc/sources.list" -o Dir::Etc::SourceParts=/dev/null
-    -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts="$work/etc/preferences.d"
-    -o Dir::State="$work/state" -o Dir::State::status="$work/state/status" -o Dir::Cache="$work/cache"
-    -o APT::Architecture=amd64 -o Debug::NoLocking=1 -o APT::Sandbox::User=root -qq)
-  apt-get "${apt_private[@]}" update
-  (cd "$work/debs" && apt-get "${apt_private[@]}" download dalvik-exchange libandroid-23-java)
+  fetched=
+  # Debian 11 on the machine's mirror; once it has left the mirrors, on archive.debian.org.
+  for m in "$mirror" http://archive.debian.org/debian; do
+    echo "Fetching libandroid-23-java and dalvik-exchange from Debian 11 ($m) into $DIR…" >&2
+    rm -rf "$work"
+    mkdir -p "$work/etc/preferences.d" "$work/state/lists/partial" "$work/cache/archives/partial" "$work/debs" "$DIR/root"
+    echo "deb [signed-by=$keyring] $m bullseye main" > "$work/etc/sources.list"
+    : > "$work/state/status"
+    apt_private=(-o Dir::Etc::SourceList="$work/etc/sources.list" -o Dir::Etc::SourceParts=/dev/null
+      -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts="$work/etc/preferences.d"
+      -o Dir::State="$work/state" -o Dir::State::status="$work/state/status" -o Dir::Cache="$work/cache"
+      -o APT::Architecture="$(dpkg --print-architecture)" -o Debug::NoLocking=1 -o APT::Sandbox::User="$(id -un)" -qq)
+    if apt-get "${apt_private[@]}" update \
+      && (cd "$work/debs" && apt-get "${apt_private[@]}" download dalvik-exchange libandroid-23-java); then
+      fetched=1
+      break
+    fi
+  done
+  [ -n "$fetched" ] || { echo "Android toolchain: could not fetch Debian 11's dalvik-exchange and libandroid-23-java" >&2; exit 1; }
   for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$DIR/root"; done
   rm -rf "$work/state/lists" "$work/cache"
 fi
