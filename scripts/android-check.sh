@@ -32,7 +32,7 @@ components=$(awk '
 grep -qx "provider .CaptureProvider private" <<<"$components" || fail "CaptureProvider is not declared private (exported=false): $components"
 grep -qx "activity .MainActivity exported" <<<"$components" || fail "MainActivity is not exported (the launcher needs it)"
 code=$(sed -n "s/^package: .* versionCode='\([0-9]*\)'.*/\1/p" <<<"$badging")
-# The build's output-metadata.json (what `flask android publish` reads) describes this very file.
+# The build's output-metadata.json (the record of what was built) describes this very file.
 meta=$(dirname "$APK")/output-metadata.json
 if [ -f "$meta" ]; then
   grep -q "\"size\":$(stat -c %s "$APK")," "$meta" || fail "$meta: size is not the APK's"
