@@ -91,9 +91,15 @@ public final class TrailStore {
         while (live.size() >= capacity) {
             dropOldest(batch);
         }
+        boolean dropping = batch.length() > 0;
         batch.append(pointLine(p));
         write(batch);
         live.put(p.uuid, p);
+        if (dropping) {
+            // At the cap every add also writes a drop: without this the journal would grow for ever
+            // while no page takes the points.
+            compactIfUseful();
+        }
         return p;
     }
 

@@ -235,6 +235,30 @@ public class TrailStoreTest {
     }
 
     @Test
+    public void atTheCapTheJournalStaysBoundedWhileNoPageTakesAnything() throws IOException {
+        Logger log = Logger.getLogger("daidaitong.trail");
+        java.util.logging.Level level = log.getLevel();
+        log.setLevel(java.util.logging.Level.SEVERE); // one drop line per add
+        try {
+            TrailStore s = new TrailStore(dir, 3);
+            TrailPoint last = null;
+            for (int i = 0; i < 3000; i++) {
+                last = s.add(sample());
+            }
+            // 3,000 point lines + 2,997 drop lines without compaction.
+            assertTrue("journal lines " + s.journalLines(), s.journalLines() < 2100);
+            assertEquals(3, s.waiting());
+            s.close();
+            TrailStore t = new TrailStore(dir, 3);
+            assertEquals(last, t.take(3).get(2));
+            assertEquals(3, t.waiting());
+            t.close();
+        } finally {
+            log.setLevel(level);
+        }
+    }
+
+    @Test
     public void theDefaultCapacityHoldsTwoMonthsOfFiveMinuteSamplesInTwelveHourDays() {
         // 12 samples an hour x 12 hours x 61 days = 8,784 < 20,000 (room for a 1-minute interval for a week too).
         assertTrue(12 * 12 * 61 <= TrailStore.DEFAULT_CAPACITY);
