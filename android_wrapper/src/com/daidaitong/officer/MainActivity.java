@@ -22,6 +22,7 @@ import android.view.KeyEvent;
 import android.view.View;
 import android.view.ViewGroup;
 import android.view.inputmethod.EditorInfo;
+import android.webkit.DownloadListener;
 import android.webkit.GeolocationPermissions;
 import android.webkit.ValueCallback;
 import android.webkit.WebChromeClient;
@@ -240,6 +241,13 @@ public class MainActivity extends Activity {
         configureWebView(web, this);
         web.setWebViewClient(new Client());
         web.setWebChromeClient(new Chrome());
+        web.setDownloadListener(new DownloadListener() {
+            @Override
+            public void onDownloadStart(String url, String userAgent, String disposition, String mimeType, long length) {
+                // A file link (e.g. the APK on the download page) goes to the browser, which downloads it.
+                openOutside(url);
+            }
+        });
         setContentView(web);
 
         bridge = new Bridge(web, policy, router, Protocol.hello(getPackageName(), versionCode(), versionName()));
