@@ -90,6 +90,8 @@ def js_messages() -> dict[str, str]:
         "edit": _("Edit"),
         "updating": _("Updating the app…"),
         "enrolled_ok": _("This phone is enrolled. You can now capture applications, also without signal."),
+        # The server's own words when it holds a phone whose SIM card changed (services/devices.py).
+        "sim_changed": translate_message(device_service.SIM_CHANGED),
         "server_said": _("The server refused this: %(message)s"),
         # The work plan and visit reports.
         "plan_none": _("No visits planned."),
