@@ -162,9 +162,22 @@ public class SyncWakeJob extends JobService {
             if (Bridge.hasPage()) {
                 Log.i(TAG, "wake (" + reason + "): the open page runs its queue");
                 Bridge.events().send("sync_wake", data);
-            } else if (!startHeadless(data)) {
-                current = null;
-                return false;
+            } else {
+                boolean started;
+                try {
+                    started = startHeadless(data);
+                } catch (RuntimeException e) { // e.g. the WebView package missing or being updated
+                    Log.e(TAG, "headless page not started: " + e);
+                    cleanUp();
+                    started = false;
+                }
+                if (!started) {
+                    current = null;
+                    if (params.getJobId() == JOB_CONNECTIVITY) {
+                        scheduleConnectivity(job, AGAIN_AFTER_MS);
+                    }
+                    return false;
+                }
             }
             MAIN.postDelayed(timeout, WAIT_MS);
             return true;

@@ -58,7 +58,7 @@ final class TrailBridge {
                     public void run() {
                         try {
                             reply.ok(TrailJson.points(TrailService.store(app).take(req.args.optInt("max", 500))));
-                        } catch (IOException e) {
+                        } catch (IOException | RuntimeException e) {
                             Log.e(TrailService.TAG, "trail.take: " + e);
                             reply.fail(Protocol.INTERNAL, "trail store unreadable");
                         }
@@ -79,7 +79,7 @@ final class TrailBridge {
                         }
                         try {
                             reply.ok(TrailJson.removed(TrailService.store(app).ack(uuids)));
-                        } catch (IOException e) {
+                        } catch (IOException | RuntimeException e) {
                             Log.e(TrailService.TAG, "trail.ack: " + e);
                             reply.fail(Protocol.INTERNAL, "trail store not writable");
                         }

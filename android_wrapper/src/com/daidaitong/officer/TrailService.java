@@ -272,7 +272,7 @@ public class TrailService extends Service {
                     TrailPoint p = st.add(sample);
                     Log.i(TAG, "stored " + p + " (" + st.waiting() + " waiting)");
                     Bridge.events().send("trail_points", TrailJson.waiting(st.waiting()));
-                } catch (IOException e) {
+                } catch (IOException | RuntimeException e) {
                     Log.e(TAG, "point not stored: " + e);
                 } finally {
                     releaseWakeLock();

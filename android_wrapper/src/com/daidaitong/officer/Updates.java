@@ -48,7 +48,12 @@ final class Updates {
                 IO.execute(new Runnable() {
                     @Override
                     public void run() {
-                        reply.ok(check(app, false));
+                        try {
+                            reply.ok(check(app, false));
+                        } catch (RuntimeException e) { // e.g. the DownloadManager refusing: never a crash
+                            Log.e(TAG, "update.check failed: " + e);
+                            reply.fail(Protocol.INTERNAL, "update check failed");
+                        }
                     }
                 });
             }
@@ -59,7 +64,13 @@ final class Updates {
                 IO.execute(new Runnable() {
                     @Override
                     public void run() {
-                        reply.ok(state(install(app)));
+                        try {
+                            reply.ok(state(install(app)));
+                        } catch (RuntimeException e) {
+                            Log.e(TAG, "update.install failed: " + e);
+                            failed(app, e.toString());
+                            reply.ok(state(UpdateRelease.FAILED));
+                        }
                     }
                 });
             }
@@ -72,7 +83,11 @@ final class Updates {
         IO.execute(new Runnable() {
             @Override
             public void run() {
-                check(app, true);
+                try {
+                    check(app, true);
+                } catch (RuntimeException e) {
+                    Log.e(TAG, "background update check failed: " + e);
+                }
             }
         });
     }
@@ -216,6 +231,9 @@ final class Updates {
             public void run() {
                 try {
                     downloadComplete(c, id);
+                } catch (RuntimeException e) {
+                    Log.e(TAG, "update verification failed: " + e);
+                    failed(c, e.toString());
                 } finally {
                     done.run();
                 }
@@ -259,6 +277,15 @@ final class Updates {
             openInstaller(c);
         }
         return true;
+    }
+
+    /** After an unexpected error: the download (if any) goes, the state says failed. */
+    private static void failed(Context c, String why) {
+        try {
+            refuse(c, why);
+        } catch (RuntimeException e) {
+            prefs(c).edit().putString("state", UpdateRelease.FAILED).remove("download_id").apply();
+        }
     }
 
     private static void refuse(Context c, String why) {
