@@ -31,6 +31,9 @@ components=$(awk '
   END { if (el) print el, name, ex }' <<<"$tree")
 grep -qx "provider .CaptureProvider private" <<<"$components" || fail "CaptureProvider is not declared private (exported=false): $components"
 grep -qx "activity .MainActivity exported" <<<"$components" || fail "MainActivity is not exported (the launcher needs it)"
+# A thin shell: the APK stays under 200 KB (ANDROID_MAX_APK_BYTES to change the bound).
+size=$(stat -c %s "$APK")
+[ "$size" -le "${ANDROID_MAX_APK_BYTES:-204800}" ] || fail "$APK is $size bytes, above ${ANDROID_MAX_APK_BYTES:-204800}: the shell is no longer thin"
 code=$(sed -n "s/^package: .* versionCode='\([0-9]*\)'.*/\1/p" <<<"$badging")
 # The build's output-metadata.json (the record of what was built) describes this very file.
 meta=$(dirname "$APK")/output-metadata.json
@@ -40,4 +43,4 @@ if [ -f "$meta" ]; then
   grep -q "\"version_code\":$code," "$meta" || fail "$meta: version_code is not the APK's ($code)"
   grep -q "\"package\":\"$PACKAGE\"" "$meta" || fail "$meta: package is not $PACKAGE"
 fi
-echo "android-check: $APK verifies, is aligned, $PACKAGE versionCode $code with its permissions and launcher"
+echo "android-check: $APK verifies, is aligned, $PACKAGE versionCode $code with its permissions and launcher, $size bytes"
