@@ -108,7 +108,11 @@ public class TrailService extends Service {
                 Log.w(TAG, "startForegroundService failed: " + e);
             }
         }
-        c.startService(i);
+        try {
+            c.startService(i);
+        } catch (RuntimeException e) { // background start refused: the next app start or boot resumes it
+            Log.e(TAG, "trail service not started: " + e);
+        }
     }
 
     // ------------------------------------------------------------------ the service
