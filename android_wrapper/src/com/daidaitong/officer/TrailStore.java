@@ -42,6 +42,8 @@ public final class TrailStore {
     static final String TEMP = "trail.journal.tmp";
     private static final Charset UTF8 = Charset.forName("UTF-8");
     private static final Logger LOG = Logger.getLogger("daidaitong.trail");
+    /** The phone's POSIX wrapper package, named for reflection only. */
+    private static final String PLATFORM_OS = "android" + ".system";
 
     private final File dir;
     private final File journal;
@@ -217,8 +219,53 @@ public final class TrailStore {
                 out = new FileOutputStream(journal, true);
                 throw new IOException("trail: cannot rename " + tmp + " over " + journal);
             }
+            syncDir(dir); // the rename itself, before anything is appended to the new journal
             out = new FileOutputStream(journal, true);
             lines = n;
+        }
+    }
+
+    /**
+     * fsyncs the folder so that the compaction's rename is on disk before new points go into the new
+     * journal. By reflection only (this class links against nothing of Android's and no API above 23):
+     * the platform's Os class on the phone (API 21), java.nio's FileChannel on a directory on the JVM.
+     * If neither works, the file system's own journal commits the rename with the next file fsync.
+     */
+    static boolean syncDir(File dir) {
+        try {
+            Class<?> os = Class.forName(PLATFORM_OS + ".Os");
+            Class<?> consts = Class.forName(PLATFORM_OS + ".OsConstants");
+            int rdonly = consts.getField("O_RDONLY").getInt(null);
+            Object fd = os.getMethod("open", String.class, int.class, int.class).invoke(null, dir.getPath(), rdonly, 0);
+            try {
+                os.getMethod("fsync", java.io.FileDescriptor.class).invoke(null, fd);
+            } finally {
+                os.getMethod("close", java.io.FileDescriptor.class).invoke(null, fd);
+            }
+            return true;
+        } catch (ClassNotFoundException e) {
+            // not on a phone: try java.nio below
+        } catch (Exception e) {
+            LOG.warning("trail: folder fsync failed: " + e);
+            return false;
+        }
+        try {
+            Class<?> pathCls = Class.forName("java.nio.file.Path");
+            Class<?> optCls = Class.forName("java.nio.file.OpenOption");
+            Object path = File.class.getMethod("toPath").invoke(dir);
+            Object opts = java.lang.reflect.Array.newInstance(optCls, 1);
+            java.lang.reflect.Array.set(opts, 0, Class.forName("java.nio.file.StandardOpenOption").getField("READ").get(null));
+            java.nio.channels.FileChannel ch = (java.nio.channels.FileChannel) java.nio.channels.FileChannel.class
+                    .getMethod("open", pathCls, opts.getClass()).invoke(null, path, opts);
+            try {
+                ch.force(true);
+            } finally {
+                ch.close();
+            }
+            return true;
+        } catch (Exception e) {
+            LOG.warning("trail: folder fsync not available: " + e);
+            return false;
         }
     }
 

@@ -259,6 +259,13 @@ public class TrailStoreTest {
     }
 
     @Test
+    public void theFolderCanBeFsyncedAfterTheCompactionsRename() {
+        // On the JVM through java.nio (the phone uses android.system.Os); false would mean the
+        // rename's durability rests on the file system alone.
+        assertTrue(TrailStore.syncDir(dir));
+    }
+
+    @Test
     public void theDefaultCapacityHoldsTwoMonthsOfFiveMinuteSamplesInTwelveHourDays() {
         // 12 samples an hour x 12 hours x 61 days = 8,784 < 20,000 (room for a 1-minute interval for a week too).
         assertTrue(12 * 12 * 61 <= TrailStore.DEFAULT_CAPACITY);
