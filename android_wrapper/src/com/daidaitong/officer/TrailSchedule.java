@@ -75,8 +75,8 @@ public final class TrailSchedule {
      */
     public long nextSample(long now, long lastSample, TimeZone tz) {
         long candidate = lastSample <= 0 ? now : lastSample + intervalMin * 60000L;
-        if (candidate < now) {
-            candidate = now;
+        if (candidate < now || candidate > now + intervalMin * 60000L) {
+            candidate = now; // late, or the clock was set back since the last sample
         }
         if (within(candidate, tz)) {
             return candidate;

@@ -54,6 +54,13 @@ public class TrailScheduleTest {
     }
 
     @Test
+    public void aClockSetBackDoesNotPostponeTheNextSample() throws ParseException {
+        TrailSchedule s = TrailSchedule.parse(5, "07:00-19:00");
+        // The last sample "happened" at 15:00, then the phone's clock was corrected to 10:00.
+        assertEquals(at("2026-12-01 10:00"), s.nextSample(at("2026-12-01 10:00"), at("2026-12-01 15:00"), SHANGHAI));
+    }
+
+    @Test
     public void outsideTheHoursTheNextSampleIsTheNextStart() throws ParseException {
         TrailSchedule s = TrailSchedule.parse(5, "07:00-19:00");
         assertEquals(at("2026-12-02 07:00"), s.nextSample(at("2026-12-01 18:58"), at("2026-12-01 18:56"), SHANGHAI));
