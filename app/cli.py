@@ -120,3 +120,6 @@ def register_cli(app: Flask) -> None:
     from app.report_cli import register as register_report
 
     register_report(app)
+    from app.android_cli import register as register_android
+
+    register_android(app)

@@ -47,6 +47,10 @@ class Config:
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         self.PHOTO_DIR = Path(os.environ.get("PHOTO_DIR", INSTANCE_DIR / "photos"))
+        # The officer's Android app as published (flask android publish): <ANDROID_DIR>/<sha256>.apk,
+        # and the package name a published APK must carry.
+        self.ANDROID_DIR = Path(os.environ.get("ANDROID_DIR", INSTANCE_DIR / "android"))
+        self.ANDROID_PACKAGE = os.environ.get("ANDROID_PACKAGE", "com.daidaitong.officer")
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=_int("SESSION_HOURS", 12))
         # Idle timeout: a phone left on a table logs itself out.
         self.SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 60)
@@ -173,6 +177,7 @@ class TestConfig(Config):
         self.SQLALCHEMY_DATABASE_URI = database_url
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(database_url)
         self.PHOTO_DIR = photo_dir
+        self.ANDROID_DIR = Path(photo_dir).parent / "android"
         # Hashing is deliberately slow in production; tests log in hundreds of times.
         self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
         # Tests choose the business day themselves.

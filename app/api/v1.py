@@ -4,17 +4,18 @@ from __future__ import annotations
 from functools import wraps
 from typing import Callable
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 from app import clock
 from app.api import errors as api_errors
 from app.api import schemas
 from app.api.errors import error
+from app.domain import versions
 from app.domain.i18n import N_
 from app.domain.manifest import ManifestError
 from app.extensions import photo_store
 from app.http_edge import client_ip, notification_label, public, translate_message
-from app.services import app_settings
+from app.services import android_releases, app_settings
 from app.services import devices as device_service
 from app.services import identity_access, sync, transactions
 from app.services import products as product_service
@@ -25,11 +26,24 @@ api_errors.register(bp)  # a service's refusal (ServiceError) → its status fro
 TUS_VERSION = "1.0.0"
 
 
-def _version_tuple(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split("."))
-    except ValueError:
-        return (0,)
+def _outdated(client_version: str, user_agent: str):
+    """The 426 answer when the phone must update before it syncs (the one rule:
+    app/domain/versions.py ``outdated``), else None. The Android app's minimum is read only for a
+    request carrying the app's mark (one indexed query); a plain browser costs what it did."""
+    app_code = versions.app_code_of(user_agent)
+    min_client = app_settings.min_client_version(current_app.config)  # the admin's setting
+    min_app = android_releases.minimum_app_code() if app_code is not None else None
+    verdict = versions.outdated(client_version, app_code, min_client, min_app)
+    if verdict == versions.APP_OUTDATED:
+        return error(verdict, APP_OUTDATED_MESSAGE, 426, update="android", min_version_code=min_app)
+    if verdict == versions.CLIENT_OUTDATED:
+        return error(verdict, CLIENT_OUTDATED_MESSAGE, 426, min_supported=min_client)
+    return None
+
+
+CLIENT_OUTDATED_MESSAGE = N_("This app version is too old. It will update itself now; then sending resumes.")
+APP_OUTDATED_MESSAGE = N_("This phone app is too old. It will update itself now: confirm the installation, "
+                          "then sending resumes.")
 
 
 def device_api(view: Callable) -> Callable:
@@ -47,14 +61,9 @@ def device_api(view: Callable) -> Callable:
             ip=client_ip(),
         )
         # Checked after the device, so a revoked phone is wiped whatever its version.
-        minimum = app_settings.min_client_version(current_app.config)  # the admin's setting
-        if _version_tuple(version) < _version_tuple(minimum):
-            return error(
-                "client_outdated",
-                N_("This app version is too old. It will update itself now; then sending resumes."),
-                426,
-                min_supported=minimum,
-            )
+        refusal = _outdated(version, request.headers.get("User-Agent", ""))
+        if refusal is not None:
+            return refusal
         try:
             return view(*args, **kwargs)
         except ManifestError as e:
@@ -88,6 +97,21 @@ def json_body(schema: type[schemas.Schema], *, code: str, message: str, override
 @public
 def version():
     return jsonify(current=current_app.config["CLIENT_VERSION"], min_supported=app_settings.min_client_version(current_app.config))
+
+
+@bp.route("/android/release")
+@public
+def android_release():
+    """The Android app the phones should run (android_wrapper/PROTOCOL.md, "Updates"). Public: a
+    phone asks before it is enrolled."""
+    r = android_releases.current()
+    if r is None:
+        return error("no_release", N_("No version of the phone app is published yet."), 404)
+    response = jsonify(version_code=r.version_code, version_name=r.version_name, size=r.size, sha256=r.sha256,
+                       min_version_code=r.min_version_code,
+                       url=url_for("android.download", version_code=r.version_code, _external=True))
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @bp.route("/device")

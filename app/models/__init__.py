@@ -1,4 +1,5 @@
 """All models, imported here so Alembic and the app see one metadata."""
+from app.models.android import AndroidRelease
 from app.models.applications import Application, Photo, Screenshot, Transition
 from app.models.audit import AuditLog
 from app.models.loans import Installment, JobRun, Loan, Repayment
@@ -21,7 +22,7 @@ from app.models.settings import JobLock, Setting
 from app.models.tasks import FollowUpTask, TaskPhoto, TrackPoint
 
 __all__ = [
-    "Application", "AuditLog", "BlockedPhoneNumber", "Borrower", "EnrolmentCode", "CollectionItem", "Device", "FollowUpTask",
+    "AndroidRelease", "Application", "AuditLog", "BlockedPhoneNumber", "Borrower", "EnrolmentCode", "CollectionItem", "Device", "FollowUpTask",
     "HQ_ROLES", "Installment", "JobRun", "Loan", "Notification", "OcrRun", "Office", "Photo", "Product",
     "REPAYMENT_METHODS", "ROLES", "Repayment", "Screenshot", "SmsMessage", "TaskPhoto", "TrackPoint", "Transition",
     "User", "UserRole", "JobLock", "Setting", "Holiday", "ProductVersion", "LoanSnapshot", "PortfolioSnapshot",

@@ -42,5 +42,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(reports.bp)
     from app.web import search
     app.register_blueprint(search.bp)
+    from app.web import android
+    app.register_blueprint(android.bp)
     from app.web import phones
     app.register_blueprint(phones.bp)

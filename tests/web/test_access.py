@@ -47,6 +47,7 @@ def test_only_the_expected_routes_are_public():
         "auth.login", "main.set_language", "main.healthz",
         "pwa.service_worker", "pwa.manifest", "pwa.offline", "pwa.favicon",
         "mobile.shell", "api_v1.version",
+        "android.page", "android.download", "api_v1.android_release",  # a phone gets the app before it is enrolled
     }
     assert {e for _r, e, _m in DEVICE_ROUTES} == {
         "api_v1.device", "api_v1.bootstrap", "api_v1.post_manifest", "api_v1.application_status",
@@ -67,6 +68,9 @@ def test_device_routes_refuse_calls_without_a_device_token(app, client, auth, de
 
 def _url(app, rule: str, username: str) -> str | None:
     """Fill URL parameters with an object inside this user's scope (None: he has none)."""
+    if rule.startswith(("/android", "/api/v1/android/")):
+        _android_release(app)  # the app's release and download answer once a version is published
+        return rule.replace("<int:version_code>", "1")
     if "<" not in rule:
         return rule
     if rule.startswith("/tasks/photos/") or rule.endswith("/receipt"):
@@ -135,6 +139,19 @@ def _url(app, rule: str, username: str) -> str | None:
     rule = rule.replace("<kind>", "thumb").replace("<name>", "par")  # /reports/<name>: a registered report
     assert "<" not in rule, rule
     return rule
+
+
+def _android_release(app) -> None:
+    from pathlib import Path
+
+    from app import clock
+    from app.services import android_releases
+
+    with app.app_context():
+        if android_releases.current() is None:
+            apk = Path(__file__).resolve().parents[1] / "vectors" / "android" / "officer-1.apk"
+            android_releases.publish(apk, files=android_releases.files_from(app.config),
+                                     package=app.config["ANDROID_PACKAGE"], now=clock.now())
 
 
 def _screenshot_and_ocr_run(application, photo) -> dict:
