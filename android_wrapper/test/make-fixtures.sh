@@ -43,7 +43,8 @@ signer_of() {
 }
 read -r PKG CUR <<<"$(manifest_of "$ANDROID_APK")"
 [ -n "$CUR" ] || { echo "make-fixtures: cannot read the app's versionCode" >&2; exit 1; }
-unzip -p "$ANDROID_APK" classes.dex > "$W/classes.dex"
+# The app's own code goes into every fixture (jar is the JDK's, already needed for javac).
+(cd "$W" && jar xf "$ANDROID_APK" classes.dex)
 
 # An unsigned, aligned package of our manifest and resources with the given version code (+ aapt options).
 # The code is written into a copy of the manifest (aapt's --version-code skips 0, the "lower" of version 1).
