@@ -11,6 +11,7 @@
 #   other-package.apk  package com.daidaitong.stranger, same key, + 1 → wrong_package
 #   tampered.apk   newer.apk with one entry's bytes changed after signing → bad_signature
 #   unsigned-entry.apk newer.apk with an entry added after signing   → unsigned
+#   v2-only.apk    newer.apk signed by our key with the v2 scheme only → unsigned (keep v1: minSdk 23)
 #   expected.txt   "file package versionCode" for each, as `aapt dump xmltree` reads them (the
 #                  binary manifest reader's independent oracle), "own …" for the app itself, and
 #                  "own-signer"/"stranger-signer" SHA-256 as apksigner prints them.
@@ -76,6 +77,13 @@ cp "$W/newer.aligned.apk" "$W/stranger.aligned.apk"
 "$APKSIGNER" sign --ks "$W/stranger.p12" --ks-key-alias stranger --ks-pass pass:stranger --key-pass pass:stranger \
   --min-sdk-version 23 --out "$F/stranger.apk" "$W/stranger.aligned.apk"
 
+# Our key, but only the v2 scheme (what apksigner does by default for minSdk 24 and later): the
+# verifier reads v1 signatures, so such a release must be refused, never trusted unchecked.
+cp "$W/newer.aligned.apk" "$W/v2-only.aligned.apk"
+"$APKSIGNER" sign --ks "$ANDROID_KEYSTORE" --ks-key-alias "$ANDROID_KEY_ALIAS" --ks-pass env:DDT_FIX_KS_PASS \
+  --key-pass env:DDT_FIX_KEY_PASS --min-sdk-version 23 --v1-signing-enabled false --v2-signing-enabled true \
+  --out "$F/v2-only.apk" "$W/v2-only.aligned.apk"
+
 # After signing: one entry's content changed (its digest in the v1 manifest no longer matches) …
 cp "$F/newer.apk" "$F/tampered.apk"
 printf 'tampered' >> "$W/classes.dex"
@@ -90,7 +98,7 @@ rm -f "$F"/*.idsig
   echo "own $(manifest_of "$ANDROID_APK")"
   echo "own-signer $(signer_of "$ANDROID_APK")"
   echo "stranger-signer $(signer_of "$F/stranger.apk")"
-  for f in newer stranger older other-package tampered unsigned-entry; do
+  for f in newer stranger older other-package tampered unsigned-entry v2-only; do
     echo "$f.apk $(manifest_of "$F/$f.apk")"
   done
 } > "$F/expected.txt"

@@ -29,7 +29,7 @@ public class UpdateApkManifestTest {
             assertEquals(name, Integer.parseInt(want[2]), m.versionCode);
             checked++;
         }
-        assertEquals(6, checked);
+        assertEquals(7, checked);
     }
 
     @Test

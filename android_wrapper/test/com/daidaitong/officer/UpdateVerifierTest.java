@@ -101,6 +101,12 @@ public class UpdateVerifierTest {
     }
 
     @Test
+    public void aReleaseWithoutAV1SignatureIsRefused() throws IOException {
+        // Signed by our own key, but with the v2 scheme only: nothing here can check it, so it is refused.
+        assertEquals(UpdateVerifier.UNSIGNED, published("v2-only.apk").reason);
+    }
+
+    @Test
     public void whenOurOwnSignerIsUnknownNothingIsAccepted() throws IOException {
         UpdateVerifier blind = new UpdateVerifier(fx.ownPackage(), fx.ownVersionCode(), null);
         File f = fx.apk("newer.apk");
