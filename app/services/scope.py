@@ -92,6 +92,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "enter_data": ("clerk",),                      # the data-entry screen, screenshots, OCR
     "walk_own_trail": ("officer",),                # his own GPS trail of the day
     "reassign_tasks": ("director",),               # hand an office's task to another officer
+    "see_office_phones": ("director",),            # /phones/: his officers' phones, a SIM change held
     # A borrower's access request (PIPL art. 45): everything held about him, as one file, handed
     # to him by the administrator (audited, and recorded as a view of his full ID number).
     "export_borrower_data": ("admin",),

@@ -6,7 +6,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from app.services import devices as device_service
-from app.services.scope import TASKS, office_reach
+from app.services.scope import ACTIONS, TASKS, office_reach
 from app.web.admin import device_status_label, sim_label
 from app.web.security import roles_required
 
@@ -14,7 +14,7 @@ bp = Blueprint("phones", __name__, url_prefix="/phones")
 
 
 @bp.route("/")
-@roles_required("director")
+@roles_required(*ACTIONS["see_office_phones"])
 def index():
     """Read-only: the phones of the officers of the offices the director reaches."""
     officers = device_service.by_officer(office_reach(current_user, TASKS))

@@ -180,6 +180,7 @@ def test_the_director_sees_his_officers_held_phone_and_other_directors_do_not(ap
     client.get("/api/v1/device", headers={**headers, "X-Device-Sim": header("other-sim")})
     device = _device(app)
     auth.login("director1")
+    assert 'href="/phones/"' in client.get("/tasks/").get_data(as_text=True)  # where he finds it unprompted
     notices = client.get("/notifications").get_data(as_text=True)
     assert "SIM 卡已更换" in notices and f"/phones/#device-{device.id}" in notices
     page = client.get("/phones/").get_data(as_text=True)
@@ -191,3 +192,56 @@ def test_the_director_sees_his_officers_held_phone_and_other_directors_do_not(ap
     officer = Auth(app.test_client())
     officer.login("officer1")
     assert officer.client.get("/phones/").status_code == 403
+    assert 'href="/phones/"' not in officer.client.get("/tasks/").get_data(as_text=True)
+
+
+def _statements(app, client, path: str, headers: dict) -> int:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get(path, headers=headers).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_the_sim_check_costs_no_query_on_the_hot_path(app, client, demo):
+    _officer, bound, _answer = _enrol(app, compact("full"))
+    bound = {**bound, "X-Device-Sim": header("full")}
+    client.get("/api/v1/device", headers=bound)  # last_seen written once; the calls below write nothing
+    with_sim = _statements(app, client, "/api/v1/device", bound)
+    _officer, browser, _answer = _enrol(app, None, replace=True)  # the browser phone replaces it
+    client.get("/api/v1/device", headers=browser)
+    without = _statements(app, client, "/api/v1/device", browser)
+    assert with_sim == without
+
+
+def test_concurrent_calls_with_another_sim_record_the_change_once(app, demo):
+    import threading
+
+    _officer, headers, _answer = _enrol(app, compact("full"))
+    other = {**headers, "X-Device-Sim": header("other-sim")}
+    start = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def call():
+        client = app.test_client()
+        start.wait()
+        statuses.append(client.get("/api/v1/device", headers=other).status_code)
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [403] * 4
+    assert _count(app, AuditLog, AuditLog.action == "device_sim_changed") == 1
+    assert _count(app, Notification, Notification.kind == "device_sim_changed") == 2  # admin, director1
