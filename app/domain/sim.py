@@ -46,6 +46,9 @@ OPERATORS = {
 }
 
 INVALID = N_("The phone's SIM card information could not be read. Update the app and try again.")
+# A SIM is in the phone but Android gave nothing that tells it from another (READ_PHONE_STATE denied).
+UNIDENTIFIED = N_("The app may not read the SIM card. Allow it the phone permission (电话) in the system"
+                  " settings, then try again.")
 
 
 class SimError(ValueError):
@@ -101,7 +104,7 @@ def parse(data: object) -> SimIdentity:
         raise SimError(detail="installation_id: not a UUID")
     installation_id = installation_id.lower()
     if present and imsi is None and serial is None and sub is None:
-        raise SimError(detail="a present SIM without imsi, serial or subscription_id")
+        raise SimError(UNIDENTIFIED, detail="a present SIM without imsi, serial or subscription_id")
     if not present and (imsi, serial, sub, operator) != (None, None, None, None):
         raise SimError(detail="an absent SIM with SIM fields")
     return SimIdentity(present, imsi, serial, sub, operator, installation_id)

@@ -81,7 +81,6 @@ BAD = [
     ("installation id not a uuid", json.dumps(compact("full") | {"installation_id": "phone-1"})),
     ("installation id hyphens misplaced", json.dumps(compact("full") | {"installation_id": "5b0f3c1e8a524d9e9a0c2f1d7e6b4a10----"})),
     ("installation id braces", json.dumps(compact("full") | {"installation_id": "{5b0f3c1e-8a52-4d9e-9a0c-2f1d7e6b}"})),
-    ("present without identity", json.dumps(compact("full") | {"imsi": None, "serial": None, "subscription_id": None})),
     ("absent with an imsi", json.dumps(compact("no-sim") | {"imsi": "460001234567890"})),
     ("duplicate key", header("full")[:-1] + ',"imsi":"460019876543210"}'),
     ("NaN", header("restricted").replace('"subscription_id":3', '"subscription_id":NaN')),
@@ -96,6 +95,12 @@ def test_a_malformed_identity_is_refused_with_the_readable_message(why, raw):
     with pytest.raises(sim.SimError) as refused:
         sim.parse_header(raw)
     assert refused.value.message == sim.INVALID
+
+
+def test_a_sim_android_would_not_name_is_refused_with_what_to_allow():
+    with pytest.raises(sim.SimError) as refused:
+        sim.parse(compact("full") | {"imsi": None, "serial": None, "subscription_id": None})
+    assert refused.value.message == sim.UNIDENTIFIED
 
 
 @given(st.binary(max_size=600) | st.text(max_size=600))

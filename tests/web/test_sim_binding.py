@@ -149,6 +149,9 @@ def test_a_malformed_sim_at_enrolment_is_refused_in_chinese_and_nothing_is_writt
         _officer, _headers, answer = _enrol(app, bad)
         assert answer.status_code == 422 and answer.get_json()["error"] == "bad_sim", bad
         assert "SIM 卡信息" in answer.get_json()["message"]
+    # Android refused every identifier (the phone permission denied): told what to allow.
+    _officer, _headers, answer = _enrol(app, compact("restricted") | {"subscription_id": None})
+    assert answer.status_code == 422 and "电话" in answer.get_json()["message"] and "权限" in answer.get_json()["message"]
     assert _count(app, Device) == 0
 
 
