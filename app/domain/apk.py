@@ -11,6 +11,7 @@ builds may strip the names) or, failing that, by its name in the android namespa
 """
 from __future__ import annotations
 
+import dataclasses
 import struct
 import zipfile
 from dataclasses import dataclass
@@ -69,6 +70,19 @@ class ApkManifest:
     version_code: int
     version_name: str | None  # None when it is a resource reference (@string/…) or absent
     min_sdk: int | None
+    # A JAR (v1) signature is present: META-INF/MANIFEST.MF with a .SF and its .RSA/.DSA/.EC block.
+    # Only its presence: the phone verifies it, and installs only an APK signed by its own signer.
+    v1_signed: bool = False
+
+
+_SIGNATURE_BLOCK = (".RSA", ".DSA", ".EC")
+
+
+def _v1_signed(names: list[str]) -> bool:
+    meta = {n.upper() for n in names if n.upper().startswith("META-INF/") and n.count("/") == 1}
+    stems = {n[:-3] for n in meta if n.endswith(".SF")}
+    return "META-INF/MANIFEST.MF" in meta and any(
+        n.rsplit(".", 1)[0] in stems for n in meta if n.endswith(_SIGNATURE_BLOCK))
 
 
 def read_apk(file: BinaryIO) -> ApkManifest:
@@ -83,6 +97,7 @@ def read_apk(file: BinaryIO) -> ApkManifest:
                 raise ApkError(BAD_MANIFEST, f"manifest of {info.file_size} bytes")
             with archive.open(info) as member:
                 data = member.read(MAX_MANIFEST_BYTES + 1)
+            signed = _v1_signed(archive.namelist())
     except ApkError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as e:
@@ -91,7 +106,7 @@ def read_apk(file: BinaryIO) -> ApkManifest:
         raise ApkError(BAD_MANIFEST, str(e)) from None
     if len(data) > MAX_MANIFEST_BYTES:
         raise ApkError(BAD_MANIFEST, "manifest larger than announced")
-    return read_manifest(data)
+    return dataclasses.replace(read_manifest(data), v1_signed=signed)
 
 
 def read_manifest(data: bytes) -> ApkManifest:

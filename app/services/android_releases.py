@@ -154,7 +154,7 @@ class Published:
 def publish(source: Path, *, files: ApkFiles, package: str, now: datetime, actor_id: int | None = None,
             via: str = "cli", min_version_code: int | None = None, version_name: str | None = None,
             ip: str = "") -> Published:
-    """Check the APK at ``source`` and publish it as the newest release, audited. Raises ReleaseError
+    """Check the APK at ``source`` (a zip, signed, with our package and a higher version code) and publish it as the newest release, audited. Raises ReleaseError
     with the reason; nothing is kept then (no file without its row, no row without its file).
 
     The minimum carries over from the previous release unless ``min_version_code`` is given."""
@@ -222,6 +222,9 @@ def _checked_manifest(staged: Path, package: str) -> apk.ApkManifest:
     if manifest.package != package:
         raise ReleaseError(N_("This app is %(found)s, not ours (%(expected)s): it cannot be offered to the "
                               "officers' phones."), found=manifest.package, expected=package)
+    if not manifest.v1_signed:
+        raise ReleaseError(N_("This app is not signed (no signature under META-INF): the phones would refuse to "
+                              "install it. Publish the APK that make android builds and signs."), code="not_signed")
     return manifest
 
 

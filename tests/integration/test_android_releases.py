@@ -84,6 +84,7 @@ def test_refusals_say_why_in_chinese_and_keep_nothing(app, tmp_path):
     assert "不是 zip 压缩包" in _refused(app, text)
     assert "AndroidManifest" in _refused(app, _write(tmp_path / "empty.apk", axml.apk(b"", extra={"a": b"b"})))
     assert "com.example.other" in _refused(app, VECTORS / "other-package.apk")
+    assert "未签名" in _refused(app, VECTORS / "officer-4-unsigned.apk")
     assert "无法读取" in _refused(app, tmp_path / "missing.apk")
     assert _rows(app) == [] and _files(app) == [] and _audits(app, "android_release_published") == []
 
@@ -104,7 +105,7 @@ def test_a_minimum_above_the_new_version_is_refused(app):
 
 
 def test_a_manifest_without_a_text_version_name_needs_one_given(app, tmp_path):
-    apk = _write(tmp_path / "noname.apk", axml.apk(axml.manifest(OFFICER, 5, None)))
+    apk = _write(tmp_path / "noname.apk", axml.apk(axml.manifest(OFFICER, 5, None), signed=True))
     assert "--version-name" in _refused(app, apk)
     assert publish(app, apk, "--version-name", "0.5.0").exit_code == 0
     assert [r[:2] for r in _rows(app)] == [(5, "0.5.0")]

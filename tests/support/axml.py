@@ -100,11 +100,19 @@ def manifest(package: str | None, version_code: int | None, version_name: str | 
     return struct.pack("<HHI", 0x0003, 8, 8 + len(body)) + body
 
 
-def apk(manifest_bytes: bytes, *, extra: dict[str, bytes] | None = None) -> bytes:
-    """A zip holding the manifest (and ``extra`` entries): enough of an APK for the server."""
+# Shaped like a v1 (JAR) signature, not a real one: the server checks only that one is there.
+SIGNATURE_ENTRIES = {"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\r\n\r\n", "META-INF/CERT.SF": b"Signature-Version: 1.0\r\n",
+                     "META-INF/CERT.RSA": b"0"}
+
+
+def apk(manifest_bytes: bytes, *, extra: dict[str, bytes] | None = None, signed: bool = False) -> bytes:
+    """A zip holding the manifest (and ``extra`` entries): enough of an APK for the server;
+    ``signed`` adds entries shaped like a v1 signature."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("AndroidManifest.xml", manifest_bytes)
+        for name, data in (SIGNATURE_ENTRIES if signed else {}).items():
+            z.writestr(name, data)
         for name, data in (extra or {}).items():
             z.writestr(name, data)
     return out.getvalue()

@@ -20,15 +20,29 @@ VECTORS = ROOT / "tests" / "vectors" / "android"
 REAL_APK = ROOT / "android_wrapper" / "build" / "daidaitong-officer.apk"
 
 
-@pytest.mark.parametrize("name,package,code,version_name", [
-    ("officer-1.apk", "com.daidaitong.officer", 1, "0.1.0"),
-    ("officer-2.apk", "com.daidaitong.officer", 2, "0.2.0"),
-    ("officer-3.apk", "com.daidaitong.officer", 3, "0.3.0 测试"),
-    ("other-package.apk", "com.example.other", 9, "9.0"),
+@pytest.mark.parametrize("name,package,code,version_name,signed", [
+    ("officer-1.apk", "com.daidaitong.officer", 1, "0.1.0", True),
+    ("officer-2.apk", "com.daidaitong.officer", 2, "0.2.0", True),
+    ("officer-3.apk", "com.daidaitong.officer", 3, "0.3.0 测试", True),
+    ("other-package.apk", "com.example.other", 9, "9.0", True),
+    ("officer-4-unsigned.apk", "com.daidaitong.officer", 4, "0.4.0", False),
 ])
-def test_reads_what_aapt_compiled(name, package, code, version_name):
+def test_reads_what_aapt_compiled_and_apksigner_signed(name, package, code, version_name, signed):
     with (VECTORS / name).open("rb") as f:
-        assert apk.read_apk(f) == apk.ApkManifest(package, code, version_name, 23)
+        assert apk.read_apk(f) == apk.ApkManifest(package, code, version_name, 23, v1_signed=signed)
+
+
+@pytest.mark.parametrize("entries,signed", [
+    (["META-INF/MANIFEST.MF", "META-INF/CERT.SF", "META-INF/CERT.RSA"], True),
+    (["META-INF/MANIFEST.MF", "META-INF/KEY.SF", "META-INF/KEY.EC"], True),
+    (["META-INF/MANIFEST.MF", "META-INF/CERT.SF"], False),  # no signature block
+    (["META-INF/MANIFEST.MF", "META-INF/CERT.SF", "META-INF/OTHER.RSA"], False),  # the block of no .SF
+    (["META-INF/CERT.SF", "META-INF/CERT.RSA"], False),  # no manifest
+    (["META-INF/MANIFEST.MF", "res/CERT.SF", "res/CERT.RSA"], False),  # not under META-INF
+])
+def test_a_v1_signature_needs_its_manifest_signature_file_and_block(entries, signed):
+    data = axml.apk(axml.manifest("com.daidaitong.officer", 2), extra={name: b"x" for name in entries})
+    assert apk.read_apk(io.BytesIO(data)).v1_signed is signed
 
 
 @pytest.mark.skipif(not REAL_APK.is_file(), reason="the app is not built here (make android)")
@@ -36,6 +50,7 @@ def test_reads_the_real_app():
     with REAL_APK.open("rb") as f:
         found = apk.read_apk(f)
     assert found.package == "com.daidaitong.officer" and found.version_code >= 1 and found.version_name
+    assert found.v1_signed
     assert found.min_sdk == 23
 
 
