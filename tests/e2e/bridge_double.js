@@ -67,16 +67,27 @@
       var open = s.points.filter(function (p) { return s.acked.indexOf(p.uuid) < 0; }).slice(0, max);
       out = reply(name, req.id, { points: open });
     } else if (req.type === "trail.ack") {
-      if (s.loseAcks > 0) {  // lost on the way: the app never hears of it and keeps the points
-        s.loseAcks -= 1;
-        save(s);
-        return;
-      }
-      var removed = 0;
-      (req.args.uuids || []).forEach(function (u) {
-        if (s.acked.indexOf(u) < 0 && s.points.some(function (p) { return p.uuid === u; })) { s.acked.push(u); removed += 1; }
+      var entry = s.log.length - 1;
+      save(s);
+      // What the page's queue (IndexedDB) holds when the acknowledgement arrives: every point must be in it.
+      Store.getMeta("trail").then(function (queue) {
+        var kept = {};
+        (queue || []).forEach(function (p) { kept[p.uuid] = true; });
+        var st = load();
+        st.log[entry].all_queued = (req.args.uuids || []).every(function (u) { return kept[u]; });
+        if (st.loseAcks > 0) {  // lost on the way: the app never hears of it and keeps the points
+          st.loseAcks -= 1;
+          save(st);
+          return;
+        }
+        var removed = 0;
+        (req.args.uuids || []).forEach(function (u) {
+          if (st.acked.indexOf(u) < 0 && st.points.some(function (p) { return p.uuid === u; })) { st.acked.push(u); removed += 1; }
+        });
+        save(st);
+        send(reply(name, req.id, { removed: removed }));
       });
-      out = reply(name, req.id, { removed: removed });
+      return;
     } else {
       out = reply(name, req.id);
     }

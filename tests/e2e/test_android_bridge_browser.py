@@ -214,6 +214,8 @@ def test_the_apps_background_trail_arrives_once_even_when_an_ack_is_lost(app, li
     wait_until(page, "Store.getMeta('trail').then(t => (t || []).length === 0)")
     everything = uuids + [p["uuid"] for p in more]
     assert _server_points(app, everything) == {u: 1 for u in everything}
+    # Every acknowledgement came when the points were already in the page's queue, never before.
+    assert [r["all_queued"] for r in page.evaluate("BridgeDouble.requests('trail.ack')")] == [True, True, True]
 
     # The app's job wakes the page (sync_wake) with one more point waiting: the page runs its queue
     # and says when it is done.
