@@ -104,10 +104,11 @@ function updateApp() {
 function wipe() {
   var clearCaches = self.caches ? caches.keys().then(function (keys) { return Promise.all(keys.map(function (k) { return caches.delete(k); })); }) : Promise.resolve();
   if (inWorker()) {
-    // No page to send to the login page: the worker wipes, unregisters itself and tells any open
-    // page, which then leaves for the login page as it would have done itself.
-    return Promise.all([Store.wipe(), clearCaches]).then(function () { return self.registration.unregister(); })
-      .then(function () { return tellPages({ type: "wiped" }); });
+    // No page to send to the login page: the worker wipes, tells any open page (which leaves for
+    // the login page as it would have done itself) and unregisters itself. The unregistration is
+    // not awaited: Chromium completes it only once the event that asked for it has ended.
+    return Promise.all([Store.wipe(), clearCaches]).then(function () { return tellPages({ type: "wiped" }); })
+      .then(function () { self.registration.unregister().catch(function (e) { console.error(e); }); });
   }
   var unregister = navigator.serviceWorker ? navigator.serviceWorker.getRegistrations().then(function (regs) { return Promise.all(regs.map(function (r) { return r.unregister(); })); }) : Promise.resolve();
   return Promise.all([Store.wipe(), clearCaches, unregister]).then(function () {
