@@ -387,3 +387,41 @@ def test_a_phone_with_the_classic_worker_takes_the_module_worker_as_an_update(ap
             return db.session.scalar(select(func.count()).select_from(TrackPoint)) == before + 1
 
     wait_for(worker.blank, sent)
+
+
+def test_wifi_only_holds_the_photos_in_the_worker_on_cellular(app, live_server, officer_phone, photos):
+    """"Send photos only on Wi-Fi" holds in the worker as in the page: on mobile data the manifest
+    goes and the photos wait; on Wi-Fi the next wake sends them."""
+    worker = Worker(officer_phone, live_server)
+    page = officer_phone.new_page()
+    enrol_phone(app, page, live_server)
+    page.check("#wifi-only")
+    wait_until(page, "Store.getMeta('wifi_only')")
+    officer_phone.set_offline(True)
+    capture(page, photos)
+    [draft] = drafts(page)
+    seen: list[str] = []
+    officer_phone.route("**/api/v1/**", lambda route: (seen.append(f"{route.request.method} {route.request.url.split('/api/v1/')[1]}"),
+                                                      route.continue_()))
+    close_app_pages(officer_phone, worker)
+
+    def on_network(kind: str) -> None:
+        # Chromium on a desktop has no connection type; a phone on mobile data reports "cellular".
+        # Set in the running worker, as the page test sets it in the page.
+        [sw] = [w for w in officer_phone.service_workers if w.url.endswith("/sw.js")]
+        sw.evaluate(f"Object.defineProperty(navigator, 'connection', {{ value: {{ type: '{kind}' }}, configurable: true }})")
+
+    officer_phone.set_offline(False)
+    on_network("cellular")
+    worker.fire_sync()
+    # The run ends with the returned to-dos; by then the manifest went and no photo byte did.
+    wait_for(worker.blank, lambda: "GET returned" in seen)
+    assert "POST applications" in seen and not [s for s in seen if s.startswith("PATCH")]
+    assert _server_application(app, draft["uuid"])["state"] == "uploading"
+
+    seen.clear()
+    on_network("wifi")
+    worker.fire_sync()
+    server = wait_for(worker.blank, lambda: _all_received(app, draft["uuid"], 5))
+    assert server["state"] == "awaiting_director"
+    assert [s for s in seen if s.startswith("PATCH")]
