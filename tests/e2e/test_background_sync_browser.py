@@ -425,3 +425,31 @@ def test_wifi_only_holds_the_photos_in_the_worker_on_cellular(app, live_server, 
     server = wait_for(worker.blank, lambda: _all_received(app, draft["uuid"], 5))
     assert server["state"] == "awaiting_director"
     assert [s for s in seen if s.startswith("PATCH")]
+
+
+def test_woken_with_the_app_on_screen_the_page_runs_the_queue_and_the_worker_does_not(
+        app, live_server, officer_phone, photos):
+    """The app on screen runs the queue itself when the worker is woken (its run shows the progress);
+    the worker waits for its answer and sends nothing beside it."""
+    worker = Worker(officer_phone, live_server)
+    page = officer_phone.new_page()
+    enrol_phone(app, page, live_server)
+    # Finished with signal, but the server out of reach: the item waits for its backoff, so only
+    # the wake below sends it (neither "online" nor the timer's run, which keeps to the backoff).
+    officer_phone.route("**/api/v1/applications", lambda route: route.abort("connectionrefused"))
+    capture(page, photos)
+    wait_until(page, "Store.allDrafts().then(d => d.length === 1 && d[0].attempts >= 1 && !d[0].server)")
+    [draft] = drafts(page)
+    officer_phone.unroute("**/api/v1/applications")
+    senders: list[tuple[str, bool]] = []
+
+    def note(route):
+        senders.append((route.request.method, route.request.service_worker is not None))
+        return route.continue_()
+
+    officer_phone.route("**/api/v1/applications", note)
+    officer_phone.route("**/api/v1/uploads/*", note)
+    worker.fire_sync()
+    wait_for(worker.blank, lambda: _all_received(app, draft["uuid"], 5))
+    assert ("POST", False) in senders
+    assert not [s for s in senders if s[1]], senders  # every request from the page, none from the worker
