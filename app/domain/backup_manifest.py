@@ -6,6 +6,10 @@ A backup folder is::
     database.sqlite3          SQLite: a copy made with the online backup API
     database.sql              MariaDB/MySQL: mariadb-dump --single-transaction
     photos/ab/<sha256>        every original of the photo store, named by its own hash
+    android/<sha256>.apk      every published Android app (flask android publish), named by its hash
+
+A backup made before the Android apps were included simply lists no ``android/`` file: it is read
+(and restored) as before, with no app.
 
 Pure: building the manifest from facts and reading one back, with every check that needs no disk.
 """
@@ -23,6 +27,7 @@ __all__ = [
     "Entry",
     "Manifest",
     "ManifestError",
+    "apk_path",
     "build",
     "parse",
     "photo_path",
@@ -33,6 +38,7 @@ MANIFEST_NAME = "manifest.json"
 DATABASE_FILES = {"sqlite": "database.sqlite3", "mysql": "database.sql"}
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _PHOTO_PATH = re.compile(r"photos/([0-9a-f]{2})/([0-9a-f]{64})")
+_APK_PATH = re.compile(r"android/([0-9a-f]{64})\.apk")
 
 
 class ManifestError(ValueError):
@@ -61,6 +67,11 @@ class Manifest:
         return tuple((m.group(2), e) for e in self.files if (m := _PHOTO_PATH.fullmatch(e.path)))
 
     @property
+    def apks(self) -> tuple[tuple[str, Entry], ...]:
+        """(APK's SHA-256, entry) for every published Android app; empty in an older backup."""
+        return tuple((m.group(1), e) for e in self.files if (m := _APK_PATH.fullmatch(e.path)))
+
+    @property
     def total_bytes(self) -> int:
         return sum(e.size for e in self.files)
 
@@ -69,6 +80,12 @@ def photo_path(sha256: str) -> str:
     if not _SHA256.fullmatch(sha256):
         raise ManifestError(f"not a lowercase hex SHA-256: {sha256!r}")
     return f"photos/{sha256[:2]}/{sha256}"
+
+
+def apk_path(sha256: str) -> str:
+    if not _SHA256.fullmatch(sha256):
+        raise ManifestError(f"not a lowercase hex SHA-256: {sha256!r}")
+    return f"android/{sha256}.apk"
 
 
 def build(*, created_at: datetime, app_version: str, alembic_revision: str, database_kind: str,
@@ -107,11 +124,13 @@ def parse(data: object) -> Manifest:
         path, size, sha256 = raw.get("path"), raw.get("size"), raw.get("sha256")
         if not isinstance(path, str) or not _safe_path(path):
             raise ManifestError(f"unsafe or unexpected path in the manifest: {path!r}")
-        if path != DATABASE_FILES[kind] and not _PHOTO_PATH.fullmatch(path):
+        if path != DATABASE_FILES[kind] and not _PHOTO_PATH.fullmatch(path) and not _APK_PATH.fullmatch(path):
             raise ManifestError(f"unexpected file in the manifest: {path!r}")
         if m := _PHOTO_PATH.fullmatch(path):
             if m.group(1) != m.group(2)[:2] or m.group(2) != sha256:
                 raise ManifestError(f"a photo's name is not its SHA-256: {path!r}")
+        if (m := _APK_PATH.fullmatch(path)) and m.group(1) != sha256:
+            raise ManifestError(f"an app's name is not its SHA-256: {path!r}")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise ManifestError(f"bad size for {path!r}")
         if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):

@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Mapping
+from typing import BinaryIO, Iterator, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -65,6 +65,17 @@ class ApkFiles:
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
+
+    def iter_keys(self) -> Iterator[str]:
+        """The keys of the published files (not the temporary ones of a publication under way)."""
+        if not self.root.is_dir():
+            return
+        for entry in sorted(self.root.iterdir()):
+            if _KEY.fullmatch(entry.name) and entry.is_file():
+                yield entry.name
+
+    def open(self, key: str) -> BinaryIO:
+        return self.path(key).open("rb")
 
     def stage(self, source: BinaryIO) -> tuple[Path, str, int]:
         """Copy ``source`` to a temporary file beside the published ones: (its path, SHA-256, size).

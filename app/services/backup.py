@@ -1,4 +1,5 @@
-"""Backup and restore of a whole installation: the database and the photo store, with a manifest.
+"""Backup and restore of a whole installation: the database, the photo store and the published
+Android apps, with a manifest.
 
 ``create(dest, store, …)`` writes into a new folder (layout: app/domain/backup_manifest.py):
 
@@ -10,13 +11,17 @@
 3. every original of the photo store, through the store's own interface (``iter_objects``,
    ``open``), so an object store backend is backed up the same way. Photos are content-addressed
    and never change: taken after the database, every photo the copied rows name is there;
-4. ``manifest.json`` last (created at, app version, Alembic revision, database kind, each file's
+4. every published Android app (``ApkFiles``, ``<ANDROID_DIR>/<sha256>.apk``) the same way: a
+   release row is written only after its file, so every release the copied rows name is there;
+5. ``manifest.json`` last (created at, app version, Alembic revision, database kind, each file's
    size and SHA-256): a folder without it is an interrupted backup and is never restored.
 
-``restore(src, store)`` only into an empty installation (no row in any table, no photo): it checks
-the manifest and the SHA-256 and size of every file before writing anything, then loads the
-database (SQLite: the backup API from a verified copy; MariaDB: the ``mariadb`` client reading the
-dump into the emptied database) and puts the photos into the store (``put_file``).
+``restore(src, store, apks)`` only into an empty installation (no row in any table, no photo, no
+app file): it checks the manifest and the SHA-256 and size of every file before writing anything,
+then loads the database (SQLite: the backup API from a verified copy; MariaDB: the ``mariadb``
+client reading the dump into the emptied database), puts the photos into the store (``put_file``)
+and the apps back through ``ApkFiles`` (a verified copy beside the final name, then ``keep``). A
+backup made before the apps were included lists none and restores as before.
 """
 from __future__ import annotations
 
@@ -40,6 +45,7 @@ from app.domain.backup_manifest import Entry, Manifest, ManifestError
 from app.domain.i18n import N_
 from app.extensions import db
 from app.services import audit
+from app.services.android_releases import ApkFiles
 from app.services.errors import ServiceError
 from app.storage import PhotoStore
 
@@ -55,9 +61,9 @@ class BackupError(ServiceError):
 # -- backup ------------------------------------------------------------------------------------
 
 
-def create(dest: Path, store: PhotoStore, *, now: datetime, app_version: str,
+def create(dest: Path, store: PhotoStore, apks: ApkFiles, *, now: datetime, app_version: str,
            actor_id: int | None = None) -> Manifest:
-    """Write a backup of the database and the photo store into ``dest`` (new or empty)."""
+    """Write a backup of the database, the photo store and the published apps into ``dest`` (new or empty)."""
     dest = Path(dest)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise BackupError("backup_dir_not_empty",
@@ -81,18 +87,12 @@ def create(dest: Path, store: PhotoStore, *, now: datetime, app_version: str,
         entries = [Entry(database_file.name, database_file.stat().st_size, _sha256_file(database_file))]
 
         for sha256 in store.iter_objects():
-            relative = backup_manifest.photo_path(sha256)
-            target = dest / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            digest, size = hashlib.sha256(), 0
-            with store.open(sha256) as src, target.open("wb") as out:
-                while chunk := src.read(_CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            entries.append(Entry(relative, size, digest.hexdigest()))
+            with store.open(sha256) as source:
+                entries.append(_copy_into(dest, backup_manifest.photo_path(sha256), source, sha256))
+        for key in apks.iter_keys():
+            sha256 = key.removesuffix(".apk")
+            with apks.open(key) as source:
+                entries.append(_copy_into(dest, backup_manifest.apk_path(sha256), source, sha256))
 
         manifest = backup_manifest.build(created_at=now, app_version=app_version, alembic_revision=revision,
                                          database_kind=kind, files=entries)
@@ -134,8 +134,8 @@ def read_manifest(src: Path) -> Manifest:
                           reason=str(e)) from None
 
 
-def installation_emptiness(store: PhotoStore) -> tuple[str, str] | None:
-    """None when the installation is empty; else what is not: ("table", name) or ("photos", "")."""
+def installation_emptiness(store: PhotoStore, apks: ApkFiles) -> tuple[str, str] | None:
+    """None when the installation is empty; else what is not: ("table", name), ("photos", "") or ("apks", "")."""
     engine = db.engine
     names = sorted(inspect(engine).get_table_names())
     with engine.connect() as conn:
@@ -146,10 +146,12 @@ def installation_emptiness(store: PhotoStore) -> tuple[str, str] | None:
                 return ("table", name)
     if next(iter(store.iter_objects()), None) is not None:
         return ("photos", "")
+    if next(apks.iter_keys(), None) is not None:
+        return ("apks", "")
     return None
 
 
-def restore(src: Path, store: PhotoStore, *, known_revisions: frozenset[str] | None = None,
+def restore(src: Path, store: PhotoStore, apks: ApkFiles, *, known_revisions: frozenset[str] | None = None,
             actor_id: int | None = None) -> Manifest:
     """Load the backup in ``src`` into this (empty) installation; refuses before writing anything.
 
@@ -168,10 +170,14 @@ def restore(src: Path, store: PhotoStore, *, known_revisions: frozenset[str] | N
         raise BackupError("backup_kind", N_("This backup is of a %(kind)s database; this installation uses %(target)s."),
                           kind=manifest.database_kind, target=kind)
     db.session.remove()
-    not_empty = installation_emptiness(store)
+    not_empty = installation_emptiness(store, apks)
     if not_empty and not_empty[0] == "table":
         raise BackupError("not_empty", N_("The database is not empty (table %(table)s has rows): a backup is "
                                           "restored only into an empty installation."), table=not_empty[1])
+    if not_empty and not_empty[0] == "apks":
+        raise BackupError("not_empty", N_("The folder of the published Android apps (%(dir)s) is not empty: a "
+                                          "backup is restored only into an empty installation."),
+                          dir=str(apks.root))
     if not_empty:
         raise BackupError("not_empty", N_("The photo store is not empty: a backup is restored only into an "
                                           "empty installation."))
@@ -192,6 +198,11 @@ def restore(src: Path, store: PhotoStore, *, known_revisions: frozenset[str] | N
             continue
         tmp = _copy_verified(src / entry.path, Path(store.uploads_dir), entry)
         store.put_file(sha256, tmp)
+    for sha256, entry in manifest.apks:
+        key = ApkFiles.key_for(sha256)
+        if apks.exists(key):
+            continue
+        apks.keep(_copy_verified(src / entry.path, apks.root, entry), key)
 
     audit.record("backup.restore", actor_id=actor_id, object_type="backup", dir=str(src.resolve()),
                  created_at=manifest.created_at, alembic_revision=manifest.alembic_revision,
@@ -233,6 +244,26 @@ def _sha256_file(path: Path) -> str:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _copy_into(dest: Path, relative: str, source, sha256: str) -> Entry:
+    """Copy one content-addressed file (a photo, an app) into the backup folder, hashing it on the
+    way: its manifest entry. A file whose bytes are not its name's hash (damaged on this disk) stops
+    the backup with its name, instead of a manifest no restore would accept."""
+    target = dest / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    with target.open("wb") as out:
+        while chunk := source.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    if digest.hexdigest() != sha256:
+        raise BackupError("store_damaged", N_("The stored file %(name)s does not match its SHA-256: it is damaged on "
+                                              "this server's disk; no backup was written."), name=sha256)
+    return Entry(relative, size, sha256)
 
 
 def _verify(src: Path, entry: Entry) -> None:

@@ -1,10 +1,14 @@
 """flask backup / flask restore on the real database (SQLite or MariaDB, as the suite runs) with
 the demo data set and its real photos: the restored installation holds every row of every table and
-every photo byte for byte; a changed file or a non-empty target refuses the restore, writing nothing.
+every photo byte for byte, and serves the published Android app byte for byte; a changed file or a
+non-empty target refuses the restore, writing nothing; a backup made before the apps were included
+still restores.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,8 +18,10 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app import config
 from app.extensions import db, photo_store
-from app.services import backup
+from app.services import android_releases, backup
 from tests.conftest import fresh_mariadb_database
+
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "android"
 
 
 def _target_url(source_url: str, tmp_path: Path) -> str:
@@ -30,7 +36,9 @@ def _target_url(source_url: str, tmp_path: Path) -> str:
 def target(app, tmp_path):
     """A fresh installation: an empty database (no tables at all) and an empty photo folder."""
     url = _target_url(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path)
-    restored = create_app(config.TestConfig(url, tmp_path / "restored-photos"))
+    # Its own photo folder and its own Android folder (beside the photos: restored/android).
+    restored = create_app(config.TestConfig(url, tmp_path / "restored" / "photos"))
+    assert restored.config["ANDROID_DIR"] != app.config["ANDROID_DIR"]
     yield restored
     with restored.app_context():
         db.session.remove()
@@ -60,6 +68,28 @@ def _photos(app) -> dict[str, bytes]:
             with store.open(sha256) as f:
                 result[sha256] = f.read()
         return result
+
+
+def _apk_files(app) -> dict[str, bytes]:
+    folder = Path(app.config["ANDROID_DIR"])
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.is_dir() else {}
+
+
+def _publish(app, name: str = "officer-2.apk") -> bytes:
+    result = app.test_cli_runner().invoke(args=["android", "publish", str(VECTORS / name)])
+    assert result.exit_code == 0, result.output
+    return (VECTORS / name).read_bytes()
+
+
+def _served_app(app) -> tuple[dict, bytes]:
+    """What a phone sees: the release JSON, and the bytes of the download it names."""
+    client = app.test_client()
+    release = client.get("/api/v1/android/release")
+    assert release.status_code == 200, release.get_data(as_text=True)
+    body = release.get_json()
+    download = client.get(body["url"].removeprefix("http://localhost"))
+    assert download.status_code == 200, f"{body['url']} answers {download.status_code}"
+    return body, download.data
 
 
 def _backup(app, directory: Path) -> None:
@@ -139,7 +169,7 @@ def test_a_non_empty_installation_refuses_the_restore(app, demo, target, tmp_pat
         tmp.write_bytes(content)
         photo_store().put_file(sha256, tmp)
         with pytest.raises(backup.BackupError) as refused:
-            backup.restore(tmp_path / "bk", photo_store())
+            backup.restore(tmp_path / "bk", photo_store(), android_releases.files_from(target.config))
         assert refused.value.code == "not_empty"
     assert not any(rows for name, rows in _rows(target).items())
 
@@ -175,3 +205,104 @@ def test_a_backup_from_a_newer_version_is_refused(app, target, tmp_path):
     result = target.test_cli_runner().invoke(args=["restore", str(tmp_path / "bk")])
     assert result.exit_code == 1 and "更新版本" in result.output and "9999" in result.output
     _assert_empty(target)
+
+
+def test_a_published_app_is_backed_up_and_served_again_after_the_restore(app, target, tmp_path):
+    data = _publish(app)
+    digest = hashlib.sha256(data).hexdigest()
+    before, served = _served_app(app)
+    assert served == data
+    _backup(app, tmp_path / "bk")
+    manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text())
+    assert {"path": f"android/{digest}.apk", "size": len(data), "sha256": digest} in manifest["files"]
+    assert (tmp_path / "bk" / "android" / f"{digest}.apk").read_bytes() == data
+
+    result = target.test_cli_runner().invoke(args=["restore", str(tmp_path / "bk")])
+    assert result.exit_code == 0, result.output
+    assert "1 Android apps" in result.output
+    after, served = _served_app(target)
+    assert after == before and after["sha256"] == digest
+    assert hashlib.sha256(served).hexdigest() == digest and served == data
+    assert _apk_files(target) == {f"{digest}.apk": data}  # nothing else left in the folder (no temporary copy)
+
+
+def test_a_changed_app_file_refuses_the_restore_and_writes_nothing(app, target, tmp_path):
+    data = _publish(app)
+    _backup(app, tmp_path / "bk")
+    path = tmp_path / "bk" / "android" / f"{hashlib.sha256(data).hexdigest()}.apk"
+    damaged = bytearray(path.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x01  # one bit, same size
+    path.write_bytes(bytes(damaged))
+
+    result = target.test_cli_runner().invoke(args=["restore", str(tmp_path / "bk")])
+    assert result.exit_code == 1
+    assert "与备份清单不符" in result.output and "未恢复任何内容" in result.output
+    _assert_empty(target)
+    assert _apk_files(target) == {}
+
+    path.unlink()  # a missing one too
+    result = target.test_cli_runner().invoke(args=["restore", str(tmp_path / "bk")])
+    assert result.exit_code == 1 and "未恢复任何内容" in result.output
+    _assert_empty(target)
+    assert _apk_files(target) == {}
+
+
+def test_an_app_file_alone_makes_the_installation_not_empty(app, target, tmp_path):
+    data = _publish(app)
+    _backup(app, tmp_path / "bk")
+    folder = Path(target.config["ANDROID_DIR"])
+    folder.mkdir(parents=True)
+    (folder / f"{hashlib.sha256(data).hexdigest()}.apk").write_bytes(data)
+    result = target.test_cli_runner().invoke(args=["restore", str(tmp_path / "bk")])
+    assert result.exit_code == 1 and "不是空的" in result.output and str(folder) in result.output
+    assert not any(rows for name, rows in _rows(target).items() if name != "alembic_version")
+
+
+def test_a_backup_made_before_the_apps_were_included_still_restores(app, target, tmp_path):
+    """The manifest of an older backup lists the database and the photos only, the folder has no
+    android/: it restores (same format), the rows come back, and the app's download answers 404 —
+    never a 500 — until the app is published again, which then works."""
+    _publish(app)
+    _backup(app, tmp_path / "bk")
+    path = tmp_path / "bk" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["files"] = [f for f in manifest["files"] if not f["path"].startswith("android/")]
+    path.write_text(json.dumps(manifest))
+    shutil.rmtree(tmp_path / "bk" / "android")
+
+    result = target.test_cli_runner().invoke(args=["restore", str(tmp_path / "bk")])
+    assert result.exit_code == 0, result.output
+    assert _rows(target)["android_releases"] == _rows(app)["android_releases"]
+    client = target.test_client()
+    url = client.get("/api/v1/android/release").get_json()["url"]
+    assert client.get(url.removeprefix("http://localhost")).status_code == 404
+    _publish(target, "officer-3.apk")
+    assert _served_app(target)[1] == (VECTORS / "officer-3.apk").read_bytes()
+
+
+@pytest.mark.parametrize("victim", ["app", "photo"])
+def test_a_damaged_stored_file_stops_the_backup_with_its_name(app, tmp_path, victim):
+    """A file whose bytes are no longer its name's hash would give a manifest no restore accepts:
+    the backup stops, names it, and leaves no folder."""
+    data = _publish(app)
+    if victim == "app":
+        sha256 = hashlib.sha256(data).hexdigest()
+        path = Path(app.config["ANDROID_DIR"]) / f"{sha256}.apk"
+    else:
+        with app.app_context():
+            photo = b"\xff\xd8 not really a photo"
+            sha256 = hashlib.sha256(photo).hexdigest()
+            tmp = Path(photo_store().uploads_dir) / "one"
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(photo)
+            photo_store().put_file(sha256, tmp)
+            with photo_store().open(sha256) as f:
+                path = Path(f.name)
+    damaged = bytearray(path.read_bytes())
+    damaged[-1] ^= 0x01
+    path.chmod(0o600)
+    path.write_bytes(bytes(damaged))
+    result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "bk")])
+    assert result.exit_code == 1, result.output
+    assert sha256 in result.output and "已损坏" in result.output
+    assert not (tmp_path / "bk").exists()

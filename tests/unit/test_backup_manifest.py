@@ -22,11 +22,33 @@ def test_round_trip():
     manifest = bm.parse(_manifest(files))
     assert manifest.files == tuple(files)
     assert manifest.photos == ((SHA, files[1]),)
+    assert manifest.apks == ()
     assert manifest.total_bytes == 15
 
 
+def test_the_published_apps_are_listed_by_their_hash():
+    files = [bm.Entry("database.sqlite3", 10, "1" * 64), bm.Entry(bm.photo_path(SHA), 5, SHA),
+             bm.Entry(bm.apk_path("c" * 64), 7, "c" * 64)]
+    manifest = bm.parse(_manifest(files))
+    assert bm.apk_path("c" * 64) == "android/" + "c" * 64 + ".apk"
+    assert manifest.apks == (("c" * 64, files[2]),)
+    assert manifest.photos == ((SHA, files[1]),)
+
+
+def test_a_manifest_written_before_the_apps_were_included_reads_back():
+    """Literally what the previous version wrote: no android/ entry, the same format string."""
+    old = {"format": "daidaitong-backup/1", "created_at": "2026-11-30T02:30:00+00:00", "app_version": "0.3.0",
+           "alembic_revision": "0019", "database": {"kind": "mysql", "file": "database.sql"},
+           "files": [{"path": "database.sql", "size": 10, "sha256": "1" * 64},
+                     {"path": "photos/ab/" + SHA, "size": 5, "sha256": SHA}]}
+    manifest = bm.parse(old)
+    assert manifest.apks == () and len(manifest.photos) == 1 and manifest.alembic_revision == "0019"
+
+
 @pytest.mark.parametrize("path", ["../database.sqlite3", "/etc/passwd", "photos/ab/../../x", "photos\\ab",
-                                  "photos/cd/" + SHA, "photos/ab/" + "1" * 64, "other.txt", ""])
+                                  "photos/cd/" + SHA, "photos/ab/" + "1" * 64, "other.txt", "",
+                                  "android/" + "1" * 64 + ".apk", "android/" + SHA, "android/" + SHA + ".APK",
+                                  "android/../" + SHA + ".apk", "android/x/" + SHA + ".apk"])
 def test_unsafe_or_unexpected_paths_are_refused(path):
     files = [bm.Entry("database.sqlite3", 10, "1" * 64), bm.Entry(path, 5, SHA)]
     with pytest.raises(bm.ManifestError):
@@ -56,9 +78,12 @@ _sha = st.text("0123456789abcdef", min_size=64, max_size=64)
 
 @settings(deadline=None)
 @given(st.lists(st.tuples(_sha, st.integers(0, 2**40)), max_size=20, unique_by=lambda t: t[0]),
-       _sha, st.integers(0, 2**40))
-def test_every_built_manifest_reads_back_the_same(photos, db_sha, db_size):
-    files = [bm.Entry("database.sqlite3", db_size, db_sha)] + [bm.Entry(bm.photo_path(h), n, h) for h, n in photos]
+       _sha, st.integers(0, 2**40),
+       st.lists(st.tuples(_sha, st.integers(0, 2**40)), max_size=5, unique_by=lambda t: t[0]))
+def test_every_built_manifest_reads_back_the_same(photos, db_sha, db_size, apks):
+    files = ([bm.Entry("database.sqlite3", db_size, db_sha)] + [bm.Entry(bm.photo_path(h), n, h) for h, n in photos]
+             + [bm.Entry(bm.apk_path(h), n, h) for h, n in apks])
     manifest = bm.parse(_manifest(files))
     assert manifest.files == tuple(files)
     assert [h for h, _ in manifest.photos] == [h for h, _ in photos]
+    assert [h for h, _ in manifest.apks] == [h for h, _ in apks]
