@@ -440,3 +440,35 @@ def test_every_example_the_double_sends_is_accepted_and_every_bad_shape_refused(
             assert "error" in page.evaluate("(raw) => Bridge.classify(raw)", raw), message
         else:
             assert page.evaluate("([t, raw]) => Bridge.checkReply(t, raw)", [type_, raw]) is not None, message
+
+
+# --- the same class of refusal in any browser: the whole phone refused, not the item ---------------
+
+@pytest.mark.parametrize("refusal, words", [("password_change_required", "设置新密码"), ("user_disabled", "账号已停用")])
+def test_a_refusal_of_the_whole_phone_keeps_the_application_queued_and_says_why(app, live_server, officer_phone, tmp_path,
+                                                                                refusal, words):
+    from app.models import User
+
+    page = officer_phone.new_page()
+    enrol_phone(app, page, live_server)
+
+    def officer(**values):
+        with app.app_context():
+            user = db.session.scalar(select(User).where(User.username == "officer1"))
+            for name, value in values.items():
+                setattr(user, name, value)
+            db.session.commit()
+
+    # The admin resets the officer's password (or disables him) while he is out with the phone.
+    officer(**({"must_change_password": True} if refusal == "password_change_required" else {"is_enabled": False}))
+    capture(page, phone_photos(tmp_path, count=2, size=(800, 600)), serial=433)
+    page.click("#send-now")
+    page.wait_for_selector("#banner .flash-error")
+    assert words in page.inner_text("#banner")
+    # Not the application's fault: it waits in the outbox, not back among the drafts as refused.
+    [draft] = drafts(page)
+    assert draft["status"] == "queued" and not draft.get("error") and not draft.get("server")
+    # Once he has done what the message says, the next run sends it.
+    officer(**({"must_change_password": False} if refusal == "password_change_required" else {"is_enabled": True}))
+    page.click("#send-now")
+    page.wait_for_selector("#list-sent .row", timeout=30000)

@@ -44,9 +44,9 @@ function fetchDeviceAndBootstrap() {
 }
 
 // A word from the sync engine (sync/core.js): an update under way, or the server holding the phone.
-function showBanner(key) {
+function showBanner(key, text) {
   if (key === "sim_changed") renderDeviceStatus(key);
-  banner(t(key), key === "sim_changed" ? "error" : "info");
+  banner(text || t(key), key === "sim_changed" || key === "phone_refused" ? "error" : "info");
 }
 
 function redraw() {
@@ -68,7 +68,7 @@ function registerWorker() {
     if (msg.type === "sync") Sync.run({ fresh: true }).then(() => { if (e.ports[0]) e.ports[0].postMessage({ type: "done" }); });
     // The worker's run changed the queue, has news, or wiped the revoked phone.
     else if (msg.type === "changed") redraw();
-    else if (msg.type === "banner") showBanner(msg.key);
+    else if (msg.type === "banner") showBanner(msg.key, msg.text);
     else if (msg.type === "wiped") location.replace("/login?wiped=1");
   });
 }

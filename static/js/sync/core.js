@@ -78,11 +78,19 @@ function api(method, path, body) {
   });
 }
 
+const PHONE_REFUSALS = ["password_change_required", "user_disabled", "unknown_device"];
+
 // Answers that concern the whole phone, not one item: revoked → wipe; outdated → update.
 function handleGlobal(status, data) {
   if (status === 401 && data && data.wipe) return wipe().then(function () { throw new Halt(); });
   // Another SIM card (or none) than the phone was enrolled with: held until the admin approves it again.
   if (status === 403 && data && data.error === "sim_changed") return Store.setMeta("device_status", "sim_changed").then(function () { emitBanner("sim_changed"); throw new Halt(); });
+  // The whole phone refused, not the item (a reset password, a disabled account, a phone the server
+  // does not know): the run stops, what waits stays queued, and the officer reads the server's words.
+  if ((status === 401 || status === 403) && data && PHONE_REFUSALS.indexOf(data.error) >= 0) {
+    emitBanner("phone_refused", data.message);
+    return Promise.reject(new Halt());
+  }
   if (status === 426) {
     // The Android app below the published minimum updates itself (the wrapper downloads, checks and
     // installs the APK); the web client takes the service worker's new version.
@@ -151,9 +159,10 @@ function forceUpdate() {
 }
 
 let bannerHandler = null;
-function emitBanner(key) {
-  if (bannerHandler) bannerHandler(key);
-  tellPages({ type: "banner", key: key });
+// ``text``: words from the server, shown instead of the key's own.
+function emitBanner(key, text) {
+  if (bannerHandler) bannerHandler(key, text);
+  tellPages({ type: "banner", key: key, text: text });
 }
 
 // Before anything syncs: an outdated client updates first; a merely older one updates next start.
