@@ -39,10 +39,8 @@ class Worker:
         self.blank = context.new_page()
         self.cdp = context.new_cdp_session(self.blank)
         self.registrations: dict[str, dict] = {}
-        self.versions: list[dict] = []
         self.cdp.on("ServiceWorker.workerRegistrationUpdated",
                     lambda e: self.registrations.update({r["registrationId"]: r for r in e["registrations"]}))
-        self.cdp.on("ServiceWorker.workerVersionUpdated", lambda e: self.versions.extend(e["versions"]))
         self.cdp.send("ServiceWorker.enable")
 
     def registration_id(self) -> str:
@@ -55,12 +53,6 @@ class Worker:
         self.cdp.send("ServiceWorker.dispatchSyncEvent", {
             "origin": self.base, "registrationId": self.registration_id(), "tag": "ddt-sync", "lastChance": False,
         })
-
-    def running_versions(self) -> set[str]:
-        latest: dict[str, dict] = {}
-        for v in self.versions:
-            latest[v["versionId"]] = v
-        return {k for k, v in latest.items() if v["runningStatus"] in ("running", "starting")}
 
 
 def close_app_pages(context, worker: Worker) -> None:
@@ -294,6 +286,7 @@ def test_a_phone_with_the_classic_worker_takes_the_module_worker_as_an_update(ap
     officer_phone.set_offline(True)
     page.evaluate("Store.setMeta('trail_last', null).then(() => Sync.sampleTrail())")
     assert page.evaluate("Store.getMeta('trail').then(p => (p || []).length)") == 1
+    assert "ddt-sync" in _registered_tags(page)  # a point stored offline asks for the wake too
     with app.app_context():
         before = db.session.scalar(select(func.count()).select_from(TrackPoint))
     close_app_pages(officer_phone, worker)
@@ -333,61 +326,6 @@ def test_a_revoked_phone_is_wiped_by_the_worker_with_the_app_closed(app, live_se
     wait_until(page, "navigator.serviceWorker.getRegistrations().then(rs => rs.length === 0)", timeout=60)
     assert page.evaluate("indexedDB.databases().then(dbs => dbs.map(d => d.name))") == []
     assert _server_application(app, draft["uuid"]) is None
-
-
-def test_a_phone_with_the_classic_worker_takes_the_module_worker_as_an_update(app, live_server, officer_phone):
-    """Phones in the field hold the previous, classic worker (sw.js before issue 15). Opening the
-    app registers the module worker: it installs as an update, takes over at the next start, and
-    it is the one that sends the queue with the app closed."""
-    import subprocess
-
-    from app.config import PROJECT_ROOT
-
-    app.config["TRAIL_HOURS"] = "00:00-24:00"
-    classic = subprocess.run(["git", "show", "7865655:sw.js"], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                             check=True).stdout.replace("__CLIENT_VERSION__", app.config["CLIENT_VERSION"])
-    assert "import " not in classic
-    served = {"classic": True}
-
-    def old_worker(route):
-        if served["classic"]:
-            return route.fulfill(status=200, body=classic, content_type="application/javascript",
-                                 headers={"Cache-Control": "no-cache"})
-        return route.continue_()
-
-    officer_phone.route("**/sw.js", old_worker)
-    page = officer_phone.new_page()
-    page.goto(f"{live_server}/offline")
-    # The old app's registration: classic.
-    page.evaluate("navigator.serviceWorker.getRegistrations().then(rs => Promise.all(rs.map(r => r.unregister())))")
-    page.evaluate("navigator.serviceWorker.register('/sw.js', {scope: '/'}).then(() => navigator.serviceWorker.ready)")
-    assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
-    served["classic"] = False
-    page.close()
-
-    worker = Worker(officer_phone, live_server)
-    page = officer_phone.new_page()
-    enrol_phone(app, page, live_server)
-    # The next start activates the waiting module worker before any work begins.
-    page.reload()
-    page.wait_for_selector("#view-home:not([hidden])")
-    wait_until(page, "navigator.serviceWorker.ready.then(r => !r.waiting && !r.installing && !!r.active)")
-    # It is the module worker now: with the app closed it sends a trail point taken offline.
-    officer_phone.set_offline(True)
-    page.evaluate("Store.setMeta('trail_last', null).then(() => Sync.sampleTrail())")
-    assert page.evaluate("Store.getMeta('trail').then(p => (p || []).length)") == 1
-    with app.app_context():
-        before = db.session.scalar(select(func.count()).select_from(TrackPoint))
-    close_app_pages(officer_phone, worker)
-    officer_phone.set_offline(False)
-    worker.fire_sync()
-
-    def sent():
-        with app.app_context():
-            return db.session.scalar(select(func.count()).select_from(TrackPoint)) == before + 1
-
-    wait_for(worker.blank, sent)
-
 
 def test_wifi_only_holds_the_photos_in_the_worker_on_cellular(app, live_server, officer_phone, photos):
     """"Send photos only on Wi-Fi" holds in the worker as in the page: on mobile data the manifest
