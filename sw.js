@@ -88,9 +88,9 @@ self.addEventListener("message", (event) => {
 // Background Sync ("ddt-sync", registered whenever something is queued): the browser wakes this
 // worker when there is signal, even with every page of the app closed.
 // - The capture app open and visible on screen: it runs the queue itself (its run shows each
-//   chunk's progress) and answers when done. A hidden page (a locked phone) may be frozen and never
-//   answer; after PAGE_ANSWER_MS the worker runs the queue itself.
-// - Otherwise the worker runs it. Either way the Web Lock "ddt-sync" (sync/index.js) lets only one
+//   chunk's progress) and answers when done; without an answer within PAGE_ANSWER_MS the worker
+//   runs the queue itself.
+// - Otherwise (no page, or only hidden ones: a locked phone's page may be frozen) the worker runs it. Either way the Web Lock "ddt-sync" (sync/index.js) lets only one
 //   run go at a time, so a late page run or a second wake finds the work done and sends nothing twice.
 // - Something still waiting afterwards (no signal after all, a server error) fails the event, so
 //   the browser wakes the worker again later; the open page's timer keeps trying as well.
