@@ -28,6 +28,7 @@ from app.extensions import db
 from app.models import AndroidRelease
 from app.services import audit
 from app.services.errors import ServiceError
+from app.storage.local import fsync_dir
 
 __all__ = ["ApkFiles", "ReleaseError", "current", "files_from", "find", "list_releases", "minimum_app_code",
            "publish", "set_minimum"]
@@ -104,7 +105,7 @@ class ApkFiles:
             staged.unlink(missing_ok=True)
             return False
         os.replace(staged, dest)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
         return True
 
     @staticmethod
@@ -117,19 +118,6 @@ class ApkFiles:
 
 def files_from(config: Mapping) -> ApkFiles:
     return ApkFiles(Path(config["ANDROID_DIR"]))
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --- reading ----------------------------------------------------------------------------------------

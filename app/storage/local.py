@@ -82,7 +82,7 @@ class LocalPhotoStore:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
 
     def exists(self, sha256: str) -> bool:
         return self.object_path(sha256).is_file()
@@ -137,7 +137,7 @@ def _fsync_file(path: Path) -> None:
         os.fsync(f.fileno())
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     # Makes the new name durable on POSIX; directories cannot be opened this way on Windows.
     try:
         fd = os.open(directory, os.O_RDONLY)

@@ -1,14 +1,16 @@
 """Driving the officer's capture app in Chromium: enrol, capture, inspect IndexedDB."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from sqlalchemy import select
 
 from app import clock
 from app.extensions import db
-from app.models import User
+from app.models import Application, User
 from app.services import devices as device_service
+from app.storage import make_store
 from tests.e2e.conftest import ensure_controlled, login, wait_for_state
 from tests.sync_helpers import jpeg_bytes, valid_id_number
 
@@ -79,3 +81,22 @@ def blob_count(page) -> int:
 
 # The officer tests' name for it: poll an (async) expression, e.g. one reading IndexedDB.
 wait_until = wait_for_state
+
+
+def server_application(app, uuid: str):
+    """The application as the server holds it: state, borrower, amount, and each photo with the
+    SHA-256 of the stored file (None until received); None when the server has no such application."""
+    with app.app_context():
+        db.session.expire_all()
+        a = db.session.scalar(select(Application).where(Application.uuid == uuid))
+        if a is None:
+            return None
+        store = make_store(app.config)
+        photos = []
+        for p in a.photos:
+            stored = None
+            if p.received_at is not None:
+                with store.open(p.sha256) as f:
+                    stored = hashlib.sha256(f.read()).hexdigest()
+            photos.append({"uuid": p.uuid, "sha256": p.sha256, "stored_sha256": stored})
+        return {"state": a.state, "photos": photos, "borrower": a.borrower.name, "amount": str(a.amount)}

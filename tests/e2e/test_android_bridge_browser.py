@@ -258,6 +258,7 @@ def test_wifi_only_holds_photos_on_cellular_and_sends_them_on_wifi(app, live_ser
 
 # --- bad input: frames, malformed messages, no bridge --------------------------------------------
 
+@pytest.mark.browser_side
 def test_a_hello_from_a_frame_is_ignored(app, live_server, browser):
     context = app_context(browser, {"holdHello": True})
     try:
@@ -293,6 +294,7 @@ def test_a_hello_from_a_frame_is_ignored(app, live_server, browser):
         context.close()
 
 
+@pytest.mark.browser_side
 def test_malformed_and_unknown_messages_are_ignored_without_breaking_the_page(app, live_server, android):
     page = android.new_page()
     logs = []
@@ -320,6 +322,7 @@ def test_malformed_and_unknown_messages_are_ignored_without_breaking_the_page(ap
     assert page.is_visible("#view-unenrolled") or page.is_visible("#view-home")
 
 
+@pytest.mark.browser_side
 def test_inside_the_app_without_a_bridge_the_page_falls_back_to_web_apis(app, live_server, browser):
     context = app_context(browser, double=False)
     try:
@@ -337,6 +340,7 @@ def test_inside_the_app_without_a_bridge_the_page_falls_back_to_web_apis(app, li
         context.close()
 
 
+@pytest.mark.browser_side
 def test_in_a_plain_browser_bridge_js_is_what_it_was_with_no_wait(app, live_server, officer_phone):
     page = officer_phone.new_page()
     page.goto(f"{live_server}/m/")
@@ -418,6 +422,7 @@ REFUSED = [
 ]
 
 
+@pytest.mark.browser_side
 def test_every_example_the_double_sends_is_accepted_and_every_bad_shape_refused(app, live_server, phone):
     page = phone.new_page()
     page.goto(f"{live_server}/m/")

@@ -27,6 +27,7 @@ def _qr_boxes(page) -> list[dict]:
     return [page.locator(f"#{name} svg").bounding_box() for name in ("android-download-qr", "android-setup-qr")]
 
 
+@pytest.mark.browser_side
 def test_the_download_page_fits_a_phone_and_downloads_the_apk(app, live_server, phone):
     _publish(app)
     page = phone.new_page()
@@ -48,6 +49,7 @@ def test_the_download_page_fits_a_phone_and_downloads_the_apk(app, live_server, 
     assert Path(path).read_bytes() == APK.read_bytes()
 
 
+@pytest.mark.browser_side
 def test_the_download_page_on_a_desktop(app, live_server, desktop):
     _publish(app)
     page = desktop.new_page()

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Application, FollowUpTask, Photo, TaskPhoto, TrackPoint
 from app.storage import make_store
-from tests.e2e.officer import blob_count, capture, drafts, enrol_phone, phone_photos, wait_until
+from tests.e2e.officer import blob_count, capture, drafts, enrol_phone, phone_photos, server_application, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -75,25 +75,8 @@ def wait_for(page, predicate, timeout: float = 60.0, poll: float = 0.2):
         page.wait_for_timeout(poll * 1000)
 
 
-def _server_application(app, uuid: str):
-    with app.app_context():
-        db.session.expire_all()
-        a = db.session.scalar(select(Application).where(Application.uuid == uuid))
-        if a is None:
-            return None
-        store = make_store(app.config)
-        photos = []
-        for p in a.photos:
-            stored = None
-            if p.received_at is not None:
-                with store.open(p.sha256) as f:
-                    stored = hashlib.sha256(f.read()).hexdigest()
-            photos.append({"uuid": p.uuid, "sha256": p.sha256, "stored_sha256": stored})
-        return {"state": a.state, "photos": photos}
-
-
 def _all_received(app, uuid: str, count: int):
-    server = _server_application(app, uuid)
+    server = server_application(app, uuid)
     if server and len(server["photos"]) == count and all(p["stored_sha256"] for p in server["photos"]):
         return server
     return None
@@ -124,7 +107,7 @@ def test_an_application_finished_offline_is_sent_with_every_page_closed(app, liv
     # The officer locks the phone: no page of the app is left.
     close_app_pages(officer_phone, worker)
     officer_phone.set_offline(False)
-    assert _server_application(app, draft["uuid"]) is None
+    assert server_application(app, draft["uuid"]) is None
     worker.fire_sync()
 
     server = wait_for(worker.blank, lambda: _all_received(app, draft["uuid"], 5))
@@ -144,6 +127,7 @@ def test_an_application_finished_offline_is_sent_with_every_page_closed(app, liv
                                 c.onsuccess = () => { resolve(c.result === 0); req.result.close(); }; }; })""")
 
 
+@pytest.mark.browser_side
 def test_a_visit_report_and_trail_points_are_sent_with_every_page_closed(app, live_server, officer_phone, photos):
     from tests.e2e.test_officer_plan import _row, _tasks, _visit
 
@@ -223,7 +207,7 @@ def test_a_cut_mid_upload_in_the_worker_is_finished_by_the_next_wake_with_nothin
     # The worker's run: the manifest went, three chunks, then the tus client's retries all fail.
     wait_for(worker.blank, lambda: cut["refused"] >= 4)
     cut_photo = patches[-1][0]
-    assert _server_application(app, draft["uuid"]) is not None
+    assert server_application(app, draft["uuid"]) is not None
     assert _all_received(app, draft["uuid"], 5) is None
 
     # Signal again; the browser wakes the worker once more.
@@ -245,6 +229,7 @@ def test_a_cut_mid_upload_in_the_worker_is_finished_by_the_next_wake_with_nothin
     assert len(set(patches)) == len(patches)
 
 
+@pytest.mark.browser_side
 def test_a_phone_with_the_classic_worker_takes_the_module_worker_as_an_update(app, live_server, officer_phone):
     """Phones in the field hold the previous, classic worker (sw.js before issue 15). Opening the
     app registers the module worker: it installs as an update, takes over at the next start, and
@@ -278,10 +263,17 @@ def test_a_phone_with_the_classic_worker_takes_the_module_worker_as_an_update(ap
     worker = Worker(officer_phone, live_server)
     page = officer_phone.new_page()
     enrol_phone(app, page, live_server)
-    # The next start activates the waiting module worker before any work begins.
-    page.reload()
+    # The next start activates the waiting module worker before any work begins (the page reloads
+    # itself when it takes over; a new page rather than page.reload(), which would race that reload).
+    page.close()
+    page = officer_phone.new_page()
+    page.goto(f"{live_server}/m/")
     page.wait_for_selector("#view-home:not([hidden])")
     wait_until(page, "navigator.serviceWorker.ready.then(r => !r.waiting && !r.installing && !!r.active)")
+    # The page samples a point when it opens and sends it while online: let that settle first, so
+    # the one point counted below is the one sampled offline.
+    wait_until(page, "Promise.all([Store.getMeta('trail'), Store.getMeta('trail_last')])"
+                     ".then(([p, last]) => !!last && !(p || []).length)")
     # It is the module worker now: it answers with the sync engine loaded.
     officer_phone.set_offline(True)
     page.evaluate("Store.setMeta('trail_last', null).then(() => Sync.sampleTrail())")
@@ -300,6 +292,7 @@ def test_a_phone_with_the_classic_worker_takes_the_module_worker_as_an_update(ap
     wait_for(worker.blank, sent)
 
 
+@pytest.mark.browser_side
 def test_a_revoked_phone_is_wiped_by_the_worker_with_the_app_closed(app, live_server, officer_phone, photos):
     """The server's answer that concerns the whole phone reaches it with no page open too: a
     revoked phone's worker deletes IndexedDB (the drafts, the photos, the token) and unregisters
@@ -325,8 +318,9 @@ def test_a_revoked_phone_is_wiped_by_the_worker_with_the_app_closed(app, live_se
     page.goto(f"{live_server}/manifest.webmanifest")
     wait_until(page, "navigator.serviceWorker.getRegistrations().then(rs => rs.length === 0)", timeout=60)
     assert page.evaluate("indexedDB.databases().then(dbs => dbs.map(d => d.name))") == []
-    assert _server_application(app, draft["uuid"]) is None
+    assert server_application(app, draft["uuid"]) is None
 
+@pytest.mark.browser_side
 def test_wifi_only_holds_the_photos_in_the_worker_on_cellular(app, live_server, officer_phone, photos):
     """"Send photos only on Wi-Fi" holds in the worker as in the page: on mobile data the manifest
     goes and the photos wait; on Wi-Fi the next wake sends them."""
@@ -355,7 +349,7 @@ def test_wifi_only_holds_the_photos_in_the_worker_on_cellular(app, live_server, 
     # The run ends with the returned to-dos; by then the manifest went and no photo byte did.
     wait_for(worker.blank, lambda: "GET returned" in seen)
     assert "POST applications" in seen and not [s for s in seen if s.startswith("PATCH")]
-    assert _server_application(app, draft["uuid"])["state"] == "uploading"
+    assert server_application(app, draft["uuid"])["state"] == "uploading"
 
     seen.clear()
     on_network("wifi")
@@ -365,6 +359,7 @@ def test_wifi_only_holds_the_photos_in_the_worker_on_cellular(app, live_server, 
     assert [s for s in seen if s.startswith("PATCH")]
 
 
+@pytest.mark.browser_side
 def test_woken_with_the_app_on_screen_the_page_runs_the_queue_and_the_worker_does_not(
         app, live_server, officer_phone, photos):
     """The app on screen runs the queue itself when the worker is woken (its run shows the progress);

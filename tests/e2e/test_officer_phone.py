@@ -1,7 +1,6 @@
 """The officer's phone in real Chromium: offline capture, resumable verified upload, revocation, update."""
 from __future__ import annotations
 
-import hashlib
 import re
 
 import pytest
@@ -13,7 +12,7 @@ from app.models import Application, Device, Photo, User
 from app.services import devices as device_service
 from app.storage import make_store
 from tests.e2e.conftest import PHONE, wait_for_state
-from tests.e2e.officer import blob_count, capture, drafts, enrol_phone, phone_photos, wait_until
+from tests.e2e.officer import blob_count, capture, drafts, enrol_phone, phone_photos, server_application, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -21,22 +20,6 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="session")
 def photos(tmp_path_factory):
     return phone_photos(tmp_path_factory.mktemp("camera"))
-
-
-def _server_application(app, uuid: str):
-    with app.app_context():
-        a = db.session.scalar(select(Application).where(Application.uuid == uuid))
-        if a is None:
-            return None
-        store = make_store(app.config)
-        photos = []
-        for p in a.photos:
-            stored = None
-            if p.received_at is not None:
-                with store.open(p.sha256) as f:
-                    stored = hashlib.sha256(f.read()).hexdigest()
-            photos.append({"uuid": p.uuid, "sha256": p.sha256, "stored_sha256": stored})
-        return {"state": a.state, "photos": photos, "borrower": a.borrower.name, "amount": str(a.amount)}
 
 
 def test_capture_offline_survives_reload_and_arrives_intact(app, live_server, officer_phone, photos):
@@ -72,7 +55,7 @@ def test_capture_offline_survives_reload_and_arrives_intact(app, live_server, of
     officer_phone.set_offline(False)  # "online" fires and the queue runs
     page.wait_for_selector("#list-sent .row", timeout=30000)
     assert page.locator("#sync-badge").inner_text() == "0"
-    server = _server_application(app, draft["uuid"])
+    server = server_application(app, draft["uuid"])
     assert server["state"] == "awaiting_director" and server["borrower"] == "周大福"
     by_uuid = {p["uuid"]: p for p in server["photos"]}
     for p in draft["photos"]:
@@ -143,7 +126,7 @@ def test_cut_upload_resumes_and_resends_at_most_one_chunk(app, live_server, offi
     with app.app_context():
         assert db.session.scalar(select(func.count()).where(Application.uuid == draft["uuid"])) == 1
         assert db.session.scalar(select(func.count()).select_from(Photo).join(Application).where(Application.uuid == draft["uuid"])) == 5
-    server = _server_application(app, draft["uuid"])
+    server = server_application(app, draft["uuid"])
     assert server["state"] == "awaiting_director"
     assert all(p["stored_sha256"] == p["sha256"] for p in server["photos"])
     resent = sum(delivered) - total
@@ -210,7 +193,7 @@ def test_minimum_version_bump_forces_the_update_before_sync(app, live_server, of
     assert page.evaluate("caches.keys()") == [f"ddt-shell-{newer}-{revision}"]
     # The draft made under the older version went through untouched.
     [draft] = drafts(page)
-    assert _server_application(app, draft["uuid"])["state"] == "awaiting_director"
+    assert server_application(app, draft["uuid"])["state"] == "awaiting_director"
 
 
 def test_a_refused_application_is_shown_and_kept_for_correction(app, live_server, officer_phone, photos):
@@ -241,7 +224,7 @@ def test_a_refused_application_is_shown_and_kept_for_correction(app, live_server
     page.wait_for_selector("#missing li.ok")
     page.click("#finish")
     page.wait_for_selector("#list-sent .row", timeout=30000)
-    assert _server_application(app, draft["uuid"])["amount"] == "5000.00"
+    assert server_application(app, draft["uuid"])["amount"] == "5000.00"
 
 
 def test_capture_is_refused_where_the_browser_cannot_store(app, live_server, browser):
@@ -270,9 +253,9 @@ def test_on_cellular_with_wifi_only_the_manifest_goes_and_photos_wait(app, live_
     wait_until(page, "Store.allDrafts().then(d => !!(d[0].server && d[0].waiting_wifi))")
     [draft] = drafts(page)
     # The director already sees the application; no photo byte went over mobile data.
-    assert _server_application(app, draft["uuid"])["state"] == "uploading"
+    assert server_application(app, draft["uuid"])["state"] == "uploading"
     assert "PATCH" not in patches
     assert "等待Wi-Fi" in page.locator("#list-outbox").inner_text()
     page.click("#send-now")  # the officer decides to use mobile data after all
     page.wait_for_selector("#list-sent .row", timeout=30000)
-    assert _server_application(app, draft["uuid"])["state"] == "awaiting_director"
+    assert server_application(app, draft["uuid"])["state"] == "awaiting_director"
