@@ -8,13 +8,8 @@
 # debuggable and accepts http:// servers on this machine or the LAN; a release build only https://.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# One build at a time in this working copy (two would empty each other's build/ folder).
-if [ -z "${DDT_ANDROID_LOCKED:-}" ]; then
-  mkdir -p android_wrapper/build
-  exec 9>android_wrapper/build/.lock
-  flock 9
-  export DDT_ANDROID_LOCKED=1
-fi
+# shellcheck source=scripts/android-lock.sh
+. scripts/android-lock.sh
 start=$(date +%s%N)
 TOOLS=$(scripts/ensure-android-toolchain.sh --print-dir | tail -n1)
 ANDROID_JAR=$TOOLS/root/usr/lib/android-sdk/platforms/android-23/android.jar

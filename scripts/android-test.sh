@@ -6,13 +6,8 @@
 # real org.json is Debian's libandroid-json-java (android.jar's is stubs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# One build at a time in this working copy (two would empty each other's build/ folder).
-if [ -z "${DDT_ANDROID_LOCKED:-}" ]; then
-  mkdir -p android_wrapper/build
-  exec 9>android_wrapper/build/.lock
-  flock 9
-  export DDT_ANDROID_LOCKED=1
-fi
+# shellcheck source=scripts/android-lock.sh
+. scripts/android-lock.sh
 start=$(date +%s%N)
 scripts/android-build.sh
 OUT=$PWD/android_wrapper/build

@@ -10,7 +10,6 @@ is removed again. The file lives behind ``ApkFiles`` alone, so another store (S3
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import secrets
@@ -28,6 +27,7 @@ from app.extensions import db
 from app.models import AndroidRelease
 from app.services import audit
 from app.services.errors import ServiceError
+from app.storage import copy_hashing
 from app.storage.local import fsync_dir
 
 __all__ = ["ApkFiles", "ReleaseError", "current", "files_from", "find", "list_releases", "minimum_app_code",
@@ -83,19 +83,15 @@ class ApkFiles:
         The caller publishes it with ``keep`` or removes it with ``discard``."""
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = self.root / f".upload-{secrets.token_hex(8)}.tmp"
-        digest, size = hashlib.sha256(), 0
         try:
             with tmp.open("xb") as out:
-                while chunk := source.read(CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
+                sha256, size = copy_hashing(source, out, CHUNK)
                 out.flush()
                 os.fsync(out.fileno())
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        return tmp, digest.hexdigest(), size
+        return tmp, sha256, size
 
     def keep(self, staged: Path, key: str) -> bool:
         """Give the staged file its name ``key``; False when that file was already there (the

@@ -26,7 +26,6 @@ backup made before the apps were included lists none and restores as before.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -47,7 +46,7 @@ from app.extensions import db
 from app.services import audit
 from app.services.android_releases import ApkFiles
 from app.services.errors import ServiceError
-from app.storage import PhotoStore
+from app.storage import PhotoStore, copy_hashing, sha256_of_file
 
 __all__ = ["BackupError", "create", "installation_emptiness", "read_manifest", "restore"]
 
@@ -84,7 +83,7 @@ def create(dest: Path, store: PhotoStore, apks: ApkFiles, *, now: datetime, app_
             _sqlite_copy(_sqlite_path(engine.url), database_file)
         else:
             _mysql_dump(engine.url, database_file)
-        entries = [Entry(database_file.name, database_file.stat().st_size, _sha256_file(database_file))]
+        entries = [Entry(database_file.name, database_file.stat().st_size, sha256_of_file(database_file))]
 
         for sha256 in store.iter_objects():
             with store.open(sha256) as source:
@@ -238,29 +237,17 @@ def _alembic_revision() -> str:
     return ""
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _copy_into(dest: Path, relative: str, source, sha256: str) -> Entry:
     """Copy one content-addressed file (a photo, an app) into the backup folder, hashing it on the
     way: its manifest entry. A file whose bytes are not its name's hash (damaged on this disk) stops
     the backup with its name, instead of a manifest no restore would accept."""
     target = dest / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    digest, size = hashlib.sha256(), 0
     with target.open("wb") as out:
-        while chunk := source.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-            out.write(chunk)
+        copied, size = copy_hashing(source, out, _CHUNK)
         out.flush()
         os.fsync(out.fileno())
-    if digest.hexdigest() != sha256:
+    if copied != sha256:
         raise BackupError("store_damaged", N_("The stored file %(name)s does not match its SHA-256: it is damaged on "
                                               "this server's disk; no backup was written."), name=sha256)
     return Entry(relative, size, sha256)
@@ -271,7 +258,7 @@ def _verify(src: Path, entry: Entry) -> None:
     if not path.is_file():
         raise BackupError("backup_file_missing", N_("%(path)s is missing from the backup; nothing was restored."),
                           path=entry.path)
-    if path.stat().st_size != entry.size or _sha256_file(path) != entry.sha256:
+    if path.stat().st_size != entry.size or sha256_of_file(path) != entry.sha256:
         raise BackupError("backup_damaged", N_("%(path)s does not match the manifest (SHA-256 or size differs): "
                                                "the backup is damaged or was changed; nothing was restored."),
                           path=entry.path)
@@ -283,14 +270,10 @@ def _copy_verified(path: Path, into: Path, entry: Entry) -> Path:
     into.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=".restore-", dir=into)
     tmp = Path(name)
-    digest, size = hashlib.sha256(), 0
     try:
         with path.open("rb") as f, os.fdopen(fd, "wb") as out:
-            while chunk := f.read(_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-        if size != entry.size or digest.hexdigest() != entry.sha256:
+            copied, size = copy_hashing(f, out, _CHUNK)
+        if size != entry.size or copied != entry.sha256:
             raise BackupError("backup_damaged", N_("%(path)s does not match the manifest (SHA-256 or size differs): "
                                                    "the backup is damaged or was changed; nothing was restored."),
                               path=entry.path)

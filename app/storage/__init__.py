@@ -102,6 +102,16 @@ def sha256_of_file(path: Path, chunk_size: int = 1024 * 1024) -> str:
     return digest.hexdigest()
 
 
+def copy_hashing(source: BinaryIO, out: BinaryIO, chunk_size: int = 1024 * 1024) -> tuple[str, int]:
+    """Copy ``source`` into ``out`` in chunks, hashing on the way: (lowercase hex SHA-256, size)."""
+    digest, size = hashlib.sha256(), 0
+    while chunk := source.read(chunk_size):
+        digest.update(chunk)
+        size += len(chunk)
+        out.write(chunk)
+    return digest.hexdigest(), size
+
+
 def render_derivative(original: BinaryIO, kind: str) -> bytes:
     """JPEG bytes of ``original`` upright (EXIF orientation applied) and shrunk to ``kind``'s size.
 
