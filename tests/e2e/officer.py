@@ -100,3 +100,18 @@ def server_application(app, uuid: str):
                     stored = hashlib.sha256(f.read()).hexdigest()
             photos.append({"uuid": p.uuid, "sha256": p.sha256, "stored_sha256": stored})
         return {"state": a.state, "photos": photos, "borrower": a.borrower.name, "amount": str(a.amount)}
+
+
+def wait_opening_position_sent(page) -> None:
+    """The app takes a first position when it opens and, with signal, sends it at once: wait until
+    it has gone, so what a test samples next is all that is queued."""
+    wait_until(page, "Promise.all([Store.getMeta('trail'), Store.getMeta('trail_last')])"
+                     ".then(([points, last]) => !!last && !(points || []).length)")
+
+
+def sample_trail_at(context, page, latitudes) -> None:
+    """One trail sample at each latitude (longitude 104.09), the interval check set aside by clearing
+    the bookmark of the last sample."""
+    for lat in latitudes:
+        context.set_geolocation({"latitude": lat, "longitude": 104.09, "accuracy": 10})
+        page.evaluate("Store.setMeta('trail_last', null).then(() => Sync.sampleTrail())")

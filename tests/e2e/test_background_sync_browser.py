@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Application, FollowUpTask, Photo, TaskPhoto, TrackPoint
 from app.storage import make_store
-from tests.e2e.officer import blob_count, capture, drafts, enrol_phone, phone_photos, server_application, wait_until
+from tests.e2e.officer import (blob_count, capture, drafts, enrol_phone, phone_photos, sample_trail_at,
+                              server_application, wait_opening_position_sent, wait_until)
 
 pytestmark = pytest.mark.e2e
 
@@ -139,13 +140,11 @@ def test_a_visit_report_and_trail_points_are_sent_with_every_page_closed(app, li
     wait_until(page, "Store.getMeta('plan').then(p => !!p && p.tasks.length >= 2)")
     page.wait_for_selector(_row(tasks["revisit"]))
     # The first position of the session went out with signal; what follows is taken offline.
-    wait_until(page, "Promise.all([Store.getMeta('trail'), Store.getMeta('trail_last')]).then(r => r[1] && !(r[0] || []).length)")
+    wait_opening_position_sent(page)
     with app.app_context():
         points_before = db.session.scalar(select(func.count()).select_from(TrackPoint))
     officer_phone.set_offline(True)
-    for lat in (30.671, 30.672, 30.673):
-        officer_phone.set_geolocation({"latitude": lat, "longitude": 104.09, "accuracy": 10})
-        page.evaluate("Store.setMeta('trail_last', null).then(() => Sync.sampleTrail())")
+    sample_trail_at(officer_phone, page, (30.671, 30.672, 30.673))
     assert page.evaluate("Store.getMeta('trail').then(p => p.length)") == 3
     _visit(page, officer_phone, tasks["revisit"], north_m=40, photo=photos[0],
            fill={"notes": "关机后发送"}, checks=["loan_use_verified"])
@@ -270,10 +269,8 @@ def test_a_phone_with_the_classic_worker_takes_the_module_worker_as_an_update(ap
     page.goto(f"{live_server}/m/")
     page.wait_for_selector("#view-home:not([hidden])")
     wait_until(page, "navigator.serviceWorker.ready.then(r => !r.waiting && !r.installing && !!r.active)")
-    # The page samples a point when it opens and sends it while online: let that settle first, so
-    # the one point counted below is the one sampled offline.
-    wait_until(page, "Promise.all([Store.getMeta('trail'), Store.getMeta('trail_last')])"
-                     ".then(([p, last]) => !!last && !(p || []).length)")
+    # The position taken at opening goes first, so the one point counted below is the one sampled offline.
+    wait_opening_position_sent(page)
     # It is the module worker now: it answers with the sync engine loaded.
     officer_phone.set_offline(True)
     page.evaluate("Store.setMeta('trail_last', null).then(() => Sync.sampleTrail())")

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import TrackPoint
-from tests.e2e.officer import enrol_phone, wait_until
+from tests.e2e.officer import enrol_phone, sample_trail_at, wait_opening_position_sent, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -16,14 +16,12 @@ def test_positions_are_kept_offline_and_sent_once(app, live_server, officer_phon
     page = officer_phone.new_page()
     enrol_phone(app, page, live_server)
     # Opening the app takes a first position; with signal it is sent straight away.
-    wait_until(page, "Promise.all([Store.getMeta('trail'), Store.getMeta('trail_last')]).then(r => r[1] && !(r[0] || []).length)")
+    wait_opening_position_sent(page)
     with app.app_context():
         before = db.session.scalar(select(func.count()).select_from(TrackPoint))
     officer_phone.set_offline(True)
     # Three samples taken with no signal (the interval check set aside by clearing the bookmark).
-    for lat in (30.661, 30.662, 30.663):
-        officer_phone.set_geolocation({"latitude": lat, "longitude": 104.09, "accuracy": 10})
-        page.evaluate("Store.setMeta('trail_last', null).then(() => Sync.sampleTrail())")
+    sample_trail_at(officer_phone, page, (30.661, 30.662, 30.663))
     assert page.evaluate("Store.getMeta('trail').then(p => p.length)") == 3
     page.evaluate("Store.setMeta('trail_last', new Date().toISOString()).then(() => Sync.sampleTrail())")
     assert page.evaluate("Store.getMeta('trail').then(p => p.length)") == 3  # too soon: no new sample
