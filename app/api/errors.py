@@ -53,6 +53,7 @@ STATUS: dict[str, int] = {
     "refused": 409,
     "photo_not_found": 404,
     "offset_mismatch": 409,
+    "busy": 503,  # another request holds this item's lock (app/services/locks.py): retry shortly
     "too_long": 413,
     "hash_mismatch": CHECKSUM_MISMATCH,
     # visit reports and tasks (services/tasks.py)

@@ -32,8 +32,9 @@ from app.services import applications as app_service
 from app.services import audit
 from app.services.errors import ServiceError
 from app.services.scope import own_clause, owns
-from app.storage import PhotoStore
-from app.storage.uploads import Uploads, UploadTooLong
+from app.services.locks import lock_factory
+from app.storage import PhotoStore, sha256_of_file
+from app.storage.uploads import UploadStaging, UploadTooLong
 from app.storage.validation import PhotoRejected, validate_image
 
 
@@ -282,8 +283,13 @@ def _advance_if_complete(application: Application, now: datetime) -> None:
 
 
 # --- resumable photo upload (tus 1.0.0 core) ------------------------------------------
-# The mechanics (part file, lock, offset, fsync, checksum, proof note) are app/storage/uploads.py;
-# here only the decisions: whose photo it is, when it counts as received, and what is audited.
+# The mechanics (staged bytes, offset, durable appends, proof note) are the store's upload staging
+# (app/storage/uploads.py); the lock is app/services/locks.py's, held across app hosts. Here only the
+# decisions: whose photo it is, when it counts as received, and what is audited.
+
+
+def _staging(store: PhotoStore) -> UploadStaging:
+    return store.upload_staging(lock_factory("upload"))
 
 
 def photo_for_device(photo_uuid: str, device: Device) -> Photo:
@@ -297,12 +303,12 @@ def photo_for_device(photo_uuid: str, device: Device) -> Photo:
 def current_offset(store: PhotoStore, photo: Photo) -> int:
     if photo.received_at is not None:
         return photo.size_bytes
-    return Uploads(store).offset(photo.uuid)
+    return _staging(store).offset(photo.uuid)
 
 
 def upload_status(photo: Photo, *, store: PhotoStore, settings: SyncSettings, now: datetime, ip: str = "") -> int:
     """The offset to report for HEAD, settling first what an interrupted request left behind."""
-    uploads = Uploads(store)
+    uploads = _staging(store)
     if photo.received_at is None and (uploads.complete(photo.uuid, photo.size_bytes) or uploads.has_proof(photo.uuid)):
         with uploads.lock(photo.uuid):
             _fresh(photo)
@@ -312,7 +318,7 @@ def upload_status(photo: Photo, *, store: PhotoStore, settings: SyncSettings, no
     return current_offset(store, photo)
 
 
-def _settle(photo: Photo, uploads: Uploads, *, settings: SyncSettings, now: datetime, ip: str) -> None:
+def _settle(photo: Photo, uploads: UploadStaging, *, settings: SyncSettings, now: datetime, ip: str) -> None:
     """Under the upload lock: finish a photo whose bytes are all here but never got recorded.
 
     A worker can die after the last byte and before verifying it (complete .part), or after
@@ -346,7 +352,7 @@ def append_chunk(
     store: PhotoStore, settings: SyncSettings, now: datetime, ip: str = "",
 ) -> int:
     """Append one PATCH body at ``offset``; verify and store the photo when it is complete."""
-    uploads = Uploads(store)
+    uploads = _staging(store)
     with uploads.lock(photo.uuid):
         _fresh(photo)
         _settle(photo, uploads, settings=settings, now=now, ip=ip)
@@ -368,17 +374,18 @@ def append_chunk(
         return new_offset
 
 
-def _finish(photo: Photo, uploads: Uploads, *, settings: SyncSettings, now: datetime, ip: str) -> None:
-    digest = uploads.checksum(photo.uuid)
-    if digest != photo.sha256:
-        uploads.discard(photo.uuid)
-        raise SyncError("hash_mismatch", N_("The photo arrived damaged (checksum differs); it will be sent again."))
-    try:
-        info = validate_image(uploads.part(photo.uuid), max_bytes=settings.max_photo_bytes, max_pixels=settings.max_photo_pixels)
-    except PhotoRejected as rejected:
-        uploads.discard(photo.uuid)
-        raise SyncError("photo_" + rejected.code, rejected.message, **rejected.params) from None
-    uploads.store_verified(photo.uuid, digest)
+def _finish(photo: Photo, uploads: UploadStaging, *, settings: SyncSettings, now: datetime, ip: str) -> None:
+    with uploads.received_copy(photo.uuid) as copy:
+        digest = sha256_of_file(copy)
+        if digest != photo.sha256:
+            uploads.discard(photo.uuid)
+            raise SyncError("hash_mismatch", N_("The photo arrived damaged (checksum differs); it will be sent again."))
+        try:
+            info = validate_image(copy, max_bytes=settings.max_photo_bytes, max_pixels=settings.max_photo_pixels)
+        except PhotoRejected as rejected:
+            uploads.discard(photo.uuid)
+            raise SyncError("photo_" + rejected.code, rejected.message, **rejected.params) from None
+        uploads.store_verified(photo.uuid, digest, copy)
     _record_received(photo, info.width, info.height, info.content_type, now=now, ip=ip)
     uploads.clear_proof(photo.uuid)
 

@@ -1,33 +1,41 @@
 """Content-addressed photo storage: a photo is stored once, under the SHA-256 of its bytes.
 
-Callers receive an upload into ``store.uploads_dir``, hash and validate it, then hand it over with
-``put_file``; from then on the photo is addressed by its hash only. Plain Python, no Flask, so the
-store is usable from the CLI, background jobs and tests alike.
+Callers write a file into ``store.uploads_dir`` (a local scratch folder), hash and validate it,
+then hand it over with ``put_file``; from then on the photo is addressed by its hash only. Plain
+Python, no Flask, so the store is usable from the CLI, background jobs and tests alike.
 
-``make_store`` picks the backend from configuration. Only the local file system exists today; an
-S3-compatible backend (MinIO, OSS, COS) implements the same ``PhotoStore`` protocol — objects under
-``objects/<hash>``, derivatives cached under ``derived/<kind>/<hash>.jpg`` — while still staging
-partial uploads in a local ``uploads_dir``.
+``make_store`` picks the backend from configuration: the local file system (the embedded default)
+or any S3-compatible object store (``PHOTO_STORE=s3://bucket/prefix``, app/storage/s3.py) — objects
+under ``objects/<hash>``, derivatives cached under ``derived/<kind>/<hash>.jpg``. Half-finished
+resumable uploads are staged by the store itself (``upload_staging``, app/storage/uploads.py), so
+that with an object store every app host sees them.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from PIL import Image, ImageOps
 
 from app.storage.clean import clean_image
 
+if TYPE_CHECKING:
+    from app.storage.uploads import UploadStaging
+
 __all__ = [
     "DERIVATIVES",
     "DerivativeSpec",
+    "LockFactory",
     "LocalPhotoStore",
     "PhotoStore",
+    "StoreMisconfigured",
+    "StoreUnavailable",
     "check_sha256",
     "clean_original",
     "make_store",
@@ -38,10 +46,36 @@ __all__ = [
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be reached or answered too slowly: retry later, nothing was recorded."""
+
+
+class StoreMisconfigured(Exception):
+    """The store refuses us (wrong credentials, no such bucket, no permission): an operator must act.
+
+    ``create_app`` refuses to start with this message; at run time it is answered like
+    StoreUnavailable (the phone keeps its photo) and logged as an error."""
+
+
+# A lock named by a string, held across processes (and, with MariaDB, across app hosts): the
+# services pass app/services/locks.py's ``named_lock``; plain use (tests, the CLI) gets a file lock.
+LockFactory = Callable[[str], AbstractContextManager[None]]
+
+
 class PhotoStore(Protocol):
     @property
     def uploads_dir(self) -> Path:
-        """Local directory for partial uploads; on the same file system as the store when local."""
+        """A local scratch directory for files about to be ``put_file``d (receipts, screenshots,
+        restores); on the same file system as the store when local, so put_file is a rename."""
+        ...
+
+    def check(self) -> None:
+        """Prove the store is usable now (reachable, writable); raises StoreUnavailable or
+        StoreMisconfigured. Used at start and by /readyz."""
+        ...
+
+    def upload_staging(self, lock: LockFactory | None = None) -> UploadStaging:
+        """Where this store keeps half-finished resumable uploads (app/storage/uploads.py)."""
         ...
 
     def put_file(self, sha256: str, src: Path) -> None:
@@ -162,14 +196,20 @@ def clean_original(store: PhotoStore, sha256: str) -> bytes:
 
 
 def make_store(config: Mapping) -> PhotoStore:
-    """The photo store configured by ``PHOTO_STORE`` ("local", the default) and ``PHOTO_DIR``."""
-    backend = str(config.get("PHOTO_STORE") or "local").strip().lower()
+    """The photo store configured by ``PHOTO_STORE``: "local" (the default, under ``PHOTO_DIR``) or
+    ``s3://bucket/prefix`` (with ``S3_ENDPOINT_URL`` and the standard ``AWS_*`` variables)."""
+    raw = str(config.get("PHOTO_STORE") or "local").strip()
+    backend = raw.lower()
+    if backend.startswith("s3://"):
+        from app.storage.s3 import S3PhotoStore
+
+        return S3PhotoStore.from_config(raw, config)
     if backend == "local":
         photo_dir = config.get("PHOTO_DIR")
         if not photo_dir:
             raise ValueError("PHOTO_STORE is 'local' but PHOTO_DIR is not set")
         return LocalPhotoStore(Path(photo_dir))
-    raise ValueError(f"unknown PHOTO_STORE backend {backend!r}; supported: 'local'")
+    raise ValueError(f"unknown PHOTO_STORE backend {backend!r}; supported: 'local', 's3://bucket/prefix'")
 
 
 # Imported last: local.py uses the helpers defined above.

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from app.storage import DERIVATIVES, check_sha256, render_derivative
+from app.storage import DERIVATIVES, LockFactory, StoreMisconfigured, check_sha256, render_derivative
 
 __all__ = ["LocalPhotoStore"]
 
@@ -44,6 +44,21 @@ class LocalPhotoStore:
     @property
     def uploads_dir(self) -> Path:
         return self._uploads
+
+    def check(self) -> None:
+        # Writable, and room to write: a full or read-only disk is an operator's matter.
+        probe = self._temp_name(self._uploads / "check")
+        try:
+            probe.write_bytes(b"ok")
+        except OSError as exc:
+            raise StoreMisconfigured(f"photo folder {self.root} is not writable: {exc.strerror}") from exc
+        finally:
+            probe.unlink(missing_ok=True)
+
+    def upload_staging(self, lock: LockFactory | None = None):
+        from app.storage.uploads import LocalUploads
+
+        return LocalUploads(self, lock)
 
     # -- paths ---------------------------------------------------------------------------------
 

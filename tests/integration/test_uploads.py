@@ -8,15 +8,16 @@ import threading
 import pytest
 
 from app.storage.local import LocalPhotoStore
-from app.storage.uploads import Uploads, UploadTooLong
+from app.storage import sha256_of_file
+from app.storage.uploads import LocalUploads, UploadTooLong
 
 DATA = bytes(range(256)) * 1000  # 256,000 bytes
 SHA = hashlib.sha256(DATA).hexdigest()
 
 
 @pytest.fixture()
-def uploads(tmp_path) -> Uploads:
-    return Uploads(LocalPhotoStore(tmp_path / "photos"))
+def uploads(tmp_path) -> LocalUploads:
+    return LocalUploads(LocalPhotoStore(tmp_path / "photos"))
 
 
 def test_chunks_append_at_the_offset_and_the_checksum_is_of_the_whole(uploads):
@@ -26,7 +27,9 @@ def test_chunks_append_at_the_offset_and_the_checksum_is_of_the_whole(uploads):
     assert uploads.offset("ab12") == 100_000 and not uploads.complete("ab12", len(DATA))
     with uploads.lock("ab12"):
         uploads.append("ab12", io.BytesIO(DATA[100_000:]), room=len(DATA) - 100_000)
-    assert uploads.complete("ab12", len(DATA)) and uploads.checksum("ab12") == SHA
+    assert uploads.complete("ab12", len(DATA))
+    with uploads.received_copy("ab12") as copy:
+        assert sha256_of_file(copy) == SHA
 
 
 def test_a_body_longer_than_announced_leaves_the_part_as_it_was(uploads):
@@ -38,7 +41,8 @@ def test_a_body_longer_than_announced_leaves_the_part_as_it_was(uploads):
 
 def test_the_proof_tells_own_verified_bytes_from_someone_elses(uploads):
     uploads.append("ef56", io.BytesIO(DATA), room=len(DATA))
-    uploads.store_verified("ef56", SHA)  # the proof is written, then the part moves into the store
+    with uploads.received_copy("ef56") as copy:
+        uploads.store_verified("ef56", SHA, copy)  # the proof is written, then the part moves into the store
     assert uploads.store.exists(SHA) and not uploads.part("ef56").exists()
     assert uploads.proven("ef56", SHA)
     # Another upload of the same content has no proof of its own: the object proves nothing to it.
