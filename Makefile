@@ -17,7 +17,7 @@ run: install translations db demo
 dev: install translations db demo
 	$(BIN)/flask run --debug --port $(PORT)
 
-## make test: install what the tests need, build and test the Android app, then run the whole suite on SQLite, then on MariaDB
+## make test: install what the tests need, build and test the Android app, then run the whole suite on SQLite, then on MariaDB with photos in SeaweedFS (S3)
 test: install-dev test-android translations test-sqlite test-mariadb
 
 PYTEST := $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
@@ -27,8 +27,10 @@ test-sqlite: translations
 
 # Run once, above: tests/unit, the pure domain (no database: tests/unit/test_domain_purity.py), and the
 # browser tests marked browser_side (what the page itself does; pytest.ini says which).
+# The production pairing: MariaDB with photos in an S3 object store (a private SeaweedFS).
 test-mariadb: translations
-	scripts/mariadb-test-server.sh $(PYTEST) --ignore=tests/unit -m "not browser_side"
+	scripts/mariadb-test-server.sh scripts/seaweedfs-test-server.sh env TEST_PHOTO_STORE=s3 \
+	  $(PYTEST) --ignore=tests/unit -m "not browser_side"
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
