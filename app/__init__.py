@@ -34,7 +34,10 @@ def create_app(config: object | None = None) -> Flask:
     from app import models  # noqa: F401  (register every table on the metadata)
     from app.storage import make_store
 
-    app.extensions["photo_store"] = make_store(app.config)
+    app.extensions["photo_store"] = store = make_store(app.config)
+    # Refuse to start on a store that cannot be used (wrong credentials, no bucket, unreachable):
+    # the message names what is wrong and the setting to fix. Cheap: a probe write.
+    store.check()
     from app.web import register_web
 
     register_web(app)

@@ -77,7 +77,21 @@ class Config:
         self.MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)
         # The existing book's workbook (flask import book, the admin's upload): larger files are refused unread.
         self.BOOK_MAX_BYTES = _int("BOOK_MAX_BYTES", 50 * 1024 * 1024)
+        # Where photos live: "local" (under PHOTO_DIR, the embedded default) or an S3-compatible
+        # object store, "s3://bucket/prefix" (app/storage/s3.py), reached at S3_ENDPOINT_URL (empty:
+        # AWS) with the standard AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_DEFAULT_REGION,
+        # read from the environment by the store. S3_ADDRESSING_STYLE: "path" (the default with an
+        # endpoint: MinIO, SeaweedFS, Ceph) or "virtual" (AWS' default; Aliyun OSS, Tencent COS,
+        # Huawei OBS). Short timeouts and few attempts: a store down or slow fails a request fast.
         self.PHOTO_STORE = os.environ.get("PHOTO_STORE", "local")
+        self.S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")
+        self.S3_ADDRESSING_STYLE = os.environ.get("S3_ADDRESSING_STYLE", "")
+        self.S3_CONNECT_TIMEOUT = float(os.environ.get("S3_CONNECT_TIMEOUT", "3"))
+        self.S3_READ_TIMEOUT = float(os.environ.get("S3_READ_TIMEOUT", "20"))
+        self.S3_MAX_ATTEMPTS = _int("S3_MAX_ATTEMPTS", 3)
+        # A local scratch folder for files on their way into an object store (receipts, screenshots,
+        # restores, the received copy of an upload); the local store uses PHOTO_DIR/uploads.
+        self.PHOTO_SCRATCH_DIR = Path(os.environ.get("PHOTO_SCRATCH_DIR", INSTANCE_DIR / "photo-scratch"))
         # Photos: the phone downscales before upload; these limits catch anything else.
         self.MAX_PHOTO_BYTES = _int("MAX_PHOTO_BYTES", 15 * 1024 * 1024)
         self.MAX_PHOTO_PIXELS = _int("MAX_PHOTO_PIXELS", 40_000_000)
@@ -177,7 +191,20 @@ class TestConfig(Config):
         self.SQLALCHEMY_DATABASE_URI = database_url
         self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(database_url)
         self.PHOTO_DIR = photo_dir
+        self.PHOTO_SCRATCH_DIR = Path(photo_dir) / "scratch"
         self.ANDROID_DIR = Path(photo_dir).parent / "android"
+        if os.environ.get("TEST_PHOTO_STORE") == "s3":
+            # The MariaDB phase of `make test`: photos in a private SeaweedFS
+            # (scripts/seaweedfs-test-server.sh), each app under a prefix of its own so that tests
+            # never see each other's objects.
+            self.PHOTO_STORE = f"s3://{os.environ['TEST_S3_BUCKET']}/t-{secrets.token_hex(8)}"
+            self.S3_ENDPOINT_URL = os.environ["TEST_S3_ENDPOINT_URL"]
+            self.S3_ADDRESSING_STYLE = "path"
+            self.AWS_ACCESS_KEY_ID = os.environ["TEST_S3_ACCESS_KEY_ID"]
+            self.AWS_SECRET_ACCESS_KEY = os.environ["TEST_S3_SECRET_ACCESS_KEY"]
+            self.AWS_DEFAULT_REGION = "us-east-1"
+        else:
+            self.PHOTO_STORE = "local"
         # Hashing is deliberately slow in production; tests log in hundreds of times.
         self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
         # Tests choose the business day themselves.
