@@ -7,12 +7,18 @@ again; 401 with ``wipe``: the phone is revoked) and shows the message.
 """
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+import contextlib
 
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from app.domain.i18n import N_
 from app.http_edge import translate_message
 from app.services import transactions
 from app.services.devices import DeviceError
 from app.services.errors import ServiceError
+from app.storage import StoreMisconfigured, StoreUnavailable
 
 # tus: the checksum of a finished upload differs (the tus checksum extension's status).
 CHECKSUM_MISMATCH = 460
@@ -54,6 +60,11 @@ STATUS: dict[str, int] = {
     "photo_not_found": 404,
     "offset_mismatch": 409,
     "busy": 503,  # another request holds this item's lock (app/services/locks.py): retry shortly
+    # the photo store is down, slow or refuses us (store_fault below): retry later, the phone keeps the photo
+    "store_unavailable": 503,
+    "store_misconfigured": 503,
+    # the database dropped the connection, restarted or timed out (database_fault below): retry shortly
+    "database_unavailable": 503,
     "too_long": 413,
     "hash_mismatch": CHECKSUM_MISMATCH,
     # visit reports and tasks (services/tasks.py)
@@ -105,8 +116,67 @@ def refusal(e: ServiceError):
         extra["wipe"] = e.code == "device_revoked"  # the phone deletes its data
     if "offset" in e.params:
         extra["offset"] = e.params["offset"]  # where a tus upload resumes
-    return error(e.code, e.message, status_of(e.code), e.params, e.fields, **extra)
+    response = error(e.code, e.message, status_of(e.code), e.params, e.fields, **extra)
+    if e.code in RETRY_AFTER_S:
+        response.headers["Retry-After"] = str(RETRY_AFTER_S[e.code])
+    return response
+
+
+# How long a phone waits before it tries again when the store or a lock is not there (seconds).
+RETRY_AFTER_S = {"busy": 5, "store_unavailable": 30, "store_misconfigured": 60, "database_unavailable": 10}
+# The database failing under a request (not the request's fault): a server restarting, a killed or
+# dropped connection, a full pool, a lock wait or deadlock given up.
+DATABASE_FAULTS = (OperationalError, DisconnectionError, PoolTimeout)
+STORE_MESSAGE = N_("The photo store cannot be reached just now. Nothing was lost: what was being sent stays on "
+                   "the phone and is sent again shortly.")
+
+
+def store_fault(e: Exception):
+    """The photo store failed under the request (app/storage: StoreUnavailable, StoreMisconfigured).
+
+    Nothing of the request is kept and nothing was marked received, so the answer is a retryable
+    503 with Retry-After; the phone's queue keeps the photo and sends it again. A store that refuses
+    us (credentials, bucket, permission) needs an operator: it is logged as an error."""
+    transactions.rollback()
+    code = log_store_fault(e)
+    response = error(code, STORE_MESSAGE, status_of(code))
+    response.headers["Retry-After"] = str(RETRY_AFTER_S[code])
+    return response
+
+
+DATABASE_MESSAGE = N_("The server cannot reach its database just now. Nothing was lost: it will be tried again "
+                      "shortly.")
+
+
+def database_fault(e: Exception):
+    """The database failed under the request: whatever was not committed is gone with the
+    connection, and every phone request is safe to repeat (manifests by UUID, uploads by offset),
+    so the answer is a retryable 503, never a 500."""
+    with contextlib.suppress(Exception):  # the connection may be gone: nothing to undo there
+        transactions.rollback()
+    log_database_fault(e)
+    response = error("database_unavailable", DATABASE_MESSAGE, status_of("database_unavailable"))
+    response.headers["Retry-After"] = str(RETRY_AFTER_S["database_unavailable"])
+    return response
+
+
+def log_database_fault(e: Exception) -> None:
+    current_app.logger.error("database failed under the request (%s %s): %s", request.method, request.path,
+                             str(e).splitlines()[0][:300])
+
+
+def log_store_fault(e: Exception) -> str:
+    """Log a store failure under a request (an error when an operator must act); its code."""
+    if isinstance(e, StoreMisconfigured):
+        current_app.logger.error("photo store refuses the request (%s %s): %s", request.method, request.path, e)
+        return "store_misconfigured"
+    current_app.logger.warning("photo store unavailable (%s %s): %s", request.method, request.path, e)
+    return "store_unavailable"
 
 
 def register(bp: Blueprint) -> None:
     bp.register_error_handler(ServiceError, refusal)
+    bp.register_error_handler(StoreUnavailable, store_fault)
+    bp.register_error_handler(StoreMisconfigured, store_fault)
+    for fault in DATABASE_FAULTS:
+        bp.register_error_handler(fault, database_fault)

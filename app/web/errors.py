@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Flask, flash, g, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -18,6 +18,7 @@ from app.domain.workflow import TransitionRefused
 from app.http_edge import translate_message
 from app.services.errors import ServiceError
 from app.services.scope import OutOfScope
+from app.storage import StoreMisconfigured, StoreUnavailable
 from app.web.htmx import wants_partial
 
 # Refusals that say someone else was quicker, not that the user did wrong.
@@ -97,6 +98,54 @@ def init_app(app: Flask) -> None:
         return render_error(
             413, _("Too large"), _("The upload is larger than the server accepts. Nothing was saved.")
         )
+
+    @app.errorhandler(StoreUnavailable)
+    @app.errorhandler(StoreMisconfigured)
+    def store_fault(e: Exception):
+        """The photo store failed under a staff page (a photo, the ZIP, a screenshot, a receipt): a
+        503 the user understands, never a 500; nothing of the request was written."""
+        from app.api import errors as api_errors
+        from app.services import transactions
+
+        if request.path.startswith("/api/"):
+            return api_errors.store_fault(e)
+        transactions.rollback()
+        api_errors.log_store_fault(e)
+        response = make_response(render_error(
+            503,
+            _("Photos are unavailable just now"),
+            _("The photo store cannot be reached. Nothing was changed; please try again in a minute, and tell the "
+              "administrator if it keeps happening."),
+        ))
+        response.headers["Retry-After"] = str(api_errors.RETRY_AFTER_S["store_unavailable"])
+        return response
+
+    def database_fault(e: Exception):
+        """The database failed under a page (restarting, a dropped connection): a 503 the user
+        understands, never a 500."""
+        import contextlib
+
+        from app.api import errors as api_errors
+        from app.services import transactions
+
+        if request.path.startswith("/api/"):
+            return api_errors.database_fault(e)
+        with contextlib.suppress(Exception):
+            transactions.rollback()
+        api_errors.log_database_fault(e)
+        response = make_response(render_error(
+            503,
+            _("The server is busy"),
+            _("The server cannot reach its database just now. Please try again in a minute; tell the administrator "
+              "if it keeps happening."),
+        ))
+        response.headers["Retry-After"] = str(api_errors.RETRY_AFTER_S["database_unavailable"])
+        return response
+
+    from app.api.errors import DATABASE_FAULTS
+
+    for fault in DATABASE_FAULTS:
+        app.register_error_handler(fault, database_fault)
 
     @app.errorhandler(500)
     def server_error(e):
