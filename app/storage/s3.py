@@ -129,6 +129,7 @@ class S3PhotoStore:
         self.endpoint = endpoint or "AWS S3"
         self.multipart_bytes = max(multipart_bytes, 1)
         self.part_bytes = max(part_bytes, MIN_PART_BYTES)
+        self.list_page = 1000
         self._scratch = Path(scratch_dir)
         self._scratch.mkdir(parents=True, exist_ok=True)
 
@@ -289,8 +290,12 @@ class S3PhotoStore:
             raise
 
     def exists(self, sha256: str) -> bool:
+        return self.has_key(self.object_key(sha256))
+
+    def has_key(self, key: str) -> bool:
         try:
-            self.size(sha256)
+            with self.errors("look up an object"):
+                self.client.head_object(Bucket=self.bucket, Key=key)
         except FileNotFoundError:
             return False
         return True
@@ -349,7 +354,7 @@ class S3PhotoStore:
         """(key, size) under ``prefix``, ascending (S3 lists in key order), page by page."""
         token = None
         while True:
-            kwargs = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": 1000}
+            kwargs = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": self.list_page}
             if token:
                 kwargs["ContinuationToken"] = token
             with self.errors(doing):

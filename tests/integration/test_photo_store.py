@@ -1,4 +1,6 @@
-"""LocalPhotoStore on a real directory: objects by hash, derivatives, and the path guard."""
+"""The photo stores — LocalPhotoStore on a real directory, S3PhotoStore in a real SeaweedFS bucket —
+behave the same: objects by hash, derivatives, and the hash guard. What only one of them has is
+checked beside (the files on disk here; the object store's own in test_s3_store.py)."""
 from __future__ import annotations
 
 import hashlib
@@ -11,6 +13,7 @@ import pytest
 from PIL import Image
 
 from app.storage import LocalPhotoStore, check_sha256, make_store, sha256_of_file
+from tests.support.stores import make_test_store, store_has_derivative
 
 
 def photo_bytes(size: tuple[int, int] = (2000, 1500), image_format: str = "JPEG", seed: int = 1) -> bytes:
@@ -27,9 +30,18 @@ def staged(store: LocalPhotoStore, data: bytes, name: str = "upload.part") -> tu
     return hashlib.sha256(data).hexdigest(), path
 
 
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path: Path):
+    return make_test_store(request.param, tmp_path)
+
+
 @pytest.fixture()
-def store(tmp_path: Path) -> LocalPhotoStore:
+def local_store(tmp_path: Path) -> LocalPhotoStore:
     return LocalPhotoStore(tmp_path / "photos")
+
+
+def _on_disk(store) -> bool:
+    return isinstance(store, LocalPhotoStore)
 
 
 def test_directories_created(tmp_path: Path) -> None:
@@ -51,7 +63,10 @@ def test_round_trip(store: LocalPhotoStore) -> None:
     assert store.size(sha256) == len(data)
     with store.open(sha256) as f:
         assert f.read() == data
-    assert (store.root / "objects" / sha256[:2] / sha256[2:4] / sha256).read_bytes() == data
+    if _on_disk(store):
+        assert (store.root / "objects" / sha256[:2] / sha256[2:4] / sha256).read_bytes() == data
+    else:
+        assert store.client.get_object(Bucket=store.bucket, Key=store.object_key(sha256))["Body"].read() == data
 
     store.delete(sha256)
     assert not store.exists(sha256)
@@ -71,7 +86,9 @@ def test_put_from_outside_the_store(store: LocalPhotoStore, tmp_path: Path) -> N
     assert store.open(sha256).read() == b"photo"
 
 
-def test_put_of_a_known_hash_is_idempotent(store: LocalPhotoStore) -> None:
+def test_put_of_a_known_hash_is_idempotent(local_store: LocalPhotoStore) -> None:
+    # The object store's own: test_s3_store.py::test_put_of_a_stored_hash_is_idempotent_and_consumes_the_source
+    store = local_store
     data = photo_bytes((64, 48))
     sha256, first = staged(store, data, "first.part")
     store.put_file(sha256, first)
@@ -137,6 +154,11 @@ def test_derivative_size_and_cache(store: LocalPhotoStore, kind: str, expected_s
     img = Image.open(io.BytesIO(first))
     assert img.format == "JPEG"
     assert img.size == expected_size
+    assert store_has_derivative(store, sha256, kind)
+    if not _on_disk(store):
+        # The object store's cache: test_s3_store.py::test_a_derivative_is_rendered_once_and_cached_in_the_bucket
+        assert store.derivative(sha256, kind) == first
+        return
     cached = store.root / "derived" / kind / sha256[:2] / f"{sha256}.jpg"
     assert cached.read_bytes() == first
     mtime = cached.stat().st_mtime_ns
@@ -227,7 +249,9 @@ def test_delete_removes_derivatives(store: LocalPhotoStore) -> None:
     store.derivative(sha256, "view")
     store.delete(sha256)
     assert not store.exists(sha256)
-    assert not list((store.root / "derived").rglob(f"{sha256}*"))
+    assert not any(store_has_derivative(store, sha256, kind) for kind in ("thumb", "view"))
+    if _on_disk(store):
+        assert not list((store.root / "derived").rglob(f"{sha256}*"))
     with pytest.raises(FileNotFoundError):
         store.derivative(sha256, "thumb")
 
@@ -255,10 +279,12 @@ def test_concurrent_put_of_the_same_photo(store: LocalPhotoStore) -> None:
             thread.join()
 
         assert errors == []
-        assert sha256_of_file(store.object_path(sha256)) == sha256
+        with store.open(sha256) as f:
+            assert hashlib.sha256(f.read()).hexdigest() == sha256
         assert not any(src.exists() for src in sources)
-        # One object, no temporary files left beside it.
-        assert list(store.object_path(sha256).parent.iterdir()) == [store.object_path(sha256)]
+        if _on_disk(store):
+            # One object, no temporary files left beside it.
+            assert list(store.object_path(sha256).parent.iterdir()) == [store.object_path(sha256)]
 
 
 def test_concurrent_first_use_of_a_derivative(store: LocalPhotoStore) -> None:
@@ -277,8 +303,10 @@ def test_concurrent_first_use_of_a_derivative(store: LocalPhotoStore) -> None:
     for thread in threads:
         thread.join()
     assert len(results) == 4
-    cached = store.derivative_path(sha256, "view")
-    assert list(cached.parent.iterdir()) == [cached]
+    assert store_has_derivative(store, sha256, "view")
+    if _on_disk(store):
+        cached = store.derivative_path(sha256, "view")
+        assert list(cached.parent.iterdir()) == [cached]
     assert all(Image.open(io.BytesIO(r)).size == (1600, 1200) for r in results)
 
 
