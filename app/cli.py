@@ -63,7 +63,10 @@ def register_cli(app: Flask) -> None:
     @jobs.command("daily")
     @click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
                   help="Business day to bring the loans to (default: today in China Standard Time).")
-    def jobs_daily(day) -> None:
+    @click.option("--if-not-done", is_flag=True,
+                  help="The cron form on several hosts: skip a day that already ran, and exit quietly "
+                       "while another host runs it.")
+    def jobs_daily(day, if_not_done: bool) -> None:
         from app import clock
         from app.services import job_control
         from app.services import jobs as job_service
@@ -74,14 +77,20 @@ def register_cli(app: Flask) -> None:
 
         try:  # under the run lease: never beside another run (the admin's run now, another host)
             result = job_control.run_leased(
-                for_day, holder=job_control.holder_name("cli"), now=clock.now(),
+                for_day, holder=job_control.holder_name("cli"), now=clock.now(), if_not_done=if_not_done,
                 class_days=job_service.class_days(current_app.config),
                 sms_settings=job_service.sms_settings(current_app.config),
                 task_settings=TaskSettings.from_config(current_app.config),
                 retention=retention_cli.retention_from(current_app))
         except job_control.JobBusy as e:
+            if if_not_done:  # another host (or the admin's run now) is doing the day: nothing to do here
+                click.echo(f"daily job for {for_day.isoformat()}: being run by {e.params['holder']}")
+                return
             raise click.ClickException(f"daily job for {for_day.isoformat()} not run: already running "
                                        f"({e.params['holder']})") from None
+        if result.get("already_done"):
+            click.echo(f"daily job for {for_day.isoformat()}: already done")
+            return
         click.echo(f"daily job for {for_day.isoformat()}: {result}")
 
     @jobs.command("sms")
@@ -123,3 +132,6 @@ def register_cli(app: Flask) -> None:
     from app.android_cli import register as register_android
 
     register_android(app)
+    from app.photos_cli import register as register_photos
+
+    register_photos(app)

@@ -72,19 +72,31 @@ def release(job: str, holder: str) -> None:
 
 
 def current_lease(job: str, *, now: datetime) -> Lease | None:
-    row = db.session.get(JobLock, job)
+    # On a connection of its own, as the claim: the session may hold a snapshot older than the
+    # claim another host just committed (MariaDB's repeatable read), and would name no holder.
+    t = JobLock.__table__
+    with db.engine.connect() as conn:
+        row = conn.execute(select(t.c.held_by, t.c.held_until).where(t.c.job == job)).first()
     if row is None or row.held_until is None or row.held_until < now:
         return None
     return Lease(row.held_by, row.held_until)
 
 
-def run_leased(day: date, *, holder: str, now: datetime, **settings) -> dict:
+def run_leased(day: date, *, holder: str, now: datetime, if_not_done: bool = False, **settings) -> dict:
     """``jobs.run_daily`` under the lease (the screen's run now, ``flask jobs daily``); raises
-    JobBusy, having done nothing, when another run holds it."""
+    JobBusy, having done nothing, when another run holds it.
+
+    ``if_not_done`` (cron on every app host, the embedded default's first request): a day that
+    already has its run is not run again; checked under the lease, so of several hosts started
+    together one runs the day and the others find it done (or busy)."""
     if not claim(jobs.DAILY, holder, now=now):
         lease = current_lease(jobs.DAILY, now=now)
         raise JobBusy(lease.held_by if lease else "")
     try:
+        if if_not_done:
+            db.session.commit()  # end any earlier read: see the run another host just committed
+            if jobs.has_run(day):
+                return {"skipped": True, "already_done": True}
         return jobs.run_daily(day, **settings)
     finally:
         release(jobs.DAILY, holder)
