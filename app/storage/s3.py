@@ -304,6 +304,17 @@ class S3PhotoStore:
         with self.errors("look up a photo"):
             return int(self.client.head_object(Bucket=self.bucket, Key=self.object_key(sha256))["ContentLength"])
 
+    def stored_sha256(self, sha256: str) -> str | None:
+        """The whole object's SHA-256 as the store recorded and checked it on write (hex), to verify
+        without reading the bytes back; None when it keeps none for the whole object (an object
+        put in parts has a checksum of its parts' checksums); FileNotFoundError when absent."""
+        with self.errors("look up a photo's checksum"):
+            head = self.client.head_object(Bucket=self.bucket, Key=self.object_key(sha256), ChecksumMode="ENABLED")
+        value = head.get("ChecksumSHA256") or ""
+        if not value or "-" in value or head.get("ChecksumType") == "COMPOSITE":
+            return None
+        return base64.b64decode(value).hex()
+
     def open(self, sha256: str) -> BinaryIO:
         return self.open_key(self.object_key(sha256), "read a photo")
 

@@ -108,6 +108,18 @@ def test_the_server_refuses_bytes_that_do_not_match_their_hash(store):
     assert refused.value.response["Error"]["Code"] == "BadDigest"
 
 
+def test_the_store_tells_the_checksum_it_checked(tmp_path):
+    store = s3_store(tmp_path, S3_MULTIPART_BYTES=6 * MiB, S3_PART_BYTES=5 * MiB)
+    sha, src = _staged(store, b"a photo")
+    store.put_file(sha, src)
+    assert store.stored_sha256(sha) == sha
+    big, src = _staged(store, os.urandom(7 * MiB), "big")
+    store.put_file(big, src)
+    assert store.stored_sha256(big) is None  # in parts: no whole-object SHA-256 kept
+    with pytest.raises(FileNotFoundError):
+        store.stored_sha256("c" * 64)
+
+
 def test_put_of_a_stored_hash_is_idempotent_and_consumes_the_source(store):
     data = os.urandom(500)
     sha, first = _staged(store, data, "first")
