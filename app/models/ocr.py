@@ -17,10 +17,15 @@ class OcrRun(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64))
     engine: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, done, failed
+    # pending (asked for), running (claimed by a host's worker), done, failed
+    status: Mapped[str] = mapped_column(String(10), default="pending")
     lines: Mapped[list] = mapped_column(JSON, default=list)  # [[text, confidence], ...]
     fields: Mapped[dict] = mapped_column(JSON, default=dict)
     seconds: Mapped[float | None] = mapped_column(Double)
     error: Mapped[str] = mapped_column(Text, default="")
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The worker running it (host:pid:nonce) and until when its claim holds (app/services/ocr.py):
+    # a host that dies mid-run is overtaken once the claim has run out.
+    claimed_by: Mapped[str] = mapped_column(String(80), default="")
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

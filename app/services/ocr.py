@@ -2,8 +2,13 @@
 
 A request only records an ``OcrRun`` (pending) and hands its id to this process's single OCR
 worker thread; the page polls the run until it is done. One image content is read once per
-engine, whoever asks: the row is unique on (sha256, engine). A run left pending by a process
-that died is started again after ``STALE_AFTER``.
+engine, whoever asks: the row is unique on (sha256, engine). Several app hosts may be handed the
+same run (two clerks at once, a retry after a failure, a poll of a stale run): a worker reads it
+only after taking it with a conditional UPDATE (pending -> running, ``claimed_by`` and
+``claimed_until``) committed at once, so exactly one worker of all hosts runs it, and it writes
+its result only while the claim is still its own. A run left pending by a process that died
+before taking it, or left running by a host that died while reading, is handed to a worker again
+once ``LEASE`` has passed, by the next request for it or the page's next poll.
 
 What is proposed depends on what the image is: the collection item of the photo (or of the
 photo a screenshot was cut from) names the document (``app.domain.documents``), and only the
@@ -19,14 +24,17 @@ sex ``男``/``女``).
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from flask import Flask, current_app
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.clock import business_today
@@ -41,7 +49,10 @@ from app.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(minutes=10)
+# How long a worker's claim holds (a reading takes seconds: docs/MEASUREMENTS.md), and how long a
+# run may wait unclaimed before it is handed to a worker again (its host died with it queued).
+LEASE = timedelta(minutes=10)
+STALE_AFTER = LEASE
 # Which form field each recognised OCR field proposes a value for, and which part of it.
 FORM_FIELDS: dict[str, tuple[str, str]] = {
     "name": ("name", "value"),
@@ -97,10 +108,8 @@ def request_run(sha256: str, *, now: datetime, settings: OcrSettings) -> OcrRun:
             db.session.rollback()
             return db.session.scalar(select(OcrRun).where(OcrRun.sha256 == sha256, OcrRun.engine == name))
         _submit(run.id, settings)
-    elif run.status == "pending" and _as_utc(run.requested_at) < now - STALE_AFTER:
-        run.requested_at = now
-        db.session.commit()
-        _submit(run.id, settings)
+    elif _overdue(run, now):
+        _resubmit(run, now, settings)
     elif run.status == "done":
         # Read before it was known as this document, or under older rules: the lines are kept,
         # so extracting again costs no OCR (milliseconds) and the stored fields stay right.
@@ -115,6 +124,22 @@ def request_run(sha256: str, *, now: datetime, settings: OcrSettings) -> OcrRun:
         db.session.commit()
         _submit(run.id, settings)
     return run
+
+
+def _overdue(run: OcrRun, now: datetime) -> bool:
+    """Waiting longer than any worker would leave it: pending and never taken, or running under a
+    claim that has run out (the host reading it died)."""
+    if run.status == "pending":
+        return _as_utc(run.requested_at) < now - STALE_AFTER
+    if run.status == "running":
+        return run.claimed_until is None or _as_utc(run.claimed_until) < now
+    return False
+
+
+def _resubmit(run: OcrRun, now: datetime, settings: OcrSettings) -> None:
+    run.requested_at = now  # handed over once per STALE_AFTER, not on every poll
+    db.session.commit()
+    _submit(run.id, settings)
 
 
 def kind_of_image(sha256: str) -> DocumentKind:
@@ -197,29 +222,69 @@ def _engine(name: str, model_dir: str | None) -> OcrEngine:
         return _engines[key]
 
 
+def worker_name() -> str:
+    """Who a claim is held by: the host, the process and a nonce (a restarted process is another)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:80]
+
+
+def claim(run_id: int, holder: str, *, now: datetime) -> bool:
+    """Take the run for ``holder`` if it is pending, or running under a claim that ran out; commits
+    at once. True for exactly one of any number of workers asking at the same moment, on any host
+    (the UPDATE's WHERE is re-checked under the row lock the database takes for it)."""
+    t = OcrRun.__table__
+    taken = db.session.execute(
+        update(t).where(t.c.id == run_id, or_(
+            t.c.status == "pending",
+            and_(t.c.status == "running", or_(t.c.claimed_until.is_(None), t.c.claimed_until < now)),
+        )).values(status="running", claimed_by=holder, claimed_until=now + LEASE)
+    ).rowcount
+    db.session.commit()
+    return taken == 1
+
+
+def _finish(run_id: int, holder: str, values: dict) -> bool:
+    """Write the result, only while the claim is still ``holder``'s; commits."""
+    t = OcrRun.__table__
+    written = db.session.execute(
+        update(t).where(t.c.id == run_id, t.c.status == "running", t.c.claimed_by == holder)
+        .values(**values, finished_at=clock_now(), claimed_until=None)
+    ).rowcount
+    db.session.commit()
+    return written == 1
+
+
 def _work(app: Flask, run_id: int, model_dir: str | None) -> None:
     with app.app_context():
-        run = db.session.get(OcrRun, run_id)
-        if run is None or run.status != "pending":
-            return
         try:
-            engine = _engine(run.engine, model_dir)
-            with photo_store().open(run.sha256) as f, Image.open(f) as image:
-                image.load()
-                result = engine.read(image)
-            lines = [(line.text, line.confidence) for line in result.lines]
-            run.lines = [[text, round(conf, 4)] for text, conf in lines]
-            run.fields = extract_fields(lines, today=business_today(), kind=kind_of_image(run.sha256))
-            run.seconds = round(result.seconds, 3)
-            run.status = "done"
-        except OcrUnavailable as e:
-            run.status, run.error = "failed", e.message % e.params if e.params else e.message
-        except Exception as e:  # noqa: BLE001 - a broken image must not kill the worker
-            log.exception("OCR run %s failed", run_id)
-            run.status, run.error = "failed", f"{type(e).__name__}: {e}"[:500]
-        run.finished_at = clock_now()
-        db.session.commit()
-        db.session.remove()
+            holder = worker_name()
+            if not claim(run_id, holder, now=clock_now()):
+                return  # done, failed, or being read by another worker (of this host or another)
+            run = db.session.get(OcrRun, run_id)
+            if run is None:
+                return
+            sha256, engine_name = run.sha256, run.engine
+            try:
+                engine = _engine(engine_name, model_dir)
+                with photo_store().open(sha256) as f, Image.open(f) as image:
+                    image.load()
+                    result = engine.read(image)
+                lines = [(line.text, line.confidence) for line in result.lines]
+                values = {
+                    "lines": [[text, round(conf, 4)] for text, conf in lines],
+                    "fields": extract_fields(lines, today=business_today(), kind=kind_of_image(sha256)),
+                    "seconds": round(result.seconds, 3),
+                    "status": "done",
+                }
+            except OcrUnavailable as e:
+                values = {"status": "failed", "error": e.message % e.params if e.params else e.message}
+            except Exception as e:  # noqa: BLE001 - a broken image must not kill the worker
+                log.exception("OCR run %s failed", run_id)
+                values = {"status": "failed", "error": f"{type(e).__name__}: {e}"[:500]}
+            db.session.rollback()  # end the read: the result is written by the claim's holder only
+            if not _finish(run_id, holder, values):
+                log.warning("OCR run %s: the claim ran out before the reading ended; another worker has it", run_id)
+        finally:
+            db.session.remove()
 
 
 def run(run_id: int) -> OcrRun:
@@ -230,3 +295,9 @@ def run(run_id: int) -> OcrRun:
     if found is None:
         raise OutOfScope("OcrRun", run_id)
     return found
+
+
+def resume_if_overdue(found: OcrRun, *, now: datetime, settings: OcrSettings) -> None:
+    """The page's poll: a run overdue (the host that had it died) is handed to a worker again."""
+    if settings.available and _overdue(found, now):
+        _resubmit(found, now, settings)

@@ -180,6 +180,7 @@ def ocr_status(application_id: int, run_id: int):
     # Only runs of this application's images are shown here.
     if run.sha256 not in {p.sha256 for p in app.photos if p.received_at} | {s.sha256 for s in app.screenshots}:
         abort(404)
+    ocr_service.resume_if_overdue(run, now=clock.now(), settings=_ocr_settings())
     return _ocr_partial(app, run)
 
 
