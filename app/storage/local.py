@@ -53,7 +53,8 @@ class LocalPhotoStore:
         except OSError as exc:
             raise StoreMisconfigured(f"photo folder {self.root} is not writable: {exc.strerror}") from exc
         finally:
-            probe.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a folder that is not one fails unlink too: keep the message above
+                probe.unlink()
 
     def upload_staging(self, lock: LockFactory | None = None):
         from app.storage.uploads import LocalUploads
