@@ -16,6 +16,9 @@ def create_app(config: object | None = None) -> Flask:
         instance_path=str(INSTANCE_DIR),
     )
     app.config.from_object(config if config is not None else Config())
+    from app import logging_setup
+
+    logging_setup.init_app(app)  # first: logs, request id and the request's metrics around every other hook
     if app.config.get("PROXY_FIX_HOPS"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -174,6 +174,16 @@ class Config:
         self.LOAN_CLASS_DAYS = tuple(int(d) for d in os.environ.get("LOAN_CLASS_DAYS", "1,91,181,361").split(","))
         default_daily = "1" if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") else "0"
         self.DAILY_JOB_ON_FIRST_REQUEST = os.environ.get("DAILY_JOB_ON_FIRST_REQUEST", default_daily) == "1"
+        # Operations (app/logging_setup.py, app/web/ops.py): logs as text (a terminal) or json (one
+        # object per line, for a collector); /metrics for a scraper sending "Authorization: Bearer
+        # <METRICS_TOKEN>" (unset: /metrics answers 404); error reports to SENTRY_DSN when set.
+        self.LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+        self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+        self.METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+        self.SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+        self.SENTRY_ENVIRONMENT = os.environ.get("SENTRY_ENVIRONMENT", "")
+        self.SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0"))
+        self.APP_VERSION = APP_VERSION
 
 
 def engine_options(url: str) -> dict:

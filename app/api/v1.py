@@ -6,7 +6,7 @@ from typing import Callable
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
-from app import clock
+from app import clock, metrics
 from app.api import errors as api_errors
 from app.api import schemas
 from app.api.errors import error
@@ -327,6 +327,7 @@ def upload_head(photo_uuid: str):
 
 @bp.route("/uploads/<photo_uuid>", methods=["PATCH"])
 @device_api
+@metrics.sync_uploads_in_progress.track_inprogress()
 def upload_patch(photo_uuid: str):
     if request.headers.get("Content-Type") != "application/offset+octet-stream":
         return error("bad_content_type", N_("The upload was sent in the wrong format."), 415)

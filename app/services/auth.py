@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app import metrics
 from app.domain import passwords
 from app.domain.i18n import N_
 from app.extensions import db
@@ -93,6 +94,7 @@ def authenticate(
     if locked:
         audit.record("login_refused_locked", actor_id=user.id, object_type="user", object_id=user.id, ip=ip)
         db.session.commit()
+        metrics.login_failures.labels(why="locked").inc()
         return locked
 
     if not check_password_hash(user.password_hash, password):
@@ -104,11 +106,13 @@ def authenticate(
             why="password", failures=user.failed_logins,
         )
         db.session.commit()
+        metrics.login_failures.labels(why="password").inc()
         return LoginResult(None, "invalid")
 
     if not user.is_enabled:
         audit.record("login_refused_disabled", actor_id=user.id, object_type="user", object_id=user.id, ip=ip)
         db.session.commit()
+        metrics.login_failures.labels(why="disabled").inc()
         return LoginResult(None, "disabled")
 
     user.failed_logins = 0
@@ -132,6 +136,7 @@ def _unknown_user(
     if locked:
         audit.record("login_refused_locked", actor_id=None, ip=ip, username=username, why="unknown")
         db.session.commit()
+        metrics.login_failures.labels(why="locked").inc()
         return locked
     check_password_hash(dummy_hash(method), password)
     if row is None:
@@ -156,6 +161,7 @@ def _unknown_user(
         if not retry:
             raise
         return _unknown_user(username, password, now=now, throttle=throttle, ip=ip, method=method, retry=False)
+    metrics.login_failures.labels(why="unknown").inc()
     return LoginResult(None, "invalid")
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from app import metrics
 from app.domain.i18n import N_
 from app.domain.manifest import (
     CLOCK_SLACK, ItemSpec, Manifest, ProductSpec, canonical_sha256, parse_manifest, parse_resubmission,
@@ -369,6 +370,7 @@ def append_chunk(
         except UploadTooLong:
             raise SyncError("too_long", N_("The photo is longer than announced; take it again.")) from None
         new_offset = current + written
+        metrics.sync_upload_bytes.inc(written)
         if new_offset == photo.size_bytes:
             _finish(photo, uploads, settings=settings, now=now, ip=ip)
         return new_offset

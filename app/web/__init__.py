@@ -22,6 +22,9 @@ def register_web(app: Flask) -> None:
         template_helpers,
     )
 
+    from app.web import ops
+
+    ops.init_app(app)  # /healthz, /readyz, /metrics: before the daily job's first-request hook
     security.init_app(app)
     daily.init_app(app)
     template_helpers.init_app(app)

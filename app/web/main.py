@@ -1,4 +1,4 @@
-"""Home ("my queue"), notifications and the menu's badges, language switch, health check."""
+"""Home ("my queue"), notifications and the menu's badges, language switch (health checks: app/web/ops.py)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
@@ -12,7 +12,6 @@ from app.services import auth as auth_service
 from app.services import dashboard as dashboard_service
 from app.services import notifications as notification_service
 from app.services import reporting
-from app.services import transactions
 from app.services.queues import queues_for, waiting_total
 from app.services.scope import ADMIN, abilities, may
 from app.web.auth import safe_next
@@ -77,9 +76,3 @@ def set_language():
         session["lang"] = lang
     return redirect(safe_next(request.form.get("next")))
 
-
-@bp.route("/healthz")
-@public
-def healthz():
-    transactions.ping()
-    return {"status": "ok"}
