@@ -27,5 +27,5 @@ class OcrRun(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The worker running it (host:pid:nonce) and until when its claim holds (app/services/ocr.py):
     # a host that dies mid-run is overtaken once the claim has run out.
-    claimed_by: Mapped[str] = mapped_column(String(80), default="")
+    claimed_by: Mapped[str] = mapped_column(String(80), default="", server_default="")
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -21,8 +21,8 @@ def upgrade():
     with op.batch_alter_table('ocr_runs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('claimed_by', sa.String(length=80), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('claimed_until', sa.DateTime(), nullable=True))
-    with op.batch_alter_table('ocr_runs', schema=None) as batch_op:
-        batch_op.alter_column('claimed_by', existing_type=sa.String(length=80), server_default=None)
+    # claimed_by keeps its server default: a host still running the previous version during a
+    # rolling upgrade inserts runs without naming it (docs/DEPLOY.md, "Upgrading").
 
 
 def downgrade():

@@ -146,3 +146,19 @@ def test_a_run_whose_host_died_is_taken_again_after_the_lease_not_before(app, de
     assert _get(app, alive).status == "running" and _get(app, alive).claimed_by == "host-a:1:alive"
     taken = _get(app, dead)
     assert taken.status == "done" and taken.claimed_by != "host-a:1:dead"
+
+
+def test_a_host_of_the_previous_version_still_records_runs_after_the_upgrade(app, demo):
+    """Rolling upgrade (docs/DEPLOY.md): migration 0022 ran, an old host inserts a run the old way,
+    naming none of the new columns."""
+    from sqlalchemy import text
+
+    with app.app_context():
+        sha = db.session.scalars(select(Photo.sha256).where(Photo.received_at.is_not(None))).first()
+        db.session.execute(text(
+            "INSERT INTO ocr_runs (sha256, engine, status, lines, fields, error, requested_at)"
+            " VALUES (:sha, 'rapidocr', 'pending', '[]', '{}', '', :now)"), {"sha": sha, "now": clock.now().replace(tzinfo=None)})
+        db.session.commit()
+        run = db.session.scalar(select(OcrRun).where(OcrRun.sha256 == sha))
+        assert run.claimed_by == "" and run.claimed_until is None
+        assert ocr_service.claim(run.id, "new-host", now=clock.now())
