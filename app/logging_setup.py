@@ -10,7 +10,7 @@ text (the default, for a terminal); a request id on every request; optional Sent
 - ``Scrub``, a filter on our handler, masks every 18-character ID number (``110101********1234``)
   and the value after password=/token=/secret=/Bearer, in the message, its arguments and the
   traceback; Sentry's events and breadcrumbs go through the same masking (``before_send``), and
-  Sentry is told to send no personal data (no cookies, no user, no request body).
+  Sentry is told to send no personal data (no cookies, no user, no request body, no local variables).
 - With SENTRY_DSN unset nothing of Sentry is imported.
 """
 from __future__ import annotations
@@ -174,6 +174,7 @@ def init_sentry(config) -> bool:
         integrations=[FlaskIntegration()],
         send_default_pii=False,  # no cookies, user, IP or request body
         max_request_body_size="never",
+        include_local_variables=False,  # a frame's locals may hold a borrower's data or a password
         environment=config.get("SENTRY_ENVIRONMENT") or None,
         release=f"daidaitong@{config.get('APP_VERSION') or ''}".rstrip("@"),
         traces_sample_rate=float(config.get("SENTRY_TRACES_SAMPLE_RATE") or 0),
