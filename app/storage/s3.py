@@ -321,18 +321,22 @@ class S3PhotoStore:
     def open_key(self, key: str, doing: str) -> BinaryIO:
         out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, dir=self._scratch)
         try:
-            with self.errors(doing):
-                body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
-                try:
-                    while block := body.read(READ_BUFFER):
-                        out.write(block)
-                finally:
-                    body.close()
+            self.copy_key_into(key, out, doing)
             out.seek(0)
         except BaseException:
             out.close()
             raise
         return out  # type: ignore[return-value]
+
+    def copy_key_into(self, key: str, out: BinaryIO, doing: str) -> None:
+        """Stream the object ``key`` into ``out``, a megabyte at a time."""
+        with self.errors(doing):
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            try:
+                while block := body.read(READ_BUFFER):
+                    out.write(block)
+            finally:
+                body.close()
 
     def derivative(self, sha256: str, kind: str) -> bytes:
         key = self.derivative_key(sha256, kind)

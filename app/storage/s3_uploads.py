@@ -103,9 +103,7 @@ class ObjectUploads:
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk_key, _ in run:
-                    with self.store.open_key(chunk_key, "read an upload's chunk") as chunk:
-                        while block := chunk.read(COPY_BUFFER * 16):
-                            out.write(block)
+                    self.store.copy_key_into(chunk_key, out, "read an upload's chunk")
             yield copy
         finally:
             copy.unlink(missing_ok=True)
