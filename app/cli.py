@@ -132,3 +132,6 @@ def register_cli(app: Flask) -> None:
     from app.android_cli import register as register_android
 
     register_android(app)
+    from app.photos_cli import register as register_photos
+
+    register_photos(app)

@@ -9,10 +9,11 @@ if ("serviceWorker" in navigator) {
     });
   });
 }
-// A 4xx/5xx answer to an htmx request still shows the server's message (htmx ignores them by default).
+// A 4xx/5xx answer to an htmx request still shows the server's message (htmx ignores them by default);
+// 503: the photo store or the database is not there just now (app/web/errors.py).
 document.addEventListener("htmx:beforeSwap", function (evt) {
   var status = evt.detail.xhr.status;
-  if (status === 422 || status === 400 || status === 403 || status === 404 || status === 409) {
+  if (status === 422 || status === 400 || status === 403 || status === 404 || status === 409 || status === 503) {
     evt.detail.shouldSwap = true;
     evt.detail.isError = false;
   }

@@ -19,8 +19,7 @@ from app.extensions import db
 from app.models import Application, AuditLog, Borrower, FollowUpTask, Loan, Photo
 from app.services import jobs
 from app.storage import StoreMisconfigured, StoreUnavailable, make_store
-from tests.conftest import _empty_all_tables
-from tests.support.store_proxy import S3_ENDPOINT, StoreProxy, needs_s3, s3_config
+from tests.support.store_proxy import S3_ENDPOINT, StoreProxy, app_behind, needs_s3, s3_config
 from tests.sync_helpers import enrol, jpeg_bytes, manifest, upload
 
 pytestmark = needs_s3
@@ -37,14 +36,8 @@ def proxy():
 @pytest.fixture()
 def app(migrated, tmp_path, proxy):
     """The app with its photos in SeaweedFS, reached through the proxy."""
-    app = create_app(s3_config(migrated, tmp_path, endpoint=proxy.url))
-    yield app
-    proxy.release()
-    proxy.up()
-    with app.app_context():
-        db.session.remove()
-        _empty_all_tables()
-        db.engine.dispose()
+    with app_behind(proxy, migrated, tmp_path) as app:
+        yield app
 
 
 def _sent_application(app, client, headers):

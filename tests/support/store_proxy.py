@@ -5,7 +5,7 @@ client talks to ``proxy.url`` and the proxy forwards to SeaweedFS, except when t
 
 - ``down()``: drop every connection and every new one at once (the gateway gone; ``up()`` again);
 - ``hold(rule)``: keep each request the rule matches unanswered (not forwarded) until ``release()``
-  — a store slower than any timeout, or a run stuck half way;
+  forwards them (or cuts them) — a store slower than any timeout, or a run stuck half way;
 - ``drop(rule)``: cut the connection of each request the rule matches (e.g. only the writes of
   originals, while the staged chunks still go through).
 
@@ -53,6 +53,27 @@ def s3_config(database_url: str, tmp_path: Path, *, endpoint: str = "", readonly
     return config
 
 
+@contextlib.contextmanager
+def app_behind(proxy: StoreProxy, database_url: str, tmp_path: Path):
+    """An app whose photos are in the test S3 server reached through ``proxy``; its tables emptied
+    afterwards, as tests/conftest.py's ``app`` fixture does."""
+    from app import create_app
+    from app.extensions import db
+    from tests.conftest import _empty_all_tables
+
+    app = create_app(s3_config(database_url, tmp_path, endpoint=proxy.url))
+    try:
+        yield app
+    finally:
+        proxy.release()
+        proxy.drop(None)
+        proxy.up()
+        with app.app_context():
+            db.session.remove()
+            _empty_all_tables()
+            db.engine.dispose()
+
+
 class StoreProxy:
     def __init__(self, upstream: str) -> None:
         host_port = upstream.split("://", 1)[-1].rstrip("/")
@@ -68,6 +89,7 @@ class StoreProxy:
         self._drop: Rule | None = None
         self._released = threading.Event()
         self._released.set()
+        self._discard_held = False
         self.held = threading.Event()
         self.matched = 0
         self._closed = False
@@ -86,11 +108,15 @@ class StoreProxy:
             self._down = False
 
     def hold(self, rule: Rule = lambda method, path: True) -> None:
+        self._discard_held = False
         self._released.clear()
         self.held.clear()
         self._hold = rule
 
-    def release(self) -> None:
+    def release(self, *, forward: bool = True) -> None:
+        """Let the held requests go on to the store, or (``forward=False``) cut them: a client that
+        gave up must not see its request land later."""
+        self._discard_held = not forward
         self._hold = None
         self._released.set()
 
@@ -158,7 +184,7 @@ class StoreProxy:
                     self.matched += 1
                     self.held.set()
                     self._released.wait()
-                    if self._closed:
+                    if self._closed or self._discard_held:
                         return
                 server.sendall(head + b"\r\n\r\n")
                 while length > 0:
