@@ -202,7 +202,9 @@ class S3PhotoStore:
                     "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the bucket's permissions") from None
             if status >= 500 or code in ("SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "503", "500"):
                 raise StoreUnavailable(f"photo store {self.where} could not {doing} now ({code}); try again later") from None
-            raise
+            # Any other refusal (a request this store does not support, a bucket policy): an operator must look.
+            raise StoreMisconfigured(f"photo store {self.where} refused to {doing} ({code} {exc.response.get('Error', {}).get('Message', '')}); "
+                                     "check that PHOTO_STORE and S3_ENDPOINT_URL name an S3-compatible store and the bucket's settings") from None
         except BotoCoreError as exc:
             # Connection refused or reset, DNS, timeouts, retries exhausted: the store is not there now.
             raise StoreUnavailable(f"photo store {self.where} is unreachable ({type(exc).__name__}) "

@@ -345,3 +345,52 @@ def test_a_store_that_does_not_answer_is_unavailable(tmp_path):
                          S3_MAX_ATTEMPTS=1)
         with pytest.raises(StoreUnavailable):
             store.exists("a" * 64)
+
+
+@contextmanager
+def _answering(status: int, code: str):
+    """An HTTP server on loopback that answers every request with an S3 error document."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = f'<?xml version="1.0"?><Error><Code>{code}</Code><Message>said the server</Message></Error>'.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(0 if self.command == "HEAD" else len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = _answer
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(("status", "code", "raised"), [
+    (503, "SlowDown", StoreUnavailable),
+    (500, "InternalError", StoreUnavailable),
+    (403, "AccessDenied", StoreMisconfigured),
+    (400, "NotImplementedHere", StoreMisconfigured),  # anything else is an operator's matter, never a crash
+])
+def test_the_stores_answers_are_mapped(tmp_path, status, code, raised):
+    with _answering(status, code) as endpoint:
+        store = s3_store(tmp_path, S3_ENDPOINT_URL=endpoint, S3_MAX_ATTEMPTS=1)
+        _, src = _staged(store, b"photo")
+        with pytest.raises(raised):
+            store.put_file(hashlib.sha256(b"photo").hexdigest(), src)
+        assert src.exists()
