@@ -56,7 +56,7 @@ sync_upload_bytes = Counter(
     PREFIX + "sync_upload_bytes_total", "Photo bytes received from phones (tus PATCH bodies written)."
 )
 ocr_run_seconds = Histogram(
-    PREFIX + "ocr_run_seconds", "Time of one OCR run (reading one photo).",
+    PREFIX + "ocr_run_seconds", "Time of one OCR run's reading of its photo (the engine's time, done runs).",
     buckets=(0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0),
 )
 ocr_runs = Counter(PREFIX + "ocr_runs_total", "OCR runs finished, by result (done, failed).", ("result",))
@@ -79,6 +79,13 @@ sms_send_failures = Counter(
 def status_class(status: int) -> str:
     """200 → "2xx": a bounded label, whatever the status."""
     return f"{status // 100}xx" if 100 <= status < 600 else "other"
+
+
+def ocr_finished(status: str, seconds: float | None) -> None:
+    """One OCR run ended: its result, and its reading time when the engine read the photo."""
+    ocr_runs.labels(result=status).inc()
+    if seconds is not None:
+        ocr_run_seconds.observe(seconds)
 
 
 def timed_daily_job(run: Callable[..., dict]) -> Callable[..., dict]:

@@ -17,6 +17,7 @@ from datetime import date
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from app import metrics
 from app.clock import business_today as business_today  # re-exported: callers ask jobs for the day
 from app.clock import now
 from app.domain.repayment import DEFAULT_CLASS_DAYS, PENALTY_DAYS_PER_YEAR, RATE_UNITS
@@ -44,6 +45,7 @@ def _sql(dialect: str) -> dict[str, str]:
     return {"days": "DATEDIFF(:day, {a})", "greatest": "GREATEST({a}, {b})", "idiv": "DIV"}
 
 
+@metrics.timed_daily_job
 def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sms_settings: ReminderSettings | None = None,
               task_settings=None, retention=None) -> dict:
     """Bring every active loan to ``day``; returns counts. Commits once; then, given ``retention``

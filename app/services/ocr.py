@@ -37,6 +37,7 @@ from PIL import Image
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app import metrics
 from app.clock import business_today
 from app.clock import now as clock_now
 from app.domain.documents import DocumentKind, kind_of_item, may_propose
@@ -280,6 +281,7 @@ def _work(app: Flask, run_id: int, model_dir: str | None) -> None:
             except Exception as e:  # noqa: BLE001 - a broken image must not kill the worker
                 log.exception("OCR run %s failed", run_id)
                 values = {"status": "failed", "error": f"{type(e).__name__}: {e}"[:500]}
+            metrics.ocr_finished(values["status"], values.get("seconds"))
             db.session.rollback()  # end the read: the result is written by the claim's holder only
             if not _finish(run_id, holder, values):
                 log.warning("OCR run %s: the claim ran out before the reading ended; another worker has it", run_id)

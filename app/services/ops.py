@@ -58,6 +58,7 @@ def backlog_readings(today: date) -> list[Reading]:
         select(func.count()).select_from(SmsMessage).where(SmsMessage.status == "failed", SmsMessage.for_date == today)
     )
     ocr_pending = db.session.scalar(select(func.count()).select_from(OcrRun).where(OcrRun.status == "pending"))
+    ocr_running = db.session.scalar(select(func.count()).select_from(OcrRun).where(OcrRun.status == "running"))
     last = db.session.execute(
         select(JobRun.for_date, JobRun.finished_at).where(JobRun.job == DAILY_JOB)
         .order_by(JobRun.for_date.desc()).limit(1)
@@ -66,7 +67,8 @@ def backlog_readings(today: date) -> list[Reading]:
     readings = [
         Reading("sms_outbox_backlog", "SMS messages waiting to be sent or being sent (all hosts).", sms_backlog or 0),
         Reading("sms_outbox_failed_today", "SMS messages of today's business date given up as failed.", sms_failed or 0),
-        Reading("ocr_queue_depth", "OCR runs waiting to be done (all hosts).", ocr_pending or 0),
+        Reading("ocr_queue_depth", "OCR runs waiting for a worker (all hosts).", ocr_pending or 0),
+        Reading("ocr_running", "OCR runs a worker is reading now (all hosts).", ocr_running or 0),
     ]
     if last is not None:
         readings += [

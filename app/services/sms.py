@@ -32,6 +32,7 @@ from decimal import Decimal
 
 from sqlalchemy import case, exists, insert, or_, select, update
 
+from app import metrics
 from app.clock import business_today
 from app.domain.phone import PhoneError, normalise_mobile
 from app.extensions import db
@@ -267,11 +268,13 @@ def send_due(
                 outcome = "retrying"
                 errors_in_a_row += 1
                 log.info("SMS %s attempt %d failed, retrying: %s", c.id, message.attempts, result.error)
+                metrics.sms_send_failures.labels(final="false").inc()
             else:
                 values = {"status": FAILED, "next_attempt_at": None, "last_error": result.error[:ERROR_LEN]}
                 outcome = "failed"
                 errors_in_a_row = errors_in_a_row + 1 if result.retryable else 0
                 log.warning("SMS %s failed after %d attempt(s): %s", c.id, message.attempts, result.error)
+                metrics.sms_send_failures.labels(final="true").inc()
             recorded = conn.execute(
                 update(t).where(t.c.id == c.id, t.c.status == SENDING).values(**values)
             ).rowcount

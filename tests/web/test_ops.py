@@ -304,3 +304,78 @@ def test_metrics_add_up_every_gunicorn_worker(migrated, tmp_path):
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
         log.close()
+
+
+# --- the jobs' metrics --------------------------------------------------------------------------
+
+
+def test_metrics_time_the_daily_job_and_count_its_result(metrics_app, demo):
+    from datetime import date
+
+    from app.services import jobs
+
+    client = metrics_app.test_client()
+    before = scrape(client)
+    with metrics_app.app_context():
+        jobs.run_daily(date(2026, 12, 1))
+    after = scrape(client)
+    assert sample(after, "daidaitong_daily_job_runs_total", result="ok") == sample(
+        before, "daidaitong_daily_job_runs_total", result="ok") + 1
+    assert sample(after, "daidaitong_daily_job_duration_seconds_count") == sample(
+        before, "daidaitong_daily_job_duration_seconds_count") + 1
+    # Read from the database: what any host or a cron run did.
+    assert sample(after, "daidaitong_daily_job_last_business_day_seconds") == (date(2026, 12, 1) - date(1970, 1, 1)).days * 86400
+    assert sample(after, "daidaitong_daily_job_last_finished_seconds") > 0
+
+
+def test_metrics_count_sms_sending_failures(metrics_app, demo):
+    from app.services import sms
+    from app.sms import make_gateway
+    from tests.integration.test_sms import NOW, SIGN, _enqueue, _portfolio
+
+    gateway = make_gateway({"SMS_GATEWAY": "http", "SMS_HTTP_URL": f"http://127.0.0.1:{closed_port()}/sms/send",
+                            "SMS_SIGN": SIGN, "SMS_HTTP_TIMEOUT": 2})
+    client = metrics_app.test_client()
+    before = scrape(client)
+    with metrics_app.app_context():
+        _portfolio(demo, only={"张三"})
+        _enqueue()
+        assert sms.send_due(NOW, gateway, max_attempts=5)["retrying"] == 1  # the provider is down: retried later
+    middle = scrape(client)
+    with metrics_app.app_context():  # the next try, after the back-off, is the last one allowed
+        assert sms.send_due(NOW + sms.backoff_after(1), gateway, max_attempts=2)["failed"] == 1
+    after = scrape(client)
+    name = "daidaitong_sms_send_failures_total"
+    assert sample(middle, name, final="false") == sample(before, name, final="false") + 1
+    assert sample(middle, "daidaitong_sms_outbox_backlog") == 1
+    assert sample(after, name, final="true") == sample(before, name, final="true") + 1
+    assert sample(after, "daidaitong_sms_outbox_backlog") == 0
+
+
+def test_metrics_count_ocr_runs_and_time_the_reading(metrics_app, demo, tmp_path):
+    from app import clock
+    from app.models import OcrRun
+    from app.services import ocr as ocr_service
+    from tests.sync_helpers import sha256
+
+    data = jpeg_bytes(320, 240, seed=9)
+    digest = sha256(data)
+    (tmp_path / "p.jpg").write_bytes(data)
+    with metrics_app.app_context():
+        metrics_app.extensions["photo_store"].put_file(digest, tmp_path / "p.jpg")
+        runs = [OcrRun(sha256=digest, engine=engine, status="pending", requested_at=clock.now())
+                for engine in ("rapidocr", "none")]
+        db.session.add_all(runs)
+        db.session.commit()
+        ids = [r.id for r in runs]
+    client = metrics_app.test_client()
+    before = scrape(client)
+    assert sample(before, "daidaitong_ocr_queue_depth") == 2
+    for run_id in ids:  # what the worker thread does with a run it is handed
+        ocr_service._work(metrics_app, run_id, None)
+    after = scrape(client)
+    assert sample(after, "daidaitong_ocr_queue_depth") == 0
+    runs_total = "daidaitong_ocr_runs_total"
+    assert sample(after, runs_total, result="done") == sample(before, runs_total, result="done") + 1
+    assert sample(after, runs_total, result="failed") == sample(before, runs_total, result="failed") + 1  # engine off
+    assert sample(after, "daidaitong_ocr_run_seconds_count") == sample(before, "daidaitong_ocr_run_seconds_count") + 1
