@@ -172,7 +172,7 @@ def init_sentry(config) -> bool:
     sentry_sdk.init(
         dsn=dsn,
         integrations=[FlaskIntegration()],
-        send_default_pii=False,  # no cookies, user, IP or request body
+        # send_default_pii left unset (it is deprecated): the SDK's default sends no cookies, user or IP.
         max_request_body_size="never",
         include_local_variables=False,  # a frame's locals may hold a borrower's data or a password
         environment=config.get("SENTRY_ENVIRONMENT") or None,
