@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the test suite drives for real: Chromium (browser tests) and MariaDB
-# (the production database engine). Installed when missing; needs root, as CI has.
+# Debian packages the test suite drives for real: Chromium (browser tests), MariaDB
+# (the production database engine) and nginx (the load balancer in front of several app hosts,
+# tests/e2e/test_multihost.py). Installed when missing; needs root, as CI has.
 set -euo pipefail
 missing=()
 [ -x /usr/lib/chromium/chromium ] || missing+=(chromium)
 command -v mariadbd >/dev/null 2>&1 || missing+=(mariadb-server)
+[ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 # A CJK font so pages and generated test images render Chinese text.
 [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -155,8 +155,9 @@ def test_a_host_of_the_previous_version_still_records_runs_after_the_upgrade(app
 
     with app.app_context():
         sha = db.session.scalars(select(Photo.sha256).where(Photo.received_at.is_not(None))).first()
+        lines = db.engine.dialect.identifier_preparer.quote("lines")  # a reserved word on MariaDB
         db.session.execute(text(
-            "INSERT INTO ocr_runs (sha256, engine, status, lines, fields, error, requested_at)"
+            f"INSERT INTO ocr_runs (sha256, engine, status, {lines}, fields, error, requested_at)"
             " VALUES (:sha, 'rapidocr', 'pending', '[]', '{}', '', :now)"), {"sha": sha, "now": clock.now().replace(tzinfo=None)})
         db.session.commit()
         run = db.session.scalar(select(OcrRun).where(OcrRun.sha256 == sha))
