@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from app.domain.i18n import N_
 from app.extensions import db
@@ -58,8 +59,14 @@ def named_lock(name: str, timeout: float = DEFAULT_TIMEOUT_S) -> Iterator[None]:
         try:
             yield
         finally:
-            conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
-            conn.rollback()
+            try:
+                conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
+                conn.rollback()
+            except DBAPIError as lost:
+                # The connection died under the work (a database restart, a KILL): the server let
+                # the lock go with it. What the work did stands; its own error, if any, is the one.
+                if not lost.connection_invalidated:
+                    raise
 
 
 @contextmanager

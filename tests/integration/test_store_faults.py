@@ -280,20 +280,21 @@ def test_a_real_start_with_wrong_credentials_exits_with_the_message(migrated, tm
 # -- the database restarting during a sync (MariaDB) -------------------------------------------------
 
 
-@pytest.mark.skipif("mysql" not in os.environ.get("TEST_DATABASE_URL", ""),
-                    reason="kills the app's database connections with KILL: MariaDB only")
-def test_database_connections_killed_during_the_last_chunk_lose_nothing(app, client, demo, proxy, migrated):
+MARIADB_ONLY = pytest.mark.skipif("mysql" not in os.environ.get("TEST_DATABASE_URL", ""),
+                                  reason="kills the app's database connections with KILL: MariaDB only")
+
+
+def _last_chunk_with_connections_killed(app, headers, proxy, migrated, last, data, cut, which: str):
+    """Send the last chunk, hold it at the write of the original (the request is then inside sync's
+    _finish, holding its upload lock's connection and its session's transaction), KILL the app's
+    connections (``which``: "all", or "lock": only the one holding the upload's GET_LOCK), let the
+    write go on; the answer."""
     import threading
 
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
     from sqlalchemy.pool import NullPool
 
-    headers = enrol(app, "officer1")
-    body, last, data, cut = _sent_application(app, client, headers)
-
-    # Held at the write of the original: the request is inside sync's _finish, holding its upload
-    # lock's connection (GET_LOCK) and its session's transaction.
     proxy.hold(lambda method, path: method == "PUT" and "/objects/" in path)
     answer: dict = {}
     worker = threading.Thread(target=lambda: answer.update(
@@ -302,15 +303,25 @@ def test_database_connections_killed_during_the_last_chunk_lose_nothing(app, cli
     assert proxy.held.wait(30)
     killer = create_engine(migrated, poolclass=NullPool)
     with killer.connect() as conn:
-        ids = conn.execute(text("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = :db AND ID <> CONNECTION_ID()"),
-                           {"db": make_url(migrated).database}).scalars().all()
-        assert ids  # the request's connections
+        if which == "lock":
+            ids = [conn.execute(text("SELECT IS_USED_LOCK(:name)"), {"name": f"upload:{last['uuid']}"}).scalar()]
+        else:
+            ids = conn.execute(text("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = :db AND ID <> CONNECTION_ID()"),
+                               {"db": make_url(migrated).database}).scalars().all()
+        assert ids and all(ids)  # the request's connections
         for connection_id in ids:
             conn.execute(text(f"KILL {int(connection_id)}"))
     killer.dispose()
     proxy.release()
     worker.join(60)
-    r = answer["r"]
+    return answer["r"]
+
+
+@MARIADB_ONLY
+def test_database_connections_killed_during_the_last_chunk_lose_nothing(app, client, demo, proxy, migrated):
+    headers = enrol(app, "officer1")
+    body, last, data, cut = _sent_application(app, client, headers)
+    r = _last_chunk_with_connections_killed(app, headers, proxy, migrated, last, data, cut, "all")
     # Either it finished on fresh connections or it failed retryably; never a 500.
     assert r.status_code in (204, 503), r.get_data(as_text=True)
     if r.status_code == 503:
@@ -318,5 +329,20 @@ def test_database_connections_killed_during_the_last_chunk_lose_nothing(app, cli
 
     done = _resume(client, headers, last["uuid"], data)  # the phone's retry
     assert done.headers["X-Photo-Verified"] == last["sha256"]
+    assert _received(app, last["uuid"]) == (True, 1)
+    assert _state(app, body["uuid"]) == ("awaiting_director", ["photos_complete"])
+
+
+@MARIADB_ONLY
+def test_the_upload_lock_connection_killed_under_the_work_does_not_fail_a_finished_upload(app, client, demo, proxy,
+                                                                                          migrated):
+    """The lock's own connection dies (the server releases the lock with it) while the session's
+    connection carries the work through: the photo is recorded, so the answer is the success, not a
+    failure from releasing a lock the server already dropped."""
+    headers = enrol(app, "officer1")
+    body, last, data, cut = _sent_application(app, client, headers)
+    r = _last_chunk_with_connections_killed(app, headers, proxy, migrated, last, data, cut, "lock")
+    assert r.status_code == 204, r.get_data(as_text=True)
+    assert r.headers["X-Photo-Verified"] == last["sha256"]
     assert _received(app, last["uuid"]) == (True, 1)
     assert _state(app, body["uuid"]) == ("awaiting_director", ["photos_complete"])
