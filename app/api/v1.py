@@ -180,8 +180,8 @@ def post_manifest():
         data, g.device, now=now, today=clock.business_today(now),
         settings=sync.SyncSettings.from_config(current_app.config), ip=client_ip(),
     )
-    body = sync.status_of(receipt.application)
-    body["upload_urls"] = {p.uuid: f"{bp.url_prefix}/uploads/{p.uuid}" for p in receipt.needed}
+    body = dict(receipt.status)
+    body["upload_urls"] = {uuid: f"{bp.url_prefix}/uploads/{uuid}" for uuid in receipt.needed}
     return jsonify(body), 201 if receipt.created else 200
 
 
@@ -194,8 +194,8 @@ def resubmit(app_uuid: str):
         app_uuid, data, g.device, now=clock.now(),
         settings=sync.SyncSettings.from_config(current_app.config), ip=client_ip(),
     )
-    body = sync.status_of(receipt.application)
-    body["upload_urls"] = {p.uuid: f"{bp.url_prefix}/uploads/{p.uuid}" for p in receipt.needed}
+    body = dict(receipt.status)
+    body["upload_urls"] = {uuid: f"{bp.url_prefix}/uploads/{uuid}" for uuid in receipt.needed}
     return jsonify(body)
 
 
@@ -301,28 +301,26 @@ def application_status():
     return jsonify(applications=[sync.status_of(a) for a in rows])
 
 
-def _tus_headers(response, photo=None, offset: int | None = None):
+def _tus_headers(response, state: sync.UploadState | None = None):
     response.headers["Tus-Resumable"] = TUS_VERSION
     response.headers["Cache-Control"] = "no-store"
-    if photo is not None:
-        response.headers["Upload-Length"] = str(photo.size_bytes)
-        if offset is not None:
-            response.headers["Upload-Offset"] = str(offset)
-        if photo.received_at is not None:
+    if state is not None:
+        response.headers["Upload-Length"] = str(state.size)
+        response.headers["Upload-Offset"] = str(state.offset)
+        if state.verified is not None:
             # The phone deletes its copy only when it sees this: the server holds these exact bytes.
-            response.headers["X-Photo-Verified"] = photo.sha256
+            response.headers["X-Photo-Verified"] = state.verified
     return response
 
 
 @bp.route("/uploads/<photo_uuid>", methods=["HEAD"])
 @device_api
 def upload_head(photo_uuid: str):
-    store = photo_store()
-    photo = sync.photo_for_device(photo_uuid, g.device)
-    offset = sync.upload_status(
-        photo, store=store, settings=sync.SyncSettings.from_config(current_app.config), now=clock.now(), ip=client_ip()
+    state = sync.upload_status(
+        photo_uuid, g.device, store=photo_store(), settings=sync.SyncSettings.from_config(current_app.config),
+        now=clock.now(), ip=client_ip(),
     )
-    return _tus_headers(current_app.response_class(status=200), photo, offset)
+    return _tus_headers(current_app.response_class(status=200), state)
 
 
 @bp.route("/uploads/<photo_uuid>", methods=["PATCH"])
@@ -335,11 +333,9 @@ def upload_patch(photo_uuid: str):
         offset = int(request.headers.get("Upload-Offset", ""))
     except ValueError:
         return error("bad_offset", N_("The upload is out of step; it will resume from the right place."), 400)
-    store = photo_store()
-    photo = sync.photo_for_device(photo_uuid, g.device)
-    new_offset = sync.append_chunk(
-        photo, offset, request.stream, request.content_length,
-        store=store, settings=sync.SyncSettings.from_config(current_app.config), now=clock.now(), ip=client_ip(),
+    # The answer is built from what the service returns: nothing is read back after its commit.
+    state = sync.append_chunk(
+        photo_uuid, g.device, offset, request.stream, request.content_length,
+        store=photo_store(), settings=sync.SyncSettings.from_config(current_app.config), now=clock.now(), ip=client_ip(),
     )
-    transactions.reload(photo)
-    return _tus_headers(current_app.response_class(status=204), photo, new_offset)
+    return _tus_headers(current_app.response_class(status=204), state)

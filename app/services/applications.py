@@ -13,7 +13,7 @@ from app.domain.dates import business_date_of
 from app.domain.i18n import N_
 from app.domain.workflow import Event, State
 from app.extensions import db
-from app.models import Application, Borrower, Loan, Transition, User
+from app.models import Application, Borrower, Loan, Photo, Transition, User
 from app.services import audit, entry_checks, notifications
 from app.services.errors import ServiceError
 
@@ -211,6 +211,25 @@ def advance_if_photos_in(app: Application, now: datetime) -> None:
         return
     try:
         system_act(app.id, Event.PHOTOS_COMPLETE, now=now)
+    except (Conflict, workflow.TransitionRefused):
+        # Two last photos finished at once: the other request moved it on.
+        db.session.rollback()
+
+
+def advance_when_photos_in(application_id: int, now: datetime) -> None:
+    """The same as ``advance_if_photos_in`` for the upload path, in one statement when a photo is
+    still missing: call it in a transaction begun after the photo's commit, so that it sees what
+    the other photos' requests committed (the last of two photos finishing at once advances)."""
+    state = db.session.scalar(
+        select(Application.state).where(
+            Application.id == application_id,
+            ~select(Photo.id).where(Photo.application_id == application_id, Photo.received_at.is_(None)).exists(),
+        )
+    )
+    if state != State.UPLOADING.value:
+        return
+    try:
+        system_act(application_id, Event.PHOTOS_COMPLETE, now=now)
     except (Conflict, workflow.TransitionRefused):
         # Two last photos finished at once: the other request moved it on.
         db.session.rollback()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.domain import sim as sim_rules
 from app.domain.devices import model_from_user_agent
@@ -214,7 +214,10 @@ def authenticate(device_uuid: str, token: str, *, now: datetime, client_version:
                  sim_header: str | None = None, sim_key: bytes = b"", ip: str = "") -> Device:
     """The device behind an API call, or DeviceError (401/403) saying why not. ``sim_header`` is the
     call's ``X-Device-Sim`` (None when absent); only a SIM-bound device reads it."""
-    device = db.session.scalar(select(Device).where(Device.uuid == device_uuid)) if device_uuid else None
+    # One statement: the device, its officer and his roles (every API call reads all three).
+    device = db.session.scalars(
+        select(Device).where(Device.uuid == device_uuid).options(joinedload(Device.user).joinedload(User.role_rows))
+    ).unique().first() if device_uuid else None
     if device is None or not token or not secrets.compare_digest(device.token_hash, _sha256(token)):
         raise DeviceError("unknown_device", N_("This phone is not enrolled. Log in and enrol it again."))
     if device.status == "revoked":

@@ -17,9 +17,9 @@ from datetime import date, datetime
 from typing import BinaryIO
 
 from PIL import Image, ImageOps
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import metrics
 from app.domain.i18n import N_
@@ -70,9 +70,13 @@ def product_specs() -> dict[int, ProductSpec]:
 
 @dataclass(frozen=True)
 class ManifestReceipt:
-    application: Application
+    status: dict  # status_of(the application) when answered
     created: bool
-    needed: list[Photo]  # photos the server still needs, in upload order
+
+    @property
+    def needed(self) -> list[str]:
+        """The photos the server still needs (uuids), in upload order."""
+        return self.status["needed"]
 
 
 def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, settings: SyncSettings, ip: str = "") -> ManifestReceipt:
@@ -88,7 +92,7 @@ def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, 
             )
         # A resend also finishes what a crash may have left half done.
         _advance_if_complete(existing, now)
-        return ManifestReceipt(existing, False, _needed(existing))
+        return ManifestReceipt(status_of(existing), False)
 
     manifest = parse_manifest(
         data, product_specs(), today=today, now=now,
@@ -96,11 +100,15 @@ def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, 
     )
     _check_device_may_start(device, manifest)
     try:
+        user_id, device_uuid = device.user_id, device.uuid  # read before a failed flush expires them
         application = _create(manifest, digest, device, now)
         audit.record(
-            "application_received", actor_id=device.user_id, object_type="application",
-            object_id=application.id, ip=ip, device=device.uuid, photos=len(manifest.photos),
+            "application_received", actor_id=user_id, object_type="application",
+            object_id=application.id, ip=ip, device=device_uuid, photos=len(manifest.photos),
         )
+        # From what was just written: nothing is read back.
+        status = {"uuid": application.uuid, "application_id": application.id, "state": application.state,
+                  "needed": [p.uuid for p in sorted(manifest.photos, key=lambda p: (p.item_id, p.sequence))]}
         db.session.commit()
     except IntegrityError:
         # The same manifest arrived twice at once: the other request created it.
@@ -108,16 +116,19 @@ def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, 
         existing = _existing(data, device)
         if existing is None or existing.manifest_sha256 != digest:
             raise
-        return ManifestReceipt(existing, False, _needed(existing))
-    _advance_if_complete(application, now)
-    return ManifestReceipt(application, True, _needed(application))
+        return ManifestReceipt(status_of(existing), False)
+    if not status["needed"]:  # a loan type asking for no photo goes straight on
+        app_service.advance_when_photos_in(status["application_id"], now)
+        status = status_of(db.session.get(Application, status["application_id"]))
+    return ManifestReceipt(status, True)
 
 
 def _existing(data: object, device: Device) -> Application | None:
     uuid = data.get("uuid") if isinstance(data, dict) else None
     if not isinstance(uuid, str):
         return None
-    application = db.session.scalar(select(Application).where(Application.uuid == uuid))
+    application = db.session.scalar(
+        select(Application).where(Application.uuid == uuid).options(selectinload(Application.photos)))
     if application is not None and not owns(device.user_id, application):
         raise SyncError("not_yours", N_("This application belongs to another loan officer."))
     return application
@@ -180,14 +191,17 @@ def _create(manifest: Manifest, digest: str, device: Device, now: datetime) -> A
         captured_at=manifest.captured_at, created_at=now, updated_at=now,
     )
     db.session.add(application)
-    for p in manifest.photos:
+    db.session.flush()
+    if manifest.photos:
         # Every photo is uploaded, even one whose content the store already holds: a hash is not
         # a key (it travels in manifests, logs and to-do lists); only the bytes prove possession.
-        db.session.add(Photo(
-            uuid=p.uuid, application=application, collection_item_id=p.item_id, sequence=p.sequence,
-            sha256=p.sha256, size_bytes=p.size, taken_at=p.taken_at, received_at=None,
-        ))
-    db.session.flush()
+        # One multi-row INSERT (the rows are not needed as objects here).
+        db.session.execute(insert(Photo), [
+            {"uuid": p.uuid, "application_id": application.id, "collection_item_id": p.item_id,
+             "sequence": p.sequence, "sha256": p.sha256, "size_bytes": p.size, "taken_at": p.taken_at,
+             "received_at": None}
+            for p in manifest.photos
+        ])
     return application
 
 
@@ -205,7 +219,7 @@ def resubmit(app_uuid: str, data: object, device: Device, *, now: datetime, sett
     if application.state != State.RETURNED.value:
         sent = data.get("photos") if isinstance(data, dict) else None
         if isinstance(sent, list) and all(isinstance(p, dict) and p.get("uuid") in existing for p in sent):
-            return ManifestReceipt(application, False, _needed(application))
+            return ManifestReceipt(status_of(application), False)
         raise SyncError(
             "not_returned", N_("This application is no longer waiting for you; it is now: %(state)s."),
             state=STATE_LABELS[State(application.state)],
@@ -236,7 +250,7 @@ def resubmit(app_uuid: str, data: object, device: Device, *, now: datetime, sett
         db.session.rollback()
         raise SyncError("refused", refused.refusal.message, **dict(refused.refusal.params)) from None
     db.session.refresh(application)
-    return ManifestReceipt(application, False, _needed(application))
+    return ManifestReceipt(status_of(application), False)
 
 
 def returned_to(device: Device) -> list[dict]:
@@ -276,11 +290,15 @@ def returned_to(device: Device) -> list[dict]:
 
 
 def _needed(application: Application) -> list[Photo]:
-    return [p for p in application.photos if p.received_at is None]
+    # Sorted as the relationship loads them: a new application's photos are in the order added.
+    return sorted((p for p in application.photos if p.received_at is None),
+                  key=lambda p: (p.collection_item_id, p.sequence))
 
 
 def _advance_if_complete(application: Application, now: datetime) -> None:
-    app_service.advance_if_photos_in(application, now)
+    """Move it on if every photo is in (the photos as loaded; the service checks again)."""
+    if application.state == State.UPLOADING.value and not _needed(application):
+        app_service.advance_when_photos_in(application.id, now)
 
 
 # --- resumable photo upload (tus 1.0.0 core) ------------------------------------------
@@ -293,52 +311,72 @@ def _staging(store: PhotoStore) -> UploadStaging:
     return store.upload_staging(lock_factory("upload"))
 
 
-def photo_for_device(photo_uuid: str, device: Device) -> Photo:
-    photo = db.session.scalar(select(Photo).where(Photo.uuid == photo_uuid))
+@dataclass(frozen=True)
+class UploadState:
+    """What a tus answer reports: the offset, the announced size, and the SHA-256 once received."""
+
+    offset: int
+    size: int
+    verified: str | None = None
+
+
+def _received(photo: Photo) -> UploadState:
+    return UploadState(photo.size_bytes, photo.size_bytes, photo.sha256)
+
+
+def photo_for_device(photo_uuid: str, user_id: int) -> Photo:
+    """The photo with its application (one statement), if it is this officer's."""
+    photo = db.session.scalar(select(Photo).where(Photo.uuid == photo_uuid).options(joinedload(Photo.application)))
     # Someone else's photo looks the same as a missing one.
-    if photo is None or not owns(device.user_id, photo.application):
+    if photo is None or not owns(user_id, photo.application):
         raise SyncError("photo_not_found", N_("This photo is not part of any of your applications."))
     return photo
 
 
-def current_offset(store: PhotoStore, photo: Photo) -> int:
-    if photo.received_at is not None:
-        return photo.size_bytes
-    return _staging(store).offset(photo.uuid)
-
-
-def upload_status(photo: Photo, *, store: PhotoStore, settings: SyncSettings, now: datetime, ip: str = "") -> int:
-    """The offset to report for HEAD, settling first what an interrupted request left behind."""
+def upload_status(photo_uuid: str, device: Device, *, store: PhotoStore, settings: SyncSettings, now: datetime,
+                  ip: str = "") -> UploadState:
+    """What HEAD reports, settling first what an interrupted request left behind."""
+    photo = photo_for_device(photo_uuid, device.user_id)
     uploads = _staging(store)
-    if photo.received_at is None and (uploads.complete(photo.uuid, photo.size_bytes) or uploads.has_proof(photo.uuid)):
-        with uploads.lock(photo.uuid):
-            _fresh(photo)
-            _settle(photo, uploads, settings=settings, now=now, ip=ip)
-    if photo.received_at is not None:
-        _advance_if_complete(photo.application, now)
-    return current_offset(store, photo)
+    if photo.received_at is None:
+        if uploads.complete(photo.uuid, photo.size_bytes) or uploads.has_proof(photo.uuid):
+            with uploads.lock(photo.uuid):
+                _fresh(photo)
+                settled = _settle(photo, uploads, settings=settings, now=now, ip=ip)
+            if settled is not None:
+                return settled
+        if photo.received_at is None:
+            return UploadState(uploads.offset(photo.uuid), photo.size_bytes)
+    state = _received(photo)
+    if photo.application.state == State.UPLOADING.value:
+        # Received, yet the application waits: a worker died between the photo and the transition.
+        app_service.advance_when_photos_in(photo.application_id, now)
+    return state
 
 
-def _settle(photo: Photo, uploads: UploadStaging, *, settings: SyncSettings, now: datetime, ip: str) -> None:
+def _settle(photo: Photo, uploads: UploadStaging, *, settings: SyncSettings, now: datetime, ip: str) -> UploadState | None:
     """Under the upload lock: finish a photo whose bytes are all here but never got recorded.
 
     A worker can die after the last byte and before verifying it (complete .part), or after
     moving the verified file into the store and before its commit (no .part, the .proven note
     naming the hash, object stored). An object in the store without this photo's note proves
-    nothing: another upload, maybe of another office, put it there.
+    nothing: another upload, maybe of another office, put it there. The state when it settled.
     """
     if photo.received_at is not None:
         uploads.clear_proof(photo.uuid)
-        return
+        return None
     if uploads.complete(photo.uuid, photo.size_bytes):
-        _finish(photo, uploads, settings=settings, now=now, ip=ip)
-    elif uploads.proven(photo.uuid, photo.sha256):
+        return _finish(photo, uploads, settings=settings, now=now, ip=ip)
+    if uploads.proven(photo.uuid, photo.sha256):
         # This photo's own bytes, verified before the crash.
         with uploads.store.open(photo.sha256) as f, Image.open(f) as img:
             width, height = ImageOps.exif_transpose(img).size if img.getexif().get(0x0112) else img.size
             content_type = "image/png" if img.format == "PNG" else "image/jpeg"
-        _record_received(photo, width, height, content_type, now=now, ip=ip)
-        uploads.clear_proof(photo.uuid)
+        key = photo.uuid  # read before the commit expires the row
+        state = _record_received(photo, width, height, content_type, now=now, ip=ip)
+        uploads.clear_proof(key)
+        return state
+    return None
 
 
 def _fresh(photo: Photo) -> None:
@@ -349,19 +387,31 @@ def _fresh(photo: Photo) -> None:
 
 
 def append_chunk(
-    photo: Photo, offset: int, body: BinaryIO, length: int | None, *,
+    photo_uuid: str, device: Device, offset: int, body: BinaryIO, length: int | None, *,
     store: PhotoStore, settings: SyncSettings, now: datetime, ip: str = "",
-) -> int:
-    """Append one PATCH body at ``offset``; verify and store the photo when it is complete."""
+) -> UploadState:
+    """Append one PATCH body at ``offset``; verify and store the photo when it is complete.
+
+    The photo is read once, under the lock and in a new transaction: under REPEATABLE READ
+    (MariaDB) a read from before the lock would not see what another worker committed meanwhile."""
+    user_id = device.user_id
     uploads = _staging(store)
-    with uploads.lock(photo.uuid):
-        _fresh(photo)
-        _settle(photo, uploads, settings=settings, now=now, ip=ip)
-        current = current_offset(store, photo)
+    with uploads.lock(photo_uuid):
+        db.session.commit()  # ends the snapshot the authentication's reads began (nothing is pending)
+        photo = photo_for_device(photo_uuid, user_id)
+        settled = _settle(photo, uploads, settings=settings, now=now, ip=ip)
+        if settled is not None:
+            current = settled.size
+        elif photo.received_at is not None:
+            current = photo.size_bytes
+        else:
+            current = uploads.offset(photo.uuid)
         if offset != current:
             raise SyncError("offset_mismatch", N_("The upload is out of step; it will resume from the right place."), offset=current)
+        if settled is not None:
+            return settled
         if photo.received_at is not None:
-            return current
+            return _received(photo)
         room = photo.size_bytes - current
         if length is not None and length > room:
             raise SyncError("too_long", N_("The photo is longer than announced; take it again."))
@@ -372,11 +422,11 @@ def append_chunk(
         new_offset = current + written
         metrics.sync_upload_bytes.inc(written)
         if new_offset == photo.size_bytes:
-            _finish(photo, uploads, settings=settings, now=now, ip=ip)
-        return new_offset
+            return _finish(photo, uploads, settings=settings, now=now, ip=ip)
+        return UploadState(new_offset, photo.size_bytes)
 
 
-def _finish(photo: Photo, uploads: UploadStaging, *, settings: SyncSettings, now: datetime, ip: str) -> None:
+def _finish(photo: Photo, uploads: UploadStaging, *, settings: SyncSettings, now: datetime, ip: str) -> UploadState:
     with uploads.received_copy(photo.uuid) as copy:
         digest = sha256_of_file(copy)
         if digest != photo.sha256:
@@ -388,17 +438,26 @@ def _finish(photo: Photo, uploads: UploadStaging, *, settings: SyncSettings, now
             uploads.discard(photo.uuid)
             raise SyncError("photo_" + rejected.code, rejected.message, **rejected.params) from None
         uploads.store_verified(photo.uuid, digest, copy)
-    _record_received(photo, info.width, info.height, info.content_type, now=now, ip=ip)
-    uploads.clear_proof(photo.uuid)
+    key = photo.uuid  # read before the commit expires the row
+    state = _record_received(photo, info.width, info.height, info.content_type, now=now, ip=ip)
+    uploads.clear_proof(key)
+    return state
 
 
-def _record_received(photo: Photo, width: int, height: int, content_type: str, *, now: datetime, ip: str) -> None:
-    officer_id = photo.application.officer_id  # loaded before the photo row changes (no autoflush)
+def _record_received(photo: Photo, width: int, height: int, content_type: str, *, now: datetime, ip: str) -> UploadState:
+    """One commit: the photo row and its audit row; then, in a new transaction that sees the other
+    photos' commits, the application moves on if this was its last photo."""
+    application = photo.application  # loaded with the photo
+    state = UploadState(photo.size_bytes, photo.size_bytes, photo.sha256)  # what the answer says, read before the commit
     photo.received_at = now
     photo.width, photo.height, photo.content_type = width, height, content_type
-    audit.record("photo_received", actor_id=officer_id, object_type="photo", object_id=photo.id, ip=ip, sha256=photo.sha256)
+    audit.record("photo_received", actor_id=application.officer_id, object_type="photo", object_id=photo.id, ip=ip,
+                 sha256=photo.sha256)
+    application_id, uploading = application.id, application.state == State.UPLOADING.value
     db.session.commit()
-    _advance_if_complete(photo.application, now)
+    if uploading:
+        app_service.advance_when_photos_in(application_id, now)
+    return state
 
 
 def status_of(application: Application) -> dict:
