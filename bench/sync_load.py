@@ -8,7 +8,7 @@ Run from the repository root:
 It builds a throw-away instance in a temporary folder (SQLite there by default; ``--database-url``
 points at a MySQL/MariaDB server instead, whose database is created when missing and dropped
 afterwards if this script created it), migrates it, loads the demo data, enrols N+1 phones for
-officer1/2/3 in turn, and serves the app with gunicorn (gthread) on a free port of 127.0.0.1.
+one per bench officer (bench001, ...; the demo allows an officer a few phones at most), and serves the app with gunicorn (gthread) on a free port of 127.0.0.1.
 
 Each phone holds one loan application with 5 distinct JPEG photos of 100-200 KB (the configured
 PHOTO_LONG_EDGE and PHOTO_JPEG_QUALITY, 1600 px at 0.8; noise so they do not compress to nothing),
@@ -48,6 +48,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
@@ -67,7 +68,7 @@ if str(REPO_ROOT) not in sys.path:
 from PIL import Image, ImageDraw  # noqa: E402
 
 HOST = "127.0.0.1"  # the only address this script talks to
-OFFICERS = ("officer1", "officer2", "officer3")
+OFFICES = ("CG", "HK")  # the demo's two branch offices (城关, 河口): the bench's officers alternate between them
 PHOTOS_PER_APP = 5  # the demo credit product (XYD) requires one photo for each of 5 items
 # The phone downscales to PHOTO_LONG_EDGE (1600 px) and encodes at PHOTO_JPEG_QUALITY (0.8); both
 # are read from the app's config. Gaussian noise strengths that put such a 1600x1200 JPEG at
@@ -76,7 +77,7 @@ NOISE_SIGMAS = (12, 14, 16, 18, 20, 22)
 NOISE_BLEND = 0.2
 MAX_ATTEMPTS = 5  # per manifest / per photo, like the phone's queue before it waits for the next round
 REQUEST_TIMEOUT = 120.0  # seconds per HTTP request; a queued request may wait behind many others
-KINDS = ("manifest", "HEAD", "PATCH", "manifest resend", "HEAD verify")
+KINDS = ("manifest", "HEAD", "PATCH", "last PATCH", "manifest resend", "HEAD verify")
 
 
 # --- plumbing ------------------------------------------------------------------------------------
@@ -165,9 +166,35 @@ class Phone:
     sha: dict[str, str]  # photo uuid -> SHA-256
 
 
+def bench_officers(app: Any, count: int) -> list[str]:
+    """``count`` loan officers (bench001, ...), one phone each as in the field (an officer may hold
+    at most a few phones: enrolling the 101st phone of three officers would revoke the others)."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Office, User
+    from app.services import staff
+
+    names = [f"bench{i:03d}" for i in range(1, count + 1)]
+    with app.app_context():
+        admin_id = db.session.scalar(select(User.id).where(User.username == "admin"))
+        offices = [db.session.scalar(select(Office.id).where(Office.code == code)) for code in OFFICES]
+        for i, name in enumerate(names):
+            if db.session.scalar(select(User.id).where(User.username == name)) is None:
+                user, _ = staff.create_user(full_name="测试员", username=name, mobile="", roles={"officer"},
+                                            office_id=offices[i % len(offices)], actor_id=admin_id,
+                                            method="pbkdf2:sha256:1000")
+                user.must_change_password = False  # as after the officer's first login
+                db.session.commit()
+        db.session.remove()
+    return names
+
+
 def build_phones(app: Any, count: int, seed: int) -> list[Phone]:
-    """Enrol ``count`` devices (officer1/2/3 in turn) and write each one's manifest and photos."""
+    """Enrol ``count`` devices (one per bench officer) and write each one's manifest and photos."""
     from tests.sync_helpers import enrol, manifest, sha256, valid_id_number
+
+    officers = bench_officers(app, count)
 
     # What the phone's upload settings say (GET /api/v1/bootstrap hands them to the phone).
     factory = PhotoFactory(seed, app.config["PHOTO_LONG_EDGE"], round(app.config["PHOTO_JPEG_QUALITY"] * 100))
@@ -175,7 +202,7 @@ def build_phones(app: Any, count: int, seed: int) -> list[Phone]:
     serial = rng.randrange(100, 1000)
     phones: list[Phone] = []
     for i in range(count):
-        username = OFFICERS[i % len(OFFICERS)]
+        username = officers[i]
         headers = enrol(app, username)
         # Captured after enrolment, as on a real phone (the server refuses captures that predate it).
         captured = datetime.now(timezone.utc).replace(microsecond=0)
@@ -244,39 +271,68 @@ class Reply:
         return self.headers.get(name) if self.headers is not None else None
 
 
-class Client:
-    """One keep-alive connection, as a phone's WebView keeps one to the server."""
+Target = tuple[str, int]  # (host, port) of an app host
 
-    def __init__(self, port: int, headers: dict[str, str], stats: Stats, deadline: Deadline) -> None:
-        self.port = port
+
+class Client:
+    """One keep-alive connection, as a phone's WebView keeps one to the server. With several app
+    hosts, a phone talks to one of them (``first``), or to each in turn request by request
+    (``alternate``: a load balancer without stickiness)."""
+
+    def __init__(self, targets: list[Target], headers: dict[str, str], stats: Stats, deadline: Deadline,
+                 first: int = 0, alternate: bool = False) -> None:
+        self.targets = targets
+        self.turn = first
+        self.alternate = alternate
         self.headers = headers
         self.stats = stats
         self.deadline = deadline
-        self.conn: http.client.HTTPConnection | None = None
-        self.used = 0  # requests answered on the current connection
+        self.conns: dict[Target, http.client.HTTPConnection] = {}
+        self.answered: dict[Target, int] = {}  # requests answered on each target's current connection
+
+    @property
+    def target(self) -> Target:
+        return self.targets[self.turn % len(self.targets)]
+
+    @property
+    def conn(self) -> http.client.HTTPConnection | None:
+        return self.conns.get(self.target)
 
     def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-        self.conn, self.used = None, 0
+        conn = self.conns.pop(self.target, None)
+        if conn is not None:
+            conn.close()
+        self.answered.pop(self.target, None)
+
+    def close_all(self) -> None:
+        for conn in self.conns.values():
+            conn.close()
+        self.conns.clear()
+        self.answered.clear()
+
+    @property
+    def used(self) -> int:
+        return self.answered.get(self.target, 0)
 
     def _send(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> Reply:
         if self.conn is None:
             timeout = max(1.0, min(REQUEST_TIMEOUT, self.deadline.left()))
-            self.conn = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
+            self.conns[self.target] = http.client.HTTPConnection(*self.target, timeout=timeout)
         self.conn.request(method, path, body=body, headers={**self.headers, **headers})
         response = self.conn.getresponse()
         data = response.read()
         if response.will_close:
             self.close()
         else:
-            self.used += 1
+            self.answered[self.target] = self.used + 1
         return Reply(response.status, response.headers, data)
 
     def call(self, kind: str, method: str, path: str, ok: Iterable[int], body: bytes | None = None,
              headers: dict[str, str] | None = None) -> Reply:
         """One request, timed; statuses outside ``ok`` are counted as errors of ``kind``."""
         headers = headers or {}
+        if self.alternate:
+            self.turn += 1
         started = time.perf_counter()
         try:
             try:
@@ -349,7 +405,8 @@ def upload_photo(client: Client, phone: Phone, photo_uuid: str, path: str, chunk
             if offset == len(data) and verified:
                 return verified == sha
             while True:
-                reply = client.call("PATCH", "PATCH", path, (204,), data[offset:offset + chunk], {
+                kind = "last PATCH" if offset + chunk >= len(data) else "PATCH"  # the one that verifies and stores
+                reply = client.call(kind, "PATCH", path, (204,), data[offset:offset + chunk], {
                     **tus, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"})
                 if reply.status != 204:
                     break
@@ -367,10 +424,10 @@ def upload_photo(client: Client, phone: Phone, photo_uuid: str, path: str, chunk
     return False
 
 
-def sync_phone(phone: Phone, port: int, chunk: int, deadline: Deadline, stats: Stats,
-               barrier: threading.Barrier | None = None) -> PhoneResult:
+def sync_phone(phone: Phone, targets: list[Target], chunk: int, deadline: Deadline, stats: Stats,
+               barrier: threading.Barrier | None = None, alternate: bool = False) -> PhoneResult:
     result = PhoneResult(phone.index)
-    client = Client(port, phone.headers, stats, deadline)
+    client = Client(targets, phone.headers, stats, deadline, first=phone.index, alternate=alternate)
     problem = stats.problems.append
     if barrier is not None:
         barrier.wait()
@@ -420,10 +477,11 @@ def sync_phone(phone: Phone, port: int, chunk: int, deadline: Deadline, stats: S
         return result
     finally:
         result.done_at = time.perf_counter()
-        client.close()
+        client.close_all()
 
 
-def run_concurrent(phones: list[Phone], port: int, chunk: int, deadline: Deadline) -> tuple[float, list[PhoneResult], Stats, int]:
+def run_concurrent(phones: list[Phone], targets: list[Target], chunk: int, deadline: Deadline,
+                   alternate: bool = False) -> tuple[float, list[PhoneResult], Stats, int]:
     """All phones at once; returns the start time, results, merged stats and unfinished phones."""
     barrier = threading.Barrier(len(phones) + 1)
     results: list[PhoneResult | None] = [None] * len(phones)
@@ -431,7 +489,7 @@ def run_concurrent(phones: list[Phone], port: int, chunk: int, deadline: Deadlin
 
     def run(slot: int) -> None:
         try:
-            results[slot] = sync_phone(phones[slot], port, chunk, deadline, stats[slot], barrier)
+            results[slot] = sync_phone(phones[slot], targets, chunk, deadline, stats[slot], barrier, alternate)
         except threading.BrokenBarrierError:
             pass
         except Exception as exc:  # noqa: BLE001 — a bug in one phone must not hide the others' figures
@@ -450,6 +508,137 @@ def run_concurrent(phones: list[Phone], port: int, chunk: int, deadline: Deadlin
     for s in stats:
         merged.merge(s)
     return started, [r for r in results if r is not None], merged, unfinished
+
+
+# --- round trips and CPU per request type (in process) -------------------------------------------
+
+ROUND_TRIP_KINDS = ("manifest", "HEAD", "PATCH", "last PATCH", "manifest resend", "HEAD verify")
+
+
+@dataclass
+class Costs:
+    """What one request type cost the server, summed over its requests."""
+
+    requests: int = 0
+    statements: int = 0  # SQL statements sent (before_cursor_execute)
+    commits: int = 0  # COMMIT and ROLLBACK, the pool's reset on return included
+    pings: int = 0  # pool_pre_ping's check on each checkout (MySQL/MariaDB)
+    cpu: float = 0.0  # thread CPU seconds
+
+    @property
+    def round_trips(self) -> int:
+        return self.statements + self.commits + self.pings
+
+
+def request_costs(app: Any, phone: Phone, chunk: int, profile_dir: Path | None = None) -> dict[str, Costs]:
+    """Sync one phone through the app in this process (Flask's test client: no HTTP, no other
+    load) and count, per request type, the database round trips and the CPU it took. With
+    ``profile_dir``, each type's cProfile statistics are written there (<kind>.pstats)."""
+    import cProfile
+
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    costs = {k: Costs() for k in ROUND_TRIP_KINDS}
+    # CPU time, not wall time: on a shared machine waiting is not cost.
+    profiles = {k: cProfile.Profile(time.thread_time) for k in ROUND_TRIP_KINDS} if profile_dir else {}
+    current: list[str | None] = [None]
+    with app.app_context():
+        engine = db.engine
+    mysql = engine.dialect.name in ("mysql", "mariadb")
+
+    def count(attr: str) -> Callable[..., None]:
+        def listener(*_args: Any, **_kwargs: Any) -> None:
+            if current[0] is not None:
+                setattr(costs[current[0]], attr, getattr(costs[current[0]], attr) + 1)
+        return listener
+
+    def reset(_dbapi_connection: Any, _record: Any, state: Any) -> None:
+        # The pool's rollback on return, unless the session's own rollback already ended the transaction.
+        if current[0] is not None and not state.transaction_was_reset:
+            costs[current[0]].commits += 1
+
+    listeners = [
+        (engine, "before_cursor_execute", count("statements")),
+        (engine, "commit", count("commits")),
+        (engine, "rollback", count("commits")),
+        (engine.pool, "reset", reset),
+    ]
+    if mysql and engine.pool._pre_ping:  # noqa: SLF001 — the ping is a round trip of its own
+        listeners.append((engine.pool, "checkout", count("pings")))
+    for target, name, fn in listeners:
+        event.listen(target, name, fn)
+    client = app.test_client()
+
+    def call(kind: str, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
+        current[0] = kind
+        started = time.thread_time()
+        prof = profiles.get(kind)
+        if prof is not None:
+            prof.enable()
+        try:
+            return client.open(path, method=method, data=body, headers={**phone.headers, **(headers or {})})
+        finally:
+            if prof is not None:
+                prof.disable()
+            costs[kind].cpu += time.thread_time() - started
+            costs[kind].requests += 1
+            current[0] = None
+
+    try:
+        json_headers = {"Content-Type": "application/json"}
+        answer = call("manifest", "POST", "/api/v1/applications", phone.body, json_headers)
+        if answer.status_code != 201:
+            raise SystemExit(f"in-process manifest answered {answer.status_code}: {answer.get_data(as_text=True)[:300]}")
+        tus = {"Tus-Resumable": "1.0.0"}
+        for photo_uuid, path in answer.get_json()["upload_urls"].items():
+            data = phone.blobs[photo_uuid]
+            head = call("HEAD", "HEAD", path, headers=tus)
+            offset = int(head.headers["Upload-Offset"])
+            while offset < len(data):
+                part = data[offset:offset + chunk]
+                kind = "last PATCH" if offset + len(part) == len(data) else "PATCH"
+                reply = call(kind, "PATCH", path, part, {
+                    **tus, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"})
+                if reply.status_code != 204:
+                    raise SystemExit(f"in-process PATCH answered {reply.status_code}: {reply.get_data(as_text=True)[:300]}")
+                offset = int(reply.headers["Upload-Offset"])
+            if reply.headers.get("X-Photo-Verified") != phone.sha[photo_uuid]:
+                raise SystemExit("in-process upload not confirmed")
+        again = call("manifest resend", "POST", "/api/v1/applications", phone.body, json_headers)
+        if again.status_code != 200 or again.get_json()["state"] != "awaiting_director":
+            raise SystemExit(f"in-process resend answered {again.status_code}: {again.get_data(as_text=True)[:300]}")
+        for photo_uuid in phone.blobs:
+            head = call("HEAD verify", "HEAD", f"/api/v1/uploads/{photo_uuid}", headers=tus)
+            if head.headers.get("X-Photo-Verified") != phone.sha[photo_uuid]:
+                raise SystemExit("in-process HEAD verify not confirmed")
+    finally:
+        for target, name, fn in listeners:
+            event.remove(target, name, fn)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()  # hold no SQLite handle while the server writes
+    if profile_dir is not None:
+        profile_dir.mkdir(parents=True, exist_ok=True)
+        for kind, prof in profiles.items():
+            prof.dump_stats(profile_dir / f"{kind.replace(' ', '_')}.pstats")
+    return costs
+
+
+def print_costs(costs: dict[str, Costs]) -> None:
+    total = Costs()
+    print("one application in process (test client, no HTTP, nothing else running in the server):")
+    print(f"{'request type':<16}{'n':>4}{'round trips':>13}{'(SQL':>6}{'commit':>8}{'ping)':>7}{'per request':>13}{'CPU ms/req':>12}")
+    for kind, c in costs.items():
+        n = max(c.requests, 1)
+        print(f"{kind:<16}{c.requests:>4}{c.round_trips:>13}{c.statements:>6}{c.commits:>8}{c.pings:>7}"
+              f"{c.round_trips / n:>13.1f}{c.cpu / n * 1000:>12.1f}")
+        for attr in ("requests", "statements", "commits", "pings", "cpu"):
+            setattr(total, attr, getattr(total, attr) + getattr(c, attr))
+    print(f"{'per application':<16}{total.requests:>4}{total.round_trips:>13}{total.statements:>6}{total.commits:>8}"
+          f"{total.pings:>7}{'':>13}{total.cpu * 1000:>9.1f} ms")
+    print()
 
 
 # --- instance, database and server ---------------------------------------------------------------
@@ -552,14 +741,26 @@ class Gunicorn:
         self._log_file.close()
 
 
+def wait_ready(host: str, port: int, deadline: Deadline) -> None:
+    """Wait for an app host started elsewhere to answer /healthz."""
+    while not deadline.passed():
+        try:
+            with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"{host}:{port} did not answer /healthz in time")
+
+
 class Cpu:
     """CPU seconds since the last lap: the server, this process, and the whole machine.
 
     The machine figure shows how much other processes took: on a shared box they skew every number.
     """
 
-    def __init__(self, server: Gunicorn) -> None:
-        self.server = server
+    def __init__(self, server: Gunicorn | None) -> None:
+        self.server = server  # None: app hosts not started here, their CPU is not seen
         self.last = self._now()
 
     def _now(self) -> tuple[float, float, float]:
@@ -567,7 +768,8 @@ class Cpu:
         with open("/proc/stat") as f:
             jiffies = [int(x) for x in f.readline().split()[1:]]
         busy = sum(jiffies) - jiffies[3] - jiffies[4]  # all but idle and iowait
-        return self.server.cpu_seconds(), own.user + own.system, busy / os.sysconf("SC_CLK_TCK")
+        server = self.server.cpu_seconds() if self.server is not None else 0.0
+        return server, own.user + own.system, busy / os.sysconf("SC_CLK_TCK")
 
     def lap(self) -> tuple[float, float, float]:
         now = self._now()
@@ -576,10 +778,10 @@ class Cpu:
         return spent
 
 
-def warm_up(port: int, headers: dict[str, str], workers: int) -> None:
+def warm_up(targets: list[Target], headers: dict[str, str], workers: int) -> None:
     """A few untimed API calls on fresh connections, so every worker has imported and connected."""
-    for _ in range(4 * workers):
-        conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    for i in range(4 * workers * len(targets)):
+        conn = http.client.HTTPConnection(*targets[i % len(targets)], timeout=30)
         try:
             conn.request("GET", "/api/v1/bootstrap", headers=headers)
             conn.getresponse().read()
@@ -720,11 +922,14 @@ def failures_in_log(log: str) -> Counter[tuple[str, str]]:
     return found
 
 
-def print_report(args: argparse.Namespace, db_label: str, run: Run, server_log: str) -> None:
+def print_report(args: argparse.Namespace, db_label: str, run: Run, server_log: str | None) -> None:
     wall, stats, base = max(run.wall, 1e-9), run.stats, run.base
     print()
     print(f"phones:          {run.phones} at once (+1 baseline alone before them)")
-    print(f"gunicorn:        {args.workers} workers x {args.threads} threads (gthread)")
+    if server_log is None:
+        print(f"app hosts:       {len(args.base_url)} started elsewhere")
+    else:
+        print(f"gunicorn:        {args.workers} workers x {args.threads} threads (gthread)")
     print(f"database:        {db_label}")
     print(f"upload:          {PHOTOS_PER_APP} photos per application, {args.chunk_kib} KiB chunks")
     print(f"total wall time: {run.wall:8.2f} s   (last application complete after {run.synced:.2f} s)")
@@ -741,28 +946,48 @@ def print_report(args: argparse.Namespace, db_label: str, run: Run, server_log: 
         v, b = stats.latency[kind], base.latency[kind]
         print(f"{kind:<16}{len(v):>5}{ms(percentile(v, 50))}{ms(percentile(v, 95))}{ms(percentile(v, 99))}"
               f"{ms(max(v, default=0))}   |   {len(b):>6}{ms(percentile(b, 50))}{ms(percentile(b, 95))}{ms(max(b, default=0))}")
-    print("  (HEAD: tus-js-client's offset query before each upload; HEAD verify: the final check)")
+    print("  (HEAD: tus-js-client's offset query before each upload; last PATCH: the chunk that completes a photo,\n"
+          "   verified and stored before the answer; HEAD verify: the final check)")
     print()
     errors = stats.errors + base.errors
     listed = ", ".join(f"{kind} {status}: {count}" for (kind, status), count in sorted(errors.items()))
     print(f"errors:          {listed or 'none'}")
     print(f"reconnects:      {stats.reconnects + base.reconnects} (server closed an idle keep-alive connection)")
-    print(f"server log:      {server_log.count('Exception on /')} unhandled exceptions, "
-          f"{server_log.count('database is locked')} 'database is locked', "
-          f"{server_log.count('Deadlock found')} deadlocks, {server_log.count('WORKER TIMEOUT')} worker timeouts")
-    for (where, what), count in failures_in_log(server_log).most_common(5):
-        print(f"  {count} x {what[:160]}\n      last app frame: {where}")
+    if server_log is None:
+        print("server log:      on the app hosts (not read here)")
+    else:
+        print(f"server log:      {server_log.count('Exception on /')} unhandled exceptions, "
+              f"{server_log.count('database is locked')} 'database is locked', "
+              f"{server_log.count('Deadlock found')} deadlocks, {server_log.count('WORKER TIMEOUT')} worker timeouts")
+        for (where, what), count in failures_in_log(server_log).most_common(5):
+            print(f"  {count} x {what[:160]}\n      last app frame: {where}")
     server_s, client_s, machine_s = run.cpu
     cores = os.cpu_count() or 1
     other = max(0.0, machine_s - server_s - client_s)
-    print(f"CPU:             server {server_s:.1f} s = {server_s / run.phones * 1000:.0f} ms per application "
-          f"(alone: {run.base_cpu * 1000:.0f} ms); this client {client_s:.1f} s;")
+    if server_log is None:
+        print(f"CPU:             app hosts not measured here; this client {client_s:.1f} s;")
+    else:
+        print(f"CPU:             server {server_s:.1f} s = {server_s / run.phones * 1000:.0f} ms per application "
+              f"(alone: {run.base_cpu * 1000:.0f} ms); this client {client_s:.1f} s;")
     print(f"                 other processes (a local database server too) {other:.1f} s; "
           f"machine {machine_s / (wall * cores) * 100:.0f} % busy on {cores} cores; load average before: {run.load_before}")
+    if server_log is not None and server_s > 0:
+        # What the same CPU per application would give if the server and this client had the machine to
+        # themselves: a projection from measured CPU, not a measurement (a local database's CPU not counted).
+        per_app = (server_s + client_s) / run.phones
+        print(f"                 the server had {server_s / (wall * cores) * 100:.0f} % of the machine; with the cores "
+              f"to itself and this client: about {cores / per_app:.0f} applications/s (projection)")
     print()
 
 
 # --- main ----------------------------------------------------------------------------------------
+
+
+def base_url(raw: str) -> Target:
+    parsed = urllib.parse.urlsplit(raw)
+    if parsed.scheme != "http" or not parsed.hostname or parsed.path not in ("", "/"):
+        raise argparse.ArgumentTypeError(f"{raw!r}: expected http://host:port")
+    return parsed.hostname, parsed.port or 80
 
 
 def parse_args() -> argparse.Namespace:
@@ -774,11 +999,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--chunk-kib", type=int, default=256, help="tus PATCH size in KiB (default 256, as the phone)")
     parser.add_argument("--timeout", type=float, default=600, help="give up after this many seconds (default 600)")
     parser.add_argument("--seed", type=int, default=1, help="seed for photos and borrowers")
+    parser.add_argument("--base-url", action="append", default=[], metavar="URL", type=base_url,
+                        help="an app host already running (http://host:port), repeat for several; then no server "
+                             "is started here, --database-url must name the hosts' database and the photo store "
+                             "comes from the environment as theirs does (PHOTO_STORE, S3_ENDPOINT_URL, AWS_*)")
+    parser.add_argument("--alternate", action="store_true",
+                        help="with several --base-url: every phone sends each request to the next host in turn")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="write cProfile statistics of the in-process phone, one file per request type, to DIR")
     args = parser.parse_args()
     if not 1 <= args.phones <= 1000:
         parser.error("--phones must be between 1 and 1000")
     if args.workers < 1 or args.threads < 1 or args.chunk_kib < 1 or args.timeout <= 0:
         parser.error("--workers, --threads, --chunk-kib and --timeout must be positive")
+    if args.base_url and not args.database_url:
+        parser.error("--base-url needs --database-url: the hosts' database, where the bench enrols its phones")
     return args
 
 
@@ -804,28 +1039,42 @@ def bench(args: argparse.Namespace, tmp: Path, deadline: Deadline, on_exit: list
 
     app = create_app()
     started = time.perf_counter()
-    phones = build_phones(app, args.phones + 1, args.seed)
+    phones = build_phones(app, args.phones + 3, args.seed)
     sizes = [len(b) for p in phones for b in p.blobs.values()]
     print(f"prepared {len(phones)} enrolled phones, {len(sizes)} photos of {min(sizes) // 1024}-{max(sizes) // 1024} KB "
           f"(mean {sum(sizes) // len(sizes) // 1024} KB) in {time.perf_counter() - started:.1f} s")
+    # Two phones synced in this process first: the first warms imports and caches, the second is counted.
+    request_costs(app, phones.pop(), args.chunk_kib * 1024)
+    costs = request_costs(app, phones.pop(), args.chunk_kib * 1024, args.profile)
+    sizes = [len(b) for p in phones for b in p.blobs.values()]
     apps_before = count_applications(app)
 
-    server = Gunicorn(args.workers, args.threads, env, tmp / "gunicorn.log")
-    on_exit.append(server.stop)
-    server.wait_ready(deadline)
-    print(f"gunicorn on {HOST}:{server.port}")
+    server: Gunicorn | None = None
+    if args.base_url:
+        targets = args.base_url
+        for host, port in targets:
+            wait_ready(host, port, deadline)
+        print(f"app hosts (not started here): {', '.join(f'{h}:{p}' for h, p in targets)}"
+              f"{'; each phone alternates between them request by request' if args.alternate else ''}")
+    else:
+        server = Gunicorn(args.workers, args.threads, env, tmp / "gunicorn.log")
+        on_exit.append(server.stop)
+        server.wait_ready(deadline)
+        targets = [(HOST, server.port)]
+        print(f"gunicorn on {HOST}:{server.port}")
     chunk = args.chunk_kib * 1024
-    warm_up(server.port, phones[0].headers, args.workers)
+    warm_up(targets, phones[0].headers, args.workers)
     load_before = Path("/proc/loadavg").read_text().split()[0]
 
     # Baseline: one phone alone, same server, same code path; then everyone else at once.
     cpu = Cpu(server)
     base = Stats()
-    solo = sync_phone(phones[0], server.port, chunk, deadline, base)
+    solo = sync_phone(phones[0], targets, chunk, deadline, base, alternate=args.alternate)
     base_cpu = cpu.lap()[0]
-    start, results, stats, unfinished = run_concurrent(phones[1:], server.port, chunk, deadline)
+    start, results, stats, unfinished = run_concurrent(phones[1:], targets, chunk, deadline, args.alternate)
     load_cpu = cpu.lap()
-    server.stop()  # flushes the log; a stopped server also cannot touch the data being checked
+    if server is not None:
+        server.stop()  # flushes the log; a stopped server also cannot touch the data being checked
     run = Run(
         phones=args.phones,
         wall=max((r.done_at for r in results), default=start) - start,
@@ -836,7 +1085,8 @@ def bench(args: argparse.Namespace, tmp: Path, deadline: Deadline, on_exit: list
         completed=[r.ok for r in results],
         cpu=load_cpu, base_cpu=base_cpu, load_before=load_before,
     )
-    print_report(args, db_label, run, server.log.read_text(errors="replace"))
+    print_report(args, db_label, run, server.log.read_text(errors="replace") if server is not None else None)
+    print_costs(costs)
 
     problems = base.problems + stats.problems
     if unfinished:
