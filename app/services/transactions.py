@@ -3,14 +3,7 @@ themselves (tests/unit/test_layering.py), they ask here.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from app.extensions import db
-
-
-def ping() -> None:
-    """One round trip to the database (the health check): raises if it cannot be reached."""
-    db.session.execute(select(1))
 
 
 def rollback() -> None:
