@@ -11,6 +11,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app import create_app, logging_setup
 from app.config import TestConfig as AppTestConfig
@@ -188,3 +190,27 @@ def test_no_sentry_without_a_dsn(app):
         import sentry_sdk
 
         assert sentry_sdk.get_client().transport is None
+
+
+# --- the masking, as invariants -----------------------------------------------------------------
+
+_AROUND = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@given(before=_AROUND, after=_AROUND, serial=st.integers(0, 999), upper=st.booleans())
+def test_no_id_number_survives_the_scrub(before, after, serial, upper):
+    number = valid_id_number(serial=serial)
+    number = number if upper else number.lower()
+    # Apart from a longer run of letters and digits (then it is not an ID number but part of something else).
+    before = before + " " if before[-1:].isalnum() else before
+    after = " " + after if after[:1].isalnum() else after
+    scrubbed = logging_setup.scrub_text(before + number + after)
+    assert number not in scrubbed and number.upper() not in scrubbed
+    assert logging_setup.scrub_text(scrubbed) == scrubbed  # masking twice changes nothing more
+
+
+@given(key=st.sampled_from(["password", "PASSWORD", "new_password", "csrf_token", "token", "secret", "api_key"]),
+       sep=st.sampled_from(["=", ": ", "='", '": "']),
+       value=st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!@#$%^*()_+-./", min_size=1, max_size=30))
+def test_no_secret_value_survives_the_scrub(key, sep, value):
+    assert logging_setup.scrub_text(f"login with {key}{sep}{value} now") == f"login with {key}{sep}*** now"
