@@ -20,6 +20,7 @@ from app import config
 from app.extensions import db, photo_store
 from app.services import android_releases, backup
 from tests.conftest import fresh_mariadb_database
+from tests.support.stores import damage_stored
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "android"
 
@@ -288,6 +289,10 @@ def test_a_damaged_stored_file_stops_the_backup_with_its_name(app, tmp_path, vic
     if victim == "app":
         sha256 = hashlib.sha256(data).hexdigest()
         path = Path(app.config["ANDROID_DIR"]) / f"{sha256}.apk"
+        damaged = bytearray(path.read_bytes())
+        damaged[-1] ^= 0x01
+        path.chmod(0o600)
+        path.write_bytes(bytes(damaged))
     else:
         with app.app_context():
             photo = b"\xff\xd8 not really a photo"
@@ -296,12 +301,7 @@ def test_a_damaged_stored_file_stops_the_backup_with_its_name(app, tmp_path, vic
             tmp.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_bytes(photo)
             photo_store().put_file(sha256, tmp)
-            with photo_store().open(sha256) as f:
-                path = Path(f.name)
-    damaged = bytearray(path.read_bytes())
-    damaged[-1] ^= 0x01
-    path.chmod(0o600)
-    path.write_bytes(bytes(damaged))
+            damage_stored(photo_store(), sha256)  # on disk or in the bucket
     result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "bk")])
     assert result.exit_code == 1, result.output
     assert sha256 in result.output and "已损坏" in result.output

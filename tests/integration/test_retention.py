@@ -14,6 +14,7 @@ from app.models import Application, AuditLog, Loan, Photo, Transition
 from app.models.audit import IdentityView
 from app.services import retention
 from app.storage import DERIVATIVES, make_store
+from tests.support.stores import store_has_derivative
 
 SETTINGS = retention.RetentionSettings(rejected_photos_days=180, closed_loan_photos_years=5)
 
@@ -22,8 +23,10 @@ def _received(app_id: int) -> list[Photo]:
     return list(db.session.scalars(select(Photo).where(Photo.application_id == app_id, Photo.received_at.is_not(None))))
 
 
-def _files_of(store, sha: str) -> list:
-    return [store.object_path(sha)] + [store.derivative_path(sha, k) for k in DERIVATIVES]
+def _left_of(store, sha: str) -> list[str]:
+    """What of a photo is still in the store (on disk or in the bucket): its original, its views."""
+    left = ["original"] if store.exists(sha) else []
+    return left + [kind for kind in DERIVATIVES if store_has_derivative(store, sha, kind)]
 
 
 def _decided_days_ago(application_id: int, state: str, days: int) -> None:
@@ -49,27 +52,27 @@ def test_rejected_application_photos_are_deleted_after_the_period_once_and_audit
         for p in photos:  # a derivative made, as the screens make them
             store.derivative(p.sha256, "thumb")
         kept_shas = {p.sha256 for p in _received(other.id)} - shas
-        assert shas and kept_shas and all(store.object_path(s).exists() for s in shas)
+        assert shas and kept_shas and all(store.exists(s) for s in shas)
 
         # Not yet due: 179 days after the decision, nothing of it happens.
         today, now = _today()
         retention.purge(today=today, now=now, settings=SETTINGS, store=store)  # the demo's own, if any
         db.session.expire_all()
         assert all(p.purged_at is None for p in db.session.get(Application, rejected.id).photos)
-        assert all(store.object_path(s).exists() for s in shas)
+        assert all(store.exists(s) for s in shas)
 
         # A dry run counts and deletes nothing.
         _decided_days_ago(rejected.id, "rejected", 181)
         dry = retention.purge(today=today, now=now, settings=SETTINGS, store=store, dry_run=True)
         assert dry["applications"] == 1 and dry["files"] == len(shas) and dry["dry_run"]
-        assert all(store.object_path(s).exists() for s in shas)
+        assert all(store.exists(s) for s in shas)
         assert db.session.scalars(select(Photo.purged_at).where(Photo.application_id == rejected.id)).all().count(None) == len(rejected.photos)
 
         counts = retention.purge(today=today, now=now, settings=SETTINGS, store=store)
         assert counts["applications"] == 1 and counts["photos"] == len(rejected.photos) and counts["files"] == len(shas)
         for sha in shas:
-            assert not any(path.exists() for path in _files_of(store, sha)), "a file of a purged photo is still on disk"
-        assert all(store.object_path(s).exists() for s in kept_shas), "another application's photo was deleted"
+            assert _left_of(store, sha) == [], "a file of a purged photo is still in the store"
+        assert all(store.exists(s) for s in kept_shas), "another application's photo was deleted"
         db.session.expire_all()
         assert all(p.purged_at is not None for p in db.session.get(Application, rejected.id).photos)
         assert all(p.purged_at is None for p in db.session.get(Application, other.id).photos)
@@ -83,7 +86,7 @@ def test_rejected_application_photos_are_deleted_after_the_period_once_and_audit
         # Second run: nothing to do, nothing deleted; its own audit row says so.
         again = retention.purge(today=today, now=now, settings=SETTINGS, store=store)
         assert again == {"applications": 0, "photos": 0, "screenshots": 0, "files": 0, "ocr_runs": 0}
-        assert all(store.object_path(s).exists() for s in kept_shas)
+        assert all(store.exists(s) for s in kept_shas)
         assert len(db.session.scalars(select(AuditLog).where(AuditLog.action == "retention.purged")).all()) == 3
 
 
@@ -100,7 +103,7 @@ def test_a_file_shared_with_a_live_photo_stays(app, demo):
         _decided_days_ago(rejected.id, "withdrawn", 200)
         counts = retention.purge(today=today, now=now, settings=SETTINGS, store=store)
         assert counts["photos"] >= 1
-        assert store.object_path(shared).exists()
+        assert store.exists(shared)
         assert counts["files"] == len({p.sha256 for p in _received(rejected.id)}) - 1
 
 
@@ -119,7 +122,7 @@ def test_a_closed_loans_photos_go_after_the_years_and_the_loan_stays(app, demo):
         db.session.commit()
         counts = retention.purge(today=today, now=now, settings=SETTINGS, store=store)
         assert counts["applications"] == 1
-        assert shas and not any(store.object_path(s).exists() for s in shas)
+        assert shas and not any(store.exists(s) for s in shas)
         assert db.session.get(Loan, loan.id).status == "closed"  # the credit record stays
 
 

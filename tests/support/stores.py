@@ -50,3 +50,29 @@ def store_has_derivative(store, sha256: str, kind: str) -> bool:
     if hasattr(store, "derivative_path"):
         return store.derivative_path(sha256, kind).exists()
     return store.has_key(store.derivative_key(sha256, kind))
+
+
+def staged_uploads(store) -> list[str]:
+    """The keys of the uploads that have bytes staged (a part file on disk, chunks in the bucket)."""
+    if hasattr(store, "object_key"):
+        names = {key[len(store.prefix) + len("uploads/"):].split("/", 1)[0]
+                 for key, _ in store.list_keys(f"{store.prefix}uploads/", "list the staged uploads")
+                 if not key.endswith(".proven")}
+        return sorted(names)
+    return sorted(p.stem for p in Path(store.uploads_dir).glob("*.part"))
+
+
+def damage_stored(store, sha256: str) -> None:
+    """Flip the last bit of a stored original behind the store's back (the disk rotted, someone
+    edited the bucket): its bytes no longer hash to its name."""
+    if hasattr(store, "object_key"):
+        key = store.object_key(sha256)
+        data = bytearray(store.client.get_object(Bucket=store.bucket, Key=key)["Body"].read())
+        data[-1] ^= 0x01
+        store.client.put_object(Bucket=store.bucket, Key=key, Body=bytes(data))
+        return
+    path = store.object_path(sha256)
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.chmod(0o600)
+    path.write_bytes(bytes(data))

@@ -1,6 +1,7 @@
 """The phone's API: device checks, idempotent manifests, resumable verified uploads, bad input."""
 from __future__ import annotations
 
+import io
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -11,6 +12,7 @@ from app.extensions import db
 from app.models import Application, AuditLog, Borrower, Device, Photo, User
 from app.services import devices as device_service
 from app.storage import make_store
+from tests.support.stores import staged_uploads
 from tests.sync_helpers import enrol, jpeg_bytes, manifest, sha256, upload, valid_id_number
 
 
@@ -25,8 +27,15 @@ def _stored(app, digest: str) -> bool:
 
 
 def _parts(app) -> list:
+    """The uploads with bytes staged, on disk or in the bucket (TEST_PHOTO_STORE=s3)."""
     with app.app_context():
-        return sorted(p.name for p in make_store(app.config).uploads_dir.glob("*.part"))
+        return staged_uploads(make_store(app.config))
+
+
+def _staging(app):
+    from app.services.locks import lock_factory
+
+    return make_store(app.config).upload_staging(lock_factory("upload"))
 
 
 def test_version_is_public(client):
@@ -384,7 +393,10 @@ def test_a_complete_upload_left_unverified_by_a_crash_is_finished_on_the_next_he
     photo_uuid = _one_photo_application(app, client, headers, data)
     # A worker wrote the last byte and died before verifying it.
     with app.app_context():
-        (make_store(app.config).uploads_dir / f"{photo_uuid}.part").write_bytes(data)
+        staging = _staging(app)
+        with staging.lock(photo_uuid):
+            staging.append(photo_uuid, io.BytesIO(data), room=len(data))
+    assert _parts(app) == [photo_uuid]
     head = client.head(f"/api/v1/uploads/{photo_uuid}", headers=headers)
     assert head.headers["Upload-Offset"] == str(len(data))
     assert head.headers["X-Photo-Verified"] == sha256(data)
@@ -420,17 +432,18 @@ def test_a_photo_stored_but_not_recorded_is_settled_without_a_second_upload(app,
     # A worker verified this photo's upload, noted it, moved the file into the store and died
     # before its commit.
     with app.app_context():
-        store = make_store(app.config)
-        part = store.uploads_dir / "stray"
-        part.write_bytes(data)
-        (store.uploads_dir / f"{photo_uuid}.proven").write_text(sha256(data))
-        store.put_file(sha256(data), part)
+        staging = _staging(app)
+        copy = staging.store.uploads_dir / "stray"
+        copy.write_bytes(data)
+        with staging.lock(photo_uuid):
+            staging.store_verified(photo_uuid, sha256(data), copy)  # the note, then the object
+        assert staging.has_proof(photo_uuid)
     head = client.head(f"/api/v1/uploads/{photo_uuid}", headers=headers)
     assert head.headers["Upload-Offset"] == str(len(data)) and head.headers["X-Photo-Verified"] == sha256(data)
     with app.app_context():
         photo = db.session.scalar(select(Photo).where(Photo.uuid == photo_uuid))
         assert photo.received_at is not None and (photo.width, photo.height) == (1200, 900)
-        assert not (make_store(app.config).uploads_dir / f"{photo_uuid}.proven").exists()
+        assert not _staging(app).has_proof(photo_uuid)
 
 
 def test_an_object_in_the_store_settles_no_photo_that_did_not_upload_it(app, client, demo):
