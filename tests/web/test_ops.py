@@ -300,6 +300,19 @@ def test_metrics_add_up_every_gunicorn_worker(migrated, tmp_path):
             assert status == 200
             assert sample(text, "daidaitong_http_request_duration_seconds_count",
                           endpoint="ops.healthz", method="GET", status="2xx") == sent
+        # A worker dies: gunicorn's child_exit (deploy/gunicorn.conf.py) forgets its live gauges,
+        # while what it counted still counts.
+        dead = min(counts)
+        assert (folder / f"gauge_livesum_{dead}.db").exists()
+        os.kill(dead, 9)
+        for _ in range(600):
+            if not (folder / f"gauge_livesum_{dead}.db").exists():
+                break
+            threading.Event().wait(0.1)
+        assert not (folder / f"gauge_livesum_{dead}.db").exists()
+        status, text = _get(base + "/metrics", {"Authorization": f"Bearer {TOKEN}"})
+        assert sample(text, "daidaitong_http_request_duration_seconds_count",
+                      endpoint="ops.healthz", method="GET", status="2xx") == sent
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
