@@ -1,6 +1,7 @@
 """``flask photos migrate --to s3://bucket/prefix``: move the photo store into an object store.
 
-    flask photos migrate --to s3://ddt-photos/prod     # copy, verify, check; run again to resume
+    flask photos migrate --to s3://ddt-photos/prod [--jobs 4] [--verify-existing]
+                                                     # copy, verify, check; run again to resume
 
 Copies every original of the configured store (``PHOTO_STORE``, normally the local folder) into
 the object store named by ``--to``, reached with the same settings the app uses for one
@@ -51,7 +52,9 @@ def register(app: Flask) -> None:
     @click.option("--verify-existing", is_flag=True,
                   help="Read back and hash every photo already in the target too (default: trust the "
                        "target's own SHA-256 of it, which it checked when the photo was written).")
-    def migrate_command(to: str, verify_existing: bool) -> None:
+    @click.option("--jobs", type=click.IntRange(1, 64), default=4, show_default=True,
+                  help="Photos copied at once (an object store far away answers each request slowly).")
+    def migrate_command(to: str, verify_existing: bool, jobs: int) -> None:
         """Copy every photo into the object store TO, verified; safe to run again (it resumes)."""
         from app.extensions import photo_store
         from app.services import photo_migration
@@ -80,8 +83,8 @@ def register(app: Flask) -> None:
                            f"{r.already} already there and verified")
 
         try:
-            result = photo_migration.migrate(source, target, verify_existing=verify_existing, progress=progress,
-                                             describe=(repr(source), url))
+            result = photo_migration.migrate(source, target, verify_existing=verify_existing, jobs=jobs,
+                                             progress=progress, describe=(repr(source), url))
         except KeyboardInterrupt:
             click.echo("\n中断 interrupted: nothing was deleted; run the same command again to finish "
                        "(what is verified in the target is skipped).", err=True)

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,18 +73,21 @@ class MigrationResult:
 Progress = Callable[[MigrationResult], None]
 
 
-def migrate(source: PhotoStore, target: PhotoStore, *, verify_existing: bool = False,
+def migrate(source: PhotoStore, target: PhotoStore, *, verify_existing: bool = False, jobs: int = 1,
             progress: Progress | None = None, describe: tuple[str, str] = ("", "")) -> MigrationResult:
     """Copy every original of ``source`` into ``target`` and check the database's references.
 
-    ``verify_existing`` reads back and hashes every object already in the target, also when the
-    target keeps its own SHA-256 of it. ``progress`` is called after every object. ``describe`` is
-    (source, target) as the audit row names them. Raises what the stores raise (StoreUnavailable,
-    StoreMisconfigured) and KeyboardInterrupt, after recording the interrupted run."""
+    ``jobs`` photos are copied at once (threads: an object store's round trips, not the CPU, are
+    the cost). ``verify_existing`` reads back and hashes every object already in the target, also
+    when the target keeps its own SHA-256 of it. ``progress`` is called after every object.
+    ``describe`` is (source, target) as the audit row names them. Raises what the stores raise
+    (StoreUnavailable, StoreMisconfigured) and KeyboardInterrupt, after recording the interrupted
+    run; the database is used by the calling thread only."""
     result = MigrationResult(total=sum(1 for _ in source.iter_objects()))
     try:
-        for sha256 in source.iter_objects():
-            _migrate_one(source, target, sha256, result, verify_existing=verify_existing)
+        for sha256, outcome, size in _copied(source, target, source.iter_objects(), jobs=max(1, jobs),
+                                             verify_existing=verify_existing):
+            _count(result, sha256, outcome, size)
             if progress is not None:
                 progress(result)
         result.missing = missing_references(target)
@@ -97,18 +102,76 @@ def migrate(source: PhotoStore, target: PhotoStore, *, verify_existing: bool = F
     return result
 
 
-def _migrate_one(source: PhotoStore, target: PhotoStore, sha256: str, result: MigrationResult, *,
-                 verify_existing: bool) -> None:
+def _count(result: MigrationResult, sha256: str, outcome: str, size: int) -> None:
+    if outcome == "already":
+        result.already += 1
+    elif outcome == "damaged":
+        result.damaged_in_source.append(sha256)
+    elif outcome == "failed":
+        result.failed.append(sha256)
+    else:
+        result.bytes_copied += size
+        if outcome == "replaced":
+            result.replaced += 1
+        else:
+            result.copied += 1
+
+
+def _copied(source: PhotoStore, target: PhotoStore, names: Iterator[str], *, jobs: int,
+            verify_existing: bool) -> Iterator[tuple[str, str, int]]:
+    """(sha256, outcome, bytes) of each name, copied by ``jobs`` worker threads, at most two names
+    per worker in flight. The workers are daemons: an interrupted run ends without waiting for the
+    copies under way (what they leave is not verified, so the next run does it again)."""
+    todo: queue.Queue = queue.Queue()
+    done: queue.Queue = queue.Queue()
+
+    def work() -> None:
+        while (sha256 := todo.get()) is not None:
+            try:
+                done.put((sha256, *_migrate_one(source, target, sha256, verify_existing=verify_existing), None))
+            except BaseException as exc:  # noqa: BLE001 — handed to the calling thread, which raises it
+                done.put((sha256, "", 0, exc))
+                return
+
+    for _ in range(jobs):
+        threading.Thread(target=work, name="photo-migrate", daemon=True).start()
+    in_flight, exhausted = 0, False
+    try:
+        while True:
+            while not exhausted and in_flight < 2 * jobs:
+                sha256 = next(names, None)
+                if sha256 is None:
+                    exhausted = True
+                else:
+                    todo.put(sha256)
+                    in_flight += 1
+            if in_flight == 0:
+                return
+            while True:
+                try:
+                    sha256, outcome, size, exc = done.get(timeout=0.5)  # a timeout: Ctrl-C is seen here
+                    break
+                except queue.Empty:
+                    continue
+            in_flight -= 1
+            if exc is not None:
+                raise exc
+            yield sha256, outcome, size
+    finally:
+        for _ in range(jobs):
+            todo.put(None)
+
+
+def _migrate_one(source: PhotoStore, target: PhotoStore, sha256: str, *, verify_existing: bool) -> tuple[str, int]:
+    """("already" | "copied" | "replaced" | "damaged" | "failed", bytes copied) for one original."""
     state = _state_in(target, sha256, reread=verify_existing)
     if state == "verified":
-        result.already += 1
-        return
+        return "already", 0
     if state == "differs":
         target.delete(sha256)  # its bytes are not its name's: never leave them in place
     copy, size = _scratch_copy(source, target, sha256)
     if copy is None:
-        result.damaged_in_source.append(sha256)
-        return
+        return "damaged", 0
     try:
         target.put_file(sha256, copy)
     finally:
@@ -116,13 +179,8 @@ def _migrate_one(source: PhotoStore, target: PhotoStore, sha256: str, result: Mi
     if _state_in(target, sha256, reread=False) != "verified":
         with contextlib.suppress(FileNotFoundError):
             target.delete(sha256)
-        result.failed.append(sha256)
-        return
-    result.bytes_copied += size
-    if state == "differs":
-        result.replaced += 1
-    else:
-        result.copied += 1
+        return "failed", 0
+    return ("replaced" if state == "differs" else "copied"), size
 
 
 def _state_in(target: PhotoStore, sha256: str, *, reread: bool) -> str:

@@ -177,7 +177,7 @@ def test_interrupted_and_killed_runs_resume_and_lose_nothing(app, installation, 
     prefix = f"mig-{secrets.token_hex(5)}"
     url = f"s3://{os.environ['TEST_S3_BUCKET']}/{prefix}"
     with StoreProxy(S3_ENDPOINT) as proxy:
-        # Ctrl-C while the 4th original is on its way: three are in the target.
+        # Ctrl-C while the 4th original is on its way (and every later one): three are in the target.
         _held_at(proxy, 4)
         run = subprocess.Popen(_migrate_argv(url), env=_env(app, tmp_path, endpoint=proxy.url), cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -186,8 +186,9 @@ def test_interrupted_and_killed_runs_resume_and_lose_nothing(app, installation, 
         out, err = run.communicate(timeout=60)
         assert run.returncode == 130, err
         assert "interrupted" in err and "run the same command again" in err
-        assert len(_target(prefix)) == 3
-        assert _runs(app)[-1]["outcome"] == "interrupted" and _runs(app)[-1]["copied"] == 3
+        assert len(_target(prefix)) == 3  # every write after the 3rd was held (the copies run 4 at once)
+        # Of those, what was verified before the signal is counted; the rest is verified next time.
+        assert _runs(app)[-1]["outcome"] == "interrupted" and _runs(app)[-1]["copied"] <= 3
         proxy.release(forward=False)  # the dead run's held write never lands
 
         # Killed outright while the 3rd original of the next run is on its way: no goodbye at all.

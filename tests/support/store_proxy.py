@@ -21,6 +21,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,6 +93,7 @@ class StoreProxy:
         self._discard_held = False
         self.held = threading.Event()
         self.matched = 0
+        self.latency = 0.0  # seconds added before each request is forwarded
         self._closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -179,6 +181,8 @@ class StoreProxy:
                 if self._drop is not None and self._drop(method, path):
                     self.matched += 1
                     return  # the finally closes both sides: the store "went away" mid-request
+                if self.latency:
+                    time.sleep(self.latency)  # a store far away: every request waits this long
                 hold = self._hold
                 if hold is not None and hold(method, path):
                     self.matched += 1
