@@ -137,12 +137,13 @@ def test_cut_upload_resumes_and_resends_at_most_one_chunk(app, live_server, offi
 def _server_progress(app, uuid: str) -> int:
     """Bytes of this application's photos the server holds, finished or partial."""
     with app.app_context():
-        store = make_store(app.config)
+        from app.services.locks import lock_factory
+
+        staging = make_store(app.config).upload_staging(lock_factory("upload"))  # on disk or in the bucket
         a = db.session.scalar(select(Application).where(Application.uuid == uuid))
         held = 0
         for p in a.photos:
-            part = store.uploads_dir / f"{p.uuid}.part"
-            held += p.size_bytes if p.received_at else (part.stat().st_size if part.exists() else 0)
+            held += p.size_bytes if p.received_at else staging.offset(p.uuid)
         return held
 
 
