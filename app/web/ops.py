@@ -13,6 +13,7 @@ first-request hook; cheap enough to be polled every few seconds.
 from __future__ import annotations
 
 import hmac
+import logging
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -24,6 +25,7 @@ from app.services import ops as ops_service
 from app.storage import StoreMisconfigured, StoreUnavailable
 
 bp = Blueprint("ops", __name__)
+log = logging.getLogger(__name__)
 OK = "ok"
 
 
@@ -84,8 +86,15 @@ def metrics_view():
 
 
 
+MIN_TOKEN_CHARS = 16
+
+
 def init_app(app) -> None:
     from app.extensions import csrf
 
+    token = app.config.get("METRICS_TOKEN") or ""
+    if token and (len(token) < MIN_TOKEN_CHARS or token.upper().startswith("CHANGE")):
+        log.warning("METRICS_TOKEN is short or a placeholder: anyone who guesses it reads the metrics. "
+                            "Set a long random one (openssl rand -hex 32).")
     csrf.exempt(bp)  # GET only; a scraper or a load balancer has no session
     app.register_blueprint(bp)

@@ -4,6 +4,7 @@ a scraper without or with a wrong token, and the counts of real requests, logins
 added up across two real gunicorn workers."""
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -392,3 +393,12 @@ def test_metrics_count_ocr_runs_and_time_the_reading(metrics_app, demo, tmp_path
     assert sample(after, runs_total, result="done") == sample(before, runs_total, result="done") + 1
     assert sample(after, runs_total, result="failed") == sample(before, runs_total, result="failed") + 1  # engine off
     assert sample(after, "daidaitong_ocr_run_seconds_count") == sample(before, "daidaitong_ocr_run_seconds_count") + 1
+
+
+@pytest.mark.parametrize(("token", "warned"), [("CHANGE-ME", True), ("short", True), ("0123456789abcdef0123", False)])
+def test_a_weak_metrics_token_is_said_at_start(migrated, tmp_path, caplog, token, warned):
+    config = _local_config(migrated, tmp_path / "photos")
+    config.METRICS_TOKEN = token
+    with caplog.at_level(logging.WARNING, logger="app.web.ops"):
+        create_app(config)
+    assert ("METRICS_TOKEN is short or a placeholder" in caplog.text) == warned
