@@ -1,5 +1,5 @@
-"""The daily job with several app hosts (issue 16): cron starts ``flask jobs daily --if-not-done`` on
-two hosts at once and the day is done once; a later cron run on either host finds it done; the
+"""The daily job with several app hosts (issue 16): cron starts ``flask jobs daily --if-not-done``
+(the line of deploy/cron) on two hosts at once and the day is done once; a later cron run on either host finds it done; the
 embedded default's first-request run stands back while another host runs the day.
 
 The two "hosts" are two real processes of the command line (each its own INSTANCE_DIR) on the
@@ -39,9 +39,17 @@ def _host_env(app, folder: Path) -> dict[str, str]:
     return env
 
 
+def _cron_line(command: str) -> list[str]:
+    """The arguments of ``flask COMMAND …`` as the deployment's deploy/cron runs it."""
+    for line in (PROJECT_ROOT / "deploy" / "cron").read_text().splitlines():
+        if not line.startswith("#") and f"flask {command}" in line:
+            return line.split("flask ", 1)[1].split(">>", 1)[0].split()
+    raise AssertionError(f"deploy/cron runs no `flask {command}`")
+
+
 def _cron(app, folder: Path) -> subprocess.Popen:
     folder.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen([FLASK, "jobs", "daily", "--if-not-done"], cwd=PROJECT_ROOT, env=_host_env(app, folder),
+    return subprocess.Popen([FLASK, *_cron_line("jobs daily")], cwd=PROJECT_ROOT, env=_host_env(app, folder),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -67,6 +75,36 @@ def test_cron_on_two_hosts_at_once_does_the_day_once(app, demo, tmp_path):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(JobRun)) == 1
         assert db.session.scalar(select(JobRun.finished_at)) == finished
+
+
+def test_two_hosts_released_onto_the_lease_at_the_same_instant_do_the_day_once(app, demo, tmp_path):
+    """Truly at once, on MariaDB: the test holds the lease row's lock until both processes wait
+    on it, then lets them go together."""
+    import time
+
+    import pytest
+    from sqlalchemy import text
+
+    with app.app_context():
+        if db.engine.dialect.name != "mysql":
+            pytest.skip("row locks to wait on: the MariaDB phase")
+        job_control.claim("daily", "setup", now=datetime.now(timezone.utc))  # the row exists, free
+        job_control.release("daily", "setup")
+        gate = db.engine.connect()
+        gate.execute(text("SELECT job FROM job_locks WHERE job = 'daily' FOR UPDATE"))
+        procs = [_cron(app, tmp_path / "host-a"), _cron(app, tmp_path / "host-b")]
+        deadline = time.monotonic() + 180
+        with db.engine.connect() as watch:
+            while watch.execute(text("SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'"
+                                     " AND trx_query LIKE '%job_locks%'")).scalar() < 2:
+                assert time.monotonic() < deadline and all(p.poll() is None for p in procs), "both never waited"
+                time.sleep(0.1)
+        gate.rollback()  # both go at the same instant
+        gate.close()
+    outputs = [_finish(p) for p in procs]
+    assert sum("installments_accrued" in o for o in outputs) == 1, outputs
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(JobRun)) == 1
 
 
 def test_cron_beside_a_run_in_progress_exits_quietly_and_runs_nothing(app, demo, tmp_path):
