@@ -81,14 +81,10 @@ def _empty_all_tables() -> None:
 def demo(app, request):
     """The demo data set; returns the demo users' ids by username. Its kept history (the figures of
     the last 12 month openings) only for a test marked ``demo_history``."""
-    from app.services import demo as demo_service
+    from tests.support import demo_snapshot
 
-    with app.app_context():
-        from app.storage import make_store
-
-        users = demo_service.load(app.config["PASSWORD_HASH_METHOD"], make_store(app.config),
-                                  history=request.node.get_closest_marker("demo_history") is not None)
-        return {name: user.id for name, user in users.items()}
+    # Loaded through the real workflow once per test process, then replayed (tests/support/demo_snapshot.py).
+    return demo_snapshot.load(app, history=request.node.get_closest_marker("demo_history") is not None)
 
 
 @pytest.fixture()
