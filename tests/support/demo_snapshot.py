@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -124,14 +125,21 @@ def _replay(template: _Template, store) -> None:
             conn.execute(table.insert(), [{k: _shifted(v, shift) for k, v in row.items()} for row in rows])
         if conn.dialect.name == "mysql":
             conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
-    for sha, data in template.photos.items():
-        if hasattr(store, "object_path"):
-            # The local store: the file where put_file puts it, without its fsyncs (what a test reads
-            # is the same; durability across a power cut is not what the demo data is for).
+    if hasattr(store, "object_path"):
+        # The local store: the file where put_file puts it, without its fsyncs (what a test reads
+        # is the same; durability across a power cut is not what the demo data is for).
+        for sha, data in template.photos.items():
             path = store.object_path(sha)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-            continue
+        return
+
+    def put(item):
+        sha, data = item
         with tempfile.NamedTemporaryFile(dir=store.uploads_dir, delete=False) as f:
             f.write(data)
         store.put_file(sha, Path(f.name))
+
+    # An object store: its requests wait on the network, a few at a time.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(put, template.photos.items()))
