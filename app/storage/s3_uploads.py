@@ -20,7 +20,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -40,6 +40,10 @@ class ObjectUploads:
                              "(app/services/locks.py lock_factory)")
         self.store = store
         self._lock = lock
+        # While this instance holds an upload's lock nobody else changes its chunks: the listing
+        # (then changed by appends and discards here) is remembered, saving a LIST per step.
+        self._listed: dict[str, dict[str, int]] = {}
+        self._held: set[str] = set()
 
     def _dir(self, key: str) -> str:
         if not key or "/" in key or key.startswith("."):
@@ -49,21 +53,36 @@ class ObjectUploads:
     def _proof_key(self, key: str) -> str:
         return f"{self.store.prefix}uploads/{key}.proven"
 
-    def lock(self, key: str) -> AbstractContextManager[None]:
-        return self._lock(key)
+    @contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        with self._lock(key):
+            self._held.add(key)
+            try:
+                yield
+            finally:
+                self._held.discard(key)
+                self._listed.pop(key, None)
+
+    def _listing(self, key: str) -> dict[str, int]:
+        """Every chunk object of the upload: key → size."""
+        listed = self._listed.get(key)
+        if listed is None:
+            listed = dict(self.store.list_keys(self._dir(key), "list an upload's chunks"))
+            if key in self._held:
+                self._listed[key] = listed
+        return dict(listed)
 
     def _chunks(self, key: str) -> tuple[list[tuple[str, int]], list[str]]:
         """(the contiguous chunks from offset 0 as (object key, size), every chunk's key)."""
+        listing = self._listing(key)
         run: list[tuple[str, int]] = []
-        every: list[str] = []
         expected = 0
-        for name, size in self.store.list_keys(self._dir(key), "list an upload's chunks"):
-            every.append(name)
+        for name in sorted(listing):
             tail = name.rsplit("/", 1)[-1]
-            if tail.isdigit() and int(tail) == expected and size > 0:
-                run.append((name, size))
-                expected += size
-        return run, every
+            if tail.isdigit() and int(tail) == expected and listing[name] > 0:
+                run.append((name, listing[name]))
+                expected += listing[name]
+        return run, sorted(listing)
 
     def offset(self, key: str) -> int:
         return sum(size for _, size in self._chunks(key)[0])
@@ -85,10 +104,14 @@ class ObjectUploads:
             if written == 0:
                 return 0
             held.seek(0)
+            chunk_key = f"{self._dir(key)}{start:012d}"
+            listed = self._listed.pop(key, None)  # unknown until the PUT is answered (it may land and time out)
             with self.store.errors("stage an upload's chunk"):
                 self.store.client.put_object(
-                    Bucket=self.store.bucket, Key=f"{self._dir(key)}{start:012d}", Body=held,
+                    Bucket=self.store.bucket, Key=chunk_key, Body=held,
                     ContentLength=written, ChecksumSHA256=_b64_sha256(digest.hexdigest()))
+        if listed is not None and key in self._held:
+            self._listed[key] = {**listed, chunk_key: written}
         return written
 
     def complete(self, key: str, size: int) -> bool:
@@ -110,8 +133,12 @@ class ObjectUploads:
 
     def discard(self, key: str) -> None:
         _, every = self._chunks(key)
-        # Last first: a delete cut short leaves a run from 0, never a stray chunk in the middle.
+        # One batch request, named last first; whatever a delete cut short leaves is either a run
+        # from 0 of this same upload's bytes or a stray chunk the offset ignores (checked at the end).
+        self._listed.pop(key, None)
         self.store.delete_keys(sorted(every, reverse=True), "discard an upload")
+        if key in self._held:
+            self._listed[key] = {}
 
     def store_verified(self, key: str, sha256: str, copy: Path) -> None:
         self.store.put_bytes(self._proof_key(key), sha256.encode("ascii"), "note a verified upload")

@@ -274,6 +274,25 @@ def test_the_offset_is_the_contiguous_run_of_chunks_from_zero(store):
         assert list(store.list_keys(f"{store.prefix}uploads/u3/", "list")) == []
 
 
+def test_what_one_host_remembers_under_the_lock_is_what_the_bucket_says(tmp_path):
+    # Under the lock a staging remembers its listing (a LIST saved per step); it must always agree
+    # with a fresh look at the bucket — here even when an append joins a stray chunk to the run.
+    config = s3_config(tmp_path)
+    host_a, host_b = make_store(config), make_store({**config, "PHOTO_SCRATCH_DIR": tmp_path / "b"})
+    with _held_lock() as lock:
+        a = host_a.upload_staging(lock)
+        host_a.client.put_object(Bucket=host_a.bucket, Key=f"{host_a.prefix}uploads/u5/{100:012d}", Body=b"s" * 10)
+        with a.lock("u5"):
+            assert a.offset("u5") == 0
+            a.append("u5", io.BytesIO(b"a" * 100), room=110)
+            fresh = host_b.upload_staging(lock)
+            assert a.offset("u5") == fresh.offset("u5") == 110 and a.complete("u5", 110)
+            with a.received_copy("u5") as copy:
+                assert copy.read_bytes() == b"a" * 100 + b"s" * 10
+            a.discard("u5")
+            assert a.offset("u5") == fresh.offset("u5") == 0
+
+
 def test_staging_in_the_bucket_needs_a_lock_that_holds_across_hosts(store):
     with pytest.raises(ValueError, match="lock"):
         store.upload_staging(None)
