@@ -10,14 +10,13 @@ from __future__ import annotations
 import contextlib
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy.exc import DisconnectionError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.domain.i18n import N_
 from app.http_edge import translate_message
 from app.services import transactions
 from app.services.devices import DeviceError
 from app.services.errors import ServiceError
+from app.services.transactions import DATABASE_FAULTS
 from app.storage import StoreMisconfigured, StoreUnavailable
 
 # tus: the checksum of a finished upload differs (the tus checksum extension's status).
@@ -124,9 +123,6 @@ def refusal(e: ServiceError):
 
 # How long a phone waits before it tries again when the store or a lock is not there (seconds).
 RETRY_AFTER_S = {"busy": 5, "store_unavailable": 30, "store_misconfigured": 60, "database_unavailable": 10}
-# The database failing under a request (not the request's fault): a server restarting, a killed or
-# dropped connection, a full pool, a lock wait or deadlock given up.
-DATABASE_FAULTS = (OperationalError, DisconnectionError, PoolTimeout)
 STORE_MESSAGE = N_("The photo store cannot be reached just now. Nothing was lost: what was being sent stays on "
                    "the phone and is sent again shortly.")
 

@@ -3,7 +3,14 @@ themselves (tests/unit/test_layering.py), they ask here.
 """
 from __future__ import annotations
 
+from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
 from app.extensions import db
+
+# The database failing under a request (not the request's fault): a server restarting, a killed or
+# dropped connection, a full pool, a lock wait or deadlock given up. The edges answer these 503.
+DATABASE_FAULTS = (OperationalError, DisconnectionError, PoolTimeout)
 
 
 def rollback() -> None:

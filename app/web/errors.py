@@ -142,7 +142,7 @@ def init_app(app: Flask) -> None:
         response.headers["Retry-After"] = str(api_errors.RETRY_AFTER_S["database_unavailable"])
         return response
 
-    from app.api.errors import DATABASE_FAULTS
+    from app.services.transactions import DATABASE_FAULTS
 
     for fault in DATABASE_FAULTS:
         app.register_error_handler(fault, database_fault)
