@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from prometheus_client import (
+# A flask command (cron, `flask db upgrade`) may run on a host before gunicorn made the folder:
+# prometheus-client would fail on the first metric below. Make it (gunicorn.conf.py empties it).
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+from prometheus_client import (  # noqa: E402
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
@@ -29,7 +34,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 
 __all__ = ["CONTENT_TYPE_LATEST", "Reading", "render", "status_class"]
 
