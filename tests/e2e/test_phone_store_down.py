@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.officer import blob_count, capture, drafts, enrol_phone, phone_photos, server_application, wait_until
-from tests.support.store_proxy import S3_ENDPOINT, StoreProxy, app_behind, needs_s3
+from tests.support.store_proxy import app_behind_proxy_fixture, needs_s3, proxy_fixture  # noqa: F401 (fixtures app, proxy)
 
 pytestmark = [pytest.mark.e2e, needs_s3]
 
@@ -14,18 +14,6 @@ pytestmark = [pytest.mark.e2e, needs_s3]
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory):
     return phone_photos(tmp_path_factory.mktemp("camera"))
-
-
-@pytest.fixture()
-def proxy():
-    with StoreProxy(S3_ENDPOINT) as p:
-        yield p
-
-
-@pytest.fixture()
-def app(migrated, tmp_path, proxy):
-    with app_behind(proxy, migrated, tmp_path) as app:
-        yield app
 
 
 def test_photos_stay_queued_while_the_store_is_down_and_go_when_it_is_back(app, live_server, officer_phone, photos,

@@ -19,25 +19,12 @@ from app.extensions import db
 from app.models import Application, AuditLog, Borrower, FollowUpTask, Loan, Photo
 from app.services import jobs
 from app.storage import StoreMisconfigured, StoreUnavailable, make_store
-from tests.support.store_proxy import S3_ENDPOINT, StoreProxy, app_behind, needs_s3, s3_config
+from tests.support.store_proxy import app_behind_proxy_fixture, needs_s3, proxy_fixture, s3_config  # noqa: F401 (fixtures app, proxy)
 from tests.sync_helpers import enrol, jpeg_bytes, manifest, upload
 
 pytestmark = needs_s3
 
 CHUNK = 64 * 1024
-
-
-@pytest.fixture()
-def proxy():
-    with StoreProxy(S3_ENDPOINT) as p:
-        yield p
-
-
-@pytest.fixture()
-def app(migrated, tmp_path, proxy):
-    """The app with its photos in SeaweedFS, reached through the proxy."""
-    with app_behind(proxy, migrated, tmp_path) as app:
-        yield app
 
 
 def _sent_application(app, client, headers):

@@ -75,6 +75,21 @@ def app_behind(proxy: StoreProxy, database_url: str, tmp_path: Path):
             db.engine.dispose()
 
 
+# The fixtures of the store-fault tests, imported by name into their modules: a proxy in front of
+# the test S3 server, and the test's ``app`` with its photos reached through it.
+@pytest.fixture(name="proxy")
+def proxy_fixture():
+    with StoreProxy(S3_ENDPOINT) as proxy:
+        yield proxy
+
+
+@pytest.fixture(name="app")
+def app_behind_proxy_fixture(migrated, tmp_path, proxy):
+    """The app with its photos in SeaweedFS, reached through the proxy."""
+    with app_behind(proxy, migrated, tmp_path) as app:
+        yield app
+
+
 class StoreProxy:
     def __init__(self, upstream: str) -> None:
         host_port = upstream.split("://", 1)[-1].rstrip("/")

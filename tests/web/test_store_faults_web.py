@@ -7,7 +7,6 @@ import io
 import logging
 import os
 
-import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -15,22 +14,10 @@ from app.models import Application, AuditLog, Borrower, Loan, Photo, Screenshot
 from app.services import jobs
 from app.storage import make_store
 from tests.support.entry_photos import attach_form_photo
-from tests.support.store_proxy import S3_ENDPOINT, StoreProxy, app_behind, needs_s3
+from tests.support.store_proxy import app_behind_proxy_fixture, needs_s3, proxy_fixture  # noqa: F401 (fixtures app, proxy)
 from tests.sync_helpers import jpeg_bytes
 
 pytestmark = needs_s3
-
-
-@pytest.fixture()
-def proxy():
-    with StoreProxy(S3_ENDPOINT) as p:
-        yield p
-
-
-@pytest.fixture()
-def app(migrated, tmp_path, proxy):
-    with app_behind(proxy, migrated, tmp_path) as app:
-        yield app
 
 
 def _audits(app, action: str) -> int:
