@@ -111,14 +111,12 @@ def init_app(app: Flask) -> None:
             return api_errors.store_fault(e)
         transactions.rollback()
         api_errors.log_store_fault(e)
-        response = make_response(render_error(
-            503,
+        return _unavailable(
             _("Photos are unavailable just now"),
             _("The photo store cannot be reached. Nothing was changed; please try again in a minute, and tell the "
               "administrator if it keeps happening."),
-        ))
-        response.headers["Retry-After"] = str(api_errors.RETRY_AFTER_S["store_unavailable"])
-        return response
+            retry_after=api_errors.RETRY_AFTER_S["store_unavailable"],
+        )
 
     def database_fault(e: Exception):
         """The database failed under a page (restarting, a dropped connection): a 503 the user
@@ -133,13 +131,17 @@ def init_app(app: Flask) -> None:
         with contextlib.suppress(Exception):
             transactions.rollback()
         api_errors.log_database_fault(e)
-        response = make_response(render_error(
-            503,
+        return _unavailable(
             _("The server is busy"),
             _("The server cannot reach its database just now. Please try again in a minute; tell the administrator "
               "if it keeps happening."),
-        ))
-        response.headers["Retry-After"] = str(api_errors.RETRY_AFTER_S["database_unavailable"])
+            retry_after=api_errors.RETRY_AFTER_S["database_unavailable"],
+        )
+
+    def _unavailable(title: str, text: str, *, retry_after: int):
+        # A 503 page: the user is told to come back, a balancer or browser when.
+        response = make_response(render_error(503, title, text))
+        response.headers["Retry-After"] = str(retry_after)
         return response
 
     from app.services.transactions import DATABASE_FAULTS

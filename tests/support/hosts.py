@@ -132,16 +132,7 @@ class Host:
         self.proc = None
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        except ProcessLookupError:
-            pass
+        _stop_group(self.proc, signal.SIGTERM, timeout=15)
         self.proc = None
 
     def requests(self, fragment: str = "") -> list[str]:
@@ -228,17 +219,22 @@ http {{
             time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGQUIT)
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        except ProcessLookupError:
-            pass
+        _stop_group(self.proc, signal.SIGQUIT, timeout=10)  # nginx: SIGQUIT is its graceful stop
         self.proc = None
+
+
+def _stop_group(proc: subprocess.Popen | None, sig: int, *, timeout: float) -> None:
+    """Stop a server and its children (its own process group): ``sig``, then SIGKILL after ``timeout``."""
+    if proc is None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
 
 
 @dataclass
