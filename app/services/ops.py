@@ -12,15 +12,17 @@ from functools import lru_cache
 
 from sqlalchemy import func, select, text
 
+from app.domain.i18n import N_
 from app.extensions import db
 from app.metrics import Reading
 from app.models import JobRun, OcrRun, SmsMessage
+from app.services.errors import ServiceError
 
 DAILY_JOB = "daily"  # JobRun.job of the daily job (app.services.jobs.DAILY)
 
 
-class DatabaseDown(Exception):
-    """The database did not answer; the message names the error's class only (no URL, no password)."""
+class DatabaseDown(ServiceError):
+    """The database did not answer; ``params["error"]`` names the error's class only (no URL, no password)."""
 
 
 @lru_cache(maxsize=4)
@@ -42,7 +44,7 @@ def database_revisions() -> frozenset[str]:
         db.session.rollback()
         if "alembic_version" in str(exc) and ("exist" in str(exc) or "no such table" in str(exc)):
             return frozenset()
-        raise DatabaseDown(type(exc).__name__) from None
+        raise DatabaseDown("database_down", N_("The database does not answer."), error=type(exc).__name__) from None
     finally:
         # A load balancer's poll must not hold a pooled connection's transaction open.
         db.session.rollback()

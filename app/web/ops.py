@@ -44,7 +44,7 @@ def readyz():
         checks["database"] = OK
     except ops_service.DatabaseDown as down:
         at = None
-        checks["database"] = f"unreachable ({down})"
+        checks["database"] = f"unreachable ({down.params['error']})"
     try:
         photo_store().check()
         checks["photo_store"] = OK
