@@ -257,9 +257,12 @@ def test_parse_request_reads_the_phone_form():
 # --- properties ---------------------------------------------------------------------------------
 
 @st.composite
-def requests(draw, methods=METHODS, min_fen: int = 1):
+def requests(draw, methods=METHODS, min_fen: int = 1, frequencies=("monthly", "quarterly", "custom"),
+             first_due_ok: bool = True):
+    # A test that needs only some shapes asks for them here rather than filtering them out with
+    # assume(): Hypothesis fails a test that throws away most of what it draws (filter_too_much).
     method = draw(st.sampled_from(methods))
-    frequency = draw(st.sampled_from(["monthly", "quarterly", "custom"]))
+    frequency = draw(st.sampled_from(frequencies))
     start = draw(st.dates(date(2000, 1, 1), date(2100, 12, 31)))
     principal = D(draw(st.integers(min_fen, 10**13))) / 100
     rate = D(draw(st.integers(0, 999_999))) / 1_000_000
@@ -274,7 +277,7 @@ def requests(draw, methods=METHODS, min_fen: int = 1):
     else:
         step = 3 if frequency == "quarterly" else 1
         term = step * draw(st.integers(1, 120 // step))
-        if draw(st.booleans()):
+        if first_due_ok and draw(st.booleans()):
             first_due = start + timedelta(days=draw(st.integers(1, 56 * step)))
             assume(first_due <= add_months(start, 2 * step))
     return ScheduleRequest(principal, rate, term, method, start, frequency, first_due, dues, day_count)
@@ -314,9 +317,9 @@ def test_equal_principal_parts_are_equal_but_the_last(req):
 
 
 @PROPERTY_SETTINGS
-@given(requests(methods=("annuity",), min_fen=100_000))
+@given(requests(methods=("annuity",), min_fen=100_000, frequencies=("monthly", "quarterly"), first_due_ok=False))
 def test_annuity_installments_are_level(req):
-    assume(req.frequency != "custom" and req.first_due is None and req.annual_rate > 0)
+    assume(req.annual_rate > 0)
     s = build_schedule(req)
     totals = column(s, "total")
     r = float(req.annual_rate) / 12 * (3 if req.frequency == "quarterly" else 1)
