@@ -260,3 +260,28 @@ def test_on_cellular_with_wifi_only_the_manifest_goes_and_photos_wait(app, live_
     page.click("#send-now")  # the officer decides to use mobile data after all
     page.wait_for_selector("#list-sent .row", timeout=30000)
     assert server_application(app, draft["uuid"])["state"] == "awaiting_director"
+
+
+def test_an_application_finished_during_a_run_goes_when_that_run_ends(app, live_server, officer_phone, photos):
+    """Without Background Sync (as in the Android WebView) nothing else wakes the queue: the run that
+    was busy when the officer tapped 完成 read the queue before, so one more run must follow it."""
+    officer_phone.add_init_script("delete window.SyncManager;")
+    held, holding = [], [True]
+    # The phone's first run after enrolment kept busy at its end (the work plan), until let go.
+    officer_phone.route("**/api/v1/plan*", lambda route: held.append(route) if holding else route.continue_())
+    page = officer_phone.new_page()
+    enrol_phone(app, page, live_server)
+    for _ in range(300):  # the route handler runs while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "no run reached the plan"
+    capture(page, photos)
+    [draft] = drafts(page)
+    assert draft["status"] == "queued" and server_application(app, draft["uuid"]) is None
+    holding.clear()
+    for route in held:
+        route.continue_()
+    # The next timer run is a minute away: only the run queued behind the busy one sends it now.
+    page.wait_for_selector("#list-sent .row", timeout=30000)
+    assert server_application(app, drafts(page)[0]["uuid"])["state"] == "awaiting_director"

@@ -1,7 +1,8 @@
 // The phone's sync engine. Our IndexedDB queue is the store of record: an item stays until the
 // server confirms it. One run, in order: the version check, the applications (manifest, tus
 // photo uploads), the visit reports, notifications, the GPS trail, the work plan, returned
-// to-dos. Runs never overlap; a "send now" or regained signal during a run gets one more run.
+// to-dos. Runs never overlap; any run asked for during a run gets one more run after it (the busy
+// run read the queue before, say, the officer finished an application).
 // The page and the service worker (sw.js, woken by Background Sync with the app closed) both run
 // this same code; a Web Lock ("ddt-sync") keeps their runs one after the other, never side by side.
 import { ApiError, Halt, api, wipe, versionGate, activateWaiting, compareVersions, onChange, onBanner, emit,
@@ -50,8 +51,12 @@ function pending() {
 function run(opts) {
   opts = opts || {};
   if (running) {
-    // Never swallow the officer's "send now": it runs as soon as the current run ends.
-    if (opts.sendNow || opts.fresh) again = { sendNow: !!(opts.sendNow || (again && again.sendNow)), fresh: true };
+    // Never swallow a request: what was queued after the busy run read the queue (an application
+    // finished, a report written) goes as soon as it ends, not at the next timer a minute later.
+    again = {
+      sendNow: !!(opts.sendNow || (again && again.sendNow)),
+      fresh: !!(opts.sendNow || opts.fresh || (again && again.fresh)),
+    };
     return running;
   }
   running = locked(() => runOnce(opts)).catch((err) => {
