@@ -172,6 +172,12 @@ def test_migrate_copies_every_photo_verified_and_says_what_to_set(app, installat
     assert _runs(app)[-1]["copied"] == 0 and _runs(app)[-1]["already"] == len(before)
 
 
+def _ctrl_c_as_at_a_terminal() -> None:
+    # A suite started in the background (CI under a non-interactive shell) inherits SIGINT ignored,
+    # and so would the command: give it the terminal's default, as an operator's shell does.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_interrupted_and_killed_runs_resume_and_lose_nothing(app, installation, tmp_path):
     before = _source(app)
     prefix = f"mig-{secrets.token_hex(5)}"
@@ -180,7 +186,8 @@ def test_interrupted_and_killed_runs_resume_and_lose_nothing(app, installation, 
         # Ctrl-C while the 4th original is on its way (and every later one): three are in the target.
         _held_at(proxy, 4)
         run = subprocess.Popen(_migrate_argv(url), env=_env(app, tmp_path, endpoint=proxy.url), cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_ctrl_c_as_at_a_terminal)
         assert proxy.held.wait(120), run.communicate(timeout=5)
         run.send_signal(signal.SIGINT)
         out, err = run.communicate(timeout=60)
