@@ -20,7 +20,7 @@ dev: install translations db demo
 ## make test: install what the tests need, build and test the Android app, then run the whole suite on SQLite, then on MariaDB with photos in SeaweedFS (S3)
 test: install-dev test-android translations test-sqlite test-mariadb
 
-PYTEST := $(BIN)/python -m pytest -n 2 --dist loadgroup -q -p no:cacheprovider
+PYTEST := $(BIN)/python -m pytest -n 2 -q -p no:cacheprovider
 
 test-sqlite: translations
 	$(PYTEST)
