@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Application, AuditLog, Photo
-from tests.e2e.officer import capture, drafts, enrol_phone, phone_photos, server_application, wait_until
+from tests.e2e.officer import capture, drafts, enrol_phone, phone_photos, server_application
 from tests.support.hosts import Cluster, unavailable_reason
 
 # xdist may split the module between its workers (`--dist loadgroup` does not keep a group together
