@@ -207,7 +207,9 @@ def test_interrupted_and_killed_runs_resume_and_lose_nothing(app, installation, 
         run.communicate(timeout=60)
         proxy.release(forward=False)
     partial = _target(prefix)
-    assert 3 < len(partial) < len(before)
+    # The three of the first run are there; the killed run's earlier writes may or may not have
+    # landed (a kill can cut one still on its way), but never the held one nor anything wrong.
+    assert 3 <= len(partial) < len(before)
     assert all(name == digest for name, digest in partial.items())
 
     done = _run(app, tmp_path, url)
