@@ -111,7 +111,9 @@ def test_an_application_finished_offline_is_sent_with_every_page_closed(app, liv
     assert server_application(app, draft["uuid"]) is None
     worker.fire_sync()
 
-    server = wait_for(worker.blank, lambda: _all_received(app, draft["uuid"], 5))
+    # The last photo's row is committed before the application moves on (services/sync.py): wait for
+    # both, not for the photos alone.
+    server = wait_for(worker.blank, lambda: (s := _all_received(app, draft["uuid"], 5)) and s["state"] != "uploading" and s)
     assert server["state"] == "awaiting_director"
     by_uuid = {p["uuid"]: p for p in server["photos"]}
     assert set(by_uuid) == {p["uuid"] for p in draft["photos"]}
