@@ -26,7 +26,7 @@ from typing import BinaryIO
 
 from app.storage import LockFactory
 from app.storage.s3 import S3PhotoStore, _b64_sha256
-from app.storage.uploads import COPY_BUFFER, UploadTooLong
+from app.storage.uploads import bounded_blocks
 
 SPOOL_BYTES = 1024 * 1024
 
@@ -92,13 +92,9 @@ class ObjectUploads:
         digest = hashlib.sha256()
         written = 0
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, dir=self.store.uploads_dir) as held:
-            while True:
-                block = body.read(min(COPY_BUFFER, room - written + 1))
-                if not block:
-                    break
+            # UploadTooLong leaves before anything is put: the upload is as it was.
+            for block in bounded_blocks(body, room, key):
                 written += len(block)
-                if written > room:
-                    raise UploadTooLong(key)  # nothing was put: the upload is as it was
                 digest.update(block)
                 held.write(block)
             if written == 0:

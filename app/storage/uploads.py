@@ -37,6 +37,17 @@ class UploadTooLong(Exception):
     """More bytes arrived than the upload announced; what this request appended is undone."""
 
 
+
+def bounded_blocks(body: BinaryIO, room: int, key: str) -> Iterator[bytes]:
+    """The blocks of a request body; raises UploadTooLong as soon as more than ``room`` bytes came
+    (one byte past ``room`` is asked for, so a body exactly ``room`` long is told from a longer one)."""
+    read = 0
+    while block := body.read(min(COPY_BUFFER, room - read + 1)):
+        read += len(block)
+        if read > room:
+            raise UploadTooLong(key)
+        yield block
+
 class UploadStaging(Protocol):
     """Half-finished uploads of one store. Call everything but ``offset`` under ``lock(key)``."""
 
@@ -122,15 +133,13 @@ class LocalUploads:
         start = self.offset(key)
         written = 0
         with open(part, "ab") as out:
-            while True:
-                block = body.read(min(COPY_BUFFER, room - written + 1))
-                if not block:
-                    break
-                written += len(block)
-                if written > room:
-                    out.truncate(start)
-                    raise UploadTooLong(key)
-                out.write(block)
+            try:
+                for block in bounded_blocks(body, room, key):
+                    out.write(block)
+                    written += len(block)
+            except UploadTooLong:
+                out.truncate(start)
+                raise
             out.flush()
             os.fsync(out.fileno())
         return written
