@@ -6,6 +6,8 @@ per account, so that nobody can even be given two duties that must stay apart):
 - the cashier pays out: never also the one who captures (officer), approves (director), keys the
   data (clerk) or reviews (reviewer1, reviewer2, special_reviewer);
 - the administrator makes accounts: he holds no workflow role (he could make himself a second reviewer);
+- the accountant keeps the books (manual entries, closing, the chart): never also the cashier who
+  moves the money, nor anyone who decides or captures a loan;
 - the auditor checks everyone: he holds no other role.
 Placement: officers and directors work at an office (not the head office); every headquarters role
 works at the head office.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from app.domain.i18n import N_
 
-ROLES = ("officer", "director", "clerk", "reviewer1", "reviewer2", "special_reviewer", "cashier", "admin", "auditor")
+ROLES = ("officer", "director", "clerk", "reviewer1", "reviewer2", "special_reviewer", "cashier", "accountant", "admin", "auditor")
 WORKFLOW_ROLES = frozenset({"officer", "director", "clerk", "reviewer1", "reviewer2", "special_reviewer", "cashier"})
 OFFICE_ROLES = frozenset({"officer", "director"})
 HEAD_OFFICE_ROLES = frozenset(ROLES) - OFFICE_ROLES
@@ -26,6 +28,7 @@ ROLE_LABELS = {
     "reviewer2": N_("Second-level reviewer"),
     "special_reviewer": N_("Special reviewer"),
     "cashier": N_("Cashier"),
+    "accountant": N_("Accountant"),
     "admin": N_("Administrator"),
     "auditor": N_("Internal auditor"),
 }
@@ -33,6 +36,7 @@ ROLE_LABELS = {
 # role → the roles it may never be held with (the table is made symmetric below).
 _APART: dict[str, frozenset[str]] = {
     "cashier": frozenset({"officer", "director", "clerk", "reviewer1", "reviewer2", "special_reviewer"}),
+    "accountant": WORKFLOW_ROLES,
     "admin": WORKFLOW_ROLES,
     "auditor": frozenset(ROLES) - {"auditor"},
 }

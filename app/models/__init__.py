@@ -2,6 +2,7 @@
 from app.models.android import AndroidRelease
 from app.models.applications import Application, Photo, Screenshot, Transition
 from app.models.audit import AuditLog
+from app.models.ledger import Account, AccountDayTotal, AccountMapping, JournalEntry, JournalLine, LedgerBook, LedgerPeriod
 from app.models.loans import Installment, JobRun, Loan, Repayment
 from app.models.messaging import Notification, SmsMessage
 from app.models.ocr import OcrRun
@@ -25,5 +26,6 @@ __all__ = [
     "AndroidRelease", "Application", "AuditLog", "BlockedPhoneNumber", "Borrower", "EnrolmentCode", "CollectionItem", "Device", "FollowUpTask",
     "HQ_ROLES", "Installment", "JobRun", "Loan", "Notification", "OcrRun", "Office", "Photo", "Product",
     "REPAYMENT_METHODS", "ROLES", "Repayment", "Screenshot", "SmsMessage", "TaskPhoto", "TrackPoint", "Transition",
-    "User", "UserRole", "JobLock", "Setting", "Holiday", "ProductVersion", "LoanSnapshot", "PortfolioSnapshot",
+    "User", "UserRole", "Account", "AccountDayTotal", "AccountMapping", "JournalEntry", "JournalLine", "LedgerBook",
+    "LedgerPeriod", "JobLock", "Setting", "Holiday", "ProductVersion", "LoanSnapshot", "PortfolioSnapshot",
 ]

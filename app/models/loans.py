@@ -59,6 +59,21 @@ class Loan(db.Model):
     next_revisit_on: Mapped[date | None] = mapped_column(Date, index=True)
     closed_on: Mapped[date | None] = mapped_column(Date)
     classification: Mapped[str] = mapped_column(String(20), default="normal")  # app.domain.repayment.CLASSES
+    # The books (app/services/ledger_loans.py): "accrual" recognises interest day by day into
+    # 应收利息, "cash" when it is paid. Copied from the product at disbursement.
+    accounting_basis: Mapped[str] = mapped_column(String(10), default="accrual")
+    # Restructuring (展期/重组): interest and penalty unpaid at a restructuring and added to the
+    # principal, in total; the date of the last one (repayments before it keep their allocation,
+    # the schedule from it is the new one); how many so far.
+    capitalized_interest: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    restructured_on: Mapped[date | None] = mapped_column(Date)
+    restructure_count: Mapped[int] = mapped_column(default=0)
+    # Write-off (核销): when, and the principal and the interest/penalty it took off the balance sheet
+    # (kept off-balance for collection); what has been recovered since.
+    written_off_on: Mapped[date | None] = mapped_column(Date)
+    written_off_principal: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    written_off_interest: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    recovered: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -100,6 +115,9 @@ class Installment(db.Model):
     # Overdue principal in fen times days overdue, summed exactly; penalty_accrued is derived
     # from it, so accruing three days at once equals accruing them one by one.
     penalty_basis: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The part of interest_due already recognised in the books before this installment existed
+    # (interest carried into a restructured schedule, not capitalised): never accrued again.
+    interest_carried: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     paid_off_on: Mapped[date | None] = mapped_column(Date)
 
     loan: Mapped[Loan] = relationship(back_populates="installments")

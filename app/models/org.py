@@ -18,11 +18,12 @@ ROLES = (
     "reviewer2",
     "special_reviewer",
     "cashier",
+    "accountant",
     "admin",
     "auditor",
 )
 # Headquarters roles: their reach is every office (what each may see: app/services/scope.py).
-HQ_ROLES = frozenset({"clerk", "reviewer1", "reviewer2", "special_reviewer", "cashier", "admin", "auditor"})
+HQ_ROLES = frozenset({"clerk", "reviewer1", "reviewer2", "special_reviewer", "cashier", "accountant", "admin", "auditor"})
 
 
 class Office(db.Model):

@@ -46,6 +46,8 @@ class Product(db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # A due date on a holiday or a weekend (unless worked, 调休) moves to the next working day.
     holiday_shift: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The books: "accrual" (interest recognised day by day) or "cash" (when paid); copied onto loans.
+    accounting_basis: Mapped[str] = mapped_column(String(10), default="accrual")
     # Bumped by every change of the terms; product_versions keeps each version's terms.
     version: Mapped[int] = mapped_column(default=1)
 

@@ -39,6 +39,7 @@ DEMO_USERS = (
     ("reviewer2", "吴敏", ("reviewer2",), "hq"),
     ("special1", "郑华", ("special_reviewer",), "hq"),
     ("cashier1", "冯静", ("cashier",), "hq"),
+    ("accountant1", "钱会计", ("accountant",), "hq"),
     ("admin", "系统管理员", ("admin",), "hq"),
     ("auditor1", "何审计", ("auditor",), "hq"),
 )

@@ -45,8 +45,9 @@ TASKS = "tasks"                # post-loan tasks, visit reports and photos, offi
 ADMIN = "admin"                # users, devices, products, settings
 VIEW_LOG = "view_log"          # who viewed whose identity data
 AUDIT_LOG = "audit_log"        # the audit log viewer (/admin/audit): every audited act, identity views
+LEDGER = "ledger"              # the books: journal, ledgers, trial balance, statements, vouchers
 
-KINDS = (BORROWERS, APPLICATIONS, PHOTOS, FULL_ID, LOANS, TASKS, ADMIN, VIEW_LOG, AUDIT_LOG)
+KINDS = (BORROWERS, APPLICATIONS, PHOTOS, FULL_ID, LOANS, TASKS, ADMIN, VIEW_LOG, AUDIT_LOG, LEDGER)
 
 _WORKFLOW = frozenset({BORROWERS, APPLICATIONS, PHOTOS, LOANS})
 GRANTS: dict[str, frozenset[str]] = {
@@ -63,10 +64,12 @@ GRANTS: dict[str, frozenset[str]] = {
     "special_reviewer": _WORKFLOW,
     # Disburses and takes repayments: the loan and the borrower's name; the full ID number only on
     # the contract he prints; no photos.
-    "cashier": frozenset({BORROWERS, APPLICATIONS, LOANS, FULL_ID}),
+    "cashier": frozenset({BORROWERS, APPLICATIONS, LOANS, FULL_ID, LEDGER}),
+    # Keeps the books: the ledger and the loans behind its figures (names, masked ID numbers).
+    "accountant": frozenset({BORROWERS, LOANS, LEDGER}),
     "admin": frozenset({ADMIN, BORROWERS, VIEW_LOG, AUDIT_LOG}),
     # Internal audit, read-only: everything masked, no photos, the view log, the audit log.
-    "auditor": frozenset({BORROWERS, APPLICATIONS, LOANS, TASKS, VIEW_LOG, AUDIT_LOG}),
+    "auditor": frozenset({BORROWERS, APPLICATIONS, LOANS, TASKS, VIEW_LOG, AUDIT_LOG, LEDGER}),
 }
 
 # Where a granted full ID number is shown; every screen elsewhere shows it masked. "contract" is
@@ -92,7 +95,10 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "enter_data": ("clerk",),                      # the data-entry screen, screenshots, OCR
     "walk_own_trail": ("officer",),                # his own GPS trail of the day
     "reassign_tasks": ("director",),               # hand an office's task to another officer
-    "see_office_phones": ("director",),            # /phones/: his officers' phones, a SIM change held
+    "see_office_phones": ("director",),
+    # Manual journal entries and their reversal, the day and month close, the chart of accounts
+    # and its mapping, the provisioning rates.
+    "keep_books": ("accountant",),            # /phones/: his officers' phones, a SIM change held
     # A borrower's access request (PIPL art. 45): everything held about him, as one file, handed
     # to him by the administrator (audited, and recorded as a view of his full ID number).
     "export_borrower_data": ("admin",),

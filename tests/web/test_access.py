@@ -192,9 +192,10 @@ MAY = {
     "reviewer1": {"borrowers", "applications", "photos", "loans"},
     "reviewer2": {"borrowers", "applications", "photos", "loans"},
     "special_reviewer": {"borrowers", "applications", "photos", "loans"},
-    "cashier": {"borrowers", "applications", "loans"},
+    "cashier": {"borrowers", "applications", "loans", "ledger"},
+    "accountant": {"borrowers", "loans", "ledger"},
     "admin": {"borrowers", "view_log", "audit_log"},
-    "auditor": {"borrowers", "applications", "loans", "tasks", "view_log", "audit_log"},
+    "auditor": {"borrowers", "applications", "loans", "tasks", "view_log", "audit_log", "ledger"},
 }
 # The only pages that show a full ID number, and to whom: the clerk keys it in; the contract the
 # borrower signs carries it (printed by the cashier, the director or the officer). Every other
