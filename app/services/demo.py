@@ -76,6 +76,10 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
     o2 = Office(code="HK", name="河口办事处", parent=hq, address="河口乡场镇", lat=30.5104, lon=104.2335)
     offices = {"hq": hq, "o1": o1, "o2": o2}
     db.session.add_all(offices.values())
+    # The default chart of accounts, as a new institution's migration seeds it.
+    from app.services import ledger
+
+    ledger.ensure_chart()
 
     password_hash = hash_password(DEMO_PASSWORD, password_method)
     users: dict[str, User] = {}
