@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +40,11 @@ CHANNELS: dict[str, str] = {
     "cash": N_("Cash"),
     "bank_transfer": N_("Bank transfer"),
     "mobile_payment": N_("Mobile payment"),
+}
+# Channels only the system records (never offered on the cashier's form): a repayment an officer
+# took in the village (app/services/field_collections.py), its cash in transit until deposited.
+INTERNAL_CHANNELS: dict[str, str] = {
+    "field": N_("Field collection"),
 }
 # A repayment may exceed what is owed by this much (change not given back in coins).
 OVERPAYMENT_TOLERANCE = Decimal("1.00")
@@ -317,9 +322,12 @@ def record_repayment(
     today: date, now: datetime, expected_version: int, settings: LoanSettings, ip: str = "",
     receipt: BinaryIO | None = None,
     store: PhotoStore | None = None, max_photo_bytes: int = 0, max_photo_pixels: int = 0,
+    internal: bool = False, before_commit: Callable[[Repayment], None] | None = None,
 ) -> Repayment:
     """Record one repayment; ``receipt`` (a photo of the paper receipt) is stored only once the
-    repayment itself checks out, so a refused one leaves no file behind."""
+    repayment itself checks out, so a refused one leaves no file behind.
+    ``internal`` admits INTERNAL_CHANNELS (a field collection); ``before_commit`` is called with the
+    flushed repayment just before the one commit (the caller's own rows join the transaction)."""
     errors: dict[str, tuple[str, dict]] = {}
     value = None
     try:
@@ -336,7 +344,7 @@ def record_repayment(
                              {"date": loan.disbursed_on.isoformat()})
     elif on is not None and (problem := dates.check_business_date(on, today=today, max_back_days=settings.backdate_max_days)):
         errors["paid_on"] = problem
-    if channel not in CHANNELS:
+    if channel not in CHANNELS and not (internal and channel in INTERNAL_CHANNELS):
         errors["channel"] = (N_("Choose how the money was paid."), {})
     reference = reference.strip()
     if not reference:
@@ -369,6 +377,8 @@ def record_repayment(
     audit.record("repayment_recorded", actor_id=user.id, object_type="loan", object_id=loan.id, ip=ip,
                  repayment_id=repayment.id, amount=str(value), paid_on=on.isoformat(), reference=reference,
                  allocation=repayment.allocation)
+    if before_commit is not None:
+        before_commit(repayment)
     _commit(loan)
     return repayment
 
