@@ -105,6 +105,11 @@ def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sm
     # The opening of the day as the reports as of a past day will read it (same transaction).
     snapshots.write(day)
     detail = {"installments_accrued": accrued, "reminders": reminders, "tasks": new_tasks}
+    from app.services import ledger_close
+
+    # The books after the day's work: last month's provisioning on a month's first run, the days
+    # before this one closed, the reconciliation (a difference alerts the accountants).
+    detail["books"] = ledger_close.daily(day)
     run = db.session.scalar(select(JobRun).where(JobRun.job == DAILY, JobRun.for_date == day))
     if run is None:
         db.session.add(JobRun(job=DAILY, for_date=day, finished_at=now(), detail=detail))
