@@ -99,6 +99,11 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     # Manual journal entries and their reversal, the day and month close, the chart of accounts
     # and its mapping, the provisioning rates.
     "keep_books": ("accountant",),            # /phones/: his officers' phones, a SIM change held
+    # Write-off (核销) of a lost loan: proposed at headquarters by the credit reviewers or the
+    # accountant (month-end provisioning shows the losses), decided by a senior reviewer who did
+    # not propose it (app/services/write_off.py). Money recovered afterwards is the cashier's.
+    "request_write_off": ("reviewer1", "reviewer2", "special_reviewer", "accountant"),
+    "approve_write_off": ("reviewer2", "special_reviewer"),
     # A borrower's access request (PIPL art. 45): everything held about him, as one file, handed
     # to him by the administrator (audited, and recorded as a view of his full ID number).
     "export_borrower_data": ("admin",),
