@@ -27,10 +27,16 @@ def test_the_admin_runs_the_job_now_and_sees_its_result(app, demo):
     assert r.status_code == 303
     page = admin.client.get("/admin/jobs/").get_data(as_text=True)
     assert f"{today.isoformat()} 的每日任务已完成" in page
-    assert f"<td>{today.isoformat()}</td>" in page.split('id="job-runs"', 1)[1]
+    runs = page.split('id="job-runs"', 1)[1]
+    assert f"<td>{today.isoformat()}</td>" in runs
+    # The books' part of the run: the days before today closed, the ledger agreeing with the loans.
+    assert f"已日结至 {(today - timedelta(days=1)).isoformat()}" in runs and "对账相符" in runs
     with app.app_context():
         run = db.session.scalar(select(JobRun).where(JobRun.job == "daily", JobRun.for_date == today))
-        assert set(run.detail) == {"installments_accrued", "reminders", "tasks"}
+        assert set(run.detail) == {"installments_accrued", "reminders", "tasks", "books"}
+        books = run.detail["books"]
+        assert "refused" not in books and not books.get("differences")
+        assert books["closed_through"] == (today - timedelta(days=1)).isoformat()  # never today
         audit = db.session.scalars(select(AuditLog).where(AuditLog.action == "job.run_now")).all()
         assert [(a.actor_id, a.detail["day"]) for a in audit] == [(demo["admin"], today.isoformat())]
         lock = db.session.get(JobLock, "daily")
