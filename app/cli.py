@@ -129,6 +129,9 @@ def register_cli(app: Flask) -> None:
     from app.report_cli import register as register_report
 
     register_report(app)
+    from app.ledger_cli import register as register_ledger
+
+    register_ledger(app)
     from app.android_cli import register as register_android
 
     register_android(app)
