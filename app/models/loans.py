@@ -74,6 +74,9 @@ class Loan(db.Model):
     written_off_principal: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     written_off_interest: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     recovered: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # False for a loan that came in without entries (taken over from earlier books, or made before
+    # the books existed): ledger_loans.open_books posts its opening balances, once.
+    in_books: Mapped[bool] = mapped_column(default=False)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -100,6 +103,8 @@ class Installment(db.Model):
         # in one index dive instead of reading all its installments, and all the late ones at once.
         Index("ix_installments_loan_unsettled", "loan_id", "paid_off_on", "due_date"),
         Index("ix_installments_unsettled_due", "paid_off_on", "due_date"),
+        # The daily interest accrual reads the unsettled installments whose period has begun.
+        Index("ix_installments_unsettled_accrues", "paid_off_on", "accrues_from"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,6 +123,10 @@ class Installment(db.Model):
     # The part of interest_due already recognised in the books before this installment existed
     # (interest carried into a restructured schedule, not capitalised): never accrued again.
     interest_carried: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # The books (app/domain/loan_books.py): the first day of the installment's interest period (the
+    # previous due date, or the disbursement), and the interest recognised so far (accrual basis).
+    accrues_from: Mapped[date | None] = mapped_column(Date)
+    interest_recognised: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     paid_off_on: Mapped[date | None] = mapped_column(Date)
 
     loan: Mapped[Loan] = relationship(back_populates="installments")

@@ -123,12 +123,12 @@ _T_LOANS = table("loans", *[column(c, t) for c, t in (
     ("penalty_rate", Integer), ("allocation_order", JSON), ("term_months", Integer), ("disbursed_on", Date),
     ("maturity_date", Date), ("channel", String), ("reference", String), ("disbursed_by_id", Integer),
     ("status", String), ("days_past_due", Integer), ("accrued_through", Date), ("closed_on", Date),
-    ("classification", String), ("version", Integer), ("created_at", DateTime))])
+    ("classification", String), ("version", Integer), ("created_at", DateTime), ("accounting_basis", String))])
 _T_INSTALLMENTS = table("installments", *[column(c, t) for c, t in (
     ("loan_id", Integer), ("seq", Integer), ("due_date", Date), ("principal_due", BigInteger),
     ("interest_due", BigInteger), ("principal_paid", BigInteger), ("interest_paid", BigInteger),
     ("penalty_accrued", BigInteger), ("penalty_paid", BigInteger), ("penalty_basis", BigInteger),
-    ("paid_off_on", Date))])
+    ("paid_off_on", Date), ("accrues_from", Date), ("interest_recognised", BigInteger))])
 _T_REPAYMENTS = table("repayments", *[column(c, t) for c, t in (
     ("id", Integer), ("loan_id", Integer), ("amount", BigInteger), ("paid_on", Date), ("channel", String),
     ("reference", String), ("recorded_by_id", Integer), ("recorded_at", DateTime), ("reversal_reason", String),
@@ -430,12 +430,16 @@ class _Writer:
             _millionths(loan.annual_rate), loan.method, product.frequency, product.day_count, penalty_millionths,
             list(product.allocation_order or []), loan.term_months, loan.disbursed_on, loan.maturity_date,
             "cash", "", self.user_id, "closed" if closed else "active", days, accrued, pos.closed_on,
-            rp.classify(days, class_days), 1, self.at))
+            rp.classify(days, class_days), 1, self.at, product.accounting_basis or "accrual"))
         # penalty_accrued as penalty_from_basis gives it, in integer fen (rp.penalty_fen).
-        for i in pos.installments:
+        # The books: each period starts at the due date before it; interest paid is recognised, the
+        # rest accrues from the next daily job (the opening entry brings the balances in).
+        starts = [loan.disbursed_on, *(i.due_date for i in pos.installments)]
+        for k, i in enumerate(pos.installments):
             self._add("installments", (
                 lid, i.seq, i.due_date, i.principal_due, i.interest_due, i.principal_paid, i.interest_paid,
-                rp.penalty_fen(i.penalty_basis, penalty_millionths), i.penalty_paid, i.penalty_basis, i.paid_off_on))
+                rp.penalty_fen(i.penalty_basis, penalty_millionths), i.penalty_paid, i.penalty_basis, i.paid_off_on,
+                starts[k], i.interest_paid))
         for k, r in enumerate(pays):
             self._add("repayments", (
                 self._id("r"), lid, _fen(r.amount), r.paid_on, r.channel, r.reference, self.user_id, self.at, "",
@@ -446,11 +450,13 @@ class _Writer:
             self.contract_max[key] = max(self.contract_max.get(key, 0), int(m[3]))
 
     def repayments_on_existing(self, loan_id: int, pays: list[dbook.RepaymentRow], class_days: tuple[int, ...]) -> None:
+        from app.services import ledger_loans
         from app.services import loans as loan_service
 
         for name in _ORDER:
             self.flush(name)
         loan = db.session.get(Loan, loan_id)
+        before = ledger_loans.figures(loan)
         for r in pays:
             db.session.add(Repayment(loan=loan, amount=r.amount, paid_on=r.paid_on, channel=r.channel,
                                      reference=r.reference, recorded_by_id=self.user_id,
@@ -458,7 +464,8 @@ class _Writer:
         db.session.flush()
         last = max(r.paid_on for r in pays)
         loan_service.rebuild(loan, max(last, loan.accrued_through or last), class_days)
-        db.session.flush()
+        ledger_loans.post_change(loan, before, "repayment", value_date=last, user_id=self.user_id,
+                                 source_type="book_import", memo=f"{len(pays)}")
 
     def finish(self, look: _Lookups) -> None:
         for name in _ORDER:

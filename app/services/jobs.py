@@ -50,7 +50,12 @@ def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sm
               task_settings=None, retention=None) -> dict:
     """Bring every active loan to ``day``; returns counts. Commits once; then, given ``retention``
     (``app.services.retention.Retention``), runs the retention purge in its own commits."""
+    from app.services import ledger_loans
+
     q = _sql(db.engine.dialect.name)
+    # The books first take in any loan not in them yet (made before the books, or taken over).
+    opened = ledger_loans.open_books()
+    penalty_before = ledger_loans.penalty_totals(day)
     since = "(SELECT COALESCE(loans.accrued_through, loans.disbursed_on) FROM loans WHERE loans.id = installments.loan_id)"
     start = q["greatest"].format(a="installments.due_date", b=since)
     accrued = db.session.execute(text(f"""
@@ -69,6 +74,9 @@ def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sm
          WHERE penalty_basis > 0 AND paid_off_on IS NULL
            AND loan_id IN (SELECT id FROM loans WHERE status = 'active')
     """))
+    # The day's penalty and interest recognised in the books: one entry per product for each.
+    books = {"opened": opened, "penalty": ledger_loans.post_penalty_accrual(day, penalty_before, ledger_loans.penalty_totals(day))}
+    books |= ledger_loans.accrue_interest(day)
     oldest_late = """(SELECT MIN(i.due_date) FROM installments i
                        WHERE i.loan_id = loans.id AND i.paid_off_on IS NULL AND i.due_date < :day
                          AND (i.principal_paid < i.principal_due OR i.interest_paid < i.interest_due))"""
@@ -109,7 +117,7 @@ def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sm
 
     # The books after the day's work: last month's provisioning on a month's first run, the days
     # before this one closed, the reconciliation (a difference alerts the accountants).
-    detail["books"] = ledger_close.daily(day)
+    detail["books"] = books | ledger_close.daily(day)
     run = db.session.scalar(select(JobRun).where(JobRun.job == DAILY, JobRun.for_date == day))
     if run is None:
         db.session.add(JobRun(job=DAILY, for_date=day, finished_at=now(), detail=detail))

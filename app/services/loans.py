@@ -32,6 +32,7 @@ from app.models.loans import ContractCounter
 from app.services import applications as app_service
 from app.services import audit
 from app.services import holidays
+from app.services import ledger_loans
 from app.services.errors import ServiceError
 from app.storage import PhotoStore, sha256_of_file
 from app.storage.validation import PhotoRejected, validate_image
@@ -162,11 +163,18 @@ def disburse(application: Application, form: DisbursementForm, user: User, *, to
         channel=form.channel, reference=reference, disbursed_by_id=user.id, accrued_through=on,
         created_at=now, contract_no=next_contract_no(application.office, on.year),
     )
+    starts = [on, *(line.due_date for line in schedule.lines)]  # each period runs from the due date before
     loan.installments = [
-        Installment(seq=line.seq, due_date=line.due_date, principal_due=line.principal, interest_due=line.interest)
-        for line in schedule.lines
+        Installment(seq=line.seq, due_date=line.due_date, principal_due=line.principal, interest_due=line.interest,
+                    accrues_from=starts[k])
+        for k, line in enumerate(schedule.lines)
     ]
+    loan.accounting_basis = product.accounting_basis or "accrual"
+    ledger_loans.mark_new(loan)
     db.session.add(loan)
+    db.session.flush()
+    ledger_loans.post_change(loan, {}, "disbursement", value_date=on, user_id=user.id, source_type="loan",
+                             source_id=loan.id, memo=loan.contract_no or "")
     audit.record("loan_disbursed", actor_id=user.id, object_type="application", object_id=application.id, ip=ip,
                  amount=str(amount), on=on.isoformat(), channel=form.channel, reference=reference,
                  installments=len(schedule.lines), contract_no=loan.contract_no)
@@ -258,6 +266,10 @@ def undo_disbursement(loan: Loan, user: User, reason: str, *, now: datetime, ip:
         "installments": [[i.seq, i.due_date.isoformat(), str(i.principal_due), str(i.interest_due)] for i in loan.installments],
     }
     application_id = loan.application_id
+    # The books: the disbursement's entry mirrored, and any interest accrued since taken back.
+    ledger_loans.post_undo(loan, ledger_loans.figures(loan), {}, ledger_loans.source_entry("disbursement", "loan", loan.id),
+                           "disbursement_undone", "disbursement_undone", value_date=loan.disbursed_on, user_id=user.id,
+                           memo=reason.strip()[:200], source_type="loan", source_id=loan.id)
     for task in _tasks_of(loan):  # open or cancelled, nothing done: moot with the loan
         db.session.delete(task)
     db.session.delete(loan)
@@ -365,6 +377,7 @@ def record_repayment(
     if loan.version != expected_version:
         raise LoanChanged()
     assert value is not None and on is not None
+    before = ledger_loans.figures(loan)
     receipt_sha256 = ""
     if receipt is not None:
         assert store is not None
@@ -377,6 +390,8 @@ def record_repayment(
     audit.record("repayment_recorded", actor_id=user.id, object_type="loan", object_id=loan.id, ip=ip,
                  repayment_id=repayment.id, amount=str(value), paid_on=on.isoformat(), reference=reference,
                  allocation=repayment.allocation)
+    ledger_loans.post_change(loan, before, "repayment", value_date=on, user_id=user.id, source_type="repayment",
+                             source_id=repayment.id, memo=reference)
     if before_commit is not None:
         before_commit(repayment)
     _commit(loan)
@@ -398,6 +413,7 @@ def reverse_repayment(repayment: Repayment, user: User, reason: str, *, now: dat
         raise LoanError({"reason": (N_("This repayment is older than %(days)s days; it can no longer be reversed here."),
                                     {"days": settings.backdate_max_days})})
     loan = repayment.loan
+    before = ledger_loans.figures(loan)
     repayment.reversed_at, repayment.reversed_by_id, repayment.reversal_reason = now, user.id, reason.strip()[:200]
     if loan.status == "closed":
         loan.status, loan.closed_on = "active", None
@@ -405,6 +421,13 @@ def reverse_repayment(repayment: Repayment, user: User, reason: str, *, now: dat
         db.session.execute(update(FollowUpTask).where(FollowUpTask.loan_id == loan.id,
                                                       FollowUpTask.status == "cancelled").values(status="open"))
     _rebuild(loan, loan.accrued_through or repayment.paid_on, settings.class_days)
+    # The books: the repayment's entry mirrored, then what the later repayments' new allocation moved.
+    ledger_loans.sync_recognition(loan)
+    db.session.flush()
+    ledger_loans.post_undo(loan, before, ledger_loans.figures(loan),
+                           ledger_loans.source_entry("repayment", "repayment", repayment.id),
+                           "repayment_reversal", "reallocation", value_date=repayment.paid_on, user_id=user.id,
+                           memo=reason.strip()[:200], source_type="repayment", source_id=repayment.id)
     audit.record("repayment_reversed", actor_id=user.id, object_type="loan", object_id=loan.id, ip=ip,
                  repayment_id=repayment.id, amount=str(repayment.amount), reason=reason.strip())
     _commit(loan)
