@@ -26,7 +26,6 @@ from app.domain import loan_books
 from app.domain.money import from_fen, to_fen
 from app.extensions import db
 from app.models import Account, AccountMapping, Installment, JournalEntry, JournalLine, LedgerBook, Loan
-from app.models.write_off import Recovery
 from app.services import ledger
 
 
@@ -37,6 +36,8 @@ def _fen(value) -> int:
 def state_of(loan: Loan) -> loan_books.LoanBookState:
     recoveries: tuple[tuple[str, int], ...] = ()
     if loan.status == "written_off" and loan.id is not None:
+        from app.models.write_off import Recovery  # only a written-off loan has recoveries
+
         recoveries = tuple((r.channel, _fen(r.amount)) for r in db.session.scalars(
             select(Recovery).where(Recovery.loan_id == loan.id).order_by(Recovery.id)))
     return loan_books.LoanBookState(
