@@ -17,7 +17,9 @@ Android apps, with a manifest.
    size and SHA-256): a folder without it is an interrupted backup and is never restored.
 
 ``restore(src, store, apks)`` only into an empty installation (no row in any table, no photo, no
-app file): it checks the manifest and the SHA-256 and size of every file before writing anything,
+app file; a table the migrations seed, such as the default chart of accounts, counts as empty while
+it holds exactly what a fresh ``flask db upgrade`` to the same revision writes, and is replaced by the
+backup's rows like every table): it checks the manifest and the SHA-256 and size of every file before writing anything,
 then loads the database (SQLite: the backup API from a verified copy; MariaDB: the ``mariadb``
 client reading the dump into the emptied database), puts the photos into the store (``put_file``)
 and the apps back through ``ApkFiles`` (a verified copy beside the final name, then ``keep``). A
@@ -31,12 +33,13 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, inspect, select, table, text
+from sqlalchemy import DateTime, create_engine, func, inspect, select, table, text
 from sqlalchemy.engine import URL, Engine
 
 from app.domain import backup_manifest
@@ -134,15 +137,24 @@ def read_manifest(src: Path) -> Manifest:
 
 
 def installation_emptiness(store: PhotoStore, apks: ApkFiles) -> tuple[str, str] | None:
-    """None when the installation is empty; else what is not: ("table", name), ("photos", "") or ("apks", "")."""
+    """None when the installation is empty; else what is not: ("table", name), ("photos", "") or ("apks", "").
+
+    A table holding exactly the rows the migrations seed (what a fresh ``flask db upgrade`` to this
+    database's revision writes, app/services/backup.py ``_migration_seed``) counts as empty."""
     engine = db.engine
     names = sorted(inspect(engine).get_table_names())
+    seed: dict[str, frozenset[tuple]] | None = None
     with engine.connect() as conn:
         for name in names:
             if name == "alembic_version":
                 continue
             if conn.scalar(select(func.count()).select_from(table(name))):
-                return ("table", name)
+                if seed is None:
+                    revision = conn.scalar(text("SELECT version_num FROM alembic_version")) \
+                        if "alembic_version" in names else None
+                    seed = _migration_seed(revision) if revision else {}
+                if name not in seed or _seed_rows(conn, name) != seed[name]:
+                    return ("table", name)
     if next(iter(store.iter_objects()), None) is not None:
         return ("photos", "")
     if next(apks.iter_keys(), None) is not None:
@@ -211,6 +223,44 @@ def restore(src: Path, store: PhotoStore, apks: ApkFiles, *, known_revisions: fr
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+_SEEDS: dict[str, dict[str, frozenset[tuple]]] = {}
+
+
+def _migration_seed(revision: str) -> dict[str, frozenset[tuple]]:
+    """The rows the migrations seed, by table: a fresh ``flask db upgrade`` to ``revision`` into a
+    scratch SQLite file (a subprocess: its own app, never this installation), every table that has
+    rows afterwards. Compared by ``_seed_rows`` (no date-time column: those say when it ran)."""
+    if revision not in _SEEDS:
+        with tempfile.TemporaryDirectory(prefix="ddt-seed-") as scratch:
+            url = f"sqlite:///{Path(scratch) / 'seed.sqlite3'}"
+            env = {**os.environ, "DATABASE_URL": url, "INSTANCE_DIR": scratch, "PHOTO_STORE": "local",
+                   "FLASK_APP": "app"}
+            result = subprocess.run([sys.executable, "-m", "flask", "db", "upgrade", revision], env=env,
+                                    cwd=Path(__file__).resolve().parents[2], capture_output=True, check=False)
+            if result.returncode != 0:
+                raise BackupError("program_failed", N_("%(program)s failed: %(error)s"), program="flask db upgrade",
+                                  error=result.stderr.decode("utf-8", "replace").strip()[-500:])
+            engine = create_engine(url)
+            try:
+                with engine.connect() as conn:
+                    _SEEDS[revision] = {
+                        name: _seed_rows(conn, name) for name in inspect(conn).get_table_names()
+                        if name != "alembic_version" and conn.scalar(select(func.count()).select_from(table(name)))}
+            finally:
+                engine.dispose()
+    return _SEEDS[revision]
+
+
+def _seed_rows(conn, name: str) -> frozenset[tuple]:
+    """A table's rows as comparable across SQLite and MariaDB: every column but the date-times, each
+    value as text (a boolean as 0/1)."""
+    columns = [c["name"] for c in inspect(conn).get_columns(name) if not isinstance(c["type"], DateTime)]
+    quote = conn.dialect.identifier_preparer.quote
+    rows = conn.exec_driver_sql(f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(name)}")
+    return frozenset(tuple(None if v is None else str(int(v)) if isinstance(v, bool) else str(v) for v in row)
+                     for row in rows)
+
 
 
 def _kind(engine: Engine) -> str:
@@ -363,7 +413,8 @@ def _mysql_dump(url: URL, dest: Path) -> None:
 
 def _mysql_load(engine: Engine, dump: Path) -> None:
     program = _program("mariadb", "mysql")
-    # The tables are all empty (checked): drop them, so the database becomes exactly the dump's.
+    # The tables are all empty or hold only the migrations' seed (checked): drop them, so the database
+    # becomes exactly the dump's.
     with engine.begin() as conn:
         conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
         for name in inspect(conn).get_table_names():

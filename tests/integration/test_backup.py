@@ -131,6 +131,34 @@ def test_restore_finds_every_row_and_every_photo(app, demo, target, tmp_path, pr
     assert _photos(target) == source_photos
 
 
+def test_a_migrated_installation_whose_seed_was_changed_refuses_the_restore(app, demo, target, tmp_path):
+    """The seed of a fresh `flask db upgrade` (the chart of accounts) counts as empty; the same
+    tables with real work in them (an account renamed, a mapping added) do not."""
+    from flask_migrate import upgrade
+
+    with target.app_context():
+        upgrade()
+        db.engine.dispose()
+    _backup(app, tmp_path / "bk")
+    with target.app_context():
+        assert backup.installation_emptiness(photo_store(), android_releases.files_from(target.config)) is None
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE accounts SET name = '现金（总部）' WHERE code = '1001'"))
+        db.engine.dispose()
+    before = _rows(target)
+    result = target.test_cli_runner().invoke(args=["restore", str(tmp_path / "bk")])
+    assert result.exit_code == 1
+    assert "数据库不是空的（表 accounts 中已有数据）" in result.output
+    assert _rows(target) == before and _photos(target) == {}
+    with target.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE accounts SET name = '库存现金' WHERE code = '1001'"))
+            conn.execute(text("DELETE FROM account_mappings WHERE role = 'channel:field'"))
+        db.engine.dispose()
+    result = target.test_cli_runner().invoke(args=["restore", str(tmp_path / "bk")])
+    assert result.exit_code == 1 and "表 account_mappings 中已有数据" in result.output
+
+
 def _assert_empty(app) -> None:
     assert _photos(app) == {}
     assert all(not rows for name, rows in _rows(app).items() if name != "alembic_version")
