@@ -242,13 +242,16 @@ def _allocate(items: list[InstallmentPosition], fen: int, on: date, millionths: 
                 else:
                     take(i, component, i.principal_due - i.principal_paid, "principal_paid")
     # Prepayment: principal of the last installments first; a fully prepaid one owes no interest.
+    # The walk goes on while every later installment is fully prepaid, money left or not: an
+    # installment with no principal of its own (interest-only, before the last) behind fully
+    # prepaid ones owes no interest either — paying exactly the principal left closes the loan.
     for i in reversed(items):
-        if not fen:
-            break
         if i.due_date < on or i in current:
             continue
         take(i, "prepaid_principal", i.principal_due - i.principal_paid, "principal_paid")
-        if i.principal_paid >= i.principal_due and i.interest_paid == 0:
+        if i.principal_paid < i.principal_due:
+            break  # the money ran out here: this one and the earlier ones keep their interest
+        if i.interest_paid == 0:
             i.interest_due = 0
     if fen:
         parts.append((0, "unapplied", fen))  # more than everything owed: kept, shown, refunded by hand
