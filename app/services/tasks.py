@@ -104,6 +104,10 @@ def _sql(dialect: str) -> dict[str, str]:
 # threshold wins over the institution's default where it has one. An installment not fully paid
 # has no paid_off_on, which lets the unsettled-installment indexes (models.loans) find it.
 _UNPAID = "i.paid_off_on IS NULL AND (i.principal_paid < i.principal_due OR i.interest_paid < i.interest_due)"
+# Loans still collected: the active ones, and the written-off ones (核销) until what the write-off
+# took off the books has been recovered — a write-off leaves the balance sheet, not collection.
+_COLLECTED = ("(l.status = 'active' OR (l.status = 'written_off'"
+              " AND l.recovered < l.written_off_principal + l.written_off_interest))")
 _CANDIDATES = {
     # The revisit each loan's pointer says is due (see generate for how the pointer moves on).
     "revisit": """
@@ -118,7 +122,7 @@ _CANDIDATES = {
     "collection": f"""
         SELECT i.loan_id, l.officer_id, {{day_after}} AS due_date, i.seq AS installment_seq
           FROM installments i JOIN loans l ON l.id = i.loan_id
-         WHERE l.status = 'active' AND {_UNPAID} AND i.due_date < :day""",
+         WHERE {_COLLECTED} AND {_UNPAID} AND i.due_date < :day""",
 }
 _INSERT = """
     INSERT INTO follow_up_tasks (uuid, loan_id, officer_id, kind, due_date, installment_seq, status, outcome, flags,
@@ -140,7 +144,7 @@ _ESCALATIONS = f"""
                {{escalate_on}} AS due_date
           FROM loans l JOIN products p ON p.id = l.product_id JOIN borrowers b ON b.id = l.borrower_id
           JOIN installments i ON i.loan_id = l.id
-         WHERE l.status = 'active' AND {_UNPAID} AND i.due_date < :day
+         WHERE {_COLLECTED} AND {_UNPAID} AND i.due_date < :day
          GROUP BY l.id, l.office_id, l.officer_id, b.name, p.escalation_days) c
      WHERE c.director_id IS NOT NULL AND c.due_date <= :day
        AND NOT EXISTS (SELECT 1 FROM follow_up_tasks t

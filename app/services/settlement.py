@@ -1,0 +1,44 @@
+"""The early settlement quote (提前结清) of a loan: what the borrower must bring on a day to close it.
+
+``quote`` asks the repayment engine what settles the loan on that day (app/domain/settlement.py),
+from the same schedule and standing repayments the loan page replays (``loans.position``), so
+recording exactly the quoted amount on that day closes the loan to the fen
+(tests/integration/test_write_off.py). The loan's journal entries are ``ledger_loans.entries_of``.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from app.domain import repayment as rp
+from app.domain import settlement as rules
+from app.domain.i18n import N_
+from app.domain.money import to_fen
+from app.models import Loan
+from app.services.errors import ServiceError
+
+
+class QuoteError(ServiceError, ValueError):
+    """A quote refused: a closed or written-off loan, a date before the loan's last event."""
+
+
+def _fen(d: Decimal) -> int:
+    return to_fen(Decimal(d))
+
+
+def quote(loan: Loan, on: date) -> rules.Quote:
+    """What the borrower must bring on ``on`` to close the loan, itemised (fen)."""
+    if loan.status == "closed":
+        raise QuoteError("loan_closed", N_("This loan is closed; nothing is owed."))
+    if loan.status == "written_off":
+        raise QuoteError("loan_written_off", N_("This loan is written off; record what is recovered instead."))
+    standing = [r for r in loan.repayments if r.reversed_at is None]
+    last = max([loan.disbursed_on, *(r.paid_on for r in standing)])
+    if on < last:
+        raise QuoteError("quote_too_early", N_("Choose a day on or after %(date)s, the loan's last repayment or its disbursement."),
+                         date=last.isoformat())
+    schedule = [(i.seq, i.due_date, _fen(i.principal_due), _fen(i.interest_due))
+                for i in sorted(loan.installments, key=lambda i: i.seq)]
+    payments = [(r.id, r.paid_on, _fen(r.amount)) for r in standing]
+    return rules.quote(schedule, payments, penalty_rate=loan.penalty_rate, start=loan.disbursed_on, on=on,
+                       order=rp.validate_order(loan.allocation_order or ()))
