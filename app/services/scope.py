@@ -99,6 +99,9 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     # Manual journal entries and their reversal, the day and month close, the chart of accounts
     # and its mapping, the provisioning rates.
     "keep_books": ("accountant",),            # /phones/: his officers' phones, a SIM change held
+    # The chart of accounts and its role mapping per product (the administrator sets the books up;
+    # the figures stay the ledger roles').
+    "edit_chart": ("accountant", "admin"),
     # Write-off (核销) of a lost loan: proposed at headquarters by the credit reviewers or the
     # accountant (month-end provisioning shows the losses), decided by a senior reviewer who did
     # not propose it (app/services/write_off.py). Money recovered afterwards is the cashier's.

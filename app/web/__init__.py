@@ -49,3 +49,5 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(android.bp)
     from app.web import phones
     app.register_blueprint(phones.bp)
+    from app.web import ledger
+    app.register_blueprint(ledger.bp)

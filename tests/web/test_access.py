@@ -209,6 +209,8 @@ def _needs(rule: str, endpoint: str) -> str | None:
         return "photos"
     if endpoint == "borrowers.views":
         return "view_log"
+    if rule.startswith("/ledger") and endpoint != "ledger.accounts":  # the chart: also the admin's (edit_chart)
+        return "ledger"
     if "<int:loan_id>" in rule or rule.startswith("/reports"):  # reports are loans' figures
         return "loans"
     if "<int:application_id>" in rule:
@@ -270,9 +272,10 @@ def test_admin_opens_a_borrower_page_with_the_number_masked_and_no_photo(app, cl
 
 
 @pytest.mark.parametrize("username,shown,hidden", [
-    ("admin", ["/borrowers/"], ["/applications/", "/loans", "/tasks/"]),
+    ("admin", ["/borrowers/"], ["/applications/", "/loans", "/tasks/", "/ledger/"]),
     ("cashier1", ["/applications/", "/borrowers/", "/loans"], ["/tasks/"]),
-    ("auditor1", ["/applications/", "/borrowers/", "/loans", "/tasks/"], []),
+    ("auditor1", ["/applications/", "/borrowers/", "/loans", "/tasks/", "/ledger/"], []),
+    ("accountant1", ["/borrowers/", "/loans", "/ledger/"], ["/applications/", "/tasks/"]),
 ])
 def test_the_menu_offers_only_what_the_role_is_granted(client, auth, demo, username, shown, hidden):
     auth.login(username)
