@@ -43,4 +43,6 @@ def notification_label(kind: str) -> str:
         return gettext("A task was assigned to you")
     if kind == "device_sim_changed":  # services/devices.py: a phone held until the admin acts
         return gettext("SIM card changed")
+    if kind == "field_shortfall":  # services/field_collections.py: an officer handed over less than he collected
+        return gettext("Field collection shortfall")
     return translate_message(KIND_LABELS.get(kind, kind))

@@ -71,6 +71,11 @@ STATUS: dict[str, int] = {
     "task_closed": 409,
     "invalid_report": 422,
     "bad_assignee": 422,
+    # field collections (services/field_collections.py)
+    "invalid_collection": 422,
+    "unknown_loan": 404,
+    "own_deposit": 403,
+    "nothing_to_deposit": 409,
     # refusals of the staff's screens, should one ever reach the API
     "application_changed": 409,
     "loan_changed": 409,

@@ -256,6 +256,16 @@ class VisitReport(Schema):
     photos: Annotated[list[ReportPhoto], Field(max_length=3)] = []
 
 
+class FieldCollection(Schema):
+    """A repayment the officer took in the village (app/services/field_collections.py)."""
+    uuid: Uuid
+    loan_id: Count
+    amount: Text(32)
+    taken_at: Time
+    gps: Optional[ReportGps] = None
+    photo: ReportPhoto  # the borrower's signature, as he confirmed the payment
+
+
 class TrackBatch(Schema):
     points: Annotated[list[Any], Field(max_length=500)]
 
@@ -317,6 +327,15 @@ REPORT_FIELDS = {
     "gps.*": ("gps", N_("The GPS position is not valid; record it again.")),
     "photos.#": ("photos.#", N_("Photo %(n)s did not arrive intact; it will be sent again.")),
     "photos.#.*": ("photos.#", N_("Photo %(n)s did not arrive intact; it will be sent again.")),
+}
+COLLECTION_FIELDS = {
+    "": ("collection", N_("The collection is not a JSON object.")),
+    "uuid": ("uuid", N_("The collection has no valid identifier.")),
+    "taken_at": ("taken_at", N_("The collection time is missing or not a time with a time zone.")),
+    "gps": ("gps", N_("The GPS position is not valid; record it again.")),
+    "gps.*": ("gps", N_("The GPS position is not valid; record it again.")),
+    "photo": ("photo", N_("The borrower's signature photo is missing.")),
+    "photo.*": ("photo", N_("The signature photo did not arrive intact; it will be sent again.")),
 }
 TRACK_FIELDS = {
     "*": ("points", N_("A batch is a list of at most %(limit)s positions."), {"limit": 500}),

@@ -17,7 +17,7 @@ from app.extensions import photo_store
 from app.http_edge import client_ip, notification_label, public, translate_message
 from app.services import android_releases, app_settings
 from app.services import devices as device_service
-from app.services import identity_access, sync, transactions
+from app.services import field_collections, identity_access, sync, transactions
 from app.services import products as product_service
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -157,6 +157,8 @@ def bootstrap():
              "village": b.village, "address": b.address}
             for b in borrowers
         ],
+        # His active loans, for a repayment taken in the village (services/field_collections.py).
+        loans=field_collections.phone_loans(officer) if g.device.status == "active" else [],
         settings={
             "gps_max_accuracy_m": cfg["GPS_MAX_ACCURACY_M"],
             "photo_long_edge": cfg["PHOTO_LONG_EDGE"],
@@ -240,6 +242,31 @@ def task_report(task_uuid: str):
         max_back_days=cfg["BACKDATE_MAX_DAYS"],
     )
     return jsonify(answer)
+
+
+COLLECTION_INVALID = N_("Some details of the collection need correcting.")
+
+
+@bp.route("/collections", methods=["POST"])
+@device_api
+def field_collection():
+    """A repayment the officer took in the field (queued on the phone): recorded once per UUID."""
+    from app.services import loans
+
+    cfg = current_app.config
+    limit = min(cfg["MAX_CONTENT_LENGTH"] or 2**62, schemas.SMALL_BODY + cfg["MAX_PHOTO_BYTES"] * 4 // 3 + 4)
+    _, body = json_body(schemas.FieldCollection, code="invalid_collection", message=COLLECTION_INVALID,
+                        overrides=schemas.COLLECTION_FIELDS, max_bytes=limit)
+    return jsonify(field_collections.receive(
+        body.model_dump(), g.device.user, now=clock.now(), settings=loans.LoanSettings.from_config(cfg),
+        store=photo_store(), max_photo_bytes=cfg["MAX_PHOTO_BYTES"], max_photo_pixels=cfg["MAX_PHOTO_PIXELS"],
+        ip=client_ip()))
+
+
+@bp.route("/collections/status")
+@device_api
+def field_collection_status():
+    return jsonify(collections=field_collections.own_states(g.device.user, request.args.getlist("uuid")[:200]))
 
 
 @bp.route("/notifications")

@@ -2,6 +2,7 @@
 from app.models.android import AndroidRelease
 from app.models.applications import Application, Photo, Screenshot, Transition
 from app.models.audit import AuditLog
+from app.models.field import FieldCollection, FieldDeposit
 from app.models.ledger import Account, AccountDayTotal, AccountMapping, JournalEntry, JournalLine, LedgerBook, LedgerPeriod
 from app.models.loans import Installment, JobRun, Loan, Repayment
 from app.models.messaging import Notification, SmsMessage
@@ -27,5 +28,5 @@ __all__ = [
     "HQ_ROLES", "Installment", "JobRun", "Loan", "Notification", "OcrRun", "Office", "Photo", "Product",
     "REPAYMENT_METHODS", "ROLES", "Repayment", "Screenshot", "SmsMessage", "TaskPhoto", "TrackPoint", "Transition",
     "User", "UserRole", "Account", "AccountDayTotal", "AccountMapping", "JournalEntry", "JournalLine", "LedgerBook",
-    "LedgerPeriod", "JobLock", "Setting", "Holiday", "ProductVersion", "LoanSnapshot", "PortfolioSnapshot",
+    "LedgerPeriod", "FieldCollection", "FieldDeposit", "JobLock", "Setting", "Holiday", "ProductVersion", "LoanSnapshot", "PortfolioSnapshot",
 ]

@@ -37,7 +37,8 @@ STATUS_LABELS = {
     "queued": N_("queued"), "sent": N_("sent"), "failed": N_("failed"),
     "cancelled": N_("cancelled"), "expired": N_("expired"),
 }
-KIND_LABELS = {"before": N_("before due"), "due": N_("due today"), "staff_escalation": N_("staff alert")}
+KIND_LABELS = {"before": N_("before due"), "due": N_("due today"), "staff_escalation": N_("staff alert"),
+               "field_receipt": N_("field collection receipt")}
 LIST_LIMIT = 200
 
 

@@ -53,6 +53,7 @@ def test_only_the_expected_routes_are_public():
         "api_v1.device", "api_v1.bootstrap", "api_v1.post_manifest", "api_v1.application_status",
         "api_v1.upload_head", "api_v1.upload_patch", "api_v1.resubmit", "api_v1.returned",
         "api_v1.plan", "api_v1.task_report", "api_v1.track", "api_v1.notifications", "api_v1.notifications_read",
+        "api_v1.field_collection", "api_v1.field_collection_status",
     }
 
 
