@@ -51,3 +51,5 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(phones.bp)
     from app.web import ledger
     app.register_blueprint(ledger.bp)
+    from app.web import field_collections
+    app.register_blueprint(field_collections.bp)
