@@ -22,6 +22,7 @@ from app.models.products import REPAYMENT_METHODS, CollectionItem, Holiday, Prod
 from app.models.reports import LoanSnapshot, PortfolioSnapshot
 from app.models.settings import JobLock, Setting
 from app.models.tasks import FollowUpTask, TaskPhoto, TrackPoint
+from app.models.write_off import Recovery, WriteOffRequest
 
 __all__ = [
     "AndroidRelease", "Application", "AuditLog", "BlockedPhoneNumber", "Borrower", "EnrolmentCode", "CollectionItem", "Device", "FollowUpTask",
@@ -29,4 +30,5 @@ __all__ = [
     "REPAYMENT_METHODS", "ROLES", "Repayment", "Screenshot", "SmsMessage", "TaskPhoto", "TrackPoint", "Transition",
     "User", "UserRole", "Account", "AccountDayTotal", "AccountMapping", "JournalEntry", "JournalLine", "LedgerBook",
     "LedgerPeriod", "FieldCollection", "FieldDeposit", "JobLock", "Setting", "Holiday", "ProductVersion", "LoanSnapshot", "PortfolioSnapshot",
+    "Recovery", "WriteOffRequest",
 ]
