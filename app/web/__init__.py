@@ -53,3 +53,5 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(ledger.bp)
     from app.web import field_collections
     app.register_blueprint(field_collections.bp)
+    from app.web import loan_books
+    app.register_blueprint(loan_books.bp)

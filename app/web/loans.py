@@ -13,6 +13,7 @@ from app.services import loans as loan_service
 from app.services import app_settings, identity_access, portfolio
 from app.services import products as product_service
 from app.services import scope
+from app.services import write_off as write_off_service
 from app.services.scope import ACTIONS, abilities
 from app.web import images
 from app.web.htmx import render_page_or_partial
@@ -68,6 +69,7 @@ def _loan_page(loan, repayment_form: dict | None = None, errors: dict | None = N
         outstanding=position.outstanding(loan.penalty_rate), channels=loan_service.CHANNELS,
         class_labels=rp.CLASS_LABELS, form=repayment_form or {}, errors=errors or {}, can=abilities(current_user),
         rows=loan_service.schedule_rows(loan), splits=loan_service.repayment_splits(loan, position),
+        books=write_off_service.panel(loan), quote=None, error=None, on=today.isoformat(),
     ), status
 
 
