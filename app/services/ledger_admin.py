@@ -328,21 +328,13 @@ def provision(period: str, *, actor) -> dict:
     return provisioning.provision((period or "").strip(), getattr(actor, "id", actor))
 
 
-def reconciliation(as_of: date) -> dict | None:
+def reconciliation(as_of: date) -> dict:
     """The loans ↔ ledger reconciliation for ``as_of`` (app.services.ledger_loans.reconcile) as a
-    plain dict, or None where that check is not available."""
-    try:
-        from app.services import ledger_loans
-    except ImportError:
-        return None
-    check = getattr(ledger_loans, "reconcile", None)
-    if check is None:
-        return None
-    result = check(as_of)
-    if isinstance(result, dict):
-        return result
-    from dataclasses import asdict, is_dataclass
+    plain dict for the closing screen: as_of, rows (code, name, ledger_fen, loans_fen,
+    difference_fen), not_in_books, ok."""
+    from dataclasses import asdict
 
-    if not is_dataclass(result):
-        return {"result": str(result)}
-    return {**asdict(result), "ok": getattr(result, "ok", None)}
+    from app.services import ledger_loans
+
+    result = ledger_loans.reconcile(as_of)
+    return {**asdict(result), "ok": result.ok}

@@ -25,7 +25,7 @@ from app.domain.money import from_fen
 from app.extensions import db
 from app.models import AccountDayTotal, JournalLine, LedgerBook, LedgerPeriod, Notification, User, UserRole
 from app.models.types import utcnow
-from app.services import audit, ledger, provisioning
+from app.services import audit, ledger, ledger_loans, provisioning
 from app.services.errors import ServiceError
 
 
@@ -115,26 +115,18 @@ def close_day(day: date, user_id: int | None = None) -> dict:
 # --- month-end close ---------------------------------------------------------------------------------
 
 
-def _differences(result) -> list:
-    """The differences of a reconciliation (app.services.ledger_loans.reconcile), as a list."""
-    if result is None:
-        return []
-    for name in ("differences", "diffs", "rows"):
-        found = getattr(result, name, None)
-        if found is not None:
-            return list(found.items()) if isinstance(found, dict) else list(found)
-    ok = getattr(result, "ok", None)
-    return [] if ok in (True, None) else [str(result)]
+def _differences(result: ledger_loans.Reconciliation) -> list[str]:
+    """What a reconciliation found wrong, in words: each account that differs, and the loans not
+    in the books yet (their opening balances not posted)."""
+    found = [f"{row.code} {row.name} {from_fen(row.ledger_fen)} ≠ {from_fen(row.loans_fen)}" for row in result.differences]
+    if result.not_in_books:
+        found.append(f"{result.not_in_books} 笔贷款未入账")
+    return found
 
 
-def reconcile(as_of: date | None = None):
-    """The reconciliation of the ledger with the loans (app.services.ledger_loans), or None while
-    that module is not there."""
-    try:
-        from app.services.ledger_loans import reconcile as loans_reconcile
-    except ImportError:
-        return None
-    return loans_reconcile(as_of=as_of)
+def reconcile(as_of: date | None = None) -> ledger_loans.Reconciliation:
+    """The reconciliation of the ledger with the loans (app.services.ledger_loans.reconcile)."""
+    return ledger_loans.reconcile(as_of)
 
 
 def close_month(period: str, user) -> dict:

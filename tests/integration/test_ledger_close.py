@@ -76,3 +76,19 @@ def test_close_month_refuses_until_its_checks_pass_then_closes(app, books):
     entry = ledger.post("manual", [Line("channel:cash", debit=3), Line("4001", credit=3)], value_date=last)
     db.session.commit()
     assert entry.posting_date == today and entry.value_date == last
+
+
+def test_close_month_refuses_a_reconciliation_difference(app, books):
+    today = clock.business_today()
+    last = today.replace(day=1) - timedelta(days=1)
+    period = f"{last.year:04d}-{last.month:02d}"
+    # Principal on the books that no loan owes: the 贷款 account and the loans differ.
+    ledger.post("manual", [Line("1303", debit=10_000), Line("channel:cash", credit=10_000)], value_date=last,
+                posting_date=last)
+    db.session.commit()
+    ledger_close.close_day(last)
+    provisioning.provision(period)
+    with pytest.raises(ledger_close.CloseError) as refused:
+        ledger_close.close_month(period, None)
+    assert refused.value.code == "reconciliation" and "1303" in str(refused.value)
+    assert db.session.get(LedgerPeriod, period).status == "open"
