@@ -1,11 +1,11 @@
 // The phone's store of record: drafts, queued applications, visit reports and their photo blobs
 // live in IndexedDB until the server has confirmed them. Nothing here is deleted before that.
-// Version 2 added the "reports" store; an upgrade only creates what is missing, so the drafts,
-// blobs and meta of version 1 come through untouched.
+// Version 2 added the "reports" store, version 3 the "collections" store (repayments taken in the
+// field); an upgrade only creates what is missing, so what the earlier versions hold comes through untouched.
 (function (global) {
   "use strict";
   var DB_NAME = "ddt";
-  var DB_VERSION = 2;
+  var DB_VERSION = 3;
   var dbPromise = null;
   var wiped = false;
 
@@ -28,6 +28,8 @@
         if (!db.objectStoreNames.contains("meta")) db.createObjectStore("meta");
         // Visit reports of the work plan (one record per report UUID), with their photos in "blobs".
         if (!db.objectStoreNames.contains("reports")) db.createObjectStore("reports", { keyPath: "uuid" });
+        // Repayments taken in the village (one record per collection UUID), the signature photo in "blobs".
+        if (!db.objectStoreNames.contains("collections")) db.createObjectStore("collections", { keyPath: "uuid" });
       };
       req.onsuccess = function () {
         var db = req.result;
@@ -98,6 +100,23 @@
       return tx(["reports", "blobs"], "readwrite", function (reports, blobs) {
         reports.delete(report.uuid);
         (report.photos || []).forEach(function (p) { blobs.delete(p.uuid); });
+      });
+    },
+    allCollections: function () {
+      return tx(["collections"], "readonly", function (store, done) { request(store.getAll(), done); });
+    },
+    getCollection: function (uuid) {
+      return tx(["collections"], "readonly", function (store, done) { request(store.get(uuid), done); });
+    },
+    putCollection: function (c) {
+      c.updated_at = new Date().toISOString();
+      return tx(["collections"], "readwrite", function (store) { store.put(c); });
+    },
+    // Deletes the collection and its photo blob, in one transaction.
+    deleteCollection: function (c) {
+      return tx(["collections", "blobs"], "readwrite", function (store, blobs) {
+        store.delete(c.uuid);
+        (c.photos || []).forEach(function (p) { blobs.delete(p.uuid); });
       });
     },
     putBlob: function (key, blob) {

@@ -7,6 +7,7 @@ import { product } from "./boot.js";
 import { openDraft } from "./capture.js";
 import { renderPlan } from "./plan.js";
 import { renderNotes } from "./notes.js";
+import { renderCollections } from "./collect.js";
 
 function progressOf(d) {
   let total = 0, done = 0;
@@ -72,10 +73,10 @@ export function renderHome() {
       if (!lists[list].children.length) lists[list].appendChild(emptyRow(t(key)));
     });
     renderNotes();
-    return renderPlan().then((reportsUnsent) => {
+    return Promise.all([renderPlan(), renderCollections()]).then(([reportsUnsent, collectionsUnsent]) => {
       const badge = $("#sync-badge");
-      badge.textContent = unsent + reportsUnsent;
-      badge.dataset.count = unsent + reportsUnsent;
+      badge.textContent = unsent + reportsUnsent + collectionsUnsent;
+      badge.dataset.count = unsent + reportsUnsent + collectionsUnsent;
     }).then(() => Store.getMeta("last_sync")).then((last) => {
       $("#last-sync").textContent = last ? t("last_sync", { time: new Date(last).toLocaleString() }) : "";
     });
@@ -92,6 +93,7 @@ export function renderNet() {
 export function renderDeviceStatus(status) {
   const retired = status === "retired";
   $("#new-application").disabled = retired;
+  $("#new-collection").disabled = retired;
   $("#retired-note").hidden = !retired;
   // Held by the server for another SIM card (or none) until the admin approves the phone again.
   const simNote = $("#sim-note");

@@ -9,6 +9,7 @@ import { renderStorage } from "./persist.js";
 import { renderHome, renderNet, renderDeviceStatus } from "./home.js";
 import { newDraft, wireCapture, editingDraft } from "./capture.js";
 import { wireVisit, editingReport } from "./visit.js";
+import { wireCollect, editingCollection } from "./collect.js";
 import { locateMe } from "./plan.js";
 import { wireNotes } from "./notes.js";
 import { wireCalculator } from "./calculator.js";
@@ -50,7 +51,7 @@ function showBanner(key, text) {
 }
 
 function redraw() {
-  if (!editingDraft() && !editingReport()) renderHome();
+  if (!editingDraft() && !editingReport() && !editingCollection()) renderHome();
 }
 
 // The worker is a module worker: it runs the same sync engine on Background Sync with the app
@@ -99,6 +100,7 @@ function open() {
 function wire() {
   wireCapture();
   wireVisit();
+  wireCollect();
   wireNotes();
   wireCalculator(() => !!boot.data);
   $("#new-application").addEventListener("click", () => { if (boot.data) newDraft(); });

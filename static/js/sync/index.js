@@ -1,6 +1,6 @@
 // The phone's sync engine. Our IndexedDB queue is the store of record: an item stays until the
 // server confirms it. One run, in order: the version check, the applications (manifest, tus
-// photo uploads), the visit reports, notifications, the GPS trail, the work plan, returned
+// photo uploads), the visit reports, the field collections, notifications, the GPS trail, the work plan, returned
 // to-dos. Runs never overlap; any run asked for during a run gets one more run after it (the busy
 // run read the queue before, say, the officer finished an application).
 // The page and the service worker (sw.js, woken by Background Sync with the app closed) both run
@@ -9,6 +9,7 @@ import { ApiError, Halt, api, wipe, versionGate, activateWaiting, compareVersion
   configure, clientVersion, requestBackgroundSync } from "./core.js";
 import { syncApplications, fetchReturned } from "./applications.js";
 import { localDay, syncReports, refreshPlan } from "./visits.js";
+import { syncCollections } from "./collections.js";
 import { fetchNotifications, markNotificationsRead } from "./notices.js";
 import { withinHours, sampleTrail, sendTrail } from "./trail.js";
 
@@ -23,6 +24,7 @@ function runOnce(opts) {
     return versionGate()
       .then(() => syncApplications(opts))
       .then(() => syncReports(opts))
+      .then(() => syncCollections(opts))
       .then(fetchNotifications)
       .then(sendTrail)
       .then(() => refreshPlan(opts))
@@ -41,10 +43,11 @@ function locked(work) {
 // What still waits to be sent (photos held for Wi-Fi excepted): the worker's sync event fails
 // while this is above zero, so the browser wakes it again later.
 function pending() {
-  return Promise.all([Store.allDrafts(), Store.allReports(), Store.getMeta("trail")]).then(function (r) {
+  return Promise.all([Store.allDrafts(), Store.allReports(), Store.getMeta("trail"), Store.allCollections()]).then(function (r) {
     var drafts = r[0].filter(function (d) { return (d.status === "queued" || d.status === "uploading") && !d.waiting_wifi; });
     var reports = r[1].filter(function (x) { return x.status === "queued"; });
-    return drafts.length + reports.length + (r[2] || []).length;
+    var collections = r[3].filter(function (x) { return x.status === "queued"; });
+    return drafts.length + reports.length + (r[2] || []).length + collections.length;
   });
 }
 
