@@ -50,7 +50,7 @@ def test_trial_balance_json_to_stdout_and_files(app, runner, tmp_path):
     assert result.exit_code == 0, result.output
     ws = load_workbook(io.BytesIO(out.read_bytes())).active
     values = [c for row in ws.iter_rows(values_only=True) for c in row]
-    assert "库存现金" in values and 1479.5 in values
+    assert "库存现金" in values and 1479.5 in values and values[0] == "试算平衡表"
     out = tmp_path / "tb.csv"
     assert runner.invoke(args=["ledger", "trial-balance", "--format", "csv", "--output", str(out)]).exit_code == 0
     assert "1001,库存现金,1500.00,20.50,1479.50" in out.read_text(encoding="utf-8-sig")
