@@ -2,7 +2,7 @@
 
 - every exception a service module defines derives from ``app.services.errors.ServiceError``;
 - no service raises with an HTTP status (a three-digit number among a raise's arguments);
-- every code the phone's services (sync, devices, tasks) raise has its status in the API's table.
+- every code the phone's services (sync, devices, tasks, field collections) raise has its status in the API's table.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from app.services.errors import ServiceError
 
 SERVICES = Path(__file__).resolve().parents[2] / "app" / "services"
 MODULES = sorted(p.stem for p in SERVICES.glob("*.py") if p.stem != "__init__")
-PHONE_SERVICES = ("sync", "devices", "tasks")
+PHONE_SERVICES = ("sync", "devices", "tasks", "field_collections")
 
 
 def _raises(module: str) -> list[ast.Call]:
@@ -52,7 +52,7 @@ def test_every_code_the_phone_can_meet_has_its_status() -> None:
         for module in PHONE_SERVICES
         for call in _raises(module)
         if call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)
-        and ast.unparse(call.func).endswith(("SyncError", "DeviceError", "ReportError"))
+        and ast.unparse(call.func).endswith(("SyncError", "DeviceError", "ReportError", "CollectionError"))
     }
     assert {"hash_mismatch", "device_revoked", "task_closed"} <= codes  # the walk finds the raises
     assert not codes - set(STATUS), f"codes without a status in app/api/errors.py: {sorted(codes - set(STATUS))}"
