@@ -48,9 +48,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('login_failures', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_login_failures_last_failed_at'))
+    # A table's indexes go with it (MariaDB refuses to drop first an index a foreign key needs).
     op.drop_table('login_failures')
-    with op.batch_alter_table('user_sessions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_user_sessions_user_id'))
     op.drop_table('user_sessions')

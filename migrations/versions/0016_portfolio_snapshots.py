@@ -58,8 +58,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('loan_snapshots', schema=None) as batch_op:
-        batch_op.drop_index('ix_loan_snapshots_day_office')
-
+    # A table's indexes go with it (MariaDB refuses to drop first an index a foreign key needs).
     op.drop_table('loan_snapshots')
     op.drop_table('portfolio_snapshots')

@@ -206,20 +206,10 @@ def downgrade():
     with op.batch_alter_table('installments', schema=None) as batch_op:
         batch_op.drop_column('interest_carried')
 
-    with op.batch_alter_table('journal_lines', schema=None) as batch_op:
-        batch_op.drop_index('ix_journal_lines_posting')
-        batch_op.drop_index('ix_journal_lines_loan_account')
-        batch_op.drop_index(batch_op.f('ix_journal_lines_entry_id'))
-        batch_op.drop_index('ix_journal_lines_account_value')
-        batch_op.drop_index('ix_journal_lines_account_posting')
-
+    # A table's indexes go with it. Dropped one by one first, MariaDB refused the index a foreign key
+    # still needs (errno 1553), half way through a downgrade it cannot roll back.
     op.drop_table('journal_lines')
     op.drop_table('ledger_periods')
-    with op.batch_alter_table('journal_entries', schema=None) as batch_op:
-        batch_op.drop_index('ix_journal_entries_source')
-        batch_op.drop_index('ix_journal_entries_posting')
-        batch_op.drop_index(batch_op.f('ix_journal_entries_loan_id'))
-
     op.drop_table('journal_entries')
     op.drop_table('account_mappings')
     op.drop_table('account_day_totals')
