@@ -61,7 +61,7 @@ def test_main_pages_raise_no_csp_violation(app, live_server, desktop, officer_ph
     pages = {
         "clerk1": ["/", "/applications/", f"/applications/{ids['entry']}", f"/applications/{ids['entry']}/entry",
                    "/borrowers/", f"/borrowers/{ids['borrower']}", "/notifications", "/password", "/calculator"],
-        "cashier1": ["/loans", f"/loans/{ids['loan']}", f"/loans/{ids['loan']}/note"],
+        "cashier1": ["/loans", f"/loans/{ids['loan']}", f"/loans/{ids['loan']}/note", f"/loans/{ids['loan']}/account"],
         "director1": ["/tasks/", f"/tasks/trail/{ids['officer1']}", f"/applications/{ids['app']}"],
         "admin": ["/admin/users", "/admin/devices", "/admin/products", f"/admin/products/{ids['product']}/rules",
                   f"/admin/products/{ids['product']}/post-loan"],
@@ -76,6 +76,13 @@ def test_main_pages_raise_no_csp_violation(app, live_server, desktop, officer_ph
     page.click("nav.mainnav >> text=借款人")
     page.wait_for_url(f"{live_server}/borrowers/")
     page.wait_for_load_state("networkidle")
+    # The early settlement quote on the loan page: its result swapped in by htmx, no navigation.
+    desktop.clear_cookies()
+    login(page, live_server, "cashier1")
+    _visit(page, live_server, [f"/loans/{ids['loan']}"])
+    page.click("#quote button[type=submit]")
+    page.wait_for_selector("#quote-total")
+    assert page.url == f"{live_server}/loans/{ids['loan']}" and "¥" in page.inner_text("#quote-total")
     # The officer's phone app, with its own scripts, camera and geolocation allowed there.
     phone_problems = _watch(officer_phone)
     phone = officer_phone.new_page()
