@@ -122,3 +122,40 @@ def test_other_screens_refuse_bad_input_without_a_500(app, client, auth, demo):
     with app.app_context():
         assert db.session.scalar(select(Account.id).where(Account.code == "12")) is None
         assert db.session.get(LedgerPeriod, "2026-13") is None
+
+
+def test_the_chart_and_its_mapping_per_product_and_channel(app, client, auth, demo):
+    from app.models import Product
+    from app.services import ledger
+
+    with app.app_context():
+        product_id = db.session.scalar(select(Product.id).order_by(Product.id))
+    auth.login("accountant1")
+    assert auth.post("/ledger/accounts/add", {"code": "130301", "name": "贷款-农户", "kind": "asset",
+                                              "side": "debit"}).status_code == 303
+    assert auth.post("/ledger/mapping", {"role": "loan_principal", "product": str(product_id),
+                                         "code": "130301"}).status_code == 303
+    assert auth.post("/ledger/mapping", {"role": "channel:mobile_payment", "product": "",
+                                         "code": "1001"}).status_code == 303
+    with app.app_context():
+        assert ledger.account_for("loan_principal", product_id).code == "130301"
+        assert ledger.account_for("loan_principal", None).code == "1303"
+        assert ledger.account_for("channel:mobile_payment").code == "1001"
+    page = client.get("/ledger/accounts").get_data(as_text=True)
+    assert "130301" in page.split('id="role-loan_principal"', 1)[1].split("</tr>", 1)[0]
+    # Still mapped: not retired; an empty code for all products is refused.
+    auth.post("/ledger/accounts/retire", {"code": "130301"})
+    auth.post("/ledger/mapping", {"role": "loan_principal", "product": "", "code": ""})
+    with app.app_context():
+        assert db.session.scalar(select(Account.is_active).where(Account.code == "130301")) is True
+        assert ledger.account_for("loan_principal", None).code == "1303"
+    auth.post("/ledger/mapping", {"role": "loan_principal", "product": str(product_id), "code": ""})
+    auth.post("/ledger/accounts/rename", {"code": "130301", "name": "农户贷款"})
+    auth.post("/ledger/accounts/retire", {"code": "130301"})
+    with app.app_context():
+        account = db.session.scalar(select(Account).where(Account.code == "130301"))
+        assert account.name == "农户贷款" and account.is_active is False
+        assert ledger.account_for("loan_principal", product_id).code == "1303"
+        actions = set(db.session.scalars(select(AuditLog.action).where(AuditLog.action.like("ledger.%"))))
+        assert {"ledger.account_added", "ledger.mapping_changed", "ledger.account_renamed",
+                "ledger.account_retired"} <= actions
