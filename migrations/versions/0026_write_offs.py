@@ -59,9 +59,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('recoveries', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_recoveries_loan_id'))
+    # Dropping a table drops its indexes; MariaDB refuses to drop first an index a foreign key needs.
     op.drop_table('recoveries')
-    with op.batch_alter_table('write_off_requests', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_write_off_requests_loan_id'))
     op.drop_table('write_off_requests')
