@@ -61,6 +61,7 @@ def test_ask_decide_and_recover_through_the_screens(app, client, auth, demo):
     page = client.get(f"/loans/{loan_id}").get_data(as_text=True)
     assert 'id="off-balance"' in page and "核销" in page
     assert 'id="quote"' not in page  # nothing to settle: what comes back is a recovery
+    assert "已核销" in client.get("/loans").get_data(as_text=True)  # the loan list says so too
     auth.post("/logout")
 
     auth.login("cashier1")
