@@ -253,13 +253,16 @@ def entry(entry_id: int) -> JournalEntry:
 def reverse_entry(entry_id: int, reason: str, *, actor_id: int | None, ip: str = "") -> JournalEntry:
     """Undo a manual entry by its mirror, posted today, with the reason as its summary; audited; commits.
     A loan's entries are undone at the loan (reversing the repayment…), so that the books and the
-    loans keep agreeing; a reversal is not reversed again."""
+    loans keep agreeing; a reversal is not reversed again. As with a repayment, a second person
+    reverses: the accountant who posted the entry does not undo it himself."""
     reason = " ".join((reason or "").split())
     if not reason:
         raise LedgerError("no_reason", N_("Give the reason for the reversal."))
     original = entry(entry_id)
     if original.kind != "manual":
         raise LedgerError("not_manual", N_("Only a manual entry is reversed here; a loan's entries are undone at the loan."))
+    if actor_id is not None and original.created_by_id == actor_id:
+        raise LedgerError("same_person", N_("You posted this entry, so a second person must reverse it."))
     memo = f"冲销#{original.id} {reason}"[:200]
     try:
         mirror = ledger.mirror(original, kind="reversal", memo=memo, user_id=actor_id,

@@ -16,6 +16,19 @@ def _entries(app) -> int:
         return db.session.scalar(select(func.count()).select_from(JournalEntry))
 
 
+def _second_accountant(app) -> None:
+    """A second accountant who signs in with the demo password (a reversal needs another person)."""
+    from app.models import User, UserRole
+
+    with app.app_context():
+        first = db.session.scalar(select(User).where(User.username == "accountant1"))
+        user = User(username="accountant2", full_name="第二会计", password_hash=first.password_hash,
+                    office_id=first.office_id)
+        user.role_rows = [UserRole(role="accountant")]
+        db.session.add(user)
+        db.session.commit()
+
+
 def _entry(auth, summary, lines, day=None):
     data = {"date": (day or clock.business_today()).isoformat(), "summary": summary,
             "code": [c for c, _d, _c in lines], "debit": [d for _c, d, _x in lines], "credit": [c for _x, _d, c in lines]}
@@ -90,6 +103,12 @@ def test_a_manual_entry_shows_in_the_journal_and_the_trial_balance_then_is_rever
         assert db.session.scalar(select(func.count()).select_from(AuditLog)
                                  .where(AuditLog.action == "report.exported")) == 1
     count = _entries(app)
+    refused = auth.post("/ledger/entries/reverse", {"entry_id": str(entry_id), "reason": "重复录入"},
+                        follow_redirects=True)
+    assert "第二人" in refused.get_data(as_text=True) and _entries(app) == count  # not by who posted it
+    _second_accountant(app)
+    auth.post("/logout")
+    auth.login("accountant2")
     assert auth.post("/ledger/entries/reverse", {"entry_id": str(entry_id), "reason": ""}).status_code == 303
     assert _entries(app) == count  # no reason: refused
     assert auth.post("/ledger/entries/reverse", {"entry_id": str(entry_id), "reason": "重复录入"}).status_code == 303
