@@ -67,6 +67,7 @@ def _loan_page(loan, repayment_form: dict | None = None, errors: dict | None = N
     return render_template(
         "loans/detail.html", loan=loan, position=position, today=today,
         outstanding=position.outstanding(loan.penalty_rate), channels=loan_service.CHANNELS,
+        channel_labels=loan_service.CHANNELS | loan_service.INTERNAL_CHANNELS,  # a field collection's too
         class_labels=rp.CLASS_LABELS, form=repayment_form or {}, errors=errors or {}, can=abilities(current_user),
         rows=loan_service.schedule_rows(loan), splits=loan_service.repayment_splits(loan, position),
         books=write_off_service.panel(loan), quote=None, error=None, on=today.isoformat(),

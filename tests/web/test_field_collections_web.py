@@ -54,6 +54,7 @@ def test_the_phone_sends_a_collection_and_the_cashier_confirms_it(app, client, a
     assert other.status_code == 404 and other.get_json()["error"] == "unknown_loan", other.get_json()
 
     auth.login("cashier1")
+    assert "<td>上门收款</td>" in client.get(f"/loans/{loan_id}").get_data(as_text=True)  # the channel in words
     page = client.get("/collections/").get_data(as_text=True)
     assert body["uuid"] in page and 'name="handed"' in page
     with app.app_context():
