@@ -265,3 +265,17 @@ def test_the_phone_gets_only_its_officers_active_loans(app, demo):
         owned = set(db.session.scalars(select(Loan.id).where(Loan.officer_id == officer.id, Loan.status == "active")))
         assert {x["id"] for x in mine} == owned and owned
         assert all(Decimal(x["owed"]) >= 0 and x["borrower"] for x in mine)
+
+
+def test_two_cashiers_at_once_book_the_deposit_once(app, demo, monkeypatch):
+    """The second cashier read the day before the first committed (his page was open): the
+    conditional UPDATE finds the collections taken and refuses; one deposit, one entry."""
+    with app.app_context():
+        _collect("100")
+        stale = fc.pending(_user("cashier1"))
+        fc.confirm_deposit(stale[0].key, "100", "100.00", _user("cashier1"), now=clock.now())
+        monkeypatch.setattr(fc, "pending", lambda user: stale)  # what the second request had read
+        with pytest.raises(fc.CollectionError) as refused:
+            fc.confirm_deposit(stale[0].key, "100", "100.00", _user("cashier1"), now=clock.now())
+        assert refused.value.code == "changed_meanwhile"
+        assert _count(FieldDeposit) == 1 and len(_entries("field_deposit")) == 1
