@@ -273,8 +273,8 @@ def test_admin_opens_a_borrower_page_with_the_number_masked_and_no_photo(app, cl
 
 
 @pytest.mark.parametrize("username,shown,hidden", [
-    ("admin", ["/borrowers/"], ["/applications/", "/loans", "/tasks/", "/ledger/"]),
-    ("cashier1", ["/applications/", "/borrowers/", "/loans"], ["/tasks/"]),
+    ("admin", ["/borrowers/"], ["/applications/", "/loans", "/tasks/", "/ledger/", "/collections/"]),
+    ("cashier1", ["/applications/", "/borrowers/", "/loans", "/collections/"], ["/tasks/"]),
     ("auditor1", ["/applications/", "/borrowers/", "/loans", "/tasks/", "/ledger/"], []),
     ("accountant1", ["/borrowers/", "/loans", "/ledger/"], ["/applications/", "/tasks/"]),
 ])
