@@ -380,3 +380,44 @@ def test_a_quote_before_the_last_event_or_for_a_closed_loan_is_refused(app, demo
         _approve(_ask(written))
         with pytest.raises(settlement.QuoteError):
             settlement.quote(db.session.get(Loan, written.id), _today())
+
+
+def test_two_approvers_at_once_write_the_loan_off_once(app, demo):
+    """Two senior reviewers approve the same request at the same moment, each in his own transaction:
+    one writes the loan off, the other is told it was decided meanwhile; one entry."""
+    import threading
+
+    with app.app_context():
+        request_id = _ask(_late_loan()).id
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def approve_as(username: str) -> None:
+        try:
+            with app.app_context():
+                req = db.session.get(WriteOffRequest, request_id)
+                user = _user(username)
+                req.loan.installments  # loaded before the race: the race is the decision itself
+                start.wait()
+                try:
+                    _approve(req, username)
+                    outcomes.append("approved")
+                except (wo.WriteOffChanged, wo.WriteOffError):
+                    outcomes.append("refused")
+                assert user is not None
+                db.session.remove()
+        except BaseException as e:  # reported below, not lost in the thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=approve_as, args=(name,)) for name in ("reviewer2", "special1")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(outcomes) == ["approved", "refused"]
+    with app.app_context():
+        assert _count(JournalEntry, JournalEntry.kind == "write_off") == 1
+        assert _count(AuditLog, AuditLog.action == "loan_written_off") == 1
+        assert db.session.get(WriteOffRequest, request_id).status == "approved"
