@@ -1,14 +1,14 @@
-"""How long does the daily job take on a big loan book, and what would a per-loan loop cost?
+"""How long does the whole daily job take on a big loan book in the books, and what do the books cost?
 
 Run from the repository root:
 
-    .venv/bin/python bench/daily_job.py [--sizes 100000,1000000] [--baseline-size 100000]
-                                        [--day 2026-06-15] [--seed 1] [--database-url URL] [--explain]
+    .venv/bin/python bench/daily_job.py [--sizes 100000,1000000] [--day 2026-07-01] [--seed 1]
+                                        [--database-url URL] [--explain] [--light] [--baseline-size 0]
 
 On MariaDB, through the private test server. The URL is exported by that script, so it must be
 expanded by a shell the script starts, not by the one you type into:
 
-    bash scripts/mariadb-test-server.sh \\
+    MARIADB_BUFFER_POOL=4G bash scripts/mariadb-test-server.sh \\
         sh -c '.venv/bin/python bench/daily_job.py --database-url "$TEST_DATABASE_URL"'
 
 For every size N it creates a fresh database (a SQLite file in a temporary folder by default; with
@@ -18,40 +18,52 @@ with N active loans of 12 monthly installments (one office with an officer and a
 product; one borrower and one disbursed application per loan) by executemany in chunks of 10,000
 loans. The book is as the job left it the evening before ``--day``: accrued through the day before,
 penalty basis, days past due and class as of then, and the post-loan tasks that day's run made
-(by calling app.services.tasks.generate for it, when the app has it). Mix: 85 % current (10 % of
-them paid one past installment late, so they carry a settled penalty basis; 20 % have partly
-prepaid the next installment), 10 % 1-31 days late on the latest installment (half of those partly
-paid), 5 % long overdue (31 days to ~2 years, so all five classes appear; 30 % partly paid).
+(by calling app.services.tasks.generate for it). Mix: 85 % current (10 % of them paid one past
+installment late, so they carry a settled penalty basis; 20 % have partly prepaid the next
+installment), 10 % 1-31 days late on the latest installment (half of those partly paid), 5 % long
+overdue (31 days to ~2 years, so all five classes appear; 30 % partly paid).
+
+The loans are in the books (migration 0024): ``in_books`` set, each installment's ``accrues_from``
+(the previous due date, the first the disbursement) and its interest recognised as yesterday's run
+of ``ledger_loans.accrue_interest`` left it (pro rata, never below what was paid). Their opening
+balances (principal, interest and penalty receivable against the opening balance account, one entry
+per product: what ``ledger_loans.open_books`` posts for loans taken over) are summed by one grouped
+SELECT and posted on the day before yesterday, and the app's day-end close closes the books through
+it. So the reconciliation the job ends with compares real balances, and must find no difference.
 Generation time is printed, not counted. On MariaDB the load ends with ANALYZE TABLE, as InnoDB's
 background statistics would have for a book that grew over time.
 
-Then it runs ``app.services.jobs.run_daily(day)`` (no SMS; tasks with their default settings) on
-that database: for the day, for the same day again (idempotent: the checksum must not change),
-for day+3 (three missed days caught up at once), and for day+4 under tracemalloc. The checksum
-covers what the job writes: penalty basis and accrued, days past due, class, accrued-through, and
-the tasks and notifications without their uuids and timestamps. Each run is made in a freshly
-spawned Python process that opens the app and calls the job, as ``flask jobs daily`` from cron
-does, so its memory is its own. Each run prints wall seconds, that process's CPU seconds (on
-MariaDB much of the work is the server's), how busy the whole machine was meanwhile (other jobs
-share its cores), the process's RSS before the call and its peak during it (VmHWM, the figure
-ru_maxrss reports, reset through /proc/self/clear_refs), and each distinct SQL statement with its
-seconds, rows and times sent (SQLAlchemy cursor-execute events); time inside tasks.generate that
-is not in an execute call (Python, and fetching rows) is shown apart. The first three runs are not
-traced, because tracemalloc slows Python-heavy code several times; the day+4 run gives the peak of
-Python allocations. ``--explain`` adds the query plan of each UPDATE of the largest size's first
-run; ``--keep`` keeps the databases.
+Then it runs ``app.services.jobs.run_daily`` (no SMS; tasks with their default settings), each run in
+a freshly spawned Python process that opens the app and calls the job, as ``flask jobs daily`` from
+cron does:
 
-Baseline in the same run, on ``--baseline-size`` loans (default 100,000): a fresh database with
-the same seed brought to the same day by a naive per-loan ORM loop (active loans with their
-installments via selectinload in batches of 1,000, penalty basis per overdue installment, days past
-due and class in Python, one commit; the same tasks.generate call as run_daily), then to day+3 the
-same way. Its checksums must equal the job's. The speed-up compares everything but tasks.generate,
-which both call alike; the whole-run ratio is printed beside it. When the baseline size is not one
-of the sizes the job is also timed on the baseline's data, and the loop's per-loan rate is
-extrapolated to the smallest size; the output says so.
+1. for ``--day`` (default 2026-07-01, a month's first day): the month's first run, the heaviest —
+   interest and penalty accrual entries, June's provisioning (one grouped SELECT over all loans, one
+   entry), the month's loan snapshots, the day-end close of yesterday, the reconciliation;
+2. for the same day again: idempotent (the checksum, interest recognised and the journal must not
+   change); ``--light`` skips this run and the last checksum, for the largest books;
+3. three ordinary days in turn: with the books, WITHOUT them (the baseline, measured in the same run:
+   the ledger's parts replaced by no-ops — ``open_books``, the penalty totals and entries,
+   ``accrue_interest``, ``ledger_close.daily`` — i.e. the job as it was before the books), and with
+   them again. The run after the one without the books finds the penalty that day accrued and did
+   not post: its reconciliation must show that difference (a check that the check can fail).
 
-Goals: run_daily on 1,000,000 loans in under 120 s, and at least 20x faster than the loop. Exit
-status 0 when every check passes and every measured goal is met.
+Each run prints wall seconds, that process's CPU seconds (on MariaDB much of the work is the
+server's), how busy the whole machine was meanwhile (other jobs share its cores), the process's RSS
+before the call and its peak during it, each distinct SQL statement with its seconds, rows and times
+sent (SQLAlchemy cursor-execute events), tagged with the part of the job that sent it, and the time
+per part: the books' parts (open_books, penalty totals, penalty entries, interest accrual,
+provisioning, day-end close, reconciliation), tasks.generate, snapshots.write — each wrapped for the
+run only to time it, the app's code unchanged — and the rest of run_daily (its penalty, days past
+due and class UPDATEs, the job's record, the commit). ``--explain`` adds the query plan of each
+UPDATE of the largest size's first run; ``--keep`` keeps the databases.
+
+``--baseline-size N`` (default 0, off) also runs the per-loan ORM loop of the earlier measurement
+(penalty, days past due and class one loan at a time) on a fresh copy of N loans, and compares its
+checksum and time with the job's own statements.
+
+Goal: the whole daily job on 1,000,000 loans in under 120 s (the month's first run). Exit status 0
+when every check passes and every measured goal is met.
 """
 from __future__ import annotations
 
@@ -132,6 +144,35 @@ def machine_busy_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+def server_pid(engine) -> int | None:
+    """The MariaDB/MySQL server's process on this machine (the private test server), found by the
+    port in its command line; None for SQLite or a server elsewhere."""
+    if engine.dialect.name != "mysql" or engine.url.host not in ("127.0.0.1", "localhost"):
+        return None
+    wanted = f"--port={engine.url.port or 3306}"
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if args and args[0].endswith((b"mariadbd", b"mysqld")) and wanted.encode() in args:
+            return int(proc.name)
+    return None
+
+
+def process_cpu(pid: int | None) -> float:
+    """User + system CPU seconds of a process (0 when there is none)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb() -> float:
     """The kernel's RSS high-water mark for this process image (VmHWM). ru_maxrss reports the same
     figure, but also keeps the image before exec: a spawned child would inherit its parent's peak."""
@@ -204,9 +245,12 @@ def measure(label: str, fn: Callable[[], Any], timer: StatementTimer, *, trace: 
     if trace:
         tracemalloc.start()
     timer.start()
-    busy0, cpu0, t0 = machine_busy_seconds(), time.process_time(), time.perf_counter()
+    server = getattr(timer, "server_pid", None)
+    busy0, cpu0, t0, srv0 = machine_busy_seconds(), time.process_time(), time.perf_counter(), process_cpu(server)
     result = fn()
     seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    if isinstance(result, dict) and server is not None:
+        result["_server_cpu"] = process_cpu(server) - srv0
     busy = (machine_busy_seconds() - busy0) / (seconds * (os.cpu_count() or 1)) * 100
     rows, captured = timer.stop()
     traced = None
@@ -227,6 +271,7 @@ def _measure_child(pipe, label: str, kind: str, url: str, tmp: str, day: date, t
         app = create_app(TestConfig(url, Path(tmp) / "photos"))
         with app.app_context():
             timer = StatementTimer(db.engine)
+            timer.server_pid = server_pid(db.engine)
         if kind == "naive":
             run = naive(app, day, timer)
         else:
@@ -712,6 +757,7 @@ def job(app, day: date, timer: StatementTimer, *, books: bool = True):
 
     def run():
         steps: dict[str, list] = {}
+        cpu: dict[str, list] = {}  # label -> [this process's CPU, the database server's CPU]
         patched: list[tuple[Any, str, Any]] = []
 
         def wrap(module_name: str, name: str, label: str, replacement=None):
@@ -721,7 +767,8 @@ def job(app, day: date, timer: StatementTimer, *, books: bool = True):
 
             def timed(*a, **kw):
                 outer, timer.tag = timer.tag, f"[{label.split(' (')[0]}] "
-                t0 = time.perf_counter()
+                server = getattr(timer, "server_pid", None)
+                t0, c0, s0 = time.perf_counter(), time.process_time(), process_cpu(server)
                 try:
                     return target(*a, **kw)
                 finally:
@@ -730,6 +777,9 @@ def job(app, day: date, timer: StatementTimer, *, books: bool = True):
                     s = steps.setdefault(label, [0.0, 0])
                     s[0] += spent
                     s[1] += 1
+                    c = cpu.setdefault(label, [0.0, 0.0])
+                    c[0] += time.process_time() - c0
+                    c[1] += process_cpu(server) - s0
 
             setattr(module, name, timed)
             patched.append((module, name, original))
@@ -752,6 +802,7 @@ def job(app, day: date, timer: StatementTimer, *, books: bool = True):
                 setattr(module, name, original)
         result["_tasks_seconds"] = steps.get(OTHER_STEPS[0][2], [0.0])[0]
         result["_steps"] = {label: tuple(v) for label, v in steps.items()}
+        result["_steps_cpu"] = {label: tuple(v) for label, v in cpu.items()}
         return result
 
     return run
@@ -830,7 +881,9 @@ def mb(x: float | None) -> str:
 
 def print_measured(m: Measured, n: int) -> None:
     per = m.seconds / n * 1e6
-    print(f"  {m.label:<36} {m.seconds:8.2f} s  {per:7.1f} us/loan  cpu {m.cpu:7.2f} s (machine {m.machine_busy_pct:3.0f} % busy)"
+    server = m.result.get("_server_cpu") if isinstance(m.result, dict) else None
+    srv = f" + server {server:7.2f} s" if server is not None else ""
+    print(f"  {m.label:<36} {m.seconds:8.2f} s  {per:7.1f} us/loan  cpu {m.cpu:7.2f} s{srv} (machine {m.machine_busy_pct:3.0f} % busy)"
           f"  traced peak {mb(m.traced_peak_mb)} MB  RSS {m.rss_before_mb:6.1f} -> peak {m.rss_peak_mb:6.1f} MB")
 
 
@@ -860,15 +913,22 @@ def print_statements(m: Measured) -> None:
     if not steps:
         print(f"      {m.seconds - spent:8.2f} s  commit and the rest of the Python")
         return
-    print("    per part of the job (wall seconds; of which in SQL statements):")
-    in_steps = 0.0
+    cpu = m.result.get("_steps_cpu", {})
+    server_total = m.result.get("_server_cpu")
+    srv = server_total is not None
+    print("    per part of the job: wall seconds (in SQL statements; CPU of the job's process"
+          + ("; CPU of the database server" if srv else "") + "):")
+    in_steps = in_cpu = in_srv = 0.0
     for label, (seconds, calls) in steps.items():
-        in_steps += seconds
+        pc, sc = cpu.get(label, (0.0, 0.0))
+        in_steps, in_cpu, in_srv = in_steps + seconds, in_cpu + pc, in_srv + sc
         called = f" x{calls}" if calls > 1 else ""
-        print(f"      {seconds:8.2f} s  ({by_tag.get(label.split(' (')[0], 0.0):6.2f} s SQL)  {label}{called}")
+        print(f"      {seconds:8.2f} s  ({by_tag.get(label.split(' (')[0], 0.0):6.2f} SQL; cpu {pc:6.2f}"
+              + (f"; server {sc:6.2f}" if srv else "") + f")  {label}{called}")
     own = by_tag.get("", 0.0)
-    print(f"      {m.seconds - in_steps:8.2f} s  ({own:6.2f} s SQL)  run_daily's own: penalty UPDATEs, days past due, "
-          f"class, the job's record, commit")
+    print(f"      {m.seconds - in_steps:8.2f} s  ({own:6.2f} SQL; cpu {m.cpu - in_cpu:6.2f}"
+          + (f"; server {server_total - in_srv:6.2f}" if srv else "")
+          + ")  run_daily's own: penalty UPDATEs, days past due, class, the job's record, commit")
 
 
 def explain(app, m: Measured) -> None:
@@ -929,6 +989,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", default=None,
                         help="MySQL/MariaDB server URL; a database per case is created on it (default: SQLite files)")
     parser.add_argument("--explain", action="store_true", help="print the query plan of each UPDATE of the first run")
+    parser.add_argument("--light", action="store_true",
+                        help="for the largest books: skip the same-day rerun and the last checksum")
     parser.add_argument("--keep", action="store_true",
                         help="keep the databases (and the temporary folder) for inspection; prints where they are")
     args = parser.parse_args()
@@ -942,6 +1004,12 @@ def parse_args() -> argparse.Namespace:
         parser.error("--database-url is empty: was $TEST_DATABASE_URL expanded before scripts/mariadb-test-server.sh "
                      "exported it? Wrap the command in sh -c '...' (see the docstring).")
     return args
+
+
+def total_cpu(m: Measured) -> float:
+    """CPU seconds of the job's process plus, on a local MariaDB, the server's during the run."""
+    server = m.result.get("_server_cpu") if isinstance(m.result, dict) else None
+    return m.cpu + (server or 0.0)
 
 
 def books_line(m: Measured, *, expect_provision: bool = False, expect_difference: bool = False) -> bool:
@@ -997,19 +1065,25 @@ def run_case(dbs: Databases, tmp: Path, case: str, n: int, args, *, explain_plan
         with app.app_context():
             after = book_state(db.engine)
         print_state(f"after run_daily({day})", after, n)
-        again = measure_in_child(f"run_daily({day}) again", "job", url, tmp, day)
-        print_measured(again, n)
-        print_statements(again)
-        ok &= books_line(again)
-        with app.app_context():
-            rerun = book_state(db.engine)
-        same = (rerun.digest, rerun.interest_recognised_fen, rerun.journal_lines) == (
-            after.digest, after.interest_recognised_fen, after.journal_lines)
-        ok &= same and after.digest != before.digest and after.interest_recognised_fen > before.interest_recognised_fen
-        print(f"  idempotent rerun: checksum {rerun.digest} {'==' if same else '!='} {after.digest}, interest recognised "
-              f"and journal lines {'unchanged' if same else 'CHANGED'}: {'OK' if same else 'FAIL'}; version bumped on "
-              f"{rerun.version_total - after.version_total:,} loans")
-        runs = {"first": first, "again": again, "after": after}
+        changed = after.digest != before.digest and after.interest_recognised_fen > before.interest_recognised_fen
+        ok &= changed
+        if not changed:
+            print("  FAIL: the first run changed nothing")
+        runs = {"first": first, "after": after}
+        if not args.light:
+            again = measure_in_child(f"run_daily({day}) again", "job", url, tmp, day)
+            print_measured(again, n)
+            print_statements(again)
+            ok &= books_line(again)
+            with app.app_context():
+                rerun = book_state(db.engine)
+            same = (rerun.digest, rerun.interest_recognised_fen, rerun.journal_lines) == (
+                after.digest, after.interest_recognised_fen, after.journal_lines)
+            ok &= same
+            print(f"  idempotent rerun: checksum {rerun.digest} {'==' if same else '!='} {after.digest}, interest "
+                  f"recognised and journal lines {'unchanged' if same else 'CHANGED'}: {'OK' if same else 'FAIL'}; "
+                  f"version bumped on {rerun.version_total - after.version_total:,} loans")
+            runs["again"] = again
         for offset, kind, key in ((1, "job", "books_a"), (2, "nobooks", "plain"), (3, "job", "books_b")):
             d = day + timedelta(days=offset)
             label = f"run_daily({d})" + (" WITHOUT the books" if kind == "nobooks" else "")
@@ -1020,14 +1094,17 @@ def run_case(dbs: Databases, tmp: Path, case: str, n: int, args, *, explain_plan
                 # The run after the one without the books finds the penalty that run accrued unposted.
                 ok &= books_line(m, expect_difference=key == "books_b")
             runs[key] = m
+        if not args.light:
+            with app.app_context():
+                last = book_state(db.engine)
+            print_state(f"after run_daily({day + timedelta(days=3)})", last, n)
         with app.app_context():
-            last = book_state(db.engine)
             db.engine.dispose()
-        print_state(f"after run_daily({day + timedelta(days=3)})", last, n)
         a, plain, b = runs["books_a"], runs["plain"], runs["books_b"]
-        print(f"  ordinary days, with the books / without / with: {a.seconds:.2f} s / {plain.seconds:.2f} s / "
-              f"{b.seconds:.2f} s: the books cost x{a.seconds / plain.seconds:.2f} and x{b.seconds / plain.seconds:.2f} "
-              f"of the job without them (same run, consecutive days)")
+        print(f"  ordinary days, with the books / without / with: wall {a.seconds:.2f} s / {plain.seconds:.2f} s / "
+              f"{b.seconds:.2f} s: x{a.seconds / plain.seconds:.2f} and x{b.seconds / plain.seconds:.2f} of the job "
+              f"without them; CPU (job + database server) {total_cpu(a):.2f} / {total_cpu(plain):.2f} / {total_cpu(b):.2f} s: "
+              f"x{total_cpu(a) / total_cpu(plain):.2f} and x{total_cpu(b) / total_cpu(plain):.2f} (same run, consecutive days)")
         print()
         return runs, ok
     finally:
@@ -1112,9 +1189,12 @@ def bench(args: argparse.Namespace, tmp: Path, dbs: Databases) -> int:
 
     for n, runs in cases.items():
         a, plain, b = runs["books_a"], runs["plain"], runs["books_b"]
-        print(f"{n:,} loans: month's first run {runs['first'].seconds:.1f} s, again {runs['again'].seconds:.1f} s; ordinary "
-              f"day with the books {a.seconds:.1f} / {b.seconds:.1f} s vs without {plain.seconds:.1f} s "
-              f"(x{a.seconds / plain.seconds:.2f} / x{b.seconds / plain.seconds:.2f})")
+        again = f"again {runs['again'].seconds:.1f} s" if "again" in runs else "not run again (--light)"
+        print(f"{n:,} loans: month's first run {runs['first'].seconds:.1f} s (CPU {total_cpu(runs['first']):.1f} s), "
+              f"{again}; ordinary day with the books {a.seconds:.1f} / {b.seconds:.1f} s vs without "
+              f"{plain.seconds:.1f} s (x{a.seconds / plain.seconds:.2f} / x{b.seconds / plain.seconds:.2f}); CPU "
+              f"{total_cpu(a):.1f} / {total_cpu(b):.1f} s vs {total_cpu(plain):.1f} s "
+              f"(x{total_cpu(a) / total_cpu(plain):.2f} / x{total_cpu(b) / total_cpu(plain):.2f})")
     if GOAL_SIZE in cases:
         took = cases[GOAL_SIZE]["first"].seconds
         verdict = "PASS" if took < GOAL_SECONDS else "FAIL"
