@@ -30,7 +30,10 @@ def test_an_offline_collection_is_sent_and_deposited(app, live_server, officer_p
     page.click("#new-collection")
     page.wait_for_selector("#view-collect:not([hidden])")
     page.select_option("#collect-loan", str(loan_id))
+    page.fill("#collect-amount", "99999999")  # more than the phone knows is owed: said beside the amount
+    page.wait_for_selector("#collect-amount-hint.field-error")
     page.fill("#collect-amount", "200")
+    page.wait_for_selector("#collect-amount-hint:not(.field-error)", state="attached")
     page.set_input_files("#collect-photo-input", str(slip))
     page.wait_for_selector("#collect-thumbs .thumb img[src^='blob:']")
     page.click("#collect-gps")

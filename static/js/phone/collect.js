@@ -55,8 +55,6 @@ function openForm() {
   });
   select.value = c.loan_id ? String(c.loan_id) : "";
   $("#collect-amount").value = c.amount || "";
-  const hint = $("#collect-amount-hint");
-  hint.textContent = "";
   if (c.error) banner(t("server_said", { message: errorText(c.error) }), "error");
   else banner("");
   show("view-collect");
@@ -92,15 +90,22 @@ function missing(c) {
   if (!c.loan_id) out.push(t("collect_missing_loan"));
   const amount = money(c.amount);
   if (amount === null || Number(amount) <= 0) out.push(t("collect_missing_amount"));
-  const l = c.loan_id ? loanOf(c.loan_id) : null;
-  // What the phone knows of the debt (the server decides, to the fen, with its tolerance).
-  if (l && amount !== null && Number(amount) > Number(l.owed) + 1) out.push(t("collect_more_than_owed", { amount: yuan(l.owed) }));
   if (!c.photos.length) out.push(t("collect_missing_signature"));
   if (!c.gps) out.push(t("collect_missing_gps"));
   return out;
 }
 
+// What the phone knows of the debt, as of its last bootstrap: a warning beside the amount, not a
+// block (penalty interest may have grown since); the server decides, to the fen, and refuses more.
+function renderAmountHint() {
+  const c = current, l = c.loan_id ? loanOf(c.loan_id) : null, amount = money(c.amount), hint = $("#collect-amount-hint");
+  const over = l && amount !== null && Number(amount) > Number(l.owed) + 1;
+  hint.textContent = over ? t("collect_more_than_owed", { amount: yuan(l.owed) }) : "";
+  hint.className = over ? "field-hint field-error" : "field-hint";
+}
+
 function renderMissing() {
+  renderAmountHint();
   renderChecklist($("#collect-missing"), missing(current), t("collect_complete"), $("#collect-finish"));
 }
 
