@@ -438,7 +438,7 @@ def trial_balance_report(as_of: date) -> Report:
              "balance": from_fen(r.balance)} for r in tb.rows]
     return Report("trial_balance", N_("Trial balance"), _request("trial_balance", as_of),
                   [Column("code", N_("Account code")), Column("name", N_("Account name")), *MONEY_COLUMNS,
-                   Column("balance", N_("Balance"), "money")], rows,
+                   Column("balance", N_("Account balance"), "money")], rows,
                   totals={"debit": from_fen(tb.debit), "credit": from_fen(tb.credit)},
                   notes=[N_("Off-balance accounts are listed last; they balance among themselves.")] if tb.off_balance else [])
 
@@ -451,7 +451,7 @@ def general_ledger_report(code: str, start: date, end: date, translate: Callable
              "credit": from_fen(gl.credit), "balance": from_fen(gl.closing)}]
     return Report("general_ledger", N_("General ledger"), _request("general_ledger", end, start, end, account=gl.account.code),
                   [Column("voucher", N_("Voucher no.")), Column("date", N_("Date"), "date"),
-                   Column("summary", N_("Summary")), *MONEY_COLUMNS, Column("balance", N_("Balance"), "money")], rows)
+                   Column("summary", N_("Summary")), *MONEY_COLUMNS, Column("balance", N_("Account balance"), "money")], rows)
 
 
 def journal_report(start: date, end: date, translate: Callable[[str], str] = str, *, limit: int | None = None) -> Report:

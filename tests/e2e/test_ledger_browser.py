@@ -37,7 +37,8 @@ def test_the_accountant_posts_an_entry_and_reads_the_books_at_desk_and_phone_siz
 
     small = phone.new_page()
     login(small, live_server, "accountant1")
-    for path in (f"/ledger/journal?from={today}&to={today}", "/ledger/", "/ledger/close", "/ledger/accounts"):
+    for path in (f"/ledger/journal?from={today}&to={today}", "/ledger/", "/ledger/close", "/ledger/accounts",
+                 "/ledger/entries/new", "/ledger/vouchers"):
         small.goto(f"{live_server}{path}")
         assert small.evaluate(FITS), f"{path} is wider than the phone"
     small.goto(f"{live_server}/ledger/journal?from={today}&to={today}")
