@@ -144,6 +144,12 @@ def generate(app, lines: int, days: int, end: date, open_days: int) -> dict:
                                                {"d": closed}).scalar()
         if mysql:
             db.session.execute(text("ANALYZE TABLE account_day_totals"))
+            out["bytes"] = int(db.session.execute(text(
+                "SELECT SUM(data_length + index_length) FROM information_schema.tables "
+                "WHERE table_schema = DATABASE() AND table_name IN ('journal_entries', 'journal_lines')")).scalar() or 0)
+        else:
+            db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            out["bytes"] = Path(engine.url.database).stat().st_size
         db.session.commit()
         db.session.remove()
     return out
@@ -213,7 +219,8 @@ def run_size(dbs, tmp: Path, n: int, args) -> tuple[dict, bool]:
         print(f"  generated {made['entries']:,} entries / {made['lines']:,} lines on {made['accounts']} accounts, "
               f"{made['start']} to {made['end']}, in {made['load_seconds']:.1f} s; day-end close through "
               f"{made['closed_through']} (ledger_close.close_days_through, one call) in {made['close_seconds']:.1f} s "
-              f"(neither counted): {made['day_totals']:,} day totals, {made['open_lines']:,} lines on the open day(s)")
+              f"(neither counted): {made['day_totals']:,} day totals, {made['open_lines']:,} lines on the open day(s); "
+              f"journal with its indexes {made['bytes'] / 2**30:.2f} GiB (SQLite: the whole file)")
         result = {"made": made}
         middle = made["start"] + timedelta(days=args.days // 2)
         for as_of, what in ((end, "as of yesterday (closed days + the open day's lines)"),
