@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -296,15 +296,16 @@ class PeriodRow:
 
 
 def closing_status() -> tuple[date | None, list[PeriodRow]]:
-    """The last closed day and every period the books know (the current month at least), newest first."""
+    """The last closed day and every period the books know (this month and the last at least), newest first."""
     from app.models import LedgerBook, LedgerPeriod, User
 
     book = db.session.get(LedgerBook, 1)
     periods = {p.period: p for p in db.session.scalars(select(LedgerPeriod))}
-    current = books.period_of(clock.business_today())
+    today = clock.business_today()
+    current = {books.period_of(today), books.period_of(today.replace(day=1) - timedelta(days=1))}
     names = dict(db.session.execute(select(User.id, User.full_name)).tuples().all())
     rows = []
-    for name in sorted(set(periods) | {current}, reverse=True):
+    for name in sorted(set(periods) | current, reverse=True):
         p = periods.get(name)
         rows.append(PeriodRow(name, p.status if p else "open", p.closed_at if p else None,
                               names.get(p.closed_by_id, "") if p and p.closed_by_id else "",

@@ -41,6 +41,7 @@ def test_the_accountant_posts_an_entry_and_reads_the_books_at_desk_and_phone_siz
                  "/ledger/entries/new", "/ledger/vouchers"):
         small.goto(f"{live_server}{path}")
         assert small.evaluate(FITS), f"{path} is wider than the phone"
+        screenshot(small, "ledger-phone" + path.split("?")[0].replace("/", "-") + ".png")
     small.goto(f"{live_server}/ledger/journal?from={today}&to={today}")
     assert "收到股东投资款" in small.inner_text("#ledger-table")
     screenshot(small, "ledger-journal-phone.png")
