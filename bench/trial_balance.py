@@ -87,6 +87,7 @@ def generate(app, lines: int, days: int, end: date, open_days: int) -> dict:
         engine = db.engine
         mysql = engine.dialect.name == "mysql"
         div = "DIV" if mysql else "/"
+        mod = "%%" if mysql else "%"  # PyMySQL formats the statement with %
         t0 = time.perf_counter()
         with engine.connect() as conn:
             conn.exec_driver_sql("CREATE TABLE bench_slots (slot INTEGER PRIMARY KEY, account_id INTEGER NOT NULL)")
@@ -105,7 +106,7 @@ def generate(app, lines: int, days: int, end: date, open_days: int) -> dict:
                     conn.exec_driver_sql(f"""
                         INSERT INTO journal_entries (id, posting_date, value_date, kind, memo, loan_id, office_id,
                                                      source_type, source_id, created_at)
-                        SELECT seq, {day}, {day}, 'repayment', '', seq % 1000000 + 1, NULL, 'bench', seq, '{CREATED}'
+                        SELECT seq, {day}, {day}, 'repayment', '', seq {mod} 1000000 + 1, NULL, 'bench', seq, '{CREATED}'
                           FROM seq_{lo}_to_{hi}""")
                 else:
                     day = f"date('{start.isoformat()}', '+' || ((k - 1) * {days} / {entries}) || ' days')"
@@ -115,8 +116,8 @@ def generate(app, lines: int, days: int, end: date, open_days: int) -> dict:
                                                      source_type, source_id, created_at)
                         SELECT k, {day}, {day}, 'repayment', '', k % 1000000 + 1, NULL, 'bench', k, '{CREATED}' FROM n""")
                 # Two lines an entry, in id order: side 0 debits slot id % A, side 1 credits another.
-                amount = "(e.id * 7919) % 1000000 + 100"
-                other = f"(e.id % {n_acc} + 1 + (e.id {div} {n_acc}) % {n_acc - 1}) % {n_acc}"
+                amount = f"(e.id * 7919) {mod} 1000000 + 100"
+                other = f"(e.id {mod} {n_acc} + 1 + (e.id {div} {n_acc}) {mod} {n_acc - 1}) {mod} {n_acc}"
                 conn.exec_driver_sql(f"""
                     INSERT INTO journal_lines (id, entry_id, account_id, debit, credit, loan_id, posting_date, value_date)
                     SELECT 2 * e.id - 1 + d.side, e.id, s.account_id,
@@ -124,7 +125,7 @@ def generate(app, lines: int, days: int, end: date, open_days: int) -> dict:
                            CASE WHEN d.side = 1 THEN {amount} ELSE 0 END,
                            e.loan_id, e.posting_date, e.value_date
                       FROM journal_entries e CROSS JOIN bench_sides d
-                      JOIN bench_slots s ON s.slot = CASE WHEN d.side = 0 THEN e.id % {n_acc} ELSE {other} END
+                      JOIN bench_slots s ON s.slot = CASE WHEN d.side = 0 THEN e.id {mod} {n_acc} ELSE {other} END
                      WHERE e.id BETWEEN {lo} AND {hi}
                      ORDER BY e.id, d.side""")
                 conn.commit()
