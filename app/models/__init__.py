@@ -20,6 +20,7 @@ from app.models.org import (
 from app.models.people import Borrower
 from app.models.products import REPAYMENT_METHODS, CollectionItem, Holiday, Product, ProductVersion
 from app.models.reports import LoanSnapshot, PortfolioSnapshot
+from app.models.restructuring import LoanRestructuring
 from app.models.settings import JobLock, Setting
 from app.models.tasks import FollowUpTask, TaskPhoto, TrackPoint
 from app.models.write_off import Recovery, WriteOffRequest
@@ -30,5 +31,5 @@ __all__ = [
     "REPAYMENT_METHODS", "ROLES", "Repayment", "Screenshot", "SmsMessage", "TaskPhoto", "TrackPoint", "Transition",
     "User", "UserRole", "Account", "AccountDayTotal", "AccountMapping", "JournalEntry", "JournalLine", "LedgerBook",
     "LedgerPeriod", "FieldCollection", "FieldDeposit", "JobLock", "Setting", "Holiday", "ProductVersion", "LoanSnapshot", "PortfolioSnapshot",
-    "Recovery", "WriteOffRequest",
+    "Recovery", "WriteOffRequest", "LoanRestructuring",
 ]

@@ -68,6 +68,12 @@ class Loan(db.Model):
     capitalized_interest: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     restructured_on: Mapped[date | None] = mapped_column(Date)
     restructure_count: Mapped[int] = mapped_column(default=0)
+    # The current schedule's first installment: the ones before it are the old schedule, settled by
+    # the last restructuring and kept as they stood (the replay starts at restructured_on).
+    schedule_from_seq: Mapped[int] = mapped_column(default=1)
+    # A restructured loan's class stays at least this until that day (the daily job keeps it).
+    class_floor: Mapped[str | None] = mapped_column(String(20))
+    class_floor_until: Mapped[date | None] = mapped_column(Date)
     # Write-off (核销): when, and the principal and the interest/penalty it took off the balance sheet
     # (kept off-balance for collection); what has been recovered since.
     written_off_on: Mapped[date | None] = mapped_column(Date)

@@ -48,6 +48,8 @@ class Product(db.Model):
     holiday_shift: Mapped[bool] = mapped_column(Boolean, default=False)
     # The books: "accrual" (interest recognised day by day) or "cash" (when paid); copied onto loans.
     accounting_basis: Mapped[str] = mapped_column(String(10), default="accrual")
+    # Restructuring and extension rules as data (app.domain.restructure.RestructureRules); empty = defaults.
+    restructure_rules: Mapped[dict | None] = mapped_column(JSON)
     # Bumped by every change of the terms; product_versions keeps each version's terms.
     version: Mapped[int] = mapped_column(default=1)
 

@@ -99,6 +99,13 @@ def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sm
                                      WHEN days_past_due >= {c1} THEN 'special_mention' ELSE 'normal' END
          WHERE status = 'active'
     """))
+    # A restructured loan keeps at least its floor class for a while (app.domain.restructure).
+    rank = "CASE {c} WHEN 'normal' THEN 0 WHEN 'special_mention' THEN 1 WHEN 'substandard' THEN 2 WHEN 'doubtful' THEN 3 ELSE 4 END"
+    db.session.execute(text(f"""
+        UPDATE loans SET classification = class_floor
+         WHERE status = 'active' AND class_floor IS NOT NULL AND class_floor_until >= :day
+           AND {rank.format(c="classification")} < {rank.format(c="class_floor")}
+    """), {"day": day})
     from app.services import tasks
 
     new_tasks = tasks.generate(day, task_settings or tasks.TaskSettings())

@@ -24,6 +24,7 @@ from app.domain import dates
 from app.domain import repayment as rp
 from app.domain.i18n import N_
 from app.domain.money import AmountError, parse_amount
+from app.domain.restructure import floor_class
 from app.domain.schedule import Schedule, ScheduleError, ScheduleRequest, build_schedule
 from app.domain.workflow import Event, State
 from app.extensions import db
@@ -258,6 +259,10 @@ def undo_disbursement(loan: Loan, user: User, reason: str, *, now: datetime, ip:
     """A second cashier undoes a mistaken disbursement before any repayment; the loan goes, audited."""
     if loan.repayments:
         raise LoanError({"reason": (N_("A repayment has been recorded on this loan: the disbursement can no longer be undone."), {})})
+    if loan.status != "active":
+        raise LoanError({"reason": (N_("Only an active loan's disbursement can be undone."), {})})
+    if loan.restructure_count:
+        raise LoanError({"reason": (N_("This loan has been restructured: the disbursement can no longer be undone."), {})})
     if any(t.status == "done" for t in _tasks_of(loan)):
         raise LoanError({"reason": (N_("A visit has been reported on this loan: the disbursement can no longer be undone."), {})})
     snapshot = {
@@ -287,17 +292,31 @@ def _tasks_of(loan: Loan) -> list[FollowUpTask]:
 
 
 def position(loan: Loan, as_of: date) -> rp.Position:
-    schedule = [(i.seq, i.due_date, i.principal_due, i.interest_due) for i in _scheduled(loan)]
-    payments = [rp.Payment(r.id, r.paid_on, r.amount) for r in loan.repayments if r.reversed_at is None]
-    return rp.replay(schedule, payments, penalty_rate=loan.penalty_rate, as_of=as_of, start=loan.disbursed_on,
-                     order=rp.validate_order(loan.allocation_order or ()))
+    """The loan's current schedule replayed with its repayments up to ``as_of``. After a
+    restructuring, the current schedule is the new one, replayed from the day it took effect with
+    the repayments since; the old schedule and the repayments it took stay as they were."""
+    schedule = [(i.seq, i.due_date, i.principal_due, i.interest_due) for i in current_schedule(loan)]
+    payments = [rp.Payment(r.id, r.paid_on, r.amount) for r in replayed_repayments(loan)]
+    return rp.replay(schedule, payments, penalty_rate=loan.penalty_rate, as_of=as_of,
+                     start=loan.restructured_on or loan.disbursed_on, order=rp.validate_order(loan.allocation_order or ()))
+
+
+def replayed_repayments(loan: Loan) -> list[Repayment]:
+    """The standing repayments the current schedule takes (not those an earlier schedule kept)."""
+    return [r for r in loan.repayments if r.reversed_at is None and not (r.allocation or {}).get("restructured")]
+
+
+def current_schedule(loan: Loan) -> list[Installment]:
+    """The installments of the loan's schedule now (after a restructuring, the new one)."""
+    return [i for i in _scheduled(loan) if i.seq >= (loan.schedule_from_seq or 1)]
 
 
 def schedule_rows(loan: Loan) -> list[rp.ScheduleRow]:
     """The loan page's schedule: each installment's total (principal + interest + penalty accrued)
     and the principal still owed after it."""
-    return rp.schedule_rows(loan.principal, [(i.seq, i.principal_due, i.interest_due, i.penalty_accrued)
-                                             for i in loan.installments])
+    current = current_schedule(loan)
+    return rp.schedule_rows(sum((i.principal_due for i in current), Decimal("0")),
+                            [(i.seq, i.principal_due, i.interest_due, i.penalty_accrued) for i in current])
 
 
 def repayment_splits(loan: Loan, pos: rp.Position) -> dict[int, rp.RepaymentSplit]:
@@ -354,6 +373,9 @@ def record_repayment(
     elif on is not None and on < loan.disbursed_on:
         errors["paid_on"] = (N_("The loan was disbursed on %(date)s; a repayment cannot be earlier."),
                              {"date": loan.disbursed_on.isoformat()})
+    elif on is not None and loan.restructured_on is not None and on < loan.restructured_on:
+        errors["paid_on"] = (N_("The loan was restructured on %(date)s; a repayment cannot be dated before it."),
+                             {"date": loan.restructured_on.isoformat()})
     elif on is not None and (problem := dates.check_business_date(on, today=today, max_back_days=settings.backdate_max_days)):
         errors["paid_on"] = problem
     if channel not in CHANNELS and not (internal and channel in INTERNAL_CHANNELS):
@@ -407,6 +429,8 @@ def reverse_repayment(repayment: Repayment, user: User, reason: str, *, now: dat
         raise LoanError({"reason": (N_("You recorded this repayment, so a second person must reverse it."), {})})
     if not reason.strip():
         raise LoanError({"reason": (N_("Please give a reason to reverse it."), {})})
+    if (repayment.allocation or {}).get("restructured"):
+        raise LoanError({"reason": (N_("The loan was restructured after this repayment; it can no longer be reversed."), {})})
     # A reversal rewrites the loan's history from the repayment's date: the same window as back-dating one.
     if dates.check_business_date(repayment.paid_on, today=max(dates.business_today(now), repayment.paid_on),
                                  max_back_days=settings.backdate_max_days):
@@ -450,10 +474,14 @@ def _rebuild(loan: Loan, as_of: date, class_days: tuple[int, ...]) -> None:
         row.interest_due = Decimal(p.interest_due) / 100  # a fully prepaid installment owes none
         row.paid_off_on = p.paid_off_on
     for r in loan.repayments:
+        if (r.allocation or {}).get("restructured"):
+            continue  # allocated by an earlier schedule, kept as it was
         r.allocation = {"parts": pos.allocations.get(r.id, [])} if r.reversed_at is None else {"parts": []}
     loan.accrued_through = as_of
     loan.days_past_due = pos.days_past_due()
     loan.classification = rp.classify(loan.days_past_due, class_days)
+    if loan.class_floor_until is not None and as_of <= loan.class_floor_until:
+        loan.classification = floor_class(loan.classification, loan.class_floor)
     if pos.closed_on is not None:
         loan.status, loan.closed_on = "closed", pos.closed_on
         # Repaid in full: no more visits. (A reversal that reopens the loan reopens them.)

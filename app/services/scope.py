@@ -95,10 +95,10 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "enter_data": ("clerk",),                      # the data-entry screen, screenshots, OCR
     "walk_own_trail": ("officer",),                # his own GPS trail of the day
     "reassign_tasks": ("director",),               # hand an office's task to another officer
-    "see_office_phones": ("director",),
+    "see_office_phones": ("director",),            # /phones/: his officers' phones, a SIM change held
     # Manual journal entries and their reversal, the day and month close, the chart of accounts
     # and its mapping, the provisioning rates.
-    "keep_books": ("accountant",),            # /phones/: his officers' phones, a SIM change held
+    "keep_books": ("accountant",),
     # The chart of accounts and its role mapping per product (the administrator sets the books up;
     # the figures stay the ledger roles').
     "edit_chart": ("accountant", "admin"),
@@ -107,6 +107,10 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     # not propose it (app/services/write_off.py). Money recovered afterwards is the cashier's.
     "request_write_off": ("reviewer1", "reviewer2", "special_reviewer", "accountant"),
     "approve_write_off": ("reviewer2", "special_reviewer"),
+    # Restructuring and extension (重组/展期): asked by the loan's officer, his director or a
+    # first-level reviewer; decided level by level by the reviewers (app/services/restructuring.py).
+    "request_restructure": ("officer", "director", "reviewer1"),
+    "decide_restructure": ("reviewer1", "reviewer2", "special_reviewer"),
     # A borrower's access request (PIPL art. 45): everything held about him, as one file, handed
     # to him by the administrator (audited, and recorded as a view of his full ID number).
     "export_borrower_data": ("admin",),

@@ -55,3 +55,5 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(field_collections.bp)
     from app.web import loan_books
     app.register_blueprint(loan_books.bp)
+    from app.web import restructuring
+    app.register_blueprint(restructuring.bp)

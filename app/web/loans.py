@@ -7,12 +7,14 @@ from flask_login import current_user
 
 from app import clock
 from app.domain import repayment as rp
+from app.domain import restructure
 from app.extensions import photo_store
 from app.http_edge import client_ip, translate_message
 from app.services import loans as loan_service
 from app.services import app_settings, identity_access, portfolio
 from app.services import products as product_service
 from app.services import scope
+from app.services import restructuring as restructuring_service
 from app.services import write_off as write_off_service
 from app.services.scope import ACTIONS, abilities
 from app.web import images
@@ -69,8 +71,10 @@ def _loan_page(loan, repayment_form: dict | None = None, errors: dict | None = N
         outstanding=position.outstanding(loan.penalty_rate), channels=loan_service.CHANNELS,
         channel_labels=loan_service.CHANNELS | loan_service.INTERNAL_CHANNELS,  # a field collection's too
         class_labels=rp.CLASS_LABELS, form=repayment_form or {}, errors=errors or {}, can=abilities(current_user),
-        rows=loan_service.schedule_rows(loan), splits=loan_service.repayment_splits(loan, position),
+        rows=loan_service.schedule_rows(loan), current_schedule=loan_service.current_schedule(loan), splits=loan_service.repayment_splits(loan, position),
         books=write_off_service.panel(loan), quote=None, error=None, on=today.isoformat(),
+        restructurings=restructuring_service.history_of(loan), restructure_kinds=restructure.KINDS,
+        restructure_statuses=restructure.STATUSES,
     ), status
 
 

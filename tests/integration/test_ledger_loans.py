@@ -15,7 +15,7 @@ from app.domain.money import to_fen
 from app.domain.workflow import State
 from app.extensions import db
 from app.models import Account, Application, Installment, JournalEntry, JournalLine, Loan, Repayment, Transition, User
-from app.services import jobs, ledger_loans
+from app.services import jobs, ledger_loans, restructuring, write_off
 from app.services import loans as loan_service
 from tests.support.staff import second_cashier
 
@@ -219,10 +219,13 @@ events = st.lists(st.one_of(
     st.tuples(st.just("days"), st.integers(1, 45), st.just(0)),  # run the daily job that many days later
     st.tuples(st.just("reverse"), st.integers(0, 5), st.just(0)),
     st.tuples(st.just("undo"), st.just(0), st.just(0)),
-), min_size=1, max_size=8)
+    st.tuples(st.just("restructure"), st.integers(0, 1), st.integers(0, 2)),  # capitalise?, grace months
+    st.tuples(st.just("write_off"), st.just(0), st.just(0)),
+    st.tuples(st.just("recover"), st.integers(1, 60), st.just(0)),  # percent of what is left off the books
+), min_size=1, max_size=10)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=events, amount=st.integers(1000, 30000), channel=st.sampled_from(["cash", "bank_transfer"]))
 def test_any_sequence_of_events_keeps_the_books_balanced_and_reconciled(app, demo, steps, amount, channel):
     with app.app_context():
@@ -239,17 +242,39 @@ def test_any_sequence_of_events_keeps_the_books_balanced_and_reconciled(app, dem
                 day += timedelta(days=a)
                 jobs.run_daily(day)
             elif kind == "pay" and loan.status == "active":
-                on = max(day - timedelta(days=b), loan.disbursed_on)
+                on = max(day - timedelta(days=b), loan.disbursed_on, loan.restructured_on or loan.disbursed_on)
                 owed = loan_service.position(loan, max(day, loan.accrued_through or day)).outstanding(loan.penalty_rate)
                 pay = max((owed * a / 100).quantize(Decimal("0.01")), Decimal("0.01"))
                 n += 1
                 _pay(loan, pay, on, day, f"P-{loan_id}-{n}", channel="mobile_payment" if a % 2 else "cash")
             elif kind == "reverse":
-                standing = [r for r in loan.repayments if r.reversed_at is None]
+                standing = loan_service.replayed_repayments(loan)  # not those a restructuring kept
                 if standing:
                     r = standing[a % len(standing)]
                     if (day - r.paid_on).days <= SETTINGS.backdate_max_days:
                         loan_service.reverse_repayment(r, _user("cashier2"), "冲正", now=_at(day), settings=SETTINGS)
-            elif kind == "undo" and not loan.repayments:
+            elif kind == "undo" and not loan.repayments and loan.status == "active" and not loan.restructure_count:
                 loan_service.undo_disbursement(loan, _user("cashier2"), "撤销", now=_at(day))
+            elif kind == "restructure" and loan.status == "active" and not loan.restructure_count:
+                form = restructuring.RequestForm(kind="restructure", reason="disaster", note="洪灾", term_months="12",
+                                                 method=loan.repayment_method, grace_months=str(b), capitalise=bool(a))
+                try:
+                    row = restructuring.request(loan, form, _user("officer1"), today=day, now=_at(day))
+                except restructuring.RestructureError:
+                    continue  # nothing owed, or the product's limits: refused, nothing written
+                deciders = {"l1": "reviewer1", "l2": "reviewer2", "special": "special1"}
+                while (level := restructuring.next_level(row)) is not None:
+                    restructuring.decide(row, _user(deciders[level]), approve=True, comment="", today=day,
+                                         now=_at(day), class_days=SETTINGS.class_days)
+            elif kind == "write_off" and loan.status == "active" and loan.days_past_due > 0:
+                req = write_off.request(loan, _user("reviewer1"), basis="decision", reason="董事会决议", today=day,
+                                        now=_at(day), settings=SETTINGS)
+                write_off.approve(req, _user("reviewer2"), today=day, now=_at(day), settings=SETTINGS)
+            elif kind == "recover" and loan.status == "written_off":
+                left = to_fen(loan.written_off_principal) + to_fen(loan.written_off_interest) - to_fen(loan.recovered)
+                if left > 0:
+                    n += 1
+                    write_off.record_recovery(loan, _user("cashier1"), amount=str(Decimal(max(left * a // 100, 1)) / 100),
+                                              received_on=day.isoformat(), channel="cash", reference=f"W-{loan_id}-{n}",
+                                              today=day, now=_at(day), settings=SETTINGS)
             _check_books()

@@ -130,6 +130,17 @@ def _url(app, rule: str, username: str) -> str | None:
             db.session.add(message)
             db.session.commit()
             ids["message_id"] = message.id
+        if "<int:request_id>" in rule:  # a restructuring request on a loan the user reaches
+            from app.models.restructuring import LoanRestructuring
+
+            loan = db.session.scalars(scoped(user, Loan).order_by(Loan.id)).first()
+            if loan is None:
+                return None
+            row = LoanRestructuring(loan_id=loan.id, kind="extension", reason="harvest_failure", note="冰雹",
+                                    term_months=12, method=loan.repayment_method, requested_by_id=loan.officer_id)
+            db.session.add(row)
+            db.session.commit()
+            ids["request_id"] = row.id
         if "<int:loan_id>" in rule:
             loan = db.session.scalars(scoped(user, Loan).order_by(Loan.id)).first()
             if loan is None:
