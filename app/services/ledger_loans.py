@@ -221,11 +221,13 @@ def accrue_interest(day: date, *, user_id: int | None = None) -> dict:
     """Recognise the interest every accrual-basis loan has earned by ``day`` (not including it):
     one grouped SELECT for the entries (one per product), one UPDATE of the installments."""
     target = _interest_target()
+    # Only the installments whose recognition moves: a second run of a day rewrites nothing.
+    moving = f"{_ACCRUING} AND {target} > interest_recognised"
     rows = db.session.execute(text(f"""
         SELECT l.product_id, SUM(i.delta) FROM (
-            SELECT loan_id, {target} - interest_recognised AS delta FROM installments WHERE {_ACCRUING}
+            SELECT loan_id, {target} - interest_recognised AS delta FROM installments WHERE {moving}
         ) i JOIN loans l ON l.id = i.loan_id GROUP BY l.product_id"""), {"day": day}).all()
-    updated = db.session.execute(text(f"UPDATE installments SET interest_recognised = {target} WHERE {_ACCRUING}"),
+    updated = db.session.execute(text(f"UPDATE installments SET interest_recognised = {target} WHERE {moving}"),
                                  {"day": day}).rowcount
     total = 0
     on = _posting_day(day)

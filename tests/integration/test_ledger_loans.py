@@ -115,9 +115,15 @@ def test_the_daily_job_accrues_interest_pro_rata_and_a_payment_takes_it_from_the
         first = loan.installments[0]
         period = (first.due_date - START).days
         interest = to_fen(first.interest_due)
-        jobs.run_daily(START + timedelta(days=10))
+        detail = jobs.run_daily(START + timedelta(days=10))
         db.session.refresh(first)
         assert to_fen(first.interest_recognised) == interest * 10 // period
+        assert detail["books"]["installments"] >= 1
+        # The same day again: nothing moves, no entry.
+        entries = db.session.scalar(select(func.count()).select_from(JournalEntry))
+        again = jobs.run_daily(START + timedelta(days=10))
+        assert again["books"]["installments"] == 0
+        assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == entries
         jobs.run_daily(first.due_date)
         db.session.refresh(first)
         assert to_fen(first.interest_recognised) == interest
