@@ -27,11 +27,17 @@ def _form(names) -> dict[str, str]:
     return {name: request.form.get(name, "") for name in names}
 
 
-def _terms_page(product, values, errors, status=200, *, item_values=None, item_errors=None):
+def _terms_page(product, values, errors, status=200, *, item_values=None, item_errors=None,
+                rs_values=None, rs_errors=None):
+    from app.domain.repayment import CLASS_LABELS
+
     return render_template(
         "admin/product_edit.html", product=product, values=values, errors=errors,
         labels=product_service.TERM_LABELS, methods=product_service.METHOD_LABELS,
         frequencies=product_service.FREQUENCY_LABELS, day_counts=product_service.DAY_COUNT_LABELS,
+        bases=product_service.BASIS_LABELS, rs_fields=product_service.RESTRUCTURE_FIELDS, classes=CLASS_LABELS,
+        rs_values=rs_values or (product_service.restructure_values(product) if product else {}),
+        rs_errors=rs_errors or {},
         versions=product_service.versions(product) if product else [],
         uses=product_service.uses(product) if product else 0,
         item_values=item_values or {}, item_errors=item_errors or {}, edit_errors={},
@@ -69,6 +75,25 @@ def edit_product(product_id: int):
             flash(_("Nothing changed in the terms of %(name)s.", name=product.name), "info")
         return redirect(url_for(".edit_product", product_id=product.id), code=303)
     return _terms_page(product, product_service.term_values(product), {})
+
+
+@bp.route("/products/<int:product_id>/restructuring", methods=["POST"])
+@roles_required("admin")
+def restructure_rules(product_id: int):
+    product = product_service.product(product_id)
+    names = [name for name, _kind, _label in product_service.RESTRUCTURE_FIELDS]
+    values = _form((*names, "version"))
+    try:
+        changed = product_service.update_restructure_rules(product, values, actor_id=current_user.id, ip=client_ip())
+    except product_service.ProductFormError as e:
+        return _terms_page(product, product_service.term_values(product), {}, 422,
+                           rs_values=values, rs_errors=_errors(e))
+    if changed:
+        flash(_("Restructuring rules of %(name)s saved as version %(version)s.",
+                name=product.name, version=product.version), "success")
+    else:
+        flash(_("Nothing changed in the restructuring rules of %(name)s.", name=product.name), "info")
+    return redirect(url_for(".edit_product", product_id=product.id) + "#restructuring", code=303)
 
 
 @bp.route("/products/<int:product_id>/status", methods=["POST"])

@@ -262,3 +262,95 @@ def test_the_phone_bootstrap_leaves_out_retired_items_and_retired_products(app, 
     data = phone.get("/api/v1/bootstrap", headers=enrol(app, "officer1")).get_json()
     assert [p["id"] for p in data["products"]] == [pid]
     assert item_id not in [i["id"] for i in data["products"][0]["items"]] and data["products"][0]["items"]
+
+
+# --- the books' basis and the restructuring rules (issue 17) ------------------------------------
+
+RESTRUCTURE_GOOD = {"max_count": "3", "max_extension_months": "18", "l2_principal_over": "30000",
+                    "l2_from_count": "", "special_capitalise": "", "special_restructure": "1",
+                    "class_floor": "substandard", "floor_months": "９"}
+
+
+def test_accounting_basis_is_a_term_of_the_product_versioned_and_audited(app, client, auth, demo):
+    auth.login("admin")
+    pid = _product_id(app, "XYD")
+    url = f"/admin/products/{pid}"
+    page = _text(client.get(url))
+    assert '<option value="accrual" selected>权责发生制' in page and "收付实现制" in page
+    with app.app_context():
+        from app.services.products import term_values
+        values = term_values(db.session.get(Product, pid))
+    before = _count(app, AuditLog), _count(app, ProductVersion)
+    r = auth.post(url, data={**values, "accounting_basis": "fifo"})
+    assert r.status_code == 422 and 'id="err-accounting_basis"' in _text(r) and "会计核算基础" in _text(r)
+    assert (_count(app, AuditLog), _count(app, ProductVersion)) == before
+    assert auth.post(url, data={**values, "accounting_basis": "cash"}).status_code == 303
+    with app.app_context():
+        p = db.session.get(Product, pid)
+        assert (p.accounting_basis, p.version) == ("cash", 2)
+        rows = db.session.scalars(select(ProductVersion).where(ProductVersion.product_id == pid)
+                                  .order_by(ProductVersion.version)).all()
+        assert [v.terms["accounting_basis"] for v in rows] == ["accrual", "cash"]
+        assert rows[0].terms["restructure_rules"]["max_count"] == 1  # a version holds the rules too
+    [row] = _audits(app, "product.update")
+    assert (row["before"], row["after"]) == ({"accounting_basis": "accrual"}, {"accounting_basis": "cash"})
+    page = _text(client.get(url))
+    assert '<option value="cash" selected>收付实现制' in page and "版本 2" in page
+
+
+@pytest.mark.parametrize(("changes", "field", "words"), [
+    ({"max_count": "13"}, "max_count", "0 到 12"),
+    ({"max_count": ""}, "max_count", "展期和重组的总次数"),
+    ({"max_extension_months": "-1"}, "max_extension_months", "新到期日"),
+    ({"l2_principal_over": "0"}, "l2_principal_over", "留空则不启用"),
+    ({"l2_principal_over": "abc"}, "l2_principal_over", "剩余本金"),
+    ({"l2_from_count": "0"}, "l2_from_count", "1 到 12"),
+    ({"class_floor": "terrible"}, "class_floor", "请从列出的选项中选择"),
+    ({"floor_months": "1.5"}, "floor_months", "保持该分类的月数"),
+])
+def test_bad_restructuring_rules_are_refused_in_chinese_and_nothing_is_written(app, client, auth, demo,
+                                                                               changes, field, words):
+    auth.login("admin")
+    pid = _product_id(app, "XYD")
+    before = _count(app, AuditLog), _count(app, ProductVersion)
+    r = auth.post(f"/admin/products/{pid}/restructuring", data={**RESTRUCTURE_GOOD, **changes})
+    assert r.status_code == 422
+    page = _text(r)
+    assert f'id="rerr-{field}"' in page and words in page, page[page.find('id="restructuring"'):][:3000]
+    assert (_count(app, AuditLog), _count(app, ProductVersion)) == before
+    with app.app_context():
+        p = db.session.get(Product, pid)
+        assert (p.restructure_rules, p.version) == (None, 1) or not p.restructure_rules
+
+
+def test_restructuring_rules_change_is_a_new_version_shown_back_audited_and_used(app, client, auth, demo):
+    auth.login("admin")
+    pid = _product_id(app, "XYD")
+    url = f"/admin/products/{pid}/restructuring"
+    page = _text(client.get(f"/admin/products/{pid}"))
+    assert "展期与重组" in page and 'id="r-max_count" value="1"' in page
+    # A form opened before someone else's change is refused: saving it would undo theirs.
+    r = auth.post(url, data={**RESTRUCTURE_GOOD, "version": "7"})
+    assert r.status_code == 422 and "其他人修改" in _text(r)
+    r = auth.post(url, data={**RESTRUCTURE_GOOD, "version": "1"})
+    assert r.status_code == 303 and r.headers["Location"].endswith("#restructuring")
+    with app.app_context():
+        from app.services.restructuring import rules_of
+        p = db.session.get(Product, pid)
+        rules = rules_of(p)  # what a restructuring request is checked against
+        assert (rules.max_count, rules.max_extension_months, str(rules.l2_principal_over)) == (3, 18, "30000.00")
+        assert (rules.l2_from_count, rules.special_capitalise, rules.special_restructure) == (None, False, True)
+        assert (rules.class_floor, rules.floor_months, p.version) == ("substandard", 9, 2)
+        [v2] = db.session.scalars(select(ProductVersion).where(ProductVersion.product_id == pid,
+                                                               ProductVersion.version == 2)).all()
+        assert v2.terms["restructure_rules"]["max_count"] == 3 and v2.terms["accounting_basis"] == "accrual"
+    [row] = _audits(app, "product.restructure_rules")
+    assert row["before"]["max_count"] == 1 and row["after"]["max_count"] == 3 and row["version"] == 2
+    assert "max_extension_months" in row["after"] and "floor_months" in row["after"]
+    page = _text(client.get(f"/admin/products/{pid}"))
+    assert "重组规则已保存" in page and 'id="r-max_count" value="3"' in page and 'id="r-floor_months" value="9"' in page
+    assert '<option value="substandard" selected>' in page and "重组至多3次" in page
+    # The same rules again: nothing written.
+    assert auth.post(url, data=RESTRUCTURE_GOOD).status_code == 303
+    assert _count(app, ProductVersion, ProductVersion.product_id == pid) == 2
+    assert len(_audits(app, "product.restructure_rules")) == 1
