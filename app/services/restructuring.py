@@ -232,7 +232,7 @@ def _apply(row: LoanRestructuring, user: User, *, today: date, class_days: tuple
     loan_service.rebuild(loan, today, class_days)
     entry = ledger_loans.post_change(loan, before, "restructure", value_date=today, user_id=user.id,
                                      source_type="restructuring", source_id=row.id,
-                                     memo=f"{loan.contract_no or ''} {row.kind}")
+                                     memo=loan.contract_no or "")
     row.status, row.effective_on, row.first_new_seq = "approved", today, first_seq
     row.carried = {"principal": owed.principal, "interest": owed.interest, "penalty": owed.penalty,
                    "capitalised": unpaid if row.capitalise else 0}
