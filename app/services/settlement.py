@@ -15,6 +15,7 @@ from app.domain import settlement as rules
 from app.domain.i18n import N_
 from app.domain.money import to_fen
 from app.models import Loan
+from app.services import loans as loan_service
 from app.services.errors import ServiceError
 
 
@@ -32,13 +33,15 @@ def quote(loan: Loan, on: date) -> rules.Quote:
         raise QuoteError("loan_closed", N_("This loan is closed; nothing is owed."))
     if loan.status == "written_off":
         raise QuoteError("loan_written_off", N_("This loan is written off; record what is recovered instead."))
-    standing = [r for r in loan.repayments if r.reversed_at is None]
-    last = max([loan.disbursed_on, *(r.paid_on for r in standing)])
+    # What loans.position replays: the current schedule (after a restructuring, the new one, from
+    # the day it took effect) with the standing repayments it takes.
+    standing = loan_service.replayed_repayments(loan)
+    start = loan.restructured_on or loan.disbursed_on
+    last = max([start, *(r.paid_on for r in standing)])
     if on < last:
         raise QuoteError("quote_too_early", N_("Choose a day on or after %(date)s, the loan's last repayment or its disbursement."),
                          date=last.isoformat())
-    schedule = [(i.seq, i.due_date, _fen(i.principal_due), _fen(i.interest_due))
-                for i in sorted(loan.installments, key=lambda i: i.seq)]
+    schedule = [(i.seq, i.due_date, _fen(i.principal_due), _fen(i.interest_due)) for i in loan_service.current_schedule(loan)]
     payments = [(r.id, r.paid_on, _fen(r.amount)) for r in standing]
-    return rules.quote(schedule, payments, penalty_rate=loan.penalty_rate, start=loan.disbursed_on, on=on,
+    return rules.quote(schedule, payments, penalty_rate=loan.penalty_rate, start=start, on=on,
                        order=rp.validate_order(loan.allocation_order or ()))

@@ -109,5 +109,6 @@ def account(loan_id: int):
     """The loan's account: the journal entries the books hold for it beside its schedule."""
     loan = scope.loan(current_user, loan_id)
     return render_template("loans/account.html", loan=loan, entries=ledger_loans.entries_of(loan.id),
+                           installments=loan_service.current_schedule(loan),
                            rows=loan_service.schedule_rows(loan), off_balance=write_off_service.off_balance(loan),
                            kinds=books.ENTRY_KINDS, today=clock.business_today())

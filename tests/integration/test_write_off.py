@@ -421,3 +421,31 @@ def test_two_approvers_at_once_write_the_loan_off_once(app, demo):
         assert _count(JournalEntry, JournalEntry.kind == "write_off") == 1
         assert _count(AuditLog, AuditLog.action == "loan_written_off") == 1
         assert db.session.get(WriteOffRequest, request_id).status == "approved"
+
+
+def test_the_quote_of_a_restructured_loan_closes_it_that_day(app, demo):
+    """After an extension the quote replays the new schedule from the day it took effect (as the
+    loan page does): paid that day, it closes the loan with nothing left over."""
+    from app.services import restructuring as rs_service
+    from tests.integration.test_ledger_loans import _at
+    from tests.integration.test_restructuring import _form
+    from tests.integration.test_restructuring import _late_loan as _harvest_failed
+
+    with app.app_context():
+        loan, day = _harvest_failed()
+        row = rs_service.request(loan, _form(term_months="18"), _user("officer1"), today=day, now=_at(day))
+        rs_service.decide(row, _user("reviewer1"), approve=True, comment="属实", today=day, now=_at(day),
+                          class_days=SETTINGS.class_days)
+        loan = db.session.get(Loan, loan.id)
+        with pytest.raises(settlement.QuoteError):  # before the new schedule took effect
+            settlement.quote(loan, day - timedelta(days=1))
+        on = day + timedelta(days=45)
+        q = settlement.quote(loan, on)
+        assert q.principal == sum(int((i.principal_due - i.principal_paid) * 100) for i in loan_service.current_schedule(loan))
+        loan_service.record_repayment(loan, amount=f"{q.yuan(q.total)}", paid_on=on.isoformat(), channel="cash",
+                                      reference="SETTLE-R", user=_user("cashier1"), today=on, now=_at(on),
+                                      expected_version=loan.version, settings=SETTINGS)
+        loan = db.session.get(Loan, loan.id)
+        assert loan.status == "closed"
+        settled = next(r for r in loan.repayments if r.reference == "SETTLE-R")
+        assert not [p for p in settled.allocation["parts"] if p[1] == "unapplied"]
