@@ -85,7 +85,13 @@ class RestructureRules:
                 continue
             value = raw[f.name]
             if f.name == "l2_principal_over":
-                values[f.name] = None if value in (None, "") else Decimal(str(value))
+                try:
+                    amount = None if value in (None, "") else Decimal(str(value))
+                except ArithmeticError:
+                    amount = Decimal(-1)
+                if amount is not None and (not amount.is_finite() or amount < 0):
+                    raise RestructureRulesError(N_("%(rule)s must be an amount in yuan."), {"rule": f.name})
+                values[f.name] = amount
             elif f.name in ("max_count", "max_extension_months", "l2_from_count", "floor_months"):
                 if value in (None, "") and f.name == "l2_from_count":
                     values[f.name] = None
