@@ -306,6 +306,38 @@ def replayed_repayments(loan: Loan) -> list[Repayment]:
     return [r for r in loan.repayments if r.reversed_at is None and not (r.allocation or {}).get("restructured")]
 
 
+@dataclass(frozen=True)
+class Segment:
+    """One schedule a loan ran on: from ``start`` until ``end`` (the restructuring that replaced it;
+    None for the schedule now), its lines, and which repayments it took."""
+
+    start: date
+    end: date | None
+    lines: list[tuple[int, date, Decimal, Decimal]]
+    restructuring_id: int | None  # the mark its repayments carry (None: the schedule now)
+
+    def takes(self, r: Repayment) -> bool:
+        return (r.allocation or {}).get("restructured") == self.restructuring_id
+
+
+def schedule_segments(loan: Loan) -> list[Segment]:
+    """The schedules the loan ran on, oldest first: each restructuring kept the one it replaced."""
+    from app.models.restructuring import LoanRestructuring
+
+    segments, start = [], loan.disbursed_on
+    if loan.restructure_count:
+        for row in db.session.scalars(select(LoanRestructuring).where(
+                LoanRestructuring.loan_id == loan.id, LoanRestructuring.status == "approved")
+                .order_by(LoanRestructuring.effective_on, LoanRestructuring.id)):
+            lines = [(x["seq"], date.fromisoformat(x["due_date"]), Decimal(x["principal_due"]), Decimal(x["interest_due"]))
+                     for x in row.old_schedule]
+            segments.append(Segment(start, row.effective_on, lines, row.id))
+            start = row.effective_on
+    segments.append(Segment(start, None, [(i.seq, i.due_date, i.principal_due, i.interest_due)
+                                          for i in current_schedule(loan)], None))
+    return segments
+
+
 def current_schedule(loan: Loan) -> list[Installment]:
     """The installments of the loan's schedule now (after a restructuring, the new one)."""
     return [i for i in _scheduled(loan) if i.seq >= (loan.schedule_from_seq or 1)]

@@ -24,6 +24,7 @@ EVENT_LABELS = {
     "due": N_("Installment %(seq)s due"),
     "repayment": N_("Repayment"),
     "reversed": N_("Repayment (reversed)"),
+    "restructured": N_("Restructured: a new schedule"),
     "as_of": N_("Position today"),
 }
 INSTALLMENT_STATES = {
@@ -90,11 +91,16 @@ def _yuan(fen: int) -> Decimal:
     return (Decimal(fen) / 100).quantize(Decimal("0.01"))
 
 
-def _replay(loan: Loan, payments: list[Repayment], as_of: date) -> rp.Position:
-    schedule = [(i.seq, i.due_date, i.principal_due, i.interest_due) for i in sorted(loan.installments,
-                                                                                     key=lambda i: i.seq)]
-    return rp.replay(schedule, [rp.Payment(r.id, r.paid_on, r.amount) for r in payments],
-                     penalty_rate=loan.penalty_rate, as_of=as_of, start=loan.disbursed_on,
+def _segment(segments: list[loan_service.Segment], on: date) -> loan_service.Segment:
+    """The schedule in force on ``on`` (a restructured loan ran on more than one)."""
+    return next(s for s in segments if s.end is None or on < s.end)
+
+
+def _replay(loan: Loan, payments: list[Repayment], as_of: date,
+            segments: list[loan_service.Segment] | None = None) -> rp.Position:
+    segment = _segment(segments or loan_service.schedule_segments(loan), as_of)
+    return rp.replay(segment.lines, [rp.Payment(r.id, r.paid_on, r.amount) for r in payments if segment.takes(r)],
+                     penalty_rate=loan.penalty_rate, as_of=as_of, start=segment.start,
                      order=rp.validate_order(loan.allocation_order or ()))
 
 
@@ -117,23 +123,36 @@ def build(loan: Loan, as_of: date) -> Statement:
                                  loan.principal, zero, zero, loan.reference, loan.channel)]
     # (day, order within the day, …): an installment falls due before that day's repayments are taken.
     timeline: list[tuple[date, int, int, object]] = []
-    for inst in loan.installments:
-        if inst.due_date <= as_of:
-            timeline.append((inst.due_date, 0, inst.seq, inst))
+    segments = loan_service.schedule_segments(loan)
+    for segment in segments:  # each schedule's due dates while it was in force
+        for seq, due, principal, interest in segment.lines:
+            if due <= as_of and (segment.end is None or due < segment.end):
+                timeline.append((due, 0, seq, (seq, principal, interest)))
     for r in loan.repayments:
         if r.paid_on <= as_of:
             timeline.append((r.paid_on, 1, r.id, r))
+    for segment in segments[1:]:  # a restructuring: after that day's repayments (they ran on the old schedule)
+        if segment.start <= as_of:
+            timeline.append((segment.start, 2, 0, segment))
     for on, order, _key, item in sorted(timeline, key=lambda t: (t[0], t[1], t[2])):
         if order == 0:
             before = [r for r in standing if r.paid_on < on]
-            pos = _replay(loan, before, on)
+            pos = _replay(loan, before, on, segments)
             principal, overdue, penalty = _balances(pos, on, rate)
-            events.append(Event(on, "due", item.seq, _yuan(_fen(item.principal_due) + _fen(item.interest_due)),
-                                zero, item.interest_due, item.principal_due, zero, zero, principal, overdue, penalty))
+            seq, due_principal, due_interest = item  # type: ignore[misc]
+            events.append(Event(on, "due", seq, _yuan(_fen(due_principal) + _fen(due_interest)),
+                                zero, due_interest, due_principal, zero, zero, principal, overdue, penalty))
+            continue
+        if order == 2:
+            later = [r for r in standing if r.paid_on <= on]
+            pos = _replay(loan, later, on, segments)
+            principal, overdue, penalty = _balances(pos, on, rate)
+            events.append(Event(on, "restructured", None, principal, zero, zero, zero, zero, zero, principal,
+                                overdue, penalty))
             continue
         repayment: Repayment = item  # type: ignore[assignment]
         upto = [r for r in standing if (r.paid_on, r.id) <= (repayment.paid_on, repayment.id)]
-        pos = _replay(loan, upto, on)
+        pos = _replay(loan, upto, on, segments)
         principal, overdue, penalty = _balances(pos, on, rate)
         if repayment.reversed_at is not None:
             events.append(Event(on, "reversed", None, repayment.amount, zero, zero, zero, zero, zero, principal,

@@ -73,6 +73,18 @@ def test_an_extension_after_a_harvest_failure_reschedules_the_rest_and_keeps_the
         assert loan.classification == "special_mention"
         assert _count(AuditLog, AuditLog.action == "loan_restructured", AuditLog.object_id == loan.id) == 1
         _check_books()
+        # The statement runs on each schedule while it was in force: the old installments fall due
+        # at their old amounts, then the restructuring, then the new schedule's position.
+        from app.services import statement
+
+        st = statement.build(loan, day + timedelta(days=1))
+        kinds = [e.kind for e in st.events]
+        assert kinds.count("restructured") == 1 and kinds.index("restructured") > kinds.index("due")
+        first_due = next(e for e in st.events if e.kind == "due")
+        assert first_due.principal == Decimal(row.old_schedule[0]["principal_due"])
+        assert st.events[kinds.index("restructured")].principal_balance == Decimal(owed_principal) / 100
+        assert st.principal_balance == Decimal(owed_principal) / 100
+        assert [s.seq for s in st.schedule] == [i.seq for i in current]
 
 
 def test_a_capitalising_restructuring_moves_the_interest_into_the_principal_after_special_review(app, demo):
