@@ -98,7 +98,10 @@ def generate(app, lines: int, days: int, end: date, open_days: int) -> dict:
             conn.exec_driver_sql("INSERT INTO bench_sides (side) VALUES (0), (1)")
             conn.commit()
             if mysql:
-                conn.exec_driver_sql("SET SESSION foreign_key_checks = 0, unique_checks = 0")
+                # The lines' INSERT … SELECT sorts a chunk in a temporary table: in memory, not in the
+                # server's tmpdir (/tmp here, which other work on this machine cleans under it).
+                conn.exec_driver_sql("SET SESSION foreign_key_checks = 0, unique_checks = 0, "
+                                     "tmp_table_size = 2147483648, max_heap_table_size = 2147483648")
                 conn.commit()
             for lo in range(1, entries + 1, CHUNK):
                 hi = min(lo + CHUNK - 1, entries)
