@@ -148,7 +148,9 @@ def note(loan_id: int):
     identity_access.record_view(current_user, loan.borrower_id, ["contract", "id_number"], object_type="loan",
                                 object_id=loan.id, ip=client_ip())
     response = current_app.make_response(render_template(
-        "loans/note.html", loan=loan, channels=loan_service.CHANNELS,
+        # The contract's schedule: for a restructured loan the one it was signed with (kept by the
+        # first restructuring), not the installments since.
+        "loans/note.html", loan=loan, channels=loan_service.CHANNELS, schedule=loan_service.schedule_segments(loan)[0].lines,
         institution=app_settings.institution_name_or_default(current_app.config)))
     response.headers["Cache-Control"] = "no-store"
     return response

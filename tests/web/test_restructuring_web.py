@@ -64,6 +64,12 @@ def test_ask_and_decide_through_the_screens(app, client, auth, demo):
         page = client.get(f"/loans/{loan_id}").get_data(as_text=True)
         assert 'id="restructuring-history"' in page and loan.restructure_count == 1
         assert 'id="old-schedule"' in client.get(detail).get_data(as_text=True)
+        auth.post("/logout")
+        auth.login("cashier1")  # the printed contract keeps the schedule it was signed with
+        with app.app_context():
+            first_new = db.session.get(Loan, loan_id).schedule_from_seq
+        note = client.get(f"/loans/{loan_id}/note").get_data(as_text=True)
+        assert f"<td>{first_new - 1}</td>" in note and f"<td>{first_new}</td>" not in note
 
 
 def test_bad_input_is_told_in_chinese_and_nothing_is_written(app, client, auth, demo):
