@@ -199,6 +199,7 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
             _add_photos(app, store, now, complete=target != State.UPLOADING)
     db.session.commit()
 
+    _open_the_books(users, offices["hq"], now)
     for app, target in applications:
         if target == State.DISBURSED:
             # Approved before it was paid out, about two months ago (a disbursement is never
@@ -215,6 +216,27 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
         snapshots.seed_month_openings(clock.business_today(now))
         db.session.commit()
     return users
+
+
+# The institution's paid-in capital, in the bank and in the cash box, before its first loan.
+OPENING_CAPITAL = (("1002", Decimal("5000000.00")), ("1001", Decimal("200000.00")))
+# The demo's first day: the disbursed application's review began this many days before the load.
+FIRST_DAY_AGO = timedelta(days=77)
+
+
+def _open_the_books(users: dict[str, User], hq: Office, now: datetime) -> None:
+    """The opening entry (期初): the capital the institution starts with, Dr 1002 银行存款 and 1001 库存现金,
+    Cr 4001 实收资本, dated on the demo's first day, so the balance sheet reads right from the first loan."""
+    from app.domain.ledger import Line
+    from app.domain.money import to_fen
+    from app.services import ledger
+
+    total = sum(amount for _code, amount in OPENING_CAPITAL)
+    lines = [Line(code, debit=to_fen(amount)) for code, amount in OPENING_CAPITAL]
+    lines.append(Line("4001", credit=to_fen(total)))
+    ledger.post("opening", lines, value_date=clock.business_today(now - FIRST_DAY_AGO), memo="开业实收资本入账",
+                office_id=hq.id, user_id=users["accountant1"].id)
+    db.session.commit()
 
 
 def _disburse_with_a_repayment(app: Application, users: dict[str, User], now: datetime) -> None:

@@ -2,6 +2,7 @@
 and a manual entry seen in the journal and the trial balance, then reversed by its mirror."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -117,7 +118,8 @@ def test_a_manual_entry_shows_in_the_journal_and_the_trial_balance_then_is_rever
         assert mirror is not None and "重复录入" in mirror.memo
     tb = client.get(f"/ledger/?as_of={today}").get_data(as_text=True)
     row = tb.split("<td>4001</td>", 1)[1].split("</tr>", 1)[0]
-    assert row.count("1,234.50") == 2 and ">0.00</td>" in row  # the credit, its mirror's debit, no balance
+    # The mirror's debit; the credit beside the demo's opening capital (5,200,000.00); the balance back to that capital.
+    assert ['>1,234.50</td>', '>5,201,234.50</td>', '>5,200,000.00</td>'] == re.findall(r'>[0-9,.]+</td>', row)
     vouchers = client.get(f"/ledger/vouchers?from={today}&to={today}&format=xlsx")
     assert vouchers.status_code == 200 and vouchers.mimetype.endswith("sheet")
 
