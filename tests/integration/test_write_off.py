@@ -205,6 +205,7 @@ def test_an_approved_write_off_moves_the_principal_off_the_books_into_the_memo(a
         assert _balance("7001", loan_id) == principal + receivable == -_balance("7002", loan_id)
         assert _balance("1304", loan_id) == principal + receivable  # the allowance absorbs the loss
         assert ledger_loans.reconcile().ok
+        assert ledger_loans.reconcile(_today() - timedelta(days=1)).ok  # the day before: still on the books
         assert _count(AuditLog, AuditLog.action == "loan_written_off", AuditLog.object_id == loan_id) == 1
         # A written-off loan takes no repayment and no second write-off.
         with pytest.raises(loan_service.LoanError):
