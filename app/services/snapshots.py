@@ -29,6 +29,7 @@ from app import clock
 from app.domain import portfolio as dpd_rules
 from app.domain import repayment as rp
 from app.domain.i18n import N_
+from app.domain.money import to_fen
 from app.extensions import db
 from app.models import Installment, JobRun, Loan, Repayment
 from app.models.reports import LoanSnapshot, MonthlyFigures, PortfolioSnapshot
@@ -196,6 +197,18 @@ def _chunks(ids: Sequence[int], size: int) -> Iterable[Sequence[int]]:
         yield ids[start:start + size]
 
 
+def _segment_on(loan_id: int, day: date, paid: list[tuple[int, date, int]]):
+    """A restructured loan's schedule in force at the opening of ``day`` (loans.schedule_segments),
+    as fen lines, the repayments that schedule took, and its start."""
+    from app.services import loans as loan_service
+
+    loan = db.session.get(Loan, loan_id)
+    segment = next(s for s in loan_service.schedule_segments(loan) if s.end is None or day <= s.end)
+    takes = {r.id for r in loan.repayments if segment.takes(r)}
+    lines = [(seq, due, to_fen(p), to_fen(i)) for seq, due, p, i in segment.lines]
+    return lines, [p for p in paid if p[0] in takes], segment.start
+
+
 def replayed(day: date, loan_ids: Sequence[int] | None = None,
              class_days: Sequence[int] = rp.DEFAULT_CLASS_DAYS) -> Iterable[dict]:
     """Each loan that stood on the books at the opening of ``day``, replayed from its schedule and
@@ -209,7 +222,7 @@ def replayed(day: date, loan_ids: Sequence[int] | None = None,
     for chunk in _chunks(ids, CHUNK):
         loans = conn.execute(
             select(Loan.id, Loan.office_id, Loan.officer_id, Loan.product_id, Loan.disbursed_on, Loan.penalty_rate,
-                   Loan.allocation_order).where(Loan.id.in_(chunk))).all()
+                   Loan.allocation_order, Loan.restructure_count).where(Loan.id.in_(chunk))).all()
         schedules: dict[int, list[tuple[int, date, int, int]]] = defaultdict(list)
         for loan_id, seq, due, principal, interest in conn.execute(
                 select(Installment.loan_id, Installment.seq, Installment.due_date,
@@ -221,9 +234,12 @@ def replayed(day: date, loan_ids: Sequence[int] | None = None,
                 select(Repayment.id, Repayment.loan_id, Repayment.paid_on, _fen(Repayment.amount))
                 .where(Repayment.loan_id.in_(chunk), Repayment.reversed_at.is_(None), Repayment.paid_on < day)):
             payments[loan_id].append((key, paid_on, int(amount)))
-        for loan_id, office_id, officer_id, product_id, disbursed_on, penalty_rate, order in loans:
-            pos = rp.replay_fen(schedules[loan_id], payments[loan_id], penalty_rate=penalty_rate, as_of=day,
-                                start=disbursed_on, order=rp.validate_order(order or ()))
+        for loan_id, office_id, officer_id, product_id, disbursed_on, penalty_rate, order, restructured in loans:
+            schedule, paid, start = schedules[loan_id], payments[loan_id], disbursed_on
+            if restructured:  # the schedule in force that day, with the repayments it took
+                schedule, paid, start = _segment_on(loan_id, day, paid)
+            pos = rp.replay_fen(schedule, paid, penalty_rate=penalty_rate, as_of=day,
+                                start=start, order=rp.validate_order(order or ()))
             if pos.closed_on is not None:
                 continue  # repaid in full before the day opened
             millionths = rp.rate_millionths(penalty_rate)

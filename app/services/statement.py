@@ -97,8 +97,9 @@ def _segment(segments: list[loan_service.Segment], on: date) -> loan_service.Seg
 
 
 def _replay(loan: Loan, payments: list[Repayment], as_of: date,
-            segments: list[loan_service.Segment] | None = None) -> rp.Position:
-    segment = _segment(segments or loan_service.schedule_segments(loan), as_of)
+            segments: list[loan_service.Segment] | None = None,
+            segment: loan_service.Segment | None = None) -> rp.Position:
+    segment = segment or _segment(segments or loan_service.schedule_segments(loan), as_of)
     return rp.replay(segment.lines, [rp.Payment(r.id, r.paid_on, r.amount) for r in payments if segment.takes(r)],
                      penalty_rate=loan.penalty_rate, as_of=as_of, start=segment.start,
                      order=rp.validate_order(loan.allocation_order or ()))
@@ -152,7 +153,10 @@ def build(loan: Loan, as_of: date) -> Statement:
             continue
         repayment: Repayment = item  # type: ignore[assignment]
         upto = [r for r in standing if (r.paid_on, r.id) <= (repayment.paid_on, repayment.id)]
-        pos = _replay(loan, upto, on, segments)
+        # The schedule the repayment was taken on (one taken on a restructuring's day, before it,
+        # went to the old schedule).
+        taken_on = next((s for s in segments if s.takes(repayment)), None) if repayment.reversed_at is None else None
+        pos = _replay(loan, upto, on, segments, taken_on)
         principal, overdue, penalty = _balances(pos, on, rate)
         if repayment.reversed_at is not None:
             events.append(Event(on, "reversed", None, repayment.amount, zero, zero, zero, zero, zero, principal,

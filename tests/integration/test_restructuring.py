@@ -162,6 +162,23 @@ def test_refusals_write_nothing(app, demo):
         assert loan.restructure_count == 0 and _count(JournalEntry, JournalEntry.kind == "restructure") == 0
 
 
+def test_a_past_days_figures_rebuilt_by_replay_follow_the_schedule_in_force(app, demo):
+    from app.services import snapshots
+
+    with app.app_context():
+        loan, day = _late_loan()
+        before = list(snapshots.replayed(day, [loan.id], CLASS_DAYS))  # the opening of `day`, old schedule
+        row = rs_service.request(loan, _form(), _user("officer1"), today=day, now=_at(day))
+        rs_service.decide(row, _user("reviewer1"), approve=True, comment="", today=day, now=_at(day), class_days=CLASS_DAYS)
+        # The same day's opening, replayed after the restructuring: still the old schedule's figures.
+        assert list(snapshots.replayed(day, [loan.id], CLASS_DAYS)) == before
+        assert before[0]["overdue_principal"] > 0
+        # The next day's opening runs on the new schedule: nothing overdue, the principal carried.
+        after = list(snapshots.replayed(day + timedelta(days=1), [loan.id], CLASS_DAYS))[0]
+        assert after["overdue_principal"] == 0 and after["days_past_due"] == 0
+        assert after["principal"] == row.carried["principal"]
+
+
 def test_a_closed_loan_and_the_products_limit_are_refused(app, demo):
     with app.app_context():
         loan, day = _late_loan()
