@@ -211,13 +211,17 @@ def run(path: Path, *, user: User, today: date, now: datetime, dry_run: bool,
             db.session.rollback()
         else:
             writer.finish(look)
+            # The books take the new loans in at once (their opening balances), in the same commit.
+            from app.services import ledger_loans
+
+            opened = ledger_loans.open_books(user_id=user.id)
             # A creation: after={…} only (what the audit viewer shows as a table).
             audit.record("book.import", actor_id=user.id, object_type="import", object_id=None, ip=ip, after={
                 "file": file_name[:200], "sha256": digest, "borrowers": summary.borrowers, "loans": summary.loans,
                 "repayments": summary.repayments, "new_borrowers": summary.new_borrowers,
                 "new_loans": summary.new_loans, "new_repayments": summary.new_repayments,
                 "outstanding_principal": str(summary.outstanding_principal),
-                "past_due_loans": summary.past_due_loans})
+                "past_due_loans": summary.past_due_loans, "opened_in_books": opened})
             db.session.commit()
             summary.written = True
     except IntegrityError as e:

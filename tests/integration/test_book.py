@@ -92,6 +92,13 @@ def test_a_valid_book_is_imported_with_its_summary_and_audit(app, demo, tmp_path
         assert audit_row.object_type == "import" and audit_row.detail["after"]["sha256"] == s.sha256
         assert audit_row.detail["after"]["new_loans"] == 2
         assert _counts()[3] == before[3] + 2
+        # The books took the imported loans in with their opening balances: they reconcile.
+        from app.services import ledger_loans
+
+        assert audit_row.detail["after"]["opened_in_books"] == 2
+        recon = ledger_loans.reconcile()
+        assert recon.ok, recon.differences
+        assert all(loan.in_books for loan in db.session.scalars(select(Loan)))
 
 
 def test_importing_the_same_book_twice_creates_nothing_new(app, demo, tmp_path):
