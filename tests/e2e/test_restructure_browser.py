@@ -61,5 +61,7 @@ def test_an_extension_asked_on_the_phone_and_approved_at_the_desk(app, live_serv
     # Carried, not capitalised: an entry only where the books move (penalty becomes interest owed,
     # interest earned but not yet accrued is recognised); the page shows it when there is one.
     assert (books.locator("#account-entries tr.entry-restructure").count() >= 1) == posted
+    assert books.evaluate(FITS), "the loan's account is wider than the desk window"
+    assert "放款" in books.inner_text("#account-entries")  # each entry's summary names its kind
     screenshot(books, "restructure-account-desktop.png")
     accountant.close()
