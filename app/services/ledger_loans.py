@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import BigInteger, func, select, text, type_coerce
+from sqlalchemy import BigInteger, case, func, select, text, type_coerce
 from sqlalchemy.orm import selectinload
 
 from app import clock
@@ -304,17 +304,18 @@ def _loan_totals() -> dict[tuple[str, int], int]:
     def s(col):
         return func.coalesce(func.sum(type_coerce(col, BigInteger)), 0)
 
-    on_book = (Loan.in_books.is_(True), Loan.status != "written_off")
+    def accrual(col):  # a receivable only on the accrual basis (the cash basis recognises when paid)
+        return s(case((Loan.accounting_basis == "accrual", type_coerce(col, BigInteger)), else_=0))
+
     out: dict[tuple[str, int], int] = {}
-    for pid, principal in db.session.execute(
-            select(Loan.product_id, s(Installment.principal_due) - s(Installment.principal_paid))
-            .join(Loan, Loan.id == Installment.loan_id).where(*on_book).group_by(Loan.product_id)):
+    # One pass over the installments of the loans on the books, grouped by product.
+    for pid, principal, interest, penalty in db.session.execute(
+            select(Loan.product_id, s(Installment.principal_due) - s(Installment.principal_paid),
+                   accrual(Installment.interest_recognised) - accrual(Installment.interest_paid),
+                   accrual(Installment.penalty_accrued) - accrual(Installment.penalty_paid))
+            .join(Loan, Loan.id == Installment.loan_id)
+            .where(Loan.in_books.is_(True), Loan.status != "written_off").group_by(Loan.product_id)):
         out[("loan_principal", pid)] = int(principal)
-    for pid, interest, penalty in db.session.execute(
-            select(Loan.product_id, s(Installment.interest_recognised) - s(Installment.interest_paid),
-                   s(Installment.penalty_accrued) - s(Installment.penalty_paid))
-            .join(Loan, Loan.id == Installment.loan_id).where(*on_book, Loan.accounting_basis == "accrual")
-            .group_by(Loan.product_id)):
         out[("interest_receivable", pid)] = int(interest)
         out[("penalty_receivable", pid)] = int(penalty)
     for pid, memo in db.session.execute(

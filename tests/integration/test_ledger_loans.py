@@ -284,3 +284,23 @@ def test_any_sequence_of_events_keeps_the_books_balanced_and_reconciled(app, dem
                                               received_on=day.isoformat(), channel="cash", reference=f"W-{loan_id}-{n}",
                                               today=day, now=_at(day), settings=SETTINGS)
             _check_books()
+
+
+def test_a_cash_basis_product_recognises_interest_when_paid(app, demo):
+    with app.app_context():
+        model = db.session.scalar(select(Application).where(Application.state == State.AWAITING_DISBURSEMENT.value))
+        model.product.accounting_basis = "cash"
+        db.session.commit()
+        receivable = _account_balance("1132")
+        loan = _disburse("10000", START)
+        assert loan.accounting_basis == "cash"
+        first = loan.installments[0]
+        jobs.run_daily(first.due_date + timedelta(days=5))  # late: penalty grows, nothing recognised
+        assert _account_balance("1132") == receivable
+        _check_books()
+        income = _account_balance("6011")
+        _pay(loan, first.principal_due + first.interest_due, first.due_date + timedelta(days=5),
+             first.due_date + timedelta(days=5), "R-1")
+        assert _account_balance("6011") < income  # credited on payment
+        assert _account_balance("1132") == receivable
+        _check_books()
