@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, func, select, type_coerce
@@ -25,7 +25,7 @@ from app import clock
 from app.domain import ledger as books
 from app.domain.i18n import N_
 from app.extensions import db
-from app.models import Installment, JournalLine, LedgerBook, LedgerPeriod, Loan
+from app.models import Installment, JournalLine, LedgerBook, LedgerPeriod, Loan, PortfolioSnapshot
 from app.models.types import utcnow
 from app.services import audit, ledger
 from app.services.errors import ServiceError
@@ -49,10 +49,8 @@ def parse_period(period: str) -> tuple[date, date]:
 
 def rates() -> dict[str, Decimal]:
     """The provisioning rate of each class: the accountant's settings where they exist."""
-    try:
-        from app.services.ledger_settings import provision_rates
-    except ImportError:  # the settings module not there yet: the defaults
-        return dict(books.DEFAULT_PROVISION_RATES)
+    from app.services.ledger_settings import provision_rates
+
     return provision_rates()
 
 
@@ -60,9 +58,19 @@ def _fen(column):
     return type_coerce(column, BigInteger)  # raw fen: Money would turn each operand into yuan
 
 
-def principal_by_class_and_office() -> list[tuple[str, int | None, int]]:
-    """(class, office_id, outstanding principal in fen) of the active on-balance loans: one grouped
-    SELECT over loans x installments."""
+def principal_by_class_and_office(opening_of: date | None = None) -> list[tuple[str, int | None, int]]:
+    """(class, office_id, outstanding principal in fen) of the active on-balance loans. At the
+    opening of ``opening_of`` (the day after the month's end) when the daily job kept that day's
+    portfolio figures — the month-end position, read from a few grouped rows; else as the loans
+    stand now: one grouped SELECT over loans x installments."""
+    if opening_of is not None and db.session.scalar(
+            select(PortfolioSnapshot.id).where(PortfolioSnapshot.day == opening_of).limit(1)) is not None:
+        rows = db.session.execute(
+            select(PortfolioSnapshot.classification, PortfolioSnapshot.office_id,
+                   func.sum(PortfolioSnapshot.outstanding_principal_fen))
+            .where(PortfolioSnapshot.day == opening_of)
+            .group_by(PortfolioSnapshot.classification, PortfolioSnapshot.office_id)).all()
+        return [(cls, office_id, int(fen or 0)) for cls, office_id, fen in rows]
     outstanding = func.sum(_fen(Installment.principal_due) - _fen(Installment.principal_paid))
     rows = db.session.execute(
         select(Loan.classification, Loan.office_id, outstanding)
@@ -112,7 +120,7 @@ def provision(period: str, user_id: int | None = None, *, commit: bool = True) -
     if row.status != "open":
         raise PeriodError("period_closed", N_("The period %(period)s is closed."), period=period)
     class_rates = rates()
-    grouped = principal_by_class_and_office()
+    grouped = principal_by_class_and_office(last + timedelta(days=1))  # the month-end position
     by_class: dict[str, int] = {}
     by_office: dict[str, int] = {}
     for cls, office_id, fen in grouped:
