@@ -17,7 +17,7 @@ def test_the_readme_says_port_and_venv_flask_and_the_makefile_honours_port():
 
 def test_every_flask_command_the_readme_names_exists(app):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    commands = sorted({tuple(m.group(1).split()[:2]) for m in re.finditer(r"`(?:\.venv/bin/)?flask ([a-z][a-z ]*[a-z])", readme)})
+    commands = sorted({tuple(m.group(1).split()[:2]) for m in re.finditer(r"`(?:\.venv/bin/)?flask ([a-z][a-z-]*(?: [a-z][a-z-]*[a-z])?)", readme)})
     assert ("jobs", "daily") in commands
     runner = app.test_cli_runner()
     for words in commands:
