@@ -18,7 +18,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import restructure as rs
 from app.domain.i18n import N_
@@ -150,6 +152,10 @@ def waiting_for(user: User) -> list[LoanRestructuring]:
 def decide(row: LoanRestructuring, user: User, *, approve: bool, comment: str, today: date, now: datetime,
            class_days: tuple[int, ...], ip: str = "") -> LoanRestructuring:
     """Approve or refuse the request's next level; the last approval applies it."""
+    # Read again under a row lock: two deciders at once decide one after the other, the second
+    # seeing the first's decision (the loan's version guards the application itself).
+    row = db.session.scalar(select(LoanRestructuring).where(LoanRestructuring.id == row.id)
+                            .with_for_update().execution_options(populate_existing=True))
     level = next_level(row)
     if level is None:
         raise RestructureError({"comment": (N_("This request has already been decided."), {})})
@@ -170,7 +176,11 @@ def decide(row: LoanRestructuring, user: User, *, approve: bool, comment: str, t
         row.status = "refused"
     elif next_level(row) is None:
         _apply(row, user, today=today, class_days=class_days, ip=ip)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        raise RestructureError({"comment": (N_("Someone else changed this loan meanwhile; reload and decide again."), {})}) from None
     return row
 
 

@@ -197,3 +197,21 @@ def test_a_closed_loan_and_the_products_limit_are_refused(app, demo):
             rs_service.request(loan, _form(), _user("officer1"), today=day, now=_at(day))
         assert _count(Installment, Installment.loan_id == loan.id, Installment.paid_off_on.is_(None)) == 0
         _check_books()
+
+
+def test_a_request_decided_meanwhile_is_not_decided_twice(app, demo):
+    """The decider's page was opened before someone else refused it: his approval is refused."""
+    from sqlalchemy import update
+
+    with app.app_context():
+        loan, day = _late_loan()
+        row = rs_service.request(loan, _form(), _user("officer1"), today=day, now=_at(day))
+        stale = db.session.get(LoanRestructuring, row.id)
+        db.session.execute(update(LoanRestructuring).where(LoanRestructuring.id == row.id).values(status="refused"))
+        db.session.commit()
+        with pytest.raises(rs_service.RestructureError):
+            rs_service.decide(stale, _user("reviewer1"), approve=True, comment="", today=day, now=_at(day),
+                              class_days=CLASS_DAYS)
+        db.session.refresh(loan)
+        assert loan.restructure_count == 0 and _count(JournalEntry, JournalEntry.kind == "restructure") == 0
+
