@@ -76,10 +76,11 @@ class RulesFormError(ServiceError, ValueError):
         self.errors = errors
 
 
-def form_values(rules: RoutingRules) -> dict[str, str]:
-    """The form's initial values for ``rules``: amounts as "20000.00", empty for a rule that is off."""
+def form_values(rules, fields=None) -> dict[str, str]:
+    """The form's initial values for ``rules`` (routing rules, or any rules with form ``fields`` of
+    the same shape): amounts as "20000.00", empty for a rule that is off."""
     values: dict[str, str] = {}
-    for name, kind, _label in FIELDS:
+    for name, kind, _label in fields or FIELDS:
         value = getattr(rules, name)
         if kind == "bool":
             values[name] = "1" if value else ""
@@ -707,18 +708,7 @@ def restructure_values(p: Product) -> dict[str, str]:
         rules = RestructureRules.from_dict(p.restructure_rules or {})
     except RestructureRulesError:
         rules = RestructureRules()  # invalid stored rules: the form offers the defaults, saving repairs them
-    values: dict[str, str] = {}
-    for name, kind, _label in RESTRUCTURE_FIELDS:
-        value = getattr(rules, name)
-        if kind == "bool":
-            values[name] = "1" if value else ""
-        elif value is None:
-            values[name] = ""
-        elif kind == "amount":
-            values[name] = str(to_money(value))
-        else:
-            values[name] = str(value)
-    return values
+    return form_values(rules, RESTRUCTURE_FIELDS)
 
 
 def parse_restructure_rules(values: Mapping[str, str]):
