@@ -463,6 +463,8 @@ def reverse_repayment(repayment: Repayment, user: User, reason: str, *, now: dat
         raise LoanError({"reason": (N_("Please give a reason to reverse it."), {})})
     if (repayment.allocation or {}).get("restructured"):
         raise LoanError({"reason": (N_("The loan was restructured after this repayment; it can no longer be reversed."), {})})
+    if repayment.loan.status == "written_off":  # off the books: what it owes is fixed at the write-off
+        raise LoanError({"reason": (N_("The loan was written off after this repayment; it can no longer be reversed."), {})})
     # A reversal rewrites the loan's history from the repayment's date: the same window as back-dating one.
     if dates.check_business_date(repayment.paid_on, today=max(dates.business_today(now), repayment.paid_on),
                                  max_back_days=settings.backdate_max_days):

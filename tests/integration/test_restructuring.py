@@ -215,3 +215,23 @@ def test_a_request_decided_meanwhile_is_not_decided_twice(app, demo):
         db.session.refresh(loan)
         assert loan.restructure_count == 0 and _count(JournalEntry, JournalEntry.kind == "restructure") == 0
 
+
+
+def test_a_repayment_of_a_written_off_loan_is_not_reversed(app, demo):
+    """Written off, a loan's figures are fixed off the books: reversing an earlier repayment would
+    move 贷款 for a loan that is no longer on it."""
+    from app.services import write_off
+    from tests.support.staff import second_cashier
+
+    with app.app_context():
+        second_cashier()
+        loan, day = _late_loan()
+        first = loan.installments[0]
+        paid = _pay(loan, first.interest_due, day, day, "PART")
+        settings = loan_service.LoanSettings()
+        req = write_off.request(loan, _user("reviewer1"), basis="decision", reason="贷审会决议", today=day,
+                                now=_at(day), settings=settings)
+        write_off.approve(req, _user("reviewer2"), today=day, now=_at(day), settings=settings)
+        with pytest.raises(loan_service.LoanError):
+            loan_service.reverse_repayment(paid, _user("cashier2"), "录错", now=_at(day), settings=settings)
+        _check_books()
