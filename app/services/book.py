@@ -161,8 +161,9 @@ class _Lookups:
         self.closed_offices = {o.id: o.name for o in all_offices if o.closed_at is not None}
         self.products = {p.code: p for p in db.session.scalars(select(Product))}
         self.borrowers = dict(db.session.execute(select(Borrower.id_number, Borrower.id)).all())
-        self.loans = {no: (i, b, d) for no, i, b, d in db.session.execute(
-            select(Loan.contract_no, Loan.id, Loan.borrower_id, Loan.disbursed_on).where(Loan.contract_no.is_not(None)))}
+        self.loans = {no: (i, b, d, status, restructured) for no, i, b, d, status, restructured in db.session.execute(
+            select(Loan.contract_no, Loan.id, Loan.borrower_id, Loan.disbursed_on, Loan.status, Loan.restructured_on)
+            .where(Loan.contract_no.is_not(None)))}
         self.repayment_keys = set(db.session.execute(select(Repayment.loan_id, Repayment.reference)).all())
 
     def calendar(self, product: Product) -> dict:
@@ -271,6 +272,18 @@ def _check_and_write(parsed: dbook.ParsedBook, look: _Lookups, errors: list[dboo
         elif r.loan_no not in parsed.loan_numbers_seen:
             errors.append(E(dbook.REPAYMENTS, r.row, "贷款编号",
                             N_("There is no loan %(loan_no)s in the workbook or in the system."), {"loan_no": r.loan_no}))
+        here = look.loans.get(r.loan_no)  # a loan already in the system: what happened to it since
+        if here is not None:
+            _id, _borrower, _disbursed, status, restructured_on = here
+            new_here = (here[0], r.reference) not in look.repayment_keys
+            if new_here and status == "written_off":  # off the books: money received on it is a recovery
+                errors.append(E(dbook.REPAYMENTS, r.row, "贷款编号",
+                                N_("Loan %(loan_no)s is written off: record money received on it as a recovery "
+                                   "on the loan's page, not in a book."), {"loan_no": r.loan_no}))
+            elif new_here and restructured_on is not None and r.paid_on < restructured_on:
+                errors.append(E(dbook.REPAYMENTS, r.row, "还款日期",
+                                N_("The loan was restructured on %(date)s; a repayment cannot be dated before it."),
+                                {"date": restructured_on.isoformat()}))
     outstanding = 0
     for loan in parsed.loans:
         n_errors = len(errors)

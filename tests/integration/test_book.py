@@ -345,6 +345,20 @@ def test_a_later_book_adds_only_its_new_repayments_and_the_loan_is_as_if_importe
         assert _snapshot("OLD-001") == grown
 
 
+def test_a_later_book_with_money_on_a_written_off_loan_is_refused_and_writes_nothing(app, demo, tmp_path):
+    """A written-off loan is off the books: money received on it is a recovery, not an imported
+    repayment (which would move 贷款 for a loan no longer on it)."""
+    with app.app_context():
+        _run(write_book(tmp_path / "first.xlsx", repayments=[REPAYMENTS[0], REPAYMENTS[2]]))
+        loan = db.session.scalar(select(Loan).where(Loan.contract_no == "OLD-001"))
+        loan.status = "written_off"  # as app/services/write_off.py leaves it
+        db.session.commit()
+        before = _counts()
+        s = _run(write_book(tmp_path / "all.xlsx"))
+        assert not s.written and any("核销" in e.message or "written off" in e.message for e in s.errors), s.errors
+        assert _counts()[:6] == before[:6]
+
+
 def test_a_closed_office_a_disabled_officer_and_an_officer_of_a_closed_office_are_refused(app, demo, tmp_path):
     from app.models import Office
 
