@@ -213,8 +213,10 @@ def replayed(day: date, loan_ids: Sequence[int] | None = None,
              class_days: Sequence[int] = rp.DEFAULT_CLASS_DAYS) -> Iterable[dict]:
     """Each loan that stood on the books at the opening of ``day``, replayed from its schedule and
     its standing repayments paid before ``day``: a dict of the same keys as ``loan_figures``."""
-    keys = select(Loan.id).where(Loan.disbursed_on < day, Loan.status.in_(("active", "closed")),
-                                 or_(Loan.closed_on.is_(None), Loan.closed_on >= day)).order_by(Loan.id)
+    # A loan written off later stood on the books that day (a write-off leaves its installments as they were).
+    keys = select(Loan.id).where(Loan.disbursed_on < day, Loan.status.in_(("active", "closed", "written_off")),
+                                 or_(Loan.closed_on.is_(None), Loan.closed_on >= day),
+                                 or_(Loan.written_off_on.is_(None), Loan.written_off_on >= day)).order_by(Loan.id)
     if loan_ids is not None:
         keys = keys.where(Loan.id.in_(list(loan_ids)))
     ids = list(db.session.scalars(keys))

@@ -450,3 +450,20 @@ def test_the_quote_of_a_restructured_loan_closes_it_that_day(app, demo):
         assert loan.status == "closed"
         settled = next(r for r in loan.repayments if r.reference == "SETTLE-R")
         assert not [p for p in settled.allocation["parts"] if p[1] == "unapplied"]
+
+
+def test_a_past_days_figures_rebuilt_by_replay_keep_a_loan_written_off_later(app, demo):
+    """Before its write-off the loan stood on the books: a past day's figures rebuilt by replay
+    count it; from the day after the write-off they do not."""
+    from datetime import timedelta
+
+    from app.services import snapshots
+
+    with app.app_context():
+        loan = _late_loan()
+        before = _today() - timedelta(days=5)
+        kept = [r["principal"] for r in snapshots.replayed(before, [loan.id])]
+        assert kept and kept[0] > 0
+        _approve(_ask(loan))
+        assert [r["principal"] for r in snapshots.replayed(before, [loan.id])] == kept
+        assert list(snapshots.replayed(_today() + timedelta(days=1), [loan.id])) == []
