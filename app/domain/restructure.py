@@ -27,6 +27,7 @@ from typing import Any
 from app.domain import loan_books
 from app.domain.i18n import N_
 from app.domain.repayment import CLASSES
+from app.domain.routing import rules_to_dict
 from app.domain.schedule import Line, ScheduleError, ScheduleRequest, build_schedule
 
 KINDS: dict[str, str] = {
@@ -108,11 +109,7 @@ class RestructureRules:
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = str(value) if isinstance(value, Decimal) else value
-        return out
+        return rules_to_dict(self)
 
 
 @dataclass(frozen=True)

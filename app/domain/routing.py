@@ -24,6 +24,7 @@ __all__ = [
     "RoutingRules",
     "RulesError",
     "evaluate",
+    "rules_to_dict",
 ]
 
 
@@ -131,11 +132,16 @@ class RoutingRules:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (amounts as strings); ``from_dict(r.to_dict()) == r``."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = str(value) if isinstance(value, Decimal) else value
-        return out
+        return rules_to_dict(self)
+
+
+def rules_to_dict(rules: Any) -> dict[str, Any]:
+    """Rules kept as data (a dataclass of plain values) as a JSON-ready dict: amounts as strings."""
+    out: dict[str, Any] = {}
+    for f in fields(rules):
+        value = getattr(rules, f.name)
+        out[f.name] = str(value) if isinstance(value, Decimal) else value
+    return out
 
 
 def _decimal_from_json(name: str, value: object) -> Decimal:
