@@ -2,6 +2,17 @@
 from app.models.android import AndroidRelease
 from app.models.applications import Application, Photo, Screenshot, Transition
 from app.models.audit import AuditLog
+from app.models.credit import (
+    BureauQuery,
+    Guarantee,
+    HouseholdSurvey,
+    LiabilityGroup,
+    PreApproval,
+    ScorecardVersion,
+    SurveyVersion,
+    Village,
+    VillageCampaign,
+)
 from app.models.field import FieldCollection, FieldDeposit
 from app.models.ledger import Account, AccountDayTotal, AccountMapping, JournalEntry, JournalLine, LedgerBook, LedgerPeriod
 from app.models.loans import Installment, JobRun, Loan, Repayment
@@ -31,5 +42,6 @@ __all__ = [
     "REPAYMENT_METHODS", "ROLES", "Repayment", "Screenshot", "SmsMessage", "TaskPhoto", "TrackPoint", "Transition",
     "User", "UserRole", "Account", "AccountDayTotal", "AccountMapping", "JournalEntry", "JournalLine", "LedgerBook",
     "LedgerPeriod", "FieldCollection", "FieldDeposit", "JobLock", "Setting", "Holiday", "ProductVersion", "LoanSnapshot", "PortfolioSnapshot",
-    "Recovery", "WriteOffRequest", "LoanRestructuring",
+    "Recovery", "WriteOffRequest", "LoanRestructuring", "BureauQuery", "Guarantee", "HouseholdSurvey",
+    "LiabilityGroup", "PreApproval", "ScorecardVersion", "SurveyVersion", "Village", "VillageCampaign",
 ]

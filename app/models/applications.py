@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.workflow import ApplicationFacts, State, level_of_event
 from app.extensions import db
+from app.models.credit import LiabilityGroup, SurveyVersion
 from app.models.org import Device, Office, User
 from app.models.people import Borrower
 from app.models.products import CollectionItem, Product
@@ -52,6 +53,18 @@ class Application(db.Model):
     # SHA-256 of the phone's manifest: a resend must be identical, or it is refused.
     manifest_sha256: Mapped[str] = mapped_column(String(64), default="")
     captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The rural credit model (issue 18): the household survey answered on the version it was
+    # captured on; the scorecard's result (score, each factor's points and reason, the suggested
+    # limit, the scorecard version); the joint-liability group; the white-list entry it draws on
+    # and whether it takes the light path.
+    survey_version_id: Mapped[int | None] = mapped_column(ForeignKey("survey_versions.id"))
+    survey_answers: Mapped[dict | None] = mapped_column(JSON, default=dict)  # None: captured before surveys
+    score: Mapped[int | None]
+    score_detail: Mapped[dict | None] = mapped_column(JSON)
+    suggested_limit: Mapped[Decimal | None] = mapped_column(Money)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("liability_groups.id"), index=True)
+    preapproval_id: Mapped[int | None] = mapped_column(ForeignKey("preapprovals.id"))
+    light_path: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -62,6 +75,8 @@ class Application(db.Model):
     officer: Mapped[User] = relationship(foreign_keys=[officer_id])
     office: Mapped[Office] = relationship()
     device: Mapped[Device | None] = relationship()
+    survey_version: Mapped[SurveyVersion | None] = relationship()
+    group: Mapped[LiabilityGroup | None] = relationship()
     photos: Mapped[list[Photo]] = relationship(
         back_populates="application", order_by="(Photo.collection_item_id, Photo.sequence)"
     )

@@ -50,6 +50,9 @@ class Product(db.Model):
     accounting_basis: Mapped[str] = mapped_column(String(10), default="accrual")
     # Restructuring and extension rules as data (app.domain.restructure.RestructureRules); empty = defaults.
     restructure_rules: Mapped[dict | None] = mapped_column(JSON)
+    # The rural credit model's rules as data, one key per concern, each read by its own domain
+    # module: "group" (joint-liability groups), "guarantor", "light_path"; empty = defaults.
+    credit_rules: Mapped[dict | None] = mapped_column(JSON)
     # Bumped by every change of the terms; product_versions keeps each version's terms.
     version: Mapped[int] = mapped_column(default=1)
 
