@@ -37,6 +37,10 @@ CHANNELS: dict[str, str] = {
     "现金": "cash", "银行转账": "bank_transfer", "移动支付": "mobile_payment",
 }
 CHANNEL_NAMES = {"cash": "现金", "bank_transfer": "银行转账", "mobile_payment": "移动支付"}
+# Channels the system records that a book does not know: a field collection (app/services/
+# field_collections.py) is cash the officer took in the village, so the export writes it as cash
+# and the workbook reads back in (an export is a book any import takes).
+EXPORTED_CHANNEL = {"field": "cash"}
 METHOD_ALIASES: dict[str, str] = {
     **{m: m for m in METHODS},
     "等额本息": "annuity", "等额本金": "equal_principal", "按月付息到期还本": "interest_only",

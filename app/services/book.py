@@ -558,8 +558,8 @@ def _repayment_rows() -> Iterable[list]:
     q = (select(Loan.contract_no, Repayment.paid_on, Repayment.amount, Repayment.channel, Repayment.reference)
          .join(Loan, Loan.id == Repayment.loan_id)
          .where(Repayment.reversed_at.is_(None), Loan.contract_no.is_not(None)).order_by(Repayment.id))
-    for row in db.session.execute(q).yield_per(5000):
-        yield list(row)
+    for contract_no, paid_on, amount, channel, reference in db.session.execute(q).yield_per(5000):
+        yield [contract_no, paid_on, amount, dbook.EXPORTED_CHANNEL.get(channel, channel), reference]
 
 
 def template(path) -> None:

@@ -285,6 +285,26 @@ def test_round_trip_export_of_an_import_is_the_book_and_import_of_an_export_is_t
         assert {no: _snapshot(no) for no in imported} == imported
 
 
+def test_a_field_collection_is_exported_as_cash_so_the_export_reads_back_in(app, demo, tmp_path):
+    # Field collections are recorded with the internal channel "field", which no book knows.
+    from sqlalchemy import update
+
+    from app import clock
+
+    today = clock.business_today()
+    with app.app_context():
+        _run(write_book(tmp_path / "b.xlsx"), today=today)
+        first = db.session.scalars(select(Repayment).order_by(Repayment.id)).first()
+        db.session.execute(update(Repayment).where(Repayment.id == first.id).values(channel="field"))
+        db.session.commit()
+        exported = tmp_path / "out.xlsx"
+        book.export(exported)
+        parsed = book.read(exported, today)
+        assert parsed.errors == []
+        channels = {x.channel for x in parsed.repayments}
+        assert "field" not in channels and "cash" in channels
+
+
 def _delete_loans_and_borrowers() -> None:
     from sqlalchemy import delete
 
