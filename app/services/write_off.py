@@ -195,14 +195,7 @@ def approve(req: WriteOffRequest, user: User, *, note: str = "", today: date, no
     note = _check_decider(req, user, note)
     loan = req.loan
     _check_loan(loan, today, settings, req.basis)  # the loan may have changed since the request
-    # One decision per request, even from two approvers at once.
-    claimed = db.session.execute(
-        update(WriteOffRequest).where(WriteOffRequest.id == req.id, WriteOffRequest.status == "pending")
-        .values(status="approved", decided_by_id=user.id, decided_at=now, decision_note=note)
-        .execution_options(synchronize_session=False)).rowcount
-    if claimed != 1:
-        db.session.rollback()
-        raise WriteOffChanged()
+    _claim(req, "approved", user, now, note)
     with _undone_on_refusal():
         before = ledger_loans.figures(loan)
         principal = before.get("loan_principal", 0)
@@ -224,18 +217,23 @@ def approve(req: WriteOffRequest, user: User, *, note: str = "", today: date, no
     return req
 
 
+def _claim(req: WriteOffRequest, status: str, user: User, now: datetime, note: str) -> None:
+    """Decide a pending request: one decision per request, even from two approvers at once."""
+    claimed = db.session.execute(
+        update(WriteOffRequest).where(WriteOffRequest.id == req.id, WriteOffRequest.status == "pending")
+        .values(status=status, decided_by_id=user.id, decided_at=now, decision_note=note)
+        .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise WriteOffChanged()
+
+
 def refuse(req: WriteOffRequest, user: User, *, note: str, now: datetime, ip: str = "") -> WriteOffRequest:
     """Refuse the request, with a note saying why; the loan is untouched."""
     note = _check_decider(req, user, note)
     if not note:
         raise _refuse("note", N_("Say why the write-off is refused."))
-    claimed = db.session.execute(
-        update(WriteOffRequest).where(WriteOffRequest.id == req.id, WriteOffRequest.status == "pending")
-        .values(status="refused", decided_by_id=user.id, decided_at=now, decision_note=note)
-        .execution_options(synchronize_session=False)).rowcount
-    if claimed != 1:
-        db.session.rollback()
-        raise WriteOffChanged()
+    _claim(req, "refused", user, now, note)
     audit.record("write_off_refused", actor_id=user.id, object_type="loan", object_id=req.loan_id, ip=ip,
                  request_id=req.id, note=note)
     _commit()
