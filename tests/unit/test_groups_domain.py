@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.domain.groups import (
+    GroupRules,
+    GroupRulesError,
+    MemberFacts,
+    check_members,
+    exposure,
+    ready_state,
+)
+
+D = Decimal
+
+
+def member(i: int, **kw: object) -> MemberFacts:
+    base: dict[str, object] = dict(
+        application_uuid=f"u{i}",
+        borrower_name=f"张{i}",
+        household_key=f"h{i}",
+        village="李家村",
+    )
+    base.update(kw)
+    return MemberFacts(**base)  # type: ignore[arg-type]
+
+
+THREE = [member(1), member(2), member(3)]
+
+
+def messages(problems: list[tuple[str, dict[str, object]]]) -> list[str]:
+    return [m % p if p else m for m, p in problems]
+
+
+def test_defaults() -> None:
+    r = GroupRules.from_dict({})
+    assert (r.min_size, r.max_size, r.max_relative_pairs, r.exposure_limit) == (3, 5, 1, None)
+    assert GroupRules.from_dict(None) == r
+
+
+def test_round_trip_through_json() -> None:
+    r = GroupRules(min_size=3, max_size=4, max_relative_pairs=0, exposure_limit=D("150000.00"))
+    assert GroupRules.from_dict(json.loads(json.dumps(r.to_dict()))) == r
+
+
+@pytest.mark.parametrize(
+    ("d", "fragment"),
+    [
+        ({"min_size": 1}, "at least 2"),
+        ({"max_size": 11}, "more than 10"),
+        ({"min_size": 5, "max_size": 4}, "above the largest"),
+        ({"min_size": "3"}, "whole number"),
+        ({"max_relative_pairs": True}, "whole number"),
+        ({"max_relative_pairs": -1}, "negative"),
+        ({"exposure_limit": 1.5}, "written as text"),
+        ({"exposure_limit": "abc"}, "amount"),
+        ({"exposure_limit": "0"}, "more than zero"),
+        ({"exposure_limit": "NaN"}, "amount"),
+        ({"exposure_limit": "10.001"}, "2 decimal"),
+        ({"size": 3}, "Unknown group rule"),
+        ([1, 2], "JSON object"),
+    ],
+)
+def test_bad_rules_refused(d: object, fragment: str) -> None:
+    with pytest.raises(GroupRulesError) as e:
+        GroupRules.from_dict(d)  # type: ignore[arg-type]
+    assert fragment in str(e.value)
+
+
+def test_a_valid_group_has_no_problem() -> None:
+    assert check_members(GroupRules(), THREE, []) == []
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 6])
+def test_size_outside_range(n: int) -> None:
+    got = messages(check_members(GroupRules(), [member(i) for i in range(n)], []))
+    assert got == [f"A group has 3 to 5 members; this one has {n}"]
+
+
+def test_two_members_of_one_household_named() -> None:
+    got = messages(check_members(GroupRules(), [member(1), member(2, household_key="h1"), member(3)]))
+    assert got == ["张1、张2 are of one household: a group takes one member per household"]
+
+
+def test_unknown_household_keys_never_match() -> None:
+    ms = [member(1, household_key=None), member(2, household_key=""), member(3, household_key=" ")]
+    assert check_members(GroupRules(), ms) == []
+
+
+def test_different_villages() -> None:
+    got = messages(check_members(GroupRules(), [member(1), member(2), member(3, village="王庄")]))
+    assert got == [
+        "The members live in different villages (李家村、王庄): a group is of one village"
+    ]
+
+
+def test_village_missing() -> None:
+    got = messages(check_members(GroupRules(), [member(1), member(2), member(3, village=" ")]))
+    assert got == ["The village of 张3 is not given"]
+
+
+def test_member_in_another_active_group_named() -> None:
+    ms = [member(1), member(2, active_group_uuid="g9", active_group_name="东头小组"), member(3)]
+    got = messages(check_members(GroupRules(), ms))
+    assert got == ["张2 is already a member of the active group 东头小组"]
+    # ...but not when that group is the one being checked
+    assert check_members(GroupRules(), ms, group_uuid="g9") == []
+
+
+def test_relatives_over_the_limit() -> None:
+    pairs = [["u1", "u2"], ["u3", "u2"]]
+    got = messages(check_members(GroupRules(max_relative_pairs=1), THREE, pairs))
+    assert got == ["The group has 2 pairs of relatives; at most 1 allowed"]
+    assert check_members(GroupRules(max_relative_pairs=2), THREE, pairs) == []
+    # one pair given twice, either way round, counts once
+    assert check_members(GroupRules(), THREE, [["u1", "u2"], ["u2", "u1"]]) == []
+
+
+def test_relative_pair_naming_a_non_member() -> None:
+    got = messages(check_members(GroupRules(), THREE, [["u1", "x7"]]))
+    assert got == ["A relative pair names x7, who is not a member of the group"]
+
+
+def test_malformed_relative_pairs() -> None:
+    got = messages(check_members(GroupRules(), THREE, [["u1"], ["u1", "u1"], "u1u2"]))
+    assert got == ["A relative pair must name two members", "A relative pair names 张1 twice"]
+
+
+def test_member_twice() -> None:
+    got = messages(check_members(GroupRules(), [member(1), member(1), member(2)]))
+    assert "张1 is in the group twice" in got
+
+
+def test_every_problem_at_once() -> None:
+    ms = [member(1), member(2, household_key="h1", village="王庄")]
+    got = check_members(GroupRules(), ms, [["u1", "zz"]])
+    assert len(got) == 4
+
+
+def test_ready_state() -> None:
+    term = {"rejected", "withdrawn"}
+    assert ready_state(["awaiting_l1"] * 3, terminal=term) == "awaiting_l1"
+    assert ready_state(["awaiting_l1", "rejected", "awaiting_l1"], terminal=term) == "awaiting_l1"
+    assert ready_state(["awaiting_l1", "awaiting_entry"], terminal=term) is None
+    assert ready_state(["rejected", "withdrawn"], terminal=term) is None
+    assert ready_state([], terminal=term) is None
+
+
+def test_exposure() -> None:
+    e = exposure([D("10000.00"), D("20000.00")], [D("5000.00")], D("35000.00"))
+    assert (e.requested, e.outstanding, e.total, e.over) == (
+        D("30000.00"), D("5000.00"), D("35000.00"), False,
+    )
+    assert exposure([D("35000.01")], [], D("35000.00")).over
+    assert not exposure([D("1e9")], [], None).over
+
+
+# --- invariants -----------------------------------------------------------------------------
+
+names = st.text(alphabet="张王李赵刘", min_size=1, max_size=3)
+members_st = st.lists(
+    st.builds(
+        MemberFacts,
+        application_uuid=st.sampled_from([f"u{i}" for i in range(8)]),
+        borrower_name=names,
+        household_key=st.one_of(st.none(), st.sampled_from(["h1", "h2", "h3", "h4", "h5"])),
+        village=st.sampled_from(["李家村", "王庄", ""]),
+        active_group_uuid=st.one_of(st.none(), st.just("g1")),
+    ),
+    max_size=8,
+)
+pairs_st = st.lists(st.lists(st.sampled_from([f"u{i}" for i in range(9)]), min_size=2, max_size=2))
+rules_st = st.builds(
+    GroupRules,
+    min_size=st.integers(2, 5),
+    max_size=st.integers(5, 10),
+    max_relative_pairs=st.integers(0, 3),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rules_st, members_st, pairs_st)
+def test_no_problem_means_a_lawful_group(
+    rules: GroupRules, ms: list[MemberFacts], pairs: list[list[str]]
+) -> None:
+    problems = check_members(rules, ms, pairs)
+    for message, params in problems:
+        assert "%(" not in (message % params if params else message)
+    if not problems:
+        assert rules.min_size <= len(ms) <= rules.max_size
+        uuids = [m.application_uuid for m in ms]
+        assert len(set(uuids)) == len(uuids)
+        keys = [m.household_key for m in ms if m.household_key]
+        assert len(set(keys)) == len(keys)
+        assert len({m.village for m in ms}) == 1 and ms[0].village
+        assert all(m.active_group_uuid is None for m in ms)
+        distinct = {frozenset(p) for p in pairs}
+        assert all(len(p) == 2 and p <= set(uuids) for p in distinct)
+        assert len(distinct) <= rules.max_relative_pairs
+
+
+@settings(max_examples=200, deadline=None)
+@given(rules_st, members_st, pairs_st, st.randoms())
+def test_order_of_members_and_pairs_does_not_change_the_verdict(
+    rules: GroupRules, ms: list[MemberFacts], pairs: list[list[str]], rnd: object
+) -> None:
+    shuffled = list(ms)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    flipped = [list(reversed(p)) for p in pairs]
+    assert bool(check_members(rules, ms, pairs)) == bool(check_members(rules, shuffled, flipped))
+
+
+@given(
+    st.integers(2, 10).flatmap(lambda lo: st.tuples(st.just(lo), st.integers(lo, 10))),
+    st.integers(0, 5),
+    st.one_of(st.none(), st.decimals(min_value=D("0.01"), max_value=D("1e9"), places=2)),
+)
+def test_rules_round_trip(sizes: tuple[int, int], pairs: int, limit: Decimal | None) -> None:
+    r = GroupRules(min_size=sizes[0], max_size=sizes[1], max_relative_pairs=pairs, exposure_limit=limit)
+    assert GroupRules.from_dict(json.loads(json.dumps(r.to_dict()))) == r
