@@ -163,6 +163,27 @@ def js_messages() -> dict[str, str]:
         "collect_draft": _("Started, not finished"),
         "collect_correct": _("Correct"),
         "collect_none": _("No collections today."),
+        # The household survey (static/js/phone/survey.js), checked as app/domain/survey.py does.
+        "survey_required": _("Required"),
+        "survey_number": _("Enter a number"),
+        "survey_money": _("Enter an amount in yuan, at most 2 decimals"),
+        "survey_whole": _("Enter a whole number"),
+        "survey_decimals": _("At most %(places)s decimals"),
+        "survey_min": _("At least %(min)s %(unit)s"),
+        "survey_max": _("At most %(max)s %(unit)s"),
+        "survey_choice": _("Choose one of the answers"),
+        "survey_too_long": _("At most %(limit)s characters"),
+        "survey_photo_missing": _("The photo is no longer on this phone; take it again"),
+        "survey_unknown": _("This question is not in the survey"),
+        "survey_photo_unavailable": _("This loan type takes no survey photos; photograph it under its documents."),
+        "survey_choose": _("Choose…"),
+        "survey_toggle": _("Open or close all sections"),
+        "survey_title": _("Household survey"),
+        "survey_none": _("This loan type has no survey."),
+        "yes": _("Yes"),
+        "no": _("No"),
+        "yuan": _("yuan"),
+        "take_photo": _("Take photo"),
     }
 
 
