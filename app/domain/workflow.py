@@ -28,6 +28,7 @@ from app.domain.routing import RoutingDecision
 
 __all__ = [
     "EVENT_LABELS",
+    "GROUP_EVENTS",
     "REJECT_EVENTS",
     "RETURN_EVENTS",
     "STATE_LABELS",
@@ -129,6 +130,13 @@ class ApplicationFacts:
     # stays barred from the other levels after a return and resubmission.
     past_decisions: frozenset[tuple[str, int]] = frozenset()
     disbursed_by: int | None = None  # the cashier of the standing disbursement
+    # Whole-village pre-credit (app/domain/village.py): a pre-approved household's application
+    # within its limit needs the director's approval only (it goes on to disbursement).
+    light_path: bool = False
+    # The name of the joint-liability group the application belongs to while the group binds it
+    # (not dissolved): its passes and returns are then the group's (``GROUP_EVENTS``), taken for
+    # all members at once on the group's page (app/services/groups.py).
+    group: str | None = None
 
     def __post_init__(self) -> None:
         # Accept the plain string stored in the database.
@@ -137,7 +145,8 @@ class ApplicationFacts:
 
 @dataclass(frozen=True)
 class Refusal:
-    code: str  # "illegal", "role", "scope", "segregation", "comment_required", "routing_required"
+    # "illegal", "role", "scope", "segregation", "comment_required", "routing_required", "group"
+    code: str
     message: str  # N_ string, %-formatted with params
     params: Mapping[str, object]
 
@@ -254,6 +263,11 @@ RETURN_EVENTS: frozenset[Event] = frozenset(
 )
 REJECT_EVENTS: frozenset[Event] = frozenset(e for e in Event if e.value.endswith("_reject"))
 _COMMENT_REQUIRED = RETURN_EVENTS | REJECT_EVENTS | {Event.UNDO_DISBURSEMENT}
+# A group member's passes and returns at a decision level move the whole group; its rejection
+# and everything else (data entry, resubmission, withdrawal, disbursement) stay the member's own.
+GROUP_EVENTS: frozenset[Event] = frozenset(
+    e for e, r in _RULES.items() if r.level is not None and e not in REJECT_EVENTS
+)
 _LEVEL_LABELS: dict[str, str] = {
     "director": N_("director"),
     "l1": N_("first"),
@@ -266,8 +280,24 @@ def _refusal(code: str, message: str, **params: object) -> Refusal:
     return Refusal(code, message, MappingProxyType(dict(params)))
 
 
-def _check_authority(facts: ApplicationFacts, event: Event, actor: Actor) -> Refusal | None:
+def _check_authority(
+    facts: ApplicationFacts, event: Event, actor: Actor, as_group: bool = False
+) -> Refusal | None:
     """Checks that depend only on state and actor (shared by transition and allowed_events)."""
+    refusal = _check_authority_alone(facts, event, actor)
+    if refusal is None and facts.group is not None and event in GROUP_EVENTS and not as_group:
+        return _refusal(
+            "group",
+            N_(
+                "This application belongs to the joint-liability group %(group)s: it is passed"
+                " or returned with the whole group, on the group's page"
+            ),
+            group=facts.group, event=EVENT_LABELS[event], event_code=event.value,
+        )
+    return refusal
+
+
+def _check_authority_alone(facts: ApplicationFacts, event: Event, actor: Actor) -> Refusal | None:
     rule = _RULES[event]
     state = facts.state
     # Final states are final, except for the events that name them (undoing a mistaken payout).
@@ -361,12 +391,15 @@ def transition(
     now: datetime,
     comment: str = "",
     routing: RoutingDecision | None = None,
+    *,
+    as_group: bool = False,
 ) -> Transition:
-    """Decide ``event`` by ``actor``; raises TransitionRefused with the first failed check."""
+    """Decide ``event`` by ``actor``; raises TransitionRefused with the first failed check.
+    ``as_group``: the event is taken for the member's whole group (see ``GROUP_EVENTS``)."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     event = Event(event)
-    refusal = _check_authority(facts, event, actor)
+    refusal = _check_authority(facts, event, actor, as_group)
     if refusal is not None:
         raise TransitionRefused(refusal)
 
@@ -394,6 +427,8 @@ def transition(
         to_state = _after_l1(needs_l2, needs_special)
     elif event is Event.L2_PASS:
         to_state = State.AWAITING_SPECIAL if needs_special else State.AWAITING_DISBURSEMENT
+    elif event is Event.DIRECTOR_APPROVE and facts.light_path:
+        to_state = State.AWAITING_DISBURSEMENT  # the light path: no entry, no review levels
     else:
         assert rule.to_state is not None
         to_state = rule.to_state
@@ -426,9 +461,9 @@ def level_of_event() -> dict[Event, str]:
     return {e: r.level for e, r in _RULES.items() if r.level is not None}
 
 
-def allowed_events(facts: ApplicationFacts, actor: Actor) -> list[Event]:
+def allowed_events(facts: ApplicationFacts, actor: Actor, *, as_group: bool = False) -> list[Event]:
     """Events ``actor`` may fire now (given a comment and routing where needed), in Event order."""
-    return [e for e in Event if _check_authority(facts, e, actor) is None]
+    return [e for e in Event if _check_authority(facts, e, actor, as_group) is None]
 
 
 def apply(facts: ApplicationFacts, t: Transition) -> ApplicationFacts:

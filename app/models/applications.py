@@ -110,6 +110,7 @@ class Application(db.Model):
                 if t.event in LEVEL_OF_EVENT and t.actor_id is not None
             ),
             disbursed_by=_disbursed_by(self.transitions),
+            light_path=bool(self.light_path),
         )
 
 
