@@ -111,6 +111,9 @@ class Application(db.Model):
             ),
             disbursed_by=_disbursed_by(self.transitions),
             light_path=bool(self.light_path),
+            # A joint-liability group binds its members' passes and returns until dissolved.
+            group=(self.group.name or self.group.uuid[:8])
+            if self.group_id is not None and self.group.state != "dissolved" else None,
         )
 
 
