@@ -154,6 +154,32 @@ def _act(
     if expected_version is not None and app.version != expected_version:
         raise _conflict(app)
 
+    row = step(app, event, actor, user_id, now, comment, ip)
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise _conflict(db.session.get(Application, application_id)) from None
+    if row.to_state == State.UPLOADING.value:
+        # A resubmission without new photos goes straight on to the director.
+        advance_if_photos_in(app, now)
+    return row
+
+
+def step(
+    app: Application,
+    event: Event,
+    actor: workflow.Actor,
+    user_id: int | None,
+    now: datetime,
+    comment: str,
+    ip: str,
+    *,
+    as_group: bool = False,
+) -> Transition:
+    """One workflow event on ``app`` — state, timeline row, audit row, notifications — without
+    committing: ``act`` commits it alone, a group decision (services/groups.py) commits every
+    member's step together (``as_group``: the event is taken for the whole group)."""
     if event == Event.ENTRY_COMPLETE:
         entry_checks.refuse_if_incomplete(app, business_date_of(now))
     if event in (Event.DISBURSE, Event.UNDO_DISBURSEMENT):
@@ -161,8 +187,8 @@ def _act(
     decision = None
     if event == Event.L1_PASS:
         decision = routing.evaluate(app.product.rules, routing_facts(app, business_date_of(now)))  # China's date, like the preview
-    step = workflow.transition(app.facts(), event, actor, now, comment, decision)
-    after = workflow.apply(app.facts(), step)
+    t = workflow.transition(app.facts(), event, actor, now, comment, decision, as_group=as_group)
+    after = workflow.apply(app.facts(), t)
 
     app.state = after.state.value
     app.needs_l2 = after.needs_l2
@@ -179,28 +205,20 @@ def _act(
         ]
     row = Transition(
         application=app,
-        event=step.event.value,
-        from_state=step.from_state.value,
-        to_state=step.to_state.value,
+        event=t.event.value,
+        from_state=t.from_state.value,
+        to_state=t.to_state.value,
         actor_id=user_id,
         at=now,
         comment=comment.strip(),
     )
     db.session.add(row)
     audit.record(
-        "application_" + step.event.value,
+        "application_" + t.event.value,
         actor_id=user_id, object_type="application", object_id=app.id, ip=ip,
-        from_state=step.from_state.value, to_state=step.to_state.value, comment=comment.strip(),
+        from_state=t.from_state.value, to_state=t.to_state.value, comment=comment.strip(),
     )
-    notifications.on_transition(app, step.event, user_id, now)
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise _conflict(db.session.get(Application, application_id)) from None
-    if step.to_state == State.UPLOADING:
-        # A resubmission without new photos goes straight on to the director.
-        advance_if_photos_in(app, now)
+    notifications.on_transition(app, t.event, user_id, now)
     return row
 
 
