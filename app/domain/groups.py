@@ -4,9 +4,9 @@ A product's ``credit_rules["group"]`` dict becomes ``GroupRules`` with ``GroupRu
 (missing keys take the defaults: three to five members, at most one pair of relatives, no
 exposure limit). ``check_members`` lists every way a proposed set of members breaks them — all
 at once, each as an untranslated N_ message with its parameters — so the phone's group capture
-and the server refuse the same groups with the same words. ``ready_state`` and
-``exposure`` are what the group review needs: whether the group can move as a whole, and its
-exposure against the limit.
+and the server refuse the same groups with the same words. ``group_step`` and ``exposure`` are
+what the group review needs: where the group stands in the review chain, and its exposure against
+the limit.
 
 Pure: no Flask, SQLAlchemy or app imports besides other domain modules.
 """
@@ -34,7 +34,9 @@ __all__ = [
     "check_members",
     "exposure",
     "normalise_pairs",
-    "ready_state",
+    "CHAIN",
+    "GroupStep",
+    "group_step",
 ]
 
 DEFAULT_MIN_SIZE = 3
@@ -281,18 +283,61 @@ def _is_pair(p: object) -> bool:
 # Review as a whole
 
 
-def ready_state(states: Iterable[str], *, terminal: Iterable[str]) -> str | None:
-    """The one state every remaining member is in, or None.
+# The review chain in order; a group stands at the earliest step any of its members still waits at.
+CHAIN: tuple[str, ...] = (
+    "uploading", "awaiting_director", "awaiting_entry", "awaiting_l1", "awaiting_l2",
+    "awaiting_special", "awaiting_disbursement", "disbursed",
+)
+ENDED: frozenset[str] = frozenset({"rejected", "withdrawn"})
+DONE: frozenset[str] = frozenset({"awaiting_disbursement", "disbursed"})
+# Up to first-level review the members travel side by side: a step is taken for all at once.
+_TOGETHER: frozenset[str] = frozenset({"awaiting_director", "awaiting_entry", "awaiting_l1"})
 
-    ``states`` are the members' application states; members in a ``terminal`` state (rejected,
-    withdrawn) no longer count. The group moves only when all remaining members wait at the same
-    step: one member routed to special review while the others wait for disbursement holds the
-    group at special review until it passes there (the others already passed every level they
-    need). Returns None when no member remains or the remaining ones are at different steps.
+
+@dataclass(frozen=True)
+class GroupStep:
+    """Where a group stands: ``state`` is the step a group decision is taken at now (None: no
+    decision possible), ``members`` the indexes of the members it acts on, ``why`` the reason
+    when none (an N_ message with params) and ``done`` when every remaining member passed."""
+
+    state: str | None
+    members: tuple[int, ...]
+    why: Problem | None
+    done: bool = False
+
+
+def group_step(states: Sequence[str]) -> GroupStep:
+    """Where a group whose members' applications are in ``states`` stands.
+
+    Rejected and withdrawn members no longer count. Up to and including first-level review the
+    remaining members move together: the director approves, and the first-level reviewer passes,
+    only when every one of them waits at that step (data entry is per member, so the group waits
+    until the last member's entry is complete). After first-level review the routing is each
+    member's: members routed to second-level or special review are decided there, the earliest
+    level first, while members needing no more review wait for disbursement — so a member sent to
+    special review holds the group there. A member returned to the officer holds the group until
+    it comes back. ``done``: every remaining member passed every level it needs.
     """
-    ended = set(terminal)
-    remaining = {s for s in states if s not in ended}
-    return next(iter(remaining)) if len(remaining) == 1 else None
+    remaining = [(i, s) for i, s in enumerate(states) if s not in ENDED]
+    if not remaining:
+        return GroupStep(None, (), (N_("No member of the group remains"), {}))
+    if any(s in ("returned", "uploading") for _, s in remaining):
+        return GroupStep(
+            None, (), (N_("A member's application is with the officer: the group waits for it"), {})
+        )
+    pending = [(i, s) for i, s in remaining if s not in DONE]
+    if not pending:
+        return GroupStep(None, (), None, done=True)
+    earliest = min((s for _, s in pending), key=CHAIN.index)
+    at = tuple(i for i, s in pending if s == earliest)
+    if earliest in _TOGETHER and len(at) != len(pending):
+        return GroupStep(
+            None, (),
+            (N_("The members are at different steps: the group moves when all of them wait at the same one"), {}),
+        )
+    if earliest == "awaiting_entry":
+        return GroupStep(None, (), (N_("Data entry is done member by member"), {}))
+    return GroupStep(earliest, at, None)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ from app.domain.groups import (
     GroupRulesError,
     MemberFacts,
     check_members,
+    CHAIN,
+    GroupStep,
     exposure,
-    ready_state,
+    group_step,
 )
 
 D = Decimal
@@ -142,13 +144,35 @@ def test_every_problem_at_once() -> None:
     assert len(got) == 4
 
 
-def test_ready_state() -> None:
-    term = {"rejected", "withdrawn"}
-    assert ready_state(["awaiting_l1"] * 3, terminal=term) == "awaiting_l1"
-    assert ready_state(["awaiting_l1", "rejected", "awaiting_l1"], terminal=term) == "awaiting_l1"
-    assert ready_state(["awaiting_l1", "awaiting_entry"], terminal=term) is None
-    assert ready_state(["rejected", "withdrawn"], terminal=term) is None
-    assert ready_state([], terminal=term) is None
+def test_group_step_together_up_to_l1() -> None:
+    assert group_step(["awaiting_director"] * 3) == GroupStep("awaiting_director", (0, 1, 2), None)
+    s = group_step(["awaiting_l1", "rejected", "awaiting_l1"])
+    assert (s.state, s.members) == ("awaiting_l1", (0, 2))
+    assert group_step(["awaiting_l1", "awaiting_entry", "awaiting_l1"]).state is None
+    assert group_step(["awaiting_entry"] * 3).state is None  # entry is per member
+    assert group_step(["awaiting_director", "uploading"]).state is None
+    assert group_step(["awaiting_l1", "returned"]).why is not None
+    assert group_step(["rejected", "withdrawn"]).state is None
+
+
+def test_group_step_after_l1_follows_each_members_routing() -> None:
+    s = group_step(["awaiting_disbursement", "awaiting_special", "awaiting_l2"])
+    assert (s.state, s.members, s.done) == ("awaiting_l2", (2,), False)
+    s = group_step(["awaiting_disbursement", "awaiting_special", "awaiting_special"])
+    assert (s.state, s.members) == ("awaiting_special", (1, 2))
+    s = group_step(["awaiting_disbursement", "rejected", "disbursed"])
+    assert s.done and s.state is None
+
+
+@given(st.lists(st.sampled_from(list(CHAIN) + ["returned", "rejected", "withdrawn"]), max_size=6))
+def test_group_step_acts_only_on_members_at_its_step(states: list[str]) -> None:
+    s = group_step(states)
+    assert all(states[i] == s.state for i in s.members)
+    assert (s.state is None) == (not s.members)
+    if s.state in ("awaiting_director", "awaiting_l1"):
+        # every member still under review is there (those past every level wait for disbursement)
+        ended = {"rejected", "withdrawn", "awaiting_disbursement", "disbursed"}
+        assert {x for x in states if x not in ended} == {s.state}
 
 
 def test_exposure() -> None:
