@@ -14,7 +14,7 @@ from app.domain.i18n import N_
 from app.domain.workflow import Event, State
 from app.extensions import db
 from app.models import Application, Borrower, Loan, Photo, Transition, User
-from app.services import audit, entry_checks, notifications
+from app.services import audit, entry_checks, guarantees, notifications
 from app.services.errors import ServiceError
 
 IN_FLIGHT = tuple(s.value for s in State if s not in workflow.TERMINAL)
@@ -203,6 +203,10 @@ def step(
             {"level": r.level, "code": r.code, "message": r.message, "params": dict(r.params)}
             for r in decision.reasons
         ]
+    if event == Event.ENTRY_COMPLETE:  # the keyed guarantor becomes a person with a guarantee
+        guarantees.link_from_entry(app, user_id, now=now, ip=ip)
+    if after.state in (State.REJECTED, State.WITHDRAWN):  # a refused loan binds no guarantor
+        guarantees.release_for_application(app.id, user_id, t.event.value, ip)
     row = Transition(
         application=app,
         event=t.event.value,

@@ -32,7 +32,12 @@ def product_limits() -> dict[int, ProductSpec]:
 
 
 def check(app: Application, values: dict[str, object], today: date) -> EntryCheck:
-    return check_entry(values, products=product_limits(), today=today)
+    from app.services import guarantees
+
+    result = check_entry(values, products=product_limits(), today=today)
+    # The product's guarantor rules (limit, arrears, consent photo) as errors beside his fields.
+    extra = guarantees.entry_problems(app, result.values, result.errors)
+    return EntryCheck(result.values, {**result.errors, **extra}, result.derived) if extra else result
 
 
 def _ocr_readings(app: Application) -> list[OcrReading]:

@@ -32,6 +32,7 @@ from app.models import Application, FollowUpTask, Installment, Loan, Repayment, 
 from app.models.loans import ContractCounter
 from app.services import applications as app_service
 from app.services import audit
+from app.services import guarantees
 from app.services import holidays
 from app.services import ledger_loans
 from app.services.errors import ServiceError
@@ -475,6 +476,7 @@ def reverse_repayment(repayment: Repayment, user: User, reason: str, *, now: dat
     repayment.reversed_at, repayment.reversed_by_id, repayment.reversal_reason = now, user.id, reason.strip()[:200]
     if loan.status == "closed":
         loan.status, loan.closed_on = "active", None
+        guarantees.reopen_for_loan(loan, user.id)
         # Closing cancelled these (and nothing else cancels a task): the loan needs them again.
         db.session.execute(update(FollowUpTask).where(FollowUpTask.loan_id == loan.id,
                                                       FollowUpTask.status == "cancelled").values(status="open"))
@@ -517,6 +519,8 @@ def _rebuild(loan: Loan, as_of: date, class_days: tuple[int, ...]) -> None:
     if loan.class_floor_until is not None and as_of <= loan.class_floor_until:
         loan.classification = floor_class(loan.classification, loan.class_floor)
     if pos.closed_on is not None:
+        if loan.status != "closed":  # repaid in full: the guarantors are free
+            guarantees.release_for_loan(loan, None)
         loan.status, loan.closed_on = "closed", pos.closed_on
         # Repaid in full: no more visits. (A reversal that reopens the loan reopens them.)
         db.session.execute(update(FollowUpTask).where(FollowUpTask.loan_id == loan.id, FollowUpTask.status == "open")
