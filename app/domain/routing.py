@@ -44,6 +44,7 @@ _INT_FIELDS = (
     "special_age_max",
     "special_past_arrears_days",
     "max_active_loans_per_household",
+    "special_score_below",
 )
 _AGE_FIELDS = ("special_age_min", "special_age_max")
 # An age limit above this is a typo (e.g. "younger than 200" would send everyone to special review).
@@ -54,6 +55,7 @@ _BOOL_FIELDS = (
     "special_duplicate_id",
     "special_gps_required",
     "special_officer_not_on_site",
+    "l2_over_suggested_limit",
 )
 
 
@@ -72,6 +74,11 @@ class RoutingRules:
     special_exposure_over: Decimal | None = None  # outstanding + this amount > limit
     special_past_arrears_days: int | None = None  # repeat borrower whose worst DPD >= this
     max_active_loans_per_household: int | None = None  # household has more active loans -> special
+    # The scorecard (app.domain.scorecard): a score strictly below this -> special; an amount
+    # strictly above the suggested limit -> L2. An unscored application (no survey answers, None)
+    # is routed as if it failed them, like an unknown age: the control exists to look at it.
+    special_score_below: int | None = None
+    l2_over_suggested_limit: bool = False
 
     def __post_init__(self) -> None:
         # Validate here too so rules built in code obey the same invariants as JSON ones.
@@ -172,6 +179,9 @@ class RoutingFacts:
     worst_past_dpd: int | None  # None = no previous loans
     # Disbursed, not yet repaid loans of the household; this application is not counted.
     household_active_loans: int
+    # The scorecard's result (app.services.scoring); None = not scored (no survey answers).
+    score: int | None = None
+    suggested_limit: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +221,15 @@ def evaluate(rules: RoutingRules, facts: RoutingFacts) -> RoutingDecision:
             N_("Term of %(term)s months exceeds the second-level threshold of %(limit)s months"),
             term=facts.term_months, limit=rules.l2_term_over_months,
         )
+    if rules.l2_over_suggested_limit:
+        if facts.suggested_limit is None:
+            add("l2", "suggested_limit_unknown", N_("No suggested limit: the application is not scored"))
+        elif facts.amount > facts.suggested_limit:
+            add(
+                "l2", "over_suggested_limit",
+                N_("Amount %(amount)s is above the suggested limit %(limit)s"),
+                amount=format_money(facts.amount), limit=format_money(facts.suggested_limit),
+            )
 
     # --- special review -----------------------------------------------------
     if rules.special_age_min is not None or rules.special_age_max is not None:
@@ -228,6 +247,14 @@ def evaluate(rules: RoutingRules, facts: RoutingFacts) -> RoutingDecision:
                 "special", "age_above",
                 N_("Borrower is %(age)s, above the age limit %(limit)s"),
                 age=age, limit=rules.special_age_max,
+            )
+    if rules.special_score_below is not None:
+        if facts.score is None:
+            add("special", "score_unknown", N_("Not scored: no household survey answers"))
+        elif facts.score < rules.special_score_below:
+            add(
+                "special", "score_below", N_("Score %(score)s is below %(limit)s"),
+                score=facts.score, limit=rules.special_score_below,
             )
     if rules.special_related_party and facts.related_party:
         add("special", "related_party", N_("Borrower is a related party"))

@@ -36,18 +36,23 @@ INT_FIELDS: dict[str, tuple[int, int]] = {
     "special_age_max": (0, MAX_AGE),
     "special_past_arrears_days": (0, 3650),
     "max_active_loans_per_household": (0, 99),
+    "special_score_below": (0, 10000),
 }
 BOOL_FIELDS = (
     "special_related_party",
     "special_duplicate_id",
     "special_gps_required",
     "special_officer_not_on_site",
+    "l2_over_suggested_limit",
 )
 
 # The form's labels, in the order shown. "kind" tells the template which input to draw.
 FIELDS: tuple[tuple[str, str, str], ...] = (
     ("l2_amount_over", "amount", N_("Second-level review when the amount is over (yuan)")),
     ("l2_term_over_months", "int", N_("Second-level review when the term is over (months)")),
+    ("l2_over_suggested_limit", "bool",
+     N_("Second-level review when the amount is above the scorecard's suggested limit")),
+    ("special_score_below", "int", N_("Special review when the score is below")),
     ("special_age_min", "int", N_("Special review when the borrower is younger than (years)")),
     ("special_age_max", "int", N_("Special review when the borrower is older than (years)")),
     ("special_related_party", "bool", N_("Special review when the borrower is a related party")),
@@ -193,6 +198,10 @@ def describe(rules: RoutingRules) -> list[tuple[str, str, dict[str, Any]]]:
         out.append(("l2", N_("amount over %(amount)s yuan"), {"amount": format_money(rules.l2_amount_over)}))
     if rules.l2_term_over_months is not None:
         out.append(("l2", N_("term over %(months)s months"), {"months": rules.l2_term_over_months}))
+    if rules.l2_over_suggested_limit:
+        out.append(("l2", N_("amount above the suggested limit"), {}))
+    if rules.special_score_below is not None:
+        out.append(("special", N_("score below %(score)s"), {"score": rules.special_score_below}))
     if rules.special_age_min is not None:
         out.append(("special", N_("borrower younger than %(age)s"), {"age": rules.special_age_min}))
     if rules.special_age_max is not None:
