@@ -143,6 +143,10 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
         for i, (c, n, r, m) in enumerate(STANDARD_ITEMS + (("group", "联保协议", 1, 3),))
     ]
     db.session.add_all([credit, joint])
+    # Guarantors and bureau queries: their signed forms as collection items, the guarantor rules.
+    from app.services import guarantees
+
+    guarantees.seed_demo([credit, joint])
 
     # name, birth, serial, village, officer, product, amount, term, purpose, target state
     plan = (
@@ -197,6 +201,10 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
         for app, target in applications:
             # The application still uploading has only part of its photos, as on a real phone.
             _add_photos(app, store, now, complete=target != State.UPLOADING)
+    # Each product's household survey (the default) and plausible answers on every application.
+    from app.services import surveys
+
+    surveys.seed_demo()
     db.session.commit()
 
     _open_the_books(users, offices["hq"], now)

@@ -1,0 +1,293 @@
+"""The household survey per product, versioned, and its answers on applications.
+
+- ``current_version(product_id)``: the product's latest ``SurveyVersion``. A product without one
+  (every product created before surveys, and every new one) gets version 1 from the shipped
+  default (``survey.DEFAULT_SURVEY``) on the first call, in the caller's transaction (a savepoint,
+  so two first calls at once end with one version 1). No product ever lacks a survey, and nothing
+  has to remember to seed one.
+- ``publish(product_id, definition, actor)``: checks the definition whole (``SurveyDefinitionRefused``
+  with every problem by its path), writes a new version only if it differs from the current one,
+  audits ``survey_published`` (version before and after) and commits.
+- ``definition_for(application)``: the version the application was answered on (None: no survey).
+  An application keeps its version for good, so a later change never breaks one captured.
+- ``save_answers(application, answers, actor, complete=...)``: the clerk's correction at HQ
+  (while the application waits for data entry), checked whole, audited ``survey_answers_changed``
+  with the changed keys only (never values), committed with the application's optimistic lock.
+- ``record_captured_answers(application, version_id, answers)``: the phone's answers on a new
+  application (sync): the version must be this product's, the answers are checked as a draft
+  (the clerk completes them); ``SurveyRefused`` otherwise, so the manifest is refused whole. No commit.
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.domain import survey as rules
+from app.domain.i18n import N_
+from app.domain.survey import SurveyDefinition, SurveyError
+from app.domain.workflow import State
+from app.extensions import db
+from app.models import Application, Product, SurveyVersion, User
+from app.services import applications as app_service
+from app.services import audit
+from app.services.errors import NotFound, ServiceError
+
+
+class SurveyRefused(ServiceError):
+    """Answers that do not fit the survey: ``fields`` holds each question's problem."""
+
+    def __init__(self, code: str, message: str, *, fields=None, **params: object) -> None:
+        super().__init__(code, message, fields=fields, **params)
+
+
+class SurveyDefinitionRefused(ServiceError):
+    """A survey definition with problems; ``problems`` = [(path, N_ message, params)], all of them."""
+
+    def __init__(self, error: SurveyError) -> None:
+        fields = {}
+        for path, message, params in error.problems:
+            fields.setdefault(path or "_", (message, params))
+        super().__init__("survey_definition_invalid", error.message, fields=fields, **error.params)
+        self.problems = list(error.problems)
+
+
+class SurveyConflict(ServiceError):
+    def __init__(self, version: int) -> None:
+        super().__init__("survey_changed", N_("Someone else published version %(version)s of this survey meanwhile; "
+                                              "reload the page and make your change again."), version=version)
+
+
+# ------------------------------------------------------------------ versions
+def _latest(product_id: int) -> SurveyVersion | None:
+    return db.session.scalar(select(SurveyVersion).where(SurveyVersion.product_id == product_id)
+                             .order_by(SurveyVersion.version.desc()).limit(1))
+
+
+def current_version(product_id: int) -> SurveyVersion:
+    """The product's latest survey version; version 1 from the default if it has none yet."""
+    latest = _latest(product_id)
+    if latest is not None:
+        return latest
+    if db.session.get(Product, product_id) is None:
+        raise NotFound("product", product_id)
+    row = SurveyVersion(product_id=product_id, version=1, definition=rules.default_definition(), created_by_id=None)
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        # Another request made version 1 first: take theirs.
+        latest = _latest(product_id)
+        if latest is None:  # pragma: no cover - the constraint that failed says it exists
+            raise
+        return latest
+    audit.record("survey_published", actor_id=None, object_type="product", object_id=product_id,
+                 before=None, after=1, default=True)
+    return row
+
+
+def versions(product_id: int) -> list[SurveyVersion]:
+    """Every version of the product's survey, newest first (the current one made if none)."""
+    current_version(product_id)
+    return list(db.session.scalars(select(SurveyVersion).where(SurveyVersion.product_id == product_id)
+                                   .order_by(SurveyVersion.version.desc())))
+
+
+def definition_of(version: SurveyVersion) -> SurveyDefinition:
+    return SurveyDefinition.from_dict(version.definition)
+
+
+def publish(product_id: int, definition: object, actor: User | None, *, expected_version: int | None = None,
+            ip: str = "") -> tuple[SurveyVersion, bool]:
+    """Publish a new version of the product's survey if ``definition`` differs from the current one.
+
+    Returns (the current version after, whether a new one was written). Refuses with every problem
+    (``SurveyDefinitionRefused``), or ``SurveyConflict`` when ``expected_version`` is given and
+    someone published since. Commits."""
+    if db.session.get(Product, product_id) is None:
+        raise NotFound("product", product_id)
+    try:
+        parsed = SurveyDefinition.from_dict(definition)
+    except SurveyError as e:
+        raise SurveyDefinitionRefused(e) from None
+    current = current_version(product_id)
+    if expected_version is not None and current.version != expected_version:
+        raise SurveyConflict(current.version)
+    if _same(current.definition, parsed):
+        db.session.commit()  # version 1 made just now, if it was
+        return current, False
+    row = SurveyVersion(product_id=product_id, version=current.version + 1, definition=parsed.to_dict(),
+                        created_by_id=actor.id if actor is not None else None)
+    db.session.add(row)
+    audit.record("survey_published", actor_id=actor.id if actor is not None else None, object_type="product",
+                 object_id=product_id, ip=ip, before=current.version, after=row.version,
+                 questions=len(parsed.keys))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        latest = _latest(product_id)
+        raise SurveyConflict(latest.version if latest else 0) from None
+    return row, True
+
+
+def _same(stored: object, parsed: SurveyDefinition) -> bool:
+    try:
+        return SurveyDefinition.from_dict(stored) == parsed
+    except SurveyError:
+        return False
+
+
+# ------------------------------------------------------------------ answers
+def definition_for(application: Application) -> SurveyDefinition | None:
+    """The survey the application was answered on, or None (captured before surveys)."""
+    if application.survey_version_id is None:
+        return None
+    version = application.survey_version or db.session.get(SurveyVersion, application.survey_version_id)
+    return definition_of(version) if version is not None else None
+
+
+def _photo_uuids(application: Application) -> set[str]:
+    return {p.uuid for p in application.photos if p.purged_at is None}
+
+
+def _check(definition: SurveyDefinition, answers: object, *, complete: bool,
+           photo_uuids: Collection[str]) -> dict[str, Any]:
+    normal, errors = rules.check_answers(definition, answers, complete=complete)
+    known = {u.lower() for u in photo_uuids}
+    for q in definition.questions():
+        if q.type == "photo" and q.key in normal and normal[q.key] not in known:
+            errors[q.key] = (N_("%(label)s: not a photo of this application."), {"label": q.label})
+            del normal[q.key]
+    if errors:
+        raise SurveyRefused("survey_invalid", N_("The survey's answers do not check out: %(count)s problem(s)."),
+                            fields=errors, count=len(errors))
+    return normal
+
+
+def record_captured_answers(application: Application, version_id: int, answers: object, *,
+                            photo_uuids: Collection[str] | None = None) -> None:
+    """Store the phone's survey answers on a new application (no commit).
+
+    ``version_id`` must be one of this product's survey versions; the answers are checked as a
+    draft (required ones may be missing: the clerk completes them). A photo answer must be one of
+    the application's photos (``photo_uuids``, else the photo rows already on it). Raises
+    ``SurveyRefused`` (nothing set)."""
+    version = db.session.get(SurveyVersion, version_id) if isinstance(version_id, int) \
+        and not isinstance(version_id, bool) else None
+    if version is None or version.product_id != application.product_id:
+        raise SurveyRefused("survey_version_unknown",
+                            N_("This survey version is not one of the loan type's; update the app and fill the survey again."))
+    normal = _check(definition_of(version), answers, complete=False,
+                    photo_uuids=_photo_uuids(application) if photo_uuids is None else photo_uuids)
+    application.survey_version_id = version.id
+    application.survey_version = version
+    application.survey_answers = normal
+
+
+def may_edit_answers(application: Application) -> bool:
+    """The clerk corrects the survey while the application waits for data entry."""
+    return application.survey_version_id is not None and application.state == State.AWAITING_ENTRY.value
+
+
+def save_answers(application: Application, answers: object, actor: User, *, complete: bool,
+                 expected_version: int | None = None, ip: str = "") -> list[str]:
+    """The clerk's answers, checked whole against the application's own survey version.
+
+    Returns the changed keys. Refuses (nothing written) with ``SurveyRefused``; ``Conflict`` when
+    the application changed since the form was loaded. Commits."""
+    definition = definition_for(application)
+    if definition is None:
+        raise SurveyRefused("survey_missing", N_("This application was captured without a survey."))
+    if application.state != State.AWAITING_ENTRY.value:
+        raise SurveyRefused("survey_locked", N_("The survey can be corrected only while the application waits for data entry."))
+    if expected_version is not None and application.version != expected_version:
+        raise app_service.conflict(application)
+    normal = _check(definition, answers, complete=complete, photo_uuids=_photo_uuids(application))
+    before = dict(application.survey_answers or {})
+    changed = sorted(k for k in set(before) | set(normal) if before.get(k) != normal.get(k))
+    if not changed:
+        return []
+    application.survey_answers = normal
+    audit.record("survey_answers_changed", actor_id=actor.id, object_type="application", object_id=application.id,
+                 ip=ip, changed=changed, version=application.survey_version_id, complete=complete)
+    app_service.commit_or_conflict(application)
+    return changed
+
+
+def missing_required(definition: SurveyDefinition, answers: Mapping[str, Any] | None) -> list[str]:
+    """The labels of required questions not answered yet."""
+    answers = answers or {}
+    return [q.label for q in definition.questions() if q.required and answers.get(q.key) in (None, "")]
+
+
+def shown_sections(application: Application) -> list[dict[str, Any]] | None:
+    """The answers for reading, grouped by section: [{title, rows: [{label, value, unit, type}]}];
+    None when the application has no survey."""
+    definition = definition_for(application)
+    if definition is None:
+        return None
+    answers = application.survey_answers or {}
+    sections = []
+    for section in definition.sections:
+        rows = []
+        for q in section.questions:
+            value = answers.get(q.key)
+            rows.append({"key": q.key, "label": q.label, "type": q.type, "unit": q.shown_unit,
+                         "value": rules.format_answer(q, value) if value is not None else None,
+                         "raw": value, "required": q.required})
+        sections.append({"title": section.title, "rows": rows})
+    return sections
+
+
+# ------------------------------------------------------------------ demo
+def _plausible(definition: SurveyDefinition, rng: random.Random) -> dict[str, Any]:
+    """Answers a rural household might give to the default survey's questions (others skipped)."""
+    members = rng.randint(2, 7)
+    land = rng.randint(10, 150) / 10
+    heads = rng.choice([0, 0, 2, 5, 12, 30])
+    crop = int(land * rng.randint(1500, 3000))
+    livestock = heads * rng.randint(800, 2500)
+    wage = rng.choice([0, 15000, 30000, 48000])
+    business = rng.choice([0, 0, 0, 20000])
+    debt = rng.choice([0, 0, 10000, 30000])
+    values: dict[str, Any] = {
+        "members": str(members), "labourers": str(rng.randint(1, min(members, 4))),
+        "years_in_village": str(rng.randint(5, 50)), "land_mu": f"{land:.1f}",
+        "main_crops": rng.choice(["水稻、油菜", "玉米、小麦", "柑橘", "蔬菜大棚"]), "livestock_heads": str(heads),
+        "crop_income": f"{crop}.00", "livestock_income": f"{livestock}.00", "wage_income": f"{wage}.00",
+        "business_income": f"{business}.00", "other_income": f"{rng.choice([0, 2000, 5000])}.00",
+        "living_expenses": f"{rng.randint(12, 30) * 1000}.00",
+        "production_expenses": f"{int(crop * 0.4 + livestock * 0.5)}.00",
+        "house_type": rng.choice(["brick_concrete", "brick_concrete", "brick_wood", "earth"]),
+        "house_value": f"{rng.randint(5, 40) * 10000}.00", "has_vehicle": rng.random() < 0.4,
+        "formal_debt": f"{debt}.00", "informal_debt": f"{rng.choice([0, 0, 5000])}.00",
+        "yearly_debt_service": f"{int(debt * 0.35)}.00",
+        "committee_rating": rng.choice(["excellent", "good", "good", "fair", "poor"]),
+    }
+    normal, _errors = rules.check_answers(definition, {k: v for k, v in values.items() if definition.question(k)},
+                                          complete=False)
+    return normal
+
+
+def seed_demo() -> int:
+    """Demo data: every product gets its survey (the default, version 1) and every application
+    without a survey plausible answers on it. Returns how many applications were answered. No commit."""
+    products = list(db.session.scalars(select(Product).order_by(Product.id)))
+    current = {p.id: current_version(p.id) for p in products}
+    count = 0
+    for app in db.session.scalars(select(Application).where(Application.survey_version_id.is_(None))
+                                  .order_by(Application.id)):
+        version = current.get(app.product_id)
+        if version is None:
+            continue
+        app.survey_version_id = version.id
+        app.survey_version = version
+        app.survey_answers = _plausible(definition_of(version), random.Random(app.id * 7919))
+        count += 1
+    db.session.flush()
+    return count

@@ -1,0 +1,209 @@
+"""The household survey per product: versions, publishing, answers captured and corrected."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+from sqlalchemy import func, select
+
+from app.domain.survey import DEFAULT_SURVEY
+from app.domain.workflow import State
+from app.extensions import db
+from app.models import Application, AuditLog, Product, SurveyVersion, User
+from app.services import surveys
+
+
+def _user(name: str) -> User:
+    return db.session.scalar(select(User).where(User.username == name))
+
+
+def _product(code: str = "XYD") -> Product:
+    return db.session.scalar(select(Product).where(Product.code == code))
+
+
+def _app_in(state: State) -> Application:
+    return db.session.scalar(select(Application).where(Application.state == state.value).order_by(Application.id))
+
+
+def _versions(product_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(SurveyVersion).where(SurveyVersion.product_id == product_id))
+
+
+def _audits(action: str) -> list[AuditLog]:
+    return list(db.session.scalars(select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)))
+
+
+def test_demo_products_have_the_default_and_applications_plausible_answers(app, demo):
+    with app.app_context():
+        for product in db.session.scalars(select(Product)):
+            version = surveys.current_version(product.id)
+            assert version.version == 1
+            assert surveys.definition_of(version) == DEFAULT_SURVEY
+        apps = list(db.session.scalars(select(Application)))
+        assert apps and all(a.survey_version_id is not None for a in apps)
+        for a in apps:
+            assert surveys.definition_for(a) == DEFAULT_SURVEY
+            assert not surveys.missing_required(DEFAULT_SURVEY, a.survey_answers)
+        assert len({a.survey_answers["crop_income"] for a in apps}) > 3  # not all alike
+
+
+def test_a_product_without_a_survey_gets_the_default_once(app, demo):
+    with app.app_context():
+        product = _product()
+        for a in db.session.scalars(select(Application).where(Application.product_id == product.id)):
+            a.survey_version_id = None
+        db.session.flush()
+        db.session.execute(SurveyVersion.__table__.delete().where(SurveyVersion.product_id == product.id))
+        db.session.commit()
+        first = surveys.current_version(product.id)
+        db.session.commit()
+        again = surveys.current_version(product.id)
+        assert first.id == again.id and first.version == 1 and _versions(product.id) == 1
+
+
+def test_publish_writes_a_version_only_when_different_and_audits_it(app, demo):
+    with app.app_context():
+        product, admin = _product(), _user("admin")
+        same, written = surveys.publish(product.id, DEFAULT_SURVEY.to_dict(), admin)
+        assert not written and same.version == 1 and _versions(product.id) == 1
+        changed = DEFAULT_SURVEY.to_dict()
+        changed["sections"][0]["questions"][0]["max"] = "20"
+        row, written = surveys.publish(product.id, changed, admin, expected_version=1)
+        assert written and row.version == 2 and row.created_by_id == admin.id
+        assert surveys.current_version(product.id).id == row.id
+        audit = _audits("survey_published")[-1]
+        assert (audit.detail["before"], audit.detail["after"], audit.actor_id) == (1, 2, admin.id)
+        assert [v.version for v in surveys.versions(product.id)] == [2, 1]
+        # The other product is untouched.
+        assert surveys.current_version(_product("LBD").id).version == 1
+
+
+def test_a_bad_definition_is_refused_whole_and_nothing_is_written(app, demo):
+    with app.app_context():
+        product, admin = _product(), _user("admin")
+        bad = DEFAULT_SURVEY.to_dict()
+        bad["sections"][0]["questions"][0]["min"] = "50"
+        bad["sections"][1]["questions"][0]["key"] = "members"
+        audits = len(_audits("survey_published"))
+        with pytest.raises(surveys.SurveyDefinitionRefused) as exc:
+            surveys.publish(product.id, bad, admin)
+        assert len(exc.value.problems) == 2
+        assert "sections.0.questions.0.max" in exc.value.fields
+        assert "sections.1.questions.0.key" in exc.value.fields
+        db.session.rollback()
+        assert _versions(product.id) == 1 and len(_audits("survey_published")) == audits
+
+
+def test_publishing_over_someone_elses_version_is_a_conflict(app, demo):
+    with app.app_context():
+        product, admin = _product(), _user("admin")
+        changed = DEFAULT_SURVEY.to_dict()
+        changed["sections"][0]["title"] = "家庭"
+        surveys.publish(product.id, changed, admin, expected_version=1)
+        changed["sections"][0]["title"] = "家庭情况"
+        with pytest.raises(surveys.SurveyConflict):
+            surveys.publish(product.id, changed, admin, expected_version=1)
+        assert _versions(product.id) == 2
+
+
+def test_the_clerk_saves_answers_on_the_applications_own_version(app, demo):
+    """Publish v2 without a question: an application answered on v1 still shows and saves it."""
+    with app.app_context():
+        application = _app_in(State.AWAITING_ENTRY)
+        product_id, v1 = application.product_id, application.survey_version_id
+        changed = DEFAULT_SURVEY.to_dict()
+        changed["sections"][0]["questions"] = [q for q in changed["sections"][0]["questions"] if q["key"] != "labourers"]
+        row, _ = surveys.publish(product_id, changed, _user("admin"))
+        assert row.version == 2
+        db.session.expire_all()
+        application = db.session.get(Application, application.id)
+        assert application.survey_version_id == v1
+        assert surveys.definition_for(application).question("labourers") is not None
+        answers = dict(application.survey_answers)
+        answers["labourers"] = "3"
+        answers["members"] = "6"
+        changed_keys = surveys.save_answers(application, answers, _user("clerk1"), complete=True,
+                                            expected_version=application.version)
+        assert set(changed_keys) <= {"labourers", "members"} and "members" in changed_keys
+        db.session.expire_all()
+        application = db.session.get(Application, application.id)
+        assert application.survey_answers["labourers"] == "3" and application.survey_answers["members"] == "6"
+        audit = _audits("survey_answers_changed")[-1]
+        assert audit.detail["changed"] == changed_keys and "6" not in str(audit.detail)
+        sections = surveys.shown_sections(application)
+        assert any(r["key"] == "labourers" and r["value"] == "3" for s in sections for r in s["rows"])
+
+
+def test_bad_answers_are_refused_and_nothing_is_written(app, demo):
+    with app.app_context():
+        application = _app_in(State.AWAITING_ENTRY)
+        before = copy.deepcopy(application.survey_answers)
+        version = application.version
+        bad = {**before, "members": "31", "land_mu": "1.25", "salary": "1", "house_type": "palace"}
+        with pytest.raises(surveys.SurveyRefused) as exc:
+            surveys.save_answers(application, bad, _user("clerk1"), complete=False)
+        assert set(exc.value.fields) == {"members", "land_mu", "salary", "house_type"}
+        message, params = exc.value.fields["members"]
+        assert message % params == "家庭人口 must be between 1 and 30 人."
+        db.session.rollback()
+        db.session.expire_all()
+        application = db.session.get(Application, application.id)
+        assert application.survey_answers == before and application.version == version
+        assert not _audits("survey_answers_changed")
+
+
+def test_complete_requires_the_required_answers(app, demo):
+    with app.app_context():
+        application = _app_in(State.AWAITING_ENTRY)
+        answers = {k: v for k, v in application.survey_answers.items() if k != "committee_rating"}
+        with pytest.raises(surveys.SurveyRefused) as exc:
+            surveys.save_answers(application, answers, _user("clerk1"), complete=True)
+        assert set(exc.value.fields) == {"committee_rating"}
+        db.session.rollback()
+        assert surveys.save_answers(db.session.get(Application, application.id), answers, _user("clerk1"),
+                                    complete=False) == ["committee_rating"]
+
+
+def test_answers_are_corrected_only_at_data_entry(app, demo):
+    with app.app_context():
+        application = _app_in(State.AWAITING_L1)
+        with pytest.raises(surveys.SurveyRefused) as exc:
+            surveys.save_answers(application, application.survey_answers, _user("clerk1"), complete=False)
+        assert exc.value.code == "survey_locked"
+
+
+def test_a_photo_answer_must_be_a_photo_of_the_application(app, demo):
+    with app.app_context():
+        application = _app_in(State.AWAITING_ENTRY)
+        other = _app_in(State.AWAITING_L1)
+        answers = dict(application.survey_answers)
+        if other.photos:
+            with pytest.raises(surveys.SurveyRefused) as exc:
+                surveys.save_answers(application, {**answers, "house_photo": other.photos[0].uuid},
+                                     _user("clerk1"), complete=False)
+            assert set(exc.value.fields) == {"house_photo"}
+            db.session.rollback()
+        application = db.session.get(Application, application.id)
+        if application.photos:
+            assert surveys.save_answers(application, {**answers, "house_photo": application.photos[0].uuid.upper()},
+                                        _user("clerk1"), complete=False) == ["house_photo"]
+
+
+def test_captured_answers_need_the_products_own_version(app, demo):
+    with app.app_context():
+        application = _app_in(State.AWAITING_ENTRY)
+        other_product = db.session.scalar(select(Product).where(Product.id != application.product_id))
+        foreign = surveys.current_version(other_product.id)
+        own = surveys.current_version(application.product_id)
+        for version_id in (foreign.id, 999999, "1", None, True):
+            with pytest.raises(surveys.SurveyRefused) as exc:
+                surveys.record_captured_answers(application, version_id, {"members": "3"})
+            assert exc.value.code == "survey_version_unknown"
+        with pytest.raises(surveys.SurveyRefused) as exc:
+            surveys.record_captured_answers(application, own.id, {"members": "0", "x": 1})
+        assert set(exc.value.fields) == {"members", "x"}
+        # A draft: required answers may be missing; normalised as stored.
+        surveys.record_captured_answers(application, own.id, {"members": "3", "land_mu": "4"}, photo_uuids=())
+        assert application.survey_answers == {"members": "3", "land_mu": "4.0"}
+        assert application.survey_version_id == own.id
+        db.session.rollback()
