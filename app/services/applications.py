@@ -14,7 +14,7 @@ from app.domain.i18n import N_
 from app.domain.workflow import Event, State
 from app.extensions import db
 from app.models import Application, Borrower, Loan, Photo, Transition, User
-from app.services import audit, entry_checks, guarantees, notifications
+from app.services import audit, entry_checks, guarantees, notifications, scoring
 from app.services.errors import ServiceError
 
 IN_FLIGHT = tuple(s.value for s in State if s not in workflow.TERMINAL)
@@ -64,6 +64,8 @@ def routing_facts(app: Application, today: date) -> routing.RoutingFacts:
         outstanding_exposure=exposure,
         worst_past_dpd=worst_dpd,
         household_active_loans=household,
+        score=app.score,
+        suggested_limit=app.suggested_limit,
     )
 
 
@@ -186,6 +188,8 @@ def step(
         _refuse_without_loan_change(app, event)
     decision = None
     if event == Event.L1_PASS:
+        # Scored again with the product's current scorecard, so routing sees the latest.
+        scoring.score_application(app, today=business_date_of(now))
         decision = routing.evaluate(app.product.rules, routing_facts(app, business_date_of(now)))  # China's date, like the preview
     t = workflow.transition(app.facts(), event, actor, now, comment, decision, as_group=as_group)
     after = workflow.apply(app.facts(), t)

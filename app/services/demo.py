@@ -205,6 +205,9 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
     from app.services import surveys
 
     surveys.seed_demo()
+    from app.services import scoring  # each product's scorecard (the default) and the scores
+
+    scoring.seed_demo()
     db.session.commit()
 
     _open_the_books(users, offices["hq"], now)

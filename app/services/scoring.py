@@ -1,0 +1,262 @@
+"""The points scorecard per product, versioned, and the score of an application (app.domain.scorecard).
+
+- ``current_version(product_id)``: the product's latest ``ScorecardVersion``. A product without
+  one (every product created before scorecards, and every new one) gets version 1 from the shipped
+  default (``scorecard.DEFAULT_SCORECARD``) on the first call, in the caller's transaction (a
+  savepoint, so two first calls at once end with one version 1), audited ``scorecard_published``
+  with ``default: true`` — the same rule as the survey (app/services/surveys.py). No product is
+  ever without a scorecard.
+- ``publish(product_id, definition, actor)``: checks the definition whole against the product's
+  current survey (a factor may read its number, money, choice and yes/no questions and the derived
+  facts), refusing with every problem (``ScorecardRefused``); writes a new version only if it
+  differs, audits ``scorecard_published`` (version before and after) and commits. Applications
+  already past first-level review keep the score they were routed with; the others are scored
+  again with the new version when their answers change and at the first-level pass.
+- ``score_application(app)``: scores the application's survey answers with the product's current
+  scorecard and sets ``score``, ``score_detail`` (each factor's points and reason, the suggested
+  limit's steps, the scorecard version) and ``suggested_limit``. No answers (captured before
+  surveys, or none yet): all three set to None — the application is *unscored*, which the routing
+  rules treat as failing the score rules. No commit. Called by the survey's writers when answers
+  arrive or change, and at the first-level pass (``applications.step``) so routing sees the latest.
+- ``score_answers(product_id, answers, age)``: the same for answers not (yet) on an application
+  (the village campaign's household surveys).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app import clock
+from app.domain import scorecard as rules
+from app.domain.i18n import N_
+from app.domain.scorecard import LimitResult, Scorecard, ScorecardError, ScoreResult
+from app.extensions import db
+from app.models import Application, Product, ScorecardVersion, SurveyVersion, User
+from app.services import audit
+from app.services.errors import NotFound, ServiceError
+
+__all__ = [
+    "ScorecardConflict",
+    "ScorecardRefused",
+    "card_of",
+    "current_version",
+    "fact_kinds",
+    "publish",
+    "score_answers",
+    "score_application",
+    "versions",
+]
+
+
+class ScorecardRefused(ServiceError):
+    """A scorecard with problems; ``problems`` = [(N_ message, params)], every one of them."""
+
+    def __init__(self, error: ScorecardError) -> None:
+        super().__init__(
+            "scorecard_invalid", N_("The scorecard has %(count)s problem(s); nothing was saved."),
+            fields={str(i): p for i, p in enumerate(error.problems)}, count=len(error.problems),
+        )
+        self.problems = list(error.problems)
+
+
+class ScorecardConflict(ServiceError):
+    def __init__(self, version: int) -> None:
+        super().__init__(
+            "scorecard_changed",
+            N_("Someone else published version %(version)s of this scorecard meanwhile; reload the "
+               "page and make your change again."),
+            version=version,
+        )
+
+
+# --- versions -----------------------------------------------------------------------------------
+
+# A version row never changes: its parsed card is kept by id.
+_CARDS: dict[int, Scorecard] = {}
+_CARDS_MAX = 256
+
+
+def _latest(product_id: int) -> ScorecardVersion | None:
+    return db.session.scalar(
+        select(ScorecardVersion).where(ScorecardVersion.product_id == product_id)
+        .order_by(ScorecardVersion.version.desc()).limit(1)
+    )
+
+
+def current_version(product_id: int) -> ScorecardVersion:
+    """The product's latest scorecard version; version 1 from the default if it has none yet."""
+    latest = _latest(product_id)
+    if latest is not None:
+        return latest
+    if db.session.get(Product, product_id) is None:
+        raise NotFound("product", product_id)
+    row = ScorecardVersion(product_id=product_id, version=1,
+                           definition=Scorecard.from_dict(rules.DEFAULT_SCORECARD).to_dict(),
+                           created_by_id=None)
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+            db.session.flush()
+    except IntegrityError:
+        latest = _latest(product_id)  # another request made version 1 first: take theirs
+        if latest is None:  # pragma: no cover - the constraint that failed says it exists
+            raise
+        return latest
+    audit.record("scorecard_published", actor_id=None, object_type="product", object_id=product_id,
+                 before=None, after=1, default=True)
+    return row
+
+
+def versions(product_id: int) -> list[ScorecardVersion]:
+    """Every version of the product's scorecard, newest first (the current one made if none)."""
+    current_version(product_id)
+    return list(db.session.scalars(
+        select(ScorecardVersion).where(ScorecardVersion.product_id == product_id)
+        .order_by(ScorecardVersion.version.desc())
+    ))
+
+
+def _stored_kinds(definition: Mapping[str, Any]) -> dict[str, str]:
+    """Every fact a stored card reads is allowed; its kind is checked where known."""
+    kinds = {f.get("fact"): "any" for f in definition.get("factors", ()) if isinstance(f, Mapping)
+             and isinstance(f.get("fact"), str)}
+    return {**kinds, **rules.DEFAULT_FACT_KINDS}
+
+
+def card_of(version: ScorecardVersion) -> Scorecard:
+    """The parsed card of a stored version (read without the survey check: it was checked when
+    published, and a later survey change must not stop scoring — a missing question takes the
+    factor's "no answer" bin)."""
+    card = _CARDS.get(version.id) if version.id is not None else None
+    if card is None:
+        card = Scorecard.from_dict(version.definition, fact_kinds=_stored_kinds(version.definition))
+        if version.id is not None:
+            if len(_CARDS) >= _CARDS_MAX:
+                _CARDS.clear()
+            _CARDS[version.id] = card
+    return card
+
+
+def fact_kinds(product_id: int) -> dict[str, str]:
+    """What a factor of this product may read: the latest survey's scorable questions (the
+    default survey's while the product has none) and the derived facts."""
+    survey = db.session.scalar(
+        select(SurveyVersion).where(SurveyVersion.product_id == product_id)
+        .order_by(SurveyVersion.version.desc()).limit(1)
+    )
+    return rules.fact_kinds_from_survey(survey.definition if survey is not None else None)
+
+
+def parse(product_id: int, definition: object) -> Scorecard:
+    """The definition checked whole for this product; ``ScorecardRefused`` with every problem."""
+    if not isinstance(definition, Mapping):
+        raise ScorecardRefused(ScorecardError(N_("The scorecard must be a JSON object")))
+    try:
+        return Scorecard.from_dict(definition, fact_kinds=fact_kinds(product_id))
+    except ScorecardError as e:
+        raise ScorecardRefused(e) from None
+
+
+def publish(product_id: int, definition: object, actor: User | None, *,
+            expected_version: int | None = None, ip: str = "") -> tuple[ScorecardVersion, bool]:
+    """Publish a new version of the product's scorecard if ``definition`` differs from the current.
+
+    Returns (the current version after, whether a new one was written). Refuses with every problem
+    (``ScorecardRefused``, nothing written), or ``ScorecardConflict`` when ``expected_version`` is
+    given and someone published since. Commits."""
+    if db.session.get(Product, product_id) is None:
+        raise NotFound("product", product_id)
+    card = parse(product_id, definition)
+    current = current_version(product_id)
+    if expected_version is not None and current.version != expected_version:
+        db.session.rollback()
+        raise ScorecardConflict(current.version)
+    if card_of(current) == card:
+        db.session.commit()  # version 1 made just now, if it was
+        return current, False
+    actor_id = actor.id if actor is not None else None
+    row = ScorecardVersion(product_id=product_id, version=current.version + 1,
+                           definition=card.to_dict(), created_by_id=actor_id)
+    db.session.add(row)
+    audit.record("scorecard_published", actor_id=actor_id, object_type="product",
+                 object_id=product_id, ip=ip, before=current.version, after=row.version,
+                 factors=len(card.factors), base=card.base)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        latest = _latest(product_id)
+        raise ScorecardConflict(latest.version if latest else 0) from None
+    return row, True
+
+
+# --- scoring ------------------------------------------------------------------------------------
+
+
+def _age(birth: date | None, today: date) -> int | None:
+    if birth is None:
+        return None
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def _score(version: ScorecardVersion, answers: Mapping[str, Any], age: int | None,
+           product_max: Decimal) -> tuple[ScoreResult, LimitResult]:
+    card = card_of(version)
+    facts = rules.derive_facts(answers, age=age)
+    result = rules.score(card, facts)
+    return result, rules.suggested_limit(card, facts, product_max, result=result)
+
+
+def detail(version: ScorecardVersion, result: ScoreResult, limit: LimitResult) -> dict[str, Any]:
+    """The JSON kept in score_detail: the score's detail, the limit's and the version used."""
+    return {**result.to_detail(), "limit": limit.to_detail(), "scorecard_version": version.version,
+            "scorecard_version_id": version.id}
+
+
+def score_application(app: Application, *, today: date | None = None) -> None:
+    """Score the application's survey answers with its product's current scorecard (no commit).
+
+    Sets score, score_detail and suggested_limit; all None when there are no answers."""
+    answers = app.survey_answers
+    if not answers:
+        app.score = None
+        app.score_detail = None
+        app.suggested_limit = None
+        return
+    version = current_version(app.product_id)
+    age = _age(app.borrower.birth_date if app.borrower is not None else None,
+               today or clock.business_today())
+    result, limit = _score(version, answers, age, app.product.max_amount)
+    app.score = result.score
+    app.score_detail = detail(version, result, limit)
+    app.suggested_limit = limit.amount
+
+
+def score_answers(product_id: int, answers: Mapping[str, Any],
+                  age: int | None) -> tuple[ScoreResult, LimitResult] | None:
+    """Score answers with the product's current scorecard; None when the product does not exist."""
+    product = db.session.get(Product, product_id)
+    if product is None:
+        return None
+    return _score(current_version(product_id), answers or {}, age, product.max_amount)
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+
+def seed_demo() -> int:
+    """The demo's products get the default scorecard (version 1) and every application with
+    survey answers its score. Returns how many applications were scored. No commit."""
+    for product_id in db.session.scalars(select(Product.id)):
+        current_version(product_id)
+    scored = 0
+    for app in db.session.scalars(select(Application).where(Application.score.is_(None))):
+        if app.survey_answers:
+            score_application(app)
+            scored += 1
+    return scored
