@@ -135,6 +135,9 @@ def register_cli(app: Flask) -> None:
     from app.android_cli import register as register_android
 
     register_android(app)
+    from app.scorecard_cli import register as register_scorecard
+
+    register_scorecard(app)
     from app.photos_cli import register as register_photos
 
     register_photos(app)

@@ -102,7 +102,8 @@ class ReportSpec:
 
 
 REPORTS: dict[str, ReportSpec] = {}
-NAMES = ("par", "classification", "disbursements", "collection", "arrears", "officers", "pipeline", "upcoming")
+NAMES = ("par", "classification", "disbursements", "collection", "arrears", "officers", "pipeline", "upcoming",
+         "scorecard_backtest")
 
 
 def register(spec: ReportSpec) -> ReportSpec:
@@ -114,7 +115,8 @@ def register(spec: ReportSpec) -> ReportSpec:
 
 # The modules whose import registers builders. Named as data, not imported by this module's code:
 # the builders depend on this module, never the reverse (tests/unit/test_service_imports.py).
-BUILDER_MODULES = ("app.services.reports_portfolio", "app.services.reports_flow", "app.services.reports_pipeline")
+BUILDER_MODULES = ("app.services.reports_portfolio", "app.services.reports_flow", "app.services.reports_pipeline",
+                   "app.services.backtest")
 
 
 def _load_builders() -> None:
