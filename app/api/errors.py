@@ -55,6 +55,9 @@ STATUS: dict[str, int] = {
     "not_returned": 409,
     "unknown_product": 409,
     "changed_meanwhile": 409,
+    # issue 18: the survey's answers and the joint-liability group a manifest carries
+    "invalid_survey": 422,
+    "group_refused": 422,
     "refused": 409,
     "photo_not_found": 404,
     "offset_mismatch": 409,

@@ -188,6 +188,8 @@ class ManifestBorrower(Schema):
     phone: Optional[Text(32)] = None
     village: Optional[Text(100)] = None
     address: Optional[Text(200)] = None
+    # The household number (户号) the officer noted, kept on a borrower who has none (groups).
+    household_key: Optional[Text(50)] = None
 
 
 class ManifestGps(Schema):
@@ -207,6 +209,33 @@ class ManifestPhoto(Schema):
     taken_at: Optional[Time] = None
 
 
+def _answer(value: str | bool) -> str | bool:
+    if isinstance(value, str) and len(value) > 2000:
+        raise PydanticCustomError("string_too_long", "too long", {"max_length": 2000})
+    return value
+
+
+# A survey answer: decimal text, an option's value, text or a photo's UUID — or yes/no as true/false.
+# Never a JSON number (money and measures travel as text, as everywhere else).
+SurveyAnswer = Annotated[StrictStr | StrictBool, AfterValidator(_answer)]
+SurveyKey = Annotated[StrictStr, Field(max_length=50)]
+
+
+class ManifestSurvey(Schema):
+    version_id: Count
+    answers: Annotated[dict[SurveyKey, SurveyAnswer], Field(max_length=200)]
+
+
+class ManifestGroup(Schema):
+    """The joint-liability group (联保小组) this application is a member of, as every member's
+    manifest carries it (app/services/group_capture.py)."""
+    uuid: Uuid
+    name: Text(50)
+    village: Text(100)
+    size: Count
+    relatives: Annotated[list[Annotated[list[Uuid], Field(min_length=2, max_length=2)]], Field(max_length=20)] = []
+
+
 class Manifest(Schema):
     uuid: Uuid
     captured_at: Time
@@ -217,6 +246,9 @@ class Manifest(Schema):
     purpose: Optional[Text(200)] = None
     gps: Optional[ManifestGps] = None
     photos: Annotated[list[ManifestPhoto], Field(max_length=200)]
+    # Issue 18: the household survey's answers and the group; an older phone sends neither.
+    survey: Optional[ManifestSurvey] = None
+    group: Optional[ManifestGroup] = None
 
 
 class Resubmission(Schema):
@@ -345,6 +377,10 @@ TRACK_FIELDS = {
 def _pattern(loc: tuple) -> list[str]:
     return ["#" if isinstance(part, int) else str(part) for part in loc]
 
+    "survey": ("survey", N_("The survey's answers could not be read.")),
+    "survey.*": ("survey", N_("The survey's answers could not be read.")),
+    "group": ("group", N_("The group's details could not be read.")),
+    "group.*": ("group", N_("The group's details could not be read.")),
 
 def describe(error: dict, overrides: dict[str, tuple]) -> tuple[str, tuple[str, dict]]:
     """One pydantic error → (dotted field, (message, params))."""

@@ -17,7 +17,7 @@ from app.extensions import photo_store
 from app.http_edge import client_ip, notification_label, public, translate_message
 from app.services import android_releases, app_settings
 from app.services import devices as device_service
-from app.services import field_collections, identity_access, sync, transactions
+from app.services import field_collections, group_capture, identity_access, surveys, sync, transactions
 from app.services import products as product_service
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -149,6 +149,10 @@ def bootstrap():
                     {"id": i.id, "code": i.code, "name": i.name, "required": i.required_count, "max": i.max_count}
                     for i in p.items if not i.retired  # a retired item is no longer asked for
                 ],
+                # The household survey the officer fills offline (its version travels back with the answers).
+                "survey": _survey_of(p.id),
+                # Captured in joint-liability groups (联保小组), with the group's size and relatives rules.
+                "group": group_capture.phone_rules(p),
             }
             for p in products
         ],
@@ -170,6 +174,11 @@ def bootstrap():
             "trail_hours": cfg["TRAIL_HOURS"],
         },
     )
+
+
+def _survey_of(product_id: int) -> dict | None:
+    version = surveys.current_version(product_id)
+    return None if version is None else {"version_id": version.id, "definition": version.definition}
 
 
 @bp.route("/applications", methods=["POST"])

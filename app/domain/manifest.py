@@ -63,6 +63,7 @@ class BorrowerEntry:
     phone: str
     village: str
     address: str
+    household_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,26 @@ class PhotoEntry:
 
 
 @dataclass(frozen=True)
+class SurveyEntry:
+    """The household survey as answered on the phone: checked against its version by the survey
+    service (app/services/surveys.py), in the application's own transaction."""
+
+    version_id: int
+    answers: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class GroupEntry:
+    """The joint-liability group the application joins (every member's manifest carries it whole)."""
+
+    uuid: str
+    name: str
+    village: str
+    size: int
+    relatives: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Manifest:
     uuid: str
     captured_at: datetime
@@ -95,6 +116,8 @@ class Manifest:
     purpose: str
     gps: GpsFix | None
     photos: tuple[PhotoEntry, ...]
+    survey: SurveyEntry | None = None
+    group: GroupEntry | None = None
 
 
 Errors = dict[str, tuple[str, dict[str, object]]]
@@ -200,11 +223,58 @@ def parse_manifest(
 
     gps = _parse_gps(data.get("gps"), gps_max_accuracy_m, bad)
     photos = _parse_photos(data.get("photos"), product, max_photo_bytes, bad)
+    survey = _parse_survey(data.get("survey"), bad)
+    group = _parse_group(data.get("group"), bad)
 
     if errors:
         raise ManifestError(errors)
     assert app_uuid and captured_at and borrower and product and amount is not None and term and purpose
-    return Manifest(app_uuid, captured_at, borrower, product.id, amount, term, purpose, gps, photos)
+    return Manifest(app_uuid, captured_at, borrower, product.id, amount, term, purpose, gps, photos, survey, group)
+
+
+def _parse_survey(raw: Any, bad) -> SurveyEntry | None:
+    """The shape is the API schema's (app/api/schemas.ManifestSurvey); the answers themselves are
+    checked against their survey version by the survey service."""
+    if raw is None:
+        return None
+    version_id = _int(raw.get("version_id")) if isinstance(raw, dict) else None
+    answers = raw.get("answers") if isinstance(raw, dict) else None
+    if version_id is None or version_id <= 0 or not isinstance(answers, dict):
+        bad("survey", N_("The survey's answers could not be read."))
+        return None
+    return SurveyEntry(version_id, dict(answers))
+
+
+MAX_GROUP_NAME = 50
+
+
+def _parse_group(raw: Any, bad) -> GroupEntry | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        bad("group", N_("The group's details could not be read."))
+        return None
+    group_uuid = _uuid(raw.get("uuid"))
+    name = _text(raw.get("name"), MAX_GROUP_NAME)
+    village = _text(raw.get("village"), 100)
+    size = _int(raw.get("size"))
+    if group_uuid is None or size is None:
+        bad("group", N_("The group's details could not be read."))
+        return None
+    if not name:
+        bad("group.name", N_("Give the group a name (at most %(limit)s characters)."), limit=MAX_GROUP_NAME)
+        return None
+    if not village:
+        bad("group.village", N_("Enter the group's village."))
+        return None
+    pairs: list[tuple[str, str]] = []
+    for pair in raw.get("relatives") or ():
+        uuids = [_uuid(u) for u in pair] if isinstance(pair, (list, tuple)) and len(pair) == 2 else [None]
+        if any(u is None for u in uuids):
+            bad("group.relatives", N_("The group's details could not be read."))
+            return None
+        pairs.append((uuids[0], uuids[1]))  # type: ignore[arg-type]
+    return GroupEntry(group_uuid, name, village, size, tuple(pairs))
 
 
 @dataclass(frozen=True)
@@ -277,7 +347,12 @@ def _parse_borrower(raw: Any, today: date, bad) -> BorrowerEntry | None:
         ok = False
     if not ok or info is None:
         return None
-    return BorrowerEntry(borrower_uuid, name, info.number, info.sex, info.birth_date, phone, village or "", address or "")  # type: ignore[arg-type]
+    household = _text(raw.get("household_key"), 50)
+    if household is None:
+        bad("borrower.household_key", N_("The household number is too long (at most %(limit)s characters)."), limit=50)
+        return None
+    return BorrowerEntry(borrower_uuid, name, info.number, info.sex, info.birth_date, phone, village or "",  # type: ignore[arg-type]
+                         address or "", household)
 
 
 def _parse_gps(raw: Any, max_accuracy: int, bad) -> GpsFix | None:

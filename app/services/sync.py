@@ -103,6 +103,9 @@ def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, 
         user_id, device_uuid = device.user_id, device.uuid  # read before a failed flush expires them
         application = _create(manifest, digest, device, now)
         audit.record(
+        # The survey's answers and the group, in the application's own transaction: a refusal of
+        # either refuses the manifest whole (the caller's error handler rolls everything back).
+        _capture_survey_and_group(application, manifest, device, now=now, ip=ip)
             "application_received", actor_id=user_id, object_type="application",
             object_id=application.id, ip=ip, device=device_uuid, photos=len(manifest.photos),
         )
@@ -116,6 +119,9 @@ def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, 
         existing = _existing(data, device)
         if existing is None or existing.manifest_sha256 != digest:
             raise
+        if existing is None and manifest.group is not None:
+            # Two members of a new group at once, each creating it: the queue sends it again.
+            raise SyncError("changed_meanwhile", N_("This application changed on the server meanwhile; it will be sent again.")) from None
         return ManifestReceipt(status_of(existing), False)
     if not status["needed"]:  # a loan type asking for no photo goes straight on
         app_service.advance_when_photos_in(status["application_id"], now)
@@ -125,6 +131,22 @@ def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, 
 
 def _existing(data: object, device: Device) -> Application | None:
     uuid = data.get("uuid") if isinstance(data, dict) else None
+def _capture_survey_and_group(application: Application, manifest: Manifest, device: Device, *,
+                              now: datetime, ip: str) -> None:
+    from app.services import group_capture, surveys
+
+    if manifest.survey is not None:
+        try:
+            surveys.record_captured_answers(application, manifest.survey.version_id, manifest.survey.answers)
+        except ServiceError as e:
+            # Each answer's problem on its own field ("survey.<key>"), as the phone lists them.
+            fields = {f"survey.{k}": v for k, v in e.fields.items()}
+            raise SyncError("invalid_survey", e.message, fields=fields, **e.params) from None
+    if manifest.group is not None:
+        group_capture.attach(application, application.borrower, manifest.group, device.user,
+                             now=now, ip=ip, device=device.uuid)
+
+
     if not isinstance(uuid, str):
         return None
     application = db.session.scalar(
@@ -180,6 +202,8 @@ def _create(manifest: Manifest, digest: str, device: Device, now: datetime) -> A
         db.session.add(borrower)
     gps = manifest.gps
     if gps is not None and borrower.home_lat is None:
+    if b.household_key and not (borrower.household_key or "").strip():
+        borrower.household_key = b.household_key  # the household number (户号) noted on the phone
         borrower.home_lat, borrower.home_lon, borrower.home_gps_accuracy_m = gps.lat, gps.lon, gps.accuracy_m
     application = Application(
         uuid=manifest.uuid, borrower=borrower, product_id=manifest.product_id,
