@@ -186,6 +186,10 @@ def step(
         entry_checks.refuse_if_incomplete(app, business_date_of(now))
     if event in (Event.DISBURSE, Event.UNDO_DISBURSEMENT):
         _refuse_without_loan_change(app, event)
+    if event == Event.DISBURSE and app.group_id is not None:
+        from app.services.groups import refuse_disbursement_before_approval
+
+        refuse_disbursement_before_approval(app)
     decision = None
     if event == Event.L1_PASS:
         # Scored again with the product's current scorecard, so routing sees the latest.

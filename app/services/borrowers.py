@@ -136,6 +136,7 @@ class Story:
     reasons: list[tuple[str, dict]]  # N_ messages and their params
     survey: list[tuple[str, str]] = field(default_factory=list)  # (N_ label, value) of the newest entry
     guarantors: list[tuple[int, str, str]] = field(default_factory=list)  # (application id, name, masked ID)
+    groups: list = field(default_factory=list)  # services.groups.BorrowerGroup: his joint-liability groups
 
 
 def story(user: User, borrower: Borrower, applications: list[Application], today: date) -> Story:
@@ -180,7 +181,12 @@ def story(user: User, borrower: Borrower, applications: list[Application], today
             survey = [(f.label, str(data[f.key])) for f in ENTRY_FIELDS if f.group == "household" and data.get(f.key)]
         guarantors = [(a.id, a.entry_data["guarantor_name"], idcard.mask(a.entry_data.get("guarantor_id_number") or ""))
                       for a in entered if a.entry_data.get("guarantor_name")]
-    return Story(loans, visits, photos, rate, longest, verdict, reasons, survey, guarantors)
+    groups = []
+    if scope.may(user, scope.APPLICATIONS):
+        from app.services import groups as group_service
+
+        groups = group_service.of_borrower(user, applications)
+    return Story(loans, visits, photos, rate, longest, verdict, reasons, survey, guarantors, groups)
 
 
 def _verdict(loans: list[LoanSummary], applications: list[Application], longest: int):

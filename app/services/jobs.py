@@ -109,6 +109,10 @@ def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sm
     from app.services import tasks
 
     new_tasks = tasks.generate(day, task_settings or tasks.TaskSettings())
+    from app.services import groups
+
+    # A joint-liability group member late: the other members' officers get tasks, the members a text.
+    group_late = groups.late_step(day, now=now(), sms_sign=sms_settings.sign if sms_settings is not None else None)
     reminders = 0
     if sms_settings is not None:
         from app.services import sms
@@ -119,7 +123,7 @@ def run_daily(day: date, *, class_days: tuple[int, ...] = DEFAULT_CLASS_DAYS, sm
 
     # The opening of the day as the reports as of a past day will read it (same transaction).
     snapshots.write(day)
-    detail = {"installments_accrued": accrued, "reminders": reminders, "tasks": new_tasks}
+    detail = {"installments_accrued": accrued, "reminders": reminders, "tasks": new_tasks, "group_late": group_late}
     from app.services import ledger_close
 
     # The books after the day's work: last month's provisioning on a month's first run, the days

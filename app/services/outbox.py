@@ -38,7 +38,7 @@ STATUS_LABELS = {
     "cancelled": N_("cancelled"), "expired": N_("expired"),
 }
 KIND_LABELS = {"before": N_("before due"), "due": N_("due today"), "staff_escalation": N_("staff alert"),
-               "field_receipt": N_("field collection receipt")}
+               "field_receipt": N_("field collection receipt"), "group_late": N_("group member late")}
 LIST_LIMIT = 200
 
 

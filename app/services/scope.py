@@ -29,9 +29,11 @@ from app.extensions import db
 from app.domain import offices as office_rules
 from app.models import (HQ_ROLES, ROLES, Application, Borrower, FollowUpTask, Loan, LoanSnapshot, Office,
                         PortfolioSnapshot, User, UserRole)
+from app.models.credit import LiabilityGroup
 from app.models.reports import MonthlyFigures
 
-Scoped = TypeVar("Scoped", Application, Borrower, Loan, PortfolioSnapshot, LoanSnapshot, MonthlyFigures)
+Scoped = TypeVar("Scoped", Application, Borrower, Loan, PortfolioSnapshot, LoanSnapshot, MonthlyFigures,
+                 LiabilityGroup)
 Owned = TypeVar("Owned", Application, Borrower, FollowUpTask, Loan)
 ALL_ROLES = frozenset(ROLES)
 
@@ -84,7 +86,10 @@ FULL_ID_WHERE: dict[str, tuple[str, ...]] = {
 
 # The report snapshots (app/models/reports.py) are loans' figures: reached as loans are.
 _MODEL_KIND = {Borrower: BORROWERS, Application: APPLICATIONS, Loan: LOANS,
-               PortfolioSnapshot: LOANS, LoanSnapshot: LOANS, MonthlyFigures: LOANS}
+               PortfolioSnapshot: LOANS, LoanSnapshot: LOANS, MonthlyFigures: LOANS,
+               # A joint-liability group is reached as its members' applications are (its office,
+               # its officer): the officer his own groups, a director his offices', HQ every one.
+               LiabilityGroup: APPLICATIONS}
 
 # What a role may do, beyond seeing: the routes declare these roles (``roles_required``), the
 # templates test the flags ``can.<action>`` (``abilities()``), so both read this one table.
@@ -220,6 +225,19 @@ def borrower(user: User, borrower_id: int) -> Borrower:
 
 def loan(user: User, loan_id: int) -> Loan:
     return get_scoped(user, Loan, loan_id)
+
+
+def group(user: User, key: str | int) -> LiabilityGroup:
+    """A joint-liability group by id or UUID, within the user's reach."""
+    text = str(key)
+    column = LiabilityGroup.id if text.isdecimal() else LiabilityGroup.uuid
+    value: object = int(text) if text.isdecimal() else text
+    if text.isdecimal() and len(text) > 18:
+        raise OutOfScope(LiabilityGroup.__name__, text)
+    obj = db.session.scalar(scoped(user, LiabilityGroup).where(column == value))
+    if obj is None:
+        raise OutOfScope(LiabilityGroup.__name__, text)
+    return obj
 
 
 def office_reach(user: User, kind: str) -> frozenset[int] | None:

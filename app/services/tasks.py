@@ -43,12 +43,15 @@ KIND_LABELS = {
     "pre_due": N_("Visit before a large installment"),
     "collection": N_("Collection: installment overdue"),
     "escalation": N_("Escalation: 30 days past due"),
+    # A member of the borrower's joint-liability group is late (app/services/groups.py).
+    "group_late": N_("Group member late: remind the group"),
 }
 EVIDENCE = {
     "revisit": ("gps", "photo", "loan_use"),
     "pre_due": ("gps",),
     "collection": ("gps", "promise"),
     "escalation": ("gps", "promise"),
+    "group_late": ("gps",),
 }
 MAX_PHOTOS = 3
 PROMISE_MAX_DAYS = 366  # a promise to pay is for the coming year at the latest

@@ -11,7 +11,7 @@ from decimal import Decimal
 from app.domain.money import format_money
 
 __all__ = ["DEFAULT_SIGN", "KIND_BEFORE", "KIND_DUE", "KIND_STAFF_ESCALATION", "OVERDUE_PREFIX", "chinese_date",
-           "escalation_text", "overdue_kind", "reminder_text", "sign_text"]
+           "escalation_text", "group_late_text", "overdue_kind", "reminder_text", "sign_text"]
 
 DEFAULT_SIGN = "【贷贷通】"
 KIND_BEFORE = "before"
@@ -56,3 +56,9 @@ def escalation_text(*, sign: str, director: str, borrower: str, days_past_due: i
     """The alert a director receives when a loan of his office is escalated to him."""
     return (f"{sign_text(sign)}{director}主任您好：客户{borrower}（客户经理{officer}）的贷款已逾期{days_past_due}天，"
             f"催收已升级由您跟进，请登录贷贷通查看。")
+
+
+def group_late_text(*, sign: str, name: str, group: str, late: str) -> str:
+    """The reminder the other members of a joint-liability group (联保小组) receive when a member is late."""
+    return (f"{sign_text(sign)}{name}您好：您所在的联保小组{('“' + group + '”') if group else ''}成员{late}的贷款已逾期。"
+            f"按联保约定，小组成员互相担保、共同承担还款责任，请提醒其尽快还款。")

@@ -57,3 +57,6 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(loan_books.bp)
     from app.web import restructuring
     app.register_blueprint(restructuring.bp)
+    from app.web import groups
+
+    app.register_blueprint(groups.bp)
