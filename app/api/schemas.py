@@ -351,6 +351,10 @@ MANIFEST_FIELDS = {
     "photos.#.sha256": ("photos.#", N_("Photo %(n)s has no valid SHA-256 checksum.")),
     "photos.#": ("photos.#", N_("Photo %(n)s is not described properly.")),
     "photos.#.*": ("photos.#", N_("Photo %(n)s is not described properly.")),
+    "survey": ("survey", N_("The survey's answers could not be read.")),
+    "survey.*": ("survey", N_("The survey's answers could not be read.")),
+    "group": ("group", N_("The group's details could not be read.")),
+    "group.*": ("group", N_("The group's details could not be read.")),
 }
 REPORT_FIELDS = {
     "": ("report", N_("The visit report is not a JSON object.")),
@@ -377,10 +381,6 @@ TRACK_FIELDS = {
 def _pattern(loc: tuple) -> list[str]:
     return ["#" if isinstance(part, int) else str(part) for part in loc]
 
-    "survey": ("survey", N_("The survey's answers could not be read.")),
-    "survey.*": ("survey", N_("The survey's answers could not be read.")),
-    "group": ("group", N_("The group's details could not be read.")),
-    "group.*": ("group", N_("The group's details could not be read.")),
 
 def describe(error: dict, overrides: dict[str, tuple]) -> tuple[str, tuple[str, dict]]:
     """One pydantic error → (dotted field, (message, params))."""

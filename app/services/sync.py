@@ -30,7 +30,7 @@ from app.domain.workflow import STATE_LABELS, Event, State, TransitionRefused
 from app.extensions import db
 from app.models import Application, Borrower, Device, Photo, Transition
 from app.services import applications as app_service
-from app.services import audit
+from app.services import audit, light_path
 from app.services.errors import ServiceError
 from app.services.scope import own_clause, owns
 from app.services.locks import lock_factory
@@ -95,20 +95,22 @@ def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, 
         return ManifestReceipt(status_of(existing), False)
 
     manifest = parse_manifest(
-        data, product_specs(), today=today, now=now,
+        # A pre-approved household's application within its limit needs only the light path's photos.
+        data, light_path.light_path_specs(product_specs(), data, today), today=today, now=now,
         max_photo_bytes=settings.max_photo_bytes, gps_max_accuracy_m=settings.gps_max_accuracy_m,
     )
     _check_device_may_start(device, manifest)
     try:
         user_id, device_uuid = device.user_id, device.uuid  # read before a failed flush expires them
         application = _create(manifest, digest, device, now)
-        audit.record(
         # The survey's answers and the group, in the application's own transaction: a refusal of
         # either refuses the manifest whole (the caller's error handler rolls everything back).
         _capture_survey_and_group(application, manifest, device, now=now, ip=ip)
+        audit.record(
             "application_received", actor_id=user_id, object_type="application",
             object_id=application.id, ip=ip, device=device_uuid, photos=len(manifest.photos),
         )
+        light_path.attach_preapproval(application, today)  # 整村授信: the light path, when pre-approved
         # From what was just written: nothing is read back.
         status = {"uuid": application.uuid, "application_id": application.id, "state": application.state,
                   "needed": [p.uuid for p in sorted(manifest.photos, key=lambda p: (p.item_id, p.sequence))]}
@@ -117,11 +119,11 @@ def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, 
         # The same manifest arrived twice at once: the other request created it.
         db.session.rollback()
         existing = _existing(data, device)
-        if existing is None or existing.manifest_sha256 != digest:
-            raise
         if existing is None and manifest.group is not None:
             # Two members of a new group at once, each creating it: the queue sends it again.
             raise SyncError("changed_meanwhile", N_("This application changed on the server meanwhile; it will be sent again.")) from None
+        if existing is None or existing.manifest_sha256 != digest:
+            raise
         return ManifestReceipt(status_of(existing), False)
     if not status["needed"]:  # a loan type asking for no photo goes straight on
         app_service.advance_when_photos_in(status["application_id"], now)
@@ -129,8 +131,6 @@ def receive_manifest(data: dict, device: Device, *, now: datetime, today: date, 
     return ManifestReceipt(status, True)
 
 
-def _existing(data: object, device: Device) -> Application | None:
-    uuid = data.get("uuid") if isinstance(data, dict) else None
 def _capture_survey_and_group(application: Application, manifest: Manifest, device: Device, *,
                               now: datetime, ip: str) -> None:
     from app.services import group_capture, surveys
@@ -147,6 +147,8 @@ def _capture_survey_and_group(application: Application, manifest: Manifest, devi
                              now=now, ip=ip, device=device.uuid)
 
 
+def _existing(data: object, device: Device) -> Application | None:
+    uuid = data.get("uuid") if isinstance(data, dict) else None
     if not isinstance(uuid, str):
         return None
     application = db.session.scalar(
@@ -200,10 +202,10 @@ def _create(manifest: Manifest, digest: str, device: Device, now: datetime) -> A
             office_id=officer.office_id, officer_id=officer.id, created_at=now,
         )
         db.session.add(borrower)
-    gps = manifest.gps
-    if gps is not None and borrower.home_lat is None:
     if b.household_key and not (borrower.household_key or "").strip():
         borrower.household_key = b.household_key  # the household number (户号) noted on the phone
+    gps = manifest.gps
+    if gps is not None and borrower.home_lat is None:
         borrower.home_lat, borrower.home_lon, borrower.home_gps_accuracy_m = gps.lat, gps.lon, gps.accuracy_m
     application = Application(
         uuid=manifest.uuid, borrower=borrower, product_id=manifest.product_id,
