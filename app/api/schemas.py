@@ -311,6 +311,32 @@ class TrackPoint(Schema):
     is_mock: StrictBool = False
 
 
+def _campaign_answer(value: str | bool) -> str | bool:
+    if isinstance(value, str) and len(value) > 2000:
+        raise PydanticCustomError("string_too_long", "too long", {"max_length": 2000})
+    return value
+
+
+class CampaignHead(Schema):
+    name: Text(100)
+    id_number: Text(32)
+    phone: Optional[Text(32)] = None
+
+
+class CampaignHousehold(Schema):
+    """A household surveyed in a village campaign (app/services/villages.py): the head, the
+    household number (户号), the answers (text, or yes/no as true/false — never a JSON number), the
+    village committee's rating and the home's GPS."""
+    uuid: Uuid
+    surveyed_at: Time
+    household_no: Text(30)
+    head: CampaignHead
+    answers: Annotated[dict[Annotated[StrictStr, Field(max_length=50)],
+                            Annotated[StrictStr | StrictBool, AfterValidator(_campaign_answer)]], Field(max_length=200)]
+    rating: Text(20)
+    gps: Optional[ReportGps] = None
+
+
 # --- 4. problems in words ---------------------------------------------------------------------
 
 # By pydantic's error type: what is wrong, in the user's language (translated by the web layer).
@@ -372,6 +398,14 @@ COLLECTION_FIELDS = {
     "gps.*": ("gps", N_("The GPS position is not valid; record it again.")),
     "photo": ("photo", N_("The borrower's signature photo is missing.")),
     "photo.*": ("photo", N_("The signature photo did not arrive intact; it will be sent again.")),
+}
+HOUSEHOLD_FIELDS = {
+    "": ("survey", N_("The survey is not a JSON object.")),
+    "uuid": ("uuid", N_("The survey has no valid identifier.")),
+    "surveyed_at": ("surveyed_at", N_("The survey time is missing or not a time with a time zone.")),
+    "gps": ("gps", N_("The GPS position is not valid; record it again.")),
+    "gps.*": ("gps", N_("The GPS position is not valid; record it again.")),
+    "answers.*": ("answers", N_("The survey's answers could not be read.")),
 }
 TRACK_FIELDS = {
     "*": ("points", N_("A batch is a list of at most %(limit)s positions."), {"limit": 500}),

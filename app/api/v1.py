@@ -375,3 +375,27 @@ def upload_patch(photo_uuid: str):
         store=photo_store(), settings=sync.SyncSettings.from_config(current_app.config), now=clock.now(), ip=client_ip(),
     )
     return _tus_headers(current_app.response_class(status=204), state)
+
+
+SURVEY_INVALID = N_("Some details of the survey need correcting.")
+
+
+@bp.route("/campaigns")
+@device_api
+def campaigns():
+    """The open village campaigns of the officer's office, each with its product's survey."""
+    from app.services import villages
+
+    return jsonify(campaigns=villages.phone_campaigns(g.device.user) if g.device.status == "active" else [])
+
+
+@bp.route("/campaigns/<campaign_uuid>/households", methods=["POST"])
+@device_api
+def campaign_household(campaign_uuid: str):
+    """A household surveyed in a village campaign (queued on the phone): recorded once per UUID."""
+    from app.services import villages
+
+    _, body = json_body(schemas.CampaignHousehold, code="invalid_survey", message=SURVEY_INVALID,
+                        overrides=schemas.HOUSEHOLD_FIELDS)
+    return jsonify(villages.receive_household(campaign_uuid, body.model_dump(), g.device.user, now=clock.now(),
+                                              device_id=g.device.id, ip=client_ip()))

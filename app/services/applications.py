@@ -15,6 +15,7 @@ from app.domain.workflow import Event, State
 from app.extensions import db
 from app.models import Application, Borrower, Loan, Photo, Transition, User
 from app.services import audit, entry_checks, guarantees, notifications, scoring
+from app.services import light_path
 from app.services.errors import ServiceError
 
 IN_FLIGHT = tuple(s.value for s in State if s not in workflow.TERMINAL)
@@ -190,6 +191,8 @@ def step(
         from app.services.groups import refuse_disbursement_before_approval
 
         refuse_disbursement_before_approval(app)
+    if event == Event.DIRECTOR_APPROVE and app.preapproval_id is not None:
+        light_path.refresh_light_path(app, business_date_of(now))  # expired or used meanwhile: the normal path
     decision = None
     if event == Event.L1_PASS:
         # Scored again with the product's current scorecard, so routing sees the latest.

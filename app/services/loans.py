@@ -154,6 +154,13 @@ def disburse(application: Application, form: DisbursementForm, user: User, *, to
     if errors:
         raise LoanError(errors)
     assert amount is not None and on is not None and schedule is not None
+    from app.services import light_path
+
+    try:  # a light-path application: its pre-approval must still hold the amount; it is used now
+        light_path.use_preapproval(application, amount, today, user, ip=ip)
+    except light_path.LightPathError as e:
+        db.session.rollback()
+        raise LoanError({"amount": (e.message, e.params)}) from None
     product = application.product
     loan = Loan(
         application=application, borrower_id=application.borrower_id, product_id=product.id,
@@ -272,6 +279,9 @@ def undo_disbursement(loan: Loan, user: User, reason: str, *, now: datetime, ip:
         "installments": [[i.seq, i.due_date.isoformat(), str(i.principal_due), str(i.interest_due)] for i in loan.installments],
     }
     application_id = loan.application_id
+    from app.services import light_path
+
+    light_path.release_preapproval(loan.application, user, ip=ip)  # a light path's pre-approval is given back
     # The books: the disbursement's entry mirrored, and any interest accrued since taken back.
     ledger_loans.post_undo(loan, ledger_loans.figures(loan), {}, ledger_loans.source_entry("disbursement", "loan", loan.id),
                            "disbursement_undone", "disbursement_undone", value_date=loan.disbursed_on, user_id=user.id,

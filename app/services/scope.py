@@ -120,6 +120,11 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     # to him by the administrator (audited, and recorded as a view of his full ID number).
     "export_borrower_data": ("admin",),
     "print_contract": tuple(role for role, places in FULL_ID_WHERE.items() if "contract" in places),
+    # Whole-village pre-credit (整村授信, app/services/villages.py): village profiles and campaigns
+    # by the directors (their offices) and headquarters' reviewers; the white list approved by a
+    # senior reviewer.
+    "manage_villages": ("director", "reviewer1", "reviewer2", "special_reviewer"),
+    "approve_whitelist": ("reviewer2", "special_reviewer"),
 }
 
 

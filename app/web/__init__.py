@@ -57,6 +57,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(loan_books.bp)
     from app.web import restructuring
     app.register_blueprint(restructuring.bp)
+    from app.web import villages
+    app.register_blueprint(villages.bp)
     from app.web import groups
 
     app.register_blueprint(groups.bp)
