@@ -14,6 +14,7 @@ from app.domain.workflow import Event, State
 from app.extensions import photo_store
 from app.http_edge import client_ip, translate_message
 from app.services import applications as app_service
+from app.services import light_path
 from app.services import photos as photo_service
 from app.services.loans import CHANNELS
 from app.services import identity_access
@@ -68,6 +69,8 @@ def detail_context(app) -> dict:
         "channels": CHANNELS,
         "today": clock.business_today(),
         "disbursement": None, "disbursement_errors": {},
+        # 整村授信: the pre-approval and the light path (templates/applications/_village.html).
+        "village_credit": light_path.light_path_of(app, clock.business_today()),
     }
 
 
