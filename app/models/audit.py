@@ -33,7 +33,7 @@ class AuditLog(db.Model):
 
 
 # What an identity view showed; ``IdentityView.what`` holds one or more, comma-separated.
-VIEW_KINDS = ("borrower_page", "application", "entry", "id_number", "id_photo", "photo", "contract")
+VIEW_KINDS = ("borrower_page", "application", "entry", "id_number", "id_photo", "photo", "contract", "bureau_report")
 
 
 class IdentityView(db.Model):

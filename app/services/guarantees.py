@@ -275,3 +275,25 @@ def given_by(user: User, borrower: Borrower) -> GivenSummary:
     shown = [GivenView(g, a, loans.get(a.id), (loans[a.id].days_past_due > 0) if a.id in loans else False)
              for g, a in rows]
     return GivenSummary(shown, total - len(shown), facts.guaranteed, in_arrears(GuarantorRules(), facts), facts)
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+BUREAU_CONSENT_ITEM = ("bureau_consent", "征信授权书")
+# The demo's guarantor rules: a consent photo, at most 100,000 yuan guaranteed per person, a
+# guarantor late on his own loans refused.
+DEMO_RULES = {"required": False, "consent_photo": True, "limit": "100000.00", "arrears": "refuse", "arrears_days": 1}
+
+
+def seed_demo(products: list[Product]) -> None:
+    """The demo's loan types take guarantors and bureau queries: the two signed forms as optional
+    collection items (the officer photographs them when there is a guarantor / before a query),
+    and the guarantor rules. Called by services/demo.load before the photos are drawn."""
+    for product in products:
+        order = max((i.sort_order for i in product.items), default=0)
+        have = {i.code for i in product.items}
+        for offset, (code, name) in enumerate(((CONSENT_ITEM, CONSENT_ITEM_NAME), BUREAU_CONSENT_ITEM), start=1):
+            if code not in have:
+                product.items.append(CollectionItem(code=code, name=name, required_count=0, max_count=2,
+                                                    sort_order=order + offset))
+        product.credit_rules = {**(product.credit_rules or {}), "guarantor": dict(DEMO_RULES)}

@@ -35,6 +35,7 @@ KIND_LABELS = {
     "id_photo": N_("ID-card photo"),
     "photo": N_("other photo"),
     "contract": N_("contract"),
+    "bureau_report": N_("credit-bureau report"),
 }
 
 OBJECT_LABELS = {
@@ -46,6 +47,7 @@ OBJECT_LABELS = {
     "task_photo": N_("visit photo"),
     "device": N_("phone"),
     "loan": N_("loan"),
+    "bureau_report": N_("credit-bureau report"),
 }
 
 PER_PAGE = 20

@@ -116,6 +116,12 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     # first-level reviewer; decided level by level by the reviewers (app/services/restructuring.py).
     "request_restructure": ("officer", "director", "reviewer1"),
     "decide_restructure": ("reviewer1", "reviewer2", "special_reviewer"),
+    # A credit-bureau query (征信, app/services/bureau.py) with the borrower's signed authorisation on
+    # file: made at headquarters by the first-level reviewer (pre-loan review, post-loan management)
+    # and the special reviewer (a guarantor's eligibility, the cases sent to him); the report it
+    # returns is read by the credit reviewers and the internal auditor, nobody else.
+    "query_bureau": ("reviewer1", "special_reviewer"),
+    "read_bureau_reports": ("reviewer1", "reviewer2", "special_reviewer", "auditor"),
     # A borrower's access request (PIPL art. 45): everything held about him, as one file, handed
     # to him by the administrator (audited, and recorded as a view of his full ID number).
     "export_borrower_data": ("admin",),

@@ -57,6 +57,9 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(loan_books.bp)
     from app.web import restructuring
     app.register_blueprint(restructuring.bp)
+    from app.web import bureau, guarantees
+    app.register_blueprint(guarantees.bp)
+    app.register_blueprint(bureau.bp)
     from app.web import villages
     app.register_blueprint(villages.bp)
     from app.web import groups

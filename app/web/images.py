@@ -44,6 +44,17 @@ def stored_image(sha256: str, kind: str, *, mimetype: str = "image/jpeg", downlo
     return _send(io.BytesIO(store.derivative(sha256, kind)), "image/jpeg")
 
 
+def stored_document(sha256: str, mimetype: str, *, download_name: str) -> Response:
+    """A stored document that is not a photo (a credit-bureau report): an image cleaned like a
+    photo's original and shown inline; a PDF as it was uploaded, as a download (never opened in
+    the site's own origin), with the same headers."""
+    if mimetype in ("image/jpeg", "image/png"):
+        return _send(io.BytesIO(clean_original(photo_store(), sha256)), mimetype, download_name=download_name)
+    with photo_store().open(sha256) as f:
+        body = f.read()
+    return _send(io.BytesIO(body), "application/pdf", download_name=download_name, as_attachment=True)
+
+
 def archive_response(archive: IO[bytes], download_name: str) -> Response:
     """A ZIP of photos (already cleaned by the service that built it), as a download."""
     return _send(archive, "application/zip", download_name=download_name, as_attachment=True)
