@@ -121,7 +121,7 @@ def page(user: User, group: LiabilityGroup) -> dict:
         "group": group, "rows": rows, "rules": rules, "exposure": exp, "step": step,
         "events": _group_events(user, group, members, step),
         "too_small": len(remaining) < rules.min_size, "remaining": len(remaining),
-        "relatives": relatives, "state_label": STATE_LABELS.get(group.state, group.state),
+        "relatives": relatives, "group_state_label": STATE_LABELS.get(group.state, group.state),
     }
 
 
