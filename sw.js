@@ -20,7 +20,7 @@ const VERSION = "__CLIENT_VERSION__";
 Sync.configure({ version: VERSION });
 // The shell's own revision: raised whenever the list below changes, so a phone on the same client
 // version still gets a fresh cache without files of the old shell in it.
-const SHELL_REVISION = 6;
+const SHELL_REVISION = 7;
 const CACHE = "ddt-shell-" + VERSION + "-" + SHELL_REVISION;
 const SHELL = [
   "/m/",
@@ -53,6 +53,8 @@ const SHELL = [
   "/static/js/phone/calculator.js",
   "/static/js/phone/collect.js",
   "/static/js/phone/survey.js",
+  "/static/js/phone/groups.js",
+  "/static/js/phone/group.js",
   "/static/js/sync/index.js",
   "/static/js/sync/core.js",
   "/static/js/sync/applications.js",

@@ -51,6 +51,8 @@ STANDARD_ITEMS = (
     ("id_back", "身份证反面", 1, 1),
     ("house", "房屋照片", 1, 5),
 )
+# The photos a household survey's photo questions take on the phone (none required by the item itself).
+SURVEY_PHOTO_ITEM = (("survey_photo", "调查照片", 0, 3),)
 
 
 def demo_id_number(region: str, birth: date, serial: int) -> str:
@@ -115,7 +117,7 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
     )
     credit.items = [
         CollectionItem(code=c, name=n, required_count=r, max_count=m, sort_order=i)
-        for i, (c, n, r, m) in enumerate(STANDARD_ITEMS)
+        for i, (c, n, r, m) in enumerate(STANDARD_ITEMS + SURVEY_PHOTO_ITEM)
     ]
     joint = Product(
         code="LBD",
@@ -140,7 +142,7 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
     )
     joint.items = [
         CollectionItem(code=c, name=n, required_count=r, max_count=m, sort_order=i)
-        for i, (c, n, r, m) in enumerate(STANDARD_ITEMS + (("group", "联保协议", 1, 3),))
+        for i, (c, n, r, m) in enumerate(STANDARD_ITEMS + (("group", "联保协议", 1, 3),) + SURVEY_PHOTO_ITEM)
     ]
     db.session.add_all([credit, joint])
     # Guarantors and bureau queries: their signed forms as collection items, the guarantor rules.

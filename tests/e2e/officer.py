@@ -40,6 +40,31 @@ def enrol_phone(app, page, base: str, username: str = "officer1") -> None:
     page.wait_for_selector("#view-home:not([hidden])")
 
 
+# Answers to the default household survey's required questions (app/domain/survey.DEFAULT_SURVEY).
+SURVEY_ANSWERS = {
+    "members": "5", "labourers": "3", "years_in_village": "30", "land_mu": "6.5", "livestock_heads": "4",
+    "crop_income": "30000", "livestock_income": "8000", "wage_income": "12000", "business_income": "0",
+    "living_expenses": "15000", "production_expenses": "9000", "house_type": "brick_concrete",
+    "house_value": "150000", "has_vehicle": "yes", "formal_debt": "0", "informal_debt": "0",
+    "yearly_debt_service": "0", "committee_rating": "good",
+}
+
+
+def fill_survey(page, answers: dict | None = None) -> None:
+    """Answer the draft's household survey through its inputs (a section opened where needed)."""
+    for key, value in {**SURVEY_ANSWERS, **(answers or {})}.items():
+        q = page.locator(f"#survey-box .survey-q[data-question='{key}']")
+        if not q.count():
+            continue
+        q.evaluate("el => { el.closest('details').open = true; }")
+        if q.locator("select").count():
+            q.locator("select").select_option(value)
+        elif q.locator("input[type=radio]").count():
+            q.locator(f"input[type=radio][value='{value}']").check()
+        else:
+            q.locator("input, textarea").first.fill(value)
+
+
 def capture(page, photos: list[Path], *, name: str = "周大福", serial: int = 321, finish: bool = True,
             gps_shown: str = "104.09") -> None:
     """Fill a whole application through the form, as the officer does (``gps_shown``: part of the
@@ -61,6 +86,7 @@ def capture(page, photos: list[Path], *, name: str = "周大福", serial: int = 
     page.fill("#view-draft input[name=amount]", "8000")
     page.fill("#view-draft input[name=term_months]", "12")
     page.fill("#view-draft input[name=purpose]", "购买化肥种子")
+    fill_survey(page)
     page.wait_for_selector("#missing li.ok")
     if finish:
         page.click("#finish")

@@ -7,11 +7,19 @@ import { errorText } from "./format.js";
 import { products, borrowers, settings, product, fillProducts } from "./boot.js";
 import { thumbnails, collectPhotos, dropPhoto, takePosition } from "./collector.js";
 import { renderStorage, askPersistence, registerBackgroundSync, recordSaver } from "./persist.js";
+import { renderSurvey, surveyMissing, checkSurvey } from "./survey.js";
+import { getGroup, putGroup } from "./groups.js";
 import Sync from "../sync/index.js";
 
 let current = null;   // the draft being edited
 const saver = recordSaver((d) => Store.putDraft(d), () => current);
 const thumbs = thumbnails();
+const surveyThumbs = thumbnails();
+const SURVEY_PHOTO = "survey_photo";  // the collection item a survey's photo questions file their photos under
+
+// A group member's form goes back to its group (group.js sets this; no import cycle).
+let groupReturn = null;
+export function setGroupReturn(fn) { groupReturn = fn; }
 
 export function editingDraft() { return current !== null; }
 
@@ -36,6 +44,12 @@ function missingAmendment(d) {
   return out;
 }
 
+function surveyOf(p) {
+  return p && p.survey ? { version_id: p.survey.version_id, definition: p.survey.definition, answers: {} } : null;
+}
+
+function holdsPhoto(d) { return (uuid) => d.photos.some((ph) => ph.uuid === uuid); }
+
 function missing(d) {
   if (amending(d)) return missingAmendment(d);
   const out = [];
@@ -58,17 +72,26 @@ function missing(d) {
   if (!d.gps) out.push(t("missing_gps"));
   else if (d.gps.accuracy_m > settings().gps_max_accuracy_m && !(d.gps_note || "").trim()) out.push(t("missing_gps_note"));
   if (!(d.purpose || "").trim()) out.push(t("missing_purpose"));
+  if (d.survey) surveyMissing(d.survey.definition, d.survey.answers, holdsPhoto(d)).forEach((line) => out.push(t("missing_survey", { what: line })));
+  if (d.group_uuid && (d.borrower.household_key || "").length > 50) out.push(t("missing_household"));
   return out;
 }
 
-export function newDraft() {
-  const first = products()[0];
+// A new draft, stored: ``opts`` {product_id, group_uuid, village} for a member of a group.
+export function createDraft(opts) {
+  const o = opts || {};
+  const first = o.product_id ? product(o.product_id) : products()[0];
   const d = {
     uuid: crypto.randomUUID(), status: "draft", created_at: new Date().toISOString(),
-    borrower: { mode: "new", uuid: crypto.randomUUID(), name: "", id_number: "", phone: "", village: "", address: "" },
+    borrower: { mode: "new", uuid: crypto.randomUUID(), name: "", id_number: "", phone: "", village: o.village || "", address: "", household_key: "" },
     product_id: first ? first.id : null, photos: [], gps: null, gps_note: "", amount: "", term_months: "", purpose: "",
+    survey: surveyOf(first), group_uuid: o.group_uuid || null,
   };
-  return Store.putDraft(d).then(() => openDraft(d.uuid));
+  return Store.putDraft(d).then(() => d);
+}
+
+export function newDraft(opts) {
+  return createDraft(opts).then((d) => openDraft(d.uuid).then(() => d));
 }
 
 export function openDraft(uuid) {
@@ -88,6 +111,10 @@ function fillForm(d) {
   const amend = amending(d);
   // What was sent stands as sent: a returned application only takes photos and a note.
   ["#step-borrower", "#step-product", "#step-gps", "#step-loan"].forEach((sel) => { $(sel).disabled = amend; });
+  // A group's members all borrow under the group's loan type.
+  $("#product-select").disabled = amend || !!d.group_uuid;
+  $("#draft-group").hidden = !d.group_uuid;
+  if (d.group_uuid) getGroup(d.group_uuid).then((g) => { $("#draft-group").textContent = t("group_member_of", { name: (g && g.name) || "—" }); });
   $("#amend-box").hidden = !amend;
   $("#amend-note-label").hidden = !amend;
   $("#delete-draft").hidden = amend;
@@ -100,6 +127,7 @@ function fillForm(d) {
     form.elements[k].value = d.borrower[k] || "";
     form.elements[k].readOnly = d.borrower.mode === "existing";
   });
+  form.elements.household_key.value = d.borrower.household_key || "";
   $("#existing-borrower").hidden = d.borrower.mode !== "existing";
   const select = $("#product-select");
   fillProducts(select);
@@ -110,8 +138,51 @@ function fillForm(d) {
   form.elements.gps_note.value = d.gps_note || "";
   renderIdInfo();
   renderPhotos();
+  renderSurveyBox();
   renderGps();
   renderMissing();
+}
+
+// The household survey of the draft's loan type, kept in the draft as it is typed.
+function renderSurveyBox() {
+  const box = $("#survey-box");
+  surveyThumbs.reset();
+  if (!current.survey) {
+    box.innerHTML = "";
+    const p = document.createElement("p");
+    p.className = "muted";
+    p.textContent = t("survey_none");
+    box.appendChild(p);
+    return;
+  }
+  renderSurvey(box, current.survey.definition, current.survey.answers, {
+    onChange() { renderMissing(); save(); },
+    photos: surveyPhotos(),
+    disabled: amending(current),
+  });
+}
+
+// Photo questions: the photos are the draft's, under the product's collection item "survey_photo".
+function surveyPhotos() {
+  const d = current;
+  const p = product(d.product_id);
+  const item = p && p.items.filter((i) => i.code === SURVEY_PHOTO)[0];
+  if (!item) return null;
+  return {
+    thumbs: surveyThumbs,
+    list: (key) => d.photos.filter((ph) => ph.item_id === item.id && ph.question === key),
+    has: holdsPhoto(d),
+    add(key, files) {
+      let added = null;
+      return collectPhotos(files, (photo) => {
+        const next = photosOf(d, item).reduce((m, ph) => Math.max(m, ph.sequence), 0) + 1;
+        added = Object.assign({ item_id: item.id, sequence: next, question: key }, photo);
+        d.photos.push(added);
+        return Store.putDraft(d);
+      }, () => photosOf(d, item).length < item.max).then(() => added);
+    },
+    remove: (ph) => deletePhoto(ph, true),
+  };
 }
 
 function save() { saver.soon(); }
@@ -137,7 +208,7 @@ function renderPhotos() {
   box.innerHTML = "";
   const p = product(current.product_id);
   if (!p) return;
-  p.items.forEach((item) => {
+  p.items.filter((item) => item.code !== SURVEY_PHOTO).forEach((item) => {
     const node = document.importNode($("#tpl-photo-item").content, true);
     const root = node.querySelector(".photo-item");
     root.dataset.itemId = item.id;
@@ -172,7 +243,7 @@ function addPhotos(item, files) {
   });
 }
 
-function deletePhoto(ph) {
+function deletePhoto(ph, fromSurvey) {
   current.photos = current.photos.filter((x) => x.uuid !== ph.uuid);
   // Numbers stay 1, 2, 3 … within the document, as the archive names them; photos already on
   // the server keep theirs, new ones follow them.
@@ -181,7 +252,8 @@ function deletePhoto(ph) {
   mine.filter((x) => !x.confirmed)
     .sort((a, b) => a.sequence - b.sequence)
     .forEach((x, i) => { x.sequence = sent + i + 1; });
-  return dropPhoto(ph, saveNow).then(() => { renderPhotos(); renderMissing(); });
+  if (ph.question && current.survey && current.survey.answers[ph.question] === ph.uuid) delete current.survey.answers[ph.question];
+  return dropPhoto(ph, saveNow).then(() => { if (!fromSurvey) renderPhotos(); renderMissing(); });
 }
 
 function renderGps() {
@@ -207,21 +279,29 @@ function takeGps() {
 
 function finish() {
   if (missing(current).length) return renderMissing();
-  if (amending(current)) current.resubmit = true;
-  current.status = "queued";
-  current.finished_at = new Date().toISOString();
-  current.error = null;
+  const d = current;
+  if (amending(d)) d.resubmit = true;
+  // What the manifest sends: the answers as the server writes them (survey.js checks them alike).
+  if (d.survey && !amending(d)) d.survey_sent = checkSurvey(d.survey.definition, d.survey.answers, { photoKnown: holdsPhoto(d) }).answers;
+  // A group's member waits for the group: all members are sent together when it is finished.
+  const waits = d.group_uuid && !d.group;
+  d.status = waits ? "waiting_group" : "queued";
+  d.finished_at = new Date().toISOString();
+  d.error = null;
   return saveNow().then(() => {
     current = null;
+    if (waits) return groupReturn(d.group_uuid);
     askPersistence();
     registerBackgroundSync();
-    return goHome();
-  }).then(() => Sync.run());
+    return (d.group_uuid && groupReturn ? groupReturn(d.group_uuid) : goHome()).then(() => Sync.run());
+  });
 }
 
 function goHome() {
+  const group = current && current.group_uuid;
   return saveNow().then(() => {
     current = null;
+    if (group && groupReturn) return groupReturn(group);
     show("view-home");
     renderStorage();
     return renderHome();
@@ -237,7 +317,7 @@ function searchBorrowers(e) {
       const item = document.createElement("li");
       item.className = "row";
       item.appendChild(button(b.name + " · " + b.id_number.slice(0, 6) + "…" + b.id_number.slice(-4) + " · " + (b.village || ""), () => {
-        current.borrower = { mode: "existing", uuid: b.uuid, name: b.name, id_number: b.id_number, phone: b.phone || "", village: b.village || "", address: b.address || "" };
+        current.borrower = { mode: "existing", uuid: b.uuid, name: b.name, id_number: b.id_number, phone: b.phone || "", village: b.village || "", address: b.address || "", household_key: current.borrower.household_key || "" };
         results.innerHTML = "";
         fillForm(current);
         save();
@@ -256,6 +336,8 @@ export function wireCapture() {
       current.borrower[name] = name === "id_number" ? IdCard.normalise(el.value) : el.value;
       if (name === "id_number") renderIdInfo();
       if (name === "name") $("#draft-title").textContent = el.value || t("new_application");
+    } else if (name === "household_key") {
+      current.borrower.household_key = el.value.trim();
     } else if (["amount", "term_months", "purpose", "gps_note", "resubmit_note"].indexOf(name) >= 0) {
       current[name] = el.value.trim();
     }
@@ -266,7 +348,7 @@ export function wireCapture() {
     if (!current) return;
     const el = e.target;
     if (el.name === "borrower_mode") {
-      current.borrower = { mode: el.value, uuid: crypto.randomUUID(), name: "", id_number: "", phone: "", village: "", address: "" };
+      current.borrower = { mode: el.value, uuid: crypto.randomUUID(), name: "", id_number: "", phone: "", village: "", address: "", household_key: current.borrower.household_key || "" };
       fillForm(current);
       save();
     } else if (el.name === "product_id") {
@@ -280,6 +362,17 @@ export function wireCapture() {
       }
       current.photos = current.photos.filter((p) => keep.indexOf(p.item_id) >= 0);
       current.product_id = next;
+      // The new loan type's survey; answers to the questions it shares are kept (photos only if still held).
+      const before = current.survey ? current.survey.answers : {};
+      current.survey = surveyOf(product(next));
+      if (current.survey) {
+        const keys = {};
+        current.survey.definition.sections.forEach((sec) => sec.questions.forEach((q) => { keys[q.key] = q.type; }));
+        Object.keys(before).forEach((k) => {
+          if (keys[k] && (keys[k] !== "photo" || current.photos.some((ph) => ph.uuid === before[k]))) current.survey.answers[k] = before[k];
+        });
+      }
+      renderSurveyBox();
       // Save the draft without them first, then free their blobs: never a draft naming a missing photo.
       saveNow().then(() => Promise.all(dropped.map((p) => Store.deleteBlob(p.uuid))));
       renderPhotos();
@@ -293,8 +386,18 @@ export function wireCapture() {
   $("#delete-draft").addEventListener("click", () => {
     if (!confirm(t("confirm_delete_draft"))) return;
     const d = current;
-    current = null;
     saver.cancel();
-    Store.deleteDraft(d).then(goHome);
+    // A group's member leaves the group with it.
+    const leave = d.group_uuid ? getGroup(d.group_uuid).then((g) => {
+      if (!g) return;
+      g.members = g.members.filter((u) => u !== d.uuid);
+      g.relatives = (g.relatives || []).filter((p) => p.indexOf(d.uuid) < 0);
+      return putGroup(g);
+    }) : Promise.resolve();
+    Store.deleteDraft(d).then(() => leave).then(() => {
+      current = null;
+      if (d.group_uuid && groupReturn) return groupReturn(d.group_uuid);
+      return goHome();
+    });
   });
 }

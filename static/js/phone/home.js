@@ -8,6 +8,7 @@ import { openDraft } from "./capture.js";
 import { renderPlan } from "./plan.js";
 import { renderNotes } from "./notes.js";
 import { renderCollections } from "./collect.js";
+import { renderGroupsCard, openGroup } from "./group.js";
 
 function progressOf(d) {
   let total = 0, done = 0;
@@ -56,6 +57,9 @@ export function renderHome() {
         const draft = row(d, sub, [button(t("edit"), () => openDraft(d.uuid))]);
         if (d.error) draft.classList.add("row-error");
         lists.drafts.appendChild(draft);
+      } else if (d.status === "waiting_group") {
+        // Finished, waiting for its group to be finished: all members are sent together.
+        lists.drafts.appendChild(row(d, t("group_member_ready"), [button(t("group_view"), () => openGroup(d.group_uuid))]));
       } else if (d.status === "sent") {
         lists.sent.appendChild(row(d, label("state_" + d.server.state, d.server.state)));
       } else {
@@ -73,7 +77,7 @@ export function renderHome() {
       if (!lists[list].children.length) lists[list].appendChild(emptyRow(t(key)));
     });
     renderNotes();
-    return Promise.all([renderPlan(), renderCollections()]).then(([reportsUnsent, collectionsUnsent]) => {
+    return Promise.all([renderPlan(), renderCollections(), renderGroupsCard()]).then(([reportsUnsent, collectionsUnsent]) => {
       const badge = $("#sync-badge");
       badge.textContent = unsent + reportsUnsent + collectionsUnsent;
       badge.dataset.count = unsent + reportsUnsent + collectionsUnsent;

@@ -13,6 +13,7 @@ import { wireCollect, editingCollection } from "./collect.js";
 import { locateMe } from "./plan.js";
 import { wireNotes } from "./notes.js";
 import { wireCalculator } from "./calculator.js";
+import { wireGroup, editingGroup } from "./group.js";
 
 setHomeRenderer(renderHome);
 
@@ -51,7 +52,7 @@ function showBanner(key, text) {
 }
 
 function redraw() {
-  if (!editingDraft() && !editingReport() && !editingCollection()) renderHome();
+  if (!editingDraft() && !editingReport() && !editingCollection() && !editingGroup()) renderHome();
 }
 
 // The worker is a module worker: it runs the same sync engine on Background Sync with the app
@@ -103,6 +104,7 @@ function wire() {
   wireCollect();
   wireNotes();
   wireCalculator(() => !!boot.data);
+  wireGroup();
   $("#new-application").addEventListener("click", () => { if (boot.data) newDraft(); });
   $("#locate-me").addEventListener("click", locateMe);
   $("#send-now").addEventListener("click", () => Sync.run({ sendNow: true }));

@@ -6,7 +6,7 @@ import { ApiError, Halt, emit, authHeaders, api, handleGlobal, backoffMs } from 
 import { fetchHttpStack } from "./http.js";
 
 function manifestOf(d) {
-  return {
+  var m = {
     uuid: d.uuid,
     captured_at: d.finished_at,
     borrower: { uuid: d.borrower.uuid, name: d.borrower.name, id_number: d.borrower.id_number, phone: d.borrower.phone || "", village: d.borrower.village || "", address: d.borrower.address || "" },
@@ -17,6 +17,11 @@ function manifestOf(d) {
     gps: d.gps ? { lat: d.gps.lat, lon: d.gps.lon, accuracy_m: d.gps.accuracy_m, at: d.gps.at, note: d.gps_note || "" } : null,
     photos: photoEntries(d),
   };
+  // Only what the draft holds: a manifest a phone sent before these existed hashes as it did.
+  if (d.borrower.household_key) m.borrower.household_key = d.borrower.household_key;
+  if (d.survey && d.survey_sent) m.survey = { version_id: d.survey.version_id, answers: d.survey_sent };
+  if (d.group) m.group = d.group;
+  return m;
 }
 
 function confirmPhoto(d, p) {
