@@ -638,3 +638,105 @@ DEFAULT_SURVEY: SurveyDefinition = SurveyDefinition.from_dict(_DEFAULT)
 def default_definition() -> dict[str, Any]:
     """The default survey as a fresh JSON-ready dict (what a product's version 1 stores)."""
     return DEFAULT_SURVEY.to_dict()
+
+
+# ------------------------------------------------------------------ the admin's form
+ROW_FIELDS = ("key", "label", "type", "unit", "required", "min", "max", "decimals", "options", "max_length")
+
+
+def to_rows(definition: SurveyDefinition) -> list[dict[str, Any]]:
+    """The survey as the admin's form shows it: every field a string (options as "value=label" lines)."""
+    sections = []
+    for s in definition.sections:
+        questions = []
+        for q in s.questions:
+            questions.append({
+                "key": q.key, "label": q.label, "type": q.type, "unit": q.unit, "required": q.required,
+                "min": _plain(q.min) if q.min is not None else "", "max": _plain(q.max) if q.max is not None else "",
+                "decimals": str(q.decimals) if q.type == "number" else "",
+                "options": "\n".join(f"{o.value}={o.label}" for o in q.options),
+                "max_length": str(q.max_length) if q.type == "text" else "",
+            })
+        sections.append({"key": s.key, "title": s.title, "questions": questions})
+    return sections
+
+
+def _blank(row: Mapping[str, Any], names: tuple[str, ...]) -> bool:
+    return not any(str(row.get(n) or "").strip() for n in names)
+
+
+def from_rows(rows: list[Mapping[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The admin's form rows → a definition dict for ``SurveyDefinition.from_dict``, and where each
+    path of the definition came from in the rows (``"sections.0.questions.1"`` → ``"s0_q2"``), so a
+    problem is shown at its field. Rows left wholly blank are skipped (the form's empty rows); what
+    does not apply to a question's type is left out; whole numbers typed as text are read, anything
+    else is passed on for the strict reader to name."""
+    sections: list[dict[str, Any]] = []
+    where: dict[str, str] = {}
+    for i, s in enumerate(rows):
+        questions_in = [q for q in (s.get("questions") or [])]
+        kept = [(j, q) for j, q in enumerate(questions_in) if not _blank(q, ("key", "label", "min", "max", "unit", "options"))]
+        if _blank(s, ("key", "title")) and not kept:
+            continue
+        a = len(sections)
+        where[f"sections.{a}"] = f"s{i}"
+        questions: list[dict[str, Any]] = []
+        for j, q in kept:
+            where[f"sections.{a}.questions.{len(questions)}"] = f"s{i}_q{j}"
+            kind = str(q.get("type") or "").strip()
+            d: dict[str, Any] = {"key": str(q.get("key") or "").strip(), "label": str(q.get("label") or ""),
+                                 "type": kind}
+            if q.get("required") in (True, "1", "on", "true"):
+                d["required"] = True
+            if kind == "number":
+                d["unit"] = str(q.get("unit") or "")
+                d["decimals"] = _int_or_text(q.get("decimals"), 0)
+            if kind in ("number", "money"):
+                for name in ("min", "max"):
+                    text = str(q.get(name) or "").strip()
+                    if text:
+                        d[name] = text
+            if kind == "choice":
+                d["options"] = _options(str(q.get("options") or ""))
+            if kind == "text":
+                d["max_length"] = _int_or_text(q.get("max_length"), DEFAULT_TEXT_LENGTH)
+            questions.append(d)
+        sections.append({"key": str(s.get("key") or "").strip(), "title": str(s.get("title") or ""),
+                         "questions": questions})
+    return {"sections": sections}, where
+
+
+def _int_or_text(value: object, default: int) -> object:
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return default
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 6 else text
+
+
+def _options(text: str) -> list[dict[str, str]]:
+    options = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if not line.strip():
+            continue
+        value, sep, label = line.partition("=")
+        if not sep:
+            value, sep, label = line.partition("＝")
+        options.append({"value": value.strip(), "label": label.strip()})
+    return options
+
+
+def form_field(path: str, where: Mapping[str, str]) -> str:
+    """A problem's definition path → the form field it belongs to (``s0_q2_min``, ``s0_title``,
+    ``s0_q2`` for the row, ``s0`` for the section, ``_`` for the whole)."""
+    parts = path.split(".") if path else []
+    if len(parts) >= 4 and parts[2] == "questions":
+        row = where.get(".".join(parts[:4]))
+        if row is None:
+            return "_"
+        return f"{row}_{parts[4]}" if len(parts) > 4 else row
+    if len(parts) >= 2 and parts[0] == "sections":
+        section = where.get(".".join(parts[:2]))
+        if section is None:
+            return "_"
+        return f"{section}_{parts[2]}" if len(parts) > 2 else section
+    return "_"

@@ -47,10 +47,11 @@ class SurveyRefused(ServiceError):
 class SurveyDefinitionRefused(ServiceError):
     """A survey definition with problems; ``problems`` = [(path, N_ message, params)], all of them."""
 
-    def __init__(self, error: SurveyError) -> None:
-        fields = {}
+    def __init__(self, error: SurveyError, where: Mapping[str, str] | None = None) -> None:
+        fields: dict[str, tuple[str, dict[str, object]]] = {}
         for path, message, params in error.problems:
-            fields.setdefault(path or "_", (message, params))
+            field = rules.form_field(path, where) if where is not None else (path or "_")
+            fields.setdefault(field, (message, params))
         super().__init__("survey_definition_invalid", error.message, fields=fields, **error.params)
         self.problems = list(error.problems)
 
@@ -90,6 +91,13 @@ def current_version(product_id: int) -> SurveyVersion:
     return row
 
 
+def ensure_current(product_id: int) -> SurveyVersion:
+    """``current_version`` for a page that only reads: version 1 made on the way is committed."""
+    version = current_version(product_id)
+    db.session.commit()
+    return version
+
+
 def versions(product_id: int) -> list[SurveyVersion]:
     """Every version of the product's survey, newest first (the current one made if none)."""
     current_version(product_id)
@@ -102,7 +110,7 @@ def definition_of(version: SurveyVersion) -> SurveyDefinition:
 
 
 def publish(product_id: int, definition: object, actor: User | None, *, expected_version: int | None = None,
-            ip: str = "") -> tuple[SurveyVersion, bool]:
+            ip: str = "", where: Mapping[str, str] | None = None) -> tuple[SurveyVersion, bool]:
     """Publish a new version of the product's survey if ``definition`` differs from the current one.
 
     Returns (the current version after, whether a new one was written). Refuses with every problem
@@ -113,7 +121,7 @@ def publish(product_id: int, definition: object, actor: User | None, *, expected
     try:
         parsed = SurveyDefinition.from_dict(definition)
     except SurveyError as e:
-        raise SurveyDefinitionRefused(e) from None
+        raise SurveyDefinitionRefused(e, where) from None
     current = current_version(product_id)
     if expected_version is not None and current.version != expected_version:
         raise SurveyConflict(current.version)
@@ -133,6 +141,26 @@ def publish(product_id: int, definition: object, actor: User | None, *, expected
         latest = _latest(product_id)
         raise SurveyConflict(latest.version if latest else 0) from None
     return row, True
+
+
+def publish_rows(product_id: int, rows: list[Mapping[str, Any]], actor: User, *, expected_version: int | None,
+                 ip: str = "") -> tuple[SurveyVersion, bool]:
+    """Publish what the admin's form holds (``survey.to_rows`` shape); problems keyed by form field."""
+    definition, where = rules.from_rows(rows)
+    return publish(product_id, definition, actor, expected_version=expected_version, ip=ip, where=where)
+
+
+def history(product_id: int) -> list[dict[str, Any]]:
+    """The versions for the editor's history: version, who published it, when, questions, current."""
+    rows = versions(product_id)
+    names = dict(db.session.execute(select(User.id, User.full_name).where(
+        User.id.in_({r.created_by_id for r in rows if r.created_by_id is not None}))).all())
+    out = []
+    for i, r in enumerate(rows):
+        out.append({"version": r.version, "who": names.get(r.created_by_id, ""), "at": r.created_at,
+                    "questions": sum(len(s.get("questions", [])) for s in (r.definition or {}).get("sections", [])),
+                    "current": i == 0})
+    return out
 
 
 def _same(stored: object, parsed: SurveyDefinition) -> bool:
