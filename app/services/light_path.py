@@ -134,9 +134,8 @@ def use_preapproval(application: Application, amount: Decimal, today: date, user
     product = application.product
     decision = rules.light_path(light_rules(product), _facts(pa), product_id=application.product_id, amount=amount, today=today)
     if pa is None or not decision.light:
-        raise LightPathError("preapproval_invalid", N_("This application took the light path, but its pre-approval no longer "
-                                                     "holds: %(reason)s Return it to the officer for the normal review."),
-                           reason=_plain(decision.reason, decision.params))
+        # Its own words (expired, used, above the limit…): the cashier returns it for the normal review.
+        raise LightPathError("preapproval_invalid", decision.reason, **dict(decision.params))
     pa.status = "used"
     audit.record("preapproval_used", actor_id=user.id, object_type="application", object_id=application.id, ip=ip,
                  preapproval_id=pa.id, amount=str(amount), approved_limit=str(pa.approved_limit))
@@ -151,9 +150,3 @@ def release_preapproval(application: Application, user: User, *, ip: str = "") -
         pa.status = "approved"
         audit.record("preapproval_released", actor_id=user.id, object_type="application", object_id=application.id, ip=ip,
                      preapproval_id=pa.id)
-
-
-def _plain(message: str, params) -> str:
-    from app.http_edge import translate_message
-
-    return translate_message(message, dict(params))

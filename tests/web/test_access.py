@@ -55,6 +55,7 @@ def test_only_the_expected_routes_are_public():
         "api_v1.plan", "api_v1.task_report", "api_v1.track", "api_v1.notifications", "api_v1.notifications_read",
         "api_v1.field_collection", "api_v1.field_collection_status",
         "api_v1.campaigns", "api_v1.campaign_household",  # village campaigns (app/services/villages.py)
+        "api_v1.campaigns", "api_v1.campaign_household",  # village campaigns (app/services/villages.py)
     }
 
 
@@ -160,6 +161,15 @@ def _url(app, rule: str, username: str) -> str | None:
             ids["village_id"] = reached[0].id
             campaigns = villages.campaigns_of(reached[0])
             ids["campaign_id"] = campaigns[0].id if campaigns else 0
+        if "<int:village_id>" in rule or "<int:campaign_id>" in rule:  # a village in the user's reach (the demo has one)
+            from app.services import villages
+
+            reached = villages.villages(user)
+            if not reached:
+                return None
+            ids["village_id"] = reached[0].id
+            campaigns = villages.campaigns_of(reached[0])
+            ids["campaign_id"] = campaigns[0].id if campaigns else 0
         if "<int:loan_id>" in rule:
             loan = db.session.scalars(scoped(user, Loan).order_by(Loan.id)).first()
             if loan is None:
@@ -167,7 +177,7 @@ def _url(app, rule: str, username: str) -> str | None:
             ids |= {"loan_id": loan.id, "repayment_id": loan.repayments[0].id}
     for name, value in ids.items():
         rule = rule.replace(f"<int:{name}>", str(value))
-    rule = rule.replace("<kind>", "thumb").replace("<name>", "par").replace("<fmt>", "csv")  # /reports/<name>: a registered report
+    rule = rule.replace("<kind>", "thumb").replace("<name>", "par").replace("<fmt>", "csv").replace("<fmt>", "csv")  # /reports/<name>: a registered report
     assert "<" not in rule, rule
     return rule
 
