@@ -140,22 +140,19 @@ def fact_kinds_from_survey(definition: Mapping[str, Any] | None) -> dict[str, st
 
 def _num(value: object) -> Decimal | None:
     """A number answer (decimal string, int or Decimal) or None when absent / not a number."""
-    if value is None or isinstance(value, (bool, float)):
-        return None
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
+    kind = type(value)  # exact types: bool (an int) and float are not numbers here
+    if kind is str:
         try:
-            d = Decimal(text)
+            d = Decimal(value)  # type: ignore[arg-type]  # surrounding blanks are allowed
         except (InvalidOperation, ValueError):
             return None
-        return d if d.is_finite() else None
-    return None
+    elif kind is Decimal:
+        d = value  # type: ignore[assignment]
+    elif kind is int:
+        return Decimal(value)  # type: ignore[arg-type]
+    else:
+        return None
+    return d if d.is_finite() else None
 
 
 def _sum_known(answers: Mapping[str, object], keys: Iterable[str]) -> Decimal | None:
@@ -307,7 +304,9 @@ class Scorecard:
         cls, d: Mapping[str, Any], *, fact_kinds: Mapping[str, str] | None = None
     ) -> Scorecard:
         """Validate and build. ``fact_kinds`` are the facts a factor may read with their kind
-        (:func:`fact_kinds_from_survey`; default: the default survey's and the derived ones).
+        (:func:`fact_kinds_from_survey`; default: the default survey's and the derived ones):
+        "number" takes range bins, "choice" string values, "yesno" true/false; any other kind is
+        not checked (a stored card read again).
         Raises ScorecardError carrying every problem found."""
         return _Parser(fact_kinds if fact_kinds is not None else DEFAULT_FACT_KINDS).card(d)
 
@@ -662,7 +661,7 @@ class ScoreResult:
 
 
 def _json_value(value: object) -> object:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    if value is None or type(value) is str or type(value) is bool:
         return value
     if isinstance(value, (int, Decimal)):
         return str(value)

@@ -23,6 +23,7 @@
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
@@ -44,6 +45,7 @@ __all__ = [
     "ScorecardConflict",
     "ScorecardRefused",
     "card_of",
+    "current_card",
     "current_version",
     "fact_kinds",
     "publish",
@@ -112,6 +114,23 @@ def current_version(product_id: int) -> ScorecardVersion:
     return row
 
 
+def ensure_current(product_id: int) -> ScorecardVersion:
+    """``current_version`` for a page that only reads: version 1 made on the way is committed."""
+    version = current_version(product_id)
+    db.session.commit()
+    return version
+
+
+def history(product_id: int) -> list[dict[str, Any]]:
+    """The versions for the editor: version, who published it, when, how many factors, current."""
+    rows = versions(product_id)
+    ids = {r.created_by_id for r in rows if r.created_by_id is not None}
+    names = dict(db.session.execute(select(User.id, User.full_name).where(User.id.in_(ids))).all()) if ids else {}
+    return [{"version": r.version, "who": names.get(r.created_by_id, ""), "at": r.created_at,
+             "factors": len((r.definition or {}).get("factors", [])), "base": (r.definition or {}).get("base"),
+             "current": i == 0} for i, r in enumerate(rows)]
+
+
 def versions(product_id: int) -> list[ScorecardVersion]:
     """Every version of the product's scorecard, newest first (the current one made if none)."""
     current_version(product_id)
@@ -140,6 +159,12 @@ def card_of(version: ScorecardVersion) -> Scorecard:
                 _CARDS.clear()
             _CARDS[version.id] = card
     return card
+
+
+def current_card(product_id: int) -> Scorecard:
+    """The product's current card (version 1 from the default made if it has none; commit after
+    it in a read, or it is made again next time). NotFound for an unknown product."""
+    return card_of(current_version(product_id))
 
 
 def fact_kinds(product_id: int) -> dict[str, str]:
@@ -260,3 +285,129 @@ def seed_demo() -> int:
             score_application(app)
             scored += 1
     return scored
+
+
+# --- the admin's editor: the card as form rows and back -----------------------------------------
+
+DERIVED_LABELS: dict[str, str] = {
+    "age": N_("Age (from the ID number)"),
+    "annual_income": N_("Yearly income (sum of the incomes)"),
+    "annual_expenses": N_("Yearly expenses (living and production)"),
+    "net_income": N_("Net yearly income (income less expenses)"),
+    "total_debt": N_("Total debt (formal and informal)"),
+    "debt_service": N_("Yearly debt service"),
+    "labour_ratio": N_("Labourers per household member"),
+    "debt_ratio": N_("Debt to yearly income"),
+}
+_YES = {"true", "yes", "y", "1", "是", "有"}
+_NO = {"false", "no", "n", "0", "否", "无"}
+_SPLIT = re.compile(r"[,，、;；\s]+")
+_INT = re.compile(r"[-−]?[0-9]+")
+_FULLWIDTH = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} | {"－": "-", "．": "."})
+
+
+def fact_choices(product_id: int) -> list[tuple[str, str, str]]:
+    """(key, label, kind) of every fact a factor may read: the latest survey's scorable questions
+    (their own labels) then the derived facts (N_ labels)."""
+    survey = db.session.scalar(
+        select(SurveyVersion).where(SurveyVersion.product_id == product_id)
+        .order_by(SurveyVersion.version.desc()).limit(1)
+    )
+    definition = survey.definition if survey is not None else None
+    if definition is None:
+        from app.domain import survey as survey_rules
+
+        definition = survey_rules.default_definition()
+    out: list[tuple[str, str, str]] = []
+    kinds = rules.fact_kinds_from_survey(definition)
+    for section in definition.get("sections", ()):
+        for q in section.get("questions", ()):
+            if q.get("key") in kinds and q.get("key") not in rules.DERIVED_FACTS:
+                out.append((q["key"], q.get("label") or q["key"], kinds[q["key"]]))
+    out.extend((k, DERIVED_LABELS[k], v) for k, v in rules.DERIVED_FACTS.items())
+    return out
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def to_rows(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """A card (its dict) as the editor's rows of text."""
+    factors = []
+    for f in definition.get("factors", ()):
+        bins = []
+        for b in f.get("bins", ()):
+            values = [("是" if v else "否") if isinstance(v, bool) else str(v) for v in b.get("values", ())]
+            bins.append({"min": _text(b.get("min")), "max": _text(b.get("max")), "values": ", ".join(values),
+                         "points": _text(b.get("points")), "reason": _text(b.get("reason"))})
+        missing, other = f.get("missing") or {}, f.get("other") or {}
+        factors.append({"key": _text(f.get("key")), "label": _text(f.get("label")), "fact": _text(f.get("fact")),
+                        "bins": bins, "missing_points": _text(missing.get("points")),
+                        "missing_reason": _text(missing.get("reason")),
+                        "other_points": _text(other.get("points")), "other_reason": _text(other.get("reason"))})
+    limit = definition.get("limit") or {}
+    return {
+        "base": _text(definition.get("base")),
+        "factors": factors,
+        "grades": [{"min_score": _text(g.get("min_score")), "label": _text(g.get("label")),
+                    "max_amount": _text(g.get("max_amount"))} for g in limit.get("grades", ())],
+        **{name: _text(limit.get(name)) for name in ("income_multiple", "repayment_share", "capacity_years", "step")},
+    }
+
+
+def _points(text: str) -> object:
+    """A typed whole number as an int; anything else as typed, for the card's check to name."""
+    clean = "".join(text.split()).translate(_FULLWIDTH).replace("−", "-")
+    return int(clean) if _INT.fullmatch(clean) else text
+
+
+def _number(text: str) -> str | None:
+    clean = "".join(text.split()).translate(_FULLWIDTH).replace(",", "")
+    return clean or None
+
+
+def from_rows(product_id: int, rows: Mapping[str, Any]) -> dict[str, Any]:
+    """The editor's rows as a card dict (not yet checked: ``publish`` checks it whole)."""
+    kinds = fact_kinds(product_id)
+    factors = []
+    for f in rows.get("factors", ()):
+        kind = kinds.get(f.get("fact", ""))
+        bins_rows = f.get("bins", ())
+        if kind is None:  # unknown fact: the check names it; guess the shape from what is typed
+            kind = "number" if any(b.get("min") or b.get("max") for b in bins_rows) else "choice"
+        out: dict[str, Any] = {"key": f.get("key", "").strip(), "label": f.get("label", ""),
+                               "fact": f.get("fact", ""), "type": "range" if kind == "number" else "values"}
+        bins = []
+        for b in bins_rows:
+            if kind == "number":
+                bins.append({"min": _number(b.get("min", "")), "max": _number(b.get("max", "")),
+                             "points": _points(b.get("points", "")), "reason": b.get("reason", "")})
+            else:
+                values: list[object] = []
+                for token in _SPLIT.split(b.get("values", "").strip()):
+                    if not token:
+                        continue
+                    if kind == "yesno":
+                        low = token.lower()
+                        values.append(True if low in _YES else False if low in _NO else token)
+                    else:
+                        values.append(token)
+                bins.append({"values": values, "points": _points(b.get("points", "")),
+                             "reason": b.get("reason", "")})
+        out["bins"] = bins
+        if kind != "number":
+            out["other"] = {"points": _points(f.get("other_points", "")), "reason": f.get("other_reason", "")}
+        out["missing"] = {"points": _points(f.get("missing_points", "")), "reason": f.get("missing_reason", "")}
+        factors.append(out)
+    limit: dict[str, Any] = {
+        "grades": [{"min_score": _points(g.get("min_score", "")), "label": g.get("label", ""),
+                    "max_amount": _number(g.get("max_amount", ""))} for g in rows.get("grades", ())],
+    }
+    for name in ("income_multiple", "repayment_share", "capacity_years", "step"):
+        limit[name] = _number(rows.get(name, ""))
+    return {"base": _points(rows.get("base", "")), "factors": factors, "limit": limit}
+
+
+def problems_of(error: ScorecardRefused) -> list[tuple[str, dict[str, object]]]:
+    return list(error.problems)

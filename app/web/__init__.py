@@ -41,6 +41,8 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(products_admin.bp)
     from app.web import surveys
     app.register_blueprint(surveys.bp)
+    from app.web import scorecards
+    app.register_blueprint(scorecards.bp)
     from app.web import book
     app.register_blueprint(book.bp)
     from app.web import reports
