@@ -23,9 +23,10 @@ that pays penalty last it can be later.
 
 **Scores.** Each loan's application's survey answers (``Application.survey_answers``) with the
 borrower's age at disbursement go through ``scorecard.derive_facts`` and ``scorecard.score`` with the
-product's current scorecard (its highest ``ScorecardVersion``), loaded once per product. A loan whose
-application has no survey answers (captured before the survey existed), or whose product has no
-scorecard, is counted in ``not_scorable`` by reason, and left out of the Gini, KS and bands.
+product's current scorecard (its highest ``ScorecardVersion``, the shipped default while it has
+none: :func:`current_cards`), loaded once per product. A loan whose application has no survey
+answers (captured before the survey existed), or whose product's stored card no longer reads, is
+counted in ``not_scorable`` by reason, and left out of the Gini, KS and bands.
 
 The report is registered as ``scorecard_backtest`` in the query terminal's registry (screen, CSV/XLSX,
 ``flask report scorecard_backtest``); ``flask scorecard backtest`` prints the JSON of :func:`as_json`.
@@ -65,7 +66,7 @@ class Backtest:
     result: bt.Result
     not_scorable: dict[str, int]
     too_recent: int
-    scorecards: dict[str, int] = field(default_factory=dict)  # product code → version used
+    scorecards: dict[str, int | str] = field(default_factory=dict)  # product code → version used
 
     @property
     def not_scorable_total(self) -> int:
@@ -91,23 +92,31 @@ def worst_days_past_due(as_of: date):
             .correlate(Loan).scalar_subquery())
 
 
-def current_cards(product_ids: Iterable[int]) -> dict[int, tuple[int, sc.Scorecard]]:
-    """Each product's current scorecard (its highest version) with the version number; a product
-    without one is absent."""
+def current_cards(product_ids: Iterable[int]) -> dict[int, tuple[int | str, sc.Scorecard]]:
+    """Each product's current scorecard with its version number: the highest ``ScorecardVersion``,
+    read as the scoring service reads a stored card (``scoring.card_of``); a product that has none
+    yet scores with the shipped default (what ``scoring.current_version`` would make its version 1
+    — not written here: a report only reads), shown as version "default". A stored card that no
+    longer reads leaves its product out (its loans are "no scorecard")."""
+    from app.services import scoring
+
     ids = sorted(set(product_ids))
     if not ids:
         return {}
     latest = (select(ScorecardVersion.product_id, func.max(ScorecardVersion.version).label("v"))
               .where(ScorecardVersion.product_id.in_(ids)).group_by(ScorecardVersion.product_id).subquery())
-    rows = db.session.execute(select(ScorecardVersion.product_id, ScorecardVersion.version, ScorecardVersion.definition)
+    rows = db.session.scalars(select(ScorecardVersion)
                               .join(latest, (latest.c.product_id == ScorecardVersion.product_id)
                                     & (latest.c.v == ScorecardVersion.version))).all()
-    cards: dict[int, tuple[int, sc.Scorecard]] = {}
-    for product_id, version, definition in rows:
+    cards: dict[int, tuple[int | str, sc.Scorecard]] = {}
+    for row in rows:
         try:
-            cards[product_id] = (version, sc.Scorecard.from_dict(definition))
+            cards[row.product_id] = (row.version, scoring.card_of(row))
         except sc.ScorecardError:
-            continue  # a stored card that no longer reads: its loans are "no scorecard"
+            cards[row.product_id] = ("unreadable", None)
+    default = sc.Scorecard.from_dict(sc.DEFAULT_SCORECARD)
+    for product_id in ids:
+        cards.setdefault(product_id, ("default", default))
     return cards
 
 
@@ -152,7 +161,7 @@ def run(viewer: User | None, *, as_of: date, product_id: int | None = None, offi
                 continue
         else:
             found = cards.get(loan_product)
-            if found is None:
+            if found is None or found[1] is None:
                 not_scorable["no_scorecard"] += 1
                 continue
             try:
@@ -209,19 +218,26 @@ def as_json(backtest: Backtest, translate: Callable[[str], str] = lambda s: s) -
     }
 
 
+TEXT_HEAD = N_("Scorecard back-test as of %(as_of)s")
+TEXT_FIGURES = N_("Loans: %(loans)s  Defaults: %(defaults)s (%(rate)s%%)  Gini: %(gini)s  KS: %(ks)s")
+TEXT_APART = N_("Not scorable: %(not_scorable)s  Too recent: %(too_recent)s")
+
+
 def as_text(backtest: Backtest, translate: Callable[[str], str] = lambda s: s) -> str:
+    """The same for a person at the console: the figures, the band table, the verdict."""
     data = as_json(backtest, translate)
     t = translate
     lines = [
-        f"{t('Scorecard back-test')} · {t('As of')} {data['as_of']}",
-        f"{t('Loans')}: {data['loans']}  {t('Defaults')}: {data['defaults']} ({data['default_rate']}%)  "
-        f"Gini: {data['gini'] or '-'}  KS: {data['ks'] or '-'}",
-        f"{t('Not scorable')}: {data['not_scorable']}  {t('Too recent')}: {data['too_recent']}",
+        t(TEXT_HEAD) % {"as_of": data["as_of"]},
+        t(TEXT_FIGURES) % {"loans": data["loans"], "defaults": data["defaults"], "rate": data["default_rate"],
+                           "gini": data["gini"] or "-", "ks": data["ks"] or "-"},
+        t(TEXT_APART) % {"not_scorable": data["not_scorable"], "too_recent": data["too_recent"]},
         "",
-        f"{t('Score band'):<10}{t('Loans'):>8}{t('Defaults'):>8}{t('Default rate'):>10}{t('Cumulative defaults'):>12}",
+        "\t".join(t(c.label) for c in COLUMNS),
     ]
     for b in data["bands"]:
-        lines.append(f"{b['band']:<10}{b['loans']:>8}{b['defaults']:>8}{b['default_rate']:>9}%{b['cum_defaults']:>11}%")
+        lines.append("\t".join([b["band"], str(b["loans"]), str(b["defaults"]), b["default_rate"] + "%",
+                                b["share"] + "%", b["cum_loans"] + "%", b["cum_defaults"] + "%", b["cum_goods"] + "%"]))
     lines += ["", data["verdict_text"]]
     return "\n".join(lines)
 

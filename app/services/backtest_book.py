@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -78,8 +78,10 @@ class GeneratedBook:
     planned_defaults: int = 0  # loans whose plan goes 90+ days late by as_of
     recent: int = 0
     unsurveyed: int = 0
+    unsurveyed_seasoned: int = 0  # of which not recent (what the back-test counts as "no answers")
     repayments: int = 0
     skipped: int = 0          # already there (the same seed generated before)
+    defaulted: set[str] = field(default_factory=set)  # the loan numbers whose plan goes 90+ days late
 
 
 def _money(x: float) -> str:
@@ -233,6 +235,7 @@ def generate(n: int, *, seed: int = 18, as_of: date | None = None, product_code:
         if not is_recent and worst_days_late(lines, pays, penalty_rate=product.penalty_rate, start=disbursed,
                                              as_of=as_of, order=order) >= 90:
             summary.planned_defaults += 1
+            summary.defaulted.add(f"GEN{seed}-{i:06d}")
         loan_no = f"GEN{seed}-{i:06d}"
         row = i + 2
         parsed.borrowers.append(dbook.BorrowerRow(
@@ -251,6 +254,7 @@ def generate(n: int, *, seed: int = 18, as_of: date | None = None, product_code:
             answers_by_no[loan_no] = h.answers
         else:
             summary.unsurveyed += 1
+            summary.unsurveyed_seasoned += not is_recent
     summary.repayments = len(parsed.repayments)
     now = clock.now()
     summary.skipped = sum(1 for loan in parsed.loans if loan.loan_no in look.loans)
