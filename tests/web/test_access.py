@@ -145,6 +145,8 @@ def _url(app, rule: str, username: str) -> str | None:
             ids["request_id"] = row.id
         if "<int:query_id>" in rule:  # a credit-bureau query with its report, on the application opened
             ids["query_id"] = _bureau_query(application)
+        if "<int:query_id>" in rule:  # a credit-bureau query with its report, on the application opened
+            ids["query_id"] = _bureau_query(application)
         if "<group_key>" in rule:  # a joint-liability group in the user's reach (the demo has one)
             from app.models.credit import LiabilityGroup
 
@@ -193,6 +195,31 @@ def _android_release(app) -> None:
             apk = Path(__file__).resolve().parents[1] / "vectors" / "android" / "officer-1.apk"
             android_releases.publish(apk, files=android_releases.files_from(app.config),
                                      package=app.config["ANDROID_PACKAGE"], now=clock.now())
+
+
+def _bureau_query(application) -> int:
+    """A bureau query with a stored PDF report on this application, as a reviewer logs it."""
+    import tempfile
+    from pathlib import Path
+
+    from app.extensions import photo_store
+    from app.models.credit import BureauQuery
+    from app.storage import sha256_of_file
+    from tests.support.bureau_report import report_text, text_pdf
+
+    store = photo_store()
+    with tempfile.NamedTemporaryFile(dir=store.uploads_dir, delete=False) as f:
+        f.write(text_pdf(report_text()))
+    digest = sha256_of_file(Path(f.name))
+    store.put_file(digest, Path(f.name))
+    query = BureauQuery(application_id=application.id, borrower_id=application.borrower_id,
+                        consent_photo_id=application.photos[0].id, purpose="loan_approval",
+                        queried_by_id=application.officer_id, result_ref="R-1", report_sha256=digest,
+                        report_name="report.pdf", report_size=1, figures={"open_loans": 1, "_type": "application/pdf"},
+                        status="report_attached")
+    db.session.add(query)
+    db.session.commit()
+    return query.id
 
 
 def _bureau_query(application) -> int:
