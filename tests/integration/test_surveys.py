@@ -10,6 +10,7 @@ from app.domain.survey import DEFAULT_SURVEY
 from app.domain.workflow import State
 from app.extensions import db
 from app.models import Application, AuditLog, Product, SurveyVersion, User
+from app.services import products as product_service
 from app.services import surveys
 
 
@@ -39,8 +40,9 @@ def test_demo_products_have_the_default_and_applications_plausible_answers(app, 
             version = surveys.current_version(product.id)
             assert version.version == 1
             assert surveys.definition_of(version) == DEFAULT_SURVEY
-        apps = list(db.session.scalars(select(Application)))
-        assert apps and all(a.survey_version_id is not None for a in apps)
+        # The demo's ten applications of the plan (groups and villages add their own later).
+        apps = list(db.session.scalars(select(Application).order_by(Application.id).limit(10)))
+        assert len(apps) == 10 and all(a.survey_version_id is not None for a in apps)
         for a in apps:
             assert surveys.definition_for(a) == DEFAULT_SURVEY
             assert not surveys.missing_required(DEFAULT_SURVEY, a.survey_answers)
@@ -49,16 +51,17 @@ def test_demo_products_have_the_default_and_applications_plausible_answers(app, 
 
 def test_a_product_without_a_survey_gets_the_default_once(app, demo):
     with app.app_context():
-        product = _product()
-        for a in db.session.scalars(select(Application).where(Application.product_id == product.id)):
-            a.survey_version_id = None
-        db.session.flush()
-        db.session.execute(SurveyVersion.__table__.delete().where(SurveyVersion.product_id == product.id))
-        db.session.commit()
+        values = {**product_service.term_values(), "code": "NEW", "name": "新产品", "annual_rate": "9", "min_rate": "6",
+                  "max_rate": "15", "penalty_rate": "14", "min_amount": "1000", "max_amount": "5000",
+                  "min_term_months": "3", "max_term_months": "12"}
+        product = product_service.create_product(values, actor_id=_user("admin").id)
+        assert _versions(product.id) == 0
         first = surveys.current_version(product.id)
         db.session.commit()
         again = surveys.current_version(product.id)
         assert first.id == again.id and first.version == 1 and _versions(product.id) == 1
+        assert surveys.definition_of(first) == DEFAULT_SURVEY
+        assert _audits("survey_published")[-1].detail["after"] == 1
 
 
 def test_publish_writes_a_version_only_when_different_and_audits_it(app, demo):
