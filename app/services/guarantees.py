@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
 from app.domain import idcard
@@ -25,6 +25,7 @@ from app.domain.guarantees import (GuarantorFacts, GuarantorRules, Standing, che
 from app.domain.i18n import N_
 from app.models import Application, Borrower, CollectionItem, Installment, Loan, Photo, Product, User
 from app.models.credit import Guarantee
+from app.models.types import Money
 from app.extensions import db
 from app.services import audit
 from app.services.errors import ServiceError
@@ -51,14 +52,14 @@ def facts_of(guarantor_id: int, *, excluding_application: int | None = None) -> 
     """His other active guarantees and his own active loans (what they owe in principal, the worst
     days past due)."""
     guaranteed = db.session.scalar(
-        select(func.coalesce(func.sum(Guarantee.amount), 0)).where(
+        select(type_coerce(func.coalesce(func.sum(Guarantee.amount), 0), Money)).where(
             Guarantee.guarantor_id == guarantor_id, Guarantee.status == "active",
             Guarantee.application_id != (excluding_application or 0))) or ZERO
     count, worst = db.session.execute(
         select(func.count(Loan.id), func.coalesce(func.max(Loan.days_past_due), 0))
         .where(Loan.borrower_id == guarantor_id, Loan.status.in_(("active", "written_off")))).one()
     owed = db.session.scalar(
-        select(func.coalesce(func.sum(Installment.principal_due - Installment.principal_paid), 0))
+        select(type_coerce(func.coalesce(func.sum(Installment.principal_due - Installment.principal_paid), 0), Money))
         .join(Loan, Loan.id == Installment.loan_id)
         .where(Loan.borrower_id == guarantor_id, Loan.status.in_(("active", "written_off")))) or ZERO
     return GuarantorFacts(Decimal(guaranteed), Decimal(owed), int(worst or 0), int(count or 0))
