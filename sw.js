@@ -20,7 +20,7 @@ const VERSION = "__CLIENT_VERSION__";
 Sync.configure({ version: VERSION });
 // The shell's own revision: raised whenever the list below changes, so a phone on the same client
 // version still gets a fresh cache without files of the old shell in it.
-const SHELL_REVISION = 7;
+const SHELL_REVISION = 8;
 const CACHE = "ddt-shell-" + VERSION + "-" + SHELL_REVISION;
 const SHELL = [
   "/m/",
@@ -55,11 +55,13 @@ const SHELL = [
   "/static/js/phone/survey.js",
   "/static/js/phone/groups.js",
   "/static/js/phone/group.js",
+  "/static/js/phone/campaign.js",
   "/static/js/sync/index.js",
   "/static/js/sync/core.js",
   "/static/js/sync/applications.js",
   "/static/js/sync/visits.js",
   "/static/js/sync/collections.js",
+  "/static/js/sync/surveys.js",
   "/static/js/sync/notices.js",
   "/static/js/sync/trail.js",
   "/static/js/sync/http.js",

@@ -1,11 +1,11 @@
 // The phone's store of record: drafts, queued applications, visit reports and their photo blobs
 // live in IndexedDB until the server has confirmed them. Nothing here is deleted before that.
 // Version 2 added the "reports" store, version 3 the "collections" store (repayments taken in the
-// field); an upgrade only creates what is missing, so what the earlier versions hold comes through untouched.
+// field), version 4 the "surveys" store (households surveyed in a village campaign); an upgrade only creates what is missing, so what the earlier versions hold comes through untouched.
 (function (global) {
   "use strict";
   var DB_NAME = "ddt";
-  var DB_VERSION = 3;
+  var DB_VERSION = 4;
   var dbPromise = null;
   var wiped = false;
 
@@ -30,6 +30,8 @@
         if (!db.objectStoreNames.contains("reports")) db.createObjectStore("reports", { keyPath: "uuid" });
         // Repayments taken in the village (one record per collection UUID), the signature photo in "blobs".
         if (!db.objectStoreNames.contains("collections")) db.createObjectStore("collections", { keyPath: "uuid" });
+        // Households surveyed in a village campaign (one record per survey UUID; no photos).
+        if (!db.objectStoreNames.contains("surveys")) db.createObjectStore("surveys", { keyPath: "uuid" });
       };
       req.onsuccess = function () {
         var db = req.result;
@@ -118,6 +120,18 @@
         store.delete(c.uuid);
         (c.photos || []).forEach(function (p) { blobs.delete(p.uuid); });
       });
+    },
+    allSurveys: function () {
+      return tx(["surveys"], "readonly", function (store, done) { request(store.getAll(), done); });
+    },
+    getSurvey: function (uuid) {
+      return tx(["surveys"], "readonly", function (store, done) { request(store.get(uuid), done); });
+    },
+    putSurvey: function (s) {
+      return tx(["surveys"], "readwrite", function (store) { store.put(s); }, true);
+    },
+    deleteSurvey: function (s) {
+      return tx(["surveys"], "readwrite", function (store) { store.delete(s.uuid); });
     },
     putBlob: function (key, blob) {
       return tx(["blobs"], "readwrite", function (blobs) { blobs.put(blob, key); });

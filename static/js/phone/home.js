@@ -9,6 +9,7 @@ import { renderPlan } from "./plan.js";
 import { renderNotes } from "./notes.js";
 import { renderCollections } from "./collect.js";
 import { renderGroupsCard, openGroup } from "./group.js";
+import { renderCampaignsCard } from "./campaign.js";
 
 function progressOf(d) {
   let total = 0, done = 0;
@@ -77,10 +78,10 @@ export function renderHome() {
       if (!lists[list].children.length) lists[list].appendChild(emptyRow(t(key)));
     });
     renderNotes();
-    return Promise.all([renderPlan(), renderCollections(), renderGroupsCard()]).then(([reportsUnsent, collectionsUnsent]) => {
+    return Promise.all([renderPlan(), renderCollections(), renderGroupsCard(), renderCampaignsCard()]).then(([reportsUnsent, collectionsUnsent, , surveysUnsent]) => {
       const badge = $("#sync-badge");
-      badge.textContent = unsent + reportsUnsent + collectionsUnsent;
-      badge.dataset.count = unsent + reportsUnsent + collectionsUnsent;
+      badge.textContent = unsent + reportsUnsent + collectionsUnsent + surveysUnsent;
+      badge.dataset.count = unsent + reportsUnsent + collectionsUnsent + surveysUnsent;
     }).then(() => Store.getMeta("last_sync")).then((last) => {
       $("#last-sync").textContent = last ? t("last_sync", { time: new Date(last).toLocaleString() }) : "";
     });

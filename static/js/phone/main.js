@@ -14,6 +14,7 @@ import { locateMe } from "./plan.js";
 import { wireNotes } from "./notes.js";
 import { wireCalculator } from "./calculator.js";
 import { wireGroup, editingGroup } from "./group.js";
+import { editingSurvey } from "./campaign.js";
 
 setHomeRenderer(renderHome);
 
@@ -52,7 +53,7 @@ function showBanner(key, text) {
 }
 
 function redraw() {
-  if (!editingDraft() && !editingReport() && !editingCollection() && !editingGroup()) renderHome();
+  if (!editingDraft() && !editingReport() && !editingCollection() && !editingGroup() && !editingSurvey()) renderHome();
 }
 
 // The worker is a module worker: it runs the same sync engine on Background Sync with the app

@@ -2,7 +2,7 @@
 export const $ = (sel, root) => (root || document).querySelector(sel);
 export const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
 
-const VIEWS = ["view-unsupported", "view-unenrolled", "view-home", "view-draft", "view-calc", "view-visit", "view-collect", "view-group"];
+const VIEWS = ["view-unsupported", "view-unenrolled", "view-home", "view-draft", "view-calc", "view-visit", "view-collect", "view-group", "view-campaign"];
 
 export function show(id) {
   VIEWS.forEach((v) => { $("#" + v).hidden = v !== id; });

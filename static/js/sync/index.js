@@ -10,6 +10,7 @@ import { ApiError, Halt, api, wipe, versionGate, activateWaiting, compareVersion
 import { syncApplications, fetchReturned } from "./applications.js";
 import { localDay, syncReports, refreshPlan } from "./visits.js";
 import { syncCollections } from "./collections.js";
+import { syncSurveys } from "./surveys.js";
 import { fetchNotifications, markNotificationsRead } from "./notices.js";
 import { withinHours, sampleTrail, sendTrail } from "./trail.js";
 
@@ -25,6 +26,7 @@ function runOnce(opts) {
       .then(() => syncApplications(opts))
       .then(() => syncReports(opts))
       .then(() => syncCollections(opts))
+      .then(() => syncSurveys(opts))
       .then(fetchNotifications)
       .then(sendTrail)
       .then(() => refreshPlan(opts))
@@ -43,11 +45,12 @@ function locked(work) {
 // What still waits to be sent (photos held for Wi-Fi excepted): the worker's sync event fails
 // while this is above zero, so the browser wakes it again later.
 function pending() {
-  return Promise.all([Store.allDrafts(), Store.allReports(), Store.getMeta("trail"), Store.allCollections()]).then(function (r) {
+  return Promise.all([Store.allDrafts(), Store.allReports(), Store.getMeta("trail"), Store.allCollections(), Store.allSurveys()]).then(function (r) {
     var drafts = r[0].filter(function (d) { return (d.status === "queued" || d.status === "uploading") && !d.waiting_wifi; });
     var reports = r[1].filter(function (x) { return x.status === "queued"; });
     var collections = r[3].filter(function (x) { return x.status === "queued"; });
-    return drafts.length + reports.length + (r[2] || []).length + collections.length;
+    var surveys = r[4].filter(function (x) { return x.status === "queued"; });
+    return drafts.length + reports.length + (r[2] || []).length + collections.length + surveys.length;
   });
 }
 
