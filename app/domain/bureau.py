@@ -37,7 +37,7 @@ FIGURE_LABELS: dict[str, str] = {
     "overdue_count": N_("Overdue accounts"),
     "overdue_months": N_("Longest overdue (months)"),
     "worst_class": N_("Worst five-level class"),
-    "total_balance": N_("Total balance (yuan)"),
+    "total_balance": N_("Total balance"),
 }
 
 # Labels each figure is known by in a report, longest first where one contains another.

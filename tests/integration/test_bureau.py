@@ -178,3 +178,27 @@ def test_the_query_log_filters_and_downloads(app, demo):
     assert number not in body
     with app.app_context():
         assert db.session.scalar(select(AuditLog.id).where(AuditLog.action == "bureau_log_exported"))
+
+
+def test_a_photographed_report_is_read_by_ocr(app, client, auth, demo):
+    """The image path: the report photo goes to the OCR worker, the figures are read from its lines
+    when it is done (a clean rendered page; real photographed reports are not claimed)."""
+    import time
+
+    app.config["OCR_ENGINE"] = "rapidocr"
+    app_id = _app_id(app)
+    auth.login("reviewer1")
+    png = report_image(report_text(open_loans=4, overdue_count=2, overdue_months=5, worst="次级"))
+    r = _post(client, app_id, file=(png, "report.png"))
+    assert r.status_code == 200
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        box = client.get(f"/applications/{app_id}/bureau").get_data(as_text=True)
+        if "OCR 正在识别" not in box:
+            break
+        time.sleep(1)
+    with app.app_context():
+        q = db.session.scalar(select(BureauQuery))
+        assert q.status == "report_attached" and q.figures["_source"] == "ocr", q.figures
+        assert (q.figures.get("open_loans"), q.figures.get("overdue_count"), q.figures.get("overdue_months"),
+                q.figures.get("worst_class")) == (4, 2, 5, "次级"), q.figures

@@ -96,10 +96,23 @@ def scanned_pdf() -> bytes:
     return text_pdf("")
 
 
+FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+
+
 def report_image(text: str = "") -> bytes:
-    """A PNG "photo" of a report (for the upload's type checks; its text is not drawn legibly)."""
-    image = Image.new("RGB", (400, 300), "white")
-    ImageDraw.Draw(image).text((10, 10), "report", fill="black")
+    """A PNG of a report page: ``text`` drawn line by line in a CJK font (a clean scan, for OCR);
+    without text, a page with one word (for the upload's type checks)."""
+    from PIL import ImageFont
+
+    lines = text.split("\n") if text else ["report"]
+    image = Image.new("RGB", (1400, 90 + 60 * len(lines)), "white")
+    draw = ImageDraw.Draw(image)
+    try:
+        font = ImageFont.truetype(FONT, 36, index=2)
+    except OSError:
+        font = ImageFont.load_default()
+    for row, line in enumerate(lines):
+        draw.text((40, 40 + 60 * row), line, fill="black", font=font)
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
