@@ -32,6 +32,7 @@ __all__ = [
     "MemberFacts",
     "Problem",
     "check_members",
+    "disbursement_refusal",
     "exposure",
     "normalise_pairs",
     "CHAIN",
@@ -338,6 +339,19 @@ def group_step(states: Sequence[str]) -> GroupStep:
     if earliest == "awaiting_entry":
         return GroupStep(None, (), (N_("Data entry is done member by member"), {}))
     return GroupStep(earliest, at, None)
+
+
+def disbursement_refusal(group_name: str, group_state: str) -> tuple[str, dict[str, object]] | None:
+    """Why a member of a group in ``group_state`` may not be disbursed yet (None: it may): the
+    members are paid out once the group is approved — every remaining member passed every level it
+    needs — so that none is paid while another is still in review."""
+    if group_state in ("approved", "dissolved"):
+        return None
+    return (
+        N_("The joint-liability group %(group)s is not approved yet: its members are disbursed once every "
+           "member has passed review."),
+        {"group": group_name},
+    )
 
 
 @dataclass(frozen=True)

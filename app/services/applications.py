@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import geo, routing, workflow
+from app.domain import groups as group_rules
 from app.domain.dates import business_date_of
 from app.domain.i18n import N_
 from app.domain.workflow import Event, State
@@ -187,10 +188,10 @@ def step(
         entry_checks.refuse_if_incomplete(app, business_date_of(now))
     if event in (Event.DISBURSE, Event.UNDO_DISBURSEMENT):
         _refuse_without_loan_change(app, event)
-    if event == Event.DISBURSE and app.group_id is not None:
-        from app.services.groups import refuse_disbursement_before_approval
-
-        refuse_disbursement_before_approval(app)
+    if event == Event.DISBURSE and app.group is not None:  # a group's members are paid once it is approved
+        held = group_rules.disbursement_refusal(app.group.name, app.group.state)
+        if held is not None:
+            raise workflow.TransitionRefused(workflow.Refusal("group", held[0], held[1]))
     if event == Event.DIRECTOR_APPROVE and app.preapproval_id is not None:
         light_path.refresh_light_path(app, business_date_of(now))  # expired or used meanwhile: the normal path
     decision = None

@@ -35,7 +35,8 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import workflow
-from app.domain.groups import GroupRules, GroupRulesError, GroupStep, exposure, group_step, normalise_pairs
+from app.domain.groups import (GroupRules, GroupRulesError, GroupStep, disbursement_refusal, exposure, group_step,
+                               normalise_pairs)
 from app.domain.i18n import N_
 from app.domain.money import format_money
 from app.domain.phone import PhoneError, normalise_mobile
@@ -215,12 +216,12 @@ def decide(user: User, key: str | int, event: Event, *, now: datetime, comment: 
 
 
 def refuse_disbursement_before_approval(app: Application) -> None:
-    """A member of a binding group is disbursed once the group is approved (services.loans asks)."""
+    """A member of a binding group is disbursed once the group is approved (``applications.step``
+    asks the same domain rule at every disbursement)."""
     group = app.group
-    if group is not None and group.state not in ("approved", "dissolved"):
-        raise workflow.TransitionRefused(workflow.Refusal(
-            "group", N_("The joint-liability group %(group)s is not approved yet: its members are disbursed once every "
-                        "member has passed review."), {"group": group.name}))
+    held = None if group is None else disbursement_refusal(group.name, group.state)
+    if held is not None:
+        raise workflow.TransitionRefused(workflow.Refusal("group", held[0], held[1]))
 
 
 # --- the phone engineer's look-up, the borrower page -----------------------------------------
@@ -343,7 +344,6 @@ def seed_demo(users: dict[str, User], now: datetime, add_photos=None) -> Liabili
     from app.domain import idcard
     from app.domain.groups import MemberFacts, check_members
     from app.models import Product
-    from app.services.demo import demo_id_number
 
     product = db.session.scalar(select(Product).where(Product.code == "LBD"))
     officer = users["officer2"]
@@ -356,7 +356,8 @@ def seed_demo(users: dict[str, User], now: datetime, add_photos=None) -> Liabili
             ("黄志强", date_(1986, 10, 5), 383, "25000", "购买小型农机"))
     apps = []
     for i, (name, birth, serial, amount, purpose) in enumerate(plan):
-        info = idcard.parse(demo_id_number("513401", birth, serial), birth.replace(year=birth.year + 40))
+        first17 = f"513401{birth:%Y%m%d}{serial:03d}"  # as demo.demo_id_number makes them
+        info = idcard.parse(first17 + idcard.check_digit(first17), birth.replace(year=birth.year + 40))
         borrower = Borrower(name=name, id_number=info.number, sex=info.sex, birth_date=info.birth_date,
                             phone=f"1390813{i:04d}", village=village, address=f"{village}{i + 5}组",
                             household_key=f"{village}-g{i}", office_id=officer.office_id, officer_id=officer.id)
