@@ -247,3 +247,13 @@ def test_order_of_members_and_pairs_does_not_change_the_verdict(
 def test_rules_round_trip(sizes: tuple[int, int], pairs: int, limit: Decimal | None) -> None:
     r = GroupRules(min_size=sizes[0], max_size=sizes[1], max_relative_pairs=pairs, exposure_limit=limit)
     assert GroupRules.from_dict(json.loads(json.dumps(r.to_dict()))) == r
+
+
+def test_members_are_disbursed_once_the_group_is_approved() -> None:
+    from app.domain.groups import disbursement_refusal
+
+    assert disbursement_refusal("东头小组", "approved") is None
+    assert disbursement_refusal("东头小组", "dissolved") is None
+    for state in ("forming", "in_review", "returned"):
+        message, params = disbursement_refusal("东头小组", state)  # type: ignore[misc]
+        assert params == {"group": "东头小组"} and "not approved yet" in message
