@@ -637,6 +637,7 @@ class Contribution:
     value: object  # the fact as JSON: decimal string, str, bool or None
     points: int
     reason: str
+    fact: str = ""  # the survey question or derived fact read
 
 
 @dataclass(frozen=True)
@@ -653,7 +654,7 @@ class ScoreResult:
             "base": self.base,
             "contributions": [
                 {"factor": c.factor, "label": c.label, "value": c.value, "points": c.points,
-                 "reason": c.reason}
+                 "reason": c.reason, "fact": c.fact}
                 for c in self.contributions
             ],
             "reasons": list(self.reasons),
@@ -676,7 +677,9 @@ def score(card: Scorecard, facts: Mapping[str, object]) -> ScoreResult:
         value = facts.get(f.fact)
         b = f.bin_for(value)
         total += b.points
-        contributions.append(Contribution(f.key, f.label, _json_value(value), b.points, b.reason))
+        contributions.append(
+            Contribution(f.key, f.label, _json_value(value), b.points, b.reason, f.fact)
+        )
     return ScoreResult(total, card.base, tuple(contributions), tuple(c.reason for c in contributions))
 
 

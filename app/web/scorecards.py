@@ -12,7 +12,7 @@ from flask_login import current_user
 from app.domain import scorecard as card_rules
 from app.http_edge import client_ip, translate_message
 from app.services import products as product_service
-from app.services import scope, scoring, transactions
+from app.services import scope, scoring, surveys, transactions
 from app.web.security import roles_required
 
 bp = Blueprint("scorecards", __name__)
@@ -126,6 +126,26 @@ def _money(text: object) -> Decimal | None:
         return None
 
 
+def _option_labels(app) -> dict[str, dict[str, str]]:
+    """question key -> {option value: its label} of the survey the application was answered on."""
+    definition = surveys.definition_for(app)
+    if definition is None:
+        return {}
+    return {q.key: {o.value: o.label for o in q.options} for q in definition.questions() if q.type == "choice"}
+
+
+def _shown(c: dict, options: dict[str, dict[str, str]]) -> str:
+    """A contribution's answer in words: a choice by its label, yes/no, a number as stored."""
+    value = c.get("value")
+    if value is None or value == "":
+        return "—"
+    if value is True:
+        return _("yes")
+    if value is False:
+        return _("no")
+    return options.get(c.get("fact", ""), {}).get(str(value), str(value))
+
+
 @bp.app_template_global("score_of")
 def score_of(app) -> dict:
     """What templates/applications/_score.html needs: the stored score, each factor's points and
@@ -136,6 +156,7 @@ def score_of(app) -> dict:
     if app.score is None or not detail:
         return {"shown": True, "scored": False, "answered": bool(app.survey_answers)}
     limit = detail.get("limit") or {}
+    options = _option_labels(app)
     reasons = [translate_message(r.get("message", ""), r.get("params") or {}) for r in limit.get("reasons", ())]
     suggested = app.suggested_limit if app.suggested_limit is not None else _money(limit.get("amount"))
     return {
@@ -143,7 +164,7 @@ def score_of(app) -> dict:
         "scored": True,
         "score": app.score,
         "base": detail.get("base"),
-        "contributions": detail.get("contributions", []),
+        "contributions": [dict(c, shown=_shown(c, options)) for c in detail.get("contributions", [])],
         "grade": limit.get("grade"),
         "limit": suggested,
         "limit_reasons": reasons,

@@ -122,10 +122,14 @@ def test_the_score_shows_for_director_reviewer_and_clerk(app, demo, auth, client
     zhang, li, wang = _app_id(app, "张三"), _app_id(app, "李四"), _app_id(app, "王五")
     with app.app_context():
         scores = {i: db.session.get(Application, i).score for i in (zhang, li, wang)}
+        rating = db.session.get(Application, zhang).survey_answers.get("committee_rating")
     auth.login("director1")
     section = _score_section(_text(client.get(f"/applications/{zhang}")))
     assert section and f'id="score-value">{scores[zhang]}<' in section
     assert "村委评议" in section and "建议额度" in section and "申请金额" in section
+    if rating:  # the answer by its option's label, not its stored value
+        label = {"excellent": "好", "good": "较好", "fair": "一般", "poor": "差"}[rating]
+        assert re.search(rf"<td>村委评议</td>\s*<td>{label}</td>", section), section
     _switch(auth, "reviewer1")
     section = _score_section(_text(client.get(f"/applications/{li}")))
     assert section and f'id="score-value">{scores[li]}<' in section and "建议额度的计算过程" in section
