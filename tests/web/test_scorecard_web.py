@@ -160,3 +160,28 @@ def test_no_score_for_a_role_without_application_data(app, demo):
         assert render_template("applications/_score.html", app=a).strip() == ""
         login_user(db.session.scalar(select(User).where(User.username == "reviewer1")))
         assert 'id="score"' in render_template("applications/_score.html", app=a)
+
+
+def test_rules_page_sets_the_score_rules_and_the_preview_shows_them(app, demo, auth, client):
+    from app.services import products as product_service
+
+    pid = _product_id(app)
+    zhang = _app_id(app, "张三")
+    with app.app_context():
+        values = product_service.form_values(db.session.get(Product, pid).rules)
+        score = db.session.get(Application, zhang).score
+    values = {k: v for k, v in values.items() if v}
+    auth.login("admin")
+    page = _text(client.get(f"/admin/products/{pid}/rules"))
+    assert "评分低于此值时进行专项审查" in page and "申请金额高于评分卡建议额度时进行二级审查" in page
+    r = auth.post(f"/admin/products/{pid}/rules", data={**values, "special_score_below": "abc"})
+    assert r.status_code == 422
+    r = auth.post(f"/admin/products/{pid}/rules",
+                  data={**values, "special_score_below": str(score + 1), "l2_over_suggested_limit": "1"})
+    assert r.status_code == 303
+    with app.app_context():
+        stored = db.session.get(Product, pid).routing_rules
+        assert stored["special_score_below"] == score + 1 and stored["l2_over_suggested_limit"] is True
+    _switch(auth, "director1")
+    page = _text(client.get(f"/applications/{zhang}"))
+    assert f"评分 {score} 低于 {score + 1}" in page  # the preview before first-level review
