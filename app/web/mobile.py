@@ -242,6 +242,7 @@ def js_messages() -> dict[str, str]:
         "campaign_proposed": _("proposed limit %(amount)s"),
         "campaign_not_proposed": _("no limit proposed"),
         "campaign_draft": _("Started, not finished"),
+        "campaign_apply": _("Apply for a loan"),
     }
 
 

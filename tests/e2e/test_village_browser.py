@@ -73,7 +73,14 @@ def test_an_officer_surveys_a_household_offline_and_it_arrives(app, live_server,
         row = db.session.scalar(select(HouseholdSurvey).where(HouseholdSurvey.uuid == queued["uuid"]))
         assert row is not None and row.borrower.name == "钟大有" and row.committee_rating == "excellent"
         assert row.answers["members"] == "5" and row.lat is not None and row.score is not None
-    assert "score" in page.inner_text("#list-surveys li[data-status='sent']") or "评分" in page.inner_text("#list-surveys li[data-status='sent']")
+    sent = page.locator("#list-surveys li[data-status='sent']")
+    assert "评分" in sent.inner_text()
+    # The household applies: a draft with the head and the survey's answers already filled in.
+    sent.locator("button").click()
+    page.wait_for_selector("#view-draft:not([hidden])")
+    assert page.input_value("#step-borrower input[name=name]") == "钟大有"
+    assert page.input_value("#step-borrower input[name=id_number]") == valid_id_number(611, "19790506")
+    assert page.input_value("#step-borrower input[name=household_key]") == "2组15号"
 
 
 def test_hq_decides_the_white_list_at_the_desktop(app, live_server, desktop):

@@ -11,6 +11,7 @@ import { yuan, errorText } from "./format.js";
 import { takePosition } from "./collector.js";
 import { askPersistence, registerBackgroundSync, recordSaver } from "./persist.js";
 import { renderSurvey, checkSurvey } from "./survey.js";
+import { createDraft, openDraft } from "./capture.js";
 import Sync from "../sync/index.js";
 
 const RATING_KEY = "committee_rating";  // asked once, as the rating below, not inside the survey
@@ -226,6 +227,22 @@ function discardSurvey() {
   return Store.deleteSurvey(s).then(() => { $("#view-campaign").hidden = true; show("view-home"); renderHome(); });
 }
 
+// A surveyed household applies: an application draft with the head and the survey's answers filled
+// in. The server matches his ID number with his pre-approval: within the approved limit, the light
+// path (fewer photos, the director's approval only); above it, the normal path.
+function applyFor(s) {
+  return campaigns().then((list) => {
+    const c = list.filter((x) => x.uuid === s.campaign_uuid)[0];
+    return createDraft({ product_id: c ? c.product.id : undefined, village: s.village }).then((d) => {
+      d.borrower = { ...d.borrower, name: s.head.name, id_number: s.head.id_number, phone: s.head.phone || "",
+                     household_key: s.household_no || "" };
+      if (d.survey) d.survey.answers = { ...s.answers, [RATING_KEY]: s.rating };
+      d.preapproval = s.result && s.result.proposed_limit ? s.result.proposed_limit : null;
+      return Store.putDraft(d).then(() => openDraft(d.uuid));
+    });
+  });
+}
+
 function statusText(s) {
   if (s.status === "error") return t("server_said", { message: errorText(s.error) });
   if (s.status === "queued") return s.next_attempt_at ? t("campaign_retrying") : t("campaign_waiting");
@@ -275,6 +292,7 @@ export function renderCampaignsCard() {
       item.appendChild(el("span", { className: "row-main" }, (s.head.name || "—") + " · " + (s.household_no || "") + " · " + s.village));
       item.appendChild(el("span", { className: "row-sub" }, statusText(s)));
       if (s.status === "draft" || s.status === "error") item.appendChild(button(t("edit"), () => openSurvey(s.uuid)));
+      if (s.status === "sent" && s.result && s.result.proposed_limit) item.appendChild(button(t("campaign_apply"), () => applyFor(s)));
       sl.appendChild(item);
     });
     return unsent;
