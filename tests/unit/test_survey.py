@@ -275,3 +275,40 @@ def test_numbers_in_range_pass_and_outside_fail(data):
     value = data.draw(st.decimals(min_value=-50, max_value=2000, places=1))
     _normal, errors = check_answers(definition, {"land_mu": str(value)}, complete=False)
     assert ("land_mu" in errors) == (not Decimal(0) <= value <= Decimal(1000))
+
+
+# ------------------------------------------------------------------ the admin's form rows
+@settings(max_examples=150, deadline=None)
+@given(definitions())
+def test_form_rows_round_trip(d):
+    definition = SurveyDefinition.from_dict(d)
+    back, _where = survey.from_rows(survey.to_rows(definition))
+    assert SurveyDefinition.from_dict(back) == definition
+
+
+def test_blank_rows_are_skipped_and_problems_land_on_their_form_field():
+    rows = survey.to_rows(DEFAULT_SURVEY)
+    blank = {name: "" for name in survey.ROW_FIELDS}
+    rows[0]["questions"].insert(1, dict(blank, type="number"))    # an empty row the form offered
+    rows.insert(1, {"key": "", "title": "", "questions": [dict(blank, type="number")]})  # an empty section
+    rows[2]["questions"][1]["max"] = "-1"                          # land section's 2nd row: main_crops is text
+    rows[0]["questions"][2]["min"] = "50"                          # labourers (form row 2) above its max
+    rows[0]["questions"][3]["decimals"] = "two"
+    d, where = survey.from_rows(rows)
+    assert len(d["sections"]) == len(DEFAULT_SURVEY.sections)
+    assert "max" not in d["sections"][1]["questions"][1]           # not a setting of a text question
+    problems = _problems(d)
+    fields = {survey.form_field(path, where) for path, _m, _p in problems}
+    assert fields == {"s0_q2_max", "s0_q3_decimals"}
+
+
+def test_options_lines_are_read():
+    rows = survey.to_rows(DEFAULT_SURVEY)
+    q = rows[4]["questions"][0]
+    q["options"] = "brick_concrete=砖混\r\n\r\nearth＝土木\nbad line"
+    d, where = survey.from_rows(rows)
+    assert d["sections"][4]["questions"][0]["options"] == [
+        {"value": "brick_concrete", "label": "砖混"}, {"value": "earth", "label": "土木"},
+        {"value": "bad line", "label": ""}]
+    problems = _problems(d)
+    assert {survey.form_field(p, where) for p, _m, _x in problems} == {"s4_q0_options"}
