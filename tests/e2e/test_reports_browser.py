@@ -67,7 +67,7 @@ def test_headquarters_opens_every_report_and_downloads_each_as_xlsx_and_csv(app,
     names = [i.removeprefix("report-") for i in
              page.eval_on_selector_all("#report-list a", "links => links.map(a => a.id)")]
     assert sorted(names) == sorted(["par", "classification", "disbursements", "collection", "arrears",
-                                    "officers", "pipeline", "upcoming"]), names
+                                    "officers", "pipeline", "upcoming", "scorecard_backtest"]), names
     today = clock.business_today()
     for name in names:
         page.click(f"#report-{name}")
