@@ -421,8 +421,9 @@ def decide_white_list(user: User, c: VillageCampaign, decisions: dict[int, tuple
         problem = rules.check_valid_until(valid_until, today=today)
         if problem:
             errors["valid_until"] = problem
+    # Locked until the commit: two reviewers deciding at once decide in turn (the second finds them decided).
     pas = {pa.id: pa for pa in db.session.scalars(select(PreApproval).where(PreApproval.campaign_id == c.id)
-                                                  .options(selectinload(PreApproval.borrower)))}
+                                                  .options(selectinload(PreApproval.borrower)).with_for_update())}
     plan: list[tuple[PreApproval, str, Decimal | None]] = []
     for pa_id, (decision, limit_text) in sorted(decisions.items()):
         pa = pas.get(pa_id)

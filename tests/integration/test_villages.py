@@ -188,6 +188,26 @@ def test_the_demo_light_path_application_goes_from_the_director_to_disbursement_
         assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "preapproval_used")) == 1
 
 
+def test_an_undone_disbursement_gives_the_preapproval_back(app, demo):
+    from app.models import UserRole
+
+    with app.app_context():
+        a = _light_app()
+        app_service.act(a.id, Event.DIRECTOR_APPROVE, _user("director1"), now=clock.now())
+        form = loan_service.DisbursementForm(amount=f"{a.amount}", disbursed_on=clock.business_today().isoformat(),
+                                             channel="cash", reference="")
+        loan = loan_service.disburse(a, form, _user("cashier1"), today=clock.business_today(), now=clock.now(),
+                                     settings=loan_service.LoanSettings())
+        assert db.session.get(PreApproval, a.preapproval_id).status == "used"
+        second = User(username="cashier2", full_name="第二出纳", password_hash="x", office_id=_user("cashier1").office_id)
+        second.role_rows = [UserRole(role="cashier")]
+        db.session.add(second)
+        db.session.commit()
+        loan_service.undo_disbursement(loan, second, "金额录错", now=clock.now())
+        assert db.session.get(PreApproval, a.preapproval_id).status == "approved"
+        assert db.session.get(Application, a.id).state == State.AWAITING_DISBURSEMENT.value
+
+
 def test_disbursement_refuses_a_light_path_application_whose_preapproval_expired(app, demo):
     with app.app_context():
         a = _light_app()
