@@ -161,3 +161,16 @@ def test_amount_above_the_suggested_limit_goes_to_l2(app, demo):
 
 def by_factor(a: Application) -> dict:
     return {c["factor"]: c for c in a.score_detail["contributions"]}
+
+
+def test_the_clerks_corrected_answers_are_scored_again(app, demo):
+    from app.services import surveys
+
+    with app.app_context():
+        a = _app("王五")
+        assert a.state == "awaiting_entry" and a.survey_answers
+        rating = "poor" if a.survey_answers.get("committee_rating") != "poor" else "excellent"
+        surveys.save_answers(a, dict(a.survey_answers, committee_rating=rating), _user("clerk1"), complete=False)
+        a = db.session.get(Application, a.id)
+        assert by_factor(a)["committee_rating"]["value"] == rating
+        assert a.score == a.score_detail["score"] and a.suggested_limit == Decimal(a.score_detail["limit"]["amount"])
