@@ -33,7 +33,7 @@ from app.domain.workflow import State
 from app.extensions import db
 from app.models import Application, Product, SurveyVersion, User
 from app.services import applications as app_service
-from app.services import audit
+from app.services import audit, scoring
 from app.services.errors import NotFound, ServiceError
 
 
@@ -215,6 +215,7 @@ def record_captured_answers(application: Application, version_id: int, answers: 
     application.survey_version_id = version.id
     application.survey_version = version
     application.survey_answers = normal
+    scoring.score_application(application)  # the director sees the score from the start
 
 
 def may_edit_answers(application: Application) -> bool:
@@ -241,6 +242,7 @@ def save_answers(application: Application, answers: object, actor: User, *, comp
     if not changed:
         return []
     application.survey_answers = normal
+    scoring.score_application(application)  # the score follows the corrected answers
     audit.record("survey_answers_changed", actor_id=actor.id, object_type="application", object_id=application.id,
                  ip=ip, changed=changed, version=application.survey_version_id, complete=complete)
     app_service.commit_or_conflict(application)

@@ -131,6 +131,7 @@ def test_the_clerk_saves_answers_on_the_applications_own_version(app, demo):
         db.session.expire_all()
         application = db.session.get(Application, application.id)
         assert application.survey_answers["labourers"] == "3" and application.survey_answers["members"] == "6"
+        assert application.score is not None and application.score_detail  # scored on the corrected answers
         audit = _audits("survey_answers_changed")[-1]
         assert audit.detail["changed"] == changed_keys and "6" not in str(audit.detail)
         sections = surveys.shown_sections(application)
@@ -209,4 +210,5 @@ def test_captured_answers_need_the_products_own_version(app, demo):
         surveys.record_captured_answers(application, own.id, {"members": "3", "land_mu": "4"}, photo_uuids=())
         assert application.survey_answers == {"members": "3", "land_mu": "4.0"}
         assert application.survey_version_id == own.id
+        assert application.score is not None  # scored as it arrives
         db.session.rollback()
