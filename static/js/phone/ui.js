@@ -5,7 +5,8 @@ export const $$ = (sel, root) => Array.from((root || document).querySelectorAll(
 const VIEWS = ["view-unsupported", "view-unenrolled", "view-home", "view-draft", "view-calc", "view-visit", "view-collect", "view-group", "view-campaign"];
 
 export function show(id) {
-  VIEWS.forEach((v) => { $("#" + v).hidden = v !== id; });
+  // A view a module builds on first use (campaign.js) may not be in the page yet.
+  VIEWS.forEach((v) => { const view = $("#" + v); if (view) view.hidden = v !== id; });
   window.scrollTo(0, 0);
 }
 
