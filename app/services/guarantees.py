@@ -20,8 +20,9 @@ from sqlalchemy.exc import IntegrityError
 
 from app.domain import idcard
 from app.domain.dates import business_date_of
-from app.domain.guarantees import (GuarantorFacts, GuarantorRules, Standing, check_guarantee, in_arrears,
-                                   standing)
+from app.domain.guarantees import (GuarantorFacts, GuarantorRules, GuarantorRulesError, Standing, check_guarantee,
+                                   in_arrears, standing)
+from app.domain.money import AmountError, parse_amount
 from app.domain.i18n import N_
 from app.models import Application, Borrower, CollectionItem, Installment, Loan, Photo, Product, User
 from app.models.credit import Guarantee
@@ -298,3 +299,62 @@ def seed_demo(products: list[Product]) -> None:
                 product.items.append(CollectionItem(code=code, name=name, required_count=0, max_count=2,
                                                     sort_order=order + offset))
         product.credit_rules = {**(product.credit_rules or {}), "guarantor": dict(DEMO_RULES)}
+
+
+# --- the administrator's form for a product's guarantor rules -----------------------------------
+
+
+class GuarantorRulesRefused(ServiceError):
+    """The form's guarantor rules do not check out; nothing was saved."""
+
+    def __init__(self, fields: Errors) -> None:
+        super().__init__("guarantor_rules", N_("Correct the guarantor rules marked below."), fields=fields)
+
+
+def stored_rules(product: Product) -> tuple[GuarantorRules, tuple[str, dict] | None]:
+    """The product's rules, or the defaults and why when what is stored does not check out."""
+    try:
+        return rules_of(product), None
+    except GuarantorRulesError as e:
+        return GuarantorRules(), (e.message, e.params)
+
+
+def form_values(rules: GuarantorRules) -> dict[str, object]:
+    return {"required": rules.required, "consent_photo": rules.consent_photo,
+            "limit": "" if rules.limit is None else f"{rules.limit:.2f}", "arrears": rules.arrears,
+            "arrears_days": str(rules.arrears_days)}
+
+
+def save_rules(product: Product, form: Mapping[str, str], *, actor_id: int, ip: str = "") -> bool:
+    """Check the whole form, then store ``credit_rules["guarantor"]`` (audited before/after).
+    Returns whether anything changed; raises GuarantorRulesRefused with every bad field."""
+    errors: Errors = {}
+    limit_text = (form.get("limit") or "").strip()
+    limit = None
+    if limit_text:
+        try:
+            limit = parse_amount(limit_text)
+        except AmountError as e:
+            errors["limit"] = (e.message, dict(e.params))
+    days = (form.get("arrears_days") or "1").strip()
+    if not (days.isascii() and days.isdecimal() and len(days) <= 4):
+        errors["arrears_days"] = (N_("Days past due for arrears must be a whole number from 1 to 3650."), {})
+    if errors:
+        raise GuarantorRulesRefused(errors)
+    data = {"required": bool(form.get("required")), "consent_photo": bool(form.get("consent_photo")),
+            "limit": None if limit is None else f"{limit:.2f}", "arrears": form.get("arrears", "flag"),
+            "arrears_days": int(days)}
+    try:
+        rules = GuarantorRules.from_dict(data)
+    except GuarantorRulesError as e:
+        field = "limit" if "limit" in e.message else "arrears" if "flagged or refused" in e.message else "arrears_days"
+        raise GuarantorRulesRefused({field: (e.message, e.params)}) from None
+    before = (product.credit_rules or {}).get("guarantor")
+    after = rules.to_dict()
+    if before == after:
+        return False
+    product.credit_rules = {**(product.credit_rules or {}), "guarantor": after}
+    audit.record("product_guarantor_rules_changed", actor_id=actor_id, object_type="product", object_id=product.id,
+                 ip=ip, before=before, after=after)
+    db.session.commit()
+    return True

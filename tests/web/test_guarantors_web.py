@@ -68,3 +68,32 @@ def test_the_borrower_page_lists_the_guarantees_he_gave(app, demo):
     # The admin reaches the borrower but no application: counted, not shown.
     page = _get(app, "admin", f"/borrowers/{guarantor_id}/guarantees").get_data(as_text=True)
     assert "张三" not in page and "另有 1 笔" in page
+
+
+def test_the_admin_sets_a_products_guarantor_rules(app, demo):
+    from app.models import AuditLog, Product
+
+    with app.app_context():
+        product_id = db.session.scalar(select(Product.id).where(Product.code == "XYD"))
+    admin = app.test_client()
+    Auth(admin).login("admin")
+    page = admin.get(f"/admin/products/{product_id}/guarantor-rules").get_data(as_text=True)
+    assert 'value="100000.00"' in page and "担保承诺书" in page
+    assert f"/admin/products/{product_id}/guarantor-rules" in admin.get(f"/admin/products/{product_id}").get_data(as_text=True)
+    # A bad limit: told beside the field, nothing saved.
+    r = Auth(admin).post(f"/admin/products/{product_id}/guarantor-rules",
+                         {"limit": "十万", "arrears": "flag", "arrears_days": "1", "consent_photo": "1"})
+    assert r.status_code == 422 and 'aria-invalid="true"' in r.get_data(as_text=True)
+    r = Auth(admin).post(f"/admin/products/{product_id}/guarantor-rules",
+                         {"limit": "50,000", "arrears": "flag", "arrears_days": "30", "required": "1"})
+    assert r.status_code == 303
+    with app.app_context():
+        rules = db.session.get(Product, product_id).credit_rules["guarantor"]
+        assert rules == {"required": True, "consent_photo": False, "limit": "50000.00", "arrears": "flag",
+                         "arrears_days": 30}
+        row = db.session.scalar(select(AuditLog).where(AuditLog.action == "product_guarantor_rules_changed"))
+        assert row.detail["before"]["limit"] == "100000.00" and row.detail["after"]["limit"] == "50000.00"
+    for user in ("reviewer1", "clerk1"):
+        client = app.test_client()
+        Auth(client).login(user)
+        assert client.get(f"/admin/products/{product_id}/guarantor-rules").status_code == 403
