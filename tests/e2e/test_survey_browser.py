@@ -34,7 +34,13 @@ def test_admin_edits_the_survey_and_clerk_corrects_an_answer(app, browser, live_
     page.wait_for_selector("[name=s0_q3_key]")
     page.fill("[name=s0_q3_key]", "elders")
     page.fill("[name=s0_q3_label]", "60岁以上老人")
+    # Each question shows only the settings of its type.
+    page.select_option("[name=s0_q3_type]", "choice")
+    wait_for_state(page, "!document.querySelector('[name=s0_q3_options]').closest('label').hidden")
+    assert not page.is_visible("[name=s0_q3_unit]")
     page.select_option("[name=s0_q3_type]", "number")
+    wait_for_state(page, "document.querySelector('[name=s0_q3_options]').closest('label').hidden")
+    assert page.is_visible("[name=s0_q3_unit]") and not page.is_visible("[name=s0_q3_max_length]")
     page.fill("[name=s0_q3_unit]", "人")
     page.fill("[name=s0_q3_min]", "5")
     page.fill("[name=s0_q3_max]", "2")
