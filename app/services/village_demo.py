@@ -14,8 +14,9 @@ from app.domain import dates, idcard
 from app.domain.workflow import Event, State
 from app.extensions import db
 from app.models import Application, Product, User
-from app.models.credit import PreApproval, Village, VillageCampaign
+from app.models.credit import HouseholdSurvey, PreApproval, Village, VillageCampaign
 from app.services import applications as app_service
+from app.services import scoring
 from app.services.light_path import attach_preapproval
 from app.services.villages import decide_white_list, receive_household
 
@@ -84,8 +85,12 @@ def seed_demo(users: dict[str, User], now: datetime, add_photos=None) -> None:
                       term_months=12, purpose="柑橘园施肥", state=State.UPLOADING.value, home_lat=borrower.home_lat,
                       home_lon=borrower.home_lon, home_gps_accuracy_m=borrower.home_gps_accuracy_m,
                       captured_at=now - timedelta(days=1), created_at=now - timedelta(days=1))
+    survey = db.session.scalar(select(HouseholdSurvey).where(HouseholdSurvey.id == pa.household_survey_id))
+    # The household's campaign answers are the application's survey (same product, same version), scored.
+    app.survey_version_id, app.survey_answers = survey.survey_version_id, dict(survey.answers)
     db.session.add(app)
     db.session.flush()
+    scoring.score_application(app)
     attach_preapproval(app, today)
     if add_photos is not None:
         add_photos(app)
