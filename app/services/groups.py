@@ -321,10 +321,14 @@ def late_step(day: date, *, now: datetime, sms_sign: str | None) -> dict:
     if sms_sign is not None:
         from app.sms.templates import group_late_text
 
-        people = {b.id: b for b in db.session.scalars(select(Borrower).where(
-            Borrower.id.in_({r[3] for r in rows} | {r[4] for r in rows})))}
-        names = dict(db.session.execute(select(LiabilityGroup.id, LiabilityGroup.name)
-                                        .where(LiabilityGroup.id.in_({r[1] for r in rows}))).tuples().all())
+        people = {}
+        for chunk in _chunks(sorted({r[3] for r in rows} | {r[4] for r in rows})):
+            people |= {b.id: b for b in db.session.execute(
+                select(Borrower.id, Borrower.name, Borrower.phone, Borrower.sms_opt_out).where(Borrower.id.in_(chunk)))}
+        names: dict[int, str] = {}
+        for chunk in _chunks(sorted({r[1] for r in rows})):
+            names |= dict(db.session.execute(select(LiabilityGroup.id, LiabilityGroup.name)
+                                             .where(LiabilityGroup.id.in_(chunk))).tuples().all())
         messages = []
         for _loan, group_id, _officer, borrower_id, late_id in rows:
             member = people[borrower_id]
