@@ -227,6 +227,8 @@ def load(password_method: str, store: PhotoStore | None = None, now: datetime | 
     from app.services import village_demo  # 整村授信: a village campaign, its white list, a light-path application
 
     village_demo.seed_demo(users, now, (lambda a: _add_photos(a, store, now, complete=True)) if store is not None else None)
+    surveys.seed_demo()  # the answers of the applications made since (the group's members), scored
+    db.session.commit()
     # The kept figures of the last 12 month openings, rebuilt from the demo's ledger: the
     # dashboard's trends and the reports as of a month's opening have history from the start.
     if history:

@@ -306,7 +306,8 @@ def _plausible(definition: SurveyDefinition, rng: random.Random) -> dict[str, An
 
 def seed_demo() -> int:
     """Demo data: every product gets its survey (the default, version 1) and every application
-    without a survey plausible answers on it. Returns how many applications were answered. No commit."""
+    without a survey plausible answers on it, scored. Idempotent (called again for the applications
+    made later in the demo). Returns how many applications were answered. No commit."""
     products = list(db.session.scalars(select(Product).order_by(Product.id)))
     current = {p.id: current_version(p.id) for p in products}
     count = 0
@@ -318,6 +319,7 @@ def seed_demo() -> int:
         app.survey_version_id = version.id
         app.survey_version = version
         app.survey_answers = _plausible(definition_of(version), random.Random(app.id * 7919))
+        scoring.score_application(app)
         count += 1
     db.session.flush()
     return count
