@@ -399,6 +399,9 @@ def seed_demo(users: dict[str, User], now: datetime, add_photos=None) -> Liabili
     if add_photos is not None:
         for a in apps:
             add_photos(a)
+    from app.services import surveys
+
+    surveys.seed_demo()  # their household surveys (plausible answers) and scores, as the others'
     db.session.commit()
     for i, a in enumerate(apps):
         app_service.system_act(a.id, Event.PHOTOS_COMPLETE, now=now - timedelta_hours(20 - i))
