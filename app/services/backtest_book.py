@@ -163,6 +163,12 @@ def repayment_plan(rnd: random.Random, lines: list[tuple[int, date, int, int]], 
         day = max(due + timedelta(days=delays[k]), last_day)
         if day > as_of:
             break
+        if day == due and settled_through == k - 1:
+            # On time with everything before settled (penalty included): exactly this installment,
+            # without replaying the loan (most payments; the replay below gives the same).
+            pays.append((len(pays), day, lines[k][2] + lines[k][3]))
+            settled_through, last_day = k, day
+            continue
         pos = rp.replay_fen(lines, pays, penalty_rate=penalty_rate, as_of=day, start=start, order=order)
         millionths = rp.rate_millionths(penalty_rate)
         owed = 0
