@@ -23,6 +23,7 @@
 """
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from datetime import date
@@ -79,7 +80,7 @@ class ScorecardConflict(ServiceError):
 # --- versions -----------------------------------------------------------------------------------
 
 # A version row never changes: its parsed card is kept by id.
-_CARDS: dict[int, Scorecard] = {}
+_CARDS: dict[int, tuple[dict, Scorecard]] = {}
 _CARDS_MAX = 256
 
 
@@ -150,14 +151,16 @@ def _stored_kinds(definition: Mapping[str, Any]) -> dict[str, str]:
 def card_of(version: ScorecardVersion) -> Scorecard:
     """The parsed card of a stored version (read without the survey check: it was checked when
     published, and a later survey change must not stop scoring — a missing question takes the
-    factor's "no answer" bin)."""
-    card = _CARDS.get(version.id) if version.id is not None else None
-    if card is None:
-        card = Scorecard.from_dict(version.definition, fact_kinds=_stored_kinds(version.definition))
-        if version.id is not None:
-            if len(_CARDS) >= _CARDS_MAX:
-                _CARDS.clear()
-            _CARDS[version.id] = card
+    factor's "no answer" bin). Kept by row id, with the definition it was parsed from: a row id
+    used again after a delete (SQLite reuses them) is parsed afresh."""
+    cached = _CARDS.get(version.id) if version.id is not None else None
+    if cached is not None and cached[0] == version.definition:
+        return cached[1]
+    card = Scorecard.from_dict(version.definition, fact_kinds=_stored_kinds(version.definition))
+    if version.id is not None:
+        if len(_CARDS) >= _CARDS_MAX:
+            _CARDS.clear()
+        _CARDS[version.id] = (copy.deepcopy(version.definition), card)
     return card
 
 

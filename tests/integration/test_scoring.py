@@ -174,3 +174,11 @@ def test_the_clerks_corrected_answers_are_scored_again(app, demo):
         a = db.session.get(Application, a.id)
         assert by_factor(a)["committee_rating"]["value"] == rating
         assert a.score == a.score_detail["score"] and a.suggested_limit == Decimal(a.score_detail["limit"]["amount"])
+
+
+def test_a_reused_row_id_is_parsed_afresh(app):
+    with app.app_context():
+        a = ScorecardVersion(id=987654, product_id=1, version=2, definition=copy.deepcopy(sc.DEFAULT_SCORECARD))
+        assert scoring.card_of(a).base == sc.DEFAULT_SCORECARD["base"]
+        b = ScorecardVersion(id=987654, product_id=1, version=2, definition={**sc.DEFAULT_SCORECARD, "base": 3})
+        assert scoring.card_of(b).base == 3
