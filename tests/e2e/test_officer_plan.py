@@ -251,7 +251,8 @@ def test_a_refused_report_is_corrected_and_a_closed_task_leaves_the_plan(app, li
 
 
 def test_upgrading_the_phone_database_keeps_version_1_drafts(app, live_server, officer_phone):
-    """store.js version 2 adds the reports store, version 3 the collections store; what a version-1 phone held comes through."""
+    """store.js version 2 adds the reports store, version 3 the collections store, version 4 the village surveys store;
+    what a version-1 phone held comes through."""
     page = officer_phone.new_page()
     page.goto(f"{live_server}/offline")
     page.evaluate("""() => new Promise((resolve, reject) => {
@@ -282,4 +283,4 @@ def test_upgrading_the_phone_database_keeps_version_1_drafts(app, live_server, o
         const req = indexedDB.open('ddt');
         req.onsuccess = () => { const db = req.result; resolve({ version: db.version, stores: [...db.objectStoreNames] }); db.close(); };
     })""")
-    assert info["version"] == 3 and set(info["stores"]) == {"drafts", "blobs", "meta", "reports", "collections"}
+    assert info["version"] == 4 and set(info["stores"]) == {"drafts", "blobs", "meta", "reports", "collections", "surveys"}
