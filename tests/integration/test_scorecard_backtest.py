@@ -219,3 +219,36 @@ def _product_id(code: str) -> int:
 
 def test_domain_verdict_threshold_is_documented():
     assert bt.MIN_DEFAULTS == 30
+
+
+def test_a_reversed_repayment_makes_a_clean_loan_a_default(app, demo):
+    """The live path: a cashier's reversal replays the loan and rewrites when each installment was
+    paid off; the back-test reads that, so a loan that looked clean becomes a default."""
+    from datetime import datetime, timezone
+
+    from app.models import Repayment, User
+    from app.services import loans as loan_service
+
+    with app.app_context():
+        backtest_book.generate(120, seed=7, as_of=AS_OF)
+        pid = _product_id("XYD")
+        before = backtest.run(None, as_of=AS_OF, product_id=pid)
+        worst = backtest.worst_days_past_due(AS_OF)
+        clean = db.session.execute(
+            select(Loan.id).where(Loan.contract_no.like("GEN7-%"), Loan.status == "closed", worst == 0,
+                                  Loan.disbursed_on <= date(2025, 3, 1))
+            .order_by(Loan.id)).scalars().first()
+        assert clean is not None
+        first = db.session.scalars(select(Repayment).where(Repayment.loan_id == clean)
+                                   .order_by(Repayment.paid_on, Repayment.id)).first()
+        cashier = db.session.scalar(select(User).where(User.username == "cashier1"))
+        loan_service.reverse_repayment(first, cashier, "录错了", now=datetime.now(timezone.utc),
+                                       settings=loan_service.LoanSettings(backdate_max_days=1000))
+        days = db.session.scalar(select(worst).where(Loan.id == clean))
+        status = db.session.scalar(select(Loan.status).where(Loan.id == clean))
+        after = backtest.run(None, as_of=AS_OF, product_id=pid)
+    # Each later payment now settles the installment before it, a month late; the last one is never
+    # paid: more than 90 days past due by the as-of date.
+    assert days >= backtest.DEFAULT_DPD and status == "active"
+    assert after.result.defaults == before.result.defaults + 1
+    assert after.result.loans == before.result.loans
