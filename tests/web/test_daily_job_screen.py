@@ -33,7 +33,7 @@ def test_the_admin_runs_the_job_now_and_sees_its_result(app, demo):
     assert f"已日结至 {(today - timedelta(days=1)).isoformat()}" in runs and "对账相符" in runs
     with app.app_context():
         run = db.session.scalar(select(JobRun).where(JobRun.job == "daily", JobRun.for_date == today))
-        assert set(run.detail) == {"installments_accrued", "reminders", "tasks", "books"}
+        assert set(run.detail) == {"installments_accrued", "reminders", "tasks", "group_late", "books"}
         books = run.detail["books"]
         assert "refused" not in books and not books.get("differences")
         assert books["closed_through"] == (today - timedelta(days=1)).isoformat()  # never today
