@@ -386,7 +386,8 @@ def campaigns():
     """The open village campaigns of the officer's office, each with its product's survey."""
     from app.services import villages
 
-    return jsonify(campaigns=villages.phone_campaigns(g.device.user) if g.device.status == "active" else [])
+    return jsonify(campaigns=villages.phone_campaigns(g.device.user, clock.business_today())
+                   if g.device.status == "active" else [])
 
 
 @bp.route("/campaigns/<campaign_uuid>/households", methods=["POST"])

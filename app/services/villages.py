@@ -243,7 +243,7 @@ def counts(c: VillageCampaign) -> dict[str, int]:
 # --- the phone: open campaigns and a surveyed household ------------------------------------
 
 
-def phone_campaigns(officer: User) -> list[dict]:
+def phone_campaigns(officer: User, today: date) -> list[dict]:
     """The open campaigns of the officer's office, each with its product's current survey and the
     households he already surveyed (so a replacement phone does not survey them twice)."""
     rows = db.session.scalars(
@@ -254,7 +254,16 @@ def phone_campaigns(officer: User) -> list[dict]:
     out = []
     for c in rows:
         sv = current_survey(c.product_id)
+        # His own households' approved, unexpired pre-approvals, by survey UUID: an application he
+        # starts from one asks only for the light path's photos while the amount is within the limit.
+        approved = db.session.execute(
+            select(HouseholdSurvey.uuid, PreApproval.approved_limit, PreApproval.valid_until)
+            .join(PreApproval, PreApproval.household_survey_id == HouseholdSurvey.id)
+            .where(HouseholdSurvey.campaign_id == c.id, HouseholdSurvey.surveyed_by_id == officer.id,
+                   PreApproval.status == "approved", PreApproval.valid_until >= today)).all()
         out.append({"uuid": c.uuid, "name": c.name, "village": c.village.name, "township": c.village.township,
+                    "preapproved": {u: {"limit": f"{limit:.2f}", "valid_until": until.isoformat()} for u, limit, until in approved},
+                    "light_items": list(light_rules(c.product).required_items) if light_rules(c.product).enabled else None,
                     "households": c.village.households, "product": {"id": c.product_id, "name": c.product.name},
                     "survey": {"version": sv.version, "definition": sv.definition},
                     "ratings": [{"value": r, "label": rules.RATING_LABELS[r]} for r in rules.RATINGS],

@@ -243,6 +243,7 @@ def js_messages() -> dict[str, str]:
         "campaign_not_proposed": _("no limit proposed"),
         "campaign_draft": _("Started, not finished"),
         "campaign_apply": _("Apply for a loan"),
+        "campaign_approved": _("pre-approved %(amount)s until %(day)s"),
     }
 
 

@@ -75,12 +75,29 @@ def test_an_officer_surveys_a_household_offline_and_it_arrives(app, live_server,
         assert row.answers["members"] == "5" and row.lat is not None and row.score is not None
     sent = page.locator("#list-surveys li[data-status='sent']")
     assert "评分" in sent.inner_text()
+    # HQ approves the household's limit; the next sync run tells the phone.
+    with app.app_context():
+        from datetime import timedelta
+
+        pa = db.session.scalar(select(PreApproval).where(PreApproval.household_survey_id == row.id))
+        limit = pa.proposed_limit
+        villages.decide_white_list(db.session.scalar(select(User).where(User.username == "reviewer2")), pa.campaign,
+                                   {pa.id: ("approve", "")}, (clock.business_today() + timedelta(days=90)).isoformat(),
+                                   today=clock.business_today(), now=clock.now())
+    page.evaluate("Sync.run({ sendNow: true })")
+    page.wait_for_function("document.querySelector(\"#list-surveys li[data-status='sent']\").textContent.includes('预授信')")
     # The household applies: a draft with the head and the survey's answers already filled in.
-    sent.locator("button").click()
+    page.locator("#list-surveys li[data-status='sent'] button").click()
     page.wait_for_selector("#view-draft:not([hidden])")
     assert page.input_value("#step-borrower input[name=name]") == "钟大有"
     assert page.input_value("#step-borrower input[name=id_number]") == valid_id_number(611, "19790506")
     assert page.input_value("#step-borrower input[name=household_key]") == "2组15号"
+    # Within the approved limit only the light path's photos are asked for; above it, all of them.
+    page.fill("#view-draft input[name=amount]", f"{limit:.2f}")
+    page.wait_for_function("!document.querySelector('#missing').textContent.includes('房屋照片')")
+    assert "借款借据" in page.inner_text("#missing")
+    page.fill("#view-draft input[name=amount]", f"{limit + 100:.2f}")
+    page.wait_for_function("document.querySelector('#missing').textContent.includes('房屋照片')")
 
 
 def test_hq_decides_the_white_list_at_the_desktop(app, live_server, desktop):

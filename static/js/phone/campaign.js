@@ -237,7 +237,10 @@ function applyFor(s) {
       d.borrower = { ...d.borrower, name: s.head.name, id_number: s.head.id_number, phone: s.head.phone || "",
                      household_key: s.household_no || "" };
       if (d.survey) d.survey.answers = { ...s.answers, [RATING_KEY]: s.rating };
-      d.preapproval = s.result && s.result.proposed_limit ? s.result.proposed_limit : null;
+      // Approved by HQ (the campaign list says so): within the limit only the light path's photos
+      // are asked for (capture.js missingPhotos); above it, every photo, as the server will want.
+      const pa = c && c.preapproved ? c.preapproved[s.uuid] : null;
+      d.light = pa && c.light_items ? { product_id: c.product.id, limit: pa.limit, valid_until: pa.valid_until, codes: c.light_items } : null;
       return Store.putDraft(d).then(() => openDraft(d.uuid));
     });
   });
@@ -250,7 +253,9 @@ function statusText(s) {
     const r = s.result || {};
     const parts = [t("campaign_sent")];
     if (r.score !== null && r.score !== undefined) parts.push(t("campaign_score", { score: r.score }));
-    parts.push(r.proposed_limit ? t("campaign_proposed", { amount: yuan(r.proposed_limit) }) : t("campaign_not_proposed"));
+    const pa = s.approved;
+    parts.push(pa ? t("campaign_approved", { amount: yuan(pa.limit), day: pa.valid_until })
+      : r.proposed_limit ? t("campaign_proposed", { amount: yuan(r.proposed_limit) }) : t("campaign_not_proposed"));
     return parts.join(" · ");
   }
   return t("campaign_draft");
@@ -284,7 +289,10 @@ export function renderCampaignsCard() {
     });
     if (!list.length) cl.appendChild(emptyRow(t("campaign_none")));
     let unsent = 0;
+    const approved = {};
+    list.forEach((c) => Object.assign(approved, c.preapproved || {}));
     surveys.sort((a, b) => String(b.updated_at).localeCompare(String(a.updated_at))).forEach((s) => {
+      s.approved = approved[s.uuid] || null;  // shown only; never stored
       if (s.status !== "sent") unsent += s.status === "draft" ? 0 : 1;
       const item = el("li", { className: "row" + (s.status === "error" ? " row-error" : "") });
       item.dataset.uuid = s.uuid;

@@ -27,11 +27,20 @@ function amending(d) { return d.status === "returned"; }
 
 function photosOf(d, item) { return d.photos.filter((ph) => ph.item_id === item.id); }
 
+// A household pre-approved in a village campaign (d.light, set by campaign.js): within its limit
+// only the light path's items are required, as the server checks (app/services/light_path.py).
+function lightCodes(d) {
+  const l = d.light, amount = Number(String(d.amount).replace(/,/g, ""));
+  return l && l.product_id === d.product_id && amount > 0 && amount <= Number(l.limit) ? l.codes : null;
+}
+
 function missingPhotos(d, out) {
   const p = product(d.product_id);
+  const codes = lightCodes(d);
   if (p) p.items.forEach((item) => {
     const count = photosOf(d, item).length;
-    if (count < item.required) out.push(t("missing_photos", { item: item.name, count, required: item.required }));
+    const required = codes && !codes.includes(item.code) ? 0 : item.required;
+    if (count < required) out.push(t("missing_photos", { item: item.name, count, required }));
   });
 }
 
