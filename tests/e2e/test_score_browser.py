@@ -48,3 +48,15 @@ def test_admin_editor_fits_phone_and_desktop(app, live_server, phone, desktop):
         assert page.locator(".scorecard-factor").count() == 10
         assert page.evaluate(FITS), "the scorecard editor scrolls sideways"
         screenshot(page, f"scorecard-editor-{context is phone}.png")
+
+
+def test_clerk_sees_the_score_beside_the_entry_without_the_amount(app, live_server, desktop):
+    with app.app_context():
+        wang = db.session.scalar(select(Application).join(Borrower).where(Borrower.name == "王五"))
+        app_id, score = wang.id, wang.score
+    page = desktop.new_page()
+    login(page, live_server, "clerk1")
+    page.goto(f"{live_server}/applications/{app_id}/entry")
+    assert page.inner_text("#score-value") == str(score)
+    assert "申请金额" not in page.inner_text("#score")
+    assert page.evaluate(FITS)
