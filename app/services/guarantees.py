@@ -49,13 +49,17 @@ def rules_of(product: Product | None) -> GuarantorRules:
     return GuarantorRules.from_dict(((product.credit_rules or {}) if product is not None else {}).get("guarantor"))
 
 
-def facts_of(guarantor_id: int, *, excluding_application: int | None = None) -> GuarantorFacts:
+def facts_of(guarantor_id: int, *, excluding_application: int | None = None, locking: bool = False) -> GuarantorFacts:
     """His other active guarantees and his own active loans (what they owe in principal, the worst
-    days past due)."""
-    guaranteed = db.session.scalar(
-        select(type_coerce(func.coalesce(func.sum(Guarantee.amount), 0), Money)).where(
-            Guarantee.guarantor_id == guarantor_id, Guarantee.status == "active",
-            Guarantee.application_id != (excluding_application or 0))) or ZERO
+    days past due). ``locking``: his guarantees read by a locking read, which sees what others
+    committed since this transaction began (InnoDB's plain reads keep the transaction's snapshot)."""
+    active = (Guarantee.guarantor_id == guarantor_id, Guarantee.status == "active",
+              Guarantee.application_id != (excluding_application or 0))
+    if locking:
+        guaranteed = sum(db.session.scalars(select(Guarantee.amount).where(*active).with_for_update()), ZERO)
+    else:
+        guaranteed = db.session.scalar(
+            select(type_coerce(func.coalesce(func.sum(Guarantee.amount), 0), Money)).where(*active)) or ZERO
     count, worst = db.session.execute(
         select(func.count(Loan.id), func.coalesce(func.max(Loan.days_past_due), 0))
         .where(Loan.borrower_id == guarantor_id, Loan.status.in_(("active", "written_off")))).one()
@@ -127,7 +131,7 @@ def link_from_entry(app: Application, user_id: int | None, *, now: datetime, ip:
     rules = rules_of(app.product)
     amount = Decimal(values.get("amount") or app.amount)
     guarantor = _find_or_register(app, values, user_id, now, ip)
-    facts = facts_of(guarantor.id, excluding_application=app.id)
+    facts = facts_of(guarantor.id, excluding_application=app.id, locking=True)
     problems = check_guarantee(rules, facts, amount)
     photo = consent_photo(app)
     if rules.consent_photo and photo is None:

@@ -2,8 +2,12 @@
 the limit, refused without consent or in arrears, released when the loan ends."""
 from __future__ import annotations
 
+import os
+import threading
 from datetime import date, timedelta
 from decimal import Decimal
+
+import pytest
 
 from sqlalchemy import func, select
 
@@ -196,3 +200,65 @@ def test_released_when_rejected_and_when_the_loan_is_repaid(app, client, auth, d
         g = db.session.scalar(select(Guarantee).where(Guarantee.application_id == loan.application_id))
         assert g.status == "active"
         assert db.session.scalar(select(AuditLog.id).where(AuditLog.action == "guarantees_reopened"))
+
+
+MARIADB_ONLY = pytest.mark.skipif("mysql" not in os.environ.get("TEST_DATABASE_URL", ""),
+                                  reason="row locks and InnoDB's snapshots: MariaDB only")
+
+
+@MARIADB_ONLY
+def test_two_entries_naming_one_guarantor_at_once_are_checked_one_after_the_other(app, demo, monkeypatch):
+    """Each guarantee alone is within the limit, both together are not: exactly one completes."""
+    from app.domain.workflow import Event, State
+    from app.services import applications as app_service
+
+    with app.app_context():
+        zhang = db.session.scalar(select(Borrower).where(Borrower.name == "张三"))
+        first, second = _by_name("王五"), _by_name("李四")
+        second.state = State.AWAITING_ENTRY.value
+        pairs = []
+        for a in (first, second):
+            values = demo_entry(a)
+            values.update(guarantor_name="张三", guarantor_id_number=zhang.id_number, amount="60000.00",
+                          amount_in_capitals="陆万元整", product_id=str(first.product_id), term_months="6")
+            a.entry_data = {"values": values}
+            a.amount = Decimal("60000")
+            for p in a.photos:
+                p.received_at = p.received_at or clock.now()
+            if not any(p.item.code == "guarantor_consent" for p in a.photos):
+                item = next(i for i in a.product.items if i.code == "guarantor_consent")
+                db.session.add(Photo(application=a, collection_item_id=item.id, sequence=1, sha256="0" * 64,
+                                     size_bytes=1, received_at=clock.now()))
+            pairs.append(a.id)
+        db.session.commit()
+        clerk_id = db.session.scalar(select(User.id).where(User.username == "clerk1"))
+    barrier = threading.Barrier(2, timeout=30)
+    real = guarantees._find_or_register
+
+    def both_read_first(*args, **kwargs):
+        barrier.wait()  # both transactions have read his guarantees (none) before either writes
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(guarantees, "_find_or_register", both_read_first)
+    results: dict[int, str] = {}
+
+    def complete(app_id: int) -> None:
+        with app.app_context():
+            try:
+                app_service.act(app_id, Event.ENTRY_COMPLETE, db.session.get(User, clerk_id), now=clock.now())
+                results[app_id] = "done"
+            except guarantees.GuaranteeRefused as e:
+                db.session.rollback()
+                results[app_id] = e.message
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=complete, args=(i,)) for i in pairs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    outcomes = sorted(results.values(), key=lambda v: v != "done")
+    assert outcomes[0] == "done" and "over the limit" in outcomes[1], results
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Guarantee.id)).where(Guarantee.status == "active")) == 1
