@@ -18,7 +18,7 @@ from app.domain import scorecard as sc
 from app.extensions import db
 from app.models import Loan, Product
 from app.models.credit import ScorecardVersion
-from app.services import backtest, backtest_book, scoring
+from app.services import backtest, backtest_book
 
 AS_OF = date(2026, 6, 30)
 N = 1500
@@ -42,9 +42,6 @@ UNRELATED_CARD = {
 
 def _card(code: str, definition: dict) -> int:
     """A new current version of the product's scorecard (the demo may have made version 1)."""
-    # The scoring service caches parsed cards by version id, and each test empties the tables, so
-    # ids come round again: forget what an earlier test's cards parsed to.
-    scoring._CARDS.clear()
     product = db.session.scalar(select(Product).where(Product.code == code))
     version = (db.session.scalar(select(db.func.max(ScorecardVersion.version))
                                  .where(ScorecardVersion.product_id == product.id)) or 0) + 1
