@@ -35,6 +35,7 @@ from sqlalchemy import String, literal, select, union_all
 
 from app.extensions import db
 from app.models import Photo, Repayment, Screenshot, TaskPhoto
+from app.models.credit import BureauQuery
 from app.services import audit
 from app.storage import PhotoStore, copy_hashing
 
@@ -45,7 +46,7 @@ _CHUNK = 1024 * 1024
 
 class Reference(NamedTuple):
     sha256: str
-    kind: str  # photo, screenshot, receipt, visit_photo
+    kind: str  # photo, screenshot, receipt, visit_photo, bureau_report
     row_id: int
 
 
@@ -240,8 +241,9 @@ class _Discard:
 
 
 def referenced_hashes() -> Iterator[Reference]:
-    """Every stored image the database names, ascending by hash: received photos, screenshots,
-    repayment receipts and visit photos (rows whose bytes the retention purge deleted excluded)."""
+    """Every stored file the database names, ascending by hash: received photos, screenshots,
+    repayment receipts, visit photos and credit-bureau reports (rows whose bytes the retention purge
+    deleted excluded)."""
     kind = lambda name: literal(name, String(20)).label("kind")  # noqa: E731
     refs = union_all(
         select(Photo.sha256.label("sha256"), kind("photo"), Photo.id.label("row_id"))
@@ -249,6 +251,7 @@ def referenced_hashes() -> Iterator[Reference]:
         select(Screenshot.sha256, kind("screenshot"), Screenshot.id).where(Screenshot.purged_at.is_(None)),
         select(Repayment.receipt_sha256, kind("receipt"), Repayment.id).where(Repayment.receipt_sha256 != ""),
         select(TaskPhoto.sha256, kind("visit_photo"), TaskPhoto.id),
+        select(BureauQuery.report_sha256, kind("bureau_report"), BureauQuery.id).where(BureauQuery.report_sha256 != ""),
     ).subquery()
     rows = db.session.execute(select(refs.c.sha256, refs.c.kind, refs.c.row_id)
                               .order_by(refs.c.sha256, refs.c.kind, refs.c.row_id))

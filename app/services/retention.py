@@ -33,6 +33,7 @@ from sqlalchemy import delete, exists, func, inspect, or_, select, update
 from app.extensions import db
 from app.models import Application, Borrower, Installment, Loan, Photo, Repayment, Screenshot, Transition, User
 from app.models.audit import IdentityView
+from app.models.credit import BureauQuery
 from app.models.ocr import OcrRun
 from app.models.types import utcnow
 from app.services import audit, identity_access
@@ -105,6 +106,8 @@ def purge(*, today: date, now: datetime, settings: RetentionSettings, store, dry
             Photo.sha256.in_(shas), Photo.purged_at.is_(None), Photo.received_at.is_not(None),
             Photo.id.not_in(photo_ids or [0])))) | set(db.session.scalars(select(Screenshot.sha256).where(
                 Screenshot.sha256.in_(shas), Screenshot.purged_at.is_(None), Screenshot.id.not_in(shot_ids or [0]))))
+        # A credit-bureau report kept with the same bytes (a photo of it uploaded as the report) stays too.
+        still_used |= set(db.session.scalars(select(BureauQuery.report_sha256).where(BureauQuery.report_sha256.in_(shas))))
         gone = sorted(shas - still_used)
         counts["photos"] += len(photo_ids)
         counts["screenshots"] += len(shot_ids)

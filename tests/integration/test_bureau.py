@@ -202,3 +202,41 @@ def test_a_photographed_report_is_read_by_ocr(app, client, auth, demo):
         assert q.status == "report_attached" and q.figures["_source"] == "ocr", q.figures
         assert (q.figures.get("open_loans"), q.figures.get("overdue_count"), q.figures.get("overdue_months"),
                 q.figures.get("worst_class")) == (4, 2, 5, "次级"), q.figures
+
+
+def test_a_report_is_a_stored_file_for_the_migration_and_outlives_a_purged_photo_of_the_same_bytes(app, demo):
+    """``flask photos migrate`` counts reports among the files the database names; the retention
+    purge of a rejected application never deletes bytes a bureau report still is."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app import clock
+    from app.models import Photo, Transition
+    from app.services import photo_migration, retention
+
+    app_id = _app_id(app)
+    reviewer = app.test_client()
+    Auth(reviewer).login("reviewer1")
+    with app.app_context():
+        store = make_store(app.config)
+        a = db.session.get(Application, app_id)
+        photo = next(p for p in a.photos if p.received_at is not None)
+        with store.open(photo.sha256) as f:
+            image = f.read()
+    # The reviewer uploads, as the report, a picture that is also one of the application's photos.
+    _post(reviewer, app_id, file=(image, "photo.jpg"))
+    with app.app_context():
+        q = db.session.scalar(select(BureauQuery))
+        assert q.report_sha256 == photo.sha256
+        refs = {(r.sha256, r.kind) for r in photo_migration.referenced_hashes()}
+        assert (q.report_sha256, "bureau_report") in refs
+        back = clock.now() - timedelta(days=400)
+        db.session.execute(update(Application).where(Application.id == app_id).values(state="rejected", updated_at=back))
+        db.session.execute(update(Transition).where(Transition.application_id == app_id).values(at=back))
+        db.session.commit()
+        retention.purge(today=clock.business_today(), now=clock.now(),
+                        settings=retention.RetentionSettings(rejected_photos_days=180, closed_loan_photos_years=5),
+                        store=store)
+        assert db.session.get(Photo, photo.id).purged_at is not None  # the photo is purged …
+        assert store.exists(q.report_sha256)                         # … the report's bytes stay
