@@ -33,6 +33,7 @@ from app.services.scope import owns
 # size is the one the officer declared, checked on its own, not the count arrived so far.
 SIZE_PROBLEM = "A group has %(min)s to %(max)s members; this one has %(count)s"
 RELATIVES_PROBLEM = "The group has %(count)s pairs of relatives; at most %(max)s allowed"
+TWICE_PROBLEM = "%(name)s is in the group twice"
 GROUP_REFUSED = N_("The group cannot be formed as captured.")
 
 
@@ -106,6 +107,9 @@ def attach(application: Application, borrower: Borrower, entry: GroupEntry, offi
         arrived = list(db.session.scalars(select(Application).where(Application.group_id == group.id)))
     else:
         arrived = []
+    if any(a.borrower_id == borrower.id and a.id != application.id for a in arrived):
+        # The same person by a second application: the groups rules' own words for a member twice.
+        problems.append((TWICE_PROBLEM, {"name": borrower.name}))
     members = [_member_facts(a, a.borrower, entry.uuid) for a in arrived if a.id != application.id]
     members.append(_member_facts(application, borrower, entry.uuid))
     uuids = {m.application_uuid for m in members}

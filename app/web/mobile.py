@@ -164,6 +164,7 @@ def js_messages() -> dict[str, str]:
         "collect_correct": _("Correct"),
         "collect_none": _("No collections today."),
         # The household survey (static/js/phone/survey.js), checked as app/domain/survey.py does.
+        "survey_line": _("%(label)s: %(problem)s"),
         "survey_required": _("Required"),
         "survey_number": _("Enter a number"),
         "survey_money": _("Enter an amount in yuan, at most 2 decimals"),
@@ -173,6 +174,7 @@ def js_messages() -> dict[str, str]:
         "survey_max": _("At most %(max)s %(unit)s"),
         "survey_choice": _("Choose one of the answers"),
         "survey_too_long": _("At most %(limit)s characters"),
+        "survey_hidden": _("Contains invisible or control characters"),
         "survey_photo_missing": _("The photo is no longer on this phone; take it again"),
         "survey_unknown": _("This question is not in the survey"),
         "survey_photo_unavailable": _("This loan type takes no survey photos; photograph it under its documents."),

@@ -78,6 +78,8 @@ def capture(page, photos: list[Path], *, name: str = "周大福", serial: int = 
     page.fill("#view-draft input[name=address]", "红星村3组")
     items = page.locator(".photo-item")
     for i in range(items.count()):
+        if " / 0" in items.nth(i).locator(".item-count").inner_text():  # "taken / required–most"
+            continue  # a document the loan type takes but does not require (e.g. a guarantor's consent)
         before = page.locator(".thumb").count()
         items.nth(i).locator("input[type=file]").set_input_files(str(photos[i % len(photos)]))
         wait_for_state(page, f"document.querySelectorAll('.thumb').length > {before}")

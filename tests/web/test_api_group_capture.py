@@ -190,6 +190,19 @@ def test_a_member_of_another_active_group_is_refused(app, client, demo):
     assert "红星一组" in " ".join(r.get_json()["fields"].values())
 
 
+def test_one_borrower_cannot_join_a_group_twice(app, client, demo):
+    headers = enrol(app, "officer1")
+    group = _group()
+    first = _member(app, group, 251, "钱一")
+    assert client.post("/api/v1/applications", json=first, headers=headers).status_code == 201
+    before = _counts(app)
+    again = _member(app, group, 251, "钱一")
+    again["borrower"]["uuid"] = first["borrower"]["uuid"]
+    r = client.post("/api/v1/applications", json=again, headers=headers)
+    assert r.status_code == 422 and r.get_json()["error"] == "group_refused"
+    assert _counts(app) == before
+
+
 def test_another_officers_group_cannot_be_joined(app, client, demo):
     group = _group()
     assert client.post("/api/v1/applications", json=_member(app, group, 241, "赵一"), headers=enrol(app, "officer1")).status_code == 201

@@ -75,7 +75,8 @@ function checkOne(q, value, complete, photoKnown) {
   switch (q.type) {
     case "number":
     case "money": {
-      const text = String(value).replace(/[,\s]/g, "");
+      // Full-width digits and marks from a Chinese keyboard read as the server reads them (NFKC).
+      const text = String(value).replace(/[\uFF0C-\uFF19]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xFEE0)).replace(/[,\s]/g, "");
       const m = NUMBER.exec(text);
       if (!m) return { error: [q.type === "money" ? "survey_money" : "survey_number", {}] };
       const places = q.type === "money" ? 2 : Number(q.decimals || 0);
@@ -96,9 +97,10 @@ function checkOne(q, value, complete, photoKnown) {
       if (value !== true && value !== false) return { error: ["survey_choice", {}] };
       return { value };
     case "text": {
-      const text = String(value).trim();
+      const text = String(value).normalize("NFC").replace(/\r\n/g, "\n").trim();
+      if (/[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Cn}]/u.test(text.replace(/\n/g, ""))) return { error: ["survey_hidden", {}] };
       const limit = q.max_length || TEXT_LENGTH;
-      if (text.length > limit) return { error: ["survey_too_long", { limit }] };
+      if ([...text].length > limit) return { error: ["survey_too_long", { limit }] };
       return { value: text };
     }
     case "photo":
@@ -133,7 +135,7 @@ export function surveyMissing(definition, answers, photoKnown) {
   const labels = {};
   questions(definition).forEach((q) => { labels[q.key] = q.label; });
   const errors = checkSurvey(definition, answers, { complete: true, photoKnown }).errors;
-  return Object.keys(errors).map((key) => (labels[key] || key) + ": " + t(errors[key][0], errors[key][1]));
+  return Object.keys(errors).map((key) => t("survey_line", { label: labels[key] || key, problem: t(errors[key][0], errors[key][1]) }));
 }
 
 function unitText(q) {
