@@ -159,12 +159,13 @@ def _act(
         raise _conflict(app)
 
     row = step(app, event, actor, user_id, now, comment, ip)
+    to_state = row.to_state  # read before the commit expires the row (no SELECT to read it back)
     try:
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
         raise _conflict(db.session.get(Application, application_id)) from None
-    if row.to_state == State.UPLOADING.value:
+    if to_state == State.UPLOADING.value:
         # A resubmission without new photos goes straight on to the director.
         advance_if_photos_in(app, now)
     return row
