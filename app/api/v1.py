@@ -17,7 +17,7 @@ from app.extensions import photo_store
 from app.http_edge import client_ip, notification_label, public, translate_message
 from app.services import android_releases, app_settings
 from app.services import devices as device_service
-from app.services import field_collections, group_capture, identity_access, surveys, sync, transactions
+from app.services import field_collections, group_capture, identity_access, sync, transactions
 from app.services import products as product_service
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -130,6 +130,7 @@ def device():
 def bootstrap():
     """What the phone needs to capture offline: loan types, photo lists, the officer's own borrowers."""
     officer = g.device.user
+    phone_surveys = sync.phone_surveys()  # first: it commits a version it makes
     products = product_service.active_products(with_items=True)
     # A retired phone only hands in what it holds: it no longer gets the customer list.
     borrowers = sync.own_borrowers(g.device)
@@ -150,7 +151,7 @@ def bootstrap():
                     for i in p.items if not i.retired  # a retired item is no longer asked for
                 ],
                 # The household survey the officer fills offline (its version travels back with the answers).
-                "survey": _survey_of(p.id),
+                "survey": phone_surveys.get(p.id),
                 # Captured in joint-liability groups (联保小组), with the group's size and relatives rules.
                 "group": group_capture.phone_rules(p),
             }
@@ -174,11 +175,6 @@ def bootstrap():
             "trail_hours": cfg["TRAIL_HOURS"],
         },
     )
-
-
-def _survey_of(product_id: int) -> dict | None:
-    version = surveys.current_version(product_id)
-    return None if version is None else {"version_id": version.id, "definition": version.definition}
 
 
 @bp.route("/applications", methods=["POST"])

@@ -68,6 +68,21 @@ def product_specs() -> dict[int, ProductSpec]:
     }
 
 
+def phone_surveys() -> dict[int, dict]:
+    """Each active loan type's current household survey for the phone's bootstrap, as plain data:
+    {product_id: {"version_id", "definition"}}. A loan type without one gets version 1 (the default),
+    committed here, so the version the phone is given exists when its answers come back."""
+    from app.services import surveys
+    from app.services.products import active_products
+
+    out = {}
+    for product in active_products():
+        version = surveys.current_version(product.id)
+        out[product.id] = {"version_id": version.id, "definition": version.definition}
+    db.session.commit()
+    return out
+
+
 @dataclass(frozen=True)
 class ManifestReceipt:
     status: dict  # status_of(the application) when answered

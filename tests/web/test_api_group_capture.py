@@ -39,6 +39,27 @@ def test_bootstrap_carries_each_products_survey_and_group_rules(app, client, dem
     assert joint["group"] == {"min_size": 3, "max_size": 5, "max_relative_pairs": 1}
 
 
+def test_a_new_loan_types_survey_given_to_the_phone_exists_when_its_answers_come_back(app, client, demo):
+    from decimal import Decimal
+
+    from app.models.credit import SurveyVersion
+
+    with app.app_context():
+        db.session.add(Product(code="NEW", name="新品种", repayment_method="annuity", annual_rate=Decimal("0.08"),
+                               min_rate=Decimal("0.05"), max_rate=Decimal("0.12"), penalty_rate=Decimal("0.1"),
+                               min_amount=Decimal("1000"), max_amount=Decimal("30000"), min_term_months=3,
+                               max_term_months=24))
+        db.session.commit()
+    headers = enrol(app, "officer1")
+    survey = _boot(client, headers, "NEW")["survey"]
+    with app.app_context():  # made on the way and kept, not rolled back with the request
+        assert db.session.get(SurveyVersion, survey["version_id"]).version == 1
+    assert _boot(client, headers, "NEW")["survey"]["version_id"] == survey["version_id"]
+    body, _ = manifest(app, [], product_code="NEW", survey={"version_id": survey["version_id"], "answers": ANSWERS})
+    r = client.post("/api/v1/applications", json=body, headers=headers)
+    assert r.status_code == 201, r.get_json()
+
+
 def test_manifest_with_survey_stores_the_answers_normalised(app, client, demo):
     headers = enrol(app, "officer1")
     version_id = _boot(client, headers, "XYD")["survey"]["version_id"]
