@@ -67,6 +67,15 @@ def save(
     if app.version != expected_version:
         raise app_service.conflict(app)
     result = check(app, raw, business_today(now))  # China's date, not UTC's: 00:00-08:00 differ
+    if complete and result.ok:
+        # The household survey's required answers complete too (the clerk's own form beside this one).
+        from app.services import surveys
+
+        missing = surveys.missing_answers(app)
+        if missing:
+            result = EntryCheck(result.values, {"survey": (
+                N_("Complete the household survey first (and save it): %(labels)s."), {"labels": "、".join(missing)})},
+                result.derived)
     found: list[Finding] = []
     if complete and result.ok:
         # Compared before the keyed terms replace the captured ones.

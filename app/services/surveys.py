@@ -255,6 +255,12 @@ def missing_required(definition: SurveyDefinition, answers: Mapping[str, Any] | 
     return [q.label for q in definition.questions() if q.required and answers.get(q.key) in (None, "")]
 
 
+def missing_answers(application: Application) -> list[str]:
+    """The labels of the application's required survey questions not answered yet ([] without a survey)."""
+    definition = definition_for(application)
+    return [] if definition is None else missing_required(definition, application.survey_answers)
+
+
 def shown_sections(application: Application) -> list[dict[str, Any]] | None:
     """The answers for reading, grouped by section: [{title, rows: [{label, value, unit, type}]}];
     None when the application has no survey."""

@@ -195,3 +195,32 @@ def test_an_application_on_an_older_version_is_shown_and_saved_on_it(app, demo, 
     assert r.status_code == 200
     with app.app_context():
         assert db.session.get(Application, pid_app).survey_answers["labourers"] == "2"
+
+
+def test_entry_completes_only_with_the_surveys_required_answers(app, demo, auth):
+    from app.services.demo import demo_entry
+
+    aid = _app_id(app, State.AWAITING_ENTRY)
+    with app.app_context():
+        a = db.session.get(Application, aid)
+        a.survey_answers = {k: v for k, v in a.survey_answers.items() if k != "committee_rating"}
+        db.session.commit()
+        values, version = demo_entry(a), a.version
+    auth.login("clerk1")
+    r = auth.post(f"/applications/{aid}/entry", {**values, "version": version, "action": "complete"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'id="err-survey"' in html and "村委评议" in html
+    with app.app_context():
+        a = db.session.get(Application, aid)
+        assert a.state == State.AWAITING_ENTRY.value
+        answers = {f"sv_{k}": ("true" if v is True else "false" if v is False else v) for k, v in a.survey_answers.items()}
+        version = a.version
+    r = auth.post(f"/applications/{aid}/survey", {**answers, "sv_committee_rating": "fair", "version": version},
+                  headers={"HX-Request": "true"})
+    assert r.status_code == 200
+    with app.app_context():
+        version = db.session.get(Application, aid).version
+    r = auth.post(f"/applications/{aid}/entry", {**values, "version": version, "action": "complete"})
+    assert r.status_code == 303, r.get_data(as_text=True)[:300]
+    with app.app_context():
+        assert db.session.get(Application, aid).state == State.AWAITING_L1.value
