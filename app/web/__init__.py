@@ -64,8 +64,8 @@ def register_web(app: Flask) -> None:
     from app.web import bureau, guarantees
     app.register_blueprint(guarantees.bp)
     app.register_blueprint(bureau.bp)
-    from app.web import villages
-    app.register_blueprint(villages.bp)
     from app.web import groups
 
     app.register_blueprint(groups.bp)
+    from app.web import villages
+    app.register_blueprint(villages.bp)

@@ -55,7 +55,6 @@ def test_only_the_expected_routes_are_public():
         "api_v1.plan", "api_v1.task_report", "api_v1.track", "api_v1.notifications", "api_v1.notifications_read",
         "api_v1.field_collection", "api_v1.field_collection_status",
         "api_v1.campaigns", "api_v1.campaign_household",  # village campaigns (app/services/villages.py)
-        "api_v1.campaigns", "api_v1.campaign_household",  # village campaigns (app/services/villages.py)
     }
 
 
@@ -145,8 +144,6 @@ def _url(app, rule: str, username: str) -> str | None:
             ids["request_id"] = row.id
         if "<int:query_id>" in rule:  # a credit-bureau query with its report, on the application opened
             ids["query_id"] = _bureau_query(application)
-        if "<int:query_id>" in rule:  # a credit-bureau query with its report, on the application opened
-            ids["query_id"] = _bureau_query(application)
         if "<group_key>" in rule:  # a joint-liability group in the user's reach (the demo has one)
             from app.models.credit import LiabilityGroup
 
@@ -163,15 +160,6 @@ def _url(app, rule: str, username: str) -> str | None:
             ids["village_id"] = reached[0].id
             campaigns = villages.campaigns_of(reached[0])
             ids["campaign_id"] = campaigns[0].id if campaigns else 0
-        if "<int:village_id>" in rule or "<int:campaign_id>" in rule:  # a village in the user's reach (the demo has one)
-            from app.services import villages
-
-            reached = villages.villages(user)
-            if not reached:
-                return None
-            ids["village_id"] = reached[0].id
-            campaigns = villages.campaigns_of(reached[0])
-            ids["campaign_id"] = campaigns[0].id if campaigns else 0
         if "<int:loan_id>" in rule:
             loan = db.session.scalars(scoped(user, Loan).order_by(Loan.id)).first()
             if loan is None:
@@ -179,7 +167,7 @@ def _url(app, rule: str, username: str) -> str | None:
             ids |= {"loan_id": loan.id, "repayment_id": loan.repayments[0].id}
     for name, value in ids.items():
         rule = rule.replace(f"<int:{name}>", str(value))
-    rule = rule.replace("<kind>", "thumb").replace("<name>", "par").replace("<fmt>", "csv").replace("<fmt>", "csv")  # /reports/<name>: a registered report
+    rule = rule.replace("<kind>", "thumb").replace("<name>", "par").replace("<fmt>", "csv")  # /reports/<name>: a registered report
     assert "<" not in rule, rule
     return rule
 
@@ -195,31 +183,6 @@ def _android_release(app) -> None:
             apk = Path(__file__).resolve().parents[1] / "vectors" / "android" / "officer-1.apk"
             android_releases.publish(apk, files=android_releases.files_from(app.config),
                                      package=app.config["ANDROID_PACKAGE"], now=clock.now())
-
-
-def _bureau_query(application) -> int:
-    """A bureau query with a stored PDF report on this application, as a reviewer logs it."""
-    import tempfile
-    from pathlib import Path
-
-    from app.extensions import photo_store
-    from app.models.credit import BureauQuery
-    from app.storage import sha256_of_file
-    from tests.support.bureau_report import report_text, text_pdf
-
-    store = photo_store()
-    with tempfile.NamedTemporaryFile(dir=store.uploads_dir, delete=False) as f:
-        f.write(text_pdf(report_text()))
-    digest = sha256_of_file(Path(f.name))
-    store.put_file(digest, Path(f.name))
-    query = BureauQuery(application_id=application.id, borrower_id=application.borrower_id,
-                        consent_photo_id=application.photos[0].id, purpose="loan_approval",
-                        queried_by_id=application.officer_id, result_ref="R-1", report_sha256=digest,
-                        report_name="report.pdf", report_size=1, figures={"open_loans": 1, "_type": "application/pdf"},
-                        status="report_attached")
-    db.session.add(query)
-    db.session.commit()
-    return query.id
 
 
 def _bureau_query(application) -> int:
