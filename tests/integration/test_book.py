@@ -308,9 +308,11 @@ def test_a_field_collection_is_exported_as_cash_so_the_export_reads_back_in(app,
 def _delete_loans_and_borrowers() -> None:
     from sqlalchemy import delete
 
-    from app.models import FollowUpTask, Notification, Photo, SmsMessage
-    for model in (SmsMessage, FollowUpTask, Repayment, Installment, Loan, Notification, Photo, Transition,
-                  Application, Borrower):
+    from app.models import (BureauQuery, FollowUpTask, Guarantee, HouseholdSurvey, Notification, Photo, PreApproval,
+                            SmsMessage)
+    # Whatever refers to a borrower goes first: the village campaign's households and white list too.
+    for model in (SmsMessage, FollowUpTask, Repayment, Installment, Loan, Notification, Guarantee, BureauQuery, Photo,
+                  Transition, Application, PreApproval, HouseholdSurvey, Borrower):
         db.session.execute(delete(model))
     db.session.commit()
 
