@@ -47,6 +47,13 @@ class VillageError(ServiceError):
     """A refusal of a village, campaign, survey or white-list step; ``fields`` names what to correct."""
 
 
+def _row_id(text: str) -> int | None:
+    """A row id typed in a form: digits only, short enough for the database (a longer one names no
+    row, and SQLite refuses to bind it), else None."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 18 else None
+
+
 def _invalid(fields: dict, code: str = "invalid_village") -> VillageError:
     return VillageError(code, N_("Some details need correcting."), fields=fields)
 
@@ -140,10 +147,7 @@ def save_village(user: User, form: VillageForm, existing: Village | None = None,
     """Create a village (``existing`` None) or change one; every problem at once, nothing written."""
     errors: dict = {}
     reach = _reach(user)
-    try:
-        office_id = int(form.office_id) if existing is None else existing.office_id
-    except ValueError:
-        office_id = -1
+    office_id = (_row_id(form.office_id) or -1) if existing is None else existing.office_id
     if existing is None and (db.session.get(Office, office_id) is None or (reach is not None and office_id not in reach)):
         errors["office_id"] = (N_("Choose one of your offices."), {})
     name = _text(form, "name", 100, errors, required=True)
@@ -196,10 +200,8 @@ def products_for_campaigns() -> list[Product]:
 
 def start_campaign(user: User, v: Village, product_id: str, name: str, *, ip: str = "") -> VillageCampaign:
     errors: dict = {}
-    try:
-        product = db.session.get(Product, int(product_id))
-    except ValueError:
-        product = None
+    pid = _row_id(product_id)
+    product = db.session.get(Product, pid) if pid is not None else None
     if product is None or not product.is_active:
         errors["product_id"] = (N_("Choose a loan product."), {})
     name = (name or "").strip() or (f"{v.name}整村授信" if v else "")

@@ -65,6 +65,21 @@ def test_the_village_form_refuses_in_chinese_and_writes_nothing(app, client, aut
     assert duplicate.status_code == 422 and "同名" in duplicate.get_data(as_text=True)
 
 
+def test_an_office_or_product_id_too_long_for_the_database_is_refused_in_words(app, client, auth, demo):
+    v_id, _c_id = _ids(app)
+    with app.app_context():
+        villages, campaigns = (db.session.scalar(select(func.count()).select_from(m)) for m in (Village, VillageCampaign))
+    auth.login("director1")
+    huge = "9" * 40  # SQLite cannot bind it: it named no row, but answered with a server error
+    village = auth.post("/villages/new", {"office_id": huge, "name": "新华村", "households": "1"})
+    assert village.status_code == 422 and "请选择您的办事处" in village.get_data(as_text=True)
+    campaign = auth.post(f"/villages/{v_id}/campaigns", {"product_id": huge}, follow_redirects=True)
+    assert campaign.status_code == 200 and "请选择贷款产品" in campaign.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Village)) == villages
+        assert db.session.scalar(select(func.count()).select_from(VillageCampaign)) == campaigns
+
+
 def test_a_director_starts_a_campaign_and_a_reviewer1_cannot_decide_the_white_list(app, client, auth, demo):
     v_id, c_id = _ids(app)
     auth.login("director1")
