@@ -395,4 +395,4 @@ def campaign_household(campaign_uuid: str):
     _, body = json_body(schemas.CampaignHousehold, code="invalid_survey", message=SURVEY_INVALID,
                         overrides=schemas.HOUSEHOLD_FIELDS)
     return jsonify(villages.receive_household(campaign_uuid, body.model_dump(), g.device.user, now=clock.now(),
-                                              device_id=g.device.id, ip=client_ip()))
+                                              device_id=g.device.id, device=g.device, ip=client_ip()))

@@ -32,7 +32,7 @@ from app.domain import village as rules
 from app.domain.i18n import N_
 from app.domain.names import check_name
 from app.extensions import db
-from app.models import Borrower, Loan, Office, Product, User
+from app.models import Borrower, Device, Loan, Office, Product, User
 from app.models.credit import HouseholdSurvey, PreApproval, SurveyVersion, Village, VillageCampaign
 from app.services import audit
 from app.services.errors import ServiceError
@@ -282,14 +282,20 @@ def household_answer(s: HouseholdSurvey, pa: PreApproval | None = None) -> dict:
 
 
 def receive_household(campaign_uuid: str, data: dict, user: User, *, now: datetime, device_id: int | None = None,
-                      ip: str = "") -> dict:
+                      device: Device | None = None, ip: str = "") -> dict:
     """A household surveyed on the phone (``schemas.CampaignHousehold``, dumped). Once per UUID:
-    a resend answers the same and records nothing twice."""
+    a resend answers the same and records nothing twice. A retired ``device`` hands in what it
+    surveyed before its retirement, nothing newer (as its applications, app/services/sync.py)."""
     known = db.session.scalar(select(HouseholdSurvey).where(HouseholdSurvey.uuid == data["uuid"]))
     if known is not None:
         if known.surveyed_by_id != user.id:
             raise VillageError("not_yours", N_("This survey was sent by another officer."))
         return household_answer(known, db.session.scalar(select(PreApproval).where(PreApproval.household_survey_id == known.id)))
+    if device is not None and device.status == "retired":
+        surveyed_at = datetime.fromisoformat(str(data["surveyed_at"]).replace("Z", "+00:00"))
+        if device.status_changed_at is None or surveyed_at > device.status_changed_at:
+            raise VillageError("device_retired", N_("This phone has been retired: it can send the surveys it already "
+                                                    "holds but cannot survey new households."))
     c = db.session.scalar(select(VillageCampaign).where(VillageCampaign.uuid == campaign_uuid)
                           .options(selectinload(VillageCampaign.village), selectinload(VillageCampaign.product)))
     if c is None or c.village.office_id != user.office_id:

@@ -114,6 +114,29 @@ def test_another_offices_officer_cannot_survey_the_campaign(app, client, demo):
     assert response.status_code == 422 and response.get_json()["error"] == "unknown_campaign"
 
 
+def test_a_retired_phone_hands_in_its_old_surveys_but_surveys_no_new_household(app, client, demo):
+    from datetime import datetime, timezone
+
+    from app.models import Device
+    from app.services import devices as device_service
+
+    headers = enrol(app, "officer1")
+    with app.app_context():
+        c_uuid = _campaign().uuid
+        device = db.session.scalar(select(Device).where(Device.uuid == headers["X-Device-Id"]))
+        device_service.set_status(device, "retired", admin=_user("admin"), now=datetime.now(timezone.utc))
+        surveys, borrowers = (db.session.scalar(select(func.count()).select_from(m)) for m in (HouseholdSurvey, Borrower))
+    url = f"/api/v1/campaigns/{c_uuid}/households"
+    old = _household(serial=502) | {"surveyed_at": (datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat()}
+    assert client.post(url, json=old, headers=headers).status_code == 200
+    new = _household(serial=503) | {"surveyed_at": (datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat()}
+    refused = client.post(url, json=new, headers=headers)
+    assert refused.status_code == 403 and refused.get_json()["error"] == "device_retired"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(HouseholdSurvey)) == surveys + 1
+        assert db.session.scalar(select(func.count()).select_from(Borrower)) == borrowers + 1
+
+
 def _fresh_proposal(app, client) -> int:
     headers = enrol(app, "officer1")
     with app.app_context():
