@@ -353,12 +353,7 @@ def save_rules(product: Product, form: Mapping[str, str], *, actor_id: int, ip: 
     except GuarantorRulesError as e:
         field = "limit" if "limit" in e.message else "arrears" if "flagged or refused" in e.message else "arrears_days"
         raise GuarantorRulesRefused({field: (e.message, e.params)}) from None
-    before = (product.credit_rules or {}).get("guarantor")
-    after = rules.to_dict()
-    if before == after:
-        return False
-    product.credit_rules = {**(product.credit_rules or {}), "guarantor": after}
-    audit.record("product_guarantor_rules_changed", actor_id=actor_id, object_type="product", object_id=product.id,
-                 ip=ip, before=before, after=after)
-    db.session.commit()
-    return True
+    from app.services.product_rules import store_rules
+
+    return store_rules(product, "guarantor", rules.to_dict(), action="product_guarantor_rules_changed",
+                       actor_id=actor_id, ip=ip)

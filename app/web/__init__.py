@@ -69,3 +69,5 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(groups.bp)
     from app.web import villages
     app.register_blueprint(villages.bp)
+    from app.web import product_rules
+    app.register_blueprint(product_rules.bp)
