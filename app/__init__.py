@@ -16,6 +16,17 @@ def create_app(config: object | None = None) -> Flask:
         instance_path=str(INSTANCE_DIR),
     )
     app.config.from_object(config if config is not None else Config())
+    from werkzeug.routing import IntegerConverter
+
+    class RowId(IntegerConverter):
+        """An id in a URL: at most what a database integer holds (a longer one names no row: 404,
+        not the server error SQLite raises when it cannot bind it)."""
+
+        def __init__(self, map, *args, **kwargs):  # noqa: A002  (werkzeug's name)
+            kwargs.setdefault("max", 2**63 - 1)
+            super().__init__(map, *args, **kwargs)
+
+    app.url_map.converters["int"] = RowId  # before any route is added
     from app import logging_setup
 
     logging_setup.init_app(app)  # first: logs, request id and the request's metrics around every other hook

@@ -114,3 +114,13 @@ def test_the_application_page_shows_the_light_path(app, client, auth, demo):
     auth.login("director1")
     html = client.get(f"/applications/{a_id}").get_data(as_text=True)
     assert 'id="light-path"' in html and "整村授信 · 预授信" in html and "仅需主任审批" in html
+
+
+def test_an_id_too_long_for_the_database_in_a_url_is_not_found(app, client, auth, demo):
+    huge = "9" * 23  # SQLite cannot bind it: it named no row, but answered with a server error
+    auth.login("director1")
+    for url in (f"/villages/{huge}", f"/villages/campaigns/{huge}", f"/villages/{huge}/map.json",
+                f"/applications/{huge}", f"/borrowers/{huge}/guarantees"):
+        assert client.get(url).status_code == 404, url
+    client, auth = _as(app, "reviewer1")
+    assert client.get(f"/applications/1/bureau/{huge}/report").status_code in (404, 405)  # no such route
