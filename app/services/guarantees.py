@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.domain import idcard
 from app.domain.dates import business_date_of
-from app.domain.guarantees import (GuarantorFacts, GuarantorRules, GuarantorRulesError, Standing, check_guarantee,
+from app.domain.guarantees import (ARREARS_MODES, GuarantorFacts, GuarantorRules, GuarantorRulesError, Standing, check_guarantee,
                                    in_arrears, standing)
 from app.domain.money import AmountError, parse_amount
 from app.domain.i18n import N_
@@ -29,6 +29,7 @@ from app.models.credit import Guarantee
 from app.models.types import Money
 from app.extensions import db
 from app.services import audit
+from app.services.product_rules import store_rules, whole_number
 from app.services.errors import ServiceError
 
 CONSENT_ITEM = "guarantor_consent"   # 担保承诺书, a collection item of the products that take guarantors
@@ -340,20 +341,19 @@ def save_rules(product: Product, form: Mapping[str, str], *, actor_id: int, ip: 
             limit = parse_amount(limit_text)
         except AmountError as e:
             errors["limit"] = (e.message, dict(e.params))
-    days = (form.get("arrears_days") or "1").strip()
-    if not (days.isascii() and days.isdecimal() and len(days) <= 4):
-        errors["arrears_days"] = (N_("Days past due for arrears must be a whole number from 1 to 3650."), {})
+    days = whole_number({"arrears_days": (form.get("arrears_days") or "1")}, "arrears_days", 1, 3650,
+                        N_("Days past due for arrears must be a whole number from 1 to 3650."), errors)
+    if form.get("arrears", "flag") not in ARREARS_MODES:
+        errors["arrears"] = (N_("A guarantor in arrears is either flagged or refused."), {})
     if errors:
         raise GuarantorRulesRefused(errors)
     data = {"required": bool(form.get("required")), "consent_photo": bool(form.get("consent_photo")),
             "limit": None if limit is None else f"{limit:.2f}", "arrears": form.get("arrears", "flag"),
-            "arrears_days": int(days)}
+            "arrears_days": days}
     try:
         rules = GuarantorRules.from_dict(data)
     except GuarantorRulesError as e:
         field = "limit" if "limit" in e.message else "arrears" if "flagged or refused" in e.message else "arrears_days"
         raise GuarantorRulesRefused({field: (e.message, e.params)}) from None
-    from app.services.product_rules import store_rules
-
     return store_rules(product, "guarantor", rules.to_dict(), action="product_guarantor_rules_changed",
                        actor_id=actor_id, ip=ip)

@@ -105,3 +105,13 @@ def test_only_the_admin_opens_the_rules_forms(app, demo):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditLog)
                                  .where(AuditLog.action.like("product_%_rules_changed"))) == 0
+
+
+def test_the_guarantor_rules_form_names_every_bad_field_at_once(app, demo):
+    pid, before = _product(app, "XYD")
+    admin = _admin(app)
+    r = Auth(admin).post(f"/admin/products/{pid}/guarantor-rules",
+                         {"limit": "十万", "arrears": "maybe", "arrears_days": "0"})
+    text = r.get_data(as_text=True)
+    assert r.status_code == 422 and text.count('class="field-error"') == 3 and "请更正" in text
+    assert _product(app, "XYD")[1] == before and not _audits(app, "product_guarantor_rules_changed")
