@@ -14,6 +14,7 @@ import csv
 import io
 import os
 import tempfile
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -218,13 +219,22 @@ def attach_report(query: BureauQuery, user: User, *, report: BinaryIO, report_na
     return query
 
 
+def report_file_name(name: str) -> str:
+    """The uploaded report's file name as kept and given back on download: its last part, without
+    control, format (bidirectional, zero-width) or unassigned characters — a line break in it (a
+    browser may send one encoded) made every download of the report a server error."""
+    base = os.path.basename((name or "").replace("\\", "/"))
+    kept = "".join(ch for ch in base if not unicodedata.category(ch).startswith("C")).strip()
+    return kept[:200] or "report"
+
+
 def _attach(query: BureauQuery, parsed: _Report, name: str, user: User, store: PhotoStore, ip: str) -> None:
     try:
         store.put_file(parsed.sha256, parsed.path)  # stored before the row commits: a failed write records nothing
     finally:
         parsed.path.unlink(missing_ok=True)
     query.report_sha256, query.report_size = parsed.sha256, parsed.size
-    query.report_name = (os.path.basename(name.replace("\\", "/")) or "report")[:200]
+    query.report_name = report_file_name(name)
     if parsed.text is not None:
         figures = rules.extract(parsed.text).to_dict()
         query.figures = {**figures, "_source": "pdf", "_type": parsed.content_type}

@@ -85,7 +85,7 @@ def report(application_id: int, query_id: int):
     identity_access.record_view(current_user, query.borrower_id, "bureau_report", object_type="bureau_report",
                                 object_id=query.id, ip=client_ip())
     return images.stored_document(query.report_sha256, (query.figures or {}).get("_type", "application/pdf"),
-                                  download_name=query.report_name or "report")
+                                  download_name=bureau.report_file_name(query.report_name))
 
 
 # --- the query log, for audit ------------------------------------------------------------------

@@ -240,3 +240,26 @@ def test_a_report_is_a_stored_file_for_the_migration_and_outlives_a_purged_photo
                         store=store)
         assert db.session.get(Photo, photo.id).purged_at is not None  # the photo is purged …
         assert store.exists(q.report_sha256)                         # … the report's bytes stay
+
+
+def test_a_report_file_name_with_a_line_break_is_kept_without_it_and_downloads(app, client, auth, demo):
+    """A browser may send a file name percent-encoded (RFC 2231), line break included: kept as it
+    was, every download of the report was a server error (a header cannot hold a line break)."""
+    from tests.conftest import csrf_token
+
+    app_id = _app_id(app)
+    auth.login("reviewer1")
+    pdf = text_pdf(report_text())
+    parts = [(b'name="csrf_token"', csrf_token(client, "/").encode()), (b'name="purpose"', b"loan_approval"),
+             (b"name=\"report\"; filename*=UTF-8''%E5%BE%81%E4%BF%A1%0D%0Ab%E2%80%AE.pdf\r\n"
+              b"Content-Type: application/pdf", pdf)]
+    body = b"".join(b"--B0undary\r\nContent-Disposition: form-data; " + head + b"\r\n\r\n" + value + b"\r\n"
+                    for head, value in parts) + b"--B0undary--\r\n"
+    r = client.post(f"/applications/{app_id}/bureau", data=body, content_type="multipart/form-data; boundary=B0undary")
+    assert r.status_code == 303
+    with app.app_context():
+        q = db.session.scalar(select(BureauQuery))
+        assert q.report_name == "征信b.pdf"
+        query_id = q.id
+    r = client.get(f"/applications/{app_id}/bureau/{query_id}/report")
+    assert r.status_code == 200 and r.data == pdf and "attachment" in r.headers["Content-Disposition"]
