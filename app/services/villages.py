@@ -338,6 +338,11 @@ def receive_household(campaign_uuid: str, data: dict, user: User, *, now: dateti
         borrower = db.session.scalar(select(Borrower).where(Borrower.id_number == info.number))
         if borrower is not None and borrower.office_id != user.office_id:
             fields["head.id_number"] = (N_("This ID number belongs to another office's customer."), {})
+        elif borrower is not None and borrower.officer_id != user.id:
+            # As on the phone's applications (sync.py): never attach to, or write on, another officer's
+            # customer, nor tell his registered name.
+            fields["head.id_number"] = (N_("This ID number belongs to another loan officer's customer. Ask your director "
+                                           "to transfer the customer first."), {})
         elif borrower is not None and name and borrower.name != name:
             fields["head.name"] = (N_("This ID number is registered under the name %(name)s. Check the ID card."), {"name": borrower.name})
         elif borrower is not None and db.session.scalar(select(HouseholdSurvey.id).where(

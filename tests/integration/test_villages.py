@@ -137,6 +137,23 @@ def test_a_retired_phone_hands_in_its_old_surveys_but_surveys_no_new_household(a
         assert db.session.scalar(select(func.count()).select_from(Borrower)) == borrowers + 1
 
 
+def test_an_officer_cannot_survey_a_colleagues_customer_nor_learn_his_name(app, client, demo):
+    headers = enrol(app, "officer2")  # same office as officer1
+    with app.app_context():
+        c_uuid = _campaign().uuid
+        theirs = db.session.scalar(select(Borrower).where(Borrower.name == "张三"))
+        assert theirs.officer_id == _user("officer1").id
+        number, key, surveys = theirs.id_number, theirs.household_key, db.session.scalar(
+            select(func.count()).select_from(HouseholdSurvey))
+    body = _household(name="张小三") | {"head": {"name": "张小三", "id_number": number, "phone": "13912340000"}}
+    response = client.post(f"/api/v1/campaigns/{c_uuid}/households", json=body, headers=headers)
+    assert response.status_code == 422 and "head.id_number" in response.get_json()["fields"]
+    assert "张三" not in str(response.get_json()).replace("张小三", "")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(HouseholdSurvey)) == surveys
+        assert db.session.scalar(select(Borrower.household_key).where(Borrower.id_number == number)) == key
+
+
 def _fresh_proposal(app, client) -> int:
     headers = enrol(app, "officer1")
     with app.app_context():
