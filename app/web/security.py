@@ -188,6 +188,14 @@ def is_local_host(host: str) -> bool:
         return False
 
 
+# What the service worker fetches to keep offline (sw.js SHELL) never writes the session cookie.
+# The worker installs from the login page and fetches these with the cookie of that moment; on a slow
+# network such a request, sent before the login and answered after it, carried the signed-out
+# session back (Flask-Login marks an anonymous session on every request) and replaced the new one:
+# the user was logged out just after logging in.
+SHELL_ENDPOINTS = frozenset({"mobile.shell", "pwa.offline", "pwa.manifest", "pwa.service_worker", "static"})
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session; with SESSION_COOKIE_SECURE unset the cookie is Secure on
     every host but localhost (``make run`` serves http://127.0.0.1)."""
@@ -196,6 +204,11 @@ class SessionInterface(SecureCookieSessionInterface):
         if app.config.get("SESSION_COOKIE_SECURE_AUTO"):
             return not is_local_host(request.host)
         return bool(app.config["SESSION_COOKIE_SECURE"])
+
+    def save_session(self, app: Flask, session, response: Response) -> None:
+        if request.endpoint in SHELL_ENDPOINTS:
+            return
+        super().save_session(app, session, response)
 
 
 def warn_if_insecure_production(app: Flask) -> None:
