@@ -50,10 +50,11 @@ SURVEY_ANSWERS = {
 }
 
 
-def fill_survey(page, answers: dict | None = None) -> None:
-    """Answer the draft's household survey through its inputs (a section opened where needed)."""
+def fill_survey(page, answers: dict | None = None, *, box: str = "#survey-box") -> None:
+    """Answer a household survey through its inputs (a section opened where needed): the draft's,
+    or another form's (``box``: the village campaign's is ``#campaign-survey``)."""
     for key, value in {**SURVEY_ANSWERS, **(answers or {})}.items():
-        q = page.locator(f"#survey-box .survey-q[data-question='{key}']")
+        q = page.locator(f"{box} .survey-q[data-question='{key}']")
         if not q.count():
             continue
         q.evaluate("el => { el.closest('details').open = true; }")

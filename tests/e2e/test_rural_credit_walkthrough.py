@@ -25,7 +25,7 @@ from app.models import Application, Borrower, Product
 from app.models.credit import HouseholdSurvey, LiabilityGroup, PreApproval, VillageCampaign
 from app.services.demo import demo_entry
 from tests.e2e.conftest import FITS, login, screenshot, wait_for_state
-from tests.e2e.officer import SURVEY_ANSWERS, enrol_phone, fill_survey, phone_photos, wait_until
+from tests.e2e.officer import enrol_phone, fill_survey, phone_photos, wait_until
 from tests.sync_helpers import valid_id_number
 
 pytestmark = pytest.mark.e2e
@@ -164,7 +164,7 @@ def test_a_joint_liability_group_from_the_survey_to_special_review(app, browser,
     # The director on his phone: each member's score with its reasons, the group's exposure.
     director = phone.new_page()
     login(director, live_server, "director1")
-    director.click(f"#queue-director a:has-text('丁三')")
+    director.click("#queue-director a:has-text('丁三')")
     director.wait_for_selector("#group-box")
     assert director.inner_text("#score-value") == str(scores["丁三"])
     assert POOR_REASON in director.inner_text("#score")
@@ -249,17 +249,7 @@ def test_a_village_campaign_ends_in_a_light_path_application(app, live_server, o
     page.select_option("#campaign-rating", "excellent")
     page.click("#campaign-gps")
     wait_for_state(page, "document.querySelector('#campaign-gps-info').textContent.includes('104.09')")
-    for key, value in SURVEY_ANSWERS.items():
-        q = page.locator(f"#campaign-survey .survey-q[data-question='{key}']")
-        if not q.count():
-            continue
-        q.evaluate("el => { el.closest('details').open = true; }")
-        if q.locator("select").count():
-            q.locator("select").select_option(value)
-        elif q.locator("input[type=radio]").count():
-            q.locator(f"input[type=radio][value='{value}']").check()
-        else:
-            q.locator("input, textarea").first.fill(value)
+    fill_survey(page, box="#campaign-survey")
     page.wait_for_selector("#campaign-missing li.ok")
     page.click("#campaign-finish")
     page.wait_for_selector("#list-surveys li[data-status='queued']")

@@ -15,24 +15,10 @@ from app.models import Application, User
 from app.models.credit import HouseholdSurvey, PreApproval, VillageCampaign
 from app.services import villages
 from tests.e2e.conftest import FITS, login, screenshot, wait_for_state
-from tests.e2e.officer import SURVEY_ANSWERS, enrol_phone
+from tests.e2e.officer import SURVEY_ANSWERS, enrol_phone, fill_survey
 from tests.sync_helpers import valid_id_number
 
 pytestmark = pytest.mark.e2e
-
-
-def _fill_campaign_survey(page) -> None:
-    for key, value in SURVEY_ANSWERS.items():
-        q = page.locator(f"#campaign-survey .survey-q[data-question='{key}']")
-        if not q.count():
-            continue
-        q.evaluate("el => { el.closest('details').open = true; }")
-        if q.locator("select").count():
-            q.locator("select").select_option(value)
-        elif q.locator("input[type=radio]").count():
-            q.locator(f"input[type=radio][value='{value}']").check()
-        else:
-            q.locator("input, textarea").first.fill(value)
 
 
 def test_an_officer_surveys_a_household_offline_and_it_arrives(app, live_server, officer_phone):
@@ -56,7 +42,7 @@ def test_an_officer_surveys_a_household_offline_and_it_arrives(app, live_server,
     page.select_option("#campaign-rating", "excellent")
     page.click("#campaign-gps")
     wait_for_state(page, "document.querySelector('#campaign-gps-info').textContent.includes('104.09')")
-    _fill_campaign_survey(page)
+    fill_survey(page, box="#campaign-survey")
     page.wait_for_selector("#campaign-missing li.ok")
     assert page.evaluate(FITS)
     screenshot(page, "village-survey-phone.png")
