@@ -26,6 +26,9 @@ def test_the_back_test_shows_its_verdict_filters_and_fits(app, live_server, phon
     page.click("#report-scorecard_backtest")
     page.wait_for_url("**/reports/scorecard_backtest*")
     assert page.is_visible("#report-table")
+    # The link is boosted: the URL changes before htmx has taken the swapped-in filter form on, and a
+    # choice made in between would be lost (wait until htmx has processed the form).
+    wait_for_state(page, "'htmx-internal-data' in document.querySelector('#report-form')")
     page.select_option("select[name=product]", "XYD")
     wait_for_state(page, "location.search.includes('product=XYD')")
     wait_for_state(page, "document.querySelector('#report-results').innerText.includes('Gini')")
