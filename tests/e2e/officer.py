@@ -144,3 +144,15 @@ def sample_trail_at(context, page, latitudes) -> None:
     for lat in latitudes:
         context.set_geolocation({"latitude": lat, "longitude": 104.09, "accuracy": 10})
         page.evaluate("Store.setMeta('trail_last', null).then(() => Sync.sampleTrail())")
+
+
+def open_campaign_offline(app, page, context, base: str) -> None:
+    """Enrol the phone, let a run fetch the office's open campaigns, go offline and open the first
+    campaign's household form."""
+    enrol_phone(app, page, base)
+    page.evaluate("Sync.run({ sendNow: true })")  # the run fetches the office's open campaigns
+    wait_for_state(page, "Store.getMeta('campaigns').then((c) => !!c && c.length > 0)")
+    page.wait_for_selector("#campaign-card #campaign-new-0")
+    context.set_offline(True)
+    page.click("#campaign-new-0")
+    page.wait_for_selector("#view-campaign:not([hidden])")

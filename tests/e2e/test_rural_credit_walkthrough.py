@@ -25,7 +25,7 @@ from app.models import Application, Borrower, Product
 from app.models.credit import HouseholdSurvey, LiabilityGroup, PreApproval, VillageCampaign
 from app.services.demo import demo_entry
 from tests.e2e.conftest import FITS, login, screenshot, wait_for_state
-from tests.e2e.officer import enrol_phone, fill_survey, phone_photos, wait_until
+from tests.e2e.officer import open_campaign_offline, enrol_phone, fill_survey, phone_photos, wait_until
 from tests.sync_helpers import valid_id_number
 
 pytestmark = pytest.mark.e2e
@@ -234,13 +234,7 @@ def test_a_joint_liability_group_from_the_survey_to_special_review(app, browser,
 def test_a_village_campaign_ends_in_a_light_path_application(app, live_server, officer_phone, phone, desktop, photos):
     # The officer surveys a household of 红星村 offline.
     page = officer_phone.new_page()
-    enrol_phone(app, page, live_server)
-    page.evaluate("Sync.run({ sendNow: true })")  # the run fetches the office's open campaigns
-    wait_for_state(page, "Store.getMeta('campaigns').then((c) => !!c && c.length > 0)")
-    page.wait_for_selector("#campaign-card #campaign-new-0")
-    officer_phone.set_offline(True)
-    page.click("#campaign-new-0")
-    page.wait_for_selector("#view-campaign:not([hidden])")
+    open_campaign_offline(app, page, officer_phone, live_server)
     id_number = valid_id_number(731, "19780412")
     page.fill("#campaign-household", "4组21号")
     page.fill("#campaign-name", "钱丰收")

@@ -15,7 +15,7 @@ from app.models import Application, User
 from app.models.credit import HouseholdSurvey, PreApproval, VillageCampaign
 from app.services import villages
 from tests.e2e.conftest import FITS, login, screenshot, wait_for_state
-from tests.e2e.officer import SURVEY_ANSWERS, enrol_phone, fill_survey
+from tests.e2e.officer import open_campaign_offline, SURVEY_ANSWERS, fill_survey
 from tests.sync_helpers import valid_id_number
 
 pytestmark = pytest.mark.e2e
@@ -23,14 +23,7 @@ pytestmark = pytest.mark.e2e
 
 def test_an_officer_surveys_a_household_offline_and_it_arrives(app, live_server, officer_phone):
     page = officer_phone.new_page()
-    enrol_phone(app, page, live_server)
-    page.evaluate("Sync.run({ sendNow: true })")  # the run fetches the office's open campaigns
-    wait_for_state(page, "Store.getMeta('campaigns').then((c) => !!c && c.length > 0)")
-    page.wait_for_selector("#campaign-card #campaign-new-0")
-
-    officer_phone.set_offline(True)
-    page.click("#campaign-new-0")
-    page.wait_for_selector("#view-campaign:not([hidden])")
+    open_campaign_offline(app, page, officer_phone, live_server)
     assert page.is_hidden("#view-home")
     page.fill("#campaign-household", "2组15号")
     page.fill("#campaign-name", "钟大有")
