@@ -54,6 +54,7 @@ __all__ = [
     "Contribution",
     "Factor",
     "Grade",
+    "Impact",
     "LimitReason",
     "LimitResult",
     "LimitRules",
@@ -65,6 +66,7 @@ __all__ = [
     "problem_text",
     "score",
     "suggested_limit",
+    "survey_change_impact",
 ]
 
 
@@ -136,6 +138,111 @@ def fact_kinds_from_survey(definition: Mapping[str, Any] | None) -> dict[str, st
                 kinds[q["key"]] = kind
     kinds.update(DERIVED_FACTS)
     return kinds
+
+
+# The survey questions each derived fact is computed from (age comes from the ID number).
+DERIVED_INPUTS: dict[str, tuple[str, ...]] = {
+    "age": (),
+    "annual_income": INCOME_KEYS,
+    "annual_expenses": EXPENSE_KEYS,
+    "net_income": INCOME_KEYS + EXPENSE_KEYS,
+    "total_debt": DEBT_KEYS,
+    "debt_service": ("yearly_debt_service",),
+    "labour_ratio": ("labourers", "members"),
+    "debt_ratio": DEBT_KEYS + INCOME_KEYS,
+}
+
+
+@dataclass(frozen=True)
+class Impact:
+    """How a survey change reaches one factor of a scorecard: ``message`` (N_) with ``params``."""
+
+    factor: str
+    question: str
+    code: str  # removed, type_changed, options_removed, options_unlisted
+    message: str
+    params: Mapping[str, object]
+
+
+_IMPACT_MESSAGES = {
+    "removed": N_("Factor %(factor)s reads the question %(question)s (%(key)s), which this version removes: "
+                  "new applications will take its “no answer” bin, %(points)s points."),
+    "removed_input": N_("Factor %(factor)s is computed from the question %(question)s (%(key)s), which this "
+                        "version removes: it will be computed without that answer, or take its “no answer” "
+                        "bin, %(points)s points."),
+    "type_changed": N_("Factor %(factor)s reads the question %(question)s (%(key)s), whose type changes from "
+                       "%(before)s to %(after)s: its bins no longer fit the answers, new applications will take its "
+                       "“no answer” or “other answers” bin."),
+    "options_removed": N_("Factor %(factor)s scores the answers %(values)s of the question %(question)s "
+                          "(%(key)s), which this version no longer offers: those bins can no longer be reached."),
+    "options_unlisted": N_("The new answers %(values)s of the question %(question)s (%(key)s) are in none of the "
+                           "bins of factor %(factor)s: they will take its “other answers” bin, %(points)s points."),
+}
+
+
+def _questions_of(definition: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
+    out: dict[str, Mapping[str, Any]] = {}
+    for section in (definition or {}).get("sections", ()) or ():
+        for q in section.get("questions", ()) or ():
+            if isinstance(q, Mapping) and isinstance(q.get("key"), str):
+                out[q["key"]] = q
+    return out
+
+
+def _options_of(q: Mapping[str, Any]) -> set[str]:
+    return {o.get("value") for o in q.get("options", ()) or () if isinstance(o, Mapping)}
+
+
+def _type_label(code: object) -> str:
+    from app.domain.survey import TYPE_LABELS
+
+    return TYPE_LABELS.get(code, str(code)) if isinstance(code, str) else str(code)
+
+
+def survey_change_impact(card: Scorecard, before: Mapping[str, Any] | None,
+                         after: Mapping[str, Any]) -> list[Impact]:
+    """What publishing the survey ``after`` in place of ``before`` (definitions in their dict form;
+    None: the default survey) does to the factors of ``card``: a question a factor reads — itself
+    or through a derived fact (``DERIVED_INPUTS``) — removed, or its type changed to another kind
+    of answer; for a choice a factor scores, an answer its bins list no longer offered, or a new
+    answer listed in no bin (it falls to the "other answers" bin). A question the old survey did
+    not ask is not this change's doing and is not named. Labels, units, ranges and "required" do
+    not change how an answer scores and are not named either. Ordered by factor, then question."""
+    if before is None:
+        from app.domain.survey import DEFAULT_SURVEY
+
+        before = DEFAULT_SURVEY.to_dict()
+    old, new = _questions_of(before), _questions_of(after)
+    impacts: list[Impact] = []
+    for f in card.factors:
+        direct = f.fact not in DERIVED_INPUTS
+        keys = (f.fact,) if direct else DERIVED_INPUTS[f.fact]
+        for key in keys:
+            was, now = old.get(key), new.get(key)
+            if was is None:
+                continue
+            common = {"factor": f.label, "question": was.get("label") or key, "key": key}
+
+            def add(code: str, **params: object) -> None:
+                impacts.append(Impact(f.key, key, code, _IMPACT_MESSAGES[code], {**common, **params}))
+
+            if now is None:
+                add("removed" if direct else "removed_input", points=f.missing.points)
+                continue
+            kind_was, kind_now = _SURVEY_TYPE_KINDS.get(was.get("type")), _SURVEY_TYPE_KINDS.get(now.get("type"))
+            if kind_was != kind_now:
+                add("type_changed", before=_type_label(was.get("type")), after=_type_label(now.get("type")))
+                continue
+            if direct and kind_now == "choice" and f.type == "values":
+                listed = {v for b in f.bins for v in b.values if isinstance(v, str)}
+                gone = sorted((_options_of(was) - _options_of(now)) & listed)
+                unlisted = sorted(_options_of(now) - _options_of(was) - listed)
+                if gone:
+                    add("options_removed", values="、".join(gone))
+                if unlisted:
+                    add("options_unlisted", values="、".join(unlisted),
+                        points=f.other.points if f.other is not None else 0)
+    return impacts
 
 
 def _num(value: object) -> Decimal | None:

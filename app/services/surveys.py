@@ -7,7 +7,9 @@
   has to remember to seed one.
 - ``publish(product_id, definition, actor)``: checks the definition whole (``SurveyDefinitionRefused``
   with every problem by its path), writes a new version only if it differs from the current one,
-  audits ``survey_published`` (version before and after) and commits.
+  audits ``survey_published`` (version before and after) and commits. A version that drops or
+  changes a question the current scorecard scores is published only once confirmed
+  (``SurveyAffectsScorecard`` names the factors; ``scorecard_ack``).
 - ``definition_for(application)``: the version the application was answered on (None: no survey).
   An application keeps its version for good, so a later change never breaks one captured.
 - ``save_answers(application, answers, actor, complete=...)``: the clerk's correction at HQ
@@ -19,6 +21,8 @@
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -28,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.domain import survey as rules
 from app.domain.i18n import N_
+from app.domain.scorecard import Impact, survey_change_impact
 from app.domain.survey import SurveyDefinition, SurveyError
 from app.domain.workflow import State
 from app.extensions import db
@@ -54,6 +59,22 @@ class SurveyDefinitionRefused(ServiceError):
             fields.setdefault(field, (message, params))
         super().__init__("survey_definition_invalid", error.message, fields=fields, **error.params)
         self.problems = list(error.problems)
+
+
+class SurveyAffectsScorecard(ServiceError):
+    """The new version drops or changes questions the product's current scorecard scores; it is
+    published only with ``scorecard_ack`` equal to ``ack`` (the admin read ``impacts`` and confirmed)."""
+
+    def __init__(self, impacts: list[Impact], scorecard_version: int, ack: str) -> None:
+        factors = sorted({i.factor for i in impacts})
+        super().__init__("survey_affects_scorecard", N_(
+            "This version drops or changes %(count)s question(s) that %(factors)s factor(s) of the scorecard "
+            "(version %(version)s) score. Nothing was published: read what follows, then confirm to publish "
+            "anyway, or change the scorecard first."), count=len({i.question for i in impacts}),
+            factors=len(factors), version=scorecard_version)
+        self.impacts = impacts
+        self.ack = ack
+        self.scorecard_version = scorecard_version
 
 
 class SurveyConflict(ServiceError):
@@ -109,13 +130,29 @@ def definition_of(version: SurveyVersion) -> SurveyDefinition:
     return SurveyDefinition.from_dict(version.definition)
 
 
+def scorecard_impact(product_id: int, current: SurveyVersion,
+                     parsed: SurveyDefinition) -> tuple[list[Impact], int, str]:
+    """What publishing ``parsed`` over ``current`` does to the product's current scorecard: the
+    impacts (``scorecard.survey_change_impact``), the scorecard's version and the acknowledgement
+    that confirms exactly these impacts on exactly that scorecard version (a short digest: a
+    confirmation given for other impacts, or before the scorecard changed, confirms nothing)."""
+    card_version = scoring.current_version(product_id)
+    impacts = survey_change_impact(scoring.card_of(card_version), current.definition, parsed.to_dict())
+    seen = [[i.factor, i.question, i.code, sorted(str(v) for v in i.params.values())] for i in impacts]
+    digest = hashlib.sha256(json.dumps([card_version.id, seen], ensure_ascii=False).encode()).hexdigest()[:20]
+    return impacts, card_version.version, digest
+
+
 def publish(product_id: int, definition: object, actor: User | None, *, expected_version: int | None = None,
-            ip: str = "", where: Mapping[str, str] | None = None) -> tuple[SurveyVersion, bool]:
+            ip: str = "", where: Mapping[str, str] | None = None,
+            scorecard_ack: str | None = None) -> tuple[SurveyVersion, bool]:
     """Publish a new version of the product's survey if ``definition`` differs from the current one.
 
     Returns (the current version after, whether a new one was written). Refuses with every problem
     (``SurveyDefinitionRefused``), or ``SurveyConflict`` when ``expected_version`` is given and
-    someone published since. Commits."""
+    someone published since, or ``SurveyAffectsScorecard`` (nothing written) when the version drops
+    or changes a question the current scorecard scores and ``scorecard_ack`` is not that
+    refusal's ``ack``. Commits."""
     if db.session.get(Product, product_id) is None:
         raise NotFound("product", product_id)
     try:
@@ -128,12 +165,25 @@ def publish(product_id: int, definition: object, actor: User | None, *, expected
     if _same(current.definition, parsed):
         db.session.commit()  # version 1 made just now, if it was
         return current, False
+    # A question the scorecard scores, dropped or changed, is not refused but must be confirmed.
+    # Scoring reads a missing answer as the factor's "no answer" bin (often 0 or a penalty) and an
+    # answer its bins do not list as "other answers", so such a change would silently move every
+    # new application's score. Refusing would not serve the credit manager: the institution may
+    # rightly stop asking a question, and a question's type or options can only change in the
+    # survey first (a scorecard is checked against the latest survey), so the scorecard is mended
+    # after. What he must not do is change it unknowingly: the refusal names each factor and what
+    # it will score, and his confirmation is for exactly those factors (and is audited).
+    impacts, card_version, ack = scorecard_impact(product_id, current, parsed)
+    if impacts and scorecard_ack != ack:
+        raise SurveyAffectsScorecard(impacts, card_version, ack)
     row = SurveyVersion(product_id=product_id, version=current.version + 1, definition=parsed.to_dict(),
                         created_by_id=actor.id if actor is not None else None)
     db.session.add(row)
+    confirmed = {"scorecard_version": card_version, "scorecard_factors": sorted({i.factor for i in impacts}),
+                 "scorecard_questions": sorted({i.question for i in impacts})} if impacts else {}
     audit.record("survey_published", actor_id=actor.id if actor is not None else None, object_type="product",
                  object_id=product_id, ip=ip, before=current.version, after=row.version,
-                 questions=len(parsed.keys))
+                 questions=len(parsed.keys), **confirmed)
     try:
         db.session.commit()
     except IntegrityError:
@@ -144,10 +194,11 @@ def publish(product_id: int, definition: object, actor: User | None, *, expected
 
 
 def publish_rows(product_id: int, rows: list[Mapping[str, Any]], actor: User, *, expected_version: int | None,
-                 ip: str = "") -> tuple[SurveyVersion, bool]:
+                 ip: str = "", scorecard_ack: str | None = None) -> tuple[SurveyVersion, bool]:
     """Publish what the admin's form holds (``survey.to_rows`` shape); problems keyed by form field."""
     definition, where = rules.from_rows(rows)
-    return publish(product_id, definition, actor, expected_version=expected_version, ip=ip, where=where)
+    return publish(product_id, definition, actor, expected_version=expected_version, ip=ip, where=where,
+                   scorecard_ack=scorecard_ack)
 
 
 def history(product_id: int) -> list[dict[str, Any]]:

@@ -50,14 +50,20 @@ def _blank_question() -> dict:
     return {name: "" for name in survey_rules.ROW_FIELDS} | {"type": "number", "required": False}
 
 
-def _editor(product, rows, errors=None, status=200, *, base_version=None):
+def _editor(product, rows, errors=None, status=200, *, base_version=None, impact=None):
     current = surveys.current_version(product.id)
     errors = errors or {}
     return render_template(
         "admin/survey_edit.html", product=product, rows=rows, errors=errors, types=TYPE_LABELS,
         summary=[m for k, m in errors.items()], base_version=base_version or current.version,
-        current=current, history=surveys.history(product.id),
+        current=current, history=surveys.history(product.id), impact=impact,
     ), status
+
+
+def _impact(e: surveys.SurveyAffectsScorecard) -> dict:
+    """The scorecard warning for the editor: what it says, each factor's line, the confirmation."""
+    return {"message": translate_message(e.message, e.params), "ack": e.ack,
+            "lines": [translate_message(i.message, i.params) for i in e.impacts]}
 
 
 @bp.route("/admin/products/<int:product_id>/survey", methods=["GET"])
@@ -94,7 +100,11 @@ def save(product_id: int):
     if action != "publish":
         abort(400)
     try:
-        row, written = surveys.publish_rows(product.id, rows, current_user, expected_version=base, ip=client_ip())
+        row, written = surveys.publish_rows(product.id, rows, current_user, expected_version=base, ip=client_ip(),
+                                            scorecard_ack=request.form.get("scorecard_ack") or None)
+    except surveys.SurveyAffectsScorecard as e:
+        transactions.rollback()
+        return _editor(product, rows, status=422, base_version=base, impact=_impact(e))
     except surveys.SurveyDefinitionRefused as e:
         transactions.rollback()
         errors = {field: translate_message(m, p) for field, (m, p) in e.fields.items()}

@@ -11,7 +11,7 @@ from app.domain.workflow import State
 from app.extensions import db
 from app.models import Application, AuditLog, Product, SurveyVersion, User
 from app.services import products as product_service
-from app.services import surveys
+from app.services import scoring, surveys
 
 
 def _user(name: str) -> User:
@@ -117,7 +117,10 @@ def test_the_clerk_saves_answers_on_the_applications_own_version(app, demo):
         product_id, v1 = application.product_id, application.survey_version_id
         changed = DEFAULT_SURVEY.to_dict()
         changed["sections"][0]["questions"] = [q for q in changed["sections"][0]["questions"] if q["key"] != "labourers"]
-        row, _ = surveys.publish(product_id, changed, _user("admin"))
+        with pytest.raises(surveys.SurveyAffectsScorecard) as warned:  # the labour ratio is computed from it
+            surveys.publish(product_id, changed, _user("admin"))
+        db.session.rollback()
+        row, _ = surveys.publish(product_id, changed, _user("admin"), scorecard_ack=warned.value.ack)
         assert row.version == 2
         db.session.expire_all()
         application = db.session.get(Application, application.id)
@@ -213,3 +216,101 @@ def test_captured_answers_need_the_products_own_version(app, demo):
         assert application.survey_version_id == own.id
         assert application.score is not None  # scored as it arrives
         db.session.rollback()
+
+
+# --- a change the scorecard feels ----------------------------------------------------------------
+
+def _without(definition: dict, *keys: str) -> dict:
+    out = copy.deepcopy(definition)
+    for section in out["sections"]:
+        section["questions"] = [q for q in section["questions"] if q["key"] not in keys]
+    out["sections"] = [s for s in out["sections"] if s["questions"]]
+    return out
+
+
+def _question(definition: dict, key: str) -> dict:
+    return next(q for s in definition["sections"] for q in s["questions"] if q["key"] == key)
+
+
+def test_a_missing_answer_takes_the_factors_no_answer_bin(app, demo):
+    """What scoring does today when a question is gone: the factor scores its "no answer" bin,
+    silently — which is why dropping a scored question must be confirmed."""
+    with app.app_context():
+        application = _app_in(State.AWAITING_ENTRY)
+        answers = dict(application.survey_answers)
+        answers["committee_rating"] = "excellent"
+        rated, _limit = scoring.score_answers(application.product_id, answers, 40)
+        del answers["committee_rating"]
+        unrated, _limit = scoring.score_answers(application.product_id, answers, 40)
+        factor = {c.factor: c for c in unrated.contributions}["committee_rating"]
+        assert (factor.points, factor.reason) == (0, "村委未评议")
+        assert rated.score - unrated.score == 15
+
+
+def test_dropping_a_scored_question_is_refused_until_confirmed_and_the_confirmation_is_audited(app, demo):
+    with app.app_context():
+        product, admin = _product(), _user("admin")
+        audits = len(_audits("survey_published"))
+        changed = _without(DEFAULT_SURVEY.to_dict(), "committee_rating")
+        with pytest.raises(surveys.SurveyAffectsScorecard) as warned:
+            surveys.publish(product.id, changed, admin, expected_version=1)
+        db.session.rollback()
+        impacts = warned.value.impacts
+        assert [(i.factor, i.question, i.code) for i in impacts] == [("committee_rating", "committee_rating", "removed")]
+        assert impacts[0].params["factor"] == "村委评议" and impacts[0].params["points"] == 0
+        assert _versions(product.id) == 1 and len(_audits("survey_published")) == audits  # nothing written
+        # A wrong or stale confirmation confirms nothing.
+        with pytest.raises(surveys.SurveyAffectsScorecard):
+            surveys.publish(product.id, changed, admin, expected_version=1, scorecard_ack="yes")
+        db.session.rollback()
+        more = _without(changed, "has_vehicle")  # another scored question gone: the old confirmation is not for it
+        with pytest.raises(surveys.SurveyAffectsScorecard) as again:
+            surveys.publish(product.id, more, admin, expected_version=1, scorecard_ack=warned.value.ack)
+        db.session.rollback()
+        assert {i.factor for i in again.value.impacts} == {"committee_rating", "has_vehicle"}
+        assert _versions(product.id) == 1
+        row, written = surveys.publish(product.id, changed, admin, expected_version=1, scorecard_ack=warned.value.ack)
+        assert written and row.version == 2
+        audit = _audits("survey_published")[-1]
+        assert audit.detail["scorecard_factors"] == ["committee_rating"] and audit.detail["scorecard_version"] == 1
+
+
+def test_a_confirmation_given_before_the_scorecard_changed_confirms_nothing(app, demo):
+    with app.app_context():
+        product, admin = _product(), _user("admin")
+        changed = _without(DEFAULT_SURVEY.to_dict(), "committee_rating")
+        with pytest.raises(surveys.SurveyAffectsScorecard) as warned:
+            surveys.publish(product.id, changed, admin)
+        db.session.rollback()
+        card = scoring.current_version(product.id).definition
+        card = {**card, "base": card["base"] + 1}
+        scoring.publish(product.id, card, admin)
+        with pytest.raises(surveys.SurveyAffectsScorecard) as again:
+            surveys.publish(product.id, changed, admin, scorecard_ack=warned.value.ack)
+        db.session.rollback()
+        assert again.value.scorecard_version == 2 and again.value.ack != warned.value.ack
+        assert _versions(product.id) == 1
+
+
+def test_type_and_option_changes_of_a_scored_question_are_named_and_others_are_not(app, demo):
+    with app.app_context():
+        product, admin = _product(), _user("admin")
+        changed = DEFAULT_SURVEY.to_dict()
+        rating = _question(changed, "committee_rating")
+        rating["options"] = [o for o in rating["options"] if o["value"] != "poor"] + [{"value": "bad", "label": "差"}]
+        land = _question(changed, "land_mu")
+        land.clear()
+        land.update({"key": "land_mu", "label": "耕种土地", "type": "text", "max_length": 50})
+        _question(changed, "house_type")["label"] = "房屋结构"  # a label: scores the same
+        _question(changed, "members")["max"] = "25"               # a range: scores the same
+        with pytest.raises(surveys.SurveyAffectsScorecard) as warned:
+            surveys.publish(product.id, changed, admin)
+        db.session.rollback()
+        found = sorted((i.factor, i.code) for i in warned.value.impacts)
+        assert found == [("committee_rating", "options_removed"), ("committee_rating", "options_unlisted"),
+                         ("land", "type_changed")]
+        # Questions no factor reads change freely.
+        free = _without(DEFAULT_SURVEY.to_dict(), "main_crops")
+        _question(free, "house_type")["label"] = "房屋结构"
+        row, written = surveys.publish(product.id, free, admin)
+        assert written and row.version == 2 and "scorecard_factors" not in _audits("survey_published")[-1].detail

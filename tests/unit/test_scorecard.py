@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.domain import scorecard as sc
+from app.domain.survey import DEFAULT_SURVEY
 
 D = Decimal
 DEFAULT = sc.Scorecard.from_dict(sc.DEFAULT_SCORECARD)
@@ -265,3 +266,45 @@ def test_default_card_any_answers(ans, age) -> None:
     assert r.score == DEFAULT.base + sum(c.points for c in r.contributions)
     lim = sc.suggested_limit(DEFAULT, facts, D("50000.00"))
     assert 0 <= lim.amount <= D("50000") and lim.amount % 1000 == 0
+
+
+# --- a survey change the scorecard feels ----------------------------------------------------------
+
+_SURVEY_KEYS = sorted(q.key for q in DEFAULT_SURVEY.questions())
+
+
+@given(st.sets(st.sampled_from(_SURVEY_KEYS)))
+@settings(max_examples=150, deadline=None)
+def test_removing_questions_names_exactly_the_factors_that_read_them(removed):
+    card = sc.Scorecard.from_dict(sc.DEFAULT_SCORECARD)
+    after = DEFAULT_SURVEY.to_dict()
+    for section in after["sections"]:
+        section["questions"] = [q for q in section["questions"] if q["key"] not in removed]
+    impacts = sc.survey_change_impact(card, DEFAULT_SURVEY.to_dict(), after)
+    expected = {(f.key, key) for f in card.factors
+                for key in (sc.DERIVED_INPUTS.get(f.fact, (f.fact,))) if key in removed}
+    assert {(i.factor, i.question) for i in impacts} == expected
+    assert all(i.code in ("removed", "removed_input") for i in impacts)
+    for i in impacts:  # the points the factor will take are named
+        factor = next(f for f in card.factors if f.key == i.factor)
+        assert i.params["points"] == factor.missing.points
+        assert (i.message % dict(i.params)).count(i.question) >= 1
+
+
+def test_an_unchanged_survey_and_a_relabelled_one_change_no_factor():
+    card = sc.Scorecard.from_dict(sc.DEFAULT_SCORECARD)
+    assert sc.survey_change_impact(card, DEFAULT_SURVEY.to_dict(), DEFAULT_SURVEY.to_dict()) == []
+    assert sc.survey_change_impact(card, None, DEFAULT_SURVEY.to_dict()) == []
+    relabelled = DEFAULT_SURVEY.to_dict()
+    for section in relabelled["sections"]:
+        section["title"] += "（新）"
+        for q in section["questions"]:
+            q["label"] += "（新）"
+            q["required"] = not q.get("required")
+            for o in q.get("options", ()):
+                o["label"] += "（新）"
+    assert sc.survey_change_impact(card, DEFAULT_SURVEY.to_dict(), relabelled) == []
+    money_to_number = copy.deepcopy(DEFAULT_SURVEY.to_dict())
+    q = next(q for s in money_to_number["sections"] for q in s["questions"] if q["key"] == "crop_income")
+    q["type"] = "number"  # both are numbers: the range bins still read it
+    assert sc.survey_change_impact(card, DEFAULT_SURVEY.to_dict(), money_to_number) == []

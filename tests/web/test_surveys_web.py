@@ -106,6 +106,31 @@ def test_the_admin_adds_and_removes_questions_and_publishes(app, demo, auth):
     assert r.status_code == 409 and _versions(app, pid) == 2
 
 
+def test_dropping_a_scored_question_warns_in_chinese_and_publishes_only_when_confirmed(app, demo, auth):
+    pid = _product_id(app)
+    auth.login("admin")
+    rows = [s for s in to_rows(DEFAULT_SURVEY) if s["key"] != "village"]  # the village committee's rating
+    assert len(rows) == len(to_rows(DEFAULT_SURVEY)) - 1
+    r = auth.post(f"/admin/products/{pid}/survey", _form(rows))
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and _versions(app, pid) == 1
+    box = html.split('id="scorecard-impact"')[1].split("</div>")[0]
+    assert "村委评议" in box and "committee_rating" in box and "未发布" in box
+    assert "Factor" not in box and "scorecard" not in box.replace("/scorecard", "")  # said in Chinese
+    assert f'href="/admin/products/{pid}/scorecard"' in box
+    ack = re.search(r'name="scorecard_ack" value="([^"]+)"', html).group(1)
+    # Publishing again without ticking the confirmation warns again; ticked, it publishes.
+    assert auth.post(f"/admin/products/{pid}/survey", _form(rows)).status_code == 422
+    assert _versions(app, pid) == 1
+    r = auth.post(f"/admin/products/{pid}/survey", _form(rows) | {"scorecard_ack": ack})
+    assert r.status_code == 303 and _versions(app, pid) == 2
+    # Adding a question warns of nothing.
+    rows[0]["questions"].append({"key": "elders", "label": "老人", "type": "number", "unit": "人", "required": False,
+                                 "min": "0", "max": "10", "decimals": "0", "options": "", "max_length": ""})
+    r = auth.post(f"/admin/products/{pid}/survey", _form(rows, base=2))
+    assert r.status_code == 303 and _versions(app, pid) == 3
+
+
 def test_only_the_admin_edits_the_survey(app, demo, auth):
     pid = _product_id(app)
     auth.login("clerk1")
@@ -181,7 +206,10 @@ def test_an_application_on_an_older_version_is_shown_and_saved_on_it(app, demo, 
     auth.login("admin")
     rows = to_rows(DEFAULT_SURVEY)
     del rows[0]["questions"][1]  # labourers gone in v2
-    assert auth.post(f"/admin/products/{pid}/survey", _form(rows)).status_code == 303
+    warned = auth.post(f"/admin/products/{pid}/survey", _form(rows))
+    assert warned.status_code == 422  # the labour ratio is computed from it: confirmed below
+    ack = re.search(r'name="scorecard_ack" value="([^"]+)"', warned.get_data(as_text=True)).group(1)
+    assert auth.post(f"/admin/products/{pid}/survey", _form(rows) | {"scorecard_ack": ack}).status_code == 303
     auth = Auth(app.test_client())
     auth.login("clerk1")
     html = auth.client.get(f"/applications/{pid_app}/entry").get_data(as_text=True)
