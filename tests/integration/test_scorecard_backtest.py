@@ -249,3 +249,36 @@ def test_a_reversed_repayment_makes_a_clean_loan_a_default(app, demo):
     assert days >= backtest.DEFAULT_DPD and status == "active"
     assert after.result.defaults == before.result.defaults + 1
     assert after.result.loans == before.result.loans
+
+
+def _json_and_screen(app, client, auth) -> tuple[dict, str]:
+    out = app.test_cli_runner().invoke(args=["scorecard", "backtest", "--product", "XYD", "--as-of",
+                                             AS_OF.isoformat(), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    auth.login("reviewer1")
+    page = client.get(f"/reports/scorecard_backtest?as_of={AS_OF.isoformat()}&product=XYD")
+    assert page.status_code == 200
+    import html as html_lib
+
+    return json.loads(out.output), html_lib.unescape(page.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("history", ["ranks", "insufficient"])
+def test_the_json_verdict_is_the_screens_sentence(app, demo, client, auth, history):
+    """A script reading ``verdict``/``verdict_text`` sees what the report screen says, word for word,
+    whether the card ranks the loans or there are too few to judge; the keys a script already reads
+    are all there."""
+    with app.app_context():
+        if history == "ranks":
+            backtest_book.generate(N, seed=SEED, as_of=AS_OF)
+            _card("XYD", sc.DEFAULT_SCORECARD)
+        else:
+            backtest_book.generate(60, seed=3, as_of=AS_OF)
+    data, screen = _json_and_screen(app, client, auth)
+    assert {"loans", "defaults", "gini", "ks", "bands"} <= set(data)
+    assert data["verdict"] == history and data["verdict"] in bt.VERDICTS
+    assert data["verdict_text"] and data["verdict_text"] in screen
+    assert "评分卡" in data["verdict_text"] or "贷款" in data["verdict_text"]  # the Chinese sentence
+    with app.app_context():
+        result = backtest.run(None, as_of=AS_OF, product_id=_product_id("XYD"))
+    assert result.result.verdict == data["verdict"]
