@@ -38,6 +38,11 @@ __all__ = [
     "CHAIN",
     "GroupStep",
     "group_step",
+    "back_in_review",
+    "dissolve_refusal",
+    "ENDED",
+    "WITH_OFFICER",
+    "DISSOLVE_REASON_MAX",
 ]
 
 DEFAULT_MIN_SIZE = 3
@@ -291,6 +296,8 @@ CHAIN: tuple[str, ...] = (
 )
 ENDED: frozenset[str] = frozenset({"rejected", "withdrawn"})
 DONE: frozenset[str] = frozenset({"awaiting_disbursement", "disbursed"})
+# A member in one of these states is with the officer (returned to him, or its photos travelling).
+WITH_OFFICER: frozenset[str] = frozenset({"returned", "uploading"})
 # Up to first-level review the members travel side by side: a step is taken for all at once.
 _TOGETHER: frozenset[str] = frozenset({"awaiting_director", "awaiting_entry", "awaiting_l1"})
 
@@ -322,7 +329,7 @@ def group_step(states: Sequence[str]) -> GroupStep:
     remaining = [(i, s) for i, s in enumerate(states) if s not in ENDED]
     if not remaining:
         return GroupStep(None, (), (N_("No member of the group remains"), {}))
-    if any(s in ("returned", "uploading") for _, s in remaining):
+    if any(s in WITH_OFFICER for _, s in remaining):
         return GroupStep(
             None, (), (N_("A member's application is with the officer: the group waits for it"), {})
         )
@@ -339,6 +346,36 @@ def group_step(states: Sequence[str]) -> GroupStep:
     if earliest == "awaiting_entry":
         return GroupStep(None, (), (N_("Data entry is done member by member"), {}))
     return GroupStep(earliest, at, None)
+
+
+DISSOLVE_REASON_MAX = 500
+
+
+def back_in_review(group_state: str, states: Sequence[str]) -> bool:
+    """Whether a ``returned`` group whose members' applications are now in ``states`` goes back to
+    ``in_review``: no remaining member is with the officer any more (each returned member was
+    resubmitted and its photos are in, or was withdrawn), and at least one member remains. Any other
+    group state is left alone (the group decisions set it)."""
+    if group_state != "returned":
+        return False
+    remaining = [s for s in states if s not in ENDED]
+    return bool(remaining) and not any(s in WITH_OFFICER for s in remaining)
+
+
+def dissolve_refusal(group_name: str, group_state: str, reason: str) -> tuple[str, str, dict[str, object]] | None:
+    """Why the group cannot be dissolved, as (code, N_ message, params); None: it can. An approved
+    group stays (its members may be paid out); a dissolved one is dissolved already; the reason is
+    required (it goes to the audit log: why its members are decided alone from now on)."""
+    if group_state == "approved":
+        return ("group_approved", N_("The group %(group)s is approved: it can no longer be dissolved."),
+                {"group": group_name})
+    if group_state == "dissolved":
+        return ("group_dissolved_already", N_("The group %(group)s is dissolved already."), {"group": group_name})
+    if not reason.strip():
+        return ("reason_required", N_("Give the reason for dissolving the group."), {})
+    if len(reason.strip()) > DISSOLVE_REASON_MAX:
+        return ("reason_too_long", N_("The reason can be at most %(max)s characters."), {"max": DISSOLVE_REASON_MAX})
+    return None
 
 
 def disbursement_refusal(group_name: str, group_state: str) -> tuple[str, dict[str, object]] | None:

@@ -15,6 +15,7 @@ from app.domain.i18n import N_
 from app.domain.workflow import Event, State
 from app.extensions import db
 from app.models import Application, Borrower, Loan, Photo, Transition, User
+from app.models.credit import LiabilityGroup
 from app.services import audit, entry_checks, guarantees, notifications, scoring
 from app.services import light_path
 from app.services.errors import ServiceError
@@ -185,6 +186,9 @@ def step(
     """One workflow event on ``app`` — state, timeline row, audit row, notifications — without
     committing: ``act`` commits it alone, a group decision (services/groups.py) commits every
     member's step together (``as_group``: the event is taken for the whole group)."""
+    # A member of a returned group: the group row is locked before the member's row is written (see
+    # _back_in_review); a group decision sets the group's state itself.
+    returned_group = None if as_group else _returned_group_locked(app)
     if event == Event.ENTRY_COMPLETE:
         entry_checks.refuse_if_incomplete(app, business_date_of(now))
     if event in (Event.DISBURSE, Event.UNDO_DISBURSEMENT):
@@ -235,8 +239,37 @@ def step(
         actor_id=user_id, object_type="application", object_id=app.id, ip=ip,
         from_state=t.from_state.value, to_state=t.to_state.value, comment=comment.strip(),
     )
+    if returned_group is not None:
+        _back_in_review(returned_group, app, t.event, user_id, ip)
     notifications.on_transition(app, t.event, user_id, now)
     return row
+
+
+def _returned_group_locked(app: Application) -> LiabilityGroup | None:
+    """The member's group, row-locked, when it is ``returned`` (else None, and no lock). Locked before
+    the member's own row is written: two members of one group coming back at once are then stepped
+    one after the other, and the second sees the first's new state (on MariaDB too, where a plain
+    read would see its transaction's older snapshot and both would leave the group returned)."""
+    if app.group_id is None or app.group is None or app.group.state != "returned":
+        return None
+    group = db.session.scalar(select(LiabilityGroup).where(LiabilityGroup.id == app.group_id)
+                              .with_for_update().execution_options(populate_existing=True))
+    return group if group is not None and group.state == "returned" else None
+
+
+def _back_in_review(group: LiabilityGroup, app: Application, event: Event, user_id: int | None, ip: str) -> None:
+    """A returned group goes back to review once no remaining member is with the officer
+    (``domain.groups.back_in_review``): the last returned member resubmitted with its photos in, or
+    withdrawn. Audited ``group_back_in_review``; no commit (the member's step's transaction)."""
+    rows = db.session.execute(select(Application.id, Application.state).where(Application.group_id == group.id)
+                              .order_by(Application.id).with_for_update(read=True)).all()
+    states = {member_id: (app.state if member_id == app.id else state) for member_id, state in rows}
+    if not group_rules.back_in_review(group.state, list(states.values())):
+        return
+    group.state = "in_review"
+    audit.record("group_back_in_review", actor_id=user_id, object_type="liability_group", object_id=group.id,
+                 ip=ip, application=app.id, event=event.value,
+                 members=[i for i, s in states.items() if s not in group_rules.ENDED])
 
 
 def advance_if_photos_in(app: Application, now: datetime) -> None:

@@ -257,3 +257,44 @@ def test_members_are_disbursed_once_the_group_is_approved() -> None:
     for state in ("forming", "in_review", "returned"):
         message, params = disbursement_refusal("东头小组", state)  # type: ignore[misc]
         assert params == {"group": "东头小组"} and "not approved yet" in message
+
+
+MEMBER_STATES = list(CHAIN) + ["returned", "rejected", "withdrawn"]
+
+
+def test_a_returned_group_is_back_in_review_when_no_member_is_with_the_officer() -> None:
+    from app.domain.groups import back_in_review
+
+    assert not back_in_review("returned", ["awaiting_director", "returned", "returned"])
+    assert not back_in_review("returned", ["awaiting_director", "uploading", "awaiting_director"])  # photos travelling
+    assert back_in_review("returned", ["awaiting_director"] * 3)
+    assert back_in_review("returned", ["awaiting_director", "awaiting_director", "withdrawn"])
+    assert not back_in_review("returned", ["withdrawn", "rejected"])  # no member left: nothing to review
+    for other in ("forming", "in_review", "approved", "dissolved"):
+        assert not back_in_review(other, ["awaiting_director"] * 3)  # the group decisions set those
+
+
+@given(st.sampled_from(["forming", "in_review", "returned", "approved", "dissolved"]),
+       st.lists(st.sampled_from(MEMBER_STATES), max_size=6))
+def test_back_in_review_exactly_when_the_group_no_longer_waits_for_the_officer(group_state: str, states: list[str]) -> None:
+    from app.domain.groups import back_in_review
+
+    back = back_in_review(group_state, states)
+    if back:
+        # the group's own step no longer names a member with the officer
+        why = group_step(states).why
+        assert why is None or "with the officer" not in why[0]
+    assert back == (group_state == "returned" and any(s not in ("rejected", "withdrawn") for s in states)
+                    and not any(s in ("returned", "uploading") for s in states))
+
+
+def test_dissolving_is_refused_for_an_approved_or_dissolved_group_or_without_a_reason() -> None:
+    from app.domain.groups import DISSOLVE_REASON_MAX, dissolve_refusal
+
+    for state in ("forming", "in_review", "returned"):
+        assert dissolve_refusal("东头小组", state, "只剩两户") is None
+    assert dissolve_refusal("东头小组", "approved", "只剩两户")[0] == "group_approved"  # type: ignore[index]
+    assert dissolve_refusal("东头小组", "dissolved", "只剩两户")[0] == "group_dissolved_already"  # type: ignore[index]
+    assert dissolve_refusal("东头小组", "in_review", "  \n ")[0] == "reason_required"  # type: ignore[index]
+    too_long = dissolve_refusal("东头小组", "in_review", "长" * (DISSOLVE_REASON_MAX + 1))
+    assert too_long is not None and too_long[0] == "reason_too_long" and too_long[2] == {"max": DISSOLVE_REASON_MAX}
