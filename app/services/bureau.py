@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 
 from app.domain import bureau as rules
 from app.domain import idcard
@@ -207,11 +207,26 @@ def record_query(app: Application, user: User, *, purpose: str, result_ref: str,
 
 def attach_report(query: BureauQuery, user: User, *, report: BinaryIO, report_name: str, store: PhotoStore,
                   settings: BureauSettings, now: datetime, ip: str = "") -> BureauQuery:
-    """The report of a query logged without one."""
+    """The report of a query logged without one. Two clerks attaching one at once: the first
+    keeps his, the second is refused (``bureau_report_attached_meanwhile``) and nothing of his is
+    kept — his file is read and checked but never stored, his scratch copy removed."""
     if query.report_sha256:
         raise BureauError("bureau_report_attached", N_("This query already has its report; log a new query for"
                                                        " another report."))
     parsed = _read_report(report, report_name, store, settings)
+    # Claim the query by one conditional UPDATE before storing anything: of two uploads at once
+    # exactly one finds it still without a report. (MariaDB: the second UPDATE waits on the
+    # first's row lock, then reads the committed row and matches nothing; SQLite writes one at a
+    # time.) The claim is the transaction's: a failure before the commit undoes it.
+    claimed = db.session.execute(
+        update(BureauQuery).where(BureauQuery.id == query.id, BureauQuery.report_sha256 == "")
+        .values(report_sha256=parsed.sha256).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        parsed.path.unlink(missing_ok=True)
+        db.session.rollback()
+        raise BureauError("bureau_report_attached_meanwhile", N_(
+            "Someone else attached a report to this query meanwhile; yours was not kept. Check the report now"
+            " shown with the query; log a new query for another report."))
     _attach(query, parsed, report_name, user, store, ip)
     db.session.commit()
     if parsed.kind == "image":

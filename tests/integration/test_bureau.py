@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from app import clock
 from app.extensions import db
 from app.models import Application, AuditLog, Borrower
 from app.models.audit import IdentityView
@@ -263,3 +264,72 @@ def test_a_report_file_name_with_a_line_break_is_kept_without_it_and_downloads(a
         query_id = q.id
     r = client.get(f"/applications/{app_id}/bureau/{query_id}/report")
     assert r.status_code == 200 and r.data == pdf and "attachment" in r.headers["Content-Disposition"]
+
+
+def test_two_clerks_attaching_a_report_to_one_query_at_once_keep_one_and_nothing_of_the_other(
+        app, client, auth, demo, monkeypatch):
+    """Both uploads are read and checked before either is attached (a barrier holds them there): the
+    first keeps his report, the second is refused in words, and his file is never stored."""
+    import hashlib
+    import threading
+
+    from app.models import User
+    from app.services import bureau
+
+    app_id = _app_id(app)
+    auth.login("reviewer1")
+    assert _post(client, app_id, ref="R-1").status_code == 200
+    with app.app_context():
+        query_id = db.session.scalar(select(BureauQuery.id))
+        clerk_ids = [db.session.scalar(select(User.id).where(User.username == n)) for n in ("reviewer1", "special1")]
+        audits = _counts(app)[1]
+    files = [text_pdf(report_text(open_loans=1)), text_pdf(report_text(open_loans=4))]
+    shas = [hashlib.sha256(f).hexdigest() for f in files]
+    assert shas[0] != shas[1]
+    barrier = threading.Barrier(2, timeout=30)
+    real = bureau._read_report
+
+    def both_read_first(*args, **kwargs):
+        parsed = real(*args, **kwargs)
+        barrier.wait()  # both files read and checked before either claims the query
+        return parsed
+
+    monkeypatch.setattr(bureau, "_read_report", both_read_first)
+    results: dict[int, str] = {}
+
+    def attach(i: int) -> None:
+        with app.app_context():
+            try:
+                query = db.session.get(BureauQuery, query_id)
+                bureau.attach_report(query, db.session.get(User, clerk_ids[i]), report=io.BytesIO(files[i]),
+                                     report_name=f"r{i}.pdf", store=make_store(app.config),
+                                     settings=bureau.BureauSettings.from_config(app.config), now=clock.now())
+                results[i] = "attached"
+            except bureau.BureauError as e:
+                db.session.rollback()
+                results[i] = e.code
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=attach, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(results.values()) == ["attached", "bureau_report_attached_meanwhile"], results
+    winner = next(i for i, r in results.items() if r == "attached")
+    store = make_store(app.config)
+    with app.app_context():
+        q = db.session.get(BureauQuery, query_id)
+        assert q.report_sha256 == shas[winner] and q.figures["open_loans"] == (1, 4)[winner]
+        assert _counts(app)[1] == audits + 1  # one bureau_report_attached
+    assert store.exists(shas[winner]) and not store.exists(shas[1 - winner])
+    assert not _scratch_files(app)
+    # The loser is told in Chinese on the page.
+    auth.post("/logout")
+    auth.login("special1")
+    r = Auth(client).post(f"/applications/{app_id}/bureau/{query_id}/report",
+                          {"report": (io.BytesIO(files[1 - winner]), "late.pdf")}, content_type="multipart/form-data",
+                          follow_redirects=True)
+    assert "该查询已附报告" in r.get_data(as_text=True)
+    assert store.exists(shas[winner]) and not store.exists(shas[1 - winner]) and not _scratch_files(app)
