@@ -144,6 +144,10 @@ def gini_interval(a: Fraction, goods: int, bads: int) -> tuple[Decimal, Decimal]
 
 # --- bands -------------------------------------------------------------------------------------
 
+def _signed(score: int | None) -> str:
+    return f"−{-score}" if score is not None and score < 0 else str(score)
+
+
 @dataclass(frozen=True)
 class Band:
     low: int | None    # inclusive; None: no lower end
@@ -151,11 +155,13 @@ class Band:
 
     @property
     def label(self) -> str:
+        """"<50", "50–59", "≥90"; a negative score with a true minus sign ("−10–−1"), which a
+        hyphen beside the range's dash would not read as."""
         if self.low is None:
-            return f"<{self.high}"
+            return f"<{_signed(self.high)}"
         if self.high is None:
-            return f"≥{self.low}"
-        return f"{self.low}–{self.high - 1}"
+            return f"≥{_signed(self.low)}"
+        return f"{_signed(self.low)}–{_signed(self.high - 1)}"
 
     def holds(self, score: int) -> bool:
         return (self.low is None or score >= self.low) and (self.high is None or score < self.high)

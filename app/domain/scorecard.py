@@ -65,8 +65,10 @@ __all__ = [
     "fact_kinds_from_survey",
     "problem_text",
     "score",
+    "score_range",
     "suggested_limit",
     "survey_change_impact",
+    "unreachable_grades",
 ]
 
 
@@ -788,6 +790,31 @@ def score(card: Scorecard, facts: Mapping[str, object]) -> ScoreResult:
             Contribution(f.key, f.label, _json_value(value), b.points, b.reason, f.fact)
         )
     return ScoreResult(total, card.base, tuple(contributions), tuple(c.reason for c in contributions))
+
+
+def score_range(card: Scorecard) -> tuple[int, int]:
+    """The lowest and the highest score the card can give: the base plus every factor's lowest
+    (highest) bin, its "no answer" and "other answers" bins included. A bound over every possible
+    fact: a derived fact may not reach every bin (a debt ratio is never below 0).
+
+    A score below 0 is possible and kept as it adds up. The shipped card's penalties (no income,
+    debts over twice the income, a poor committee rating) are meant to put such a household far
+    below every grade — its lowest score is −33 — and clamping at 0 would make all of them tie,
+    so the back-test could no longer tell how they rank among themselves. Band tables and routing
+    rules compare the score as it is: a negative score is in the lowest band and below any
+    threshold, and the editor shows this range beside the grades."""
+    low = high = card.base
+    for f in card.factors:
+        points = [b.points for b in (*f.bins, f.missing, *((f.other,) if f.other is not None else ()))]
+        low += min(points)
+        high += max(points)
+    return low, high
+
+
+def unreachable_grades(card: Scorecard) -> list[Grade]:
+    """The credit grades whose lowest score is above the highest score the card can give."""
+    high = score_range(card)[1]
+    return [g for g in card.limit.grades if g.min_score > high]
 
 
 @dataclass(frozen=True)

@@ -412,5 +412,19 @@ def from_rows(product_id: int, rows: Mapping[str, Any]) -> dict[str, Any]:
     return {"base": _points(rows.get("base", "")), "factors": factors, "limit": limit}
 
 
+def span(product_id: int, rows: Mapping[str, Any], fallback: ScorecardVersion) -> dict[str, Any]:
+    """What the editor shows beside the card: the lowest and highest possible score of the card
+    in the form (of ``fallback``, the current version, while the form does not read as a card),
+    and the credit grades no score can reach."""
+    try:
+        card = Scorecard.from_dict(from_rows(product_id, rows), fact_kinds=fact_kinds(product_id))
+        of_form = True
+    except ScorecardError:
+        card, of_form = card_of(fallback), False
+    low, high = rules.score_range(card)
+    return {"lowest": low, "highest": high, "of_form": of_form,
+            "unreachable": [(g.label, g.min_score) for g in rules.unreachable_grades(card)]}
+
+
 def problems_of(error: ScorecardRefused) -> list[tuple[str, dict[str, object]]]:
     return list(error.problems)

@@ -57,6 +57,7 @@ def _editor(product, rows, problems=None, status=200, *, base_version=None):
         "admin/scorecard_edit.html", product=product, rows=rows, problems=problems or [],
         base_version=base_version or current.version, current=current,
         history=scoring.history(product.id), facts=scoring.fact_choices(product.id),
+        span=scoring.span(product.id, rows, current),
     ), status
 
 

@@ -154,3 +154,16 @@ def test_ratio_rounds_half_up():
     assert bt.ratio(Fraction(-1, 3)) == Decimal("-0.3333")
     assert bt.percent(1, 8) == Decimal("12.50")
     assert bt.percent(0, 0) == Decimal("0.00")
+
+
+def test_negative_scores_fall_in_the_lowest_band_and_rank_as_any_other() -> None:
+    pairs = [(-33, True), (-5, True), (-5, False), (0, False), (49, True), (55, False), (95, False)]
+    result = bt.evaluate(pairs)
+    first = result.bands[0]
+    assert (first.label, first.loans, first.defaults) == ("<50", 5, 3)
+    assert sum(b.loans for b in result.bands) == len(pairs)
+    shifted = bt.evaluate([(s + 100, d) for s, d in pairs])  # only the order counts
+    assert (shifted.gini, shifted.ks) == (result.gini, result.ks)
+    below = bt.evaluate(pairs, edges=(-10, 0, 50))
+    assert [b.label for b in below.bands] == ["<−10", "−10–−1", "0–49", "≥50"]  # a true minus sign
+    assert [b.loans for b in below.bands] == [1, 2, 2, 2]

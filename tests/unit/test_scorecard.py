@@ -230,6 +230,8 @@ def test_invariants(d, ans, age, product_max) -> None:
     facts = sc.derive_facts(ans, age=age)
     r = sc.score(card, facts)
     assert r.score == card.base + sum(c.points for c in r.contributions)
+    lowest, highest = sc.score_range(card)  # the range the editor shows
+    assert lowest <= r.score <= highest
     for f in card.factors:
         value = facts.get(f.fact)
         landed = [b for b in (*f.bins, f.missing, *([f.other] if f.other else [])) if _holds(f, b, value)]
@@ -308,3 +310,50 @@ def test_an_unchanged_survey_and_a_relabelled_one_change_no_factor():
     q = next(q for s in money_to_number["sections"] for q in s["questions"] if q["key"] == "crop_income")
     q["type"] = "number"  # both are numbers: the range bins still read it
     assert sc.survey_change_impact(card, DEFAULT_SURVEY.to_dict(), money_to_number) == []
+
+
+# --- the range of possible scores, below 0 too ----------------------------------------------------
+
+def _value_in(f: sc.Factor, b: sc.Bin) -> object:
+    """A fact value that lands in bin ``b`` of factor ``f``."""
+    if b is f.missing:
+        return None
+    if b is f.other:
+        return "listed_nowhere"
+    if f.type == "values":
+        return b.values[0]
+    if b.low is not None:
+        return str(b.low)
+    return str(b.high - 1) if b.high is not None else "0"
+
+
+@settings(max_examples=200, deadline=None)
+@given(cards(), st.booleans())
+def test_the_range_is_reached_at_both_ends(d, lowest_end) -> None:
+    """Each end of the shown range is a score some answers give (factors reading distinct facts)."""
+    card = sc.Scorecard.from_dict(d)
+    seen: set[str] = set()
+    factors = [f for f in card.factors if not (f.fact in seen or seen.add(f.fact))]
+    card = sc.Scorecard(card.base, tuple(factors), card.limit)
+    pick = min if lowest_end else max
+    facts = {}
+    for f in card.factors:
+        bins = (*f.bins, f.missing, *((f.other,) if f.other is not None else ()))
+        facts[f.fact] = _value_in(f, pick(bins, key=lambda b: b.points))
+    r = sc.score(card, facts)
+    assert r.score == sc.score_range(card)[0 if lowest_end else 1]
+    assert r.score == card.base + sum(c.points for c in r.contributions)
+
+
+def test_the_default_cards_scores_run_below_zero_and_its_grades_are_reachable() -> None:
+    assert sc.score_range(DEFAULT) == (-33, 100)
+    assert sc.unreachable_grades(DEFAULT) == []
+    worst = sc.derive_facts({"crop_income": "1000", "living_expenses": "9000", "formal_debt": "90000",
+                             "years_in_village": "1", "committee_rating": "poor"}, age=70)
+    r = sc.score(DEFAULT, worst)
+    assert r.score < 0 and r.score == DEFAULT.base + sum(c.points for c in r.contributions)
+    lim = sc.suggested_limit(DEFAULT, worst, D("50000"), result=r)
+    assert lim.amount == 0 and lim.reasons[-1].code == "below_grades"
+    high = copy.deepcopy(sc.DEFAULT_SCORECARD)
+    high["limit"]["grades"][0]["min_score"] = 101
+    assert [g.label for g in sc.unreachable_grades(sc.Scorecard.from_dict(high))] == ["优秀"]

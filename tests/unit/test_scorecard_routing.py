@@ -50,3 +50,11 @@ def test_rules_round_trip() -> None:
 def test_special_iff_below(score, threshold) -> None:
     d = evaluate(replace(OFF, special_score_below=threshold), replace(CLEAN, score=score))
     assert d.needs_special == (score is None or score < threshold)
+
+
+def test_a_negative_score_is_below_the_threshold_and_said_as_it_is() -> None:
+    """A card's points may add up below 0 (the default card's lowest is −33): routing compares it as is."""
+    rules = replace(OFF, special_score_below=60)
+    d = evaluate(rules, replace(CLEAN, score=-33))
+    assert codes(d) == [("special", "score_below")] and d.needs_special
+    assert d.reasons[0].message % d.reasons[0].params == "Score -33 is below 60"

@@ -185,3 +185,26 @@ def test_rules_page_sets_the_score_rules_and_the_preview_shows_them(app, demo, a
     _switch(auth, "director1")
     page = _text(client.get(f"/applications/{zhang}"))
     assert f"评分 {score} 低于 {score + 1}" in page  # the preview before first-level review
+
+
+def test_the_editor_shows_the_range_of_possible_scores_below_zero_too_and_unreachable_grades(app, demo, auth, client):
+    pid = _product_id(app)
+    auth.login("admin")
+    page = _text(client.get(f"/admin/products/{pid}/scorecard"))
+    shown = re.search(r'id="scorecard-range"><strong>([^<]*)</strong>', page).group(1)
+    assert shown == "可能的得分：-33 至 100 分"
+    assert 'id="scorecard-range-negative"' in page and "低于 0" in page
+    assert "grade-unreachable" not in page
+    # The form as it stands (here without the net-income factor, -10 to 20 points) is what the range is of;
+    # the grade 优秀 (85) is then out of reach, said so in Chinese.
+    r = auth.post(f"/admin/products/{pid}/scorecard", data=_form_of(app, pid, action="dropfactor_1"))
+    page = _text(r)
+    assert r.status_code == 200
+    assert re.search(r'id="scorecard-range"><strong>([^<]*)</strong>', page).group(1) == "可能的得分：-23 至 80 分"
+    assert "信用等级“优秀”的起点为 85 分，高于最高可能得分 80 分" in page
+    assert _versions(app, pid) == 1
+    # A card that cannot go below 0 says nothing about negative scores.
+    r = auth.post(f"/admin/products/{pid}/scorecard", data=_form_of(app, pid, base="45", action="dropgrade_9"))
+    page = _text(r)
+    assert re.search(r'id="scorecard-range"><strong>([^<]*)</strong>', page).group(1) == "可能的得分：0 至 133 分"
+    assert 'id="scorecard-range-negative"' not in page
