@@ -12,8 +12,11 @@ audit row in one transaction, plus one audit row for the group. Where the group 
 
 Decisions (docs/ARCHITECTURE.md, "Joint-liability groups"):
 - a member's rejection stays its own; a group left with fewer members than the product's minimum
-  cannot pass any more: it must be returned to the officer as a whole (to re-form it), and the
-  pass is refused saying so;
+  cannot pass any more (the pass is refused saying so): the director of its office or a
+  first-level reviewer dissolves it (``dissolve``, with a reason) and its members are decided one
+  by one, or it is returned to the officer;
+- a returned group is back in review once no remaining member is with the officer any more
+  (``applications.step`` asks ``domain.groups.back_in_review`` at every member's event);
 - at the first-level pass the group's exposure (the remaining members' requested amounts plus what
   they owe on active loans) is checked against the limit: over it, the pass is refused with the
   figures — an institution does not let a group's limit be overridden by a routing step; the group
@@ -35,14 +38,14 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.domain import workflow
-from app.domain.groups import (GroupRules, GroupRulesError, GroupStep, disbursement_refusal, exposure, group_step,
-                               normalise_pairs)
+from app.domain.groups import (DISSOLVE_REASON_MAX, GroupRules, GroupRulesError, GroupStep, disbursement_refusal,
+                               dissolve_refusal, exposure, group_step, normalise_pairs)
 from app.domain.i18n import N_
 from app.domain.money import format_money
 from app.domain.phone import PhoneError, normalise_mobile
 from app.domain.workflow import Event, State
 from app.extensions import db
-from app.models import Application, Borrower, FollowUpTask, Loan, SmsMessage, User
+from app.models import HQ_ROLES, Application, Borrower, FollowUpTask, Loan, SmsMessage, User
 from app.models.credit import LiabilityGroup
 from app.services import applications as app_service
 from app.services import audit, scope
@@ -123,6 +126,8 @@ def page(user: User, group: LiabilityGroup) -> dict:
         "events": _group_events(user, group, members, step),
         "too_small": len(remaining) < rules.min_size, "remaining": len(remaining),
         "relatives": relatives, "group_state_label": STATE_LABELS.get(group.state, group.state),
+        "dissolve_offered": may_dissolve(user, group) and dissolve_refusal(group.name, group.state, "-") is None,
+        "dissolve_reason_max": DISSOLVE_REASON_MAX,
     }
 
 
@@ -172,8 +177,9 @@ def decide(user: User, key: str | int, event: Event, *, now: datetime, comment: 
     if is_pass and len(remaining) < rules.min_size:
         raise GroupRefused(
             "group_too_small",
-            N_("Only %(count)s members remain in the group, fewer than %(min)s: return the group to the officer to "
-               "re-form it."), count=len(remaining), min=rules.min_size)
+            N_("Only %(count)s members remain in the group, fewer than %(min)s: it cannot pass as a group. Dissolve "
+               "it and decide the members one by one, or return it to the officer."),
+            count=len(remaining), min=rules.min_size)
     if event == Event.L1_PASS:
         loans = _active_loans(a.borrower_id for a in remaining)
         exp = exposure([a.amount for a in remaining], [loans.get(a.borrower_id, (Decimal("0"), 0))[0] for a in remaining],
@@ -213,6 +219,53 @@ def decide(user: User, key: str | int, event: Event, *, now: datetime, comment: 
         raise GroupRefused("group_changed",
                            N_("The group was changed meanwhile; reload its page and decide again.")) from None
     return len(moved)
+
+
+# --- dissolving a group ------------------------------------------------------------------------
+
+
+def may_dissolve(user: User, group: LiabilityGroup) -> bool:
+    """Who may dissolve a group (``scope.ACTIONS["dissolve_group"]``): a director, only a group of an
+    office he directs (his office and those under it), and the first-level reviewer at headquarters
+    (every office's). The group itself is reached with ``scope.group`` before this is asked."""
+    if not scope.can(user, "dissolve_group"):
+        return False
+    roles = set(user.roles) & set(scope.ACTIONS["dissolve_group"])
+    if roles & HQ_ROLES:
+        return True
+    return "director" in roles and group.office_id in scope.director_offices(user)
+
+
+def dissolve(user: User, key: str | int, reason: str, *, expected_version: int | None = None,
+             ip: str = "") -> LiabilityGroup:
+    """Dissolve the group: it binds its members no more, each is decided on its own page from now on
+    (``Application.facts`` gives a dissolved group's member no group) and may join another group. The
+    members' applications stay where they are. Audited ``group_dissolved`` with the reason and the
+    members; one commit. Raises GroupRefused (not his to dissolve, approved, dissolved already, no
+    reason, changed meanwhile) or scope.OutOfScope; nothing is written on a refusal."""
+    group = scope.group(user, key)
+    if not may_dissolve(user, group):
+        raise GroupRefused("group_dissolve_denied",
+                           N_("Only the director of the group's office or a first-level reviewer may dissolve a group."))
+    if expected_version is not None and group.version != expected_version:
+        raise GroupRefused("group_changed", N_("The group was changed meanwhile; reload its page and decide again."))
+    refusal = dissolve_refusal(group.name, group.state, reason)
+    if refusal is not None:
+        code, message, params = refusal
+        raise GroupRefused(code, message, **params)
+    members = members_of(group)
+    from_state = group.state
+    group.state = "dissolved"
+    audit.record("group_dissolved", actor_id=user.id, object_type="liability_group", object_id=group.id, ip=ip,
+                 reason=reason.strip(), from_state=from_state,
+                 members=[{"application": a.id, "name": a.borrower.name, "state": a.state} for a in members])
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise GroupRefused("group_changed",
+                           N_("The group was changed meanwhile; reload its page and decide again.")) from None
+    return group
 
 
 def refuse_disbursement_before_approval(app: Application) -> None:

@@ -131,6 +131,9 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     # senior reviewer.
     "manage_villages": ("director", "reviewer1", "reviewer2", "special_reviewer"),
     "approve_whitelist": ("reviewer2", "special_reviewer"),
+    # Dissolving a joint-liability group that cannot go on as one (too few members left): the director
+    # of the group's office, or a first-level reviewer at headquarters (app/services/groups.dissolve).
+    "dissolve_group": ("director", "reviewer1"),
 }
 
 
