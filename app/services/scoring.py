@@ -4,7 +4,7 @@
   one (every product created before scorecards, and every new one) gets version 1 from the shipped
   default (``scorecard.DEFAULT_SCORECARD``) on the first call, in the caller's transaction (a
   savepoint, so two first calls at once end with one version 1), audited ``scorecard_published``
-  with ``default: true`` — the same rule as the survey (app/services/surveys.py). No product is
+  with ``default: true`` — the same rule as the survey (both in app/services/definition_versions.py). No product is
   ever without a scorecard.
 - ``publish(product_id, definition, actor)``: checks the definition whole against the product's
   current survey (a factor may read its number, money, choice and yes/no questions and the derived
@@ -31,7 +31,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app import clock
 from app.domain import scorecard as rules
@@ -39,7 +38,7 @@ from app.domain.i18n import N_
 from app.domain.scorecard import LimitResult, Scorecard, ScorecardError, ScoreResult
 from app.extensions import db
 from app.models import Application, Product, ScorecardVersion, SurveyVersion, User
-from app.services import audit
+from app.services import definition_versions as versioned
 from app.services.errors import NotFound, ServiceError
 
 __all__ = [
@@ -84,35 +83,13 @@ _CARDS: dict[int, tuple[dict, Scorecard]] = {}
 _CARDS_MAX = 256
 
 
-def _latest(product_id: int) -> ScorecardVersion | None:
-    return db.session.scalar(
-        select(ScorecardVersion).where(ScorecardVersion.product_id == product_id)
-        .order_by(ScorecardVersion.version.desc()).limit(1)
-    )
+def _default_card() -> dict[str, Any]:
+    return Scorecard.from_dict(rules.DEFAULT_SCORECARD).to_dict()
 
 
 def current_version(product_id: int) -> ScorecardVersion:
     """The product's latest scorecard version; version 1 from the default if it has none yet."""
-    latest = _latest(product_id)
-    if latest is not None:
-        return latest
-    if db.session.get(Product, product_id) is None:
-        raise NotFound("product", product_id)
-    row = ScorecardVersion(product_id=product_id, version=1,
-                           definition=Scorecard.from_dict(rules.DEFAULT_SCORECARD).to_dict(),
-                           created_by_id=None)
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-            db.session.flush()
-    except IntegrityError:
-        latest = _latest(product_id)  # another request made version 1 first: take theirs
-        if latest is None:  # pragma: no cover - the constraint that failed says it exists
-            raise
-        return latest
-    audit.record("scorecard_published", actor_id=None, object_type="product", object_id=product_id,
-                 before=None, after=1, default=True)
-    return row
+    return versioned.current(ScorecardVersion, product_id, _default_card, "scorecard_published")
 
 
 def ensure_current(product_id: int) -> ScorecardVersion:
@@ -125,8 +102,7 @@ def ensure_current(product_id: int) -> ScorecardVersion:
 def history(product_id: int) -> list[dict[str, Any]]:
     """The versions for the editor: version, who published it, when, how many factors, current."""
     rows = versions(product_id)
-    ids = {r.created_by_id for r in rows if r.created_by_id is not None}
-    names = dict(db.session.execute(select(User.id, User.full_name).where(User.id.in_(ids))).all()) if ids else {}
+    names = versioned.authors(rows)
     return [{"version": r.version, "who": names.get(r.created_by_id, ""), "at": r.created_at,
              "factors": len((r.definition or {}).get("factors", [])), "base": (r.definition or {}).get("base"),
              "current": i == 0} for i, r in enumerate(rows)]
@@ -135,10 +111,7 @@ def history(product_id: int) -> list[dict[str, Any]]:
 def versions(product_id: int) -> list[ScorecardVersion]:
     """Every version of the product's scorecard, newest first (the current one made if none)."""
     current_version(product_id)
-    return list(db.session.scalars(
-        select(ScorecardVersion).where(ScorecardVersion.product_id == product_id)
-        .order_by(ScorecardVersion.version.desc())
-    ))
+    return versioned.every(ScorecardVersion, product_id)
 
 
 def _stored_kinds(definition: Mapping[str, Any]) -> dict[str, str]:
@@ -173,10 +146,7 @@ def current_card(product_id: int) -> Scorecard:
 def fact_kinds(product_id: int) -> dict[str, str]:
     """What a factor of this product may read: the latest survey's scorable questions (the
     default survey's while the product has none) and the derived facts."""
-    survey = db.session.scalar(
-        select(SurveyVersion).where(SurveyVersion.product_id == product_id)
-        .order_by(SurveyVersion.version.desc()).limit(1)
-    )
+    survey = versioned.latest(SurveyVersion, product_id)
     return rules.fact_kinds_from_survey(survey.definition if survey is not None else None)
 
 
@@ -207,19 +177,9 @@ def publish(product_id: int, definition: object, actor: User | None, *,
     if card_of(current) == card:
         db.session.commit()  # version 1 made just now, if it was
         return current, False
-    actor_id = actor.id if actor is not None else None
-    row = ScorecardVersion(product_id=product_id, version=current.version + 1,
-                           definition=card.to_dict(), created_by_id=actor_id)
-    db.session.add(row)
-    audit.record("scorecard_published", actor_id=actor_id, object_type="product",
-                 object_id=product_id, ip=ip, before=current.version, after=row.version,
-                 factors=len(card.factors), base=card.base)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        latest = _latest(product_id)
-        raise ScorecardConflict(latest.version if latest else 0) from None
+    row = versioned.write_next(ScorecardVersion, product_id, current.version, card.to_dict(), actor,
+                               "scorecard_published", ScorecardConflict, ip=ip, factors=len(card.factors),
+                               base=card.base)
     return row, True
 
 
@@ -312,10 +272,7 @@ _FULLWIDTH = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)} | {"－"
 def fact_choices(product_id: int) -> list[tuple[str, str, str]]:
     """(key, label, kind) of every fact a factor may read: the latest survey's scorable questions
     (their own labels) then the derived facts (N_ labels)."""
-    survey = db.session.scalar(
-        select(SurveyVersion).where(SurveyVersion.product_id == product_id)
-        .order_by(SurveyVersion.version.desc()).limit(1)
-    )
+    survey = versioned.latest(SurveyVersion, product_id)
     definition = survey.definition if survey is not None else None
     if definition is None:
         from app.domain import survey as survey_rules

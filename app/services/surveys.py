@@ -28,7 +28,6 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.domain import survey as rules
 from app.domain.i18n import N_
@@ -39,6 +38,7 @@ from app.extensions import db
 from app.models import Application, Product, SurveyVersion, User
 from app.services import applications as app_service
 from app.services import audit, scoring
+from app.services import definition_versions as versioned
 from app.services.errors import NotFound, ServiceError
 
 
@@ -84,32 +84,9 @@ class SurveyConflict(ServiceError):
 
 
 # ------------------------------------------------------------------ versions
-def _latest(product_id: int) -> SurveyVersion | None:
-    return db.session.scalar(select(SurveyVersion).where(SurveyVersion.product_id == product_id)
-                             .order_by(SurveyVersion.version.desc()).limit(1))
-
-
 def current_version(product_id: int) -> SurveyVersion:
     """The product's latest survey version; version 1 from the default if it has none yet."""
-    latest = _latest(product_id)
-    if latest is not None:
-        return latest
-    if db.session.get(Product, product_id) is None:
-        raise NotFound("product", product_id)
-    row = SurveyVersion(product_id=product_id, version=1, definition=rules.default_definition(), created_by_id=None)
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-            db.session.flush()
-    except IntegrityError:
-        # Another request made version 1 first: take theirs.
-        latest = _latest(product_id)
-        if latest is None:  # pragma: no cover - the constraint that failed says it exists
-            raise
-        return latest
-    audit.record("survey_published", actor_id=None, object_type="product", object_id=product_id,
-                 before=None, after=1, default=True)
-    return row
+    return versioned.current(SurveyVersion, product_id, rules.default_definition, "survey_published")
 
 
 def ensure_current(product_id: int) -> SurveyVersion:
@@ -122,8 +99,7 @@ def ensure_current(product_id: int) -> SurveyVersion:
 def versions(product_id: int) -> list[SurveyVersion]:
     """Every version of the product's survey, newest first (the current one made if none)."""
     current_version(product_id)
-    return list(db.session.scalars(select(SurveyVersion).where(SurveyVersion.product_id == product_id)
-                                   .order_by(SurveyVersion.version.desc())))
+    return versioned.every(SurveyVersion, product_id)
 
 
 def definition_of(version: SurveyVersion) -> SurveyDefinition:
@@ -176,20 +152,10 @@ def publish(product_id: int, definition: object, actor: User | None, *, expected
     impacts, card_version, ack = scorecard_impact(product_id, current, parsed)
     if impacts and scorecard_ack != ack:
         raise SurveyAffectsScorecard(impacts, card_version, ack)
-    row = SurveyVersion(product_id=product_id, version=current.version + 1, definition=parsed.to_dict(),
-                        created_by_id=actor.id if actor is not None else None)
-    db.session.add(row)
     confirmed = {"scorecard_version": card_version, "scorecard_factors": sorted({i.factor for i in impacts}),
                  "scorecard_questions": sorted({i.question for i in impacts})} if impacts else {}
-    audit.record("survey_published", actor_id=actor.id if actor is not None else None, object_type="product",
-                 object_id=product_id, ip=ip, before=current.version, after=row.version,
-                 questions=len(parsed.keys), **confirmed)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        latest = _latest(product_id)
-        raise SurveyConflict(latest.version if latest else 0) from None
+    row = versioned.write_next(SurveyVersion, product_id, current.version, parsed.to_dict(), actor,
+                               "survey_published", SurveyConflict, ip=ip, questions=len(parsed.keys), **confirmed)
     return row, True
 
 
@@ -204,8 +170,7 @@ def publish_rows(product_id: int, rows: list[Mapping[str, Any]], actor: User, *,
 def history(product_id: int) -> list[dict[str, Any]]:
     """The versions for the editor's history: version, who published it, when, questions, current."""
     rows = versions(product_id)
-    names = dict(db.session.execute(select(User.id, User.full_name).where(
-        User.id.in_({r.created_by_id for r in rows if r.created_by_id is not None}))).all())
+    names = versioned.authors(rows)
     out = []
     for i, r in enumerate(rows):
         out.append({"version": r.version, "who": names.get(r.created_by_id, ""), "at": r.created_at,

@@ -13,6 +13,7 @@ from app.domain import scorecard as card_rules
 from app.http_edge import client_ip, translate_message
 from app.services import products as product_service
 from app.services import scope, scoring, surveys, transactions
+from app.web import editor_forms
 from app.web.security import roles_required
 
 bp = Blueprint("scorecards", __name__)
@@ -25,24 +26,17 @@ BIN_FIELDS = ("min", "max", "values", "points", "reason")
 FACTOR_FIELDS = ("key", "label", "fact", "missing_points", "missing_reason", "other_points", "other_reason")
 
 
-def _count(value: str | None, cap: int) -> int:
-    try:
-        return max(0, min(int(value or "0"), cap))
-    except ValueError:
-        return 0
-
-
 def _rows_from_form() -> dict:
     form = request.form
     factors = []
-    for i in range(_count(form.get("factors"), MAX_FACTORS)):
+    for i in range(editor_forms.count(form.get("factors"), MAX_FACTORS)):
         p = f"f{i}_"
         f = {name: form.get(p + name, "") for name in FACTOR_FIELDS}
         f["bins"] = [{name: form.get(f"{p}b{j}_{name}", "") for name in BIN_FIELDS}
-                     for j in range(_count(form.get(p + "n"), MAX_BINS))]
+                     for j in range(editor_forms.count(form.get(p + "n"), MAX_BINS))]
         factors.append(f)
     grades = [{name: form.get(f"g{k}_{name}", "") for name in ("min_score", "label", "max_amount")}
-              for k in range(_count(form.get("grades"), MAX_GRADES))]
+              for k in range(editor_forms.count(form.get("grades"), MAX_GRADES))]
     return {"base": form.get("base", ""), "factors": factors, "grades": grades,
             **{name: form.get(name, "") for name in LIMIT_FIELDS}}
 
@@ -74,8 +68,8 @@ def edit(product_id: int):
 def save(product_id: int):
     product = product_service.product(product_id)
     rows = _rows_from_form()
-    base = _count(request.form.get("base_version"), 10**9) or None
-    action = request.form.get("action", "publish")
+    base = editor_forms.base_version()
+    action = editor_forms.action()
     factors = rows["factors"]
     if action == "add_factor":
         factors.append({name: "" for name in FACTOR_FIELDS} | {"bins": [_blank_bin()]})

@@ -15,6 +15,7 @@ from app.services import applications as app_service
 from app.services import products as product_service
 from app.services import scope, surveys, transactions
 from app.services.scope import ACTIONS
+from app.web import editor_forms
 from app.web.htmx import wants_partial
 from app.web.security import roles_required
 
@@ -25,19 +26,12 @@ MAX_ROWS = 60
 TYPE_LABELS = survey_rules.TYPE_LABELS
 
 
-def _count(value: str | None, cap: int) -> int:
-    try:
-        return max(0, min(int(value or "0"), cap))
-    except ValueError:
-        return 0
-
-
 def _rows_from_form() -> list[dict]:
     form = request.form
     rows = []
-    for i in range(_count(form.get("sections"), MAX_SECTIONS)):
+    for i in range(editor_forms.count(form.get("sections"), MAX_SECTIONS)):
         questions = []
-        for j in range(_count(form.get(f"s{i}_n"), MAX_ROWS)):
+        for j in range(editor_forms.count(form.get(f"s{i}_n"), MAX_ROWS)):
             p = f"s{i}_q{j}_"
             q = {name: form.get(p + name, "") for name in survey_rules.ROW_FIELDS}
             q["required"] = form.get(p + "required") == "1"
@@ -80,13 +74,13 @@ def edit(product_id: int):
 def save(product_id: int):
     product = product_service.product(product_id)
     rows = _rows_from_form()
-    base = _count(request.form.get("base_version"), 10**9) or None
-    action = request.form.get("action", "publish")
+    base = editor_forms.base_version()
+    action = editor_forms.action()
     if action == "add_section":
         rows.append({"key": "", "title": "", "questions": [_blank_question()]})
         return _editor(product, rows, base_version=base)
     if action.startswith("add_q_"):
-        i = _count(action[6:], MAX_SECTIONS)
+        i = editor_forms.count(action[6:], MAX_SECTIONS)
         if i < len(rows):
             rows[i]["questions"].append(_blank_question())
         return _editor(product, rows, base_version=base)
