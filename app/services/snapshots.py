@@ -4,7 +4,8 @@ figures instead of replaying history (app/models/reports.py says what a snapshot
 ``write(day)`` is called by the daily job's run for ``day`` (app/services/jobs.py), after it has
 brought every loan to ``day`` and before its commit: one grouped INSERT … SELECT of the active
 loans into ``portfolio_snapshots`` and, on the first day of a month, one INSERT … SELECT of a row
-per active loan into ``loan_snapshots``. Each first deletes what that day already holds, so a
+per active loan into ``loan_snapshots`` (that day the per-loan figures go through a temporary table
+first, so both read the installments once). Each first deletes what that day already holds, so a
 second run of the same day replaces the first.
 
 ``rebuild(day)`` reconstructs the same rows from the ledger for a day the daily job did not see
@@ -22,7 +23,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
-from sqlalchemy import BigInteger, case, delete, func, insert, literal, or_, select, type_coerce
+from sqlalchemy import (BigInteger, Column, Integer, MetaData, String, Table, case, delete, func, insert, literal, or_, select,
+                        text, type_coerce)
+from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql import Select
 
 from app import clock
@@ -85,7 +88,12 @@ def loan_figures(day: date, *where) -> Select:
 def positions(day: date, *where) -> Select:
     """The active loans grouped as a snapshot groups them: office × officer × product × class ×
     bucket, with loans and the four amounts in fen (column names as in PortfolioSnapshot)."""
-    per_loan = loan_figures(day, *where).subquery("per_loan")
+    return _grouped(loan_figures(day, *where).subquery("per_loan"))
+
+
+def _grouped(per_loan) -> Select:
+    """``positions`` over per-loan rows (``loan_figures``' columns): a subquery, or the month's
+    temporary table of them."""
     c = per_loan.c
     return (
         select(c.office_id, c.officer_id, c.product_id, c.classification, c.dpd_bucket,
@@ -127,25 +135,50 @@ def write_month(month: date) -> int:
     return len(rows)
 
 
+# The per-loan figures of a month's first day, computed once for both its INSERTs (the loan rows and
+# the grouped rows): a temporary table of this connection, gone by the end of ``write``.
+_PER_LOAN = Table(
+    "snapshot_per_loan", MetaData(),
+    Column("loan_id", BigInteger, primary_key=True, autoincrement=False), Column("office_id", BigInteger),
+    Column("officer_id", BigInteger), Column("product_id", BigInteger), Column("classification", String(20)),
+    Column("days_past_due", Integer), Column("dpd_bucket", Integer), Column("principal", BigInteger),
+    Column("overdue_principal", BigInteger), Column("overdue_interest", BigInteger), Column("penalty", BigInteger),
+    prefixes=["TEMPORARY"])
+
+
+def _drop_per_loan() -> None:
+    # DROP TEMPORARY on MariaDB: a plain DROP TABLE would commit the daily job's transaction.
+    sql = ("DROP TABLE IF EXISTS temp.snapshot_per_loan" if db.session.get_bind().dialect.name == "sqlite"
+           else "DROP TEMPORARY TABLE IF EXISTS snapshot_per_loan")
+    db.session.execute(text(sql))
+
+
 def write(day: date) -> dict:
     """The day's snapshot rows from the live tables (the caller commits). Returns counts. On a
     month's first day also the loan rows and the kept figures of the month just closed."""
-    _clear(day, loans_too=day.day == 1)
-    grouped = positions(day).subquery("grouped")
+    month_opening = day.day == 1
+    _clear(day, loans_too=month_opening)
+    per_loan = loan_figures(day).subquery("per_loan")
+    if month_opening:  # one pass over the installments for both INSERTs, not one each
+        _drop_per_loan()
+        db.session.execute(CreateTable(_PER_LOAN))
+        db.session.execute(insert(_PER_LOAN).from_select([c.name for c in _PER_LOAN.c], select(per_loan)))
+        per_loan = _PER_LOAN
+    grouped = _grouped(per_loan).subquery("grouped")
     source = select(literal(day, type_=PortfolioSnapshot.day.type).label("day"),
                     *[grouped.c[name] for name in _SNAPSHOT_COLUMNS])
     written = db.session.execute(
         insert(PortfolioSnapshot).from_select(["day", *_SNAPSHOT_COLUMNS], source)).rowcount
     loan_rows = 0
-    if day.day == 1:
-        per_loan = loan_figures(day).subquery("per_loan")
+    if month_opening:
         c = per_loan.c
         loan_rows = db.session.execute(insert(LoanSnapshot).from_select(
             ["day", "loan_id", "office_id", "officer_id", "product_id", "classification", "days_past_due",
              "outstanding_principal_fen"],
             select(literal(day, type_=LoanSnapshot.day.type), c.loan_id, c.office_id, c.officer_id, c.product_id,
                    c.classification, c.days_past_due, c.principal))).rowcount
-    month_rows = write_month(previous_month(day)) if day.day == 1 else 0
+        _drop_per_loan()
+    month_rows = write_month(previous_month(day)) if month_opening else 0
     return {"portfolio_rows": written, "loan_rows": loan_rows, "month_rows": month_rows}
 
 

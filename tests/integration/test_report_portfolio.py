@@ -152,6 +152,44 @@ def test_a_month_opening_keeps_one_row_per_loan(app, demo):
         assert [tuple(r) for r in rows] == [("special_mention", 70, 300_000), ("normal", 0, 100_000)]
 
 
+def _loan_rows(day: date) -> list[tuple]:
+    s = LoanSnapshot
+    return [tuple(r) for r in db.session.execute(
+        select(s.loan_id, s.office_id, s.officer_id, s.product_id, s.classification, s.days_past_due,
+               s.outstanding_principal_fen).where(s.day == day).order_by(s.loan_id))]
+
+
+def test_a_month_opening_written_by_the_job_is_the_one_rebuilt_and_joins_its_transaction(app, demo):
+    """On a month's first day the job's per-loan figures go through a temporary table: the rows are
+    the ones rebuilt from the ledger, a second run replaces them, and a rollback leaves none (the
+    temporary table must not commit the job's transaction on MariaDB)."""
+    with app.app_context():
+        book.set_demo_loan_aside()
+        opening = (_today().replace(day=1) - timedelta(days=1)).replace(day=1)
+        start = opening - timedelta(days=150)
+        made = [
+            book.loan("officer1", "XYD", 1_200_000, start, installments=12, interest_fen=9_000,
+                      payments=((start + timedelta(days=31), 109_000),)),
+            book.loan("officer2", "LBD", 600_000, start + timedelta(days=20), installments=6, interest_fen=4_000),
+            book.loan("officer3", "XYD", 300_000, opening - timedelta(days=10), installments=3),
+        ]
+        for loan in made:
+            loan_service.rebuild(loan, opening, jobs.DEFAULT_CLASS_DAYS)
+        db.session.commit()
+        snapshots.write(opening)
+        db.session.rollback()
+        assert _snapshot_rows(opening) == [] and _loan_rows(opening) == []
+        for _ in range(2):
+            written = snapshots.write(opening)
+            db.session.commit()
+        kept, loans_kept = _snapshot_rows(opening), _loan_rows(opening)
+        assert written["loan_rows"] == len(loans_kept) == 3 and sum(r[5] for r in kept) == 3
+        assert sum(r[6] for r in loans_kept) == sum(r[6] for r in kept) > 0
+        snapshots.rebuild(opening)
+        db.session.commit()
+        assert _snapshot_rows(opening) == kept and _loan_rows(opening) == loans_kept
+
+
 def _snapshot_rows(day: date) -> list[tuple]:
     s = PortfolioSnapshot
     return [tuple(r) for r in db.session.execute(
