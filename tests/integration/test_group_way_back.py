@@ -5,16 +5,19 @@ and then goes through approval, entry, first-level review and the levels after i
 paid out. Also: a returned member withdrawn instead brings the group back too."""
 from __future__ import annotations
 
+import os
+import threading
 import uuid
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app import clock
 from app.domain.dates import business_date_of
 from app.domain.workflow import Event
 from app.extensions import db
-from app.models import Application, AuditLog, CollectionItem, User
+from app.models import Application, AuditLog, CollectionItem, Photo, User
 from app.models.credit import LiabilityGroup
 from app.services import applications as app_service
 from app.services import groups
@@ -182,3 +185,55 @@ def test_every_member_withdrawn_leaves_the_group_returned(app, client, demo):
         assert db.session.scalar(select(func.count()).select_from(AuditLog)
                                  .where(AuditLog.action == "group_back_in_review")) == 0
     assert _states(app) == ("returned", ["withdrawn"] * 3)
+
+
+MARIADB_ONLY = pytest.mark.skipif("mysql" not in os.environ.get("TEST_DATABASE_URL", ""),
+                                  reason="row locks and InnoDB's snapshots: MariaDB only")
+
+
+@MARIADB_ONLY
+def test_the_last_two_members_back_at_once_bring_the_group_back(app, demo, monkeypatch):
+    """Two members' photos complete at the same moment, each transaction having read before the other
+    wrote: the group row's lock puts them one after the other, and the second sees the first."""
+    _return_the_group(app)
+    with app.app_context():
+        officer = _user("officer2")
+        first, second, third = groups.members_of(_group())
+        app_service.act(third.id, Event.RESUBMIT, officer, now=clock.now(), comment="已补签")  # straight back
+        for a in (first, second):  # a new photo on its way: they wait at uploading
+            item = next(i for i in a.product.items if not i.retired)
+            seq = max([p.sequence for p in a.photos if p.collection_item_id == item.id], default=0) + 1
+            db.session.add(Photo(application=a, collection_item_id=item.id, sequence=seq, sha256="0" * 64,
+                                 size_bytes=1, received_at=None))
+            db.session.commit()
+            app_service.act(a.id, Event.RESUBMIT, officer, now=clock.now(), comment="补拍照片")
+        ids = [first.id, second.id]
+    assert _states(app) == ("returned", ["uploading", "uploading", "awaiting_director"])
+
+    barrier = threading.Barrier(2, timeout=30)
+    real = app_service._returned_group_locked
+
+    def both_read_first(application):
+        barrier.wait()  # both transactions have read their member (and the group) before either locks
+        return real(application)
+
+    monkeypatch.setattr(app_service, "_returned_group_locked", both_read_first)
+    errors: list[BaseException] = []
+
+    def photos_in(app_id: int) -> None:
+        with app.app_context():
+            try:
+                app_service.system_act(app_id, Event.PHOTOS_COMPLETE, now=clock.now())
+            except BaseException as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=photos_in, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert _states(app) == ("in_review", ["awaiting_director"] * 3)
+    assert len(_audits(app, "group_back_in_review")) == 1
