@@ -68,3 +68,30 @@ def test_director_approves_a_group_on_his_phone_and_a_reviewer_passes_it_at_his_
     screenshot(reviewer, "group-reviewer-desktop.png")
     states = _states(app)
     assert "awaiting_l1" not in states and all(s.startswith("awaiting_") for s in states)
+
+
+def test_director_dissolves_a_group_on_his_phone_after_confirming_with_a_reason(app, live_server, phone):
+    director = phone.new_page()
+    login(director, live_server, "director1")
+    director.click("#queue-director a:has-text('陈大山')")
+    director.click("#group-box a")
+    director.wait_for_selector("#group-dissolve-open")
+    director.click("#group-dissolve-open")  # the confirm step comes in place (htmx), nothing done yet
+    director.wait_for_selector("#group-dissolve textarea[name=reason]")
+    assert director.evaluate(FITS)
+    assert _states(app) == ["awaiting_director"] * 3
+    screenshot(director, "group-dissolve-confirm-360.png")
+    director.click("#group-dissolve-confirm")  # no reason: the browser holds the form back
+    assert director.locator(".flash-success").count() == 0
+    director.fill("#group-dissolve textarea[name=reason]", "黄志强外出务工，小组不足三户")
+    director.click("#group-dissolve-confirm")
+    director.wait_for_selector("#group-dissolved")
+    assert "已解散" in director.inner_text("#group-state")
+    assert director.locator(".flash-success").count() == 1 and director.locator("#group-dissolve").count() == 0
+    assert director.evaluate(FITS)
+    with app.app_context():
+        assert db.session.scalar(select(LiabilityGroup.state).where(LiabilityGroup.name == DEMO_GROUP)) == "dissolved"
+    # Each member is now decided on his own page.
+    director.click("#group-members a:has-text('陈大山')")
+    director.wait_for_selector("button[value=director_approve]")
+    assert _states(app) == ["awaiting_director"] * 3
