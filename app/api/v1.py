@@ -209,12 +209,14 @@ def resubmit(app_uuid: str):
 @bp.route("/returned")
 @device_api
 def returned():
-    """Applications sent back to this officer for more material: the phone's to-do list."""
+    """Applications sent back to this officer for more material: the phone's to-do list; and his
+    joint-liability groups returned to him, to add members to."""
     rows = sync.returned_to(g.device)
     if rows:  # each carries its borrower's full ID number (a replacement phone rebuilds the draft)
         identity_access.record_disclosure_to_device(
             g.device.user, g.device.id, sync.borrower_ids([r["application_id"] for r in rows]), ip=client_ip())
-    return jsonify(applications=rows)
+    # And the groups returned to him: the phone adds new members to them (group_capture.attach).
+    return jsonify(applications=rows, groups=sync.returned_groups_to(g.device))
 
 
 @bp.route("/plan")

@@ -68,6 +68,9 @@ class LiabilityGroup(db.Model):
     state: Mapped[str] = mapped_column(String(20), default="forming", index=True)
     # Pairs of member application UUIDs the officer declared relatives: [[uuid, uuid], …]
     relatives: Mapped[list] = mapped_column(JSON, default=list)
+    # New members the officer added to the returned group and the server has not received yet: the
+    # group stays returned until it is 0 (app/services/group_capture.py sets it with the first one).
+    members_to_come: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 

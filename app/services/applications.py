@@ -260,11 +260,11 @@ def _returned_group_locked(app: Application) -> LiabilityGroup | None:
 def _back_in_review(group: LiabilityGroup, app: Application, event: Event, user_id: int | None, ip: str) -> None:
     """A returned group goes back to review once no remaining member is with the officer
     (``domain.groups.back_in_review``): the last returned member resubmitted with its photos in, or
-    withdrawn. Audited ``group_back_in_review``; no commit (the member's step's transaction)."""
+    withdrawn, and every new member the officer added arrived with its photos in. Audited ``group_back_in_review``; no commit (the member's step's transaction)."""
     rows = db.session.execute(select(Application.id, Application.state).where(Application.group_id == group.id)
                               .order_by(Application.id).with_for_update(read=True)).all()
     states = {member_id: (app.state if member_id == app.id else state) for member_id, state in rows}
-    if not group_rules.back_in_review(group.state, list(states.values())):
+    if not group_rules.back_in_review(group.state, list(states.values()), group.members_to_come):
         return
     group.state = "in_review"
     audit.record("group_back_in_review", actor_id=user_id, object_type="liability_group", object_id=group.id,

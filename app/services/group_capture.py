@@ -10,7 +10,15 @@ Everything is checked with the groups' own pure rules (``app.domain.groups.check
 members arrived so far plus the new one, before anything is written and inside the manifest's own
 transaction: two members of one household, a member already in another active group, members of
 different villages, relatives over the limit, a size outside the product's rules — any of these
-refuses the manifest whole with the rules' words. A resend of a manifest never gets here (the
+refuses the manifest whole with the rules' words.
+
+A group returned to its officer takes new members the same way (his phone learns the group from
+``/api/v1/returned``): the manifest's ``size`` is then the group's new total — the members that remain
+(neither rejected nor withdrawn) plus the new ones — and the rules are checked over the remaining
+members and the new ones arrived so far. The first new member sets ``expected_size`` to it and
+``members_to_come`` to how many new members follow; each following one counts it down. The group goes
+back to review (``applications.step``, ``domain.groups.back_in_review``) only once it is 0 and no
+remaining member is with the officer. A resend of a manifest never gets here (the
 application exists and is answered as it is), so the same UUIDs give the same answer.
 """
 from __future__ import annotations
@@ -92,19 +100,27 @@ def attach(application: Application, borrower: Borrower, entry: GroupEntry, offi
     if len(pairs) > rules.max_relative_pairs:
         problems.append((RELATIVES_PROBLEM, {"count": len(pairs), "max": rules.max_relative_pairs}))
 
-    group = db.session.scalar(select(LiabilityGroup).where(LiabilityGroup.uuid == entry.uuid))
+    # Locked: two new members of one returned group arriving at once count down one after the other.
+    group = db.session.scalar(select(LiabilityGroup).where(LiabilityGroup.uuid == entry.uuid)
+                              .with_for_update().execution_options(populate_existing=True))
+    adding = group is not None and group.state == "returned"  # new members for a returned group
+    first_added = adding and group.members_to_come == 0
     if group is not None:
         if not owns(officer, group):  # type: ignore[arg-type]
             raise GroupCaptureError("group_refused", N_("This group belongs to another loan officer."))
         if group.product_id != application.product_id:
             problems.append((N_("The members of a group borrow under one loan type (%(product)s)."),
                              {"product": group.product.name}))
-        if group.state != "forming":
+        if group.state not in ("forming", "returned"):
             problems.append((N_("The group %(name)s is complete; no member can join it now."), {"name": group.name}))
-        if group.expected_size != entry.size or sorted(map(list, rules_mod.normalise_pairs(group.relatives))) != sorted(map(list, pairs)):
+        # The first new member of a returned group announces the new size; the others carry it too.
+        size_differs = group.expected_size != entry.size and not first_added
+        if size_differs or sorted(map(list, rules_mod.normalise_pairs(group.relatives))) != sorted(map(list, pairs)):
             problems.append((N_("The group %(name)s was sent with other details (size or relatives); capture it again."),
                              {"name": group.name}))
         arrived = list(db.session.scalars(select(Application).where(Application.group_id == group.id)))
+        if adding:  # the rules hold over the members that remain and the new ones
+            arrived = [a for a in arrived if a.state not in rules_mod.ENDED]
     else:
         arrived = []
     if any(a.borrower_id == borrower.id and a.id != application.id for a in arrived):
@@ -116,11 +132,11 @@ def attach(application: Application, borrower: Borrower, entry: GroupEntry, offi
     arrived_pairs = [p for p in pairs if p[0] in uuids and p[1] in uuids]
     for message, params in rules_mod.check_members(rules, members, arrived_pairs, group_uuid=entry.uuid):
         if message == SIZE_PROBLEM:
-            if len(members) > entry.size:
-                problems.append((N_("The group %(name)s already has its %(size)s members."),
-                                 {"name": entry.name, "size": entry.size}))
-            continue  # members still arriving: the declared size was checked above
+            continue  # members still arriving: the declared size was checked above, the count below
         problems.append((message, params))
+    if len(members) > entry.size:
+        problems.append((N_("The group %(name)s already has its %(size)s members."),
+                         {"name": entry.name, "size": entry.size}))
     if problems:
         raise _refuse(problems)
 
@@ -135,6 +151,20 @@ def attach(application: Application, borrower: Borrower, entry: GroupEntry, offi
         audit.record("group_formed", actor_id=officer.id, object_type="liability_group", object_id=group.id,
                      ip=ip, device=device, size=entry.size, name=entry.name)
     application.group_id = group.id
+    if adding:
+        if first_added:  # the new size, and how many new members follow this one
+            before = group.expected_size
+            group.expected_size = entry.size
+            group.members_to_come = entry.size - len(members)
+            audit.record("group_members_announced", actor_id=officer.id, object_type="liability_group",
+                         object_id=group.id, ip=ip, device=device, size_before=before, size=entry.size,
+                         new_members=entry.size - len(members) + 1)
+        else:
+            group.members_to_come -= 1
+        audit.record("group_member_joined", actor_id=officer.id, object_type="liability_group", object_id=group.id,
+                     ip=ip, device=device, application=application.uuid, returned_group=True,
+                     members_to_come=group.members_to_come)
+        return group
     audit.record("group_member_joined", actor_id=officer.id, object_type="liability_group", object_id=group.id,
                  ip=ip, device=device, application=application.uuid)
     if len(members) == group.expected_size:

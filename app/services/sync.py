@@ -294,6 +294,30 @@ def resubmit(app_uuid: str, data: object, device: Device, *, now: datetime, sett
     return ManifestReceipt(status_of(application), False)
 
 
+def returned_groups_to(device: Device) -> list[dict]:
+    """The officer's joint-liability groups returned to him, for the phone to add new members to
+    (a replacement phone too): each with its loan type, relatives and the members the server holds,
+    with their states (the phone counts those that remain in the group's size and rules)."""
+    from app.models.credit import LiabilityGroup
+
+    groups = db.session.scalars(
+        select(LiabilityGroup).where(LiabilityGroup.officer_id == device.user_id, LiabilityGroup.state == "returned")
+        .order_by(LiabilityGroup.id)).all()
+    if not groups:
+        return []
+    members: dict[int, list[Application]] = {}
+    for a in db.session.scalars(select(Application).where(Application.group_id.in_([g.id for g in groups]))
+                                .options(selectinload(Application.borrower)).order_by(Application.id)):
+        members.setdefault(a.group_id, []).append(a)
+    return [{
+        "uuid": g.uuid, "name": g.name, "village": g.village, "product_id": g.product_id,
+        "size": g.expected_size, "members_to_come": g.members_to_come,
+        "relatives": [list(p) for p in (g.relatives or [])],
+        "members": [{"uuid": a.uuid, "name": a.borrower.name, "household_key": a.borrower.household_key or "",
+                     "state": a.state} for a in members.get(g.id, [])],
+    } for g in groups]
+
+
 def returned_to(device: Device) -> list[dict]:
     """The officer's applications returned to him, with why, for the phone's to-do list."""
     rows = db.session.scalars(

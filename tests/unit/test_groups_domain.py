@@ -298,3 +298,13 @@ def test_dissolving_is_refused_for_an_approved_or_dissolved_group_or_without_a_r
     assert dissolve_refusal("东头小组", "in_review", "  \n ")[0] == "reason_required"  # type: ignore[index]
     too_long = dissolve_refusal("东头小组", "in_review", "长" * (DISSOLVE_REASON_MAX + 1))
     assert too_long is not None and too_long[0] == "reason_too_long" and too_long[2] == {"max": DISSOLVE_REASON_MAX}
+
+
+def test_a_returned_group_waits_for_the_new_members_still_to_come():
+    from app.domain.groups import back_in_review
+
+    back = ["awaiting_director", "awaiting_director", "awaiting_director"]
+    assert back_in_review("returned", back) and back_in_review("returned", back, 0)
+    assert not back_in_review("returned", back, 1)  # a new member announced has not arrived
+    assert not back_in_review("returned", back + ["uploading"], 0)  # arrived, its photos on the way
+    assert not back_in_review("in_review", back, 0)
