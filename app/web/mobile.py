@@ -213,6 +213,13 @@ def js_messages() -> dict[str, str]:
         "group_complete": _("Everything is there. Tap Finish to send every member."),
         "group_finished": _("Finished: the members are sent together."),
         "group_confirm_delete": _("Delete this group and all its members' drafts from the phone?"),
+        # A group returned to the officer: new members added to it (static/js/phone/group.js).
+        "group_returned": _("returned to you: add new members"),
+        "group_returned_note": _("The group was returned to you. Its members on the server are shown; add the new members, then send them."),
+        "group_returned_count": _("%(count)s members, %(added)s of them new"),
+        "group_returned_complete": _("Everything is there. Tap Finish to send the new members."),
+        "group_add_one": _("Add at least one new member"),
+        "group_new_member": _("New:"),
         "household_no": _("household %(key)s"),
         # Village campaigns (整村授信, static/js/phone/campaign.js)
         "campaign_title": _("Village campaigns"),

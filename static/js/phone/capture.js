@@ -400,6 +400,7 @@ export function wireCapture() {
     const leave = d.group_uuid ? getGroup(d.group_uuid).then((g) => {
       if (!g) return;
       g.members = g.members.filter((u) => u !== d.uuid);
+      if (g.additions) g.additions = g.additions.filter((u) => u !== d.uuid);
       g.relatives = (g.relatives || []).filter((p) => p.indexOf(d.uuid) < 0);
       return putGroup(g);
     }) : Promise.resolve();

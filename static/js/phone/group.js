@@ -2,6 +2,8 @@
 // ordinary application draft captured in the application form; which members are relatives; and
 // Finish, allowed when every member is finished and the group keeps the product's rules. Finishing
 // queues every member with the group whole. The home's card shows each group's progress.
+// A group returned to the officer shows the members the server holds (read-only) and takes new
+// members (``additions``), sent together with the group's new total size.
 import { t } from "./i18n.js";
 import { $, show, banner, button, emptyRow, renderHome, renderChecklist } from "./ui.js";
 import { products, product } from "./boot.js";
@@ -9,7 +11,7 @@ import { createDraft, openDraft, setGroupReturn } from "./capture.js";
 import { registerBackgroundSync, askPersistence } from "./persist.js";
 import {
   allGroups, getGroup, putGroup, deleteGroup, rulesOf, membersOf, finishedMember, groupProblems,
-  relativePairs, groupEntry, progressOf,
+  relativePairs, groupEntry, progressOf, additionsOf, additionProblems, additionEntry, remainingOnServer,
 } from "./groups.js";
 import Sync from "../sync/index.js";
 
@@ -59,8 +61,68 @@ function render() {
   return renderState();
 }
 
+// A returned group: the server's members, read-only, then the new ones being added.
+function renderReturned() {
+  const g = current, select = $("#group-product");
+  const adding = g.status === "returned";
+  select.disabled = true;
+  return additionsOf(g).then((additions) => {
+    if (current !== g) return;
+    const list = $("#group-members");
+    list.innerHTML = "";
+    (g.returned ? g.returned.members : []).forEach((m) => {
+      const item = document.createElement("li");
+      item.className = "row server-member";
+      item.dataset.uuid = m.uuid;
+      const main = document.createElement("span");
+      main.className = "row-main";
+      main.textContent = m.name + (m.household_key ? " · " + t("household_no", { key: m.household_key }) : "");
+      item.appendChild(main);
+      const sub = document.createElement("span");
+      sub.className = "row-sub";
+      sub.textContent = t("state_" + m.state);
+      item.appendChild(sub);
+      list.appendChild(item);
+    });
+    additions.forEach((d) => {
+      const item = document.createElement("li");
+      item.className = "row new-member";
+      item.dataset.uuid = d.uuid;
+      const main = document.createElement("span");
+      main.className = "row-main";
+      const house = (d.borrower.household_key || "").trim();
+      main.textContent = t("group_new_member") + " " + (d.borrower.name || "—") + (house ? " · " + t("household_no", { key: house }) : "") + (d.amount ? " · ¥" + d.amount : "");
+      item.appendChild(main);
+      const sub = document.createElement("span");
+      sub.className = "row-sub";
+      sub.textContent = memberStatus(d);
+      item.appendChild(sub);
+      if (adding && (d.status === "draft" || d.status === "waiting_group" || (d.status === "error" && !d.server))) {
+        item.appendChild(button(t("edit"), () => editMember(d)));
+      }
+      if (!finishedMember(d)) item.classList.add("row-todo");
+      list.appendChild(item);
+    });
+    const box = $("#group-relatives");
+    box.innerHTML = "";
+    const p = document.createElement("p");
+    p.className = "muted";
+    p.textContent = t("group_returned_note");
+    box.appendChild(p);
+    const rules = rulesOf(g.product_id);
+    const count = remainingOnServer(g).length + additions.length;
+    $("#group-add-member").hidden = !adding || (rules && count >= rules.max_size);
+    $("#group-delete").hidden = true;
+    $("#group-finish").hidden = !adding;
+    const missing = adding ? additionProblems(g, additions).map(([k, p]) => t(k, p)) : [];
+    renderChecklist($("#group-missing"), missing, t(adding ? "group_returned_complete" : "group_finished"), $("#group-finish"));
+    $("#group-count").textContent = t("group_returned_count", { count, added: additions.length });
+  });
+}
+
 // Members, relatives, the checklist and the progress (not the typed fields: typing keeps its place).
 function renderState() {
+  if (current && current.returned) return renderReturned();
   const g = current, select = $("#group-product");
   const open = g.status === "open";
   return membersOf(g).then((members) => {
@@ -157,7 +219,8 @@ function editMember(d) {
 function addMember() {
   const g = current;
   return createDraft({ product_id: g.product_id, group_uuid: g.uuid, village: g.village }).then((d) => {
-    g.members.push(d.uuid);
+    if (g.returned) g.additions.push(d.uuid);
+    else g.members.push(d.uuid);
     return save().then(() => {
       current = null;
       return openDraft(d.uuid);
@@ -165,8 +228,35 @@ function addMember() {
   });
 }
 
+// A returned group's new members: queued with the group's new total size; the group waits for the
+// server to hold them ("sending").
+function sendAdditions() {
+  const g = current;
+  return additionsOf(g).then((additions) => {
+    if (additionProblems(g, additions).length) return render();
+    const entry = additionEntry(g, additions);
+    const at = new Date().toISOString();
+    return Promise.all(additions.map((d) => {
+      d.group = entry;
+      if (d.status === "waiting_group") d.status = "queued";
+      d.finished_at = d.finished_at || at;
+      d.error = null;
+      return Store.putDraft(d);
+    })).then(() => {
+      g.status = "sending";
+      g.finished_at = at;
+      return putGroup(g);
+    }).then(() => {
+      askPersistence();
+      registerBackgroundSync();
+      return goHome();
+    }).then(() => Sync.run());
+  });
+}
+
 function finishGroup() {
   const g = current;
+  if (g.returned) return sendAdditions();
   return membersOf(g).then((members) => {
     if (groupProblems(g, members).length) return render();
     const entry = groupEntry(g, members);
@@ -213,12 +303,12 @@ export function renderGroupsCard() {
   const list = $("#list-groups");
   return allGroups().then((all) => {
     const groups = Object.keys(all).map((k) => all[k]).sort((a, b) => String(b.created_at).localeCompare(String(a.created_at)));
-    return Promise.all(groups.map((g) => membersOf(g).then((m) => [g, m]))).then((rows) => {
+    return Promise.all(groups.map((g) => (g.returned ? additionsOf(g) : membersOf(g)).then((m) => [g, m]))).then((rows) => {
       list.innerHTML = "";
       rows.forEach(([g, members]) => {
         const pr = progressOf(members);
         // A group whose every member the server holds stays on the card a week, then goes.
-        if (g.status === "finished" && pr.sent === pr.total && g.finished_at && Date.now() - Date.parse(g.finished_at) > 7 * 86400000) return;
+        if (g.status === "finished" && !g.returned && pr.sent === pr.total && g.finished_at && Date.now() - Date.parse(g.finished_at) > 7 * 86400000) return;
         const item = document.createElement("li");
         item.className = "row";
         item.dataset.group = g.uuid;
@@ -229,9 +319,12 @@ export function renderGroupsCard() {
         item.appendChild(main);
         const sub = document.createElement("span");
         sub.className = "row-sub group-progress";
-        sub.textContent = t("group_progress", pr) + (g.status === "open" ? " · " + t("group_open") : "");
+        sub.textContent = g.returned
+          ? t("group_returned_count", { count: remainingOnServer(g).length + members.length, added: members.length }) + " · " + t("group_returned")
+          : t("group_progress", pr) + (g.status === "open" ? " · " + t("group_open") : "");
         item.appendChild(sub);
-        item.appendChild(button(g.status === "open" ? t("edit") : t("group_view"), () => openGroup(g.uuid)));
+        const editable = g.status === "open" || g.status === "returned";
+        item.appendChild(button(editable ? t("edit") : t("group_view"), () => openGroup(g.uuid)));
         list.appendChild(item);
       });
       if (!list.children.length) list.appendChild(emptyRow(t("group_none")));

@@ -4,6 +4,10 @@
 // Each member is an ordinary application draft carrying ``group_uuid``; a finished member waits
 // (status "waiting_group") until the group is finished, then every member is queued with the group
 // whole (``d.group``), which its manifest carries (app/services/group_capture.py checks it again).
+// A group the server returned to the officer (``/api/v1/returned``, sync/applications.js) has status
+// "returned" and ``returned``: {size, members: [{uuid, name, household_key, state}], relatives} as the
+// server holds it; the new members the officer adds are drafts listed in ``additions``, checked
+// with the members that remain (neither rejected nor withdrawn) and sent with the new total size.
 import { product } from "./boot.js";
 
 export function allGroups() {
@@ -92,5 +96,50 @@ export function progressOf(members) {
     total: members.length,
     captured: members.filter(finishedMember).length,
     sent: members.filter((d) => !!d.server).length,
+  };
+}
+
+// A returned group: the server's members that still count (not rejected or withdrawn).
+const ENDED = ["rejected", "withdrawn"];
+export function remainingOnServer(group) {
+  return ((group.returned && group.returned.members) || []).filter((m) => ENDED.indexOf(m.state) < 0);
+}
+
+export function additionsOf(group) {
+  return Promise.all((group.additions || []).map((u) => Store.getDraft(u))).then((ds) => ds.filter(Boolean));
+}
+
+// What stops the new members of a returned group from being sent, as [msgKey, params] pairs: the
+// rules over the members that remain on the server and the new ones (the server checks them again).
+export function additionProblems(group, additions) {
+  const out = [];
+  const rules = rulesOf(group.product_id);
+  if (!rules) { out.push(["group_product", {}]); return out; }
+  const remaining = remainingOnServer(group);
+  if (!additions.length) out.push(["group_add_one", {}]);
+  const count = remaining.length + additions.length;
+  if (count < rules.min_size || count > rules.max_size) out.push(["group_size", { min: rules.min_size, max: rules.max_size, count }]);
+  additions.filter((d) => !finishedMember(d)).forEach((d) => out.push(["group_member_open", { name: d.borrower.name || "—" }]));
+  const households = {};
+  remaining.map((m) => [m.household_key, m.name]).concat(additions.map((d) => [d.borrower.household_key, d.borrower.name]))
+    .forEach(([key, name]) => {
+      const k = (key || "").trim();
+      if (k) (households[k] = households[k] || []).push(name || "—");
+    });
+  Object.keys(households).forEach((k) => {
+    if (households[k].length > 1) out.push(["group_one_household", { names: households[k].join("、"), key: k }]);
+  });
+  const ids = {};
+  additions.forEach((d) => { ids[d.borrower.id_number] = (ids[d.borrower.id_number] || 0) + 1; });
+  additions.filter((d) => ids[d.borrower.id_number] > 1 && d.borrower.id_number).slice(0, 1)
+    .forEach((d) => out.push(["group_same_person", { name: d.borrower.name }]));
+  return out;
+}
+
+// What each new member's manifest carries: the group's new total and its relatives as on the server.
+export function additionEntry(group, additions) {
+  return {
+    uuid: group.uuid, name: group.name, village: group.village,
+    size: remainingOnServer(group).length + additions.length, relatives: (group.returned && group.returned.relatives) || [],
   };
 }

@@ -148,7 +148,7 @@ function refreshStatuses(drafts) {
 // never held the draft (a replacement phone) rebuilds it from what the server has.
 function fetchReturned() {
   return api("GET", "/api/v1/returned").then(function (resp) {
-    return Store.allDrafts().then(function (drafts) {
+    return learnReturned(resp.groups || []).then(function () { return Store.allDrafts(); }).then(function (drafts) {
       var byUuid = {};
       drafts.forEach(function (d) { byUuid[d.uuid] = d; });
       return Promise.all(resp.applications.map(function (a) {
@@ -180,12 +180,42 @@ function fetchReturned() {
   });
 }
 
+// The joint-liability groups the server says are returned to this officer (kept in meta "groups", as
+// static/js/phone/groups.js reads them): kept, or made on a phone that did not form them, with the
+// server's members; new members sent (status "sending") wait until the server holds them all; a group
+// no longer returned is finished again.
+function learnReturned(serverGroups) {
+  return Store.getMeta("groups").then((found) => {
+    const all = found || {};
+    const listed = {};
+    serverGroups.forEach((sg) => {
+      listed[sg.uuid] = true;
+      const g = all[sg.uuid] || { uuid: sg.uuid, members: [], created_at: new Date().toISOString() };
+      Object.assign(g, { name: sg.name, village: sg.village, product_id: sg.product_id, relatives: sg.relatives });
+      g.returned = { size: sg.size, members: sg.members, relatives: sg.relatives, members_to_come: sg.members_to_come };
+      g.additions = g.additions || [];
+      // New members sent and still on their way: the group stays finished until the server has them.
+      const held = sg.members.map((m) => m.uuid);
+      if (g.status === "sending" && g.additions.every((u) => held.indexOf(u) >= 0)) g.additions = [];
+      if (g.status !== "sending" || !g.additions.length) g.status = "returned";
+      all[sg.uuid] = g;
+    });
+    Object.keys(all).forEach((k) => {
+      const g = all[k];
+      if ((g.status === "returned" || g.status === "sending") && !listed[k]) { g.status = "finished"; g.returned = null; }
+    });
+    return Store.setMeta("groups", all);
+  });
+}
+
 // Sends every application that is due, oldest first, then refreshes the states of the sent ones.
 export function syncApplications(opts) {
   return Store.allDrafts().then(function (drafts) {
     var now = Date.now();
     var work = drafts.filter(function (d) { return due(d, now, opts); })
-      .sort(function (a, b) { return String(a.finished_at).localeCompare(String(b.finished_at)); });
+      // New applications before answers to returns: a returned group's new members reach the server
+      // before its returned members come back, so the group waits for them (group_capture.attach).
+      .sort(function (a, b) { return (a.resubmit ? 1 : 0) - (b.resubmit ? 1 : 0) || String(a.finished_at).localeCompare(String(b.finished_at)); });
     return work.reduce(function (chain, d) {
       return chain.then(function () {
         if (d.status === "error") d.status = "uploading";
