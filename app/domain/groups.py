@@ -351,16 +351,18 @@ def group_step(states: Sequence[str]) -> GroupStep:
 DISSOLVE_REASON_MAX = 500
 
 
-def back_in_review(group_state: str, states: Sequence[str], members_to_come: int = 0) -> bool:
+def back_in_review(group_state: str, states: Sequence[str], members_to_come: int = 0, min_size: int = 1) -> bool:
     """Whether a ``returned`` group whose members' applications are now in ``states`` goes back to
     ``in_review``: no remaining member is with the officer any more (each returned member was
     resubmitted and its photos are in, or was withdrawn), no new member the officer added is still to
     come (``members_to_come``: announced by the first new member's manifest, not arrived yet), and at
-    least one member remains. Any other group state is left alone (the group decisions set it)."""
+    least ``min_size`` members remain — a group too small to pass stays with the officer to take new
+    members (or to be dissolved), rather than going to a director who could only return it again.
+    Any other group state is left alone (the group decisions set it)."""
     if group_state != "returned" or members_to_come > 0:
         return False
     remaining = [s for s in states if s not in ENDED]
-    return bool(remaining) and not any(s in WITH_OFFICER for s in remaining)
+    return len(remaining) >= max(min_size, 1) and not any(s in WITH_OFFICER for s in remaining)
 
 
 def dissolve_refusal(group_name: str, group_state: str, reason: str) -> tuple[str, str, dict[str, object]] | None:

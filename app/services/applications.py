@@ -16,7 +16,7 @@ from app.domain.workflow import Event, State
 from app.extensions import db
 from app.models import Application, Borrower, Loan, Photo, Transition, User
 from app.models.credit import LiabilityGroup
-from app.services import audit, entry_checks, guarantees, notifications, scoring
+from app.services import audit, entry_checks, group_capture, guarantees, notifications, scoring
 from app.services import light_path
 from app.services.errors import ServiceError
 
@@ -260,11 +260,14 @@ def _returned_group_locked(app: Application) -> LiabilityGroup | None:
 def _back_in_review(group: LiabilityGroup, app: Application, event: Event, user_id: int | None, ip: str) -> None:
     """A returned group goes back to review once no remaining member is with the officer
     (``domain.groups.back_in_review``): the last returned member resubmitted with its photos in, or
-    withdrawn, and every new member the officer added arrived with its photos in. Audited ``group_back_in_review``; no commit (the member's step's transaction)."""
+    withdrawn, every new member the officer added arrived with its photos in, and at least the
+    product's minimum of members remains. Audited ``group_back_in_review``; no commit (the member's
+    step's transaction)."""
     rows = db.session.execute(select(Application.id, Application.state).where(Application.group_id == group.id)
                               .order_by(Application.id).with_for_update(read=True)).all()
     states = {member_id: (app.state if member_id == app.id else state) for member_id, state in rows}
-    if not group_rules.back_in_review(group.state, list(states.values()), group.members_to_come):
+    min_size = group_capture.rules_of(group.product).min_size
+    if not group_rules.back_in_review(group.state, list(states.values()), group.members_to_come, min_size):
         return
     group.state = "in_review"
     audit.record("group_back_in_review", actor_id=user_id, object_type="liability_group", object_id=group.id,

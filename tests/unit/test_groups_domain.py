@@ -270,21 +270,27 @@ def test_a_returned_group_is_back_in_review_when_no_member_is_with_the_officer()
     assert back_in_review("returned", ["awaiting_director"] * 3)
     assert back_in_review("returned", ["awaiting_director", "awaiting_director", "withdrawn"])
     assert not back_in_review("returned", ["withdrawn", "rejected"])  # no member left: nothing to review
+    # Fewer than the product's minimum left: the group stays with the officer to take new members.
+    assert not back_in_review("returned", ["awaiting_director", "awaiting_director", "withdrawn"], 0, 3)
+    assert back_in_review("returned", ["awaiting_director", "awaiting_director", "withdrawn"], 0, 2)
+    assert back_in_review("returned", ["awaiting_director"] * 3 + ["rejected"], 0, 3)
     for other in ("forming", "in_review", "approved", "dissolved"):
         assert not back_in_review(other, ["awaiting_director"] * 3)  # the group decisions set those
 
 
 @given(st.sampled_from(["forming", "in_review", "returned", "approved", "dissolved"]),
-       st.lists(st.sampled_from(MEMBER_STATES), max_size=6))
-def test_back_in_review_exactly_when_the_group_no_longer_waits_for_the_officer(group_state: str, states: list[str]) -> None:
+       st.lists(st.sampled_from(MEMBER_STATES), max_size=6), st.integers(min_value=0, max_value=6))
+def test_back_in_review_exactly_when_the_group_no_longer_waits_for_the_officer(
+        group_state: str, states: list[str], min_size: int) -> None:
     from app.domain.groups import back_in_review
 
-    back = back_in_review(group_state, states)
+    back = back_in_review(group_state, states, 0, min_size)
     if back:
         # the group's own step no longer names a member with the officer
         why = group_step(states).why
         assert why is None or "with the officer" not in why[0]
-    assert back == (group_state == "returned" and any(s not in ("rejected", "withdrawn") for s in states)
+    remaining = [s for s in states if s not in ("rejected", "withdrawn")]
+    assert back == (group_state == "returned" and len(remaining) >= max(min_size, 1)
                     and not any(s in ("returned", "uploading") for s in states))
 
 
