@@ -308,13 +308,17 @@ def _loan_totals() -> dict[tuple[str, int], int]:
         return s(case((Loan.accounting_basis == "accrual", type_coerce(col, BigInteger)), else_=0))
 
     out: dict[tuple[str, int], int] = {}
-    # One pass over the installments of the loans on the books, grouped by product.
+    # One pass over the installments of the loans on the books, grouped by product. On MariaDB in
+    # the order written (STRAIGHT_JOIN): the installments read in their key's order, each loan found
+    # by its key, rather than every loan's installments looked up through the loan_id index — a
+    # third less server CPU at 100,000 loans (bench/daily_job.py). SQLite plans it that way itself.
     for pid, principal, interest, penalty in db.session.execute(
             select(Loan.product_id, s(Installment.principal_due) - s(Installment.principal_paid),
                    accrual(Installment.interest_recognised) - accrual(Installment.interest_paid),
                    accrual(Installment.penalty_accrued) - accrual(Installment.penalty_paid))
-            .join(Loan, Loan.id == Installment.loan_id)
-            .where(Loan.in_books.is_(True), Loan.status != "written_off").group_by(Loan.product_id)):
+            .select_from(Installment).join(Loan, Loan.id == Installment.loan_id)
+            .where(Loan.in_books.is_(True), Loan.status != "written_off").group_by(Loan.product_id)
+            .prefix_with("STRAIGHT_JOIN", dialect="mysql")):
         out[("loan_principal", pid)] = int(principal)
         out[("interest_receivable", pid)] = int(interest)
         out[("penalty_receivable", pid)] = int(penalty)
