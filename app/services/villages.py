@@ -31,6 +31,7 @@ from app.domain import dates, idcard
 from app.domain import village as rules
 from app.domain.i18n import N_
 from app.domain.names import check_name
+from app.domain.phone import PhoneError, normalise_mobile
 from app.extensions import db
 from app.models import Borrower, Device, Loan, Office, Product, User
 from app.models.credit import HouseholdSurvey, PreApproval, SurveyVersion, Village, VillageCampaign
@@ -314,6 +315,12 @@ def receive_household(campaign_uuid: str, data: dict, user: User, *, now: dateti
         info = idcard.parse(head["id_number"], dates.business_date_of(now))
     except idcard.IdNumberError as e:
         fields["head.id_number"] = (e.message, dict(e.params))
+    phone = (head.get("phone") or "").strip()
+    if phone:  # checked as on an application's manifest (app/domain/manifest.py): never stored as sent
+        try:
+            phone = normalise_mobile(phone)
+        except PhoneError as e:
+            fields["head.phone"] = (e.message, dict(e.params))
     household_no = data["household_no"].strip()
     if not household_no:
         fields["household_no"] = (N_("Enter the household number (户号)."), {})
@@ -355,7 +362,7 @@ def receive_household(campaign_uuid: str, data: dict, user: User, *, now: dateti
     v = c.village
     if borrower is None:
         borrower = Borrower(name=name, id_number=info.number, sex=info.sex, birth_date=info.birth_date,
-                            phone=(head.get("phone") or "").strip(), village=v.name, township=v.township, county=v.county,
+                            phone=phone, village=v.name, township=v.township, county=v.county,
                             address=f"{v.name} {household_no}"[:200], office_id=v.office_id, officer_id=user.id, created_at=now)
         db.session.add(borrower)
     if not borrower.household_key:
