@@ -37,11 +37,16 @@ def box(application_id: int):
     app = scope.application(current_user, application_id)
     queries = bureau.queries_of(app)
     reading = [bureau.refresh(q) for q in queries]
+    can_read = can(current_user, "read_bureau_reports")
+    if can_read:  # the figures read from a report are the report's content: each showing is traced
+        for q in queries:
+            if q.report_sha256 and q.status != "reading" and any(k in bureau_rules.FIGURE_LABELS for k in q.figures or {}):
+                identity_access.record_view(current_user, q.borrower_id, "bureau_report", object_type="bureau_report",
+                                            object_id=q.id, ip=client_ip())
     return render_template("applications/_bureau.html", app=app, queries=queries, reading=any(reading),
                            consent=bureau.consent_photo(app), purposes=bureau_rules.PURPOSES,
                            labels=bureau_rules.FIGURE_LABELS, may=grants(current_user),
-                           can_query=can(current_user, "query_bureau"),
-                           can_read=can(current_user, "read_bureau_reports"))
+                           can_query=can(current_user, "query_bureau"), can_read=can_read)
 
 
 @bp.route("/applications/<int:application_id>/bureau", methods=["POST"])
