@@ -11,7 +11,7 @@ from app.domain.workflow import Event
 from app.http_edge import client_ip, translate_message
 from app.services import applications as app_service
 from app.services import groups as group_service
-from app.services import scope
+from app.services import identity_access, scope
 from app.services.scope import ACTIONS, APPLICATIONS, abilities, grants, require
 from app.web.errors import back_to
 from app.web.htmx import render_page_or_partial, wants_partial
@@ -25,8 +25,11 @@ bp = Blueprint("groups", __name__, url_prefix="/groups")
 def detail(group_key: str):
     require(current_user, APPLICATIONS)
     group = scope.group(current_user, group_key)
-    return render_template("groups/detail.html", may=grants(current_user), can=abilities(current_user),
-                           **group_service.page(current_user, group))
+    page = group_service.page(current_user, group)
+    for r in page["rows"]:  # each member's application data (amount, score and its answers, loans) was shown
+        identity_access.record_view(current_user, r.app.borrower_id, "application", object_type="application",
+                                    object_id=r.app.id, ip=client_ip())
+    return render_template("groups/detail.html", may=grants(current_user), can=abilities(current_user), **page)
 
 
 @bp.route("/<group_key>/decide", methods=["POST"])
