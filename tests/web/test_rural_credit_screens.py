@@ -1,0 +1,58 @@
+"""What the rural credit screens say, as their users read them: the clerk's survey labels with their
+units in Chinese brackets, each photo kind's count as the phone shows it (taken / required–most),
+the village map's way back named after the village, and the group page's note during data entry."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Application, Borrower
+from app.models.credit import Village
+from tests.conftest import Auth
+
+
+def _as(app, username: str):
+    client = app.test_client()
+    assert Auth(client).login(username).status_code == 302
+    return client
+
+
+def _application_id(app, name: str) -> int:
+    with app.app_context():
+        return db.session.scalar(select(Application.id).join(Borrower).where(Borrower.name == name))
+
+
+def test_the_clerk_reads_each_survey_unit_in_chinese_brackets(app, demo):
+    a_id = _application_id(app, "王五")  # a joint-liability loan waiting for data entry, with its survey
+    html = _as(app, "clerk1").get(f"/applications/{a_id}/entry").get_data(as_text=True)
+    assert re.search(r">家庭人口（人）\s*<span class=\"req\"", html), "the unit in full-width brackets"
+    assert "家庭人口 (人)" not in html
+
+
+def test_a_photo_kind_shows_how_many_it_needs_and_takes_at_most(app, demo):
+    a_id = _application_id(app, "陈大山")  # a group member: the consents are optional (0, up to 2)
+    html = _as(app, "director1").get(f"/applications/{a_id}").get_data(as_text=True)
+    titles = dict(re.findall(r'<h3 class="item-title">([^<]+) <span class="muted"[^>]*>([^<]+)</span>', html))
+    assert titles["担保承诺书"] == "1 / 0–2", titles
+    assert titles["身份证正面"] == "1 / 1", titles
+    assert titles["借款调查表"] == "1 / 1–3", titles
+    assert "已收到张数 / 需要张数" in html  # the counts explained on hover
+
+
+def test_the_village_map_leads_back_to_the_village_by_its_name(app, demo):
+    with app.app_context():
+        v_id = db.session.scalar(select(Village.id).where(Village.name == "红星村"))
+    html = _as(app, "director1").get(f"/villages/{v_id}/map").get_data(as_text=True)
+    assert re.search(r'<a href="/villages/%d" id="village-back">红星村</a>' % v_id, html)
+
+
+def test_the_white_list_keeps_each_household_on_one_line(app, demo):
+    with app.app_context():
+        from app.models.credit import VillageCampaign
+        c_id = db.session.scalar(select(VillageCampaign.id))
+    html = _as(app, "reviewer2").get(f"/villages/campaigns/{c_id}").get_data(as_text=True)
+    # On a phone the table scrolls sideways in its wrapper instead of breaking names into one
+    # character per line (static/css/app.css: .nowrap; the inputs side by side in #white-list).
+    assert '<div class="table-wrap">\n<table class="table nowrap" id="white-list">' in html
