@@ -118,10 +118,14 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "decide_restructure": ("reviewer1", "reviewer2", "special_reviewer"),
     # A credit-bureau query (征信, app/services/bureau.py) with the borrower's signed authorisation on
     # file: made at headquarters by the first-level reviewer (pre-loan review, post-loan management)
-    # and the special reviewer (a guarantor's eligibility, the cases sent to him); the report it
-    # returns is read by the credit reviewers and the internal auditor, nobody else.
+    # and the special reviewer (a guarantor's eligibility, the cases sent to him). The report file
+    # it returns (the full ID number, every debt and repayment of the person) is opened by the credit
+    # reviewers who decide on it, nobody else; the queries and the key figures read from the report
+    # (the bureau box) are seen by them and by the internal auditor, who sees no photo and no full
+    # ID number anywhere else either. Every showing of either is traced (identity_access).
     "query_bureau": ("reviewer1", "special_reviewer"),
-    "read_bureau_reports": ("reviewer1", "reviewer2", "special_reviewer", "auditor"),
+    "read_bureau_reports": ("reviewer1", "reviewer2", "special_reviewer"),
+    "see_bureau_figures": ("reviewer1", "reviewer2", "special_reviewer", "auditor"),
     # A borrower's access request (PIPL art. 45): everything held about him, as one file, handed
     # to him by the administrator (audited, and recorded as a view of his full ID number).
     "export_borrower_data": ("admin",),

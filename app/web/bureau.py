@@ -19,7 +19,7 @@ from app.web.errors import back_to
 from app.web.security import roles_required
 
 bp = Blueprint("bureau", __name__)
-READERS = tuple(dict.fromkeys(ACTIONS["read_bureau_reports"] + ACTIONS["query_bureau"]))
+READERS = tuple(dict.fromkeys(ACTIONS["see_bureau_figures"] + ACTIONS["read_bureau_reports"] + ACTIONS["query_bureau"]))
 LOG_ROLES = roles_granted(AUDIT_LOG)  # the administrator and the internal auditor
 
 
@@ -37,7 +37,7 @@ def box(application_id: int):
     app = scope.application(current_user, application_id)
     queries = bureau.queries_of(app)
     reading = [bureau.refresh(q) for q in queries]
-    can_read = can(current_user, "read_bureau_reports")
+    can_read = can(current_user, "see_bureau_figures")
     if can_read:  # the figures read from a report are the report's content: each showing is traced
         for q in queries:
             if q.report_sha256 and q.status != "reading" and any(k in bureau_rules.FIGURE_LABELS for k in q.figures or {}):
@@ -46,7 +46,8 @@ def box(application_id: int):
     return render_template("applications/_bureau.html", app=app, queries=queries, reading=any(reading),
                            consent=bureau.consent_photo(app), purposes=bureau_rules.PURPOSES,
                            labels=bureau_rules.FIGURE_LABELS, may=grants(current_user),
-                           can_query=can(current_user, "query_bureau"), can_read=can_read)
+                           can_query=can(current_user, "query_bureau"), can_read=can_read,
+                           can_open=can(current_user, "read_bureau_reports"))
 
 
 @bp.route("/applications/<int:application_id>/bureau", methods=["POST"])

@@ -145,7 +145,7 @@ def test_who_may_query_read_and_see_the_log(app, demo):
     report = f"/applications/{app_id}/bureau/{query_id}/report"
     expected = {  # user: (box, post a query, report, log)
         "reviewer1": (200, 303, 200, 403), "special1": (200, 303, 200, 403), "reviewer2": (200, 403, 200, 403),
-        "auditor1": (200, 403, 200, 200), "admin": (403, 403, 403, 200), "clerk1": (403, 403, 403, 403),
+        "auditor1": (200, 403, 403, 200), "admin": (403, 403, 403, 200), "clerk1": (403, 403, 403, 403),
         "director1": (403, 403, 403, 403), "officer1": (403, 403, 403, 403), "cashier1": (403, 403, 403, 403),
     }
     for user, (box, post, read, log) in expected.items():

@@ -60,6 +60,33 @@ def test_the_bureau_reports_figures_shown_on_the_application_are_traced(app, cli
         (_user_id(app, "reviewer2"), borrower_id, "bureau_report", query_id)]
 
 
+def test_the_auditor_sees_the_bureau_figures_traced_but_never_opens_the_report(app, client, auth, demo):
+    """The report file carries the person's full ID number and every debt: it goes to the credit
+    reviewers deciding on it. The internal auditor, who sees no photo and no full ID number anywhere,
+    sees the query and the figures read from it (traced), not the file."""
+    with app.app_context():
+        app_id = db.session.scalar(select(Application.id).join(Borrower, Application.borrower_id == Borrower.id)
+                                   .where(Borrower.name == "李四"))
+    auth.login("reviewer1")
+    pdf = text_pdf(report_text(worst="次级", balance=Decimal("12000")))
+    assert Auth(client).post(f"/applications/{app_id}/bureau", {"purpose": "loan_approval", "result_ref": "",
+                                                                 "report": (io.BytesIO(pdf), "report.pdf")},
+                             content_type="multipart/form-data").status_code == 303
+    with app.app_context():
+        query_id = db.session.scalar(select(BureauQuery.id))
+        db.session.execute(delete(IdentityView))
+        db.session.commit()
+    report = f"/applications/{app_id}/bureau/{query_id}/report"
+    auth.post("/logout")
+    auth.login("auditor1")
+    box = client.get(f"/applications/{app_id}/bureau").get_data(as_text=True)
+    assert "次级" in box and "12,000.00" in box and report not in box
+    r = client.get(report)
+    assert r.status_code in (403, 404) and pdf not in r.data
+    auditor = _user_id(app, "auditor1")
+    assert [(v.what, v.object_id) for v in _views(app, viewer_id=auditor)] == [("bureau_report", query_id)]
+
+
 def test_the_group_page_traces_each_members_application_as_shown(app, client, auth, demo):
     with app.app_context():
         g = db.session.scalar(select(LiabilityGroup).where(LiabilityGroup.name == DEMO_GROUP))
