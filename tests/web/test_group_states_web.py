@@ -44,7 +44,7 @@ def test_the_group_page_shows_the_groups_state_at_every_step(app, client, auth, 
     auth.login("director1")
     assert _label(client, uuid) == "审批中"
     _decide(client, uuid, "director_return", "联保协议缺少签字")
-    assert _label(client, uuid) == "退回信贷员"
+    assert _label(client, uuid) == "退回客户经理"
 
     phone = app.test_client()  # the officer's phone
     headers = enrol(app, "officer2")
@@ -53,7 +53,7 @@ def test_the_group_page_shows_the_groups_state_at_every_step(app, client, auth, 
         r = phone.post(f"/api/v1/applications/{t['uuid']}/resubmit", json={"note": "已补签", "photos": t["photos"]},
                        headers=headers)
         assert r.status_code == 200
-        assert _label(client, uuid) == ("审批中" if i == len(todo) - 1 else "退回信贷员")
+        assert _label(client, uuid) == ("审批中" if i == len(todo) - 1 else "退回客户经理")
 
     _decide(client, uuid, "director_approve")
     assert _label(client, uuid) == "审批中"

@@ -56,3 +56,16 @@ def test_the_white_list_keeps_each_household_on_one_line(app, demo):
     # On a phone the table scrolls sideways in its wrapper instead of breaking names into one
     # character per line (static/css/app.css: .nowrap; the inputs side by side in #white-list).
     assert '<div class="table-wrap">\n<table class="table nowrap" id="white-list">' in html
+
+
+def test_the_officer_has_one_name_in_chinese():
+    # The role is 客户经理 on every button and list (退回客户经理, 客户经理：李明); a state or message
+    # saying 信贷员 for the same person reads as someone else.
+    from babel.messages.pofile import read_po
+
+    from app.config import PROJECT_ROOT
+
+    with open(PROJECT_ROOT / "app/translations/zh/LC_MESSAGES/messages.po", "rb") as f:
+        catalog = read_po(f)
+    other = [m.id for m in catalog if m.id and "信贷员" in (m.string if isinstance(m.string, str) else "".join(m.string))]
+    assert other == []

@@ -13,6 +13,13 @@ export function money(text) {
   return m[1].replace(/^0+(?=\d)/, "") + "." + ((m[2] || "") + "00").slice(0, 2);
 }
 
+// An amount as the officer typed it, read as money reads everywhere else ("18000" -> "¥18,000.00");
+// left as typed when it is not an amount yet.
+export function shownAmount(text) {
+  const m = money(text);
+  return m === null ? "¥" + text : yuan(m);
+}
+
 export function formatDistance(m) {
   const metres = Math.round(m); // rounded before the step, or 999.6 m reads "1000 m" (app/domain/geo.py alike)
   return metres < 1000 ? t("dist_m", { m: metres }) : t("dist_km", { km: (metres / 1000).toFixed(1) });

@@ -14,6 +14,7 @@ import {
   relativePairs, groupEntry, progressOf, additionsOf, additionProblems, additionEntry, remainingOnServer,
 } from "./groups.js";
 import Sync from "../sync/index.js";
+import { shownAmount } from "./format.js";
 
 let current = null;  // the group on screen
 
@@ -91,7 +92,7 @@ function renderReturned() {
       const main = document.createElement("span");
       main.className = "row-main";
       const house = (d.borrower.household_key || "").trim();
-      main.textContent = t("group_new_member") + " " + (d.borrower.name || "—") + (house ? " · " + t("household_no", { key: house }) : "") + (d.amount ? " · ¥" + d.amount : "");
+      main.textContent = t("group_new_member") + " " + (d.borrower.name || "—") + (house ? " · " + t("household_no", { key: house }) : "") + (d.amount ? " · " + shownAmount(d.amount) : "");
       item.appendChild(main);
       const sub = document.createElement("span");
       sub.className = "row-sub";
@@ -160,7 +161,7 @@ function renderMembers(g, members, open) {
     const main = document.createElement("span");
     main.className = "row-main";
     const house = (d.borrower.household_key || "").trim();
-    main.textContent = (d.borrower.name || "—") + (house ? " · " + t("household_no", { key: house }) : "") + (d.amount ? " · ¥" + d.amount : "");
+    main.textContent = (d.borrower.name || "—") + (house ? " · " + t("household_no", { key: house }) : "") + (d.amount ? " · " + shownAmount(d.amount) : "");
     item.appendChild(main);
     const sub = document.createElement("span");
     sub.className = "row-sub";

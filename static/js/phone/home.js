@@ -2,7 +2,7 @@
 // notifications and what was sent; the badge counts what has not reached the server.
 import { t, label } from "./i18n.js";
 import { $, button, emptyRow } from "./ui.js";
-import { errorText } from "./format.js";
+import { errorText, shownAmount } from "./format.js";
 import { product } from "./boot.js";
 import { openDraft } from "./capture.js";
 import { renderPlan } from "./plan.js";
@@ -24,7 +24,7 @@ function row(d, sub, actions) {
   const main = document.createElement("span");
   main.className = "row-main";
   const p = product(d.product_id);
-  main.textContent = (d.borrower.name || "—") + (p ? " · " + p.name : "") + (d.amount ? " · ¥" + d.amount : "");
+  main.textContent = (d.borrower.name || "—") + (p ? " · " + p.name : "") + (d.amount ? " · " + shownAmount(d.amount) : "");
   item.appendChild(main);
   const subEl = document.createElement("span");
   subEl.className = "row-sub";
