@@ -123,6 +123,9 @@ ABOVE_LIMIT = N_("A pre-approved amount above the limit: %(amount)s yuan is more
                  "by the scorecard (and the product's maximum). Nothing was saved.")
 
 
+LIMIT_CEILING = Decimal("1000000000000")  # a trillion yuan: no limit typed by HQ comes near it
+
+
 def parse_limit(text: str) -> Decimal | None:
     """A limit typed by HQ (yuan, at most two decimals), or None when it is not one."""
     text = (text or "").strip().replace(",", "").replace("，", "")
@@ -130,7 +133,8 @@ def parse_limit(text: str) -> Decimal | None:
         value = Decimal(text)
     except InvalidOperation:
         return None
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+    # Bounded before it is rounded: quantize raises on a number past the context's 28 digits ("1e30").
+    if not value.is_finite() or abs(value) >= LIMIT_CEILING or value != value.quantize(Decimal("0.01")):
         return None
     return value
 

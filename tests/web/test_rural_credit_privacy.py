@@ -145,3 +145,24 @@ def test_a_household_heads_phone_is_checked_as_a_mobile_number(app, client, demo
         assert db.session.get(Borrower, r.get_json()["borrower_id"]).phone == "13908123456"
     # No phone at all is still fine.
     assert client.post(url, json=_household(None, 704), headers=headers).status_code == 200
+
+
+def test_a_white_list_limit_past_28_digits_is_refused_in_chinese_not_a_500(app, client, auth, demo):
+    from sqlalchemy import update
+
+    from app.models.credit import PreApproval
+
+    with app.app_context():
+        pa = db.session.scalar(select(PreApproval).order_by(PreApproval.id))
+        db.session.execute(update(PreApproval).where(PreApproval.id == pa.id)
+                           .values(status="proposed", approved_limit=None, decided_by_id=None, decided_at=None))
+        db.session.commit()
+        pa_id, campaign_id = pa.id, pa.campaign_id
+    auth.login("reviewer2")
+    for limit in ("1e30", "1" * 40):
+        r = auth.post(f"/villages/campaigns/{campaign_id}/decide",
+                      {f"decision_{pa_id}": "approve", f"limit_{pa_id}": limit, "valid_until": ""},
+                      follow_redirects=True)
+        assert r.status_code == 200 and "请输入额度（元）" in r.get_data(as_text=True)
+        with app.app_context():
+            assert db.session.get(PreApproval, pa_id).status == "proposed"
