@@ -69,3 +69,13 @@ def test_the_officer_has_one_name_in_chinese():
         catalog = read_po(f)
     other = [m.id for m in catalog if m.id and "信贷员" in (m.string if isinstance(m.string, str) else "".join(m.string))]
     assert other == []
+
+
+def test_the_borrower_page_does_not_say_his_guarantees_are_unlisted(app, demo):
+    # A guarantor is a borrower record (issue 18): the guarantees he gave are listed on his page.
+    with app.app_context():
+        b_id = db.session.scalar(select(Borrower.id).where(Borrower.name == "陈大山"))
+    html = _as(app, "director1").get(f"/borrowers/{b_id}").get_data(as_text=True)
+    assert "未列出" not in html and "未与借款人关联" not in html
+    assert "他为别人提供的担保列在下方“其提供的担保”中。" in html
+    assert 'id="borrower-guarantees-slot"' in html
