@@ -699,8 +699,10 @@ class _Parser:
                          at_most=Decimal(1))
         years = positive("capacity_years", N_("Years of repayment capacity"), Decimal(1),
                          at_most=Decimal(30))
-        step = positive("step", N_("Rounding step"), Decimal(1000), at_most=Decimal(1000000))
-        if step is not None and step > 0 and step != step.quantize(Decimal("0.01")):
+        step_max = Decimal(1000000)
+        step = positive("step", N_("Rounding step"), Decimal(1000), at_most=step_max)
+        # Only a step within bounds is rounded: quantize raises past the context's 28 digits ("1e30").
+        if step is not None and 0 < step <= step_max and step != step.quantize(Decimal("0.01")):
             self.bad(N_("%(where)s cannot have more than 2 decimal places"), where=N_("Rounding step"))
         grades: list[Grade] = []
         raw_grades = raw.get("grades", [])
