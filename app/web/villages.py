@@ -157,5 +157,7 @@ def village_map_data(village_id: int):
     # Compact: UTF-8 names as they are (not \u escapes), no spaces.
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     response = current_app.response_class(body, mimetype="application/json")
-    response.headers["Cache-Control"] = "private, no-cache"
+    # The households' names, homes and who is late: never kept in the browser's cache (a shared
+    # office computer), as every other page with personal data.
+    response.headers["Cache-Control"] = "no-store"
     return response

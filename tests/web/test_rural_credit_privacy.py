@@ -166,3 +166,14 @@ def test_a_white_list_limit_past_28_digits_is_refused_in_chinese_not_a_500(app, 
         assert r.status_code == 200 and "请输入额度（元）" in r.get_data(as_text=True)
         with app.app_context():
             assert db.session.get(PreApproval, pa_id).status == "proposed"
+
+
+def test_the_village_maps_households_are_never_kept_in_the_browsers_cache(app, client, auth, demo):
+    from app.models.credit import Village
+
+    with app.app_context():
+        village_id = db.session.scalar(select(Village.id))
+    auth.login("director1")
+    response = client.get(f"/villages/{village_id}/map.json")
+    assert response.status_code == 200 and response.get_json()["h"]  # names and homes of households
+    assert response.headers["Cache-Control"] == "no-store"
