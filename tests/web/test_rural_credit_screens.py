@@ -79,3 +79,15 @@ def test_the_borrower_page_does_not_say_his_guarantees_are_unlisted(app, demo):
     assert "未列出" not in html and "未与借款人关联" not in html
     assert "他为别人提供的担保列在下方“其提供的担保”中。" in html
     assert 'id="borrower-guarantees-slot"' in html
+
+
+def test_the_village_and_office_forms_carry_their_input_limits(app, demo):
+    # The fields' attributes were escaped into the value (maxlength="&quot;100&quot;"): no length
+    # limit in the browser and a full keyboard on the phone for the number of households.
+    for username, url in (("director1", "/villages/new"), ("admin", "/admin/offices/new")):
+        html = _as(app, username).get(url).get_data(as_text=True)
+        assert "&quot;" not in html, url
+        assert re.search(r'<input name="name" id="f-name" value="" autocomplete="off" maxlength="100" required', html), url
+        assert re.search(r'<input name="lat" id="f-lat" value="" autocomplete="off" inputmode="decimal" maxlength="20"', html), url
+    html = _as(app, "director1").get("/villages/new").get_data(as_text=True)
+    assert 'id="f-households" value="0" autocomplete="off" inputmode="numeric" maxlength="6"' in html
