@@ -71,3 +71,21 @@ def test_the_phone_reads_a_typed_amount_as_money(app, live_server, phone):
     shown = page.evaluate("import('/static/js/phone/format.js').then(f => ['18000', '15000.00', '1,200.5', '12a']"
                           ".map(f.shownAmount))")
     assert shown == ["¥18,000.00", "¥15,000.00", "¥1,200.50", "¥12a"]
+
+
+def test_the_scorecard_grades_read_whole_on_a_phone(app, live_server, phone):
+    from app.models import Product
+
+    with app.app_context():
+        p_id = db.session.scalar(select(Product.id).where(Product.code == "XYD"))
+    page = phone.new_page()
+    login(page, live_server, "admin")
+    page.goto(f"{live_server}/admin/products/{p_id}/scorecard")
+    amounts = page.locator("#scorecard-limit input[name$='_max_amount']")
+    assert amounts.count() >= 3
+    for i in range(amounts.count()):  # 200000 not cut to 20000…
+        assert amounts.nth(i).evaluate("el => el.scrollWidth <= el.clientWidth"), amounts.nth(i).input_value()
+    removes = page.locator("#scorecard-limit button[value^='dropgrade_']")
+    assert all(removes.nth(i).evaluate("b => b.getClientRects().length === 1 && b.getBoundingClientRect().height < 40")
+               for i in range(removes.count()))
+    assert page.evaluate(FITS)
