@@ -297,8 +297,13 @@ def resubmit(app_uuid: str, data: object, device: Device, *, now: datetime, sett
 def returned_groups_to(device: Device) -> list[dict]:
     """The officer's joint-liability groups returned to him, for the phone to add new members to
     (a replacement phone too): each with its loan type, relatives and the members the server holds,
-    with their states (the phone counts those that remain in the group's size and rules)."""
+    with their states (the phone counts those that remain in the group's size and rules). A retired
+    phone captures no new member (``receive_manifest`` refuses what it captured since), so it is told
+    of none, as it gets no customer list."""
     from app.models.credit import LiabilityGroup
+
+    if device.status != "active":
+        return []
 
     groups = db.session.scalars(
         select(LiabilityGroup).where(LiabilityGroup.officer_id == device.user_id, LiabilityGroup.state == "returned")

@@ -177,3 +177,25 @@ def test_the_village_maps_households_are_never_kept_in_the_browsers_cache(app, c
     response = client.get(f"/villages/{village_id}/map.json")
     assert response.status_code == 200 and response.get_json()["h"]  # names and homes of households
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_retired_phone_is_told_of_no_returned_group(app, client, demo):
+    """A retired phone only hands in what it holds: it captures no new member for a returned group,
+    so it is not given the group's members, as it gets no customer list."""
+    from app import clock
+    from app.domain.workflow import Event
+    from app.models.org import Device
+    from app.services import devices, groups
+
+    headers = enrol(app, "officer2")
+    with app.app_context():
+        group = db.session.scalar(select(LiabilityGroup).where(LiabilityGroup.name == DEMO_GROUP))
+        director = db.session.scalar(select(User).where(User.username == "director1"))
+        groups.decide(director, group.id, Event.DIRECTOR_RETURN, now=clock.now(), comment="请补充成员")
+    assert [g["name"] for g in client.get("/api/v1/returned", headers=headers).get_json()["groups"]] == [DEMO_GROUP]
+    with app.app_context():
+        device = db.session.scalar(select(Device).where(Device.uuid == headers["X-Device-Id"]))
+        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        devices.set_status(device, "retired", admin=admin, now=datetime.now(timezone.utc))
+    r = client.get("/api/v1/returned", headers=headers)
+    assert r.status_code == 200 and r.get_json()["groups"] == []
