@@ -91,3 +91,9 @@ def test_the_village_and_office_forms_carry_their_input_limits(app, demo):
         assert re.search(r'<input name="lat" id="f-lat" value="" autocomplete="off" inputmode="decimal" maxlength="20"', html), url
     html = _as(app, "director1").get("/villages/new").get_data(as_text=True)
     assert 'id="f-households" value="0" autocomplete="off" inputmode="numeric" maxlength="6"' in html
+
+
+def test_the_bureau_log_names_who_queried(app, demo):
+    html = _as(app, "auditor1").get("/admin/bureau-queries").get_data(as_text=True)
+    assert '<table class="rows nowrap" id="bureau-log">' in html  # scrolls sideways on a phone, one line a query
+    assert "<th>查询人</th>" in html and "查看人" not in html  # as in its CSV (时间,查询人,…), not 查看人 (a viewer)
