@@ -97,3 +97,10 @@ def test_the_bureau_log_names_who_queried(app, demo):
     html = _as(app, "auditor1").get("/admin/bureau-queries").get_data(as_text=True)
     assert '<table class="rows nowrap" id="bureau-log">' in html  # scrolls sideways on a phone, one line a query
     assert "<th>查询人</th>" in html and "查看人" not in html  # as in its CSV (时间,查询人,…), not 查看人 (a viewer)
+
+
+def test_the_village_list_says_what_it_holds_once(app, demo):
+    html = _as(app, "director1").get("/villages/").get_data(as_text=True)
+    h1 = re.search(r"<h1>(.*?)</h1>", html, re.S).group(1)
+    assert re.sub(r"<[^>]+>", " ", h1).split() == ["整村授信", "村档案与授信活动"]  # not 整村授信 整村授信
+    assert '<div class="table-wrap">\n<table class="table" id="village-list">' in html
