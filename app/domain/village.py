@@ -222,6 +222,10 @@ def required_on_light_path(rules: LightPathRules, items: Iterable[tuple[str, int
 
 # A household's status on the map, worst first: the first that applies.
 MAP_STATUSES: tuple[str, ...] = ("late", "borrowing", "preapproved", "surveyed")
+# A pre-approval's status as the white list's download reads it (the page says the same in its tags).
+PREAPPROVAL_STATUS_LABELS: dict[str, str] = {
+    "proposed": N_("proposed"), "approved": N_("Approved"), "refused": N_("refused"), "used": N_("used"),
+}
 MAP_STATUS_LABELS: dict[str, str] = {
     "surveyed": N_("Surveyed"), "preapproved": N_("Pre-approved"), "borrowing": N_("Borrowing"), "late": N_("Late"),
 }

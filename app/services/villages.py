@@ -500,7 +500,7 @@ def default_valid_until(c: VillageCampaign, today: date) -> date:
 
 def white_list_report(c: VillageCampaign, today: date):
     """The white list as a report for the download (CSV/XLSX, app/services/exports.py; audited)."""
-    from app.services.exports import list_report
+    from app.services.exports import _default_translate as translate, list_report
     from app.services.reporting import Column, ReportRequest
 
     columns = [Column("household", N_("Household number"), personal=True), Column("name", N_("Household head"), personal=True),
@@ -514,7 +514,8 @@ def white_list_report(c: VillageCampaign, today: date):
         rows.append({"household": b.household_key, "name": b.name,
                      "rating": rules.RATING_LABELS.get(s.committee_rating, s.committee_rating), "score": s.score,
                      "suggested": s.suggested_limit, "proposed": pa.proposed_limit if pa else None,
-                     "approved": pa.approved_limit if pa else None, "status": pa.status if pa else "",
+                     "approved": pa.approved_limit if pa else None,
+                     "status": translate(rules.PREAPPROVAL_STATUS_LABELS.get(pa.status, pa.status)) if pa else "",
                      "valid_until": pa.valid_until if pa else None})
     return list_report("white_list", f"{c.village.name} · {c.name}", ReportRequest(name="white_list", as_of=today), columns, rows)
 

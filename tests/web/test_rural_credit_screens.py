@@ -104,3 +104,15 @@ def test_the_village_list_says_what_it_holds_once(app, demo):
     h1 = re.search(r"<h1>(.*?)</h1>", html, re.S).group(1)
     assert re.sub(r"<[^>]+>", " ", h1).split() == ["整村授信", "村档案与授信活动"]  # not 整村授信 整村授信
     assert '<div class="table-wrap">\n<table class="table" id="village-list">' in html
+
+
+def test_the_white_list_download_says_each_status_in_chinese(app, demo):
+    with app.app_context():
+        from app.models.credit import VillageCampaign
+        c_id = db.session.scalar(select(VillageCampaign.id))
+    client = _as(app, "reviewer2")
+    text = client.get(f"/villages/campaigns/{c_id}/white-list.csv").get_data(as_text=True)
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("户号,"))
+    statuses = {line.split(",")[7] for line in lines[header + 1:] if line}
+    assert "已批准" in statuses and not statuses & {"approved", "proposed", "refused", "used"}, statuses
