@@ -324,10 +324,15 @@ def returned_groups_to(device: Device) -> list[dict]:
 
 
 def returned_to(device: Device) -> list[dict]:
-    """The officer's applications returned to him, with why, for the phone's to-do list."""
+    """The officer's applications returned to him, with why, for the phone's to-do list. A retired
+    phone only hands in what it holds: it is told only of the applications it captured itself (each
+    returned row carries the borrower's full ID number), never of those captured on another phone."""
+    where = [own_clause(device.user_id, Application), Application.state == State.RETURNED.value]
+    if device.status == "retired":
+        where.append(Application.device_id == device.id)
     rows = db.session.scalars(
         select(Application)
-        .where(own_clause(device.user_id, Application), Application.state == State.RETURNED.value)
+        .where(*where)
         .options(selectinload(Application.photos), selectinload(Application.borrower))
         .order_by(Application.updated_at)
     ).all()

@@ -462,3 +462,22 @@ def test_an_object_in_the_store_settles_no_photo_that_did_not_upload_it(app, cli
         assert db.session.scalar(select(Photo.received_at).where(Photo.uuid == photo_uuid)) is None
     # Its own upload then proves it.
     assert upload(client, headers, photo_uuid, data).headers["X-Photo-Verified"] == sha256(data)
+
+
+def test_a_retired_phone_is_told_only_of_the_returns_it_captured_itself(app, client, demo):
+    headers = enrol(app, "officer3")
+    body, _ = manifest(app, [jpeg_bytes(seed=21)],
+                       captured_at=(datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat())
+    assert client.post("/api/v1/applications", json=body, headers=headers).status_code == 201
+    with app.app_context():
+        mine = db.session.scalar(select(Application).where(Application.uuid == body["uuid"]))
+        mine.state = "returned"  # the listing reads the state alone; how it got there is another test's
+        db.session.commit()
+    listed = {r["uuid"] for r in client.get("/api/v1/returned", headers=headers).get_json()["applications"]}
+    assert body["uuid"] in listed and len(listed) > 1  # the demo's return (孙八), captured elsewhere, too
+    with app.app_context():
+        device = db.session.scalar(select(Device).where(Device.uuid == headers["X-Device-Id"]))
+        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        device_service.set_status(device, "retired", admin=admin, now=datetime.now(timezone.utc))
+    rows = client.get("/api/v1/returned", headers=headers).get_json()["applications"]
+    assert [r["uuid"] for r in rows] == [body["uuid"]]
