@@ -34,7 +34,7 @@ from app.models.reports import MonthlyFigures
 
 Scoped = TypeVar("Scoped", Application, Borrower, Loan, PortfolioSnapshot, LoanSnapshot, MonthlyFigures,
                  LiabilityGroup)
-Owned = TypeVar("Owned", Application, Borrower, FollowUpTask, Loan)
+Owned = TypeVar("Owned", Application, Borrower, FollowUpTask, Loan, LiabilityGroup)
 ALL_ROLES = frozenset(ROLES)
 
 # The kinds of data a role may be granted.

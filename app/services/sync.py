@@ -306,7 +306,7 @@ def returned_groups_to(device: Device) -> list[dict]:
         return []
 
     groups = db.session.scalars(
-        select(LiabilityGroup).where(LiabilityGroup.officer_id == device.user_id, LiabilityGroup.state == "returned")
+        select(LiabilityGroup).where(own_clause(device.user_id, LiabilityGroup), LiabilityGroup.state == "returned")
         .order_by(LiabilityGroup.id)).all()
     if not groups:
         return []
