@@ -116,3 +116,21 @@ def test_the_white_list_download_says_each_status_in_chinese(app, demo):
     header = next(i for i, line in enumerate(lines) if line.startswith("户号,"))
     statuses = {line.split(",")[7] for line in lines[header + 1:] if line}
     assert "已批准" in statuses and not statuses & {"approved", "proposed", "refused", "used"}, statuses
+
+
+def test_a_group_too_small_to_pass_offers_no_approve_button(app, demo):
+    from app.models.credit import LiabilityGroup
+
+    client = _as(app, "director1")
+    a_id = _application_id(app, "黄志强")
+    html = client.get(f"/applications/{a_id}").get_data(as_text=True)
+    version = re.search(r'name="version" value="(\d+)"', html).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    client.post(f"/applications/{a_id}/act", data={"csrf_token": token, "version": version,
+                                                    "event": "director_reject", "comment": "家庭负债过高"})
+    with app.app_context():
+        uuid = db.session.scalar(select(LiabilityGroup.uuid))
+    html = client.get(f"/groups/{uuid}").get_data(as_text=True)
+    assert "不能作为小组通过" in html  # two members left, three at least
+    assert 'value="director_approve"' not in html  # a button that could only be refused
+    assert 'value="director_return"' in html and 'id="group-dissolve-open"' in html
