@@ -222,7 +222,6 @@ def js_messages() -> dict[str, str]:
         "group_new_member": _("New:"),
         "household_no": _("household %(key)s"),
         # Village campaigns (整村授信, static/js/phone/campaign.js)
-        "campaign_title": _("Village campaigns"),
         "campaign_none": _("No open campaign in your office."),
         "campaign_progress": _("%(surveyed)s of %(households)s households surveyed"),
         "campaign_survey_one": _("Survey a household"),

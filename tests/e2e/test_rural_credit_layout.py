@@ -89,3 +89,18 @@ def test_the_scorecard_grades_read_whole_on_a_phone(app, live_server, phone):
     assert all(removes.nth(i).evaluate("b => b.getClientRects().length === 1 && b.getBoundingClientRect().height < 40")
                for i in range(removes.count()))
     assert page.evaluate(FITS)
+
+
+def test_the_phone_shows_the_village_campaign_before_what_others_decided(app, live_server, officer_phone):
+    # The officer's own work first (returned to-dos, drafts, groups, village surveys), then the
+    # notifications: a campaign's 调查一户 is not below a long list of what others decided.
+    from tests.e2e.officer import enrol_phone
+
+    page = officer_phone.new_page()
+    enrol_phone(app, page, live_server)
+    page.evaluate("Sync.run({ sendNow: true })")
+    page.wait_for_selector("#campaign-card:not([hidden]) #campaign-new-0")
+    order = page.evaluate("Array.from(document.querySelectorAll('#view-home > section')).map(s => s.id)")
+    assert order.index("campaign-card") < order.index("notes-card"), order
+    assert order.index("groups-card") < order.index("campaign-card"), order
+    assert page.evaluate(FITS)

@@ -261,17 +261,11 @@ function statusText(s) {
   return t("campaign_draft");
 }
 
-// The home view's card: each open campaign with its "survey a household" button, then this phone's
+// The home view's card (in the shell, after the groups: the officer's own work comes before what
+// others decided): each open campaign with its "survey a household" button, then this phone's
 // survey records. Resolves to how many are not yet at the server (for the badge).
 export function renderCampaignsCard() {
-  let card = $("#campaign-card");
-  if (!card) {
-    card = el("section", { id: "campaign-card", className: "card" });
-    card.appendChild(el("h2", {}, t("campaign_title")));
-    card.appendChild(el("ul", { id: "list-campaigns", className: "rows" }));
-    card.appendChild(el("ul", { id: "list-surveys", className: "rows" }));
-    $("#view-home").appendChild(card);
-  }
+  const card = $("#campaign-card");
   return Promise.all([campaigns(), Store.allSurveys()]).then(([list, surveys]) => {
     const cl = $("#list-campaigns"), sl = $("#list-surveys");
     cl.innerHTML = "";
