@@ -31,7 +31,7 @@ from app.services.reporting import Column, Report, ReportRequest, ReportRequestE
 
 FORMATS = ("csv", "xlsx")
 MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Flask adds "; charset=utf-8" to every text/* type (given here, it came twice)
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
 }

@@ -99,6 +99,7 @@ def test_a_manual_entry_shows_in_the_journal_and_the_trial_balance_then_is_rever
     assert "实收资本" in html and "1,234.50" in html and "flash-success" in html  # it balances
     csv = client.get(f"/ledger/?as_of={today}&format=csv")
     assert csv.status_code == 200 and "4001" in csv.get_data(as_text=True)
+    assert csv.headers["Content-Type"] == "text/csv; charset=utf-8"  # the charset once
     with app.app_context():
         entry_id = db.session.scalar(select(JournalEntry.id).where(JournalEntry.memo == "收到股东投资款"))
         assert db.session.scalar(select(func.count()).select_from(AuditLog)

@@ -95,6 +95,7 @@ def test_the_downloads_open_typed_with_the_filters_on_top_and_are_audited(app, c
     assert data[0][1].is_date and data[0][2].data_type == "n" and data[0][2].number_format == "#,##0.00"
     r = client.get("/reports/tiny?list=1&format=csv")
     assert r.status_code == 200 and r.data.startswith(b"\xef\xbb\xbf")
+    assert r.headers["Content-Type"] == "text/csv; charset=utf-8"  # the charset once
     lines = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
     assert lines[0] == ["贷款"] and ["借款人"] == lines[lines.index([]) + 1][:1]
     with app.app_context():
