@@ -247,3 +247,12 @@ def test_a_branch_director_may_hand_a_task_to_the_officers_of_the_offices_under_
         offered = {u.username for u in tasks.assignable_officers(db.session.get(User, boss_id))}
         assert offered == {"officer1", "officer2"}  # 城关's, under his branch; never 河口's officer3
         assert {u.username for u in tasks.assignable_officers(db.session.get(User, demo["director2"]))} == {"officer3"}
+
+
+def test_an_office_page_names_its_kind_unless_the_name_says_it(app, demo):
+    admin = _admin(app)
+    hq, branch = _office(app, "HQ"), _branch(admin, app)
+    heading = admin.client.get(f"/admin/offices/{hq.id}").get_data(as_text=True).split("<h1>")[1].split("</h1>")[0]
+    assert heading.count("总部") == 1, heading  # the head office is called 总部: not "总部 总部"
+    heading = admin.client.get(f"/admin/offices/{branch.id}").get_data(as_text=True).split("<h1>")[1].split("</h1>")[0]
+    assert "东区支行" in heading and '<span class="muted">' in heading
