@@ -8,6 +8,11 @@ text — open loans, overdue accounts, the longest overdue months, the worst fiv
 the next). It was written against sample reports laid out that way (tests/support/bureau_report.py),
 not against real bureau reports: a figure whose label it does not know is not read, never guessed,
 and the reviewer always has the report itself one click away.
+
+``identity`` reads whose report it is — the name (姓名) and the ID number (证件号码) at its top —
+and ``compare_identity`` sets them against the application's borrower: an ID number is compared
+only when all 18 characters were read (a masked or cut-off number is "not checked", never guessed),
+a name only as a hint, since a name can be written differently while the ID number cannot.
 """
 from __future__ import annotations
 
@@ -18,7 +23,8 @@ from decimal import Decimal, InvalidOperation
 
 from app.domain.i18n import N_
 
-__all__ = ["FIGURE_LABELS", "PURPOSES", "CLASSES", "Figures", "extract", "worst_class"]
+__all__ = ["FIGURE_LABELS", "PURPOSES", "CLASSES", "IDENTITY_CHECKS", "Figures", "ReportIdentity", "compare_identity",
+           "extract", "identity", "worst_class"]
 
 # Why a query is made (the bureau's own reasons): the code stored, the label shown.
 PURPOSES: dict[str, str] = {
@@ -118,3 +124,55 @@ def extract(text: str) -> Figures:
             balance = None
     report_no = _find(text, _REPORT_NO_LABELS, r"([0-9A-Za-z]{6,40})")
     return Figures(report_no=report_no, worst_class=worst_class(text), total_balance=balance, **ints)
+
+
+# --- whose report it is ------------------------------------------------------------------------
+
+# The outcomes of setting a report's identity against the borrower's.
+IDENTITY_CHECKS = ("match", "name_differs", "id_differs", "unchecked")
+
+_NAME_LABELS = ("被查询者姓名", "被查询人姓名", "被查询者", "姓名")
+_ID_LABELS = ("被查询者证件号码", "被查询人证件号码", "证件号码", "身份证号码", "身份证号")
+_NAME = r"([\u3400-\u9fff][\u3400-\u9fff·]{0,19})"
+# Eighteen characters, any of them possibly masked (*), not part of a longer run.
+_ID = r"(?<![0-9A-Za-z*])([0-9*]{17}[0-9Xx*])(?![0-9A-Za-z*])"
+
+
+@dataclass(frozen=True)
+class ReportIdentity:
+    """Whose report it is, as read: the name and the full 18-character ID number (upper-case X), or
+    None where the text does not carry it readably (a masked number is not read)."""
+
+    name: str | None = None
+    id_number: str | None = None
+
+
+def _plain_name(name: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKC", name) if not c.isspace() and c not in "·.•・")
+
+
+def identity(text: str) -> ReportIdentity:
+    """The name and the ID number printed on a bureau report's text (its first of each)."""
+    text = _normalise(text)
+    name = _find(text, _NAME_LABELS, _NAME)
+    if name is not None and name in ("证件类型", "证件号码"):
+        name = None
+    number = _find(text, _ID_LABELS, _ID)
+    if number is not None:
+        number = number.upper()
+        if "*" in number:
+            number = None
+    return ReportIdentity(name=name, id_number=number)
+
+
+def compare_identity(report: ReportIdentity, name: str, id_number: str) -> str:
+    """One of IDENTITY_CHECKS: ``id_differs`` when the report's full ID number is not the
+    borrower's, ``unchecked`` when the report's ID number could not be read, ``name_differs`` when
+    the ID numbers agree but the names do not, else ``match``."""
+    if report.id_number is None:
+        return "unchecked"
+    if report.id_number != "".join(id_number.split()).upper():
+        return "id_differs"
+    if report.name is not None and _plain_name(report.name) != _plain_name(name):
+        return "name_differs"
+    return "match"

@@ -7,6 +7,14 @@ borrower's signed authorisation (collection item ``bureau_consent``, 征信授�
 report file: a PDF with a text layer (read by pypdf) or a photo of it (read by the OCR worker,
 app/services/ocr.py, off the request). ``app.domain.bureau.extract`` reads the figures out of the
 text. Everything is checked before anything is written; a refused file leaves nothing behind.
+
+Whose report it is: the name and ID number printed on the report are set against the borrower's
+(``app.domain.bureau.compare_identity``). Another person's ID number refuses the file before
+anything is stored; a report whose ID number cannot be read (masked, or a photo still to be read)
+is kept with ``figures["_identity"] = "unchecked"``, and the box says the reviewer must check whose
+report it is by eye; a differing name with the same ID number is kept with a warning. A photo's
+identity is known only once OCR has read it: another person's number then marks it ``id_differs``,
+shown as such (the file is already kept).
 """
 from __future__ import annotations
 
@@ -189,6 +197,8 @@ def record_query(app: Application, user: User, *, purpose: str, result_ref: str,
             "No signed authorisation (征信授权书) of the borrower has arrived among this application's photos: no"
             " consent, no query. Ask the officer to photograph it first."))
     parsed = _read_report(report, report_name, store, settings) if report is not None else None
+    if parsed is not None:
+        _refuse_another_persons(parsed, app.borrower)
     query = BureauQuery(application_id=app.id, borrower_id=app.borrower_id, consent_photo_id=consent.id,
                         purpose=purpose, queried_by_id=user.id, queried_at=now, result_ref=ref, status="queried",
                         figures={})
@@ -214,6 +224,7 @@ def attach_report(query: BureauQuery, user: User, *, report: BinaryIO, report_na
         raise BureauError("bureau_report_attached", N_("This query already has its report; log a new query for"
                                                        " another report."))
     parsed = _read_report(report, report_name, store, settings)
+    _refuse_another_persons(parsed, db.session.get(Borrower, query.borrower_id))
     # Claim the query by one conditional UPDATE before storing anything: of two uploads at once
     # exactly one finds it still without a report. (MariaDB: the second UPDATE waits on the
     # first's row lock, then reads the committed row and matches nothing; SQLite writes one at a
@@ -243,6 +254,36 @@ def report_file_name(name: str) -> str:
     return kept[:200] or "report"
 
 
+def _identity_check(text: str, borrower: Borrower) -> tuple[str, rules.ReportIdentity]:
+    found = rules.identity(text)
+    return rules.compare_identity(found, borrower.name, borrower.id_number), found
+
+
+def _refuse_another_persons(parsed: _Report, borrower: Borrower | None) -> None:
+    """Refuse (the scratch file removed) a report whose full ID number is not the borrower's."""
+    if parsed.text is None or borrower is None:
+        return
+    check, found = _identity_check(parsed.text, borrower)
+    if check == "id_differs":
+        parsed.path.unlink(missing_ok=True)
+        raise BureauError("bureau_report_other_person", N_(
+            "The ID number on the bureau report (%(report_id)s, %(report_name)s) is not the borrower's (%(borrower_id)s):"
+            " it is another person's report and was not kept. Check that the query was made for this borrower."),
+            report_id=idcard.mask(found.id_number or ""), report_name=found.name or "?",
+            borrower_id=idcard.mask(borrower.id_number))
+
+
+def _identity_figures(text: str, borrower: Borrower | None) -> dict[str, object]:
+    """What the box needs to warn about whose report it is (never the report's ID number)."""
+    if borrower is None:
+        return {"_identity": "unchecked"}
+    check, found = _identity_check(text, borrower)
+    out: dict[str, object] = {"_identity": check}
+    if found.name is not None and check != "match":
+        out["_report_person"] = found.name[:20]
+    return out
+
+
 def _attach(query: BureauQuery, parsed: _Report, name: str, user: User, store: PhotoStore, ip: str) -> None:
     try:
         store.put_file(parsed.sha256, parsed.path)  # stored before the row commits: a failed write records nothing
@@ -252,7 +293,8 @@ def _attach(query: BureauQuery, parsed: _Report, name: str, user: User, store: P
     query.report_name = report_file_name(name)
     if parsed.text is not None:
         figures = rules.extract(parsed.text).to_dict()
-        query.figures = {**figures, "_source": "pdf", "_type": parsed.content_type}
+        query.figures = {**figures, "_source": "pdf", "_type": parsed.content_type,
+                         **_identity_figures(parsed.text, db.session.get(Borrower, query.borrower_id))}
         query.status = "report_attached"
     else:
         query.figures = {"_source": "ocr", "_type": parsed.content_type}
@@ -261,7 +303,8 @@ def _attach(query: BureauQuery, parsed: _Report, name: str, user: User, store: P
         query.result_ref = str(query.figures["report_no"])[:REF_MAX]
     audit.record("bureau_report_attached", actor_id=user.id, object_type="application", object_id=query.application_id,
                  ip=ip, query_id=query.id, size=parsed.size, kind=parsed.kind,
-                 figures={k: v for k, v in query.figures.items() if not k.startswith("_")})
+                 figures={k: v for k, v in query.figures.items() if not k.startswith("_")},
+                 identity=query.figures.get("_identity", "reading"))
 
 
 def _start_ocr(query: BureauQuery, now: datetime, settings: BureauSettings) -> None:
@@ -270,7 +313,7 @@ def _start_ocr(query: BureauQuery, now: datetime, settings: BureauSettings) -> N
     ocr_settings = ocr.OcrSettings(settings.ocr_engine, settings.ocr_model_dir)
     if not ocr_settings.available:
         query.status = "report_attached"
-        query.figures = {**query.figures, "_ocr": "off"}
+        query.figures = {**query.figures, "_ocr": "off", "_identity": "unchecked"}
         db.session.commit()
         return
     ocr.request_run(query.report_sha256, now=now, settings=ocr_settings)
@@ -287,9 +330,10 @@ def refresh(query: BureauQuery) -> bool:
         return True
     if run.status == "done":
         text = "\n".join(str(line[0]) for line in (run.lines or ()))
-        query.figures = {**rules.extract(text).to_dict(), **{k: v for k, v in query.figures.items() if k.startswith("_")}}
+        query.figures = {**rules.extract(text).to_dict(), **{k: v for k, v in query.figures.items() if k.startswith("_")},
+                         **_identity_figures(text, db.session.get(Borrower, query.borrower_id))}
     else:
-        query.figures = {**query.figures, "_ocr": "failed"}
+        query.figures = {**query.figures, "_ocr": "failed", "_identity": "unchecked"}
     query.status = "report_attached"
     if not query.result_ref and query.figures.get("report_no"):
         query.result_ref = str(query.figures["report_no"])[:REF_MAX]

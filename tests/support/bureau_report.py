@@ -18,14 +18,15 @@ from PIL import Image, ImageDraw
 
 def report_text(*, report_no: str = "2026112000001234567", name: str = "王小明", id_masked: str = "410***********1234",
                 open_loans: int = 2, overdue_count: int = 1, overdue_months: int = 3, worst: str = "关注",
-                balance: Decimal = Decimal("35000.00")) -> str:
+                balance: Decimal = Decimal("35000.00"), id_number: str | None = None) -> str:
+    """The report's text; ``id_number`` (whole) in place of the masked number when given."""
     return "\n".join([
         "个人信用报告",
         f"报告编号：{report_no}",
         "查询机构：某某农村信用合作社",
         "查询原因：贷前审查",
         f"被查询者姓名：{name}",
-        f"证件号码：{id_masked}",
+        f"证件号码：{id_number or id_masked}",
         "一、信贷交易信息概要",
         f"未结清贷款账户数：{open_loans}笔",
         f"未结清贷款余额合计：{balance:,.2f}元",
