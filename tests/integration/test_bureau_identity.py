@@ -106,3 +106,28 @@ def test_the_same_id_number_with_the_name_written_differently_is_kept_with_a_war
         assert q.figures["_identity"] == "name_differs" and q.report_sha256
     box = client.get(f"/applications/{app_id}/bureau").get_data(as_text=True)
     assert 'data-identity="name_differs"' in box and "李肆" in box and "写法不同" in box and number not in box
+
+
+def test_a_photographed_report_of_another_person_is_marked_so_once_ocr_has_read_it(app, client, auth, demo):
+    """A photo is kept before OCR reads it, so it cannot be refused: once read, another person's
+    number marks it ``id_differs`` and the box says so (a clean rendered page, as in test_bureau)."""
+    import time
+
+    from tests.support.bureau_report import report_image
+
+    app.config["OCR_ENGINE"] = "rapidocr"
+    app_id = _app_id(app)
+    auth.login("reviewer1")
+    png = report_image(report_text(name="王小明", id_number=OTHER))
+    assert _post(client, app_id, file=(png, "wang.png")).status_code == 200
+    deadline = time.monotonic() + 120
+    box = ""
+    while time.monotonic() < deadline:
+        box = client.get(f"/applications/{app_id}/bureau").get_data(as_text=True)
+        if "OCR 正在识别" not in box:
+            break
+        time.sleep(1)
+    with app.app_context():
+        q = db.session.scalar(select(BureauQuery))
+        assert q.status == "report_attached" and q.figures["_identity"] == "id_differs", q.figures
+    assert 'data-identity="id_differs"' in box and "这是他人的报告" in box and OTHER not in box
