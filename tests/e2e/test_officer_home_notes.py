@@ -2,8 +2,6 @@
 grouped by kind and day, opened to see each one, and all marked read at once."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import select
 
@@ -11,6 +9,7 @@ from app import clock
 from app.extensions import db
 from app.models import Notification, User
 from tests.e2e.officer import enrol_phone, wait_until
+from tests.support.today import moments_today
 
 pytestmark = pytest.mark.e2e
 
@@ -20,11 +19,12 @@ def test_own_work_comes_first_and_notifications_are_grouped(app, live_server, of
     with app.app_context():
         officer_id = db.session.scalar(select(User.id).where(User.username == "officer1"))
         db.session.execute(Notification.__table__.delete())
+        moments = moments_today(now, 13)  # within today's business day whatever the hour
         for i in range(12):  # a busy day of decisions
             db.session.add(Notification(user_id=officer_id, kind="director_approve", message=f"农户{i} · 农户小额信用贷款",
-                                        link="/applications/1", created_at=now - timedelta(minutes=60 - i)))
+                                        link="/applications/1", created_at=moments[i]))
         db.session.add(Notification(user_id=officer_id, kind="director_return", message="张三 · 农户小额信用贷款",
-                                    link="/applications/1", created_at=now - timedelta(minutes=1)))
+                                    link="/applications/1", created_at=moments[12]))
         db.session.commit()
     page = officer_phone.new_page()
     enrol_phone(app, page, live_server)

@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import Notification, User
 from app.services.notifications import group
 from tests.conftest import Auth
+from tests.support.today import moments_today
 from tests.sync_helpers import enrol
 
 
@@ -25,9 +26,12 @@ def _inbox(app, username: str) -> int:
     with app.app_context():
         user_id = db.session.scalar(select(User.id).where(User.username == username))
         db.session.execute(Notification.__table__.delete())
-        rows = [("director_approve", now - timedelta(days=1, minutes=m), f"昨天{m}") for m in (2, 1)]
-        rows += [("director_approve", now - timedelta(minutes=m), f"今天{m}") for m in (30, 20, 10)]
-        rows += [("director_return", now - timedelta(minutes=5), "退回的一件")]
+        # Today's within today's business day whatever the hour (a fixed "30 minutes ago" is yesterday
+        # just after midnight in Beijing); yesterday's a day before today's first.
+        first, *later = moments_today(now, 4)
+        rows = [("director_approve", first - timedelta(days=1, minutes=m), f"昨天{m}") for m in (2, 1)]
+        rows += [("director_approve", at, f"今天{m}") for at, m in zip([first] + later[:2], (30, 20, 10))]
+        rows += [("director_return", later[2], "退回的一件")]
         for kind, at, message in rows:
             db.session.add(Notification(user_id=user_id, kind=kind, message=message, link="/applications/1", created_at=at))
         db.session.commit()
