@@ -229,29 +229,33 @@ function addMember() {
   });
 }
 
-// A returned group's new members: queued with the group's new total size; the group waits for the
-// server to hold them ("sending").
+// Every member's draft queued with the group entry; the group then ``status`` (a returned group's
+// new members wait for the server to hold them: "sending").
+function queueMembers(g, drafts, entry, status) {
+  const at = new Date().toISOString();
+  return Promise.all(drafts.map((d) => {
+    d.group = entry;
+    if (d.status === "waiting_group") d.status = "queued";
+    d.finished_at = d.finished_at || at;
+    d.error = null;
+    return Store.putDraft(d);
+  })).then(() => {
+    g.status = status;
+    g.finished_at = at;
+    return putGroup(g);
+  }).then(() => {
+    askPersistence();
+    registerBackgroundSync();
+    return goHome();
+  }).then(() => Sync.run());
+}
+
+// A returned group's new members: queued with the group's new total size.
 function sendAdditions() {
   const g = current;
   return additionsOf(g).then((additions) => {
     if (additionProblems(g, additions).length) return render();
-    const entry = additionEntry(g, additions);
-    const at = new Date().toISOString();
-    return Promise.all(additions.map((d) => {
-      d.group = entry;
-      if (d.status === "waiting_group") d.status = "queued";
-      d.finished_at = d.finished_at || at;
-      d.error = null;
-      return Store.putDraft(d);
-    })).then(() => {
-      g.status = "sending";
-      g.finished_at = at;
-      return putGroup(g);
-    }).then(() => {
-      askPersistence();
-      registerBackgroundSync();
-      return goHome();
-    }).then(() => Sync.run());
+    return queueMembers(g, additions, additionEntry(g, additions), "sending");
   });
 }
 
@@ -260,23 +264,7 @@ function finishGroup() {
   if (g.returned) return sendAdditions();
   return membersOf(g).then((members) => {
     if (groupProblems(g, members).length) return render();
-    const entry = groupEntry(g, members);
-    const at = new Date().toISOString();
-    return Promise.all(members.map((d) => {
-      d.group = entry;
-      if (d.status === "waiting_group") d.status = "queued";
-      d.finished_at = d.finished_at || at;
-      d.error = null;
-      return Store.putDraft(d);
-    })).then(() => {
-      g.status = "finished";
-      g.finished_at = at;
-      return putGroup(g);
-    }).then(() => {
-      askPersistence();
-      registerBackgroundSync();
-      return goHome();
-    }).then(() => Sync.run());
+    return queueMembers(g, members, groupEntry(g, members), "finished");
   });
 }
 
