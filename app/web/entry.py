@@ -20,7 +20,7 @@ from app.services import screenshots as screenshot_service
 from app.services import identity_access, scope, transactions
 from app.services.scope import ACTIONS, PHOTOS, can, require
 from app.web import images
-from app.web.htmx import wants_partial
+from app.web.htmx import go_to, wants_partial
 from app.web.security import any_staff, roles_required
 
 bp = Blueprint("entry", __name__, url_prefix="/applications")
@@ -93,12 +93,7 @@ def save(application_id: int):
         return _render_form(app, raw, None, status=403)
     if complete and result.ok:
         flash(_("Data entry complete: the application now waits for first-level review."), "success")
-        target = url_for("applications.detail", application_id=app.id)
-        if wants_partial():
-            response = current_app.response_class(status=204)
-            response.headers["HX-Redirect"] = target
-            return response
-        return redirect(target, code=303)
+        return go_to(url_for("applications.detail", application_id=app.id))
     if complete:
         flash(_("Saved, but not complete: correct the fields marked below."), "error")
     else:

@@ -1,7 +1,7 @@
 """A joint-liability group's page and its decisions, taken for all members at once."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,7 +14,7 @@ from app.services import groups as group_service
 from app.services import identity_access, scope
 from app.services.scope import ACTIONS, APPLICATIONS, abilities, grants, require
 from app.web.errors import back_to
-from app.web.htmx import render_page_or_partial, wants_partial
+from app.web.htmx import go_to, render_page_or_partial
 from app.web.security import any_staff, roles_required
 
 bp = Blueprint("groups", __name__, url_prefix="/groups")
@@ -102,9 +102,4 @@ def dissolve(group_key: str):
                               status=409 if refused.code == "group_changed" else 422)
     flash(_("The group %(group)s is dissolved: its members are decided one by one, on their own pages.",
             group=group.name), "success")
-    here = url_for(".detail", group_key=group.uuid)
-    if wants_partial():
-        response = current_app.response_class(status=204)
-        response.headers["HX-Redirect"] = here
-        return response
-    return redirect(here, code=303)
+    return go_to(url_for(".detail", group_key=group.uuid))
