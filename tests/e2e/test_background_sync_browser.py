@@ -44,9 +44,12 @@ class Worker:
                     lambda e: self.registrations.update({r["registrationId"]: r for r in e["registrations"]}))
         self.cdp.send("ServiceWorker.enable")
 
-    def registration_id(self) -> str:
+    def live_registrations(self) -> list[str]:
         scope = self.base + "/"
-        ids = [r["registrationId"] for r in self.registrations.values() if r["scopeURL"] == scope and not r["isDeleted"]]
+        return [r["registrationId"] for r in self.registrations.values() if r["scopeURL"] == scope and not r["isDeleted"]]
+
+    def registration_id(self) -> str:
+        ids = self.live_registrations()
         assert len(ids) == 1, self.registrations
         return ids[0]
 
@@ -61,6 +64,8 @@ class Worker:
         the worker's network still off, and that run ends without a request."""
         deadline = time.monotonic() + timeout
         while True:
+            if not self.live_registrations():  # a revoked phone's worker unregistered itself
+                return wait_for(self.blank, predicate, timeout=0.1)
             self.fire_sync()
             try:
                 return wait_for(self.blank, predicate, timeout=min(every, max(deadline - time.monotonic(), 0.1)))
@@ -122,11 +127,9 @@ def test_an_application_finished_offline_is_sent_with_every_page_closed(app, liv
     close_app_pages(officer_phone, worker)
     officer_phone.set_offline(False)
     assert server_application(app, draft["uuid"]) is None
-    worker.fire_sync()
-
     # The last photo's row is committed before the application moves on (services/sync.py): wait for
     # both, not for the photos alone.
-    server = wait_for(worker.blank, lambda: (s := _all_received(app, draft["uuid"], 5)) and s["state"] != "uploading" and s)
+    server = worker.sync_until(lambda: (s := _all_received(app, draft["uuid"], 5)) and s["state"] != "uploading" and s)
     assert server["state"] == "awaiting_director"
     by_uuid = {p["uuid"]: p for p in server["photos"]}
     assert set(by_uuid) == {p["uuid"] for p in draft["photos"]}
@@ -169,7 +172,6 @@ def test_a_visit_report_and_trail_points_are_sent_with_every_page_closed(app, li
 
     close_app_pages(officer_phone, worker)
     officer_phone.set_offline(False)
-    worker.fire_sync()
 
     def report_done():
         with app.app_context():
@@ -177,7 +179,7 @@ def test_a_visit_report_and_trail_points_are_sent_with_every_page_closed(app, li
             task = db.session.scalar(select(FollowUpTask).where(FollowUpTask.uuid == tasks["revisit"]))
             return task if task.status == "done" else None
 
-    task = wait_for(worker.blank, report_done)
+    task = worker.sync_until(report_done)
     with app.app_context():
         assert task.report_uuid == report["uuid"] and task.on_site is True
         store = make_store(app.config)
@@ -189,7 +191,7 @@ def test_a_visit_report_and_trail_points_are_sent_with_every_page_closed(app, li
         with app.app_context():
             return db.session.scalar(select(func.count()).select_from(TrackPoint)) == points_before + 3
 
-    wait_for(worker.blank, trail_sent)
+    worker.sync_until(trail_sent)
     with app.app_context():
         lats = db.session.scalars(select(TrackPoint.lat).order_by(TrackPoint.id.desc()).limit(3)).all()
     assert sorted(lats) == [30.671, 30.672, 30.673]
@@ -216,10 +218,9 @@ def test_a_cut_mid_upload_in_the_worker_is_finished_by_the_next_wake_with_nothin
     page.evaluate("Store.getMeta('bootstrap').then(b => { b.settings.upload_chunk_bytes = 16384; return Store.setMeta('bootstrap', b); })")
     close_app_pages(officer_phone, worker)
     officer_phone.set_offline(False)
-    worker.fire_sync()
 
     # The worker's run: the manifest went, three chunks, then the tus client's retries all fail.
-    wait_for(worker.blank, lambda: cut["refused"] >= 4)
+    worker.sync_until(lambda: cut["refused"] >= 4)
     cut_photo = patches[-1][0]
     assert server_application(app, draft["uuid"]) is not None
     assert _all_received(app, draft["uuid"], 5) is None
@@ -227,8 +228,7 @@ def test_a_cut_mid_upload_in_the_worker_is_finished_by_the_next_wake_with_nothin
     # Signal again; the browser wakes the worker once more.
     cut["on"] = False
     sent_before_resume = len(patches)
-    worker.fire_sync()
-    server = wait_for(worker.blank, lambda: _all_received(app, draft["uuid"], 5))
+    server = worker.sync_until(lambda: _all_received(app, draft["uuid"], 5))
     for p in draft["photos"]:
         match = [s for s in server["photos"] if s["uuid"] == p["uuid"]]
         assert len(match) == 1 and match[0]["sha256"] == p["sha256"] == match[0]["stored_sha256"]
@@ -295,13 +295,12 @@ def test_a_phone_with_the_classic_worker_takes_the_module_worker_as_an_update(ap
         before = db.session.scalar(select(func.count()).select_from(TrackPoint))
     close_app_pages(officer_phone, worker)
     officer_phone.set_offline(False)
-    worker.fire_sync()
 
     def sent():
         with app.app_context():
             return db.session.scalar(select(func.count()).select_from(TrackPoint)) == before + 1
 
-    wait_for(worker.blank, sent)
+    worker.sync_until(sent)
 
 
 @pytest.mark.browser_side
@@ -323,7 +322,8 @@ def test_a_revoked_phone_is_wiped_by_the_worker_with_the_app_closed(app, live_se
         device_service.set_status(device, "revoked", admin=admin, now=datetime.now(timezone.utc))
     close_app_pages(officer_phone, worker)
     officer_phone.set_offline(False)
-    worker.fire_sync()
+    # Woken (again while the worker is still registered) until it has unregistered itself.
+    worker.sync_until(lambda: not worker.live_registrations(), timeout=90)
 
     # Looked at from a page of the origin that runs no script of ours (app.js would register again).
     page = officer_phone.new_page()
