@@ -24,8 +24,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
 from sqlalchemy import (BigInteger, Column, Integer, MetaData, String, Table, case, delete, func, insert, literal, or_, select,
-                        text, type_coerce)
-from sqlalchemy.schema import CreateTable
+                        type_coerce)
 from sqlalchemy.sql import Select
 
 from app import clock
@@ -36,7 +35,7 @@ from app.domain.money import to_fen
 from app.extensions import db
 from app.models import Installment, JobRun, Loan, Repayment
 from app.models.reports import LoanSnapshot, MonthlyFigures, PortfolioSnapshot
-from app.services import audit, flows
+from app.services import audit, flows, scratch_tables
 from app.services.errors import ServiceError
 
 DAILY = "daily"  # JobRun.job of the daily job (app.services.jobs.DAILY; not imported: jobs imports this module)
@@ -150,13 +149,6 @@ _PER_LOAN = Table(
     prefixes=["TEMPORARY"])
 
 
-def _drop_per_loan() -> None:
-    # DROP TEMPORARY on MariaDB: a plain DROP TABLE would commit the daily job's transaction.
-    sql = ("DROP TABLE IF EXISTS temp.snapshot_per_loan" if db.session.get_bind().dialect.name == "sqlite"
-           else "DROP TEMPORARY TABLE IF EXISTS snapshot_per_loan")
-    db.session.execute(text(sql))
-
-
 def write(day: date) -> dict:
     """The day's snapshot rows from the live tables (the caller commits). Returns counts. On a
     month's first day also the loan rows and the kept figures of the month just closed."""
@@ -164,8 +156,7 @@ def write(day: date) -> dict:
     _clear(day, loans_too=month_opening)
     per_loan = loan_figures(day).subquery("per_loan")
     if month_opening:  # one pass over the installments for both INSERTs, not one each
-        _drop_per_loan()
-        db.session.execute(CreateTable(_PER_LOAN))
+        scratch_tables.create(_PER_LOAN)
         db.session.execute(insert(_PER_LOAN).from_select([c.name for c in _PER_LOAN.c], select(per_loan)))
         per_loan = _PER_LOAN
     grouped = _grouped(per_loan).subquery("grouped")
@@ -181,7 +172,7 @@ def write(day: date) -> dict:
              "outstanding_principal_fen"],
             select(literal(day, type_=LoanSnapshot.day.type), c.loan_id, c.office_id, c.officer_id, c.product_id,
                    c.classification, c.days_past_due, c.principal))).rowcount
-        _drop_per_loan()
+        scratch_tables.drop(_PER_LOAN)
     month_rows = write_month(previous_month(day)) if month_opening else 0
     return {"portfolio_rows": written, "loan_rows": loan_rows, "month_rows": month_rows}
 
