@@ -43,8 +43,9 @@ cron does:
 2. for the same day again: idempotent (the checksum, interest recognised and the journal must not
    change); ``--light`` skips this run and the last checksum, for the largest books;
 3. three ordinary days in turn: with the books, WITHOUT them (the baseline, measured in the same run:
-   the ledger's parts replaced by no-ops — ``open_books``, the penalty totals and entries,
-   ``accrue_interest``, ``ledger_close.daily`` — i.e. the job as it was before the books), and with
+   the ledger's parts replaced by no-ops — ``open_books``, the penalty entries,
+   ``accrue_interest``, ``ledger_close.daily`` — i.e. the job as it was before the books; the
+   penalty's change per product still comes out of the job's own penalty pass), and with
    them again. The run after the one without the books finds the penalty that day accrued and did
    not post: its reconciliation must show that difference (a check that the check can fail).
 
@@ -52,10 +53,10 @@ Each run prints wall seconds, that process's CPU seconds (on MariaDB much of the
 server's), how busy the whole machine was meanwhile (other jobs share its cores), the process's RSS
 before the call and its peak during it, each distinct SQL statement with its seconds, rows and times
 sent (SQLAlchemy cursor-execute events), tagged with the part of the job that sent it, and the time
-per part: the books' parts (open_books, penalty totals, penalty entries, interest accrual,
+per part: the books' parts (open_books, penalty entries, interest accrual,
 provisioning, day-end close, reconciliation), tasks.generate, snapshots.write — each wrapped for the
-run only to time it, the app's code unchanged — and the rest of run_daily (its penalty, days past
-due and class UPDATEs, the job's record, the commit). ``--explain`` adds the query plan of each
+run only to time it, the app's code unchanged — and the rest of run_daily (its penalty pass and
+UPDATE, the late loans' pass and the loans' UPDATE, the job's record, the commit). ``--explain`` adds the query plan of each
 UPDATE of the largest size's first run; ``--keep`` keeps the databases.
 
 ``--baseline-size N`` (default 0, off) also runs the per-loan ORM loop of the earlier measurement
@@ -728,16 +729,14 @@ def tasks_module():
 # code is the app's. The books' parts are the ones a run "without the books" replaces by no-ops.
 BOOK_STEPS = (
     ("app.services.ledger_loans", "open_books", "books: loans not in the books yet (open_books)"),
-    ("app.services.ledger_loans", "penalty_totals", "books: penalty totals before and after"),
     ("app.services.ledger_loans", "post_penalty_accrual", "books: penalty accrual entries"),
-    ("app.services.ledger_loans", "accrue_interest", "books: interest accrual (SELECT per product + UPDATE)"),
+    ("app.services.ledger_loans", "accrue_interest", "books: interest accrual (one pass into a scratch table, UPDATE, SUM per product)"),
     ("app.services.provisioning", "provision", "books: month-end provisioning"),
     ("app.services.ledger_close", "close_days_through", "books: day-end close"),
     ("app.services.ledger_close", "reconcile", "books: reconciliation"),
 )
 BOOKS_OFF = {  # what the skipped steps return in a run without the books
     "open_books": lambda *a, **kw: 0,
-    "penalty_totals": lambda *a, **kw: {},
     "post_penalty_accrual": lambda *a, **kw: "0",
     "accrue_interest": lambda *a, **kw: {},
 }
@@ -928,7 +927,7 @@ def print_statements(m: Measured) -> None:
     own = by_tag.get("", 0.0)
     print(f"      {m.seconds - in_steps:8.2f} s  ({own:6.2f} SQL; cpu {m.cpu - in_cpu:6.2f}"
           + (f"; server {server_total - in_srv:6.2f}" if srv else "")
-          + ")  run_daily's own: penalty UPDATEs, days past due, class, the job's record, commit")
+          + ")  run_daily's own: penalty, days past due and class, the job's record, commit")
 
 
 def explain(app, m: Measured) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import BigInteger, case, func, select, text, type_coerce
+from sqlalchemy import BigInteger, Column, MetaData, Table, case, func, select, text, type_coerce
 from sqlalchemy.orm import selectinload
 
 from app import clock
@@ -26,7 +26,7 @@ from app.domain import loan_books
 from app.domain.money import from_fen, to_fen
 from app.extensions import db
 from app.models import Account, AccountMapping, Installment, JournalEntry, JournalLine, LedgerBook, Loan
-from app.services import ledger
+from app.services import ledger, scratch_tables
 
 
 def _fen(value) -> int:
@@ -217,21 +217,39 @@ _ACCRUING = """paid_off_on IS NULL AND accrues_from < :day AND interest_recognis
                AND loan_id IN (SELECT id FROM loans WHERE status = 'active' AND accounting_basis = 'accrual')"""
 
 
+# Each moving installment's product and the interest it recognises this run (fen): the pass over the
+# installments is made once, and both the UPDATE and the entries read its rows.
+_INTEREST_MOVES = Table(
+    "interest_moves", MetaData(),
+    Column("installment_id", BigInteger, primary_key=True, autoincrement=False), Column("product_id", BigInteger),
+    Column("delta", BigInteger), prefixes=["TEMPORARY"])
+
+
 def accrue_interest(day: date, *, user_id: int | None = None) -> dict:
-    """Recognise the interest every accrual-basis loan has earned by ``day`` (not including it):
-    one grouped SELECT for the entries (one per product), one UPDATE of the installments."""
+    """Recognise the interest every accrual-basis loan has earned by ``day`` (not including it): one
+    pass over the installments into a temporary table, one UPDATE of the installments from it and
+    one entry per product."""
     target = _interest_target()
     # Only the installments whose recognition moves: a second run of a day rewrites nothing.
     moving = f"{_ACCRUING} AND {target} > interest_recognised"
-    rows = db.session.execute(text(f"""
-        SELECT l.product_id, SUM(i.delta) FROM (
-            SELECT loan_id, {target} - interest_recognised AS delta FROM installments WHERE {moving}
-        ) i JOIN loans l ON l.id = i.loan_id GROUP BY l.product_id"""), {"day": day}).all()
-    updated = db.session.execute(text(f"UPDATE installments SET interest_recognised = {target} WHERE {moving}"),
-                                 {"day": day}).rowcount
+    scratch_tables.create(_INTEREST_MOVES)
+    db.session.execute(text(f"""
+        INSERT INTO interest_moves (installment_id, product_id, delta)
+        SELECT i.id, l.product_id, i.delta FROM (
+            SELECT id, loan_id, {target} - interest_recognised AS delta FROM installments WHERE {moving}
+        ) i JOIN loans l ON l.id = i.loan_id"""), {"day": day})
+    if _dialect() == "sqlite":
+        update = """UPDATE installments SET interest_recognised = interest_recognised + m.delta
+                      FROM interest_moves m WHERE m.installment_id = installments.id"""
+    else:
+        update = """UPDATE installments JOIN interest_moves m ON m.installment_id = installments.id
+                       SET installments.interest_recognised = installments.interest_recognised + m.delta"""
+    updated = db.session.execute(text(update)).rowcount
+    rows = db.session.execute(text("SELECT product_id, SUM(delta) FROM interest_moves GROUP BY product_id")).all()
+    scratch_tables.drop(_INTEREST_MOVES)
     total = 0
     on = _posting_day(day)
-    for product_id, fen in rows:
+    for product_id, fen in sorted(rows):
         fen = int(fen or 0)
         if fen:
             ledger.post("accrual", [books.Line("interest_receivable", debit=fen), books.Line("interest_income", credit=fen)],
@@ -241,23 +259,13 @@ def accrue_interest(day: date, *, user_id: int | None = None) -> dict:
     return {"installments": updated, "interest": str(from_fen(total))}
 
 
-def penalty_totals(day: date) -> dict[int, int]:
-    """Penalty accrued on the late installments of active accrual-basis loans, per product (fen):
-    read before and after the daily job's penalty update, the difference is the day's accrual."""
-    rows = db.session.execute(
-        select(Loan.product_id, func.sum(type_coerce(Installment.penalty_accrued, BigInteger)))
-        .join(Loan, Loan.id == Installment.loan_id)
-        .where(Installment.paid_off_on.is_(None), Installment.due_date < day, Loan.status == "active",
-               Loan.accounting_basis == "accrual")
-        .group_by(Loan.product_id)).all()
-    return {pid: int(fen or 0) for pid, fen in rows}
-
-
-def post_penalty_accrual(day: date, before: dict[int, int], after: dict[int, int], *, user_id: int | None = None) -> str:
+def post_penalty_accrual(day: date, by_product: dict[int, int], *, user_id: int | None = None) -> str:
+    """The daily job's penalty accrual in the books: one entry per product for the change of the
+    accrued penalty of its active accrual-basis loans (``by_product``, fen)."""
     total = 0
     on = _posting_day(day)
-    for product_id in sorted(set(before) | set(after)):
-        fen = after.get(product_id, 0) - before.get(product_id, 0)
+    for product_id in sorted(by_product):
+        fen = by_product[product_id]
         if not fen:
             continue
         lines = [books.Line("penalty_receivable", debit=fen), books.Line("penalty_income", credit=fen)]
@@ -433,5 +441,5 @@ def mark_new(loan: Loan) -> None:
 
 
 __all__ = ["ReconRow", "Reconciliation", "accrue_interest", "entries_of", "figures", "mark_new", "open_books",
-           "penalty_totals", "post_change", "post_penalty_accrual", "post_undo", "reconcile", "source_entry",
+           "post_change", "post_penalty_accrual", "post_undo", "reconcile", "source_entry",
            "state_of", "sync_recognition"]

@@ -132,6 +132,40 @@ def test_the_daily_job_counts_arrears_accrues_penalty_and_is_idempotent(app, dem
         assert (first.penalty_basis, first.penalty_accrued, db.session.get(Loan, loan.id).days_past_due) == before
 
 
+def test_a_daily_run_that_fails_midway_leaves_nothing_and_the_next_run_does_the_day_once(app, demo, monkeypatch):
+    """The job's passes go through temporary tables of its connection (app.services.scratch_tables):
+    creating and dropping them must not commit the job's transaction (a plain DROP TABLE would on
+    MariaDB), and a failed run must not leave the next one on that connection tripping over them."""
+    from app.models import JournalLine
+    from app.services import tasks
+
+    with app.app_context():
+        loan = _disburse()
+        late_day = loan.installments[0].due_date + timedelta(days=10)
+        lines = db.session.scalar(select(func.count()).select_from(JournalLine))
+        real_generate = tasks.generate
+
+        def fail(*_a, **_kw):  # after penalty, interest, days past due and class
+            raise RuntimeError("the machine went down")
+
+        monkeypatch.setattr(tasks, "generate", fail)
+        with pytest.raises(RuntimeError):
+            jobs.run_daily(late_day)
+        db.session.rollback()
+        db.session.expire_all()
+        loan = db.session.get(Loan, loan.id)
+        assert (loan.days_past_due, loan.classification, loan.installments[0].penalty_basis) == (0, "normal", 0)
+        assert db.session.scalar(select(func.count()).select_from(JournalLine)) == lines
+        monkeypatch.setattr(tasks, "generate", real_generate)
+        jobs.run_daily(late_day)
+        db.session.expire_all()
+        loan = db.session.get(Loan, loan.id)
+        first = loan.installments[0]
+        assert loan.days_past_due == 10 and loan.classification == "special_mention"
+        assert first.penalty_basis == int(first.principal_due * 100) * 10  # the ten days once, not twice
+        assert db.session.scalar(select(func.count()).select_from(JournalLine)) > lines
+
+
 def test_catching_up_missed_days_equals_running_every_day(app, demo):
     with app.app_context():
         loan = _disburse()
