@@ -5,10 +5,11 @@ that day, days past due and the five-category class as of that day, and the day'
 queued. It is a handful of set-based statements over all loans in one transaction, never a per-loan
 loop, so a crash leaves nothing half done and no loan locked. Where a pass over the installments
 would otherwise be made twice (to change rows, then to total the change for the books), its rows go
-into a temporary table of this connection (app.services.scratch_tables) that both read. It is idempotent and catch-up safe:
-accrual adds overdue principal x the days since each loan's ``accrued_through`` (zero when run
-twice for a day; three days at once when three were missed), kept as an exact integer basis from
-which the fen figure is derived (see app.domain.repayment).
+into a temporary table of this connection (app.services.scratch_tables) that both read.
+
+It is idempotent and catch-up safe: accrual adds overdue principal x the days since each loan's
+``accrued_through`` (zero when run twice for a day; three days at once when three were missed),
+kept as an exact integer basis from which the fen figure is derived (see app.domain.repayment).
 """
 from __future__ import annotations
 
